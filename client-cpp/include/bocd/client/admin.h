@@ -1,0 +1,57 @@
+// AdminClient: the operator's session (role admin), used by `bocd status`,
+// `bocd quiesce` and `bocd stop`. An admin session cannot create cowns or
+// submit behaviors; its quiesce waits for the whole daemon.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bocd/client/errors.h"
+
+namespace bocd::client {
+
+struct SessionStatus {
+  std::uint64_t id = 0;
+  std::string role;
+  std::int32_t pid = 0;
+  std::string program;
+  std::uint64_t in_flight = 0;
+};
+
+struct DaemonStatus {
+  std::string version;
+  std::int32_t pid = 0;
+  std::uint64_t uptime_ms = 0;
+  std::uint32_t workers = 0;
+  std::uint64_t cowns = 0;
+  std::uint64_t in_flight = 0;
+  std::uint64_t behaviors_completed = 0;
+  std::vector<SessionStatus> sessions;  // the admin's own included
+};
+
+class AdminClient {
+ public:
+  // Throws ConnectionError when no daemon answers at `socket` (empty: the
+  // default path).
+  explicit AdminClient(const std::string& socket = {});
+  ~AdminClient();
+
+  // Each throws Timeout past `timeout`, ConnectionError if the daemon goes.
+  DaemonStatus status(std::chrono::milliseconds timeout);
+  // Returns once every behavior in flight daemon-wide has completed; the
+  // daemon keeps serving (a checkpoint).
+  void quiesce(std::chrono::milliseconds timeout);
+  // Asks the daemon to stop and returns once it has closed this session.
+  void stop(std::chrono::milliseconds timeout);
+
+  const std::string& socket() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace bocd::client

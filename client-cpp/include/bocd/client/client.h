@@ -1,0 +1,157 @@
+// bocd::client::Client: a C++ program's session with the bocd daemon.
+//
+// Cowns hold bytes. A behavior is a request set plus a C++ callable that
+// this client runs (on its own executor thread) once the daemon has granted
+// it every cown of the set; the callable may read and replace the values,
+// and the daemon commits them when it returns. Submitting never waits for
+// a round trip: submissions are pipelined and batched.
+//
+// Thread safety: every method may be called from any thread. Behavior
+// bodies run one at a time on the client's executor thread; a body may
+// create cowns and submit behaviors but must not call read(), wait() or
+// quiesce() (they would wait for the thread they block): those throw
+// std::logic_error there.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bocd/client/errors.h"
+
+namespace bocd::proto::fb {
+struct Envelope;
+struct Dispatch;
+struct Error;
+}  // namespace bocd::proto::fb
+
+namespace bocd::client {
+
+class Channel;
+
+// A handle to a cown in the daemon: an id that may be shared with other
+// sessions of the same daemon.
+struct CownRef {
+  std::uint64_t id = 0;
+  friend bool operator==(CownRef a, CownRef b) { return a.id == b.id; }
+};
+
+struct Value {
+  std::string data;
+  // The program-level "holds a raised exception" flag.
+  bool exception = false;
+  // Set when the daemon wrote this value (data is then its message): e.g.
+  // executor_lost when the process running the behavior died.
+  Errc error = Errc::none;
+};
+
+// What a behavior body sees: the values of its cowns, indexed as they were
+// given to submit() (a cown given twice is one value seen twice).
+class Access {
+ public:
+  std::size_t size() const { return param_.size(); }
+  const Value& get(std::size_t i) const { return (*slots_)[param_[i]]; }
+  // Replaces or edits the value; it is committed when the body returns.
+  // Writing clears the exception flag.
+  std::string& mut(std::size_t i);
+  // Sets the result cown's value (submit_with_result only).
+  void set_result(std::string data, bool exception = false);
+
+ private:
+  friend class Client;
+  std::vector<Value>* slots_ = nullptr;
+  std::vector<bool>* dirty_ = nullptr;
+  std::vector<std::uint32_t> param_;
+  Value* result_ = nullptr;
+};
+
+using Body = std::function<void(Access&)>;
+
+struct Options {
+  std::string socket;   // empty: proto::default_socket_path()
+  std::string program = "bocd-cpp-client";
+  // Behaviors submitted and not yet run; submit() blocks past this.
+  std::size_t window = 1u << 16;
+};
+
+class Client {
+ public:
+  // Connects and handshakes. Throws ConnectionError or Error.
+  explicit Client(Options options = {});
+  // Disconnects; the daemon cancels this session's queued behaviors.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  CownRef create(std::string value);
+  // Gives up this session's handle; the cown is freed once idle.
+  void drop(CownRef cown);
+
+  void submit(std::span<const CownRef> cowns, Body body);
+  void submit(std::initializer_list<CownRef> cowns, Body body) {
+    submit(std::span<const CownRef>(cowns.begin(), cowns.size()),
+           std::move(body));
+  }
+  // As submit(), and returns the behavior's result cown, which is part of
+  // its request set: behaviors on it run after this one. A body that throws
+  // leaves what() there with the exception flag set.
+  CownRef submit_with_result(std::span<const CownRef> cowns, Body body);
+
+  // The value of `cown` once every behavior submitted on it before this
+  // call has run (an ordered request, not a peek).
+  Value read(CownRef cown);
+
+  // Blocks until this session has no behavior in flight. Throws the first
+  // Error the daemon reported for an earlier pipelined call, if any.
+  void wait();
+  // As wait(), bounded: false on timeout (nothing is cancelled).
+  bool quiesce(std::chrono::milliseconds timeout);
+
+  std::uint64_t session() const;
+  // Errors reported for pipelined calls and not yet thrown by wait().
+  std::vector<Error> take_errors();
+
+ private:
+  struct Pending {
+    std::vector<std::uint64_t> cowns;
+    Body body;
+    std::uint64_t result = 0;
+  };
+
+  void send_submit(std::span<const CownRef> cowns, Body body,
+                   std::uint64_t result);
+  void on_frame(const proto::fb::Envelope& envelope);
+  void run_dispatch(const proto::fb::Dispatch& dispatch);
+  void on_error(const proto::fb::Error& error);
+  void on_closed(const std::string& why);
+  void check_usable_locked() const;
+  void not_from_executor(const char* what) const;
+  bool wait_quiesced(std::chrono::steady_clock::time_point deadline,
+                     bool bounded);
+
+  std::unique_ptr<Channel> channel_;
+  std::size_t window_;
+  std::uint64_t next_id_ = 1;  // cown ids: id_base + n
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::uint64_t, Pending> pending_;  // by tag
+  std::uint64_t next_tag_ = 1;
+  std::uint64_t next_request_ = 1;
+  std::unordered_map<std::uint64_t, bool> quiesce_done_;  // by request
+  std::vector<Error> errors_;
+  std::string broken_;  // non-empty once the connection is lost
+
+  // Executor-thread scratch.
+  std::vector<Value> slots_;
+  std::vector<bool> dirty_;
+};
+
+}  // namespace bocd::client

@@ -1,0 +1,60 @@
+// Errors of the C++ client. Daemon error codes (the schema's ErrorCode) map
+// to std::error_code in the "bocd" category; losing the daemon is a
+// ConnectionError naming the socket.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace bocd::client {
+
+// Mirrors bocd.proto.fb.ErrorCode value for value (checked in errors.cc).
+enum class Errc : std::uint16_t {
+  none = 0,
+  malformed,
+  version_mismatch,
+  handshake_required,
+  already_handshaken,
+  not_permitted,
+  unknown_cown,
+  cown_exists,
+  cown_out_of_range,
+  too_many_cowns,
+  unknown_behavior,
+  mixed_pinned_owners,
+  shutting_down,
+  executor_lost,
+  session_closed,
+  too_many_in_flight,
+};
+
+const std::error_category& category();
+inline std::error_code make_error_code(Errc e) {
+  return {static_cast<int>(e), category()};
+}
+
+// The daemon refused a request.
+class Error : public std::system_error {
+ public:
+  Error(Errc code, const std::string& message)
+      : std::system_error(make_error_code(code), message) {}
+};
+
+// The daemon cannot be reached or went away.
+class ConnectionError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A wait or quiesce did not finish in time.
+class Timeout : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace bocd::client
+
+template <>
+struct std::is_error_code_enum<bocd::client::Errc> : std::true_type {};

@@ -1,0 +1,115 @@
+#include "bocd/client/admin.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+
+#include "bocd/proto/socket_path.h"
+#include "channel.h"
+
+namespace bocd::client {
+
+namespace fb = proto::fb;
+
+namespace {
+
+const char* role_name(fb::Role r) {
+  switch (r) {
+    case fb::Role::Worker: return "worker";
+    case fb::Role::Admin: return "admin";
+    default: return "client";
+  }
+}
+
+}  // namespace
+
+struct AdminClient::State {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<DaemonStatus> status;
+  bool quiesced = false;
+  bool stopping = false;
+  std::string closed;  // why, once the daemon closed us
+  std::unique_ptr<Channel> channel;
+
+  void on_frame(const fb::Envelope& env) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (const fb::Status* s = env.message_as_Status()) {
+      status = decode(*s);
+    } else if (env.message_type() == fb::Message::Quiesced) {
+      quiesced = true;
+    } else if (env.message_type() == fb::Message::Stopping) {
+      stopping = true;
+    }
+    cv.notify_all();
+  }
+
+  static DaemonStatus decode(const fb::Status& s) {
+    DaemonStatus d{s.version() ? s.version()->str() : "", s.pid(),
+                   s.uptime_ms(), s.workers(), s.cowns(), s.in_flight(),
+                   s.behaviors_completed(), {}};
+    if (s.sessions() != nullptr) {
+      for (const fb::SessionInfo* i : *s.sessions()) {
+        d.sessions.push_back(SessionStatus{
+            i->id(), role_name(i->role()), i->pid(),
+            i->program() ? i->program()->str() : "", i->in_flight()});
+      }
+    }
+    return d;
+  }
+
+  template <class Pred>
+  void await(std::chrono::milliseconds timeout, const char* what, Pred done) {
+    std::unique_lock<std::mutex> lock(mu);
+    bool ok = cv.wait_for(lock, timeout,
+                          [&] { return done() || !closed.empty(); });
+    if (!ok) {
+      throw Timeout(std::string(what) + " timed out after " +
+                    std::to_string(timeout.count()) + " ms");
+    }
+    if (!done()) throw ConnectionError(closed);
+  }
+};
+
+AdminClient::AdminClient(const std::string& socket)
+    : state_(std::make_unique<State>()) {
+  std::string path = socket.empty() ? proto::default_socket_path() : socket;
+  state_->channel =
+      std::make_unique<Channel>(path, fb::Role::Admin, "bocd-admin");
+  State* s = state_.get();
+  s->channel->start([s](const fb::Envelope& e) { s->on_frame(e); },
+                    [s](const std::string& why) {
+                      std::lock_guard<std::mutex> lock(s->mu);
+                      s->closed = why;
+                      s->cv.notify_all();
+                    });
+}
+
+AdminClient::~AdminClient() { state_->channel->close(); }
+
+const std::string& AdminClient::socket() const {
+  return state_->channel->path();
+}
+
+DaemonStatus AdminClient::status(std::chrono::milliseconds timeout) {
+  state_->channel->send([](proto::Encoder& e) { e.status_request(1); });
+  state_->await(timeout, "status",
+                [this] { return state_->status.has_value(); });
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return *std::exchange(state_->status, std::nullopt);
+}
+
+void AdminClient::quiesce(std::chrono::milliseconds timeout) {
+  state_->channel->send([](proto::Encoder& e) { e.quiesce(1); });
+  state_->await(timeout, "quiesce", [this] { return state_->quiesced; });
+}
+
+void AdminClient::stop(std::chrono::milliseconds timeout) {
+  state_->channel->send([](proto::Encoder& e) { e.stop(1); });
+  // Stopping is the acknowledgement; the daemon is down when it closes us.
+  state_->await(timeout, "stop", [this] {
+    return state_->stopping && !state_->closed.empty();
+  });
+}
+
+}  // namespace bocd::client

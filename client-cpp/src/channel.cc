@@ -1,0 +1,153 @@
+#include "channel.h"
+
+#include <unistd.h>
+
+#include "bocd/client/errors.h"
+
+namespace bocd::client {
+
+namespace asio = boost::asio;
+namespace fb = proto::fb;
+using stream = asio::local::stream_protocol;
+
+Channel::Channel(std::string path, fb::Role role, const std::string& program)
+    : path_(std::move(path)) {
+  boost::system::error_code ec;
+  socket_.connect(stream::endpoint(path_), ec);
+  if (ec) {
+    throw ConnectionError("cannot connect to the bocd daemon at " + path_ +
+                          ": " + ec.message());
+  }
+  handshake(role, program);
+}
+
+Channel::~Channel() { close(); }
+
+void Channel::handshake(fb::Role role, const std::string& program) {
+  std::vector<std::uint8_t> hello;
+  proto::Encoder enc(hello);
+  enc.hello(role, static_cast<std::int32_t>(::getpid()), program);
+  boost::system::error_code ec;
+  asio::write(socket_, asio::buffer(hello), ec);
+  for (;;) {
+    std::span<const std::uint8_t> body;
+    auto next = frames_.next(body);
+    if (next == proto::FrameBuffer::Next::frame) {
+      std::string why;
+      const fb::Envelope* env = proto::verify_envelope(body, why);
+      if (env == nullptr) throw ConnectionError("bad reply from daemon: " + why);
+      if (const fb::Error* e = env->message_as_Error()) {
+        throw Error(static_cast<Errc>(e->code()),
+                    e->message() ? e->message()->str() : "handshake refused");
+      }
+      const fb::Welcome* w = env->message_as_Welcome();
+      if (w == nullptr) throw ConnectionError("daemon did not welcome us");
+      welcome_ = Welcome{w->session(), w->id_base(), w->id_count(),
+                         w->max_cowns_per_behavior(), w->max_frame_bytes()};
+      frames_.pop();
+      return;
+    }
+    if (next != proto::FrameBuffer::Next::need_more) {
+      throw ConnectionError("bad frame from daemon at " + path_);
+    }
+    auto space = frames_.prepare(4096);
+    std::size_t n = socket_.read_some(asio::buffer(space.data(), space.size()),
+                                      ec);
+    if (ec) {
+      throw ConnectionError("the bocd daemon at " + path_ +
+                            " closed the connection during the handshake: " +
+                            ec.message());
+    }
+    frames_.commit(n);
+  }
+}
+
+void Channel::start(OnFrame on_frame, OnClose on_close) {
+  on_frame_ = std::move(on_frame);
+  on_close_ = std::move(on_close);
+  // read() first handles any frames that arrived with the Welcome.
+  asio::post(io_, [this] { read(); });
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void Channel::read() {
+  for (;;) {
+    std::span<const std::uint8_t> body;
+    auto next = frames_.next(body);
+    if (next == proto::FrameBuffer::Next::need_more) break;
+    if (next != proto::FrameBuffer::Next::frame) {
+      return fail("bad frame from the daemon at " + path_);
+    }
+    std::string why;
+    const fb::Envelope* env = proto::verify_envelope(body, why);
+    if (env == nullptr) return fail("bad message from the daemon: " + why);
+    on_frame_(*env);
+    frames_.pop();
+  }
+  auto space = frames_.prepare(64 * 1024);
+  socket_.async_read_some(
+      asio::buffer(space.data(), space.size()),
+      [this](const boost::system::error_code& ec, std::size_t n) {
+        if (ec) {
+          return fail("connection to the bocd daemon at " + path_ +
+                      " lost: " + ec.message());
+        }
+        frames_.commit(n);
+        read();
+      });
+}
+
+void Channel::schedule_flush_locked() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  asio::post(io_, [this] { flush(); });
+}
+
+void Channel::flush() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_.empty() || failed_) {
+      flush_scheduled_ = false;
+      return;
+    }
+    writing_.swap(pending_);
+    pending_.clear();
+  }
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [this](const boost::system::error_code& ec, std::size_t) {
+                      writing_.clear();
+                      if (ec) {
+                        std::lock_guard<std::mutex> lock(mu_);
+                        flush_scheduled_ = false;
+                        // Reported once by the read side's failure.
+                        return;
+                      }
+                      flush();
+                    });
+}
+
+void Channel::fail(const std::string& why) {
+  if (failed_) return;
+  failed_ = true;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  if (on_close_) on_close_(why);
+}
+
+void Channel::close() {
+  if (thread_.joinable()) {
+    asio::post(io_, [this] {
+      failed_ = true;
+      boost::system::error_code ignored;
+      socket_.shutdown(stream::socket::shutdown_both, ignored);
+      socket_.close(ignored);
+      io_.stop();
+    });
+    thread_.join();
+  } else {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+}
+
+}  // namespace bocd::client

@@ -1,0 +1,91 @@
+// Channel: the client side of one daemon connection. Connects and
+// handshakes synchronously, then runs an IO thread that reads frames and
+// writes whatever callers queued, batching everything queued while a write
+// is in flight into the next write.
+//
+// Thread safety: send() from any thread; the frame and close callbacks run
+// on the IO thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+
+#include <boost/asio.hpp>
+
+#include "bocd/proto/codec.h"
+
+namespace bocd::client {
+
+struct Welcome {
+  std::uint64_t session = 0;
+  std::uint64_t id_base = 0;
+  std::uint64_t id_count = 0;
+  std::uint32_t max_cowns = 0;
+  std::uint32_t max_frame = 0;
+};
+
+class Channel {
+ public:
+  using OnFrame = std::function<void(const proto::fb::Envelope&)>;
+  using OnClose = std::function<void(const std::string& why)>;
+
+  // Throws ConnectionError when nothing answers at `path`, Error when the
+  // daemon refuses the handshake.
+  Channel(std::string path, proto::fb::Role role, const std::string& program);
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  const Welcome& welcome() const { return welcome_; }
+  const std::string& path() const { return path_; }
+
+  // Starts the IO thread. Callbacks must not call close().
+  void start(OnFrame on_frame, OnClose on_close);
+
+  // Runs `encode(encoder)` under the channel's lock and schedules a write.
+  template <class F>
+  void send(F&& encode) {
+    std::lock_guard<std::mutex> lock(mu_);
+    encode(encoder_);
+    schedule_flush_locked();
+  }
+
+  // Stops the IO thread and closes the socket. Idempotent; not from the
+  // IO thread.
+  void close();
+  bool on_io_thread() const {
+    return std::this_thread::get_id() == thread_.get_id();
+  }
+
+ private:
+  void handshake(proto::fb::Role role, const std::string& program);
+  void read();
+  void flush();
+  void schedule_flush_locked();
+  void fail(const std::string& why);
+
+  std::string path_;
+  boost::asio::io_context io_;
+  boost::asio::local::stream_protocol::socket socket_{io_};
+  proto::FrameBuffer frames_;
+  Welcome welcome_;
+  OnFrame on_frame_;
+  OnClose on_close_;
+  std::thread thread_;
+  bool failed_ = false;  // IO thread only
+
+  std::mutex mu_;
+  std::vector<std::uint8_t> pending_;   // guarded by mu_
+  bool flush_scheduled_ = false;        // guarded by mu_
+  proto::Encoder encoder_{pending_};    // guarded by mu_
+  std::vector<std::uint8_t> writing_;   // IO thread only
+};
+
+}  // namespace bocd::client

@@ -1,0 +1,267 @@
+#include "bocd/client/client.h"
+
+#include <algorithm>
+#include <future>
+
+#include "bocd/proto/socket_path.h"
+#include "channel.h"
+
+namespace bocd::client {
+
+namespace fb = proto::fb;
+
+std::string& Access::mut(std::size_t i) {
+  std::uint32_t slot = param_[i];
+  (*dirty_)[slot] = true;
+  Value& v = (*slots_)[slot];
+  v.exception = false;
+  v.error = Errc::none;
+  return v.data;
+}
+
+void Access::set_result(std::string data, bool exception) {
+  if (result_ == nullptr) {
+    throw std::logic_error("set_result: behavior has no result cown");
+  }
+  result_->data = std::move(data);
+  result_->exception = exception;
+}
+
+Client::Client(Options options) : window_(options.window) {
+  std::string path =
+      options.socket.empty() ? proto::default_socket_path() : options.socket;
+  channel_ = std::make_unique<Channel>(path, fb::Role::Client,
+                                       options.program);
+  channel_->start([this](const fb::Envelope& e) { on_frame(e); },
+                  [this](const std::string& why) { on_closed(why); });
+}
+
+Client::~Client() { channel_->close(); }
+
+std::uint64_t Client::session() const { return channel_->welcome().session; }
+
+void Client::check_usable_locked() const {
+  if (!broken_.empty()) throw ConnectionError(broken_);
+}
+
+void Client::not_from_executor(const char* what) const {
+  if (channel_->on_io_thread()) {
+    throw std::logic_error(std::string(what) +
+                           " called from a behavior body would deadlock");
+  }
+}
+
+CownRef Client::create(std::string value) {
+  std::uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    id = channel_->welcome().id_base + next_id_++;
+  }
+  channel_->send([&](proto::Encoder& enc) {
+    enc.create_cown(id, proto::ValueRef{value}, false);
+  });
+  return CownRef{id};
+}
+
+void Client::drop(CownRef cown) {
+  channel_->send([&](proto::Encoder& enc) { enc.drop_cown(cown.id); });
+}
+
+void Client::submit(std::span<const CownRef> cowns, Body body) {
+  send_submit(cowns, std::move(body), 0);
+}
+
+CownRef Client::submit_with_result(std::span<const CownRef> cowns, Body body) {
+  std::uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id = channel_->welcome().id_base + next_id_++;
+  }
+  send_submit(cowns, std::move(body), id);
+  return CownRef{id};
+}
+
+void Client::send_submit(std::span<const CownRef> cowns, Body body,
+                         std::uint64_t result) {
+  Pending p{{}, std::move(body), result};
+  p.cowns.reserve(cowns.size());
+  for (CownRef c : cowns) p.cowns.push_back(c.id);
+  std::uint64_t tag;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    // Back-pressure, except on the executor thread, which must never wait
+    // for itself.
+    if (!channel_->on_io_thread()) {
+      cv_.wait(lock, [&] {
+        return pending_.size() < window_ || !broken_.empty();
+      });
+    }
+    check_usable_locked();
+    tag = next_tag_++;
+    // Encoded under mu_ so tags reach the daemon in the order taken.
+    channel_->send([&](proto::Encoder& enc) {
+      enc.submit(tag, p.cowns, result, fb::Executor::Submitter, 0, {});
+    });
+    pending_.emplace(tag, std::move(p));
+  }
+}
+
+void Client::on_frame(const fb::Envelope& env) {
+  switch (env.message_type()) {
+    case fb::Message::Dispatch:
+      return run_dispatch(*env.message_as_Dispatch());
+    case fb::Message::Quiesced: {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = quiesce_done_.find(env.message_as_Quiesced()->request());
+      if (it != quiesce_done_.end()) it->second = true;
+      cv_.notify_all();
+      return;
+    }
+    case fb::Message::Error:
+      return on_error(*env.message_as_Error());
+    default:
+      return;
+  }
+}
+
+void Client::run_dispatch(const fb::Dispatch& d) {
+  Pending p;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(d.tag());
+    if (it != pending_.end()) {
+      p = std::move(it->second);
+      pending_.erase(it);
+    }
+  }
+  // Values arrive sorted by id, each cown once; map parameters onto them.
+  std::size_t n = d.cowns() ? d.cowns()->size() : 0;
+  slots_.resize(n);
+  dirty_.assign(n, false);
+  Access a;
+  a.slots_ = &slots_;
+  a.dirty_ = &dirty_;
+  for (std::size_t i = 0; i < n; ++i) {
+    const fb::Value* v = d.cowns()->Get(i)->value();
+    Value& s = slots_[i];
+    s.data.clear();
+    s.exception = v && v->exception();
+    s.error = v ? static_cast<Errc>(v->error()) : Errc::none;
+    if (v && v->data()) s.data.assign(v->data()->begin(), v->data()->end());
+  }
+  for (std::uint64_t id : p.cowns) {
+    std::uint32_t k = 0;
+    while (k < n && d.cowns()->Get(k)->id() != id) ++k;
+    a.param_.push_back(k);
+  }
+  Value result;
+  if (d.result() != 0) a.result_ = &result;
+  try {
+    if (p.body) p.body(a);
+  } catch (const std::exception& e) {
+    result = Value{e.what(), true, Errc::none};
+  } catch (...) {
+    result = Value{"unknown exception", true, Errc::none};
+  }
+  std::vector<proto::CownValueRef> updates;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!dirty_[i]) continue;
+    updates.push_back({d.cowns()->Get(i)->id(),
+                       proto::ValueRef{slots_[i].data, slots_[i].exception}});
+  }
+  if (d.result() != 0) {
+    updates.push_back({d.result(), proto::ValueRef{result.data,
+                                                   result.exception}});
+  }
+  channel_->send([&](proto::Encoder& enc) {
+    enc.complete(d.behavior(), updates);
+  });
+  std::lock_guard<std::mutex> lock(mu_);
+  cv_.notify_all();
+}
+
+void Client::on_error(const fb::Error& e) {
+  Pending dropped;  // destroyed unlocked: may break a read()'s promise
+  std::lock_guard<std::mutex> lock(mu_);
+  errors_.emplace_back(static_cast<Errc>(e.code()),
+                       e.message() ? e.message()->str() : "daemon error");
+  auto it = pending_.find(e.tag());
+  if (e.tag() != 0 && it != pending_.end()) {
+    dropped = std::move(it->second);
+    pending_.erase(it);
+  }
+  cv_.notify_all();
+}
+
+void Client::on_closed(const std::string& why) {
+  std::unordered_map<std::uint64_t, Pending> dropped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    broken_ = why;
+    dropped.swap(pending_);
+    cv_.notify_all();
+  }
+}
+
+Value Client::read(CownRef cown) {
+  not_from_executor("Client::read");
+  auto promise = std::make_shared<std::promise<Value>>();
+  auto future = promise->get_future();
+  submit({cown}, [promise](Access& a) { promise->set_value(a.get(0)); });
+  try {
+    return future.get();
+  } catch (const std::future_error&) {
+    // The body was dropped unrun: refused by the daemon, or the connection
+    // was lost. Either left its reason behind.
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    if (errors_.empty()) throw;
+    Error e = errors_.back();
+    errors_.pop_back();
+    throw e;
+  }
+}
+
+bool Client::wait_quiesced(std::chrono::steady_clock::time_point deadline,
+                           bool bounded) {
+  std::uint64_t request;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    request = next_request_++;
+    quiesce_done_[request] = false;
+  }
+  channel_->send([&](proto::Encoder& enc) { enc.quiesce(request); });
+  std::unique_lock<std::mutex> lock(mu_);
+  auto done = [&] { return quiesce_done_[request] || !broken_.empty(); };
+  bool ok = bounded ? cv_.wait_until(lock, deadline, done)
+                    : (cv_.wait(lock, done), true);
+  quiesce_done_.erase(request);
+  check_usable_locked();
+  if (ok && !errors_.empty()) {
+    Error e = errors_.front();
+    errors_.erase(errors_.begin());
+    throw e;
+  }
+  return ok;
+}
+
+void Client::wait() {
+  not_from_executor("Client::wait");
+  wait_quiesced({}, false);
+}
+
+bool Client::quiesce(std::chrono::milliseconds timeout) {
+  not_from_executor("Client::quiesce");
+  return wait_quiesced(std::chrono::steady_clock::now() + timeout, true);
+}
+
+std::vector<Error> Client::take_errors() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Error> out;
+  out.swap(errors_);
+  return out;
+}
+
+}  // namespace bocd::client

@@ -1,0 +1,146 @@
+#include "admin_commands.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "bocd/client/admin.h"
+#include "exit_codes.h"
+#include "json.h"
+
+namespace bocd::app {
+
+using bocd::client::AdminClient;
+using bocd::client::DaemonStatus;
+using std::chrono::milliseconds;
+
+namespace {
+
+// No bound is a day: long enough for any checkpoint, finite for wait_for.
+milliseconds bound(double seconds) {
+  if (seconds <= 0) return std::chrono::hours(24);
+  return milliseconds(static_cast<long long>(std::ceil(seconds * 1000)));
+}
+
+std::string to_json(const DaemonStatus& s) {
+  std::string o = "{\"version\":" + json_string(s.version) +
+                  ",\"pid\":" + std::to_string(s.pid) +
+                  ",\"uptime_ms\":" + std::to_string(s.uptime_ms) +
+                  ",\"workers\":" + std::to_string(s.workers) +
+                  ",\"cowns\":" + std::to_string(s.cowns) +
+                  ",\"in_flight\":" + std::to_string(s.in_flight) +
+                  ",\"behaviors_completed\":" +
+                  std::to_string(s.behaviors_completed);
+  double secs = s.uptime_ms / 1000.0;
+  o += ",\"throughput_per_s\":" +
+       std::to_string(secs > 0 ? s.behaviors_completed / secs : 0.0);
+  o += ",\"sessions\":[";
+  for (std::size_t i = 0; i < s.sessions.size(); ++i) {
+    const auto& x = s.sessions[i];
+    if (i) o += ",";
+    o += "{\"id\":" + std::to_string(x.id) + ",\"role\":" +
+         json_string(x.role) + ",\"pid\":" + std::to_string(x.pid) +
+         ",\"program\":" + json_string(x.program) +
+         ",\"in_flight\":" + std::to_string(x.in_flight) + "}";
+  }
+  return o + "]}";
+}
+
+void print_text(const DaemonStatus& s, const std::string& socket) {
+  std::printf("bocd %s on %s, pid %d, up %.1f s\n", s.version.c_str(),
+              socket.c_str(), s.pid, s.uptime_ms / 1000.0);
+  std::printf("workers %u, cowns %llu, in flight %llu, completed %llu\n",
+              s.workers, static_cast<unsigned long long>(s.cowns),
+              static_cast<unsigned long long>(s.in_flight),
+              static_cast<unsigned long long>(s.behaviors_completed));
+  std::printf("%-8s %-7s %-8s %-10s %s\n", "SESSION", "ROLE", "PID",
+              "IN-FLIGHT", "PROGRAM");
+  for (const auto& x : s.sessions) {
+    std::printf("%-8llu %-7s %-8d %-10llu %s\n",
+                static_cast<unsigned long long>(x.id), x.role.c_str(), x.pid,
+                static_cast<unsigned long long>(x.in_flight),
+                x.program.c_str());
+  }
+}
+
+// Runs `fn` against the daemon, mapping failures to exit codes.
+template <class F>
+int with_admin(const std::string& socket, F fn) {
+  std::optional<AdminClient> admin;
+  try {
+    admin.emplace(socket);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bocd: %s\n", e.what());
+    return EXIT_UNREACHABLE;
+  }
+  try {
+    return fn(*admin);
+  } catch (const bocd::client::Timeout& e) {
+    std::fprintf(stderr, "bocd: %s\n", e.what());
+    return EXIT_TIMEOUT;
+  } catch (const bocd::client::ConnectionError& e) {
+    std::fprintf(stderr, "bocd: %s\n", e.what());
+    return EXIT_UNREACHABLE;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bocd: %s\n", e.what());
+    return EXIT_FAILED;
+  }
+}
+
+}  // namespace
+
+int run_status(const StatusOptions& o) {
+  return with_admin(o.socket, [&](AdminClient& admin) {
+    DaemonStatus s = admin.status(std::chrono::seconds(10));
+    if (o.json) {
+      std::printf("%s\n", to_json(s).c_str());
+    } else {
+      print_text(s, admin.socket());
+    }
+    return EXIT_OK;
+  });
+}
+
+int run_quiesce(const QuiesceOptions& o) {
+  return with_admin(o.socket, [&](AdminClient& admin) {
+    auto start = std::chrono::steady_clock::now();
+    try {
+      admin.quiesce(bound(o.timeout_s));
+    } catch (const bocd::client::Timeout&) {
+      std::fprintf(stderr,
+                   "bocd: quiesce: behaviors still in flight after %g s\n",
+                   o.timeout_s);
+      return EXIT_TIMEOUT;
+    }
+    double waited = std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    if (o.stats) {
+      DaemonStatus s = admin.status(std::chrono::seconds(10));
+      if (o.json) {
+        std::printf("{\"quiesced\":true,\"waited_s\":%f,\"status\":%s}\n",
+                    waited, to_json(s).c_str());
+      } else {
+        std::printf("quiesced after %.3f s\n", waited);
+        print_text(s, admin.socket());
+      }
+    } else if (o.json) {
+      std::printf("{\"quiesced\":true,\"waited_s\":%f}\n", waited);
+    } else {
+      std::printf("quiesced after %.3f s\n", waited);
+    }
+    return EXIT_OK;
+  });
+}
+
+int run_stop(const StopOptions& o) {
+  return with_admin(o.socket, [&](AdminClient& admin) {
+    admin.stop(bound(o.timeout_s));
+    std::printf("bocd on %s stopped\n", admin.socket().c_str());
+    return EXIT_OK;
+  });
+}
+
+}  // namespace bocd::app

@@ -1,0 +1,232 @@
+#include "daemon.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "bocd/proto/socket_path.h"
+#include "exit_codes.h"
+#include "logging.h"
+
+namespace bocd::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+spdlog::logger& log() { return *spdlog::get("app"); }
+
+std::optional<gid_t> resolve_group(const std::string& name) {
+  if (name.empty()) return std::nullopt;
+  group* g = ::getgrnam(name.c_str());
+  if (g == nullptr) {
+    throw std::runtime_error("--allow-group: no group named '" + name + "'");
+  }
+  return g->gr_gid;
+}
+
+server::ServerConfig server_config(const ServeOptions& o) {
+  server::ServerConfig c;
+  c.socket_path = o.socket.empty() ? proto::default_socket_path() : o.socket;
+  c.allow_gid = resolve_group(o.allow_group);
+  c.max_frame_bytes = o.max_frame_bytes;
+  c.limits.max_cowns_per_behavior = o.max_cowns_per_behavior;
+  // Unguessable cown ids (DESIGN D9): the core is seeded, not random.
+  c.limits.seed = std::random_device{}() |
+                  (std::uint64_t{std::random_device{}()} << 32);
+  c.version = BOCD_VERSION;
+  c.workers = o.workers;
+  return c;
+}
+
+}  // namespace
+
+Daemon::Daemon(const ServeOptions& options) : options_(options) {
+  server_ = std::make_unique<server::Server>(
+      io_, server_config(options),
+      [] { return std::chrono::steady_clock::now(); });
+  server_->on_stop_requested([this] { begin_stop("stop requested by admin"); });
+}
+
+Daemon::~Daemon() = default;
+
+void Daemon::listen() {
+  server_->listen();
+  log().info("bocd {} serving on {} (pid {}, workers {})", BOCD_VERSION,
+             socket_path(), ::getpid(), options_.workers);
+}
+
+int Daemon::run() {
+  watch_signals();
+  io_.run();
+  log().info("bocd stopped");
+  return EXIT_OK;
+}
+
+void Daemon::watch_signals() {
+  stop_signals_.async_wait([this](const boost::system::error_code& ec,
+                                  int sig) {
+    if (ec) return;
+    begin_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    // A second signal while draining stops at once.
+    stop_signals_.async_wait([this](const boost::system::error_code& ec2,
+                                    int) {
+      if (!ec2) drain_deadline_ = std::chrono::steady_clock::now();
+    });
+  });
+  watch_hup();
+}
+
+void Daemon::watch_hup() {
+  hup_signal_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    reopen_log_file();
+    watch_hup();
+  });
+}
+
+void Daemon::begin_stop(const char* why) {
+  if (stopping_) return;
+  stopping_ = true;
+  log().info("stopping ({}): {} behaviors in flight", why,
+             server_->scheduler().in_flight());
+  server_->stop_listening();
+  server_->scheduler().close_terminators();
+  drain_deadline_ = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(
+                        static_cast<long>(options_.stop_timeout_s * 1000));
+  poll_drain();
+}
+
+void Daemon::poll_drain() {
+  auto& sched = server_->scheduler();
+  bool drained = sched.in_flight() == 0;
+  if (!drained && std::chrono::steady_clock::now() < drain_deadline_) {
+    // Polled, not evented: the stop path is rare and 10 ms is well inside
+    // any stop timeout.
+    drain_timer_.expires_after(std::chrono::milliseconds(10));
+    drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) poll_drain();
+    });
+    return;
+  }
+  if (!drained) {
+    log().warn("stop timeout: {} behaviors still in flight are cancelled",
+               sched.in_flight());
+  }
+  server_->close_sessions("daemon stopping");
+  stop_signals_.cancel();
+  hup_signal_.cancel();
+  // Sessions flush what they were sent (a stop's acknowledgement) before
+  // closing; a peer that does not read gets a short grace, not a hang.
+  drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  poll_closed();
+}
+
+void Daemon::poll_closed() {
+  if (server_->connection_count() == 0 ||
+      std::chrono::steady_clock::now() >= drain_deadline_) {
+    io_.stop();
+    return;
+  }
+  drain_timer_.expires_after(std::chrono::milliseconds(5));
+  drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) poll_closed();
+  });
+}
+
+namespace {
+
+// Runs in the detached child: reports "ok" or the failure to the parent
+// through `fd`, then serves.
+int serve_in_child(const ServeOptions& options, int fd) {
+  auto report = [fd](const std::string& s) {
+    if (fd >= 0) {
+      (void)!::write(fd, s.data(), s.size());
+      ::close(fd);
+    }
+  };
+  try {
+    Daemon daemon(options);
+    daemon.listen();
+    report("ok");
+    if (fd >= 0) {
+      // Detached: nothing may write to the terminal any more.
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::close(null);
+    }
+    return daemon.run();
+  } catch (const server::DaemonRunning& e) {
+    spdlog::get("app")->error("{}", e.what());
+    report(std::string("running:") + e.what());
+    return EXIT_RUNNING;
+  } catch (const std::exception& e) {
+    spdlog::get("app")->error("cannot serve: {}", e.what());
+    report(std::string("failed:") + e.what());
+    return EXIT_FAILED;
+  }
+}
+
+std::string default_log_file(const ServeOptions& o) {
+  std::string socket = o.socket.empty() ? proto::default_socket_path()
+                                        : o.socket;
+  return (std::filesystem::path(socket).parent_path() / "bocd.log").string();
+}
+
+}  // namespace
+
+int serve(const ServeOptions& options) {
+  ServeOptions o = options;
+  if (o.foreground) {
+    setup_logging(LogConfig{o.log_level, o.log_format, o.log_file});
+    return serve_in_child(o, -1);
+  }
+  if (o.log_file.empty()) o.log_file = default_log_file(o);
+  std::filesystem::create_directories(
+      std::filesystem::path(o.log_file).parent_path());
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    std::perror("bocd: pipe");
+    return EXIT_FAILED;
+  }
+  // Forked before logging or any thread starts (DESIGN D7).
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::perror("bocd: fork");
+    return EXIT_FAILED;
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::setsid();
+    setup_logging(LogConfig{o.log_level, o.log_format, o.log_file});
+    std::_Exit(serve_in_child(o, fds[1]));
+  }
+  ::close(fds[1]);
+  std::string reply;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) reply.append(buf, n);
+  ::close(fds[0]);
+  if (reply == "ok") {
+    std::printf("bocd serving on %s (pid %d, log %s)\n",
+                (o.socket.empty() ? proto::default_socket_path() : o.socket)
+                    .c_str(),
+                pid, o.log_file.c_str());
+    return EXIT_OK;
+  }
+  std::fprintf(stderr, "bocd: %s\n",
+               reply.empty() ? "daemon exited during start-up; see the log"
+                             : reply.substr(reply.find(':') + 1).c_str());
+  return reply.rfind("running:", 0) == 0 ? EXIT_RUNNING : EXIT_FAILED;
+}
+
+}  // namespace bocd::app

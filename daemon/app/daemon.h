@@ -1,0 +1,54 @@
+// Daemon: the composition root of `bocd serve`. Wires the server (which
+// owns the scheduler) to an io_context, signals and log sinks, and runs
+// the graceful stop: stop accepting, refuse new behaviors, let those in
+// flight finish (bounded), close sessions, remove the socket.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+
+#include <boost/asio.hpp>
+
+#include "options.h"
+#include "server/server.h"
+
+namespace bocd::app {
+
+class Daemon {
+ public:
+  explicit Daemon(const ServeOptions& options);
+  ~Daemon();
+
+  // Binds the socket (throws server::DaemonRunning or std::system_error).
+  void listen();
+  // Serves until stopped by a signal or an admin; returns the exit code.
+  int run();
+  // Starts the graceful stop. Idempotent; io_context thread only.
+  void begin_stop(const char* why);
+
+  const std::string& socket_path() const { return server_->socket_path(); }
+
+ private:
+  void watch_signals();
+  void watch_hup();
+  void poll_drain();
+  void poll_closed();
+
+  ServeOptions options_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set stop_signals_{io_, SIGTERM, SIGINT};
+  boost::asio::signal_set hup_signal_{io_, SIGHUP};
+  boost::asio::steady_timer drain_timer_{io_};
+  std::unique_ptr<server::Server> server_;
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point drain_deadline_;
+};
+
+// `bocd serve`: detaches unless --foreground, then runs a Daemon.
+int serve(const ServeOptions& options);
+
+}  // namespace bocd::app

@@ -1,0 +1,23 @@
+// Log sinks of the daemon (DESIGN D10): one named spdlog logger per layer
+// ("app", "server"), text or JSON lines, to stderr or a file that SIGHUP
+// reopens (for logrotate). Sinks are configured here only.
+#pragma once
+
+#include <string>
+
+namespace bocd::app {
+
+struct LogConfig {
+  std::string level = "info";
+  std::string format = "text";  // text | json
+  std::string file;             // empty: stderr
+};
+
+// Creates the layer loggers with the configured sink. Throws
+// spdlog::spdlog_ex naming the file if it cannot be opened.
+void setup_logging(const LogConfig& config);
+
+// Reopens the log file (after rotation). No-op when logging to stderr.
+void reopen_log_file();
+
+}  // namespace bocd::app

@@ -1,0 +1,94 @@
+#include "options.h"
+
+#include <CLI/CLI.hpp>
+
+#include "exit_codes.h"
+
+namespace bocd::app {
+namespace {
+
+void add_serve_options(CLI::App& app, ServeOptions& o) {
+  app.add_option("--socket", o.socket, "UNIX socket path (default: "
+                 "$BOCD_SOCKET, $XDG_RUNTIME_DIR/bocd/bocd.sock or "
+                 "/tmp/bocd-$UID/bocd.sock)");
+  app.add_option("--workers", o.workers, "Python worker processes to run")
+      ->check(CLI::Range(0u, 4096u));
+  app.add_option("--python", o.python, "interpreter for worker processes");
+  app.add_option("--pump-warn-ms", o.pump_warn_ms,
+                 "warn when a program leaves pinned work waiting this long "
+                 "(0 disables)");
+  app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_option("--log-file", o.log_file, "log to this file (SIGHUP reopens)");
+  app.add_option("--log-format", o.log_format, "text|json")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--allow-group", o.allow_group,
+                 "also admit members of this group");
+  app.add_flag("--foreground", o.foreground,
+               "stay attached to the terminal instead of detaching");
+  app.add_option("--stop-timeout", o.stop_timeout_s,
+                 "seconds to let in-flight behaviors finish on stop")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-frame", o.max_frame_bytes, "largest frame in bytes")
+      ->check(CLI::Range(1024u, 1u << 30));
+  app.add_option("--max-cowns", o.max_cowns_per_behavior,
+                 "largest request set of one behavior")
+      ->check(CLI::Range(1u, 1u << 20));
+  app.set_config("--config", "", "read options from a TOML/INI file");
+}
+
+}  // namespace
+
+std::variant<Command, int> parse_command_line(int argc, char** argv) {
+  CLI::App app{"bocd: Behavior-Oriented Concurrency as a service"};
+  app.require_subcommand(0, 1);
+  // `bocd --workers N` alone means `bocd serve --workers N`.
+  ServeOptions top;
+  add_serve_options(app, top);
+
+  ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "run the daemon");
+  add_serve_options(*serve_cmd, serve);
+
+  StatusOptions status;
+  auto* status_cmd = app.add_subcommand("status", "show the daemon's state");
+  status_cmd->add_option("--socket", status.socket, "daemon socket");
+  status_cmd->add_flag("--json", status.json, "print JSON");
+
+  QuiesceOptions quiesce;
+  auto* quiesce_cmd = app.add_subcommand(
+      "quiesce", "wait until no behavior is in flight (a checkpoint)");
+  quiesce_cmd->add_option("--socket", quiesce.socket, "daemon socket");
+  quiesce_cmd->add_option("--timeout", quiesce.timeout_s,
+                          "give up after this many seconds (exit 4)")
+      ->check(CLI::NonNegativeNumber);
+  quiesce_cmd->add_flag("--stats", quiesce.stats, "print daemon stats after");
+  quiesce_cmd->add_flag("--json", quiesce.json, "print JSON");
+
+  StopOptions stop;
+  auto* stop_cmd = app.add_subcommand("stop", "stop the daemon gracefully");
+  stop_cmd->add_option("--socket", stop.socket, "daemon socket");
+  stop_cmd->add_option("--timeout", stop.timeout_s,
+                       "give up after this many seconds (exit 4)")
+      ->check(CLI::NonNegativeNumber);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return EXIT_USAGE;
+  }
+  if (*serve_cmd) return Command{serve};
+  if (*status_cmd) return Command{status};
+  if (*quiesce_cmd) return Command{quiesce};
+  if (*stop_cmd) return Command{stop};
+  if (argc > 1) return Command{top};
+  std::fputs(app.help().c_str(), stderr);
+  return EXIT_USAGE;
+}
+
+}  // namespace bocd::app

@@ -1,0 +1,49 @@
+// The parsed command line of `bocd`: one struct per subcommand.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace bocd::app {
+
+struct ServeOptions {
+  std::string socket;          // empty: default path
+  unsigned workers = 0;
+  std::string python = "python3";
+  unsigned pump_warn_ms = 1000;
+  std::string log_level = "info";
+  std::string log_file;        // empty: stderr (foreground) or beside socket
+  std::string log_format = "text";
+  std::string allow_group;
+  bool foreground = false;
+  double stop_timeout_s = 10.0;
+  unsigned max_frame_bytes = 64u << 20;
+  unsigned max_cowns_per_behavior = 1024;
+};
+
+struct StatusOptions {
+  std::string socket;
+  bool json = false;
+};
+
+struct QuiesceOptions {
+  std::string socket;
+  double timeout_s = 0;  // 0: no bound
+  bool stats = false;
+  bool json = false;
+};
+
+struct StopOptions {
+  std::string socket;
+  double timeout_s = 30;
+};
+
+using Command =
+    std::variant<ServeOptions, StatusOptions, QuiesceOptions, StopOptions>;
+
+// Parses argv. On --help, or a usage error (message already printed),
+// returns the exit code to use instead.
+std::variant<Command, int> parse_command_line(int argc, char** argv);
+
+}  // namespace bocd::app

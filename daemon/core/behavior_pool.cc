@@ -1,0 +1,45 @@
+#include "behavior_pool.h"
+
+namespace bocd::core {
+
+std::uint32_t BehaviorPool::allocate() {
+  std::uint32_t index;
+  if (free_.empty()) {
+    index = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  } else {
+    index = free_.back();
+    free_.pop_back();
+  }
+  Behavior& b = slots_[index];
+  b.state = BehaviorState::WAITING;
+  b.cancelled = false;
+  b.running_on = SessionId{};
+  b.requests.clear();
+  b.payload.clear();
+  return index;
+}
+
+void BehaviorPool::release(std::uint32_t index) {
+  Behavior& b = slots_[index];
+  b.state = BehaviorState::FREE;
+  ++b.generation;
+  free_.push_back(index);
+}
+
+std::uint32_t BehaviorPool::find(BehaviorId id) const {
+  auto index = static_cast<std::uint32_t>(id.value & 0xFFFFFFFFu);
+  auto generation = static_cast<std::uint32_t>(id.value >> 32);
+  if (index >= slots_.size()) return NONE;
+  const Behavior& b = slots_[index];
+  if (b.state == BehaviorState::FREE || b.generation != generation) {
+    return NONE;
+  }
+  return index;
+}
+
+BehaviorId BehaviorPool::id_of(std::uint32_t index) const {
+  return BehaviorId{(std::uint64_t{slots_[index].generation} << 32) | index};
+}
+
+}  // namespace bocd::core

@@ -1,0 +1,74 @@
+// BehaviorPool owns behavior slots. A BehaviorId is (generation << 32 |
+// slot index), so an id from a completed behavior never names the slot's
+// next occupant. Freed slots keep their vectors' capacity: in steady state
+// the hot path allocates nothing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cown_table.h"
+#include "ids.h"
+
+namespace bocd::core {
+
+// One entry of a behavior's request set: the cown and the behavior queued
+// after this one on it (NONE while this one is the queue's tail).
+struct Request {
+  std::uint32_t cown = NONE;
+  std::uint32_t next = NONE;
+};
+
+// States of a behavior slot. Every transition is made by Scheduler:
+//
+//   FREE    -> WAITING  submit(): accepted and enqueued on every cown of its
+//                       set in one step (the 2PL order: queues are FIFO).
+//   WAITING -> READY    the last predecessor on its cowns finished (pending
+//                       reached 0) or it headed every queue at submit.
+//   READY   -> RUNNING  dispatched: to a worker when one has credit, else
+//                       at once to its executor session.
+//   READY   -> FREE     it was cancelled (its session closed) or its
+//                       executor session is gone: finished without running.
+//   RUNNING -> FREE     complete() from the executor, or the executor's
+//                       session closed (aborted; values stay as committed).
+//
+// WAITING behaviors may be marked cancelled; they go READY -> FREE later,
+// preserving the queue order of everyone else.
+enum class BehaviorState : std::uint8_t { FREE, WAITING, READY, RUNNING };
+
+struct Behavior {
+  std::uint32_t generation = 1;  // never 0, so no live id is 0
+  BehaviorState state = BehaviorState::FREE;
+  bool cancelled = false;
+  SessionId session;       // whose terminator counts it
+  SessionId submitter;     // who sent the Submit
+  SessionId executor;      // 0: the worker pool; else this session runs it
+  SessionId running_on;    // set while RUNNING
+  std::uint64_t tag = 0;
+  std::uint32_t pending = 0;  // queues this behavior does not head yet
+  CownId result;
+  std::vector<Request> requests;  // sorted by cown id; result cown included
+  std::string payload;
+};
+
+class BehaviorPool {
+ public:
+  std::uint32_t allocate();
+  void release(std::uint32_t index);
+
+  // The slot of a live behavior, or NONE for a stale or unknown id.
+  std::uint32_t find(BehaviorId id) const;
+  BehaviorId id_of(std::uint32_t index) const;
+
+  Behavior& at(std::uint32_t index) { return slots_[index]; }
+  const Behavior& at(std::uint32_t index) const { return slots_[index]; }
+  std::size_t capacity() const { return slots_.size(); }
+  std::size_t live() const { return slots_.size() - free_.size(); }
+
+ private:
+  std::vector<Behavior> slots_;
+  std::vector<std::uint32_t> free_;
+};
+
+}  // namespace bocd::core

@@ -1,0 +1,464 @@
+#include "scheduler.h"
+
+#include <algorithm>
+#include <string>
+
+namespace bocd::core {
+namespace {
+
+std::string hex(std::uint64_t v) {
+  static const char* digits = "0123456789abcdef";
+  std::string s = "0x";
+  bool started = false;
+  for (int shift = 60; shift >= 0; shift -= 4) {
+    unsigned d = (v >> shift) & 0xF;
+    if (d != 0 || started || shift == 0) {
+      s.push_back(digits[d]);
+      started = true;
+    }
+  }
+  return s;
+}
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+Scheduler::Scheduler(Limits limits) : limits_(limits), rng_(limits.seed) {}
+
+std::uint32_t Scheduler::next_prefix() {
+  for (;;) {
+    auto p = static_cast<std::uint32_t>(splitmix64(rng_) >> 32);
+    if (p != 0 && prefixes_.find(p) == prefixes_.end()) return p;
+  }
+}
+
+SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
+                                     std::string program) {
+  SessionId id{next_session_++};
+  Session& s = sessions_[id];
+  s.role = role;
+  s.pid = pid;
+  s.program = std::move(program);
+  s.prefix = next_prefix();
+  prefixes_.emplace(s.prefix, id);
+  if (role == Role::worker) {
+    s.credits = limits_.worker_pipeline;
+    for (std::uint32_t i = 0; i < s.credits; ++i) idle_workers_.push_back(id);
+    dispatch_to_workers();
+  }
+  return SessionGrant{id, std::uint64_t{s.prefix} << 32,
+                      std::uint64_t{1} << 32};
+}
+
+Scheduler::Session* Scheduler::open_session_ptr(SessionId id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || it->second.closed) return nullptr;
+  return &it->second;
+}
+
+void Scheduler::close_session(SessionId id) {
+  Session* s = open_session_ptr(id);
+  if (s == nullptr) return;
+  s->closed = true;
+  s->terminator.close();
+  prefixes_.erase(s->prefix);
+  idle_workers_.erase(
+      std::remove(idle_workers_.begin(), idle_workers_.end(), id),
+      idle_workers_.end());
+  for (auto it = global_waiters_.begin(); it != global_waiters_.end();) {
+    it = it->second.first == id ? global_waiters_.erase(it) : std::next(it);
+  }
+
+  const std::string reason = "behavior aborted: session " +
+                             std::to_string(id.value) + " (pid " +
+                             std::to_string(s->pid) + ", " + s->program +
+                             ") that was running it disconnected";
+  std::vector<std::uint32_t> to_abort;
+  for (std::uint32_t i = 0; i < behaviors_.capacity(); ++i) {
+    Behavior& b = behaviors_.at(i);
+    if (b.state == BehaviorState::RUNNING && b.running_on == id) {
+      to_abort.push_back(i);
+    } else if (b.state != BehaviorState::FREE &&
+               b.state != BehaviorState::RUNNING && b.session == id) {
+      b.cancelled = true;
+    }
+  }
+  // `s` may be erased by these (its count reaching zero); not used after.
+  for (std::uint32_t i : to_abort) abort(i, Errc::executor_lost, reason);
+  // Cancelled behaviors already queued for the worker pool leave now.
+  std::deque<std::uint32_t> keep;
+  for (std::uint32_t b : worker_queue_) {
+    if (behaviors_.at(b).cancelled) {
+      ready_.push_back(b);
+    } else {
+      keep.push_back(b);
+    }
+  }
+  worker_queue_.swap(keep);
+  cowns_.drop_owner(id);
+  run_ready();
+  auto it = sessions_.find(id);
+  if (it != sessions_.end() && it->second.terminator.count() == 0) {
+    sessions_.erase(it);
+  }
+}
+
+Status Scheduler::check_new_cown(const Session& s, CownId id) const {
+  if ((id.value >> 32) != s.prefix || (id.value & 0xFFFFFFFFu) == 0) {
+    return fail(Errc::cown_out_of_range,
+                "cown id " + hex(id.value) +
+                    " is outside this session's id range");
+  }
+  if (cowns_.find(id) != NONE) {
+    return fail(Errc::cown_exists, "cown id " + hex(id.value) +
+                                       " is already in use");
+  }
+  return Ok{};
+}
+
+Status Scheduler::create_cown(SessionId session, CownId id, Value value,
+                              bool pinned) {
+  Session* s = open_session_ptr(session);
+  if (s == nullptr) return fail(Errc::session_closed, "session is closed");
+  Status st = check_new_cown(*s, id);
+  if (!st) return st;
+  cowns_.insert(id, std::move(value), session, pinned);
+  return Ok{};
+}
+
+Status Scheduler::drop_cown(SessionId session, CownId id) {
+  std::uint32_t c = cowns_.find(id);
+  if (c == NONE) {
+    return fail(Errc::unknown_cown,
+                "cown " + hex(id.value) + " does not exist");
+  }
+  const Cown& cown = cowns_.at(c);
+  if (cown.owner != session || !cown.owner_handle) {
+    return fail(Errc::not_permitted, "cown " + hex(id.value) +
+                                         " holds no handle of this session");
+  }
+  cowns_.drop_handle(c);
+  return Ok{};
+}
+
+Result<std::uint32_t> Scheduler::check_submit(SessionId submitter,
+                                              Session& s,
+                                              const SubmitRequest& r,
+                                              SessionId& owner,
+                                              SessionId& executor) {
+  owner = submitter;
+  if (r.parent) {
+    std::uint32_t p = behaviors_.find(r.parent);
+    if (p == NONE || behaviors_.at(p).running_on != submitter) {
+      return fail(Errc::unknown_behavior,
+                  "parent behavior " + hex(r.parent.value) +
+                      " is not running on this session");
+    }
+    owner = behaviors_.at(p).session;
+  }
+  Session* os = open_session_ptr(owner);
+  if (os == nullptr) {
+    return fail(Errc::session_closed, "the behavior's session has closed");
+  }
+  if (all_.closed() || os->terminator.closed()) {
+    return fail(Errc::shutting_down, "runtime is shutting down");
+  }
+  if (os->terminator.count() >= limits_.max_in_flight_per_session) {
+    return fail(Errc::too_many_in_flight,
+                "session has " + std::to_string(os->terminator.count()) +
+                    " behaviors in flight, the daemon's limit");
+  }
+  if (r.cowns.size() > limits_.max_cowns_per_behavior) {
+    return fail(Errc::too_many_cowns,
+                "behavior requests " + std::to_string(r.cowns.size()) +
+                    " cowns; the limit is " +
+                    std::to_string(limits_.max_cowns_per_behavior));
+  }
+  if (r.result) {
+    Status st = check_new_cown(s, r.result);
+    if (!st) return st.error();
+  }
+  scratch_.clear();
+  SessionId pinned_owner;
+  for (CownId id : r.cowns) {
+    std::uint32_t c = cowns_.find(id);
+    if (c == NONE) {
+      return fail(Errc::unknown_cown,
+                  "cown " + hex(id.value) + " does not exist");
+    }
+    const Cown& cown = cowns_.at(c);
+    if (cown.pinned) {
+      if (pinned_owner && pinned_owner != cown.owner) {
+        return fail(Errc::mixed_pinned_owners,
+                    "request set holds pinned cowns of two programs "
+                    "(sessions " + std::to_string(pinned_owner.value) +
+                        " and " + std::to_string(cown.owner.value) + ")");
+      }
+      pinned_owner = cown.owner;
+    }
+    scratch_.push_back(c);
+  }
+  executor = pinned_owner       ? pinned_owner
+             : r.run_on_submitter ? submitter
+                                  : SessionId{};
+  return static_cast<std::uint32_t>(scratch_.size());
+}
+
+Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest r) {
+  Session* s = open_session_ptr(submitter);
+  if (s == nullptr) return fail(Errc::session_closed, "session is closed");
+  SessionId owner, executor;
+  auto checked = check_submit(submitter, *s, r, owner, executor);
+  if (!checked) return checked.error();
+
+  // The global order: sorted by cown id, each cown once.
+  std::sort(scratch_.begin(), scratch_.end(),
+            [this](std::uint32_t a, std::uint32_t b) {
+              return cowns_.at(a).id < cowns_.at(b).id;
+            });
+  scratch_.erase(std::unique(scratch_.begin(), scratch_.end()),
+                 scratch_.end());
+
+  all_.try_enter();
+  sessions_[owner].terminator.try_enter();
+  std::uint32_t b = behaviors_.allocate();
+  Behavior& bh = behaviors_.at(b);
+  bh.session = owner;
+  bh.submitter = submitter;
+  bh.executor = executor;
+  bh.tag = r.tag;
+  bh.result = r.result;
+  bh.payload = std::move(r.payload);
+  for (std::uint32_t c : scratch_) bh.requests.push_back(Request{c, NONE});
+  if (r.result) {
+    // Fresh, so uncontended: its place in the order cannot matter.
+    std::uint32_t c = cowns_.insert(r.result, Value{}, owner, false);
+    bh.requests.push_back(Request{c, NONE});
+  }
+  enqueue(b);
+  run_ready();
+  return behaviors_.id_of(b);
+}
+
+void Scheduler::enqueue(std::uint32_t b) {
+  Behavior& bh = behaviors_.at(b);
+  bh.pending = static_cast<std::uint32_t>(bh.requests.size());
+  for (std::uint32_t k = 0; k < bh.requests.size(); ++k) {
+    Cown& c = cowns_.at(bh.requests[k].cown);
+    if (c.last_behavior == NONE) {
+      --bh.pending;
+    } else {
+      behaviors_.at(c.last_behavior).requests[c.last_request].next = b;
+    }
+    c.last_behavior = b;
+    c.last_request = k;
+  }
+  if (bh.pending == 0) make_ready(b);
+}
+
+void Scheduler::make_ready(std::uint32_t b) {
+  behaviors_.at(b).state = BehaviorState::READY;
+  ready_.push_back(b);
+}
+
+void Scheduler::run_ready() {
+  while (!ready_.empty()) {
+    std::uint32_t b = ready_.back();
+    ready_.pop_back();
+    Behavior& bh = behaviors_.at(b);
+    if (bh.cancelled) {
+      abort(b, Errc::session_closed,
+            "behavior cancelled: its session " +
+                std::to_string(bh.session.value) + " closed before it ran");
+    } else if (!bh.executor) {
+      worker_queue_.push_back(b);
+    } else if (open_session_ptr(bh.executor) == nullptr) {
+      abort(b, Errc::executor_lost,
+            "behavior failed: session " + std::to_string(bh.executor.value) +
+                ", which was to run it, is gone");
+    } else {
+      dispatch(b, bh.executor);
+    }
+  }
+  dispatch_to_workers();
+}
+
+void Scheduler::dispatch(std::uint32_t b, SessionId to) {
+  Behavior& bh = behaviors_.at(b);
+  bh.state = BehaviorState::RUNNING;
+  bh.running_on = to;
+  events_.push_back(DispatchEvent{to, behaviors_.id_of(b)});
+}
+
+void Scheduler::dispatch_to_workers() {
+  while (!worker_queue_.empty() && !idle_workers_.empty()) {
+    SessionId w = idle_workers_.front();
+    idle_workers_.pop_front();
+    --sessions_[w].credits;
+    std::uint32_t b = worker_queue_.front();
+    worker_queue_.pop_front();
+    dispatch(b, w);
+  }
+}
+
+Status Scheduler::complete(SessionId executor, BehaviorId id,
+                           std::vector<CownUpdate>& updates) {
+  std::uint32_t b = behaviors_.find(id);
+  if (b == NONE || behaviors_.at(b).state != BehaviorState::RUNNING ||
+      behaviors_.at(b).running_on != executor) {
+    return fail(Errc::unknown_behavior, "behavior " + hex(id.value) +
+                                            " is not running on this session");
+  }
+  Behavior& bh = behaviors_.at(b);
+  scratch_.clear();
+  for (const CownUpdate& u : updates) {
+    std::uint32_t c = cowns_.find(u.id);
+    bool held = c != NONE && std::any_of(bh.requests.begin(),
+                                         bh.requests.end(),
+                                         [c](const Request& r) {
+                                           return r.cown == c;
+                                         });
+    if (!held) {
+      return fail(Errc::not_permitted,
+                  "cown " + hex(u.id.value) +
+                      " is not in the request set of behavior " +
+                      hex(id.value));
+    }
+    scratch_.push_back(c);
+  }
+  for (std::size_t i = 0; i < updates.size(); ++i) {
+    cowns_.at(scratch_[i]).value = std::move(updates[i].value);
+  }
+  Session& e = sessions_[executor];
+  if (e.role == Role::worker) {
+    ++e.credits;
+    idle_workers_.push_back(executor);
+  }
+  finish(b);
+  run_ready();
+  return Ok{};
+}
+
+void Scheduler::abort(std::uint32_t b, Errc code, std::string message) {
+  Behavior& bh = behaviors_.at(b);
+  if (bh.result) {
+    std::uint32_t c = cowns_.find(bh.result);
+    cowns_.at(c).value = Value{std::move(message), true, code};
+  }
+  finish(b);
+}
+
+void Scheduler::finish(std::uint32_t b) {
+  Behavior& bh = behaviors_.at(b);
+  for (const Request& r : bh.requests) {
+    if (r.next == NONE) {
+      cowns_.at(r.cown).last_behavior = NONE;
+      cowns_.free_if_unreferenced(r.cown);
+    } else {
+      Behavior& n = behaviors_.at(r.next);
+      if (--n.pending == 0) make_ready(r.next);
+    }
+  }
+  SessionId session = bh.session;
+  behaviors_.release(b);
+  ++completed_;
+  leave(session);
+}
+
+void Scheduler::leave(SessionId session) {
+  fired_.clear();
+  all_.leave(fired_);
+  for (std::uint64_t token : fired_) {
+    auto it = global_waiters_.find(token);
+    events_.push_back(QuiescedEvent{it->second.first, it->second.second});
+    global_waiters_.erase(it);
+  }
+  auto it = sessions_.find(session);
+  fired_.clear();
+  it->second.terminator.leave(fired_);
+  for (std::uint64_t request : fired_) {
+    events_.push_back(QuiescedEvent{session, request});
+  }
+  if (it->second.closed && it->second.terminator.count() == 0) {
+    sessions_.erase(it);
+  }
+}
+
+void Scheduler::quiesce(SessionId session, std::uint64_t request) {
+  Session* s = open_session_ptr(session);
+  if (s == nullptr) return;
+  fired_.clear();
+  if (s->role == Role::admin) {
+    std::uint64_t token = next_token_++;
+    global_waiters_.emplace(token, std::make_pair(session, request));
+    all_.wait(token, fired_);
+    for (std::uint64_t t : fired_) {
+      auto it = global_waiters_.find(t);
+      events_.push_back(QuiescedEvent{it->second.first, it->second.second});
+      global_waiters_.erase(it);
+    }
+  } else {
+    s->terminator.wait(request, fired_);
+    for (std::uint64_t r : fired_) events_.push_back(QuiescedEvent{session, r});
+  }
+}
+
+void Scheduler::close_terminators() { all_.close(); }
+
+std::vector<Event> Scheduler::take_events() {
+  std::vector<Event> out;
+  out.swap(events_);
+  return out;
+}
+
+bool Scheduler::view(BehaviorId id, DispatchView& out) const {
+  std::uint32_t b = behaviors_.find(id);
+  if (b == NONE || behaviors_.at(b).state != BehaviorState::RUNNING) {
+    return false;
+  }
+  const Behavior& bh = behaviors_.at(b);
+  out.behavior = id;
+  out.tag = bh.tag;
+  out.session = bh.session;
+  out.result = bh.result;
+  out.payload = bh.payload;
+  out.cowns.clear();
+  std::size_t n = bh.requests.size() - (bh.result ? 1 : 0);
+  for (std::size_t k = 0; k < n; ++k) {
+    const Cown& c = cowns_.at(bh.requests[k].cown);
+    out.cowns.emplace_back(c.id, &c.value);
+  }
+  return true;
+}
+
+const Value* Scheduler::value_of(CownId id) const {
+  std::uint32_t c = cowns_.find(id);
+  return c == NONE ? nullptr : &cowns_.at(c).value;
+}
+
+std::uint64_t Scheduler::in_flight(SessionId session) const {
+  auto it = sessions_.find(session);
+  return it == sessions_.end() ? 0 : it->second.terminator.count();
+}
+
+std::vector<SessionSummary> Scheduler::sessions() const {
+  std::vector<SessionSummary> out;
+  for (const auto& [id, s] : sessions_) {
+    if (s.closed) continue;
+    out.push_back(SessionSummary{id, s.role, s.pid, s.program,
+                                 s.terminator.count()});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SessionSummary& a, const SessionSummary& b) {
+              return a.id < b.id;
+            });
+  return out;
+}
+
+}  // namespace bocd::core

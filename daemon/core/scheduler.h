@@ -1,0 +1,176 @@
+// Scheduler: the whole BOC scheduling state of a daemon, as a pure,
+// single-threaded, deterministic state machine (DESIGN D1). Commands in
+// (open/close session, create/drop cown, submit, complete, quiesce), events
+// out (dispatch, quiesced). No IO, threads, clocks or logging.
+//
+// Thread: one. The daemon calls it from its io_context thread only.
+//
+// Ordering contract: submit() enqueues a behavior on every cown of its
+// sorted, de-duplicated request set in one step, so behaviors that share a
+// cown run in submission order and no set of behaviors can deadlock.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "behavior_pool.h"
+#include "cown_table.h"
+#include "errc.h"
+#include "events.h"
+#include "ids.h"
+#include "terminator.h"
+#include "value.h"
+
+namespace bocd::core {
+
+enum class Role : std::uint8_t { client, worker, admin };
+
+struct Limits {
+  std::uint32_t max_cowns_per_behavior = 1024;
+  std::uint64_t max_in_flight_per_session = std::uint64_t{1} << 22;
+  // Behaviors dispatched to one worker before it completes one: lets a
+  // worker overlap receiving the next with running the current.
+  std::uint32_t worker_pipeline = 2;
+  // Seeds the session id-range prefixes. The host passes randomness so
+  // cown ids are not guessable; tests pass a constant and replay exactly.
+  std::uint64_t seed = 1;
+};
+
+struct SessionGrant {
+  SessionId id;
+  // New cown ids of the session are id_base + n, 1 <= n < id_count.
+  std::uint64_t id_base = 0;
+  std::uint64_t id_count = 0;
+};
+
+struct SubmitRequest {
+  std::uint64_t tag = 0;
+  std::vector<CownId> cowns;   // any order, duplicates allowed
+  CownId result;               // 0 for none; else a fresh id of the session
+  bool run_on_submitter = false;
+  BehaviorId parent;           // 0, or a behavior RUNNING on the submitter
+  std::string payload;
+};
+
+struct CownUpdate {
+  CownId id;
+  Value value;
+};
+
+// What an executor needs to run a behavior. Valid until the next command.
+struct DispatchView {
+  BehaviorId behavior;
+  std::uint64_t tag = 0;
+  SessionId session;
+  CownId result;
+  std::string_view payload;
+  std::vector<std::pair<CownId, const Value*>> cowns;  // sorted, no result
+};
+
+struct SessionSummary {
+  SessionId id;
+  Role role = Role::client;
+  std::int32_t pid = 0;
+  std::string program;
+  std::uint64_t in_flight = 0;
+};
+
+class Scheduler {
+ public:
+  explicit Scheduler(Limits limits = {});
+
+  SessionGrant open_session(Role role, std::int32_t pid, std::string program);
+  // Cancels the session's queued behaviors, aborts behaviors running on it
+  // (their result cowns get an executor_lost error; their cowns keep their
+  // committed values), drops its cown handles. Idempotent.
+  void close_session(SessionId session);
+
+  Status create_cown(SessionId session, CownId id, Value value, bool pinned);
+  Status drop_cown(SessionId session, CownId id);
+
+  // Accepts a behavior or says why not; nothing changes on failure.
+  Result<BehaviorId> submit(SessionId submitter, SubmitRequest request);
+
+  // The executor `executor` finished `behavior`: commits `updates` (each
+  // must name a cown of its set or its result) and releases its cowns.
+  // On failure nothing changes and the behavior stays RUNNING.
+  Status complete(SessionId executor, BehaviorId behavior,
+                  std::vector<CownUpdate>& updates);
+
+  // Emits QuiescedEvent{session, request} when the session's in-flight
+  // count is zero (at once if it is). From an admin session: the daemon's.
+  void quiesce(SessionId session, std::uint64_t request);
+
+  // Refuses every later submit with shutting_down (daemon stopping).
+  void close_terminators();
+
+  // Moves out the events produced since the last call.
+  std::vector<Event> take_events();
+
+  bool view(BehaviorId behavior, DispatchView& out) const;
+
+  // ---- inspection (status, tests) ----
+  const Value* value_of(CownId id) const;
+  std::uint64_t in_flight() const { return all_.count(); }
+  std::uint64_t in_flight(SessionId session) const;
+  std::uint64_t completed() const { return completed_; }
+  std::size_t cown_count() const { return cowns_.size(); }
+  std::size_t live_behaviors() const { return behaviors_.live(); }
+  std::size_t session_count() const { return sessions_.size(); }
+  std::vector<SessionSummary> sessions() const;
+  // Checks every structural invariant; returns "" or what is broken.
+  std::string check_invariants() const;
+
+ private:
+  struct Session {
+    Role role = Role::client;
+    std::int32_t pid = 0;
+    std::string program;
+    std::uint32_t prefix = 0;
+    bool closed = false;
+    std::uint32_t credits = 0;  // workers: free dispatch slots
+    Terminator terminator;
+  };
+
+  Result<std::uint32_t> check_submit(SessionId submitter, Session& s,
+                                     const SubmitRequest& r,
+                                     SessionId& owner, SessionId& executor);
+  Status check_new_cown(const Session& s, CownId id) const;
+  void enqueue(std::uint32_t b);
+  void make_ready(std::uint32_t b);
+  void run_ready();
+  void dispatch(std::uint32_t b, SessionId to);
+  void dispatch_to_workers();
+  void abort(std::uint32_t b, Errc code, std::string message);
+  void finish(std::uint32_t b);
+  void leave(SessionId session);
+  Session* open_session_ptr(SessionId id);
+  std::uint32_t next_prefix();
+
+  Limits limits_;
+  std::uint64_t rng_;
+  std::uint64_t next_session_ = 1;
+  std::uint64_t completed_ = 0;
+  CownTable cowns_;
+  BehaviorPool behaviors_;
+  std::unordered_map<SessionId, Session> sessions_;
+  std::unordered_map<std::uint32_t, SessionId> prefixes_;
+  Terminator all_;                     // daemon-wide count; admin waiters
+  // Admin quiesce waiters by terminator token: (session, request).
+  std::unordered_map<std::uint64_t, std::pair<SessionId, std::uint64_t>>
+      global_waiters_;
+  std::uint64_t next_token_ = 1;
+  std::vector<std::uint32_t> ready_;   // made READY, not yet routed
+  std::deque<std::uint32_t> worker_queue_;  // READY, for the worker pool
+  std::deque<SessionId> idle_workers_;      // one entry per free credit
+  std::vector<Event> events_;
+  std::vector<std::uint64_t> fired_;   // scratch for terminator waiters
+  std::vector<std::uint32_t> scratch_; // scratch for request-set sorting
+};
+
+}  // namespace bocd::core

@@ -1,0 +1,110 @@
+// Scheduler::check_invariants: the structural checks every core test ends
+// with. Walks every queue from its head, so it is O(state) and test-only in
+// spirit, but it is always compiled so that fuzzers and the daemon's debug
+// command can call it.
+#include <map>
+#include <set>
+#include <string>
+
+#include "scheduler.h"
+
+namespace bocd::core {
+
+std::string Scheduler::check_invariants() const {
+  // Every (behavior, request position) waiting on each cown.
+  std::map<std::uint32_t, std::vector<std::pair<std::uint32_t, std::uint32_t>>>
+      entries;
+  std::map<SessionId, std::uint64_t> per_session;
+  std::uint64_t live = 0;
+  std::map<SessionId, std::uint32_t> running_on_worker;
+  for (std::uint32_t b = 0; b < behaviors_.capacity(); ++b) {
+    const Behavior& bh = behaviors_.at(b);
+    if (bh.state == BehaviorState::FREE) continue;
+    ++live;
+    ++per_session[bh.session];
+    if (bh.state == BehaviorState::RUNNING && !bh.executor) {
+      ++running_on_worker[bh.running_on];
+    }
+    for (std::uint32_t k = 0; k < bh.requests.size(); ++k) {
+      const Request& r = bh.requests[k];
+      if (!cowns_.at(r.cown).live) return "behavior holds a freed cown";
+      entries[r.cown].emplace_back(b, k);
+    }
+  }
+  if (live != all_.count()) return "daemon in-flight count drifted";
+  for (const auto& [id, s] : sessions_) {
+    auto it = per_session.find(id);
+    std::uint64_t n = it == per_session.end() ? 0 : it->second;
+    if (n != s.terminator.count()) return "session in-flight count drifted";
+    if (s.closed && n == 0) return "closed idle session not erased";
+    if (s.role == Role::worker && !s.closed &&
+        s.credits + running_on_worker[id] != limits_.worker_pipeline) {
+      return "worker credits drifted";
+    }
+  }
+  for (const auto& [id, n] : per_session) {
+    if (sessions_.find(id) == sessions_.end()) return "behavior of no session";
+  }
+
+  std::map<std::uint32_t, std::uint32_t> heads_of;  // behavior -> queues headed
+  for (const auto& [c, list] : entries) {
+    std::set<std::pair<std::uint32_t, std::uint32_t>> pointed;
+    for (auto [b, k] : list) {
+      std::uint32_t n = behaviors_.at(b).requests[k].next;
+      if (n == NONE) continue;
+      const auto& nreq = behaviors_.at(n).requests;
+      std::uint32_t nk = 0;
+      while (nk < nreq.size() && nreq[nk].cown != c) ++nk;
+      if (nk == nreq.size()) return "queue link to a behavior not on the cown";
+      pointed.emplace(n, nk);
+    }
+    std::uint32_t head = NONE, length = 0, b = NONE, k = 0;
+    for (auto e : list) {
+      if (pointed.count(e) == 0) {
+        if (head != NONE) return "a cown queue has two heads";
+        head = e.first;
+        b = e.first;
+        k = e.second;
+      }
+    }
+    if (head == NONE) return "a cown queue has no head";
+    ++heads_of[head];
+    for (;;) {
+      ++length;
+      std::uint32_t n = behaviors_.at(b).requests[k].next;
+      if (n == NONE) break;
+      const auto& nreq = behaviors_.at(n).requests;
+      k = 0;
+      while (nreq[k].cown != c) ++k;
+      b = n;
+    }
+    if (length != list.size()) return "a cown queue is not one chain";
+    const Cown& cown = cowns_.at(c);
+    if (cown.last_behavior != b || cown.last_request != k) {
+      return "a cown's tail is not its queue's last behavior";
+    }
+  }
+  for (std::uint32_t b = 0; b < behaviors_.capacity(); ++b) {
+    const Behavior& bh = behaviors_.at(b);
+    if (bh.state == BehaviorState::FREE) continue;
+    std::uint32_t headed = heads_of.count(b) ? heads_of[b] : 0;
+    if (bh.pending != bh.requests.size() - headed) return "pending drifted";
+    bool granted = bh.state == BehaviorState::READY ||
+                   bh.state == BehaviorState::RUNNING;
+    if (granted != (bh.pending == 0)) return "granted without every cown";
+  }
+  for (std::uint32_t c = 0; c < cowns_.capacity(); ++c) {
+    const Cown& cown = cowns_.at(c);
+    if (!cown.live) continue;
+    if (cown.last_behavior == NONE && !cown.owner_handle) {
+      return "unreferenced cown not freed";
+    }
+    if (cown.last_behavior != NONE && entries.count(c) == 0) {
+      return "cown tail names no queued behavior";
+    }
+  }
+  if (!ready_.empty()) return "ready behaviors left unrouted";
+  return "";
+}
+
+}  // namespace bocd::core

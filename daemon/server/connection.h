@@ -1,0 +1,81 @@
+// Connection: one client's UNIX stream socket. It reassembles frames and
+// hands each to its FrameHandler, and coalesces outbound frames so that a
+// burst of messages leaves in one write. It knows no message types.
+//
+// Thread: the io_context thread only. Lifetime: shared_ptr, kept alive by
+// its pending async operations; the handler holds a plain pointer between
+// on_open and on_closed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+
+#include <boost/asio.hpp>
+
+#include "bocd/proto/framing.h"
+#include "peer.h"
+
+namespace bocd::server {
+
+class Connection;
+
+class FrameHandler {
+ public:
+  virtual ~FrameHandler() = default;
+  // One verified-size frame body. May send, or close the connection.
+  virtual void on_frame(Connection& c, std::span<const std::uint8_t> body) = 0;
+  // Called exactly once, after the socket is closed for any reason.
+  virtual void on_closed(Connection& c, const std::string& reason) = 0;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Socket = boost::asio::local::stream_protocol::socket;
+
+  Connection(Socket socket, FrameHandler& handler, PeerCredentials peer,
+             std::uint32_t max_frame_bytes, std::size_t max_queued_bytes);
+
+  void start();
+
+  // Framed bytes to send; append, then call flush_soon(). Several appends
+  // in one handler run leave in one write.
+  std::vector<std::uint8_t>& out() { return out_; }
+  void flush_soon();
+
+  // Closes now; queued output is dropped. Idempotent.
+  void close(const std::string& reason);
+  // Stops reading, sends what is queued, then closes.
+  void close_after_flush(const std::string& reason);
+
+  bool closed() const { return closed_; }
+  const PeerCredentials& peer() const { return peer_; }
+
+  // Owned by the FrameHandler (its session id for this connection).
+  std::uint64_t session = 0;
+
+ private:
+  void read();
+  void on_read(const boost::system::error_code& ec, std::size_t n);
+  void flush();
+
+  Socket socket_;
+  FrameHandler& handler_;
+  PeerCredentials peer_;
+  proto::FrameBuffer frames_;
+  std::size_t max_queued_;
+  std::vector<std::uint8_t> out_;
+  std::vector<std::uint8_t> in_flight_;
+  bool writing_ = false;
+  bool flush_posted_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  std::string closing_reason_;
+};
+
+}  // namespace bocd::server

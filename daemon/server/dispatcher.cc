@@ -1,0 +1,285 @@
+#include "dispatcher.h"
+
+#include <unistd.h>
+
+#include "error_map.h"
+#include "log.h"
+
+namespace bocd::server {
+
+namespace fb = proto::fb;
+using core::Errc;
+
+namespace {
+
+core::Role to_core(fb::Role r) {
+  switch (r) {
+    case fb::Role::Worker: return core::Role::worker;
+    case fb::Role::Admin: return core::Role::admin;
+    default: return core::Role::client;
+  }
+}
+
+core::Value to_core(const fb::Value* v) {
+  core::Value out;
+  if (v == nullptr) return out;
+  if (v->data() != nullptr) out.data.assign(v->data()->begin(), v->data()->end());
+  out.exception = v->exception();
+  // An executor may not forge a daemon error; it stays the program's bytes.
+  return out;
+}
+
+const char* role_name(core::Role r) {
+  switch (r) {
+    case core::Role::worker: return "worker";
+    case core::Role::admin: return "admin";
+    default: return "client";
+  }
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(core::Scheduler& scheduler, DaemonInfo info)
+    : scheduler_(scheduler), info_(std::move(info)) {}
+
+void Dispatcher::on_open(const std::shared_ptr<Connection>& c) {
+  c->session = next_connection_++;
+  connections_.emplace(c->session, Peer{c, {}, core::Role::client, {}});
+  c->start();
+}
+
+void Dispatcher::on_frame(Connection& c, std::span<const std::uint8_t> body) {
+  auto it = connections_.find(c.session);
+  if (it == connections_.end()) return;
+  Peer& p = it->second;
+  std::string why;
+  const fb::Envelope* env = proto::verify_envelope(body, why);
+  if (env == nullptr) {
+    c.close("malformed frame: " + why);
+    return;
+  }
+  try {
+    handle(p, *env);
+    deliver_events();
+  } catch (const std::exception& e) {
+    // Only allocation failure can get here; lose this session, not the
+    // daemon.
+    log().error("session {}: internal error: {}", p.session.value, e.what());
+    c.close(std::string("internal error: ") + e.what());
+  }
+}
+
+void Dispatcher::handle(Peer& p, const fb::Envelope& env) {
+  auto type = env.message_type();
+  if (!p.session && type != fb::Message::Hello) {
+    send_error(p, Errc::handshake_required,
+               std::string("expected Hello, got ") +
+                   fb::EnumNameMessage(type));
+    p.connection->close_after_flush("message before handshake");
+    return;
+  }
+  bool admin = p.role == core::Role::admin;
+  switch (type) {
+    case fb::Message::Hello: return hello(p, *env.message_as_Hello());
+    case fb::Message::Quiesce: return quiesce(p, *env.message_as_Quiesce());
+    case fb::Message::StatusRequest:
+      return status(p, *env.message_as_StatusRequest());
+    case fb::Message::Stop:
+      if (admin) return stop(p, *env.message_as_Stop());
+      break;
+    case fb::Message::CreateCown:
+      if (!admin) return create_cown(p, *env.message_as_CreateCown());
+      break;
+    case fb::Message::DropCown:
+      if (!admin) return drop_cown(p, *env.message_as_DropCown());
+      break;
+    case fb::Message::Submit:
+      if (!admin) return submit(p, *env.message_as_Submit());
+      break;
+    case fb::Message::Complete:
+      if (!admin) return complete(p, *env.message_as_Complete());
+      break;
+    default:
+      break;
+  }
+  send_error(p, Errc::not_permitted,
+             std::string("a ") + role_name(p.role) + " session may not send " +
+                 fb::EnumNameMessage(type));
+}
+
+void Dispatcher::hello(Peer& p, const fb::Hello& m) {
+  if (p.session) {
+    send_error(p, Errc::already_handshaken, "Hello sent twice");
+    return;
+  }
+  if (m.version() != proto::PROTOCOL_VERSION) {
+    std::string why = "protocol version " + std::to_string(m.version()) +
+                      " is not the daemon's " +
+                      std::to_string(proto::PROTOCOL_VERSION);
+    send_error(p, Errc::version_mismatch, why);
+    p.connection->close_after_flush(why);
+    return;
+  }
+  p.role = to_core(m.role());
+  p.program = m.program() ? m.program()->str() : "";
+  // The kernel's pid, not the claimed one: logs must name the real process.
+  auto grant = scheduler_.open_session(p.role, p.connection->peer().pid,
+                                       p.program);
+  p.session = grant.id;
+  by_session_[grant.id] = &p;
+  log().info("session {} connected: {} pid {} uid {} program '{}'",
+             grant.id.value, role_name(p.role), p.connection->peer().pid,
+             p.connection->peer().uid, p.program);
+  encoder_for(p).welcome(grant.id.value, grant.id_base, grant.id_count,
+                         info_.max_cowns_per_behavior, info_.max_frame_bytes);
+  p.connection->flush_soon();
+}
+
+void Dispatcher::create_cown(Peer& p, const fb::CreateCown& m) {
+  auto st = scheduler_.create_cown(p.session, core::CownId{m.id()},
+                                   to_core(m.value()), m.pinned());
+  if (!st) send_error(p, st.error().code, st.error().message);
+}
+
+void Dispatcher::drop_cown(Peer& p, const fb::DropCown& m) {
+  auto st = scheduler_.drop_cown(p.session, core::CownId{m.id()});
+  if (!st) send_error(p, st.error().code, st.error().message);
+}
+
+void Dispatcher::submit(Peer& p, const fb::Submit& m) {
+  core::SubmitRequest r;
+  r.tag = m.tag();
+  if (m.cowns() != nullptr) {
+    r.cowns.reserve(m.cowns()->size());
+    for (auto id : *m.cowns()) r.cowns.push_back(core::CownId{id});
+  }
+  r.result = core::CownId{m.result()};
+  r.run_on_submitter = m.executor() == fb::Executor::Submitter;
+  r.parent = core::BehaviorId{m.parent()};
+  if (m.payload() != nullptr) {
+    r.payload.assign(m.payload()->begin(), m.payload()->end());
+  }
+  auto b = scheduler_.submit(p.session, std::move(r));
+  if (!b) send_error(p, b.error().code, b.error().message, m.tag());
+}
+
+void Dispatcher::complete(Peer& p, const fb::Complete& m) {
+  updates_.clear();
+  if (m.updates() != nullptr) {
+    for (const fb::CownValue* u : *m.updates()) {
+      updates_.push_back(core::CownUpdate{core::CownId{u->id()},
+                                          to_core(u->value())});
+    }
+  }
+  auto st = scheduler_.complete(p.session, core::BehaviorId{m.behavior()},
+                                updates_);
+  if (!st) send_error(p, st.error().code, st.error().message);
+}
+
+void Dispatcher::quiesce(Peer& p, const fb::Quiesce& m) {
+  scheduler_.quiesce(p.session, m.request());
+}
+
+void Dispatcher::stop(Peer& p, const fb::Stop& m) {
+  log().info("session {} (pid {}) asked the daemon to stop", p.session.value,
+             p.connection->peer().pid);
+  encoder_for(p).stopping(m.request());
+  p.connection->flush_soon();
+  if (on_stop_) on_stop_();
+}
+
+void Dispatcher::status(Peer& p, const fb::StatusRequest& m) {
+  auto& fbb = encoder_for(p).builder();
+  std::vector<flatbuffers::Offset<fb::SessionInfo>> sessions;
+  for (const auto& s : scheduler_.sessions()) {
+    auto role = s.role == core::Role::worker  ? fb::Role::Worker
+                : s.role == core::Role::admin ? fb::Role::Admin
+                                              : fb::Role::Client;
+    sessions.push_back(fb::CreateSessionInfo(
+        fbb, s.id.value, role, s.pid, fbb.CreateString(s.program),
+        s.in_flight));
+  }
+  auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
+      info_.now() - info_.started);
+  auto reply = fb::CreateStatus(
+      fbb, m.request(), fbb.CreateString(info_.version),
+      static_cast<std::int32_t>(getpid()),
+      static_cast<std::uint64_t>(uptime.count()), info_.workers,
+      scheduler_.cown_count(), scheduler_.in_flight(), scheduler_.completed(),
+      fbb.CreateVector(sessions));
+  encoder_for(p).finish(fb::Message::Status, reply.Union());
+  p.connection->flush_soon();
+}
+
+void Dispatcher::deliver_events() {
+  for (const core::Event& e : scheduler_.take_events()) {
+    if (const auto* d = std::get_if<core::DispatchEvent>(&e)) {
+      if (Peer* to = peer_of(d->to)) send_dispatch(*to, d->behavior);
+    } else if (const auto* q = std::get_if<core::QuiescedEvent>(&e)) {
+      if (Peer* to = peer_of(q->to)) {
+        encoder_for(*to).quiesced(q->request);
+        to->connection->flush_soon();
+      }
+    }
+  }
+}
+
+void Dispatcher::send_dispatch(Peer& to, core::BehaviorId behavior) {
+  if (!scheduler_.view(behavior, view_)) return;
+  refs_.clear();
+  for (auto [id, value] : view_.cowns) {
+    refs_.push_back(proto::CownValueRef{
+        id.value, proto::ValueRef{value->data, value->exception,
+                                  to_wire(value->error)}});
+  }
+  encoder_for(to).dispatch(behavior.value, view_.tag, view_.session.value,
+                           refs_, view_.result.value, view_.payload);
+  to.connection->flush_soon();
+}
+
+void Dispatcher::send_error(Peer& p, Errc code, const std::string& message,
+                            std::uint64_t tag, std::uint64_t request) {
+  log().warn("session {} (pid {}, '{}'): {}: {}", p.session.value,
+             p.connection->peer().pid, p.program,
+             fb::EnumNameErrorCode(to_wire(code)), message);
+  encoder_for(p).error(to_wire(code), message, tag, request);
+  p.connection->flush_soon();
+}
+
+proto::Encoder& Dispatcher::encoder_for(Peer& p) {
+  encoder_.retarget(p.connection->out());
+  return encoder_;
+}
+
+Dispatcher::Peer* Dispatcher::peer_of(core::SessionId session) {
+  auto it = by_session_.find(session);
+  return it == by_session_.end() ? nullptr : it->second;
+}
+
+void Dispatcher::on_closed(Connection& c, const std::string& reason) {
+  auto it = connections_.find(c.session);
+  if (it == connections_.end()) return;
+  Peer& p = it->second;
+  if (p.session) {
+    log().info("session {} disconnected: {} pid {} program '{}': {}",
+               p.session.value, role_name(p.role), c.peer().pid, p.program,
+               reason);
+    by_session_.erase(p.session);
+    scheduler_.close_session(p.session);
+  } else {
+    log().info("connection from pid {} closed before handshake: {}",
+               c.peer().pid, reason);
+  }
+  // Keep the Connection alive until this call unwinds.
+  auto keep = p.connection;
+  connections_.erase(it);
+  deliver_events();
+}
+
+void Dispatcher::close_all(const std::string& reason) {
+  std::vector<std::shared_ptr<Connection>> all;
+  for (auto& [n, p] : connections_) all.push_back(p.connection);
+  for (auto& c : all) c->close_after_flush(reason);
+}
+
+}  // namespace bocd::server

@@ -1,0 +1,88 @@
+// Dispatcher: turns verified frames into scheduler commands and scheduler
+// events into frames. One short handler per message; anything about cowns
+// or behaviors is decided by the core, not here.
+//
+// Thread: the io_context thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bocd/proto/codec.h"
+#include "connection.h"
+#include "core/core.h"
+
+namespace bocd::server {
+
+// Facts about the daemon for Status replies, and its clock (injected).
+struct DaemonInfo {
+  std::string version;
+  std::uint32_t workers = 0;
+  std::uint32_t max_frame_bytes = proto::DEFAULT_MAX_FRAME_BYTES;
+  std::uint32_t max_cowns_per_behavior = 1024;
+  std::function<std::chrono::steady_clock::time_point()> now;
+  std::chrono::steady_clock::time_point started;
+};
+
+class Dispatcher final : public FrameHandler {
+ public:
+  Dispatcher(core::Scheduler& scheduler, DaemonInfo info);
+
+  // Called when an admin asks the daemon to stop; the app shuts down.
+  void on_stop_requested(std::function<void()> fn) { on_stop_ = std::move(fn); }
+
+  void on_open(const std::shared_ptr<Connection>& c);
+  void on_frame(Connection& c, std::span<const std::uint8_t> body) override;
+  void on_closed(Connection& c, const std::string& reason) override;
+
+  // Closes every connection once its queued output is written (daemon
+  // shutdown).
+  void close_all(const std::string& reason);
+  std::size_t connection_count() const { return connections_.size(); }
+
+ private:
+  struct Peer {
+    std::shared_ptr<Connection> connection;
+    core::SessionId session;       // 0 until Hello
+    core::Role role = core::Role::client;
+    std::string program;
+  };
+
+  void handle(Peer& p, const proto::fb::Envelope& env);
+  void hello(Peer& p, const proto::fb::Hello& m);
+  void create_cown(Peer& p, const proto::fb::CreateCown& m);
+  void drop_cown(Peer& p, const proto::fb::DropCown& m);
+  void submit(Peer& p, const proto::fb::Submit& m);
+  void complete(Peer& p, const proto::fb::Complete& m);
+  void quiesce(Peer& p, const proto::fb::Quiesce& m);
+  void status(Peer& p, const proto::fb::StatusRequest& m);
+  void stop(Peer& p, const proto::fb::Stop& m);
+
+  void deliver_events();
+  void send_dispatch(Peer& to, core::BehaviorId behavior);
+  void send_error(Peer& p, core::Errc code, const std::string& message,
+                  std::uint64_t tag = 0, std::uint64_t request = 0);
+  proto::Encoder& encoder_for(Peer& p);
+  Peer* peer_of(core::SessionId session);
+
+  core::Scheduler& scheduler_;
+  DaemonInfo info_;
+  std::function<void()> on_stop_;
+  std::uint64_t next_connection_ = 1;
+  // By connection number (Connection::session holds it); element pointers
+  // are stable, so by_session_ points into it.
+  std::unordered_map<std::uint64_t, Peer> connections_;
+  std::unordered_map<core::SessionId, Peer*> by_session_;
+  std::vector<std::uint8_t> scratch_;
+  proto::Encoder encoder_{scratch_};
+  core::DispatchView view_;
+  std::vector<proto::CownValueRef> refs_;
+  std::vector<core::CownUpdate> updates_;
+};
+
+}  // namespace bocd::server

@@ -1,0 +1,112 @@
+#include "server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "log.h"
+
+namespace bocd::server {
+
+namespace asio = boost::asio;
+using stream = asio::local::stream_protocol;
+
+Server::Server(asio::io_context& io, ServerConfig config, Clock now)
+    : io_(io),
+      config_(std::move(config)),
+      scheduler_(config_.limits),
+      dispatcher_(scheduler_,
+                  DaemonInfo{config_.version, config_.workers,
+                             config_.max_frame_bytes,
+                             config_.limits.max_cowns_per_behavior, now,
+                             now()}) {}
+
+Server::~Server() { stop_listening(); }
+
+void Server::on_stop_requested(std::function<void()> fn) {
+  dispatcher_.on_stop_requested(std::move(fn));
+}
+
+void Server::prepare_path() {
+  namespace fs = std::filesystem;
+  fs::path path(config_.socket_path);
+  fs::path dir = path.parent_path();
+  if (!dir.empty() && !fs::exists(dir)) {
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+  }
+  if (!fs::exists(fs::symlink_status(path))) return;
+  if (!fs::is_socket(fs::symlink_status(path))) {
+    throw std::system_error(
+        std::make_error_code(std::errc::file_exists),
+        config_.socket_path + " exists and is not a socket");
+  }
+  stream::socket probe(io_);
+  boost::system::error_code ec;
+  probe.connect(stream::endpoint(config_.socket_path), ec);
+  if (!ec) {
+    throw DaemonRunning("a bocd daemon is already serving on " +
+                        config_.socket_path);
+  }
+  log().info("replacing stale socket {} ({})", config_.socket_path,
+             ec.message());
+  fs::remove(path);
+}
+
+void Server::listen() {
+  prepare_path();
+  acceptor_.emplace(io_);
+  stream::endpoint ep(config_.socket_path);
+  acceptor_->open(ep.protocol());
+  // Created 0600 from the start: no window in which others may connect.
+  mode_t old = ::umask(0177);
+  boost::system::error_code ec;
+  acceptor_->bind(ep, ec);
+  ::umask(old);
+  if (ec) {
+    throw std::system_error(ec, "cannot bind " + config_.socket_path);
+  }
+  acceptor_->listen(asio::socket_base::max_listen_connections);
+  log().info("listening on {}", config_.socket_path);
+  accept();
+}
+
+void Server::accept() {
+  acceptor_->async_accept([this](const boost::system::error_code& ec,
+                                 stream::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_) return;
+    if (!ec) {
+      auto peer = peer_credentials(socket.native_handle());
+      if (!peer || !peer_allowed(*peer, ::geteuid(), config_.allow_gid)) {
+        log().warn("refused connection from pid {} uid {}: not the daemon's "
+                   "user nor in its allowed group",
+                   peer ? peer->pid : -1, peer ? int(peer->uid) : -1);
+      } else {
+        dispatcher_.on_open(std::make_shared<Connection>(
+            std::move(socket), dispatcher_, *peer, config_.max_frame_bytes,
+            config_.max_queued_bytes));
+      }
+    } else {
+      log().warn("accept failed: {}", ec.message());
+    }
+    accept();
+  });
+}
+
+void Server::stop_listening() {
+  if (!acceptor_) return;
+  boost::system::error_code ignored;
+  acceptor_->close(ignored);
+  acceptor_.reset();
+  std::error_code fs_ec;
+  std::filesystem::remove(config_.socket_path, fs_ec);
+  log().info("stopped listening on {}", config_.socket_path);
+}
+
+void Server::close_sessions(const std::string& reason) {
+  dispatcher_.close_all(reason);
+}
+
+}  // namespace bocd::server

@@ -1,0 +1,77 @@
+// Server: the daemon's socket edge. Listens on a UNIX stream socket,
+// admits peers by SO_PEERCRED, and runs one Dispatcher over one Scheduler,
+// all on the io_context thread it is given (DESIGN D1).
+//
+// Socket file rules: the parent directory is created 0700 if missing; the
+// socket is 0600. A socket file left by a dead daemon is replaced; a live
+// daemon on the path is an error (DaemonRunning).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+
+#include <boost/asio.hpp>
+
+#include "core/core.h"
+#include "dispatcher.h"
+
+namespace bocd::server {
+
+struct ServerConfig {
+  std::string socket_path;
+  std::optional<gid_t> allow_gid;
+  std::uint32_t max_frame_bytes = proto::DEFAULT_MAX_FRAME_BYTES;
+  // A peer whose unread output exceeds this is disconnected.
+  std::size_t max_queued_bytes = std::size_t{1} << 30;
+  core::Limits limits;
+  std::string version;
+  std::uint32_t workers = 0;
+};
+
+// Another daemon answers on the socket path.
+struct DaemonRunning : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Server {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  Server(boost::asio::io_context& io, ServerConfig config, Clock now);
+  ~Server();
+
+  // Binds and starts accepting. Throws DaemonRunning, or std::system_error
+  // naming the path when the socket cannot be set up.
+  void listen();
+  // Stops accepting and removes the socket file. Idempotent.
+  void stop_listening();
+  // Closes every session after flushing what it was sent (their queued
+  // behaviors are cancelled).
+  void close_sessions(const std::string& reason);
+
+  void on_stop_requested(std::function<void()> fn);
+  std::size_t connection_count() const {
+    return dispatcher_.connection_count();
+  }
+  core::Scheduler& scheduler() { return scheduler_; }
+  const std::string& socket_path() const { return config_.socket_path; }
+
+ private:
+  void accept();
+  void prepare_path();
+
+  boost::asio::io_context& io_;
+  ServerConfig config_;
+  core::Scheduler scheduler_;
+  Dispatcher dispatcher_;
+  std::optional<boost::asio::local::stream_protocol::acceptor> acceptor_;
+};
+
+}  // namespace bocd::server

@@ -1,0 +1,83 @@
+// The symmetric codec of the bocd protocol: verify an inbound frame body,
+// and encode each message as a framed Envelope appended to an output buffer.
+// It knows messages, not transports: the server's Connection and the
+// client's transport move the bytes.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bocd/proto/bocd_generated.h"
+#include "bocd/proto/framing.h"
+
+namespace bocd::proto {
+
+// Verifies a frame body as an Envelope holding a known message, with low
+// depth and table limits. Returns nullptr and sets `why` on failure; fields
+// may be read only from a non-null result.
+const fb::Envelope* verify_envelope(std::span<const std::uint8_t> body,
+                                    std::string& why);
+
+// A value to encode: borrowed bytes plus the flags of fb::Value.
+struct ValueRef {
+  std::string_view data;
+  bool exception = false;
+  fb::ErrorCode error = fb::ErrorCode::None;
+};
+
+struct CownValueRef {
+  std::uint64_t id = 0;
+  ValueRef value;
+};
+
+// Encodes messages into framed bytes. Reuses one builder, so encoding on
+// the hot path allocates only when a message outgrows every earlier one.
+// Not thread-safe: one Encoder per thread.
+class Encoder {
+ public:
+  explicit Encoder(std::vector<std::uint8_t>& out) : out_(&out) {}
+  void retarget(std::vector<std::uint8_t>& out) { out_ = &out; }
+
+  void hello(fb::Role role, std::int32_t pid, std::string_view program,
+             std::uint32_t version = PROTOCOL_VERSION);
+  void welcome(std::uint64_t session, std::uint64_t id_base,
+               std::uint64_t id_count, std::uint32_t max_cowns,
+               std::uint32_t max_frame);
+  void create_cown(std::uint64_t id, const ValueRef& value, bool pinned);
+  void drop_cown(std::uint64_t id);
+  void submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,
+              std::uint64_t result, fb::Executor executor,
+              std::uint64_t parent, std::string_view payload);
+  void complete(std::uint64_t behavior, std::span<const CownValueRef> updates);
+  void quiesce(std::uint64_t request);
+  void status_request(std::uint64_t request);
+  void stop(std::uint64_t request);
+  void dispatch(std::uint64_t behavior, std::uint64_t tag,
+                std::uint64_t session, std::span<const CownValueRef> cowns,
+                std::uint64_t result, std::string_view payload);
+  void quiesced(std::uint64_t request);
+  void stopping(std::uint64_t request);
+  void error(fb::ErrorCode code, std::string_view message, std::uint64_t tag,
+             std::uint64_t request);
+
+  // Status is built by the caller on builder(), then sealed with finish().
+  flatbuffers::FlatBufferBuilder& builder() {
+    fbb_.Clear();
+    return fbb_;
+  }
+  void finish(fb::Message type, flatbuffers::Offset<void> message);
+
+ private:
+  flatbuffers::Offset<fb::Value> value(const ValueRef& v);
+  flatbuffers::Offset<
+      flatbuffers::Vector<flatbuffers::Offset<fb::CownValue>>>
+  cown_values(std::span<const CownValueRef> values);
+
+  flatbuffers::FlatBufferBuilder fbb_{1024};
+  std::vector<std::uint8_t>* out_;
+};
+
+}  // namespace bocd::proto

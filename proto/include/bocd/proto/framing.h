@@ -1,0 +1,52 @@
+// Framing of the bocd stream protocol: a 4-byte little-endian length, then
+// that many bytes of a finished Envelope buffer. FrameBuffer reassembles
+// frames from a byte stream and refuses a length over its limit before any
+// byte of the body is buffered, so a hostile length cannot make us allocate.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace bocd::proto {
+
+// Bumped by any change to schema/bocd.fbs that is not append-only.
+inline constexpr std::uint32_t PROTOCOL_VERSION = 1;
+inline constexpr std::size_t FRAME_HEADER_BYTES = 4;
+// Values travel inline until shared-memory blobs land (DESIGN D4), so the
+// bound is generous; the daemon's --max-frame option lowers it.
+inline constexpr std::uint32_t DEFAULT_MAX_FRAME_BYTES = 64u << 20;
+
+class FrameBuffer {
+ public:
+  enum class Next { need_more, frame, oversized, empty_frame };
+
+  explicit FrameBuffer(std::uint32_t max_frame_bytes = DEFAULT_MAX_FRAME_BYTES)
+      : max_(max_frame_bytes) {}
+
+  // Space to read at least `min_bytes` into; commit() what was read.
+  std::span<std::uint8_t> prepare(std::size_t min_bytes);
+  void commit(std::size_t n) { end_ += n; }
+
+  // Looks at the buffered bytes. On `frame`, `out` is the next frame's body,
+  // valid until the next prepare(); call pop() once done with it.
+  Next next(std::span<const std::uint8_t>& out) const;
+  void pop();
+
+  std::size_t buffered() const { return end_ - start_; }
+  std::uint32_t max_frame_bytes() const { return max_; }
+
+ private:
+  std::uint32_t peek_length() const;
+
+  std::uint32_t max_;
+  std::vector<std::uint8_t> buf_;
+  std::size_t start_ = 0;
+  std::size_t end_ = 0;
+};
+
+// Appends the 4-byte header for a body of `n` bytes.
+void append_header(std::vector<std::uint8_t>& out, std::uint32_t n);
+
+}  // namespace bocd::proto

@@ -1,0 +1,155 @@
+#include "bocd/proto/codec.h"
+
+namespace bocd::proto {
+namespace {
+
+// Deep enough for Envelope > Complete > updates > CownValue > Value > data;
+// no legitimate message nests further.
+constexpr flatbuffers::uoffset_t MAX_DEPTH = 16;
+// Each update is two tables; the core's limit on cowns per behavior keeps
+// honest messages far below this.
+constexpr flatbuffers::uoffset_t MAX_TABLES = 1u << 20;
+
+}  // namespace
+
+const fb::Envelope* verify_envelope(std::span<const std::uint8_t> body,
+                                    std::string& why) {
+  flatbuffers::Verifier verifier(body.data(), body.size(), MAX_DEPTH,
+                                 MAX_TABLES);
+  if (!fb::VerifyEnvelopeBuffer(verifier)) {
+    why = "frame is not a valid Envelope";
+    return nullptr;
+  }
+  const fb::Envelope* env = fb::GetEnvelope(body.data());
+  auto type = env->message_type();
+  if (type == fb::Message::NONE || type > fb::Message::MAX ||
+      env->message() == nullptr) {
+    why = "Envelope holds no known message";
+    return nullptr;
+  }
+  return env;
+}
+
+void Encoder::finish(fb::Message type, flatbuffers::Offset<void> message) {
+  fbb_.Finish(fb::CreateEnvelope(fbb_, type, message));
+  auto n = static_cast<std::uint32_t>(fbb_.GetSize());
+  append_header(*out_, n);
+  out_->insert(out_->end(), fbb_.GetBufferPointer(),
+               fbb_.GetBufferPointer() + n);
+}
+
+flatbuffers::Offset<fb::Value> Encoder::value(const ValueRef& v) {
+  auto data = fbb_.CreateVector(
+      reinterpret_cast<const std::uint8_t*>(v.data.data()), v.data.size());
+  return fb::CreateValue(fbb_, data, v.exception, v.error);
+}
+
+flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::CownValue>>>
+Encoder::cown_values(std::span<const CownValueRef> values) {
+  std::vector<flatbuffers::Offset<fb::CownValue>> offsets;
+  offsets.reserve(values.size());
+  for (const CownValueRef& cv : values) {
+    auto v = value(cv.value);
+    offsets.push_back(fb::CreateCownValue(fbb_, cv.id, v));
+  }
+  return fbb_.CreateVector(offsets);
+}
+
+void Encoder::hello(fb::Role role, std::int32_t pid, std::string_view program,
+                    std::uint32_t version) {
+  fbb_.Clear();
+  auto name = fbb_.CreateString(program.data(), program.size());
+  finish(fb::Message::Hello,
+         fb::CreateHello(fbb_, version, role, pid, name).Union());
+}
+
+void Encoder::welcome(std::uint64_t session, std::uint64_t id_base,
+                      std::uint64_t id_count, std::uint32_t max_cowns,
+                      std::uint32_t max_frame) {
+  fbb_.Clear();
+  finish(fb::Message::Welcome,
+         fb::CreateWelcome(fbb_, session, id_base, id_count, max_cowns,
+                           max_frame)
+             .Union());
+}
+
+void Encoder::create_cown(std::uint64_t id, const ValueRef& v, bool pinned) {
+  fbb_.Clear();
+  auto val = value(v);
+  finish(fb::Message::CreateCown,
+         fb::CreateCreateCown(fbb_, id, val, pinned).Union());
+}
+
+void Encoder::drop_cown(std::uint64_t id) {
+  fbb_.Clear();
+  finish(fb::Message::DropCown, fb::CreateDropCown(fbb_, id).Union());
+}
+
+void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,
+                     std::uint64_t result, fb::Executor executor,
+                     std::uint64_t parent, std::string_view payload) {
+  fbb_.Clear();
+  auto ids = fbb_.CreateVector(cowns.data(), cowns.size());
+  auto body = fbb_.CreateVector(
+      reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
+  finish(fb::Message::Submit,
+         fb::CreateSubmit(fbb_, tag, ids, result, executor, parent, body)
+             .Union());
+}
+
+void Encoder::complete(std::uint64_t behavior,
+                       std::span<const CownValueRef> updates) {
+  fbb_.Clear();
+  auto ups = cown_values(updates);
+  finish(fb::Message::Complete,
+         fb::CreateComplete(fbb_, behavior, ups).Union());
+}
+
+void Encoder::quiesce(std::uint64_t request) {
+  fbb_.Clear();
+  finish(fb::Message::Quiesce, fb::CreateQuiesce(fbb_, request).Union());
+}
+
+void Encoder::status_request(std::uint64_t request) {
+  fbb_.Clear();
+  finish(fb::Message::StatusRequest,
+         fb::CreateStatusRequest(fbb_, request).Union());
+}
+
+void Encoder::stop(std::uint64_t request) {
+  fbb_.Clear();
+  finish(fb::Message::Stop, fb::CreateStop(fbb_, request).Union());
+}
+
+void Encoder::dispatch(std::uint64_t behavior, std::uint64_t tag,
+                       std::uint64_t session,
+                       std::span<const CownValueRef> cowns,
+                       std::uint64_t result, std::string_view payload) {
+  fbb_.Clear();
+  auto values = cown_values(cowns);
+  auto body = fbb_.CreateVector(
+      reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
+  finish(fb::Message::Dispatch,
+         fb::CreateDispatch(fbb_, behavior, tag, session, values, result, body)
+             .Union());
+}
+
+void Encoder::quiesced(std::uint64_t request) {
+  fbb_.Clear();
+  finish(fb::Message::Quiesced, fb::CreateQuiesced(fbb_, request).Union());
+}
+
+void Encoder::stopping(std::uint64_t request) {
+  fbb_.Clear();
+  finish(fb::Message::Stopping, fb::CreateStopping(fbb_, request).Union());
+}
+
+void Encoder::error(fb::ErrorCode code, std::string_view message,
+                    std::uint64_t tag, std::uint64_t request) {
+  fbb_.Clear();
+  auto text = fbb_.CreateString(message.data(), message.size());
+  finish(fb::Message::Error,
+         fb::CreateError(fbb_, code, text, tag, request).Union());
+}
+
+}  // namespace bocd::proto

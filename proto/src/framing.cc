@@ -1,0 +1,46 @@
+#include "bocd/proto/framing.h"
+
+#include <cstring>
+
+namespace bocd::proto {
+
+std::span<std::uint8_t> FrameBuffer::prepare(std::size_t min_bytes) {
+  if (start_ == end_) start_ = end_ = 0;
+  if (buf_.size() - end_ < min_bytes) {
+    // Slide the unread tail down before growing.
+    if (start_ > 0) {
+      std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+      end_ -= start_;
+      start_ = 0;
+    }
+    if (buf_.size() - end_ < min_bytes) buf_.resize(end_ + min_bytes);
+  }
+  return {buf_.data() + end_, buf_.size() - end_};
+}
+
+std::uint32_t FrameBuffer::peek_length() const {
+  const std::uint8_t* p = buf_.data() + start_;
+  return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 |
+         std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
+}
+
+FrameBuffer::Next FrameBuffer::next(std::span<const std::uint8_t>& out) const {
+  if (buffered() < FRAME_HEADER_BYTES) return Next::need_more;
+  std::uint32_t n = peek_length();
+  if (n > max_) return Next::oversized;
+  if (n == 0) return Next::empty_frame;
+  if (buffered() < FRAME_HEADER_BYTES + n) return Next::need_more;
+  out = {buf_.data() + start_ + FRAME_HEADER_BYTES, n};
+  return Next::frame;
+}
+
+void FrameBuffer::pop() { start_ += FRAME_HEADER_BYTES + peek_length(); }
+
+void append_header(std::vector<std::uint8_t>& out, std::uint32_t n) {
+  out.push_back(static_cast<std::uint8_t>(n));
+  out.push_back(static_cast<std::uint8_t>(n >> 8));
+  out.push_back(static_cast<std::uint8_t>(n >> 16));
+  out.push_back(static_cast<std::uint8_t>(n >> 24));
+}
+
+}  // namespace bocd::proto
