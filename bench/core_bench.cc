@@ -30,6 +30,7 @@ void run(benchmark::State& state, std::size_t cowns_per_behavior,
   std::uint64_t next_id = POOL + 1;
   std::vector<CownUpdate> no_updates;
   std::vector<BehaviorId> running;
+  std::vector<Event> events;
   std::size_t cursor = 0;
   std::uint64_t done = 0;
   SubmitRequest r;
@@ -50,7 +51,8 @@ void run(benchmark::State& state, std::size_t cowns_per_behavior,
       benchmark::DoNotOptimize(b);
     }
     while (s.in_flight() > 0) {
-      for (const Event& e : s.take_events()) {
+      s.take_events(events);
+      for (const Event& e : events) {
         if (auto* d = std::get_if<DispatchEvent>(&e)) {
           running.push_back(d->behavior);
         }

@@ -143,9 +143,9 @@ void Daemon::poll_closed() {
 
 namespace {
 
-// Runs in the detached child: reports "ok" or the failure to the parent
-// through `fd`, then serves.
-int serve_in_child(const ServeOptions& options, int fd) {
+// Reports "ok" or the failure through `fd` (the detaching parent's pipe,
+// or --ready-fd), then serves.
+int serve_in_child(const ServeOptions& options, int fd, bool detach) {
   auto report = [fd](const std::string& s) {
     if (fd >= 0) {
       (void)!::write(fd, s.data(), s.size());
@@ -156,7 +156,7 @@ int serve_in_child(const ServeOptions& options, int fd) {
     Daemon daemon(options);
     daemon.listen();
     report("ok");
-    if (fd >= 0) {
+    if (detach) {
       // Detached: nothing may write to the terminal any more.
       int null = ::open("/dev/null", O_RDWR);
       ::dup2(null, 0);
@@ -188,7 +188,7 @@ int serve(const ServeOptions& options) {
   ServeOptions o = options;
   if (o.foreground) {
     setup_logging(LogConfig{o.log_level, o.log_format, o.log_file});
-    return serve_in_child(o, -1);
+    return serve_in_child(o, o.ready_fd, /*detach=*/false);
   }
   if (o.log_file.empty()) o.log_file = default_log_file(o);
   std::filesystem::create_directories(
@@ -208,7 +208,7 @@ int serve(const ServeOptions& options) {
     ::close(fds[0]);
     ::setsid();
     setup_logging(LogConfig{o.log_level, o.log_format, o.log_file});
-    std::_Exit(serve_in_child(o, fds[1]));
+    std::_Exit(serve_in_child(o, fds[1], /*detach=*/true));
   }
   ::close(fds[1]);
   std::string reply;

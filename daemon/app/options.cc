@@ -26,6 +26,9 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
                  "also admit members of this group");
   app.add_flag("--foreground", o.foreground,
                "stay attached to the terminal instead of detaching");
+  app.add_option("--ready-fd", o.ready_fd,
+                 "with --foreground: write \"ok\" to this file descriptor "
+                 "once serving, or \"failed:<why>\" (for supervisors)");
   app.add_option("--stop-timeout", o.stop_timeout_s,
                  "seconds to let in-flight behaviors finish on stop")
       ->check(CLI::NonNegativeNumber);

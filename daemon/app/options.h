@@ -17,6 +17,7 @@ struct ServeOptions {
   std::string log_format = "text";
   std::string allow_group;
   bool foreground = false;
+  int ready_fd = -1;           // with --foreground: write "ok" here once serving
   double stop_timeout_s = 10.0;
   unsigned max_frame_bytes = 64u << 20;
   unsigned max_cowns_per_behavior = 1024;

@@ -3,8 +3,7 @@
 namespace bocd::core {
 
 std::uint32_t CownTable::find(CownId id) const {
-  auto it = index_.find(id);
-  return it == index_.end() ? NONE : it->second;
+  return index_.find(id.value);
 }
 
 std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
@@ -25,7 +24,7 @@ std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
   c.pinned = pinned;
   c.last_behavior = NONE;
   c.live = true;
-  index_.emplace(id, index);
+  index_.insert(id.value, index);
   link(index, owner);
   return index;
 }
@@ -33,7 +32,7 @@ std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
 bool CownTable::free_if_unreferenced(std::uint32_t index) {
   Cown& c = slots_[index];
   if (c.owner_handle || c.last_behavior != NONE) return false;
-  index_.erase(c.id);
+  index_.erase(c.id.value);
   c.value = Value{};
   c.live = false;
   free_.push_back(index);

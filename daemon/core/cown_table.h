@@ -1,6 +1,6 @@
 // CownTable owns every cown the daemon knows: its value, its owner, and the
 // tail of its request queue. Cowns live in a slab addressed by a dense index
-// (what behaviors hold, so the hot path never hashes twice); an id index
+// (what behaviors hold, so the hot path never hashes twice); a FlatIndex
 // maps wire ids to slots. Each owner session's cowns form an intrusive list
 // so that dropping a session's handles needs no allocation per cown.
 #pragma once
@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "flat_index.h"
 #include "ids.h"
 #include "value.h"
 
@@ -63,7 +64,7 @@ class CownTable {
 
   std::vector<Cown> slots_;
   std::vector<std::uint32_t> free_;
-  std::unordered_map<CownId, std::uint32_t> index_;
+  FlatIndex index_;
   // Head of each owner's intrusive list.
   std::unordered_map<SessionId, std::uint32_t> heads_;
 };

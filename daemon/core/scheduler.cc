@@ -41,7 +41,18 @@ std::uint32_t Scheduler::next_prefix() {
 SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
                                      std::string program) {
   SessionId id{next_session_++};
-  Session& s = sessions_[id];
+  std::uint32_t slot;
+  if (free_sessions_.empty()) {
+    slot = static_cast<std::uint32_t>(sessions_.size());
+    sessions_.emplace_back();
+  } else {
+    slot = free_sessions_.back();
+    free_sessions_.pop_back();
+  }
+  session_index_.insert(id.value, slot);
+  Session& s = sessions_[slot];
+  s = Session{};
+  s.id = id;
   s.role = role;
   s.pid = pid;
   s.program = std::move(program);
@@ -56,10 +67,26 @@ SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
                       std::uint64_t{1} << 32};
 }
 
+Scheduler::Session* Scheduler::find_session(SessionId id) {
+  std::uint32_t slot = session_index_.find(id.value);
+  return slot == FlatIndex::MISSING ? nullptr : &sessions_[slot];
+}
+
+const Scheduler::Session* Scheduler::find_session(SessionId id) const {
+  std::uint32_t slot = session_index_.find(id.value);
+  return slot == FlatIndex::MISSING ? nullptr : &sessions_[slot];
+}
+
 Scheduler::Session* Scheduler::open_session_ptr(SessionId id) {
-  auto it = sessions_.find(id);
-  if (it == sessions_.end() || it->second.closed) return nullptr;
-  return &it->second;
+  Session* s = find_session(id);
+  return s == nullptr || s->closed ? nullptr : s;
+}
+
+void Scheduler::erase_session(Session& s) {
+  std::uint32_t slot = session_index_.find(s.id.value);
+  session_index_.erase(s.id.value);
+  s = Session{};
+  free_sessions_.push_back(slot);
 }
 
 void Scheduler::close_session(SessionId id) {
@@ -72,7 +99,12 @@ void Scheduler::close_session(SessionId id) {
       std::remove(idle_workers_.begin(), idle_workers_.end(), id),
       idle_workers_.end());
   for (auto it = global_waiters_.begin(); it != global_waiters_.end();) {
-    it = it->second.first == id ? global_waiters_.erase(it) : std::next(it);
+    if (it->second.first == id) {
+      all_.forget(it->first);
+      it = global_waiters_.erase(it);
+    } else {
+      ++it;
+    }
   }
 
   const std::string reason = "behavior aborted: session " +
@@ -103,10 +135,8 @@ void Scheduler::close_session(SessionId id) {
   worker_queue_.swap(keep);
   cowns_.drop_owner(id);
   run_ready();
-  auto it = sessions_.find(id);
-  if (it != sessions_.end() && it->second.terminator.count() == 0) {
-    sessions_.erase(it);
-  }
+  Session* left = find_session(id);
+  if (left != nullptr && left->terminator.count() == 0) erase_session(*left);
 }
 
 Status Scheduler::check_new_cown(const Session& s, CownId id) const {
@@ -210,7 +240,7 @@ Result<std::uint32_t> Scheduler::check_submit(SessionId submitter,
   return static_cast<std::uint32_t>(scratch_.size());
 }
 
-Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest r) {
+Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
   Session* s = open_session_ptr(submitter);
   if (s == nullptr) return fail(Errc::session_closed, "session is closed");
   SessionId owner, executor;
@@ -226,7 +256,7 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest r) {
                  scratch_.end());
 
   all_.try_enter();
-  sessions_[owner].terminator.try_enter();
+  find_session(owner)->terminator.try_enter();
   std::uint32_t b = behaviors_.allocate();
   Behavior& bh = behaviors_.at(b);
   bh.session = owner;
@@ -300,7 +330,7 @@ void Scheduler::dispatch_to_workers() {
   while (!worker_queue_.empty() && !idle_workers_.empty()) {
     SessionId w = idle_workers_.front();
     idle_workers_.pop_front();
-    --sessions_[w].credits;
+    --find_session(w)->credits;
     std::uint32_t b = worker_queue_.front();
     worker_queue_.pop_front();
     dispatch(b, w);
@@ -335,7 +365,7 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
   for (std::size_t i = 0; i < updates.size(); ++i) {
     cowns_.at(scratch_[i]).value = std::move(updates[i].value);
   }
-  Session& e = sessions_[executor];
+  Session& e = *find_session(executor);
   if (e.role == Role::worker) {
     ++e.credits;
     idle_workers_.push_back(executor);
@@ -379,15 +409,13 @@ void Scheduler::leave(SessionId session) {
     events_.push_back(QuiescedEvent{it->second.first, it->second.second});
     global_waiters_.erase(it);
   }
-  auto it = sessions_.find(session);
+  Session& s = *find_session(session);
   fired_.clear();
-  it->second.terminator.leave(fired_);
+  s.terminator.leave(fired_);
   for (std::uint64_t request : fired_) {
     events_.push_back(QuiescedEvent{session, request});
   }
-  if (it->second.closed && it->second.terminator.count() == 0) {
-    sessions_.erase(it);
-  }
+  if (s.closed && s.terminator.count() == 0) erase_session(s);
 }
 
 void Scheduler::quiesce(SessionId session, std::uint64_t request) {
@@ -417,6 +445,11 @@ std::vector<Event> Scheduler::take_events() {
   return out;
 }
 
+void Scheduler::take_events(std::vector<Event>& out) {
+  out.clear();
+  out.swap(events_);
+}
+
 bool Scheduler::view(BehaviorId id, DispatchView& out) const {
   std::uint32_t b = behaviors_.find(id);
   if (b == NONE || behaviors_.at(b).state != BehaviorState::RUNNING) {
@@ -443,15 +476,15 @@ const Value* Scheduler::value_of(CownId id) const {
 }
 
 std::uint64_t Scheduler::in_flight(SessionId session) const {
-  auto it = sessions_.find(session);
-  return it == sessions_.end() ? 0 : it->second.terminator.count();
+  const Session* s = find_session(session);
+  return s == nullptr ? 0 : s->terminator.count();
 }
 
 std::vector<SessionSummary> Scheduler::sessions() const {
   std::vector<SessionSummary> out;
-  for (const auto& [id, s] : sessions_) {
-    if (s.closed) continue;
-    out.push_back(SessionSummary{id, s.role, s.pid, s.program,
+  for (const Session& s : sessions_) {
+    if (!s.id || s.closed) continue;
+    out.push_back(SessionSummary{s.id, s.role, s.pid, s.program,
                                  s.terminator.count()});
   }
   std::sort(out.begin(), out.end(),

@@ -22,6 +22,7 @@
 #include "cown_table.h"
 #include "errc.h"
 #include "events.h"
+#include "flat_index.h"
 #include "ids.h"
 #include "terminator.h"
 #include "value.h"
@@ -94,7 +95,12 @@ class Scheduler {
   Status drop_cown(SessionId session, CownId id);
 
   // Accepts a behavior or says why not; nothing changes on failure.
-  Result<BehaviorId> submit(SessionId submitter, SubmitRequest request);
+  // `request.payload` is moved from; the rest is left as it was, so a
+  // caller may reuse the request's buffers.
+  Result<BehaviorId> submit(SessionId submitter, SubmitRequest& request);
+  Result<BehaviorId> submit(SessionId submitter, SubmitRequest&& request) {
+    return submit(submitter, request);
+  }
 
   // The executor `executor` finished `behavior`: commits `updates` (each
   // must name a cown of its set or its result) and releases its cowns.
@@ -109,8 +115,10 @@ class Scheduler {
   // Refuses every later submit with shutting_down (daemon stopping).
   void close_terminators();
 
-  // Moves out the events produced since the last call.
+  // Moves out the events produced since the last call. The second form
+  // swaps buffers with `out` (cleared first) so neither side reallocates.
   std::vector<Event> take_events();
+  void take_events(std::vector<Event>& out);
 
   bool view(BehaviorId behavior, DispatchView& out) const;
 
@@ -121,13 +129,14 @@ class Scheduler {
   std::uint64_t completed() const { return completed_; }
   std::size_t cown_count() const { return cowns_.size(); }
   std::size_t live_behaviors() const { return behaviors_.live(); }
-  std::size_t session_count() const { return sessions_.size(); }
+  std::size_t session_count() const { return session_index_.size(); }
   std::vector<SessionSummary> sessions() const;
   // Checks every structural invariant; returns "" or what is broken.
   std::string check_invariants() const;
 
  private:
   struct Session {
+    SessionId id;  // 0 while the slot is free
     Role role = Role::client;
     std::int32_t pid = 0;
     std::string program;
@@ -150,6 +159,10 @@ class Scheduler {
   void finish(std::uint32_t b);
   void leave(SessionId session);
   Session* open_session_ptr(SessionId id);
+  // Live sessions, closed or not (a closed one lives until its count is 0).
+  Session* find_session(SessionId id);
+  const Session* find_session(SessionId id) const;
+  void erase_session(Session& s);
   std::uint32_t next_prefix();
 
   Limits limits_;
@@ -158,7 +171,11 @@ class Scheduler {
   std::uint64_t completed_ = 0;
   CownTable cowns_;
   BehaviorPool behaviors_;
-  std::unordered_map<SessionId, Session> sessions_;
+  // Sessions in slots found through a FlatIndex: ids stay small and
+  // sequential for people reading logs, lookups stay one probe.
+  std::vector<Session> sessions_;
+  std::vector<std::uint32_t> free_sessions_;
+  FlatIndex session_index_;
   std::unordered_map<std::uint32_t, SessionId> prefixes_;
   Terminator all_;                     // daemon-wide count; admin waiters
   // Admin quiesce waiters by terminator token: (session, request).

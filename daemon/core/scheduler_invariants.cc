@@ -32,7 +32,9 @@ std::string Scheduler::check_invariants() const {
     }
   }
   if (live != all_.count()) return "daemon in-flight count drifted";
-  for (const auto& [id, s] : sessions_) {
+  for (const Session& s : sessions_) {
+    if (!s.id) continue;
+    SessionId id = s.id;
     auto it = per_session.find(id);
     std::uint64_t n = it == per_session.end() ? 0 : it->second;
     if (n != s.terminator.count()) return "session in-flight count drifted";
@@ -43,7 +45,7 @@ std::string Scheduler::check_invariants() const {
     }
   }
   for (const auto& [id, n] : per_session) {
-    if (sessions_.find(id) == sessions_.end()) return "behavior of no session";
+    if (find_session(id) == nullptr) return "behavior of no session";
   }
 
   std::map<std::uint32_t, std::uint32_t> heads_of;  // behavior -> queues headed

@@ -17,6 +17,7 @@
 // handed back by leave()/wait() and forgotten. Nothing is torn down.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -42,6 +43,12 @@ class Terminator {
   void wait(std::uint64_t token, std::vector<std::uint64_t>& fired) {
     waiters_.push_back(token);
     if (count_ == 0) take_waiters(fired);
+  }
+
+  // Drops a waiter that no longer wants to hear (its session closed).
+  void forget(std::uint64_t token) {
+    waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), token),
+                   waiters_.end());
   }
 
   void close() { closed_ = true; }

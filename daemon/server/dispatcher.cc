@@ -147,19 +147,20 @@ void Dispatcher::drop_cown(Peer& p, const fb::DropCown& m) {
 }
 
 void Dispatcher::submit(Peer& p, const fb::Submit& m) {
-  core::SubmitRequest r;
+  core::SubmitRequest& r = submit_;
   r.tag = m.tag();
+  r.cowns.clear();
   if (m.cowns() != nullptr) {
-    r.cowns.reserve(m.cowns()->size());
     for (auto id : *m.cowns()) r.cowns.push_back(core::CownId{id});
   }
   r.result = core::CownId{m.result()};
   r.run_on_submitter = m.executor() == fb::Executor::Submitter;
   r.parent = core::BehaviorId{m.parent()};
+  r.payload.clear();
   if (m.payload() != nullptr) {
     r.payload.assign(m.payload()->begin(), m.payload()->end());
   }
-  auto b = scheduler_.submit(p.session, std::move(r));
+  auto b = scheduler_.submit(p.session, r);
   if (!b) send_error(p, b.error().code, b.error().message, m.tag());
 }
 
@@ -212,7 +213,8 @@ void Dispatcher::status(Peer& p, const fb::StatusRequest& m) {
 }
 
 void Dispatcher::deliver_events() {
-  for (const core::Event& e : scheduler_.take_events()) {
+  scheduler_.take_events(events_);
+  for (const core::Event& e : events_) {
     if (const auto* d = std::get_if<core::DispatchEvent>(&e)) {
       if (Peer* to = peer_of(d->to)) send_dispatch(*to, d->behavior);
     } else if (const auto* q = std::get_if<core::QuiescedEvent>(&e)) {

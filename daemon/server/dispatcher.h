@@ -83,6 +83,8 @@ class Dispatcher final : public FrameHandler {
   core::DispatchView view_;
   std::vector<proto::CownValueRef> refs_;
   std::vector<core::CownUpdate> updates_;
+  core::SubmitRequest submit_;       // reused: keeps its buffers
+  std::vector<core::Event> events_;  // swapped with the scheduler's
 };
 
 }  // namespace bocd::server

@@ -103,6 +103,10 @@ class Client {
   // its request set: behaviors on it run after this one. A body that throws
   // leaves what() there with the exception flag set.
   CownRef submit_with_result(std::span<const CownRef> cowns, Body body);
+  CownRef submit_with_result(std::initializer_list<CownRef> cowns, Body body) {
+    return submit_with_result(
+        std::span<const CownRef>(cowns.begin(), cowns.size()), std::move(body));
+  }
 
   // The value of `cown` once every behavior submitted on it before this
   // call has run (an ordered request, not a peek).

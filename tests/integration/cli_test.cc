@@ -1,0 +1,65 @@
+// The bocd command line against a real daemon: status, quiesce and stop,
+// their output and their distinct exit codes.
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "daemon_process.h"
+
+namespace bocd::testing {
+namespace {
+
+TEST(Cli, StatusJsonReportsTheDaemonAndItsSessions) {
+  DaemonProcess d({"--workers", "3"});
+  auto r = run_bocd({"status", "--json", "--socket", d.socket()});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"workers\":3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"role\":\"admin\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"in_flight\":0"), std::string::npos) << r.out;
+}
+
+TEST(Cli, QuiesceOnAnIdleDaemonExitsZeroAndKeepsServing) {
+  DaemonProcess d;
+  auto r = run_bocd({"quiesce", "--socket", d.socket(), "--timeout", "5"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(d.alive());
+  EXPECT_EQ(run_bocd({"status", "--socket", d.socket()}).exit_code, 0);
+}
+
+TEST(Cli, UnreachableDaemonHasItsOwnExitCode) {
+  auto r = run_bocd({"status", "--socket", "/tmp/bocd-no-such-dir/x.sock"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("/tmp/bocd-no-such-dir/x.sock"), std::string::npos);
+}
+
+TEST(Cli, UsageErrorHasItsOwnExitCode) {
+  EXPECT_EQ(run_bocd({"status", "--no-such-flag"}).exit_code, 2);
+  EXPECT_EQ(run_bocd({"serve", "--log-format", "xml"}).exit_code, 2);
+}
+
+TEST(Cli, StopEndsTheDaemonAndRemovesItsSocket) {
+  DaemonProcess d;
+  auto r = run_bocd({"stop", "--socket", d.socket()});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(d.stop(), 0);
+  EXPECT_EQ(::access(d.socket().c_str(), F_OK), -1);
+  EXPECT_NE(d.log().find("stop requested by admin"), std::string::npos);
+}
+
+TEST(Cli, SecondDaemonOnALiveSocketIsRefused) {
+  DaemonProcess d;
+  auto r = run_bocd({"serve", "--foreground", "--socket", d.socket()});
+  EXPECT_EQ(r.exit_code, 5) << r.out;
+  EXPECT_NE(r.out.find("already serving"), std::string::npos) << r.out;
+  EXPECT_TRUE(d.alive());
+}
+
+TEST(Cli, SigtermStopsGracefullyWithExitZero) {
+  DaemonProcess d;
+  EXPECT_EQ(d.stop(), 0);
+  EXPECT_NE(d.log().find("stopping (SIGTERM)"), std::string::npos);
+  EXPECT_EQ(::access(d.socket().c_str(), F_OK), -1);
+}
+
+}  // namespace
+}  // namespace bocd::testing

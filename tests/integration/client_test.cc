@@ -1,0 +1,273 @@
+// The C++ client against the real daemon: values, ordering, atomicity and
+// isolation between clients.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "bocd/client/client.h"
+#include "daemon_process.h"
+
+namespace bocd::testing {
+namespace {
+
+using client::Access;
+using client::Client;
+using client::CownRef;
+
+std::int64_t as_int(const std::string& s) { return std::stoll(s); }
+
+TEST(Client, CreatedValueIsReadBack) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef x = c.create("hello");
+  auto v = c.read(x);
+  EXPECT_EQ(v.data, "hello");
+  EXPECT_FALSE(v.exception);
+}
+
+TEST(Client, BehaviorReplacesValueAndLaterReadSeesIt) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef x = c.create("1");
+  c.submit({x}, [](Access& a) { a.mut(0) = std::to_string(as_int(a.get(0).data) * 21); });
+  EXPECT_EQ(c.read(x).data, "21");
+}
+
+TEST(Client, BehaviorsOnOneCownRunInSubmissionOrder) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef log = c.create("");
+  for (int i = 0; i < 5000; ++i) {
+    c.submit({log}, [i](Access& a) { a.mut(0) += std::to_string(i) + ","; });
+  }
+  std::string expected;
+  for (int i = 0; i < 5000; ++i) expected += std::to_string(i) + ",";
+  EXPECT_EQ(c.read(log).data, expected);
+  c.wait();
+}
+
+TEST(Client, DuplicateCownsInOneBehaviorAliasOneValue) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef x = c.create("5");
+  CownRef r = c.submit_with_result({x, x}, [](Access& a) {
+    a.mut(0) = "42";
+    a.set_result(a.get(1).data);
+  });
+  EXPECT_EQ(c.read(r).data, "42");
+}
+
+TEST(Client, ResultCownOrdersLaterBehaviorsAfterItsProducer) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef x = c.create("2");
+  CownRef step1 = c.submit_with_result(
+      {x}, [](Access& a) { a.set_result(std::to_string(as_int(a.get(0).data) + 3)); });
+  CownRef step2 = c.submit_with_result({step1}, [](Access& a) {
+    a.set_result(std::to_string(as_int(a.get(0).data) * 4));
+  });
+  CownRef step3 = c.submit_with_result({step2}, [](Access& a) {
+    a.set_result(std::to_string(as_int(a.get(0).data) - 7));
+  });
+  EXPECT_EQ(c.read(step3).data, "13");
+}
+
+TEST(Client, BodyThatThrowsLeavesTheMessageOnItsResultCown) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef x = c.create("kept");
+  CownRef r = c.submit_with_result({x}, [](Access&) -> void {
+    throw std::runtime_error("boom");
+  });
+  auto v = c.read(r);
+  EXPECT_TRUE(v.exception);
+  EXPECT_EQ(v.data, "boom");
+  EXPECT_EQ(c.read(x).data, "kept");
+}
+
+TEST(Client, ZeroCownBehaviorRuns) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef r = c.submit_with_result({}, [](Access& a) { a.set_result("ran"); });
+  EXPECT_EQ(c.read(r).data, "ran");
+}
+
+TEST(Client, UnknownCownIsReportedByWait) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  c.submit({CownRef{12345}}, [](Access&) {});
+  try {
+    c.wait();
+    FAIL() << "wait() did not report the refused submit";
+  } catch (const client::Error& e) {
+    EXPECT_EQ(e.code(), client::Errc::unknown_cown);
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos);
+  }
+  // The session is still usable.
+  EXPECT_EQ(c.read(c.create("ok")).data, "ok");
+}
+
+// Several clients, thousands of behaviors over cowns they share: counts
+// add up, transfers conserve the total, and on every cown each client's
+// behaviors ran in the order it submitted them.
+TEST(Client, ManyClientsOverSharedCownsKeepSumsAndPerCownOrder) {
+  DaemonProcess d;
+  constexpr int CLIENTS = 4, COWNS = 8, PER_CLIENT = 3000;
+  Client owner({d.socket(), "owner"});
+  std::vector<CownRef> counters, logs;
+  for (int i = 0; i < COWNS; ++i) {
+    counters.push_back(owner.create("100"));
+    logs.push_back(owner.create(""));
+  }
+  std::vector<std::thread> threads;
+  for (int k = 0; k < CLIENTS; ++k) {
+    threads.emplace_back([&, k] {
+      Client c({d.socket(), "worker-" + std::to_string(k)});
+      for (int i = 0; i < PER_CLIENT; ++i) {
+        int a = (i * 7 + k) % COWNS, b = (i * 3 + k + 1) % COWNS;
+        // Move one unit from a to b, atomically on both, and log it on a.
+        c.submit({counters[a], counters[b], logs[a]}, [k, i](Access& x) {
+          x.mut(0) = std::to_string(as_int(x.get(0).data) - 1);
+          x.mut(1) = std::to_string(as_int(x.get(1).data) + 1);
+          x.mut(2) += std::to_string(k) + ":" + std::to_string(i) + ",";
+        });
+      }
+      c.wait();
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::int64_t total = 0;
+  for (CownRef c : counters) total += as_int(owner.read(c).data);
+  EXPECT_EQ(total, 100 * COWNS);
+  std::size_t entries = 0;
+  for (CownRef l : logs) {
+    std::string s = owner.read(l).data;
+    std::vector<int> last(CLIENTS, -1);
+    std::size_t pos = 0;
+    while (pos < s.size()) {
+      std::size_t colon = s.find(':', pos), comma = s.find(',', colon);
+      int k = std::stoi(s.substr(pos, colon - pos));
+      int i = std::stoi(s.substr(colon + 1, comma - colon - 1));
+      EXPECT_GT(i, last[k]) << "client " << k << " out of order";
+      last[k] = i;
+      ++entries;
+      pos = comma + 1;
+    }
+  }
+  EXPECT_EQ(entries, std::size_t{CLIENTS * PER_CLIENT});
+}
+
+// A client killed while running a behavior: its changes are not
+// committed, the cown is released to the next behavior, the result cown of
+// the lost behavior says so, and other clients carry on.
+TEST(Client, KilledClientReleasesItsCownsAndOthersContinue) {
+  DaemonProcess d;
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  pid_t holder = ::fork();
+  if (holder == 0) {
+    ::dup2(out[1], 1);
+    ::close(out[0]);
+    ::execl(HOLD_CLIENT, HOLD_CLIENT, d.socket().c_str(), nullptr);
+    std::_Exit(127);
+  }
+  ::close(out[1]);
+  FILE* f = ::fdopen(out[0], "r");
+  unsigned long long cown_id = 0, result_id = 0;
+  // Blocks until the holder's behavior is running.
+  ASSERT_EQ(std::fscanf(f, "%llu %llu", &cown_id, &result_id), 2);
+
+  Client c({d.socket(), "survivor"});
+  CownRef mine = c.create("0");
+  CownRef after = c.submit_with_result({CownRef{cown_id}}, [](Access& a) {
+    a.set_result(a.get(0).data);
+  });
+  CownRef lost = c.submit_with_result({CownRef{result_id}}, [](Access& a) {
+    a.set_result(a.get(0).data + "|" +
+                 (a.get(0).error == client::Errc::executor_lost ? "lost" : "?"));
+  });
+  for (int i = 0; i < 100; ++i) {
+    c.submit({mine}, [](Access& a) { a.mut(0) = std::to_string(as_int(a.get(0).data) + 1); });
+  }
+  EXPECT_EQ(c.read(mine).data, "100");
+
+  ::kill(holder, SIGKILL);
+  ::waitpid(holder, nullptr, 0);
+  std::fclose(f);
+
+  EXPECT_EQ(c.read(after).data, "held");
+  std::string why = c.read(lost).data;
+  EXPECT_NE(why.find("disconnected"), std::string::npos) << why;
+  EXPECT_NE(why.find("|lost"), std::string::npos) << why;
+  c.wait();
+  EXPECT_TRUE(d.alive());
+}
+
+// `bocd quiesce` is a checkpoint: it times out while a behavior is held,
+// returns once it completes, and the daemon keeps serving.
+TEST(Client, ShellQuiesceWaitsForInFlightBehaviors) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef x = c.create("0");
+  std::promise<void> gate;
+  auto opened = gate.get_future().share();
+  c.submit({x}, [opened](Access& a) {
+    opened.wait();
+    a.mut(0) = "done";
+  });
+  auto timed_out = run_bocd({"quiesce", "--socket", d.socket(), "--timeout", "0.2"});
+  EXPECT_EQ(timed_out.exit_code, 4) << timed_out.out;
+  auto waiting = std::async(std::launch::async, [&] {
+    return run_bocd({"quiesce", "--socket", d.socket()});
+  });
+  gate.set_value();
+  auto r = waiting.get();
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(c.read(x).data, "done");
+}
+
+TEST(Client, QuiesceWithTimeoutReturnsFalseWhileHeld) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  Client other({d.socket()});
+  CownRef x = c.create("0");
+  std::promise<void> gate;
+  auto opened = gate.get_future().share();
+  c.submit({x}, [opened](Access&) { opened.wait(); });
+  // Another session is not held up by c's behavior.
+  EXPECT_TRUE(other.quiesce(std::chrono::seconds(30)));
+  // c's own session is: a bounded quiesce from another thread says so.
+  auto r = std::async(std::launch::async, [&] {
+    return c.quiesce(std::chrono::milliseconds(100));
+  });
+  EXPECT_FALSE(r.get());
+  gate.set_value();
+  c.wait();
+}
+
+TEST(Client, LostDaemonRaisesConnectionErrorNamingTheSocket) {
+  auto d = std::make_unique<DaemonProcess>();
+  std::string socket = d->socket();
+  Client c({socket});
+  CownRef x = c.create("1");
+  EXPECT_EQ(c.read(x).data, "1");
+  d.reset();
+  try {
+    c.read(x);
+    FAIL() << "read() after the daemon stopped did not throw";
+  } catch (const client::ConnectionError& e) {
+    EXPECT_NE(std::string(e.what()).find(socket), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace bocd::testing

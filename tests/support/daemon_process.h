@@ -1,0 +1,49 @@
+// DaemonProcess: runs the real `bocd` binary as a child on a private socket
+// in a temp directory, waits for its readiness report (--ready-fd; no
+// sleeping), and stops it at the end. If the test failed, the daemon's log
+// is printed so the failure can be read next to it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace bocd::testing {
+
+// The daemon binary under test (set by CMake).
+const char* bocd_binary();
+
+class DaemonProcess {
+ public:
+  explicit DaemonProcess(std::vector<std::string> extra_args = {});
+  ~DaemonProcess();
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  const std::string& socket() const { return socket_; }
+  const std::string& dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
+  std::string log() const;
+
+  // True while the child has not exited.
+  bool alive();
+  // SIGTERM, then waits; returns the exit code (128+signal if killed).
+  int stop();
+
+ private:
+  std::string dir_;
+  std::string socket_;
+  std::string log_file_;
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+};
+
+// Runs `bocd ARGS...` to completion; returns its exit code and output.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr together
+};
+CommandResult run_bocd(const std::vector<std::string>& args);
+
+}  // namespace bocd::testing

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test: builds and runs the whole suite (unit, property,
+# integration against the real daemon, fuzz corpus replay, layering), then
+# builds the C++ tests again with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs them. Fails if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+echo "== build (RelWithDebInfo)"
+bash tools/build.sh build
+echo "== tests"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
+bash tools/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug \
+  -DBOCD_SANITIZE=address,undefined -DBOCD_BUILD_BENCH=OFF
+echo "== tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs"
