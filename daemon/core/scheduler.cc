@@ -365,8 +365,10 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
   for (std::size_t i = 0; i < updates.size(); ++i) {
     cowns_.at(scratch_[i]).value = std::move(updates[i].value);
   }
+  // Only a behavior the pool dispatched spent one of the worker's credits;
+  // one routed to it as submitter or pinned owner did not.
   Session& e = *find_session(executor);
-  if (e.role == Role::worker) {
+  if (!bh.executor && e.role == Role::worker) {
     ++e.credits;
     idle_workers_.push_back(executor);
   }

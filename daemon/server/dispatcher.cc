@@ -37,6 +37,18 @@ const char* role_name(core::Role r) {
   }
 }
 
+// The tag or request number a refusal of `env` must echo.
+std::pair<std::uint64_t, std::uint64_t> reply_ids(const fb::Envelope& env) {
+  switch (env.message_type()) {
+    case fb::Message::Submit: return {env.message_as_Submit()->tag(), 0};
+    case fb::Message::Quiesce: return {0, env.message_as_Quiesce()->request()};
+    case fb::Message::StatusRequest:
+      return {0, env.message_as_StatusRequest()->request()};
+    case fb::Message::Stop: return {0, env.message_as_Stop()->request()};
+    default: return {0, 0};
+  }
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(core::Scheduler& scheduler, DaemonInfo info)
@@ -71,10 +83,11 @@ void Dispatcher::on_frame(Connection& c, std::span<const std::uint8_t> body) {
 
 void Dispatcher::handle(Peer& p, const fb::Envelope& env) {
   auto type = env.message_type();
+  auto [tag, request] = reply_ids(env);
   if (!p.session && type != fb::Message::Hello) {
     send_error(p, Errc::handshake_required,
                std::string("expected Hello, got ") +
-                   fb::EnumNameMessage(type));
+                   fb::EnumNameMessage(type), tag, request);
     p.connection->close_after_flush("message before handshake");
     return;
   }
@@ -103,8 +116,8 @@ void Dispatcher::handle(Peer& p, const fb::Envelope& env) {
       break;
   }
   send_error(p, Errc::not_permitted,
-             std::string("a ") + role_name(p.role) + " session may not send " +
-                 fb::EnumNameMessage(type));
+             std::string(role_name(p.role)) + " sessions may not send " +
+                 fb::EnumNameMessage(type), tag, request);
 }
 
 void Dispatcher::hello(Peer& p, const fb::Hello& m) {

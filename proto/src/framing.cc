@@ -24,13 +24,21 @@ std::uint32_t FrameBuffer::peek_length() const {
          std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
 }
 
-FrameBuffer::Next FrameBuffer::next(std::span<const std::uint8_t>& out) const {
+FrameBuffer::Next FrameBuffer::next(std::span<const std::uint8_t>& out) {
   if (buffered() < FRAME_HEADER_BYTES) return Next::need_more;
   std::uint32_t n = peek_length();
   if (n > max_) return Next::oversized;
   if (n == 0) return Next::empty_frame;
   if (buffered() < FRAME_HEADER_BYTES + n) return Next::need_more;
-  out = {buf_.data() + start_ + FRAME_HEADER_BYTES, n};
+  const std::uint8_t* body = buf_.data() + start_ + FRAME_HEADER_BYTES;
+  if (reinterpret_cast<std::uintptr_t>(body) % alignof(std::uint64_t) != 0) {
+    // Frames pack back to back, so most bodies start misaligned; copying
+    // one body is cheaper than sliding the rest of the buffer.
+    aligned_.resize((n + 7) / 8);
+    std::memcpy(aligned_.data(), body, n);
+    body = reinterpret_cast<const std::uint8_t*>(aligned_.data());
+  }
+  out = {body, n};
   return Next::frame;
 }
 

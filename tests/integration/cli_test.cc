@@ -1,5 +1,6 @@
 // The bocd command line against a real daemon: status, quiesce and stop,
 // their output and their distinct exit codes.
+#include <signal.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -59,6 +60,46 @@ TEST(Cli, SigtermStopsGracefullyWithExitZero) {
   EXPECT_EQ(d.stop(), 0);
   EXPECT_NE(d.log().find("stopping (SIGTERM)"), std::string::npos);
   EXPECT_EQ(::access(d.socket().c_str(), F_OK), -1);
+}
+
+}  // namespace
+}  // namespace bocd::testing
+
+namespace bocd::testing {
+namespace {
+
+TEST(Cli, JsonLogLinesAreObjectsNamingTheirLogger) {
+  DaemonProcess d({"--log-format", "json"});
+  ASSERT_EQ(run_bocd({"status", "--socket", d.socket()}).exit_code, 0);
+  std::string log = d.log();
+  ASSERT_FALSE(log.empty());
+  std::size_t pos = 0, lines = 0;
+  while (pos < log.size()) {
+    std::size_t end = log.find('\n', pos);
+    std::string line = log.substr(pos, end - pos);
+    EXPECT_EQ(line.rfind("{\"ts_ms\":", 0), 0u) << line;
+    EXPECT_EQ(line.back(), '}') << line;
+    pos = end + 1;
+    ++lines;
+  }
+  EXPECT_GE(lines, 3u);
+  EXPECT_NE(log.find("\"logger\":\"server\",\"msg\":\"session 1 connected"),
+            std::string::npos) << log;
+}
+
+TEST(Cli, SighupReopensTheLogFileAfterRotation) {
+  DaemonProcess d;
+  std::string log = d.dir() + "/bocd.log";
+  ASSERT_EQ(::rename(log.c_str(), (log + ".1").c_str()), 0);
+  ::kill(d.pid(), SIGHUP);
+  // Each status is a round trip through the daemon's event loop, which
+  // handles the signal too; a bounded number of them, no sleeping.
+  bool reopened = false;
+  for (int i = 0; i < 200 && !reopened; ++i) {
+    ASSERT_EQ(run_bocd({"status", "--socket", d.socket()}).exit_code, 0);
+    reopened = d.log().find("reopened log file") != std::string::npos;
+  }
+  EXPECT_TRUE(reopened);
 }
 
 }  // namespace

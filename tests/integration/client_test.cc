@@ -128,9 +128,14 @@ TEST(Client, ManyClientsOverSharedCownsKeepSumsAndPerCownOrder) {
     counters.push_back(owner.create("100"));
     logs.push_back(owner.create(""));
   }
+  // Creation is pipelined: make sure the daemon has the cowns before other
+  // sessions name them.
+  owner.wait();
   std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
   for (int k = 0; k < CLIENTS; ++k) {
     threads.emplace_back([&, k] {
+     try {
       Client c({d.socket(), "worker-" + std::to_string(k)});
       for (int i = 0; i < PER_CLIENT; ++i) {
         int a = (i * 7 + k) % COWNS, b = (i * 3 + k + 1) % COWNS;
@@ -142,9 +147,14 @@ TEST(Client, ManyClientsOverSharedCownsKeepSumsAndPerCownOrder) {
         });
       }
       c.wait();
+     } catch (const std::exception& e) {
+      ADD_FAILURE() << "client " << k << ": " << e.what();
+      ++failures;
+     }
     });
   }
   for (auto& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
   std::int64_t total = 0;
   for (CownRef c : counters) total += as_int(owner.read(c).data);
   EXPECT_EQ(total, 100 * COWNS);

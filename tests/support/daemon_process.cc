@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +42,8 @@ pid_t spawn(const std::vector<std::string>& args, int out_fd, int keep_fd) {
   argv.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
+    // A test process that dies must not leave its daemon behind.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (out_fd >= 0) {
       ::dup2(out_fd, 1);
       ::dup2(out_fd, 2);

@@ -90,6 +90,9 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
+  // Pipelined like submit(): later calls of this client see the cown, but
+  // another session may name its id only after a round trip (wait(),
+  // quiesce() or read()) has shown the daemon has it.
   CownRef create(std::string value);
   // Gives up this session's handle; the cown is freed once idle.
   void drop(CownRef cown);

@@ -30,8 +30,10 @@ class FrameBuffer {
   void commit(std::size_t n) { end_ += n; }
 
   // Looks at the buffered bytes. On `frame`, `out` is the next frame's body,
-  // valid until the next prepare(); call pop() once done with it.
-  Next next(std::span<const std::uint8_t>& out) const;
+  // 8-byte aligned (flatbuffers reads fields in place, so a misaligned
+  // body would be undefined behavior), valid until the next prepare() or
+  // next(); call pop() once done with it.
+  Next next(std::span<const std::uint8_t>& out);
   void pop();
 
   std::size_t buffered() const { return end_ - start_; }
@@ -42,6 +44,8 @@ class FrameBuffer {
 
   std::uint32_t max_;
   std::vector<std::uint8_t> buf_;
+  // Where a misaligned body is copied; uint64_t elements keep it aligned.
+  std::vector<std::uint64_t> aligned_;
   std::size_t start_ = 0;
   std::size_t end_ = 0;
 };

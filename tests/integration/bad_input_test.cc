@@ -1,0 +1,539 @@
+// Broken and hostile input against the real daemon: each kind of bad frame
+// or protocol misuse is answered with a typed Error or by closing that one
+// session, never by harming the daemon or another client. Every test keeps
+// a well-behaved client connected across the bad input and checks
+// afterwards that it is still served, that the daemon is alive, and that
+// the daemon's log names the reason.
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "daemon_process.h"
+#include "raw_client.h"
+
+namespace bocd::testing {
+namespace {
+
+namespace fb = proto::fb;
+using Bytes = std::vector<std::uint8_t>;
+
+// Bound on the Status round trips spent waiting for the daemon to handle
+// an event on another socket. Each poll is a round trip, not a sleep.
+constexpr int MAX_POLLS = 200;
+
+// One frame from the daemon, or the connection's close. The envelope is
+// re-derived from the owned bytes, so a Reply may be copied freely.
+class Reply {
+ public:
+  explicit Reply(std::optional<Bytes> body) : body_(std::move(body)) {}
+
+  const fb::Envelope* env() const {
+    return body_ ? envelope(*body_) : nullptr;
+  }
+  template <class T>
+  const T* as() const {
+    const fb::Envelope* e = env();
+    return e ? e->template message_as<T>() : nullptr;
+  }
+  std::string kind() const {
+    if (!body_) return "(connection closed)";
+    const fb::Envelope* e = env();
+    return e ? fb::EnumNameMessage(e->message_type()) : "(invalid frame)";
+  }
+
+ private:
+  std::optional<Bytes> body_;
+};
+
+Reply next_reply(RawClient& c) { return Reply(c.next_frame()); }
+
+std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+// Expects the next frame to be an Error with `code` answering `tag`.
+void expect_error(RawClient& c, fb::ErrorCode code, std::uint64_t tag = 0) {
+  Reply r = next_reply(c);
+  const auto* e = r.as<fb::Error>();
+  ASSERT_NE(e, nullptr) << "expected Error " << fb::EnumNameErrorCode(code)
+                        << ", got " << r.kind();
+  std::string text = e->message() ? e->message()->str() : "";
+  EXPECT_EQ(e->code(), code) << fb::EnumNameErrorCode(e->code()) << ": "
+                             << text;
+  EXPECT_EQ(e->tag(), tag) << "Error " << fb::EnumNameErrorCode(e->code())
+                           << " does not echo the tag: " << text;
+}
+
+// The daemon closes `c` without sending it anything more.
+void expect_closed_silently(RawClient& c) {
+  EXPECT_EQ(c.read_until_closed(), 0);
+}
+
+// One round trip: StatusRequest `request`, then its Status reply.
+Reply status_of(RawClient& c, std::uint64_t request) {
+  c.send([&](proto::Encoder& e) { e.status_request(request); });
+  Reply r = next_reply(c);
+  const auto* s = r.as<fb::Status>();
+  EXPECT_NE(s, nullptr) << "expected Status, got " << r.kind();
+  if (s != nullptr) {
+    EXPECT_EQ(s->request(), request);
+  }
+  return r;
+}
+
+const fb::SessionInfo* find_session(const fb::Status& s, std::uint64_t id) {
+  if (s.sessions() == nullptr) return nullptr;
+  for (const fb::SessionInfo* info : *s.sessions()) {
+    if (info->id() == id) return info;
+  }
+  return nullptr;
+}
+
+// Polls Status on `probe` until `session` is gone and nothing is in flight
+// anywhere in the daemon. False if that never happens within the bound.
+bool session_gone(RawClient& probe, std::uint64_t session) {
+  for (int i = 0; i < MAX_POLLS; ++i) {
+    Reply r = status_of(probe, 5000 + i);
+    const auto* s = r.as<fb::Status>();
+    if (s == nullptr) return false;
+    if (find_session(*s, session) == nullptr && s->in_flight() == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool line_has_all(const std::string& line,
+                  const std::vector<std::string>& needles) {
+  for (const auto& n : needles) {
+    if (line.find(n) == std::string::npos) return false;
+  }
+  return true;
+}
+
+bool log_has_line(const DaemonProcess& d,
+                  const std::vector<std::string>& needles) {
+  std::istringstream in(d.log());
+  for (std::string line; std::getline(in, line);) {
+    if (line_has_all(line, needles)) return true;
+  }
+  return false;
+}
+
+// True once one line of the daemon's log holds every needle. A miss costs
+// a Status round trip on `probe`, so the daemon has by then handled what
+// was already queued on other sockets.
+bool log_shows(const DaemonProcess& d, RawClient& probe,
+               const std::vector<std::string>& needles) {
+  for (int i = 0; i < MAX_POLLS; ++i) {
+    if (log_has_line(d, needles)) return true;
+    status_of(probe, 9000 + i);
+  }
+  return log_has_line(d, needles);
+}
+
+// A client that follows the protocol. Connected before the bad input, it
+// must be served afterwards exactly as before.
+class GoodClient {
+ public:
+  explicit GoodClient(const std::string& socket) : raw_(socket) {
+    session_ = raw_.handshake(fb::Role::Client, &id_base_);
+  }
+  RawClient& raw() { return raw_; }
+  std::uint64_t id_base() const { return id_base_; }
+
+  // Creates a cown, runs one behavior on it end to end (Submit, Dispatch,
+  // Complete, Quiesce) and sees itself listed in Status.
+  void expect_served() {
+    std::uint64_t cown = id_base_ + next_id_++;
+    std::uint64_t tag = 100 + next_id_;
+    std::uint64_t ids[] = {cown};
+    raw_.send([&](proto::Encoder& e) {
+      e.create_cown(cown, {"before"}, false);
+      e.submit(tag, ids, 0, fb::Executor::Submitter, 0, "payload");
+    });
+    Reply d = next_reply(raw_);
+    const auto* dispatch = d.as<fb::Dispatch>();
+    ASSERT_NE(dispatch, nullptr) << "expected Dispatch, got " << d.kind();
+    EXPECT_EQ(dispatch->tag(), tag);
+    EXPECT_EQ(dispatch->session(), session_);
+    complete_and_quiesce(dispatch->behavior(), cown, tag);
+    Reply s = status_of(raw_, tag);
+    const auto* status = s.as<fb::Status>();
+    ASSERT_NE(status, nullptr);
+    EXPECT_NE(find_session(*status, session_), nullptr);
+  }
+
+  void complete_and_quiesce(std::uint64_t behavior, std::uint64_t cown,
+                            std::uint64_t request) {
+    proto::CownValueRef update{cown, {"after"}};
+    raw_.send([&](proto::Encoder& e) {
+      e.complete(behavior, {&update, 1});
+      e.quiesce(request);
+    });
+    Reply q = next_reply(raw_);
+    const auto* quiesced = q.as<fb::Quiesced>();
+    ASSERT_NE(quiesced, nullptr) << "expected Quiesced, got " << q.kind();
+    EXPECT_EQ(quiesced->request(), request);
+  }
+
+ private:
+  RawClient raw_;
+  std::uint64_t session_ = 0;
+  std::uint64_t id_base_ = 0;
+  std::uint64_t next_id_ = 1;
+};
+
+// The common end of every test: the daemon lives, the good client is still
+// served, and one log line names why the bad input was refused.
+void expect_unharmed(DaemonProcess& d, GoodClient& good,
+                     const std::vector<std::string>& reason) {
+  EXPECT_TRUE(d.alive());
+  good.expect_served();
+  EXPECT_TRUE(log_shows(d, good.raw(), reason))
+      << "no log line holds all of: " << ::testing::PrintToString(reason);
+  EXPECT_TRUE(d.alive());
+}
+
+Bytes frame_of(const Bytes& body) {
+  Bytes out;
+  proto::append_header(out, static_cast<std::uint32_t>(body.size()));
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+std::string disconnected(std::uint64_t session) {
+  return "session " + std::to_string(session) + " disconnected";
+}
+
+TEST(BadInput, GarbageBytesCloseOnlyThatSession) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  std::uint64_t bad_session = bad.handshake();
+  bad.send_bytes(frame_of(Bytes(32, 0xFF)));
+  expect_closed_silently(bad);
+  EXPECT_TRUE(session_gone(good.raw(), bad_session));
+  expect_unharmed(d, good, {disconnected(bad_session),
+                            "malformed frame: frame is not a valid Envelope"});
+}
+
+TEST(BadInput, TruncatedFrameThenCloseLeavesDaemonServing) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  std::optional<RawClient> bad(std::in_place, d.socket());
+  std::uint64_t bad_session = bad->handshake();
+  Bytes partial;
+  proto::append_header(partial, 100);
+  partial.insert(partial.end(), 10, 0x00);
+  bad->send_bytes(partial);
+  bad.reset();
+  EXPECT_TRUE(session_gone(good.raw(), bad_session));
+  expect_unharmed(d, good,
+                  {disconnected(bad_session), "peer closed the connection"});
+}
+
+TEST(BadInput, OversizedLengthClosesSession) {
+  DaemonProcess d({"--max-frame", "4096"});
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  std::uint64_t bad_session = bad.handshake();
+  Bytes header;
+  proto::append_header(header, 1u << 20);
+  bad.send_bytes(header);
+  // Only the header is ever sent: a daemon that waited for the body would
+  // leave this read to run into its bound and fail.
+  expect_closed_silently(bad);
+  EXPECT_TRUE(session_gone(good.raw(), bad_session));
+  expect_unharmed(d, good, {disconnected(bad_session),
+                            "frame length exceeds the limit of 4096 bytes"});
+}
+
+TEST(BadInput, ZeroLengthFrameClosesSession) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  std::uint64_t bad_session = bad.handshake();
+  bad.send_bytes(Bytes(proto::FRAME_HEADER_BYTES, 0));
+  expect_closed_silently(bad);
+  EXPECT_TRUE(session_gone(good.raw(), bad_session));
+  expect_unharmed(d, good, {disconnected(bad_session), "empty frame"});
+}
+
+TEST(BadInput, WrongProtocolVersionGetsTypedErrorThenClose) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  std::uint32_t version = proto::PROTOCOL_VERSION + 1;
+  bad.send([&](proto::Encoder& e) {
+    e.hello(fb::Role::Client, ::getpid(), "from-the-future", version);
+  });
+  expect_error(bad, fb::ErrorCode::VersionMismatch);
+  expect_closed_silently(bad);
+  expect_unharmed(d, good,
+                  {"VersionMismatch",
+                   "protocol version " + std::to_string(version) +
+                       " is not the daemon's " +
+                       std::to_string(proto::PROTOCOL_VERSION)});
+}
+
+TEST(BadInput, MessageBeforeHandshakeGetsHandshakeRequired) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  bad.send([](proto::Encoder& e) { e.status_request(7); });
+  expect_error(bad, fb::ErrorCode::HandshakeRequired);
+  expect_closed_silently(bad);
+  expect_unharmed(d, good,
+                  {"HandshakeRequired", "expected Hello, got StatusRequest"});
+}
+
+TEST(BadInput, SecondHelloIsRefused) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  std::uint64_t bad_session = bad.handshake();
+  // The second Hello claims Admin: it must not change the session's role.
+  bad.send([](proto::Encoder& e) {
+    e.hello(fb::Role::Admin, ::getpid(), "now-an-admin");
+  });
+  expect_error(bad, fb::ErrorCode::AlreadyHandshaken);
+  Reply r = status_of(bad, 1);
+  const auto* status = r.as<fb::Status>();
+  ASSERT_NE(status, nullptr);
+  const fb::SessionInfo* info = find_session(*status, bad_session);
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(info->role(), fb::Role::Client);
+  bad.send([](proto::Encoder& e) { e.stop(2); });
+  expect_error(bad, fb::ErrorCode::NotPermitted);
+  expect_unharmed(d, good, {"AlreadyHandshaken", "Hello sent twice"});
+}
+
+TEST(BadInput, UnknownCownIdGetsTypedError) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  std::uint64_t base = 0;
+  bad.handshake(fb::Role::Client, &base);
+  std::uint64_t missing[] = {base + 77};
+  bad.send([&](proto::Encoder& e) {
+    e.submit(42, missing, 0, fb::Executor::Workers, 0, "");
+  });
+  expect_error(bad, fb::ErrorCode::UnknownCown, 42);
+  // The session continues: the same id may now be created.
+  bad.send([&](proto::Encoder& e) {
+    e.create_cown(missing[0], {"now it exists"}, false);
+  });
+  Reply r = status_of(bad, 1);
+  ASSERT_NE(r.as<fb::Status>(), nullptr);
+  EXPECT_EQ(r.as<fb::Status>()->cowns(), 1u);
+  expect_unharmed(d, good, {"UnknownCown", "cown " + hex(missing[0]) +
+                                               " does not exist"});
+}
+
+TEST(BadInput, BehaviorOverTheCownLimitIsRefused) {
+  DaemonProcess d({"--max-cowns", "4"});
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  std::uint64_t base = 0;
+  bad.handshake(fb::Role::Client, &base);
+  std::vector<std::uint64_t> ids = {base + 1, base + 2, base + 3, base + 4,
+                                    base + 5};
+  bad.send([&](proto::Encoder& e) {
+    for (auto id : ids) e.create_cown(id, {"x"}, false);
+    e.submit(5, ids, 0, fb::Executor::Submitter, 0, "");
+  });
+  expect_error(bad, fb::ErrorCode::TooManyCowns, 5);
+  // The limit itself is allowed, and the session continues.
+  bad.send([&](proto::Encoder& e) {
+    e.submit(4, std::span(ids).first(4), 0, fb::Executor::Submitter, 0, "");
+  });
+  Reply r = next_reply(bad);
+  const auto* dispatch = r.as<fb::Dispatch>();
+  ASSERT_NE(dispatch, nullptr) << "expected Dispatch, got " << r.kind();
+  EXPECT_EQ(dispatch->tag(), 4u);
+  ASSERT_NE(dispatch->cowns(), nullptr);
+  EXPECT_EQ(dispatch->cowns()->size(), 4u);
+  expect_unharmed(d, good, {"TooManyCowns",
+                            "behavior requests 5 cowns; the limit is 4"});
+}
+
+TEST(BadInput, CownIdOutsideSessionRangeIsRefused) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  std::uint64_t base = 0;
+  bad.handshake(fb::Role::Client, &base);
+  std::uint64_t theirs = good.id_base() + 1;  // the good client's range
+  bad.send([&](proto::Encoder& e) {
+    e.create_cown(theirs, {"stolen"}, false);
+    e.create_cown(base, {"n = 0"}, false);  // n must be >= 1
+    e.submit(9, {}, theirs, fb::Executor::Workers, 0, "");
+  });
+  expect_error(bad, fb::ErrorCode::CownOutOfRange);
+  expect_error(bad, fb::ErrorCode::CownOutOfRange);
+  expect_error(bad, fb::ErrorCode::CownOutOfRange, 9);
+  Reply r = status_of(bad, 1);
+  ASSERT_NE(r.as<fb::Status>(), nullptr);
+  EXPECT_EQ(r.as<fb::Status>()->cowns(), 0u);
+  // The good client's first cown is exactly `theirs`: still free.
+  expect_unharmed(d, good, {"CownOutOfRange", "cown id " + hex(theirs) +
+                                                  " is outside this "
+                                                  "session's id range"});
+}
+
+TEST(BadInput, AdminMayNotSubmit) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient admin(d.socket());
+  admin.handshake(fb::Role::Admin);
+  admin.send([](proto::Encoder& e) {
+    e.submit(3, {}, 0, fb::Executor::Workers, 0, "");
+  });
+  // Submit.tag is "echoed in Dispatch and Error" (schema).
+  expect_error(admin, fb::ErrorCode::NotPermitted, 3);
+  admin.send([](proto::Encoder& e) { e.create_cown(1, {"x"}, false); });
+  expect_error(admin, fb::ErrorCode::NotPermitted);
+  Reply r = status_of(admin, 1);
+  ASSERT_NE(r.as<fb::Status>(), nullptr);
+  EXPECT_EQ(r.as<fb::Status>()->in_flight(), 0u);
+  expect_unharmed(d, good, {"NotPermitted", "may not send Submit"});
+}
+
+TEST(BadInput, MessageMeantForClientsIsNotPermittedFromOne) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  bad.handshake();
+  bad.send([](proto::Encoder& e) {
+    e.welcome(1, 2, 3, 4, 5);
+    e.dispatch(1, 2, 3, {}, 0, "");
+    e.error(fb::ErrorCode::ExecutorLost, "forged", 0, 0);
+  });
+  for (int i = 0; i < 3; ++i) expect_error(bad, fb::ErrorCode::NotPermitted);
+  ASSERT_NE(status_of(bad, 1).as<fb::Status>(), nullptr);
+  expect_unharmed(d, good, {"NotPermitted", "may not send Dispatch"});
+}
+
+// Bodies that verify as flatbuffers, or nearly, but are no usable Envelope.
+std::vector<Bytes> wrong_shapes() {
+  std::vector<Bytes> out;
+  auto finish = [&](flatbuffers::FlatBufferBuilder& fbb, auto root) {
+    fbb.Finish(root);
+    out.emplace_back(fbb.GetBufferPointer(),
+                     fbb.GetBufferPointer() + fbb.GetSize());
+  };
+  flatbuffers::FlatBufferBuilder a, b, c, e;
+  finish(a, fb::CreateEnvelope(a));  // union type NONE
+  finish(b, fb::CreateEnvelope(b, fb::Message::Hello, 0));  // no table
+  auto hello = fb::CreateHello(c, proto::PROTOCOL_VERSION, fb::Role::Client,
+                               1, c.CreateString("x"));
+  finish(c, fb::CreateEnvelope(c, static_cast<fb::Message>(99),
+                               hello.Union()));  // type beyond the schema
+  // A Hello as the root, not wrapped in an Envelope.
+  finish(e, fb::CreateHello(e, proto::PROTOCOL_VERSION, fb::Role::Client, 1,
+                            e.CreateString("x")));
+  return out;
+}
+
+TEST(BadInput, ValidFlatbufferOfWrongShapeIsRejected) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  std::vector<std::uint64_t> sessions;
+  for (const Bytes& body : wrong_shapes()) {
+    std::string why;
+    ASSERT_EQ(proto::verify_envelope(body, why), nullptr)
+        << "shape " << sessions.size() << " is a valid Envelope";
+    RawClient bad(d.socket());
+    sessions.push_back(bad.handshake());
+    bad.send_bytes(frame_of(body));
+    expect_closed_silently(bad);
+  }
+  for (std::uint64_t s : sessions) {
+    EXPECT_TRUE(log_shows(d, good.raw(), {disconnected(s), "malformed frame"}))
+        << "session " << s;
+  }
+  expect_unharmed(d, good,
+                  {"malformed frame: Envelope holds no known message"});
+}
+
+TEST(BadInput, DisconnectWithQueuedBehaviorsRemovesTheSession) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient admin(d.socket());
+  admin.handshake(fb::Role::Admin);
+  std::optional<RawClient> a(std::in_place, d.socket());
+  std::uint64_t base = 0;
+  std::uint64_t a_session = a->handshake(fb::Role::Client, &base);
+  std::uint64_t c[] = {base + 1};
+  a->send([&](proto::Encoder& e) {
+    e.create_cown(c[0], {"v0"}, false);
+    e.submit(1, c, 0, fb::Executor::Submitter, 0, "first");
+    e.submit(2, c, base + 2, fb::Executor::Submitter, 0, "second");
+  });
+  Reply first = next_reply(*a);
+  ASSERT_NE(first.as<fb::Dispatch>(), nullptr) << first.kind();
+  EXPECT_EQ(first.as<fb::Dispatch>()->tag(), 1u);
+  // Not completed: the first runs on A, the second waits behind it.
+  Reply r = status_of(*a, 3);
+  ASSERT_NE(r.as<fb::Status>(), nullptr);
+  EXPECT_EQ(r.as<fb::Status>()->in_flight(), 2u);
+  EXPECT_EQ(r.as<fb::Status>()->cowns(), 2u);  // c and the result cown
+  a.reset();
+  EXPECT_TRUE(session_gone(admin, a_session));
+  Reply after = status_of(admin, 4);
+  ASSERT_NE(after.as<fb::Status>(), nullptr);
+  EXPECT_EQ(after.as<fb::Status>()->cowns(), 0u);
+  expect_unharmed(d, good,
+                  {disconnected(a_session), "peer closed the connection"});
+}
+
+TEST(BadInput, BehaviorQueuedOnADisconnectedOwnersCownStillRuns) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  std::optional<RawClient> a(std::in_place, d.socket());
+  std::uint64_t base = 0;
+  std::uint64_t a_session = a->handshake(fb::Role::Client, &base);
+  std::uint64_t c[] = {base + 1};
+  a->send([&](proto::Encoder& e) {
+    e.create_cown(c[0], {"v0"}, false);
+    e.submit(1, c, 0, fb::Executor::Submitter, 0, "held");
+  });
+  ASSERT_NE(next_reply(*a).as<fb::Dispatch>(), nullptr);
+  // The good client queues on A's cown (ids are shared by value); its
+  // Status reply proves the Submit was accepted before A leaves.
+  good.raw().send([&](proto::Encoder& e) {
+    e.submit(7, c, 0, fb::Executor::Submitter, 0, "queued");
+  });
+  ASSERT_NE(status_of(good.raw(), 1).as<fb::Status>(), nullptr);
+  a.reset();
+  Reply r = next_reply(good.raw());
+  const auto* dispatch = r.as<fb::Dispatch>();
+  ASSERT_NE(dispatch, nullptr) << "expected Dispatch, got " << r.kind();
+  EXPECT_EQ(dispatch->tag(), 7u);
+  ASSERT_NE(dispatch->cowns(), nullptr);
+  ASSERT_EQ(dispatch->cowns()->size(), 1u);
+  const fb::Value* v = dispatch->cowns()->Get(0)->value();
+  ASSERT_NE(v, nullptr);
+  ASSERT_NE(v->data(), nullptr);
+  // A's aborted behavior committed nothing: the cown keeps its value.
+  EXPECT_EQ(std::string(v->data()->begin(), v->data()->end()), "v0");
+  EXPECT_EQ(v->error(), fb::ErrorCode::None);
+  good.complete_and_quiesce(dispatch->behavior(), c[0], 8);
+  EXPECT_TRUE(session_gone(good.raw(), a_session));
+  expect_unharmed(d, good,
+                  {disconnected(a_session), "peer closed the connection"});
+}
+
+}  // namespace
+}  // namespace bocd::testing

@@ -1,0 +1,92 @@
+#include "bocd/proto/codec.h"
+
+#include <gtest/gtest.h>
+
+namespace bocd::proto {
+namespace {
+
+// Decodes the single frame in `bytes`.
+const fb::Envelope* only_frame(const std::vector<std::uint8_t>& bytes,
+                               std::vector<std::uint8_t>& body) {
+  FrameBuffer f;
+  auto space = f.prepare(bytes.size());
+  std::copy(bytes.begin(), bytes.end(), space.begin());
+  f.commit(bytes.size());
+  std::span<const std::uint8_t> b;
+  EXPECT_EQ(f.next(b), FrameBuffer::Next::frame);
+  body.assign(b.begin(), b.end());
+  std::string why;
+  const fb::Envelope* env = verify_envelope(body, why);
+  EXPECT_NE(env, nullptr) << why;
+  return env;
+}
+
+TEST(Codec, SubmitRoundTripsEveryField) {
+  std::vector<std::uint8_t> out, body;
+  Encoder e(out);
+  std::vector<std::uint64_t> cowns = {7, 3, 7};
+  e.submit(42, cowns, 99, fb::Executor::Submitter, 5, "payload");
+  const auto* s = only_frame(out, body)->message_as_Submit();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->tag(), 42u);
+  EXPECT_EQ(std::vector<std::uint64_t>(s->cowns()->begin(), s->cowns()->end()),
+            cowns);
+  EXPECT_EQ(s->result(), 99u);
+  EXPECT_EQ(s->executor(), fb::Executor::Submitter);
+  EXPECT_EQ(s->parent(), 5u);
+  EXPECT_EQ(std::string(s->payload()->begin(), s->payload()->end()), "payload");
+}
+
+TEST(Codec, DispatchCarriesValuesWithTheirFlags) {
+  std::vector<std::uint8_t> out, body;
+  Encoder e(out);
+  std::vector<CownValueRef> values = {
+      {1, {"a", false, fb::ErrorCode::None}},
+      {2, {"lost", true, fb::ErrorCode::ExecutorLost}}};
+  e.dispatch(10, 11, 12, values, 13, "");
+  const auto* d = only_frame(out, body)->message_as_Dispatch();
+  ASSERT_NE(d, nullptr);
+  ASSERT_EQ(d->cowns()->size(), 2u);
+  const auto* v = d->cowns()->Get(1)->value();
+  EXPECT_EQ(d->cowns()->Get(1)->id(), 2u);
+  EXPECT_TRUE(v->exception());
+  EXPECT_EQ(v->error(), fb::ErrorCode::ExecutorLost);
+  EXPECT_EQ(std::string(v->data()->begin(), v->data()->end()), "lost");
+}
+
+TEST(Codec, EncoderAppendsFramesBackToBack) {
+  std::vector<std::uint8_t> out;
+  Encoder e(out);
+  e.quiesce(1);
+  std::size_t first = out.size();
+  e.quiesce(2);
+  EXPECT_EQ(out.size(), 2 * first);
+}
+
+TEST(Codec, BytesThatAreNotAnEnvelopeAreRefusedWithAReason) {
+  std::vector<std::uint8_t> garbage(64, 0xAB);
+  std::string why;
+  EXPECT_EQ(verify_envelope(garbage, why), nullptr);
+  EXPECT_FALSE(why.empty());
+}
+
+TEST(Codec, EnvelopeWithoutAMessageIsRefused) {
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(fb::CreateEnvelope(fbb));
+  std::span<const std::uint8_t> body(fbb.GetBufferPointer(), fbb.GetSize());
+  std::string why;
+  EXPECT_EQ(verify_envelope(body, why), nullptr);
+  EXPECT_NE(why.find("no known message"), std::string::npos);
+}
+
+TEST(Codec, TruncatedEnvelopeIsRefused) {
+  std::vector<std::uint8_t> out, body;
+  Encoder e(out);
+  e.hello(fb::Role::Client, 1, "program-name");
+  body.assign(out.begin() + 4, out.end() - 6);
+  std::string why;
+  EXPECT_EQ(verify_envelope(body, why), nullptr);
+}
+
+}  // namespace
+}  // namespace bocd::proto
