@@ -1,5 +1,7 @@
 #include "connection.h"
 
+#include <unistd.h>
+
 namespace bocd::server {
 
 namespace asio = boost::asio;
@@ -97,6 +99,11 @@ void Connection::flush() {
         }
         self->flush();
       });
+}
+
+void Connection::hold_open_until_exit() {
+  // Deliberately leaked: the kernel closes it when the process exits.
+  (void)::dup(socket_.native_handle());
 }
 
 void Connection::close_after_flush(const std::string& reason) {

@@ -53,6 +53,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Stops reading, sends what is queued, then closes.
   void close_after_flush(const std::string& reason);
 
+  // Keeps the peer's end open until this process exits (a duplicate of
+  // the socket is never closed): `bocd stop` learns the daemon is gone,
+  // not merely stopping, when it sees end-of-file.
+  void hold_open_until_exit();
+
   bool closed() const { return closed_; }
   const PeerCredentials& peer() const { return peer_; }
 

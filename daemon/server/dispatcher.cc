@@ -199,6 +199,7 @@ void Dispatcher::stop(Peer& p, const fb::Stop& m) {
              p.connection->peer().pid);
   encoder_for(p).stopping(m.request());
   p.connection->flush_soon();
+  p.connection->hold_open_until_exit();
   if (on_stop_) on_stop_();
 }
 

@@ -42,7 +42,7 @@ TEST(Cli, StopEndsTheDaemonAndRemovesItsSocket) {
   DaemonProcess d;
   auto r = run_bocd({"stop", "--socket", d.socket()});
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(d.stop(), 0);
+  EXPECT_EQ(d.wait_exit(), 0);
   EXPECT_EQ(::access(d.socket().c_str(), F_OK), -1);
   EXPECT_NE(d.log().find("stop requested by admin"), std::string::npos);
 }

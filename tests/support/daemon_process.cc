@@ -122,6 +122,15 @@ int DaemonProcess::stop() {
   return exit_code_;
 }
 
+int DaemonProcess::wait_exit() {
+  if (exit_code_ < 0) {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    exit_code_ = decode_status(status);
+  }
+  return exit_code_;
+}
+
 CommandResult run_bocd(const std::vector<std::string>& args) {
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe failed");

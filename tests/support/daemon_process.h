@@ -30,6 +30,8 @@ class DaemonProcess {
   bool alive();
   // SIGTERM, then waits; returns the exit code (128+signal if killed).
   int stop();
+  // Waits for the daemon to exit by itself; returns its exit code.
+  int wait_exit();
 
  private:
   std::string dir_;

@@ -44,7 +44,8 @@ class AdminClient {
   // Returns once every behavior in flight daemon-wide has completed; the
   // daemon keeps serving (a checkpoint).
   void quiesce(std::chrono::milliseconds timeout);
-  // Asks the daemon to stop and returns once it has closed this session.
+  // Asks the daemon to stop and returns once its process has exited (the
+  // daemon holds this connection open until then).
   void stop(std::chrono::milliseconds timeout);
 
   const std::string& socket() const;

@@ -1,0 +1,301 @@
+// Unit tests of Scheduler's session side: where behaviors run (worker pool,
+// pinned owners), what closing a session or dropping a cown does to the
+// behaviors and cowns it touches, and admin quiesce across closes.
+#include <gtest/gtest.h>
+
+#include "core/scheduler.h"
+#include "scheduler_test_util.h"
+
+namespace bocd::core {
+namespace {
+
+using namespace test;  // NOLINT: the helpers are the test vocabulary
+
+TEST(SchedulerWorkerTest, WorkerPoolDispatchRespectsPipelineCredits) {
+  Scheduler s(Limits{.worker_pipeline = 2});
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant w1 = s.open_session(Role::worker, 2, "w1");
+  BehaviorId b1 = submit_ok(s, a.id, pooled({}));
+  BehaviorId b2 = submit_ok(s, a.id, pooled({}));
+  BehaviorId b3 = submit_ok(s, a.id, pooled({}));
+  EXPECT_EQ(dispatched_to(s, w1.id), (std::vector<BehaviorId>{b1, b2}))
+      << "b3 waits: w1 has no credit left";
+  complete_ok(s, w1.id, b1);
+  EXPECT_EQ(dispatched_to(s, w1.id), std::vector<BehaviorId>{b3});
+  BehaviorId b4 = submit_ok(s, a.id, pooled({}));
+  BehaviorId b5 = submit_ok(s, a.id, pooled({}));
+  EXPECT_TRUE(drain(s).dispatched.empty());
+  SessionGrant w2 = s.open_session(Role::worker, 3, "w2");
+  EXPECT_EQ(dispatched_to(s, w2.id), (std::vector<BehaviorId>{b4, b5}))
+      << "a new worker takes queued work at once";
+  BehaviorId b6 = submit_ok(s, a.id, pooled({}));
+  complete_ok(s, w2.id, b4);
+  EXPECT_EQ(dispatched_to(s, w2.id), std::vector<BehaviorId>{b6})
+      << "only w2 has a free credit";
+  for (BehaviorId b : {b2, b3}) complete_ok(s, w1.id, b);
+  for (BehaviorId b : {b5, b6}) complete_ok(s, w2.id, b);
+  EXPECT_EQ(s.completed(), 6u);
+  expect_idle(s, 0);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST(SchedulerWorkerTest, PinnedCownRoutesToOwner) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  s.open_session(Role::worker, 3, "w");  // idle, and must stay unused
+  CownId p = cown(a, 1), q = cown(b, 1);
+  ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
+  ASSERT_TRUE(s.create_cown(b.id, q, Value{}, false));
+  BehaviorId pool = submit_ok(s, b.id, pooled({q, p}));
+  BehaviorId own = submit_ok(s, b.id, on({p}));  // pinning beats the submitter
+  complete_ok(s, a.id, pool);
+  complete_ok(s, a.id, own);
+  EXPECT_EQ(dispatched_to(s, a.id), (std::vector<BehaviorId>{pool, own}));
+  expect_idle(s, 2);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST(SchedulerWorkerTest, MixedPinnedOwnersRefused) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  CownId p = cown(a, 1), q = cown(b, 1), plain = cown(b, 2);
+  ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
+  ASSERT_TRUE(s.create_cown(b.id, q, Value{}, true));
+  ASSERT_TRUE(s.create_cown(b.id, plain, Value{}, false));
+  Result<BehaviorId> r = s.submit(b.id, on({p, q}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::mixed_pinned_owners);
+  EXPECT_EQ(s.live_behaviors(), 0u);
+  BehaviorId ok = submit_ok(s, b.id, on({plain, p, p}));  // one pinned owner
+  EXPECT_EQ(dispatched_to(s, a.id), std::vector<BehaviorId>{ok});
+  complete_ok(s, a.id, ok);
+  expect_idle(s, 3);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+// a's behaviors wait behind c's b0 on x. When a closes they are cancelled:
+// the one already READY for the (absent) pool at once, the WAITING one when
+// its turn comes, without ever being dispatched; its result cown carries
+// the session_closed error to the behavior queued on it.
+TEST(SchedulerCloseTest, ClosingSessionCancelsQueuedBehaviors) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant c = s.open_session(Role::client, 2, "c");
+  SessionGrant o = s.open_session(Role::client, 3, "o");
+  CownId x = cown(c, 1), r1 = cown(a, 1);
+  ASSERT_TRUE(s.create_cown(c.id, x, Value{}, false));
+  BehaviorId b0 = submit_ok(s, c.id, on({x}));
+  BehaviorId b1 = submit_ok(s, a.id, on({x}, r1));
+  submit_ok(s, a.id, pooled({}));  // READY, but no worker is open
+  BehaviorId b2 = submit_ok(s, o.id, on({r1}));
+  EXPECT_EQ(dispatched_to(s, c.id), std::vector<BehaviorId>{b0});
+  s.close_session(a.id);
+  EXPECT_EQ(s.in_flight(a.id), 1u) << "only b1 is left, waiting for x";
+  EXPECT_TRUE(s.take_events().empty());
+  complete_ok(s, c.id, b0);
+  EXPECT_EQ(dispatched_to(s, o.id), std::vector<BehaviorId>{b2});
+  EXPECT_FALSE(running(s, b1));
+  DispatchView v;
+  ASSERT_TRUE(s.view(b2, v));
+  ASSERT_EQ(v.cowns.size(), 1u);
+  EXPECT_TRUE(v.cowns[0].second->exception);
+  EXPECT_EQ(v.cowns[0].second->error, Errc::session_closed);
+  EXPECT_FALSE(v.cowns[0].second->data.empty()) << "says what happened";
+  complete_ok(s, o.id, b2);
+  EXPECT_EQ(s.value_of(r1), nullptr) << "a's handle on r1 went with a";
+  EXPECT_EQ(s.session_count(), 2u);
+  EXPECT_EQ(s.completed(), 4u);
+  expect_idle(s, 1);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST(SchedulerCloseTest, ClosingExecutorAbortsRunningBehavior) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant w = s.open_session(Role::worker, 2, "w");
+  CownId x = cown(a, 1), r = cown(a, 2);
+  ASSERT_TRUE(s.create_cown(a.id, x, val("v0"), false));
+  BehaviorId b0 = submit_ok(s, a.id, pooled({x}));
+  drain(s);
+  complete_ok(s, w.id, b0, {{x, val("v1")}});
+  BehaviorId b1 = submit_ok(s, a.id, pooled({x}, r));
+  BehaviorId b2 = submit_ok(s, a.id, on({x}));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b1});
+  s.close_session(w.id);
+  EXPECT_EQ(dispatched_to(s, a.id), std::vector<BehaviorId>{b2})
+      << "x is released by the abort";
+  ASSERT_NE(s.value_of(r), nullptr);
+  EXPECT_TRUE(s.value_of(r)->exception);
+  EXPECT_EQ(s.value_of(r)->error, Errc::executor_lost);
+  EXPECT_EQ(*s.value_of(x), val("v1")) << "x keeps its committed value";
+  Status st = complete(s, w.id, b1);
+  ASSERT_FALSE(st.ok()) << "the aborted behavior cannot complete later";
+  EXPECT_EQ(st.error().code, Errc::unknown_behavior);
+  complete_ok(s, a.id, b2);
+  EXPECT_EQ(s.session_count(), 1u);
+  expect_idle(s, 2);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+// b's behaviors on a's pinned cown must run on a; once a is gone the
+// running one is aborted and the queued one fails when its turn comes.
+TEST(SchedulerCloseTest, ClosingPinnedOwnerFailsBehaviorsRoutedToIt) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  CownId p = cown(a, 1), r1 = cown(b, 1), r2 = cown(b, 2);
+  ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
+  BehaviorId b1 = submit_ok(s, b.id, on({p}, r1));
+  submit_ok(s, b.id, on({p}, r2));
+  EXPECT_EQ(dispatched_to(s, a.id), std::vector<BehaviorId>{b1});
+  s.close_session(a.id);
+  EXPECT_TRUE(s.take_events().empty()) << "nobody is left to run the second";
+  for (CownId r : {r1, r2}) {
+    ASSERT_NE(s.value_of(r), nullptr);
+    EXPECT_EQ(s.value_of(r)->error, Errc::executor_lost);
+  }
+  EXPECT_EQ(s.value_of(p), nullptr) << "p's owner and queue are both gone";
+  expect_idle(s, 2);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST(SchedulerCloseTest, ClosingSessionFreesItsCowns) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  for (std::uint64_t n = 1; n <= 3; ++n) {
+    ASSERT_TRUE(s.create_cown(a.id, cown(a, n), Value{}, n == 2));
+  }
+  BehaviorId b = submit_ok(s, a.id, on({cown(a, 1)}, cown(a, 4)));
+  complete_ok(s, a.id, b, {{cown(a, 4), val("done")}});
+  EXPECT_EQ(s.cown_count(), 4u);
+  drain(s);
+  s.close_session(a.id);
+  s.close_session(a.id);  // idempotent
+  EXPECT_EQ(s.session_count(), 0u);
+  EXPECT_EQ(s.create_cown(a.id, cown(a, 5), Value{}, false).error().code,
+            Errc::session_closed);
+  EXPECT_EQ(s.submit(a.id, on({})).error().code, Errc::session_closed);
+  s.quiesce(a.id, 1);
+  EXPECT_TRUE(s.take_events().empty());
+  expect_idle(s, 0);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST(SchedulerCloseTest, CownInUseOutlivesItsOwner) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  CownId x = cown(a, 1);
+  ASSERT_TRUE(s.create_cown(a.id, x, Value{}, false));
+  BehaviorId bh = submit_ok(s, b.id, on({x}));
+  s.close_session(a.id);
+  EXPECT_NE(s.value_of(x), nullptr) << "b's running behavior holds x";
+  complete_ok(s, b.id, bh, {{x, val("last")}});
+  EXPECT_EQ(s.value_of(x), nullptr);
+  expect_idle(s, 0);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST(SchedulerCloseTest, DropCownFreesIdleCown) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  CownId x = cown(a, 1);
+  ASSERT_TRUE(s.create_cown(a.id, x, Value{}, false));
+  EXPECT_EQ(s.drop_cown(b.id, x).error().code, Errc::not_permitted);
+  EXPECT_EQ(s.drop_cown(a.id, cown(a, 2)).error().code, Errc::unknown_cown);
+  EXPECT_EQ(s.cown_count(), 1u);
+  EXPECT_TRUE(s.drop_cown(a.id, x));
+  EXPECT_EQ(s.value_of(x), nullptr);
+  EXPECT_EQ(s.drop_cown(a.id, x).error().code, Errc::unknown_cown);
+  expect_idle(s, 0);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST(SchedulerCloseTest, DroppedCownLivesUntilItsQueueEmpties) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  CownId x = cown(a, 1);
+  ASSERT_TRUE(s.create_cown(a.id, x, Value{}, false));
+  BehaviorId b1 = submit_ok(s, a.id, on({x}));
+  BehaviorId b2 = submit_ok(s, a.id, on({x}));
+  EXPECT_TRUE(s.drop_cown(a.id, x));
+  EXPECT_EQ(s.drop_cown(a.id, x).error().code, Errc::not_permitted)
+      << "the handle is already gone";
+  complete_ok(s, a.id, b1, {{x, val("x1")}});
+  ASSERT_NE(s.value_of(x), nullptr) << "b2 still waits on x";
+  complete_ok(s, a.id, b2);
+  EXPECT_EQ(s.value_of(x), nullptr);
+  expect_idle(s, 0);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+// A behavior a worker runs because it is the executor (run_on_submitter or
+// a pinned cown it owns) never took a pool credit, so completing it must
+// not hand one back: the worker would then get more than worker_pipeline.
+void expect_no_extra_credit(Scheduler& s, SessionGrant a, SessionGrant w) {
+  EXPECT_EQ(s.check_invariants(), "");
+  BehaviorId p1 = submit_ok(s, a.id, pooled({}));
+  BehaviorId p2 = submit_ok(s, a.id, pooled({}));
+  std::vector<BehaviorId> got = dispatched_to(s, w.id);
+  EXPECT_EQ(got, std::vector<BehaviorId>{p1}) << "worker_pipeline is 1";
+  for (BehaviorId b : {p1, p2}) {
+    if (running(s, b)) complete_ok(s, w.id, b);
+    drain(s);
+  }
+}
+
+TEST(SchedulerWorkerTest, WorkerRunningItsOwnNestedBehaviorGainsNoCredit) {
+  Scheduler s(Limits{.worker_pipeline = 1});
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant w = s.open_session(Role::worker, 2, "w");
+  BehaviorId parent = submit_ok(s, a.id, pooled({}));
+  SubmitRequest r = on({});  // the worker keeps the child for itself
+  r.parent = parent;
+  BehaviorId child = submit_ok(s, w.id, r);
+  EXPECT_EQ(dispatched_to(s, w.id), (std::vector<BehaviorId>{parent, child}));
+  complete_ok(s, w.id, child);
+  complete_ok(s, w.id, parent);
+  expect_no_extra_credit(s, a, w);
+  expect_idle(s, 0);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST(SchedulerWorkerTest, WorkerRunningItsPinnedCownBehaviorGainsNoCredit) {
+  Scheduler s(Limits{.worker_pipeline = 1});
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant w = s.open_session(Role::worker, 2, "w");
+  ASSERT_TRUE(s.create_cown(w.id, cown(w, 1), Value{}, true));
+  BehaviorId b = submit_ok(s, a.id, pooled({cown(w, 1)}));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b});
+  complete_ok(s, w.id, b);
+  expect_no_extra_credit(s, a, w);
+  expect_idle(s, 1);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+// Two admins wait for the daemon; one disconnects first. The other must
+// still hear, the closed one must not, and nothing may be left behind.
+TEST(SchedulerAdminTest, ClosingAdminWhileQuiescingKeepsOtherWaiters) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant admin1 = s.open_session(Role::admin, 2, "bocdctl");
+  SessionGrant admin2 = s.open_session(Role::admin, 3, "bocdctl");
+  BehaviorId b = submit_ok(s, a.id, on({}));
+  s.quiesce(admin1.id, 1);
+  s.quiesce(admin2.id, 2);
+  s.close_session(admin1.id);
+  drain(s);
+  complete_ok(s, a.id, b);
+  Drained d = drain(s);
+  ASSERT_EQ(d.quiesced.size(), 1u);
+  EXPECT_EQ(d.quiesced[0].to, admin2.id);
+  EXPECT_EQ(d.quiesced[0].request, 2u);
+  expect_idle(s, 0);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+}  // namespace
+}  // namespace bocd::core

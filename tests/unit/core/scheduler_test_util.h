@@ -1,0 +1,106 @@
+// Helpers shared by the Scheduler unit tests: cown id arithmetic, event
+// draining and short submit builders, so each test reads as its scenario.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/core.h"
+
+namespace bocd::core::test {
+
+// The n-th new cown id of a session (n >= 1; n == 0 is outside the range).
+inline CownId cown(const SessionGrant& g, std::uint64_t n) {
+  return CownId{g.id_base + n};
+}
+
+inline Value val(std::string data) { return Value{std::move(data)}; }
+
+struct Drained {
+  std::vector<DispatchEvent> dispatched;
+  std::vector<QuiescedEvent> quiesced;
+};
+
+inline Drained drain(Scheduler& s) {
+  Drained d;
+  for (Event& e : s.take_events()) {
+    if (auto* dispatch = std::get_if<DispatchEvent>(&e)) {
+      d.dispatched.push_back(*dispatch);
+    } else {
+      d.quiesced.push_back(std::get<QuiescedEvent>(e));
+    }
+  }
+  return d;
+}
+
+// The behaviors dispatched since the last drain, in event order; fails the
+// test if any went to another session than `to`.
+inline std::vector<BehaviorId> dispatched_to(Scheduler& s, SessionId to) {
+  std::vector<BehaviorId> out;
+  for (const DispatchEvent& e : drain(s).dispatched) {
+    EXPECT_EQ(e.to, to) << "behavior " << e.behavior.value;
+    out.push_back(e.behavior);
+  }
+  return out;
+}
+
+// A request on `cowns` that the submitting session runs itself.
+inline SubmitRequest on(std::vector<CownId> cowns, CownId result = {}) {
+  SubmitRequest r;
+  r.cowns = std::move(cowns);
+  r.result = result;
+  r.run_on_submitter = true;
+  return r;
+}
+
+// The same request, for the worker pool.
+inline SubmitRequest pooled(std::vector<CownId> cowns, CownId result = {}) {
+  SubmitRequest r = on(std::move(cowns), result);
+  r.run_on_submitter = false;
+  return r;
+}
+
+inline BehaviorId submit_ok(Scheduler& s, SessionId submitter,
+                            SubmitRequest r) {
+  Result<BehaviorId> b = s.submit(submitter, std::move(r));
+  EXPECT_TRUE(b.ok()) << b.error().message;
+  return b.ok() ? b.value() : BehaviorId{};
+}
+
+inline Status complete(Scheduler& s, SessionId executor, BehaviorId b,
+                       std::vector<CownUpdate> updates = {}) {
+  return s.complete(executor, b, updates);
+}
+
+inline void complete_ok(Scheduler& s, SessionId executor, BehaviorId b,
+                        std::vector<CownUpdate> updates = {}) {
+  Status st = complete(s, executor, b, std::move(updates));
+  EXPECT_TRUE(st.ok()) << st.error().message;
+}
+
+// The cown ids a RUNNING behavior was dispatched with (sorted, no result).
+inline std::vector<CownId> cowns_of(const Scheduler& s, BehaviorId b) {
+  DispatchView v;
+  std::vector<CownId> out;
+  if (!s.view(b, v)) return out;
+  for (const auto& [id, value] : v.cowns) out.push_back(id);
+  return out;
+}
+
+inline bool running(const Scheduler& s, BehaviorId b) {
+  DispatchView v;
+  return s.view(b, v);
+}
+
+// The end state of a scenario that drained everything.
+inline void expect_idle(const Scheduler& s, std::size_t cowns) {
+  EXPECT_EQ(s.in_flight(), 0u);
+  EXPECT_EQ(s.live_behaviors(), 0u);
+  EXPECT_EQ(s.cown_count(), cowns);
+}
+
+}  // namespace bocd::core::test
