@@ -84,6 +84,7 @@ void Channel::read() {
     on_frame_(*env);
     frames_.pop();
   }
+  hand_over_io_output();
   auto space = frames_.prepare(64 * 1024);
   socket_.async_read_some(
       asio::buffer(space.data(), space.size()),
@@ -95,6 +96,14 @@ void Channel::read() {
         frames_.commit(n);
         read();
       });
+}
+
+void Channel::hand_over_io_output() {
+  if (io_out_.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.insert(pending_.end(), io_out_.begin(), io_out_.end());
+  io_out_.clear();
+  schedule_flush_locked();
 }
 
 void Channel::schedule_flush_locked() {

@@ -49,9 +49,16 @@ class Channel {
   // Starts the IO thread. Callbacks must not call close().
   void start(OnFrame on_frame, OnClose on_close);
 
-  // Runs `encode(encoder)` under the channel's lock and schedules a write.
+  // Runs `encode(encoder)` and schedules a write. On the IO thread the
+  // frame goes to a private buffer handed over once per read burst (one
+  // lock for all the completions of a burst, order kept); elsewhere it is
+  // appended under the channel's lock.
   template <class F>
   void send(F&& encode) {
+    if (on_io_thread()) {
+      encode(io_encoder_);
+      return;
+    }
     std::lock_guard<std::mutex> lock(mu_);
     encode(encoder_);
     schedule_flush_locked();
@@ -70,6 +77,7 @@ class Channel {
   void flush();
   void schedule_flush_locked();
   void fail(const std::string& why);
+  void hand_over_io_output();
 
   std::string path_;
   boost::asio::io_context io_;
@@ -86,6 +94,8 @@ class Channel {
   bool flush_scheduled_ = false;        // guarded by mu_
   proto::Encoder encoder_{pending_};    // guarded by mu_
   std::vector<std::uint8_t> writing_;   // IO thread only
+  std::vector<std::uint8_t> io_out_;    // IO thread only
+  proto::Encoder io_encoder_{io_out_};  // IO thread only
 };
 
 }  // namespace bocd::client

@@ -28,6 +28,7 @@ void Access::set_result(std::string data, bool exception) {
 }
 
 Client::Client(Options options) : window_(options.window) {
+  pending_.reserve(window_ + 1);
   std::string path =
       options.socket.empty() ? proto::default_socket_path() : options.socket;
   channel_ = std::make_unique<Channel>(path, fb::Role::Client,
@@ -92,10 +93,12 @@ void Client::send_submit(std::span<const CownRef> cowns, Body body,
     std::unique_lock<std::mutex> lock(mu_);
     // Back-pressure, except on the executor thread, which must never wait
     // for itself.
-    if (!channel_->on_io_thread()) {
+    if (!channel_->on_io_thread() && pending_.size() >= window_) {
+      ++window_waiters_;
       cv_.wait(lock, [&] {
-        return pending_.size() < window_ || !broken_.empty();
+        return pending_.size() <= window_ / 2 || !broken_.empty();
       });
+      --window_waiters_;
     }
     check_usable_locked();
     tag = next_tag_++;
@@ -134,6 +137,11 @@ void Client::run_dispatch(const fb::Dispatch& d) {
       p = std::move(it->second);
       pending_.erase(it);
     }
+    // Submitters blocked on the window wake at half of it, not per
+    // behavior: a wake-up is a system call.
+    if (window_waiters_ > 0 && pending_.size() <= window_ / 2) {
+      cv_.notify_all();
+    }
   }
   // Values arrive sorted by id, each cown once; map parameters onto them.
   std::size_t n = d.cowns() ? d.cowns()->size() : 0;
@@ -164,7 +172,8 @@ void Client::run_dispatch(const fb::Dispatch& d) {
   } catch (...) {
     result = Value{"unknown exception", true, Errc::none};
   }
-  std::vector<proto::CownValueRef> updates;
+  std::vector<proto::CownValueRef>& updates = updates_;
+  updates.clear();
   for (std::size_t i = 0; i < n; ++i) {
     if (!dirty_[i]) continue;
     updates.push_back({d.cowns()->Get(i)->id(),
@@ -177,8 +186,6 @@ void Client::run_dispatch(const fb::Dispatch& d) {
   channel_->send([&](proto::Encoder& enc) {
     enc.complete(d.behavior(), updates);
   });
-  std::lock_guard<std::mutex> lock(mu_);
-  cv_.notify_all();
 }
 
 void Client::on_error(const fb::Error& e) {

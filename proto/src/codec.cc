@@ -46,13 +46,12 @@ flatbuffers::Offset<fb::Value> Encoder::value(const ValueRef& v) {
 
 flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::CownValue>>>
 Encoder::cown_values(std::span<const CownValueRef> values) {
-  std::vector<flatbuffers::Offset<fb::CownValue>> offsets;
-  offsets.reserve(values.size());
+  offsets_.clear();
   for (const CownValueRef& cv : values) {
     auto v = value(cv.value);
-    offsets.push_back(fb::CreateCownValue(fbb_, cv.id, v));
+    offsets_.push_back(fb::CreateCownValue(fbb_, cv.id, v));
   }
-  return fbb_.CreateVector(offsets);
+  return fbb_.CreateVector(offsets_);
 }
 
 void Encoder::hello(fb::Role role, std::int32_t pid, std::string_view program,

@@ -26,11 +26,14 @@
 
 #include "bocd/client/errors.h"
 
-namespace bocd::proto::fb {
+namespace bocd::proto {
+struct CownValueRef;
+namespace fb {
 struct Envelope;
 struct Dispatch;
 struct Error;
-}  // namespace bocd::proto::fb
+}  // namespace fb
+}  // namespace bocd::proto
 
 namespace bocd::client {
 
@@ -150,6 +153,7 @@ class Client {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_map<std::uint64_t, Pending> pending_;  // by tag
+  int window_waiters_ = 0;  // submitters blocked on a full window
   std::uint64_t next_tag_ = 1;
   std::uint64_t next_request_ = 1;
   std::unordered_map<std::uint64_t, bool> quiesce_done_;  // by request
@@ -157,6 +161,7 @@ class Client {
   std::string broken_;  // non-empty once the connection is lost
 
   // Executor-thread scratch.
+  std::vector<proto::CownValueRef> updates_;
   std::vector<Value> slots_;
   std::vector<bool> dirty_;
 };

@@ -77,6 +77,7 @@ class Encoder {
   cown_values(std::span<const CownValueRef> values);
 
   flatbuffers::FlatBufferBuilder fbb_{1024};
+  std::vector<flatbuffers::Offset<fb::CownValue>> offsets_;  // scratch
   std::vector<std::uint8_t>* out_;
 };
 
