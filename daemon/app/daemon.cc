@@ -176,6 +176,11 @@ int serve_in_child(const ServeOptions& options, int fd, bool detach) {
   }
 }
 
+LogConfig log_config(const ServeOptions& o) {
+  return LogConfig{o.log_level, o.log_format, o.log_file, o.log_max_bytes,
+                   o.log_files};
+}
+
 std::string default_log_file(const ServeOptions& o) {
   std::string socket = o.socket.empty() ? proto::default_socket_path()
                                         : o.socket;
@@ -187,7 +192,7 @@ std::string default_log_file(const ServeOptions& o) {
 int serve(const ServeOptions& options) {
   ServeOptions o = options;
   if (o.foreground) {
-    setup_logging(LogConfig{o.log_level, o.log_format, o.log_file});
+    setup_logging(log_config(o));
     return serve_in_child(o, o.ready_fd, /*detach=*/false);
   }
   if (o.log_file.empty()) o.log_file = default_log_file(o);
@@ -207,7 +212,7 @@ int serve(const ServeOptions& options) {
   if (pid == 0) {
     ::close(fds[0]);
     ::setsid();
-    setup_logging(LogConfig{o.log_level, o.log_format, o.log_file});
+    setup_logging(log_config(o));
     std::_Exit(serve_in_child(o, fds[1], /*detach=*/true));
   }
   ::close(fds[1]);

@@ -5,6 +5,7 @@
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -44,6 +45,9 @@ spdlog::sink_ptr make_sink(const LogConfig& config) {
   spdlog::sink_ptr sink;
   if (config.file.empty()) {
     sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  } else if (config.max_bytes > 0) {
+    sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+        config.file, config.max_bytes, config.max_files);
   } else {
     sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(config.file);
   }

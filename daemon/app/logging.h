@@ -3,6 +3,7 @@
 // reopens (for logrotate). Sinks are configured here only.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace bocd::app {
@@ -11,6 +12,8 @@ struct LogConfig {
   std::string level = "info";
   std::string format = "text";  // text | json
   std::string file;             // empty: stderr
+  std::size_t max_bytes = 0;    // > 0: rotate `file` at this size
+  std::size_t max_files = 5;
 };
 
 // Creates the layer loggers with the configured sink. Throws

@@ -20,6 +20,11 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
   app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--log-file", o.log_file, "log to this file (SIGHUP reopens)");
+  app.add_option("--log-max-bytes", o.log_max_bytes,
+                 "rotate the log file at this size (0: never; use SIGHUP "
+                 "with logrotate instead)");
+  app.add_option("--log-files", o.log_files, "rotated log files to keep")
+      ->check(CLI::Range(1, 1000));
   app.add_option("--log-format", o.log_format, "text|json")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--allow-group", o.allow_group,
@@ -37,7 +42,6 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
   app.add_option("--max-cowns", o.max_cowns_per_behavior,
                  "largest request set of one behavior")
       ->check(CLI::Range(1u, 1u << 20));
-  app.set_config("--config", "", "read options from a TOML/INI file");
 }
 
 }  // namespace
@@ -45,13 +49,16 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
 std::variant<Command, int> parse_command_line(int argc, char** argv) {
   CLI::App app{"bocd: Behavior-Oriented Concurrency as a service"};
   app.require_subcommand(0, 1);
-  // `bocd --workers N` alone means `bocd serve --workers N`.
-  ServeOptions top;
-  add_serve_options(app, top);
-
+  // `bocd --workers N` alone means `bocd serve --workers N`: both sets of
+  // options write the same struct. The config file is read by the top
+  // level (CLI11 reads it there only): its plain keys and its [serve]
+  // section both land in `serve`.
   ServeOptions serve;
+  add_serve_options(app, serve);
+  app.set_config("--config", "", "read serve options from a TOML/INI file");
   auto* serve_cmd = app.add_subcommand("serve", "run the daemon");
   add_serve_options(*serve_cmd, serve);
+  serve_cmd->fallthrough();  // `bocd serve --config F`
 
   StatusOptions status;
   auto* status_cmd = app.add_subcommand("status", "show the daemon's state");
@@ -89,7 +96,7 @@ std::variant<Command, int> parse_command_line(int argc, char** argv) {
   if (*status_cmd) return Command{status};
   if (*quiesce_cmd) return Command{quiesce};
   if (*stop_cmd) return Command{stop};
-  if (argc > 1) return Command{top};
+  if (argc > 1) return Command{serve};
   std::fputs(app.help().c_str(), stderr);
   return EXIT_USAGE;
 }

@@ -1,16 +1,11 @@
 #include "behavior_pool.h"
 
+#include "slots.h"
+
 namespace bocd::core {
 
 std::uint32_t BehaviorPool::allocate() {
-  std::uint32_t index;
-  if (free_.empty()) {
-    index = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  } else {
-    index = free_.back();
-    free_.pop_back();
-  }
+  std::uint32_t index = take_slot(slots_, free_);
   Behavior& b = slots_[index];
   b.state = BehaviorState::WAITING;
   b.cancelled = false;

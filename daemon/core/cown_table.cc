@@ -1,5 +1,7 @@
 #include "cown_table.h"
 
+#include "slots.h"
+
 namespace bocd::core {
 
 std::uint32_t CownTable::find(CownId id) const {
@@ -8,14 +10,7 @@ std::uint32_t CownTable::find(CownId id) const {
 
 std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
                                 bool pinned) {
-  std::uint32_t index;
-  if (free_.empty()) {
-    index = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  } else {
-    index = free_.back();
-    free_.pop_back();
-  }
+  std::uint32_t index = take_slot(slots_, free_);
   Cown& c = slots_[index];
   c.id = id;
   c.value = std::move(value);

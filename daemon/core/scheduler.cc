@@ -1,5 +1,7 @@
 #include "scheduler.h"
 
+#include "slots.h"
+
 #include <algorithm>
 #include <string>
 
@@ -41,14 +43,7 @@ std::uint32_t Scheduler::next_prefix() {
 SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
                                      std::string program) {
   SessionId id{next_session_++};
-  std::uint32_t slot;
-  if (free_sessions_.empty()) {
-    slot = static_cast<std::uint32_t>(sessions_.size());
-    sessions_.emplace_back();
-  } else {
-    slot = free_sessions_.back();
-    free_sessions_.pop_back();
-  }
+  std::uint32_t slot = take_slot(sessions_, free_sessions_);
   session_index_.insert(id.value, slot);
   Session& s = sessions_[slot];
   s = Session{};

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "daemon_process.h"
@@ -100,6 +102,52 @@ TEST(Cli, SighupReopensTheLogFileAfterRotation) {
     reopened = d.log().find("reopened log file") != std::string::npos;
   }
   EXPECT_TRUE(reopened);
+}
+
+}  // namespace
+}  // namespace bocd::testing
+
+namespace bocd::testing {
+namespace {
+
+TEST(Cli, StaleSocketOfAKilledDaemonIsReplaced) {
+  DaemonProcess first;
+  std::string socket = first.socket();
+  ::kill(first.pid(), SIGKILL);
+  EXPECT_EQ(first.wait_exit(), 128 + SIGKILL);
+  ASSERT_EQ(::access(socket.c_str(), F_OK), 0) << "SIGKILL leaves the file";
+  std::string log = first.dir() + "/second.log";
+  auto r = run_bocd({"serve", "--socket", socket, "--log-file", log});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(run_bocd({"status", "--socket", socket}).exit_code, 0);
+  EXPECT_EQ(run_bocd({"stop", "--socket", socket}).exit_code, 0);
+}
+
+TEST(Cli, ConfigFileSetsServeOptions) {
+  DaemonProcess probe;  // only for a private directory
+  std::string dir = probe.dir();
+  std::string config = dir + "/bocd.toml";
+  std::string socket = dir + "/from-config.sock";
+  {
+    std::ofstream out(config);
+    out << "[serve]\nworkers = 7\nsocket = \"" << socket << "\"\n"
+        << "log-file = \"" << dir << "/config.log\"\n";
+  }
+  auto r = run_bocd({"serve", "--config", config});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto s = run_bocd({"status", "--json", "--socket", socket});
+  EXPECT_NE(s.out.find("\"workers\":7"), std::string::npos) << s.out;
+  EXPECT_EQ(run_bocd({"stop", "--socket", socket}).exit_code, 0);
+}
+
+TEST(Cli, LogFileRotatesAtMaxBytes) {
+  DaemonProcess d({"--log-max-bytes", "2048", "--log-files", "2"});
+  // Each status adds connect and disconnect lines (~250 bytes).
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_EQ(run_bocd({"status", "--socket", d.socket()}).exit_code, 0);
+  }
+  EXPECT_EQ(::access((d.dir() + "/bocd.1.log").c_str(), F_OK), 0);
+  EXPECT_LE(d.log().size(), 2048u);
 }
 
 }  // namespace
