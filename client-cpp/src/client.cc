@@ -27,12 +27,13 @@ void Access::set_result(std::string data, bool exception) {
   result_->exception = exception;
 }
 
-Client::Client(Options options) : window_(options.window) {
+Client::Client(Options options)
+    : window_(options.window), worker_(std::move(options.worker)) {
   pending_.reserve(window_ + 1);
   std::string path =
       options.socket.empty() ? proto::default_socket_path() : options.socket;
-  channel_ = std::make_unique<Channel>(path, fb::Role::Client,
-                                       options.program);
+  channel_ = std::make_unique<Channel>(
+      path, worker_ ? fb::Role::Worker : fb::Role::Client, options.program);
   channel_->start([this](const fb::Envelope& e) { on_frame(e); },
                   [this](const std::string& why) { on_closed(why); });
 }
@@ -110,6 +111,23 @@ void Client::send_submit(std::span<const CownRef> cowns, Body body,
   }
 }
 
+CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
+                                  std::string_view payload, bool with_result,
+                                  std::uint64_t parent) {
+  std::vector<std::uint64_t> ids;
+  ids.reserve(cowns.size());
+  for (CownRef c : cowns) ids.push_back(c.id);
+  std::lock_guard<std::mutex> lock(mu_);
+  check_usable_locked();
+  std::uint64_t result =
+      with_result ? channel_->welcome().id_base + next_id_++ : 0;
+  std::uint64_t tag = next_tag_++;
+  channel_->send([&](proto::Encoder& enc) {
+    enc.submit(tag, ids, result, fb::Executor::Workers, parent, payload);
+  });
+  return CownRef{result};
+}
+
 void Client::on_frame(const fb::Envelope& env) {
   switch (env.message_type()) {
     case fb::Message::Dispatch:
@@ -132,7 +150,7 @@ void Client::run_dispatch(const fb::Dispatch& d) {
   Pending p;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = pending_.find(d.tag());
+    auto it = d.own() ? pending_.find(d.tag()) : pending_.end();
     if (it != pending_.end()) {
       p = std::move(it->second);
       pending_.erase(it);
@@ -147,10 +165,19 @@ void Client::run_dispatch(const fb::Dispatch& d) {
   std::size_t n = d.cowns() ? d.cowns()->size() : 0;
   slots_.resize(n);
   dirty_.assign(n, false);
+  ids_.resize(n);
   Access a;
   a.slots_ = &slots_;
   a.dirty_ = &dirty_;
+  a.ids_ = &ids_;
+  a.behavior_ = d.behavior();
+  a.session_ = d.session();
+  if (d.payload() != nullptr) {
+    a.payload_ = {reinterpret_cast<const char*>(d.payload()->data()),
+                  d.payload()->size()};
+  }
   for (std::size_t i = 0; i < n; ++i) {
+    ids_[i] = d.cowns()->Get(i)->id();
     const fb::Value* v = d.cowns()->Get(i)->value();
     Value& s = slots_[i];
     s.data.clear();
@@ -158,15 +185,24 @@ void Client::run_dispatch(const fb::Dispatch& d) {
     s.error = v ? static_cast<Errc>(v->error()) : Errc::none;
     if (v && v->data()) s.data.assign(v->data()->begin(), v->data()->end());
   }
-  for (std::uint64_t id : p.cowns) {
-    std::uint32_t k = 0;
-    while (k < n && d.cowns()->Get(k)->id() != id) ++k;
-    a.param_.push_back(k);
+  if (p.body) {
+    for (std::uint64_t id : p.cowns) {
+      std::uint32_t k = 0;
+      while (k < n && ids_[k] != id) ++k;
+      a.param_.push_back(k);
+    }
+  } else {
+    // A worker behavior from another program: its cowns as dispatched.
+    for (std::uint32_t k = 0; k < n; ++k) a.param_.push_back(k);
   }
   Value result;
   if (d.result() != 0) a.result_ = &result;
   try {
-    if (p.body) p.body(a);
+    if (p.body) {
+      p.body(a);
+    } else if (worker_) {
+      worker_(a);
+    }
   } catch (const std::exception& e) {
     result = Value{e.what(), true, Errc::none};
   } catch (...) {
@@ -262,6 +298,13 @@ void Client::wait() {
 bool Client::quiesce(std::chrono::milliseconds timeout) {
   not_from_executor("Client::quiesce");
   return wait_quiesced(std::chrono::steady_clock::now() + timeout, true);
+}
+
+std::string Client::serve_until_closed() {
+  not_from_executor("Client::serve_until_closed");
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !broken_.empty(); });
+  return broken_;
 }
 
 std::vector<Error> Client::take_errors() {

@@ -58,6 +58,11 @@ Daemon::~Daemon() = default;
 
 void Daemon::listen() {
   server_->listen();
+  if (options_.workers > 0) {
+    pool_ = std::make_unique<WorkerPool>(
+        io_, WorkerSpec{options_.workers, options_.python, socket_path()});
+    pool_->start();
+  }
   log().info("bocd {} serving on {} (pid {}, workers {})", BOCD_VERSION,
              socket_path(), ::getpid(), options_.workers);
 }
@@ -120,6 +125,14 @@ void Daemon::poll_drain() {
     log().warn("stop timeout: {} behaviors still in flight are cancelled",
                sched.in_flight());
   }
+  if (pool_) {
+    pool_->stop(std::chrono::seconds(2), [this] { close_sessions(); });
+  } else {
+    close_sessions();
+  }
+}
+
+void Daemon::close_sessions() {
   server_->close_sessions("daemon stopping");
   stop_signals_.cancel();
   hup_signal_.cancel();

@@ -1,7 +1,8 @@
 // Daemon: the composition root of `bocd serve`. Wires the server (which
-// owns the scheduler) to an io_context, signals and log sinks, and runs
-// the graceful stop: stop accepting, refuse new behaviors, let those in
-// flight finish (bounded), close sessions, remove the socket.
+// owns the scheduler) and the worker pool to an io_context, signals and
+// log sinks, and runs the graceful stop: stop accepting, refuse new
+// behaviors, let those in flight finish (bounded), stop the workers, close
+// sessions, remove the socket.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,7 @@
 
 #include "options.h"
 #include "server/server.h"
+#include "worker_pool.h"
 
 namespace bocd::app {
 
@@ -37,6 +39,7 @@ class Daemon {
   void watch_hup();
   void poll_drain();
   void poll_closed();
+  void close_sessions();
 
   ServeOptions options_;
   boost::asio::io_context io_;
@@ -44,6 +47,7 @@ class Daemon {
   boost::asio::signal_set hup_signal_{io_, SIGHUP};
   boost::asio::steady_timer drain_timer_{io_};
   std::unique_ptr<server::Server> server_;
+  std::unique_ptr<WorkerPool> pool_;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point drain_deadline_;
 };

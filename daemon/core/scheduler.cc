@@ -456,6 +456,7 @@ bool Scheduler::view(BehaviorId id, DispatchView& out) const {
   out.behavior = id;
   out.tag = bh.tag;
   out.session = bh.session;
+  out.submitter = bh.submitter;
   out.result = bh.result;
   out.payload = bh.payload;
   out.cowns.clear();

@@ -68,6 +68,7 @@ struct DispatchView {
   BehaviorId behavior;
   std::uint64_t tag = 0;
   SessionId session;
+  SessionId submitter;
   CownId result;
   std::string_view payload;
   std::vector<std::pair<CownId, const Value*>> cowns;  // sorted, no result

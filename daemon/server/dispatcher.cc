@@ -249,7 +249,8 @@ void Dispatcher::send_dispatch(Peer& to, core::BehaviorId behavior) {
                                   to_wire(value->error)}});
   }
   encoder_for(to).dispatch(behavior.value, view_.tag, view_.session.value,
-                           refs_, view_.result.value, view_.payload);
+                           refs_, view_.result.value, view_.payload,
+                           view_.submitter == to.session);
   to.connection->flush_soon();
 }
 

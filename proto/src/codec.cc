@@ -123,13 +123,15 @@ void Encoder::stop(std::uint64_t request) {
 void Encoder::dispatch(std::uint64_t behavior, std::uint64_t tag,
                        std::uint64_t session,
                        std::span<const CownValueRef> cowns,
-                       std::uint64_t result, std::string_view payload) {
+                       std::uint64_t result, std::string_view payload,
+                       bool own) {
   fbb_.Clear();
   auto values = cown_values(cowns);
   auto body = fbb_.CreateVector(
       reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
   finish(fb::Message::Dispatch,
-         fb::CreateDispatch(fbb_, behavior, tag, session, values, result, body)
+         fb::CreateDispatch(fbb_, behavior, tag, session, values, result, body,
+                            own)
              .Union());
 }
 

@@ -140,6 +140,7 @@ void read_daemon_messages(const fb::Envelope& env, Digest& d) {
     d.add(m->cowns());
     d.add(m->result());
     d.add(m->payload());
+    d.add(static_cast<std::uint64_t>(m->own()));
   } else if (const auto* m = env.message_as_Quiesced()) {
     d.add(m->request());
   } else if (const auto* m = env.message_as_Status()) {
@@ -228,7 +229,7 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
               m->max_cowns_per_behavior(), m->max_frame_bytes());
   } else if (const auto* m = env.message_as_Dispatch()) {
     e.dispatch(m->behavior(), m->tag(), m->session(), cown_values(m->cowns()),
-               m->result(), bytes_of(m->payload()));
+               m->result(), bytes_of(m->payload()), m->own());
   } else if (const auto* m = env.message_as_Quiesced()) {
     e.quiesced(m->request());
   } else if (const auto* m = env.message_as_Stopping()) {

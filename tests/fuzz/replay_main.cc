@@ -86,7 +86,7 @@ std::vector<std::pair<std::string, Bytes>> sample_frames() {
   add("status_request", [](auto& e) { e.status_request(6); });
   add("stop", [](auto& e) { e.stop(7); });
   add("dispatch", [&](auto& e) {
-    e.dispatch(0x1'0000'0003, 9, 3, values, ids[1] + 1, "payload");
+    e.dispatch(0x1'0000'0003, 9, 3, values, ids[1] + 1, "payload", true);
   });
   add("quiesced", [](auto& e) { e.quiesced(5); });
   add("status", [](auto& e) { encode_status(e); });

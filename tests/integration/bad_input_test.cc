@@ -417,7 +417,7 @@ TEST(BadInput, MessageMeantForClientsIsNotPermittedFromOne) {
   bad.handshake();
   bad.send([](proto::Encoder& e) {
     e.welcome(1, 2, 3, 4, 5);
-    e.dispatch(1, 2, 3, {}, 0, "");
+    e.dispatch(1, 2, 3, {}, 0, "", false);
     e.error(fb::ErrorCode::ExecutorLost, "forged", 0, 0);
   });
   for (int i = 0; i < 3; ++i) expect_error(bad, fb::ErrorCode::NotPermitted);

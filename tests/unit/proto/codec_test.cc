@@ -43,7 +43,7 @@ TEST(Codec, DispatchCarriesValuesWithTheirFlags) {
   std::vector<CownValueRef> values = {
       {1, {"a", false, fb::ErrorCode::None}},
       {2, {"lost", true, fb::ErrorCode::ExecutorLost}}};
-  e.dispatch(10, 11, 12, values, 13, "");
+  e.dispatch(10, 11, 12, values, 13, "", true);
   const auto* d = only_frame(out, body)->message_as_Dispatch();
   ASSERT_NE(d, nullptr);
   ASSERT_EQ(d->cowns()->size(), 2u);

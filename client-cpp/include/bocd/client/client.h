@@ -21,6 +21,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -64,11 +65,24 @@ class Access {
   // Replaces or edits the value; it is committed when the body returns.
   // Writing clears the exception flag.
   std::string& mut(std::size_t i);
-  // Sets the result cown's value (submit_with_result only).
+  // Sets the result cown's value (when the behavior has one).
   void set_result(std::string data, bool exception = false);
+  bool has_result() const { return result_ != nullptr; }
+  // Worker behaviors: the payload given to submit_to_workers(), and the
+  // ids of the cowns (sorted, each once) that get(i) and mut(i) index.
+  std::string_view payload() const { return payload_; }
+  CownRef cown(std::size_t i) const { return CownRef{(*ids_)[param_[i]]}; }
+  // The daemon's id for the running behavior and the program session it
+  // belongs to (for nested submissions from a worker).
+  std::uint64_t behavior() const { return behavior_; }
+  std::uint64_t session() const { return session_; }
 
  private:
   friend class Client;
+  std::string_view payload_;
+  const std::vector<std::uint64_t>* ids_ = nullptr;
+  std::uint64_t behavior_ = 0;
+  std::uint64_t session_ = 0;
   std::vector<Value>* slots_ = nullptr;
   std::vector<bool>* dirty_ = nullptr;
   std::vector<std::uint32_t> param_;
@@ -82,6 +96,11 @@ struct Options {
   std::string program = "bocd-cpp-client";
   // Behaviors submitted and not yet run; submit() blocks past this.
   std::size_t window = 1u << 16;
+  // Set to serve as one of the daemon's worker processes (role worker):
+  // every behavior the daemon dispatches here that this client did not
+  // submit itself is run by `worker`, which reads the payload and the
+  // cowns through Access.
+  Body worker;
 };
 
 class Client {
@@ -114,6 +133,16 @@ class Client {
         std::span<const CownRef>(cowns.begin(), cowns.size()), std::move(body));
   }
 
+  // Submits a behavior for the daemon's worker pool: a worker process
+  // runs it, interpreting `payload`. With `with_result`, returns its
+  // result cown (ordered after it); else CownRef{}. Not counted in the
+  // window: the daemon's in-flight limit bounds these. `parent` is the
+  // behavior() of the running worker behavior that schedules this one, or
+  // 0 from outside any behavior.
+  CownRef submit_to_workers(std::span<const CownRef> cowns,
+                            std::string_view payload, bool with_result,
+                            std::uint64_t parent = 0);
+
   // The value of `cown` once every behavior submitted on it before this
   // call has run (an ordered request, not a peek).
   Value read(CownRef cown);
@@ -123,6 +152,10 @@ class Client {
   void wait();
   // As wait(), bounded: false on timeout (nothing is cancelled).
   bool quiesce(std::chrono::milliseconds timeout);
+
+  // Blocks until the daemon closes this session (a worker process's main
+  // loop: bodies run on the executor thread meanwhile). Returns why.
+  std::string serve_until_closed();
 
   std::uint64_t session() const;
   // Errors reported for pipelined calls and not yet thrown by wait().
@@ -148,6 +181,7 @@ class Client {
 
   std::unique_ptr<Channel> channel_;
   std::size_t window_;
+  Body worker_;
   std::uint64_t next_id_ = 1;  // cown ids: id_base + n
 
   mutable std::mutex mu_;
@@ -162,6 +196,7 @@ class Client {
 
   // Executor-thread scratch.
   std::vector<proto::CownValueRef> updates_;
+  std::vector<std::uint64_t> ids_;
   std::vector<Value> slots_;
   std::vector<bool> dirty_;
 };

@@ -57,7 +57,7 @@ class Encoder {
   void stop(std::uint64_t request);
   void dispatch(std::uint64_t behavior, std::uint64_t tag,
                 std::uint64_t session, std::span<const CownValueRef> cowns,
-                std::uint64_t result, std::string_view payload);
+                std::uint64_t result, std::string_view payload, bool own);
   void quiesced(std::uint64_t request);
   void stopping(std::uint64_t request);
   void error(fb::ErrorCode code, std::string_view message, std::uint64_t tag,

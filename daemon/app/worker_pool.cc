@@ -1,0 +1,177 @@
+#include "worker_pool.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+extern char** environ;
+
+namespace bocd::app {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+spdlog::logger& log() { return *spdlog::get("app"); }
+
+std::string describe(int status) {
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    return std::string("signal ") + std::to_string(WTERMSIG(status)) + " (" +
+           ::strsignal(WTERMSIG(status)) + ")";
+  }
+  return "status " + std::to_string(status);
+}
+
+// The daemon's environment plus the worker's own variables.
+std::vector<std::string> worker_environment(const WorkerSpec& spec,
+                                            unsigned index) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "BOCD_SOCKET=", 12) == 0 ||
+        std::strncmp(*e, "BOCD_WORKER_INDEX=", 18) == 0) {
+      continue;
+    }
+    env.emplace_back(*e);
+  }
+  env.push_back("BOCD_SOCKET=" + spec.socket);
+  env.push_back("BOCD_WORKER_INDEX=" + std::to_string(index));
+  return env;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+WorkerPool::WorkerPool(asio::io_context& io, WorkerSpec spec)
+    : io_(io), spec_(std::move(spec)), sigchld_(io, SIGCHLD), kill_timer_(io) {
+  slots_.resize(spec_.count);
+}
+
+WorkerPool::~WorkerPool() {
+  for (const Slot& s : slots_) {
+    if (s.pid > 0) ::kill(s.pid, SIGKILL);
+  }
+}
+
+void WorkerPool::start() {
+  watch_children();
+  for (unsigned i = 0; i < slots_.size(); ++i) spawn(i);
+}
+
+void WorkerPool::spawn(unsigned index) {
+  std::vector<std::string> args = {spec_.python, "-m", "bocd.worker"};
+  std::vector<std::string> env = worker_environment(spec_, index);
+  auto argv = pointers(args);
+  auto envp = pointers(env);
+  pid_t pid = -1;
+  // The worker inherits stdio only: not the listening socket, client
+  // connections or a supervisor's readiness pipe.
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  // posix_spawnp: no fork of a process that has started threads or
+  // logging (DESIGN D7), and PATH lookup for a bare "python3".
+  int rc = ::posix_spawnp(&pid, spec_.python.c_str(), &actions, nullptr,
+                          argv.data(), envp.data());
+  ::posix_spawn_file_actions_destroy(&actions);
+  Slot& slot = slots_[index];
+  slot.started = std::chrono::steady_clock::now();
+  if (rc != 0) {
+    log().error("worker {}: cannot start '{}': {}", index, spec_.python,
+                std::strerror(rc));
+    on_death(index, 127 << 8);
+    return;
+  }
+  slot.pid = pid;
+  log().info("worker {} started: pid {} ({} -m bocd.worker)", index, pid,
+             spec_.python);
+}
+
+void WorkerPool::watch_children() {
+  sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    reap();
+    watch_children();
+  });
+}
+
+void WorkerPool::reap() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    for (unsigned i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].pid == pid) {
+        log().warn("worker {} (pid {}) died: {}", i, pid, describe(status));
+        slots_[i].pid = -1;
+        on_death(i, status);
+      }
+    }
+  }
+}
+
+void WorkerPool::on_death(unsigned index, int status) {
+  if (stopping_) return maybe_done();
+  Slot& slot = slots_[index];
+  bool young = std::chrono::steady_clock::now() - slot.started <
+               std::chrono::seconds(1);
+  slot.quick_deaths = young ? slot.quick_deaths + 1 : 0;
+  if (slot.quick_deaths == 0) return spawn(index);
+  // 100 ms, 200 ms, ... up to 5 s while it keeps dying young.
+  auto delay = milliseconds(std::min<long>(5000, 100L << std::min(
+                                                     slot.quick_deaths - 1, 6u)));
+  log().warn("worker {} keeps dying young ({} in a row): restarting in {} ms",
+             index, slot.quick_deaths, delay.count());
+  slot.restart = std::make_unique<asio::steady_timer>(io_, delay);
+  slot.restart->async_wait([this, index](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) spawn(index);
+  });
+}
+
+std::size_t WorkerPool::running() const {
+  std::size_t n = 0;
+  for (const Slot& s : slots_) n += s.pid > 0 ? 1 : 0;
+  return n;
+}
+
+void WorkerPool::stop(milliseconds grace, std::function<void()> done) {
+  stopping_ = true;
+  done_ = std::move(done);
+  for (Slot& s : slots_) {
+    if (s.restart) s.restart->cancel();
+    if (s.pid > 0) ::kill(s.pid, SIGTERM);
+  }
+  kill_timer_.expires_after(grace);
+  kill_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    for (const Slot& s : slots_) {
+      if (s.pid > 0) {
+        log().warn("worker pid {} ignored SIGTERM: killing it", s.pid);
+        ::kill(s.pid, SIGKILL);
+      }
+    }
+  });
+  maybe_done();
+}
+
+void WorkerPool::maybe_done() {
+  if (!stopping_ || running() > 0 || !done_) return;
+  kill_timer_.cancel();
+  sigchld_.cancel();
+  auto done = std::move(done_);
+  done_ = nullptr;
+  done();
+}
+
+}  // namespace bocd::app

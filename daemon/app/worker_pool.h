@@ -1,0 +1,68 @@
+// WorkerPool: the daemon's worker processes (DESIGN D7). Starts N of
+// `PYTHON -m bocd.worker` with posix_spawn, with BOCD_SOCKET naming this
+// daemon and BOCD_WORKER_INDEX their slot; reaps them on SIGCHLD, logs
+// every start and death with pid and status, and restarts the dead (at
+// once, or with a growing delay when a worker keeps dying young, so a
+// broken interpreter cannot spin the daemon). Workers connect back as
+// role-worker sessions; the scheduler sends them behaviors.
+//
+// Thread: the io_context thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+
+#include <boost/asio.hpp>
+
+namespace bocd::app {
+
+struct WorkerSpec {
+  unsigned count = 0;
+  std::string python = "python3";
+  std::string socket;
+};
+
+class WorkerPool {
+ public:
+  WorkerPool(boost::asio::io_context& io, WorkerSpec spec);
+  ~WorkerPool();
+
+  void start();
+  // No more restarts; SIGTERM to every worker, SIGKILL to those still
+  // alive after `grace`. `done` runs once all are reaped.
+  void stop(std::chrono::milliseconds grace, std::function<void()> done);
+  std::size_t running() const;
+
+ private:
+  struct Slot {
+    pid_t pid = -1;
+    std::chrono::steady_clock::time_point started;
+    unsigned quick_deaths = 0;  // consecutive deaths within a second
+    std::unique_ptr<boost::asio::steady_timer> restart;
+  };
+
+  void spawn(unsigned index);
+  void watch_children();
+  void reap();
+  void on_death(unsigned index, int status);
+  void maybe_done();
+
+  boost::asio::io_context& io_;
+  WorkerSpec spec_;
+  boost::asio::signal_set sigchld_;
+  boost::asio::steady_timer kill_timer_;
+  std::vector<Slot> slots_;
+  bool stopping_ = false;
+  std::function<void()> done_;
+};
+
+}  // namespace bocd::app

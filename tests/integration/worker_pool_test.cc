@@ -1,0 +1,126 @@
+// The daemon's worker pool (DESIGN D7) with tests/support/test_worker
+// standing in for `python -m bocd.worker`: behaviors submitted for the pool
+// run on worker processes; a worker killed mid-behavior fails only that
+// behavior and is replaced; stop takes the workers down.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "bocd/client/client.h"
+#include "daemon_process.h"
+
+namespace bocd::testing {
+namespace {
+
+using client::Client;
+using client::CownRef;
+
+std::vector<std::string> pool_args(int n) {
+  return {"--workers", std::to_string(n), "--python", TEST_WORKER};
+}
+
+// Counts worker sessions with bounded status round trips until `n` are
+// connected (workers connect back asynchronously after they start).
+bool workers_connected(const DaemonProcess& d, int n) {
+  std::string needle = "\"role\":\"worker\"";
+  for (int i = 0; i < 500; ++i) {
+    auto r = run_bocd({"status", "--json", "--socket", d.socket()});
+    int count = 0;
+    for (auto pos = r.out.find(needle); pos != std::string::npos;
+         pos = r.out.find(needle, pos + 1)) {
+      ++count;
+    }
+    if (count == n) return true;
+  }
+  return false;
+}
+
+TEST(WorkerPool, BehaviorsForThePoolRunOnWorkerProcesses) {
+  DaemonProcess d(pool_args(2));
+  Client c({d.socket()});
+  CownRef counter = c.create("0");
+  CownRef last;
+  for (int i = 0; i < 1000; ++i) {
+    last = c.submit_to_workers({&counter, 1}, "incr", true);
+  }
+  EXPECT_EQ(c.read(counter).data, "1000");
+  EXPECT_EQ(c.read(last).data, "1000");
+  CownRef pid = c.submit_to_workers({}, "pid", true);
+  std::string worker_pid = c.read(pid).data;
+  EXPECT_NE(worker_pid, std::to_string(::getpid()));
+  EXPECT_NE(d.log().find("started: pid " + worker_pid), std::string::npos);
+}
+
+TEST(WorkerPool, StatusShowsTheWorkerSessions) {
+  DaemonProcess d(pool_args(2));
+  EXPECT_TRUE(workers_connected(d, 2)) << d.log();
+  EXPECT_NE(d.log().find("worker 0 started"), std::string::npos);
+  EXPECT_NE(d.log().find("worker 1 started"), std::string::npos);
+}
+
+TEST(WorkerPool, BodyThatThrowsLandsOnItsResultCown) {
+  DaemonProcess d(pool_args(1));
+  Client c({d.socket()});
+  CownRef x = c.create("5");
+  CownRef r = c.submit_to_workers({&x, 1}, "throw", true);
+  auto v = c.read(r);
+  EXPECT_TRUE(v.exception);
+  EXPECT_EQ(v.data, "boom");
+  EXPECT_EQ(c.read(x).data, "5");
+}
+
+TEST(WorkerPool, WorkerKilledMidBehaviorFailsItAndIsReplaced) {
+  DaemonProcess d(pool_args(1));
+  std::string fifo = d.dir() + "/hang.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  Client c({d.socket()});
+  CownRef x = c.create("41");
+  CownRef hung = c.submit_to_workers({&x, 1}, "hang:" + fifo, true);
+  CownRef after = c.submit_to_workers({&x, 1}, "incr", true);
+  // Blocks until the behavior is running on a worker and names its pid.
+  std::ifstream in(fifo);
+  int pid = 0;
+  ASSERT_TRUE(in >> pid);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+
+  auto lost = c.read(hung);
+  EXPECT_TRUE(lost.exception);
+  EXPECT_EQ(lost.error, client::Errc::executor_lost);
+  EXPECT_NE(lost.data.find("pid " + std::to_string(pid)), std::string::npos)
+      << lost.data;
+  // The cown kept its last committed value, and the next behavior ran on
+  // the replacement worker.
+  EXPECT_EQ(c.read(after).data, "42");
+  EXPECT_EQ(c.read(x).data, "42");
+  std::string log = d.log();
+  EXPECT_NE(log.find("(pid " + std::to_string(pid) + ") died: signal 9"),
+            std::string::npos) << log;
+  EXPECT_TRUE(workers_connected(d, 1));
+}
+
+TEST(WorkerPool, StopTakesTheWorkersDown) {
+  DaemonProcess d(pool_args(2));
+  ASSERT_TRUE(workers_connected(d, 2));
+  auto r = run_bocd({"stop", "--socket", d.socket()});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(d.wait_exit(), 0);
+  std::string log = d.log();
+  EXPECT_NE(log.find("died: signal 15"), std::string::npos) << log;
+  EXPECT_EQ(log.find("restarting"), std::string::npos) << log;
+}
+
+TEST(WorkerPool, InterpreterThatCannotStartIsLoggedAndTheDaemonServes) {
+  DaemonProcess d({"--workers", "1", "--python", "/nonexistent/python"});
+  EXPECT_EQ(run_bocd({"status", "--socket", d.socket()}).exit_code, 0);
+  EXPECT_NE(d.log().find("cannot start '/nonexistent/python'"),
+            std::string::npos) << d.log();
+  EXPECT_TRUE(d.alive());
+}
+
+}  // namespace
+}  // namespace bocd::testing
