@@ -26,6 +26,10 @@ const char* role_name(fb::Role r) {
 struct AdminClient::State {
   std::mutex mu;
   std::condition_variable cv;
+  // Each call sends a fresh request number and accepts only its reply, so
+  // a late answer to a timed-out call is not taken for the next one's.
+  std::uint64_t next_request = 1;
+  std::uint64_t status_request = 0, quiesce_request = 0, stop_request = 0;
   std::optional<DaemonStatus> status;
   bool quiesced = false;
   bool stopping = false;
@@ -35,11 +39,11 @@ struct AdminClient::State {
   void on_frame(const fb::Envelope& env) {
     std::lock_guard<std::mutex> lock(mu);
     if (const fb::Status* s = env.message_as_Status()) {
-      status = decode(*s);
-    } else if (env.message_type() == fb::Message::Quiesced) {
-      quiesced = true;
-    } else if (env.message_type() == fb::Message::Stopping) {
-      stopping = true;
+      if (s->request() == status_request) status = decode(*s);
+    } else if (const fb::Quiesced* q = env.message_as_Quiesced()) {
+      if (q->request() == quiesce_request) quiesced = true;
+    } else if (const fb::Stopping* st = env.message_as_Stopping()) {
+      if (st->request() == stop_request) stopping = true;
     }
     cv.notify_all();
   }
@@ -91,8 +95,18 @@ const std::string& AdminClient::socket() const {
   return state_->channel->path();
 }
 
+std::uint64_t AdminClient::begin(std::uint64_t State::*slot) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  std::uint64_t request = state_->next_request++;
+  (*state_).*slot = request;
+  state_->status.reset();
+  state_->quiesced = false;
+  return request;
+}
+
 DaemonStatus AdminClient::status(std::chrono::milliseconds timeout) {
-  state_->channel->send([](proto::Encoder& e) { e.status_request(1); });
+  std::uint64_t r = begin(&State::status_request);
+  state_->channel->send([r](proto::Encoder& e) { e.status_request(r); });
   state_->await(timeout, "status",
                 [this] { return state_->status.has_value(); });
   std::lock_guard<std::mutex> lock(state_->mu);
@@ -100,12 +114,14 @@ DaemonStatus AdminClient::status(std::chrono::milliseconds timeout) {
 }
 
 void AdminClient::quiesce(std::chrono::milliseconds timeout) {
-  state_->channel->send([](proto::Encoder& e) { e.quiesce(1); });
+  std::uint64_t r = begin(&State::quiesce_request);
+  state_->channel->send([r](proto::Encoder& e) { e.quiesce(r); });
   state_->await(timeout, "quiesce", [this] { return state_->quiesced; });
 }
 
 void AdminClient::stop(std::chrono::milliseconds timeout) {
-  state_->channel->send([](proto::Encoder& e) { e.stop(1); });
+  std::uint64_t r = begin(&State::stop_request);
+  state_->channel->send([r](proto::Encoder& e) { e.stop(r); });
   // Stopping is the acknowledgement; the daemon is down when it closes us.
   state_->await(timeout, "stop", [this] {
     return state_->stopping && !state_->closed.empty();

@@ -49,19 +49,24 @@ class Channel {
   // Starts the IO thread. Callbacks must not call close().
   void start(OnFrame on_frame, OnClose on_close);
 
-  // Runs `encode(encoder)` and schedules a write. On the IO thread the
-  // frame goes to a private buffer handed over once per read burst (one
-  // lock for all the completions of a burst, order kept); elsewhere it is
-  // appended under the channel's lock.
+  // Runs `encode(encoder)` under the channel's lock and schedules a
+  // write. Frames leave in the order their send() calls returned, across
+  // threads: on the IO thread, batched frames (send_batched) go first.
   template <class F>
   void send(F&& encode) {
-    if (on_io_thread()) {
-      encode(io_encoder_);
-      return;
-    }
+    if (on_io_thread()) hand_over_io_output();
     std::lock_guard<std::mutex> lock(mu_);
     encode(encoder_);
     schedule_flush_locked();
+  }
+
+  // IO thread only: encodes into a private buffer handed over at the end
+  // of the read burst (or before the next send()), so the completions of a
+  // burst cost one lock. For frames nobody else waits to see ordered
+  // against other threads' frames (completions).
+  template <class F>
+  void send_batched(F&& encode) {
+    encode(io_encoder_);
   }
 
   // Stops the IO thread and closes the socket. Idempotent; not from the

@@ -46,6 +46,16 @@ void Client::check_usable_locked() const {
   if (!broken_.empty()) throw ConnectionError(broken_);
 }
 
+std::uint64_t Client::next_cown_id_locked() {
+  if (next_id_ >= channel_->welcome().id_count) {
+    throw Error(Errc::cown_out_of_range,
+                "this session has used all " +
+                    std::to_string(channel_->welcome().id_count) +
+                    " of its cown ids; open another Client");
+  }
+  return channel_->welcome().id_base + next_id_++;
+}
+
 void Client::not_from_executor(const char* what) const {
   if (channel_->on_io_thread()) {
     throw std::logic_error(std::string(what) +
@@ -58,7 +68,7 @@ CownRef Client::create(std::string value) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     check_usable_locked();
-    id = channel_->welcome().id_base + next_id_++;
+    id = next_cown_id_locked();
   }
   channel_->send([&](proto::Encoder& enc) {
     enc.create_cown(id, proto::ValueRef{value}, false);
@@ -78,7 +88,8 @@ CownRef Client::submit_with_result(std::span<const CownRef> cowns, Body body) {
   std::uint64_t id;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    id = channel_->welcome().id_base + next_id_++;
+    check_usable_locked();
+    id = next_cown_id_locked();
   }
   send_submit(cowns, std::move(body), id);
   return CownRef{id};
@@ -119,8 +130,7 @@ CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
   for (CownRef c : cowns) ids.push_back(c.id);
   std::lock_guard<std::mutex> lock(mu_);
   check_usable_locked();
-  std::uint64_t result =
-      with_result ? channel_->welcome().id_base + next_id_++ : 0;
+  std::uint64_t result = with_result ? next_cown_id_locked() : 0;
   std::uint64_t tag = next_tag_++;
   channel_->send([&](proto::Encoder& enc) {
     enc.submit(tag, ids, result, fb::Executor::Workers, parent, payload);
@@ -219,9 +229,32 @@ void Client::run_dispatch(const fb::Dispatch& d) {
     updates.push_back({d.result(), proto::ValueRef{result.data,
                                                    result.exception}});
   }
-  channel_->send([&](proto::Encoder& enc) {
+  if (update_bytes(updates) > channel_->welcome().max_frame) {
+    std::string why = "behavior's new values (" +
+                      std::to_string(update_bytes(updates)) +
+                      " bytes) exceed the daemon's frame limit of " +
+                      std::to_string(channel_->welcome().max_frame) +
+                      "; nothing was committed";
+    updates.clear();
+    if (d.result() != 0) {
+      result = Value{why, true, Errc::too_large};
+      updates.push_back({d.result(), proto::ValueRef{result.data, true}});
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      errors_.emplace_back(Errc::too_large, why);
+    }
+  }
+  channel_->send_batched([&](proto::Encoder& enc) {
     enc.complete(d.behavior(), updates);
   });
+}
+
+std::uint64_t Client::update_bytes(
+    const std::vector<proto::CownValueRef>& updates) {
+  // The same generous framing allowance the daemon uses for dispatches.
+  std::uint64_t n = 256;
+  for (const auto& u : updates) n += 64 + u.value.data.size();
+  return n;
 }
 
 void Client::on_error(const fb::Error& e) {
@@ -251,7 +284,11 @@ Value Client::read(CownRef cown) {
   not_from_executor("Client::read");
   auto promise = std::make_shared<std::promise<Value>>();
   auto future = promise->get_future();
-  submit({cown}, [promise](Access& a) { promise->set_value(a.get(0)); });
+  // The body owns the only reference: if it is dropped unrun, the promise
+  // breaks and get() below wakes.
+  submit({cown}, [promise = std::move(promise)](Access& a) {
+    promise->set_value(a.get(0));
+  });
   try {
     return future.get();
   } catch (const std::future_error&) {

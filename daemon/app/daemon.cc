@@ -37,6 +37,7 @@ server::ServerConfig server_config(const ServeOptions& o) {
   c.allow_gid = resolve_group(o.allow_group);
   c.max_frame_bytes = o.max_frame_bytes;
   c.limits.max_cowns_per_behavior = o.max_cowns_per_behavior;
+  c.limits.max_dispatch_bytes = o.max_frame_bytes;
   // Unguessable cown ids (DESIGN D9): the core is seeded, not random.
   c.limits.seed = std::random_device{}() |
                   (std::uint64_t{std::random_device{}()} << 32);

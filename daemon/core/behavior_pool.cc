@@ -18,7 +18,8 @@ std::uint32_t BehaviorPool::allocate() {
 void BehaviorPool::release(std::uint32_t index) {
   Behavior& b = slots_[index];
   b.state = BehaviorState::FREE;
-  ++b.generation;
+  // Skips 0 on wrap-around: a live BehaviorId is never 0 ("no parent").
+  if (++b.generation == 0) b.generation = 1;
   free_.push_back(index);
 }
 

@@ -28,10 +28,11 @@ enum class Errc : std::uint16_t {
   executor_lost,
   session_closed,
   too_many_in_flight,
+  too_large,
 };
 
 // Number of Errc values; the server's map test iterates over them.
-inline constexpr std::uint16_t ERRC_COUNT = 16;
+inline constexpr std::uint16_t ERRC_COUNT = 17;
 
 struct Failure {
   Errc code = Errc::none;

@@ -17,7 +17,8 @@ class FlatIndex {
   static constexpr std::uint32_t MISSING = 0xFFFFFFFFu;
 
   std::uint32_t find(std::uint64_t key) const {
-    if (keys_.empty()) return MISSING;
+    // 0 marks empty buckets, so it must never match one.
+    if (keys_.empty() || key == 0) return MISSING;
     for (std::size_t i = home(key);; i = (i + 1) & mask_) {
       if (keys_[i] == key) return values_[i];
       if (keys_[i] == 0) return MISSING;
@@ -35,7 +36,7 @@ class FlatIndex {
   }
 
   void erase(std::uint64_t key) {
-    if (keys_.empty()) return;
+    if (keys_.empty() || key == 0) return;
     std::size_t i = home(key);
     while (keys_[i] != key) {
       if (keys_[i] == 0) return;

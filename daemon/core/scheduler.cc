@@ -229,6 +229,12 @@ Result<std::uint32_t> Scheduler::check_submit(SessionId submitter,
     }
     scratch_.push_back(c);
   }
+  if (pinned_owner && r.run_on_submitter && pinned_owner != submitter) {
+    return fail(Errc::not_permitted,
+                "a behavior to run on its submitter cannot hold another "
+                "program's pinned cown (session " +
+                    std::to_string(pinned_owner.value) + ")");
+  }
   executor = pinned_owner       ? pinned_owner
              : r.run_on_submitter ? submitter
                                   : SessionId{};
@@ -262,8 +268,9 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
   bh.payload = std::move(r.payload);
   for (std::uint32_t c : scratch_) bh.requests.push_back(Request{c, NONE});
   if (r.result) {
-    // Fresh, so uncontended: its place in the order cannot matter.
-    std::uint32_t c = cowns_.insert(r.result, Value{}, owner, false);
+    // Fresh, so uncontended: its place in the order cannot matter. Owned
+    // by the submitter, whose id range it comes from and who can drop it.
+    std::uint32_t c = cowns_.insert(r.result, Value{}, submitter, false);
     bh.requests.push_back(Request{c, NONE});
   }
   enqueue(b);
@@ -301,6 +308,15 @@ void Scheduler::run_ready() {
       abort(b, Errc::session_closed,
             "behavior cancelled: its session " +
                 std::to_string(bh.session.value) + " closed before it ran");
+    } else if (std::uint64_t bytes = dispatch_bytes(b);
+               bytes > limits_.max_dispatch_bytes) {
+      // Checked once READY: values grow after submit, but not while it
+      // holds its cowns.
+      abort(b, Errc::too_large,
+            "behavior not run: its cowns and payload hold " +
+                std::to_string(bytes) + " bytes, more than the " +
+                std::to_string(limits_.max_dispatch_bytes) +
+                " one dispatch may carry");
     } else if (!bh.executor) {
       worker_queue_.push_back(b);
     } else if (open_session_ptr(bh.executor) == nullptr) {
@@ -312,6 +328,18 @@ void Scheduler::run_ready() {
     }
   }
   dispatch_to_workers();
+}
+
+std::uint64_t Scheduler::dispatch_bytes(std::uint32_t b) const {
+  // Generous bounds on a Dispatch's framing: its header and fixed fields,
+  // and per cown the id, the Value table and their vtables and offsets.
+  constexpr std::uint64_t BASE = 256, PER_COWN = 64;
+  const Behavior& bh = behaviors_.at(b);
+  std::uint64_t n = BASE + bh.payload.size();
+  for (const Request& r : bh.requests) {
+    n += PER_COWN + cowns_.at(r.cown).value.data.size();
+  }
+  return n;
 }
 
 void Scheduler::dispatch(std::uint32_t b, SessionId to) {
@@ -341,6 +369,11 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
                                             " is not running on this session");
   }
   Behavior& bh = behaviors_.at(b);
+  if (updates.size() > bh.requests.size()) {
+    return fail(Errc::not_permitted,
+                std::to_string(updates.size()) + " updates for a behavior "
+                "holding " + std::to_string(bh.requests.size()) + " cowns");
+  }
   scratch_.clear();
   for (const CownUpdate& u : updates) {
     std::uint32_t c = cowns_.find(u.id);

@@ -37,6 +37,10 @@ struct Limits {
   // Behaviors dispatched to one worker before it completes one: lets a
   // worker overlap receiving the next with running the current.
   std::uint32_t worker_pipeline = 2;
+  // Largest dispatch message (the frame limit), estimated from its values,
+  // payload and a fixed allowance per cown. A behavior over it fails with
+  // too_large on its result cown instead of being sent.
+  std::uint64_t max_dispatch_bytes = std::uint64_t{64} << 20;
   // Seeds the session id-range prefixes. The host passes randomness so
   // cown ids are not guessable; tests pass a constant and replay exactly.
   std::uint64_t seed = 1;
@@ -155,6 +159,7 @@ class Scheduler {
   void make_ready(std::uint32_t b);
   void run_ready();
   void dispatch(std::uint32_t b, SessionId to);
+  std::uint64_t dispatch_bytes(std::uint32_t b) const;
   void dispatch_to_workers();
   void abort(std::uint32_t b, Errc code, std::string message);
   void finish(std::uint32_t b);

@@ -104,6 +104,7 @@ void Connection::flush() {
 void Connection::hold_open_until_exit() {
   // Deliberately leaked: the kernel closes it when the process exits.
   (void)::dup(socket_.native_handle());
+  held_ = true;
 }
 
 void Connection::close_after_flush(const std::string& reason) {
@@ -117,7 +118,9 @@ void Connection::close(const std::string& reason) {
   if (closed_) return;
   closed_ = true;
   boost::system::error_code ignored;
-  socket_.shutdown(Socket::shutdown_both, ignored);
+  // shutdown() acts on the socket, not this descriptor: it would end a
+  // held connection for the peer at once.
+  if (!held_) socket_.shutdown(Socket::shutdown_both, ignored);
   socket_.close(ignored);
   out_.clear();
   handler_.on_closed(*this, reason);

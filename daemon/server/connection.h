@@ -80,6 +80,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool flush_posted_ = false;
   bool closing_ = false;
   bool closed_ = false;
+  bool held_ = false;  // hold_open_until_exit() was called
   std::string closing_reason_;
 };
 

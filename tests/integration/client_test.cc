@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "bocd/client/admin.h"
 #include "bocd/client/client.h"
 #include "daemon_process.h"
 
@@ -228,12 +229,14 @@ TEST(Client, ShellQuiesceWaitsForInFlightBehaviors) {
   DaemonProcess d;
   Client c({d.socket()});
   CownRef x = c.create("0");
-  std::promise<void> gate;
+  std::promise<void> gate, started;
   auto opened = gate.get_future().share();
-  c.submit({x}, [opened](Access& a) {
+  c.submit({x}, [opened, &started](Access& a) {
+    started.set_value();
     opened.wait();
     a.mut(0) = "done";
   });
+  started.get_future().wait();  // in flight before the shell asks
   auto timed_out = run_bocd({"quiesce", "--socket", d.socket(), "--timeout", "0.2"});
   EXPECT_EQ(timed_out.exit_code, 4) << timed_out.out;
   auto waiting = std::async(std::launch::async, [&] {
@@ -277,6 +280,82 @@ TEST(Client, LostDaemonRaisesConnectionErrorNamingTheSocket) {
   } catch (const client::ConnectionError& e) {
     EXPECT_NE(std::string(e.what()).find(socket), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace bocd::testing
+
+namespace bocd::testing {
+namespace {
+
+// read() kept its own reference to the promise, so a refused read hung.
+TEST(ClientReview, ReadOfAnUnknownCownThrowsInsteadOfHanging) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  try {
+    c.read(CownRef{42});
+    FAIL() << "read() of an unknown cown returned";
+  } catch (const client::Error& e) {
+    EXPECT_EQ(e.code(), client::Errc::unknown_cown);
+  }
+}
+
+// A cown created inside a body and published to another thread must exist
+// in the daemon before that thread's later calls reach it.
+TEST(ClientReview, CownCreatedInABodyIsUsableByAnotherThreadAtOnce) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef x = c.create("0");
+  for (int i = 0; i < 50; ++i) {
+    std::promise<CownRef> made;
+    auto got = made.get_future();
+    c.submit({x}, [&c, &made, i](Access&) {
+      made.set_value(c.create("v" + std::to_string(i)));
+    });
+    EXPECT_EQ(c.read(got.get()).data, "v" + std::to_string(i));
+  }
+  EXPECT_TRUE(c.take_errors().empty());
+}
+
+TEST(ClientReview, ValuesTooLargeForAFrameFailOnTheResultCown) {
+  DaemonProcess d({"--max-frame", "65536"});
+  Client c({d.socket()});
+  CownRef a = c.create(std::string(40000, 'a'));
+  CownRef b = c.create(std::string(40000, 'b'));
+  CownRef both = c.submit_with_result({a, b}, [](Access&) {});
+  auto v = c.read(both);
+  EXPECT_TRUE(v.exception);
+  EXPECT_EQ(v.error, client::Errc::too_large);
+  // A body growing a value past the limit commits nothing.
+  CownRef grow = c.submit_with_result({a}, [](Access& x) {
+    x.mut(0) = std::string(100000, 'z');
+  });
+  auto g = c.read(grow);
+  EXPECT_TRUE(g.exception);
+  EXPECT_NE(g.data.find("exceed the daemon's frame limit"), std::string::npos)
+      << g.data;
+  EXPECT_EQ(c.read(a).data.size(), 40000u);
+  EXPECT_TRUE(d.alive());
+}
+
+// A second quiesce returned at once: the first one's flag was never reset.
+TEST(ClientReview, AdminQuiesceWaitsEachTime) {
+  DaemonProcess d;
+  client::AdminClient admin(d.socket());
+  admin.quiesce(std::chrono::seconds(30));
+  Client c({d.socket()});
+  CownRef x = c.create("0");
+  std::promise<void> gate, started;
+  auto opened = gate.get_future().share();
+  c.submit({x}, [opened, &started](Access&) {
+    started.set_value();
+    opened.wait();
+  });
+  started.get_future().wait();  // in flight for certain
+  EXPECT_THROW(admin.quiesce(std::chrono::milliseconds(100)), client::Timeout);
+  gate.set_value();
+  admin.quiesce(std::chrono::seconds(30));
+  EXPECT_EQ(admin.status(std::chrono::seconds(30)).in_flight, 0u);
 }
 
 }  // namespace

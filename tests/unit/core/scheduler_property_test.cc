@@ -145,6 +145,10 @@ class ModelRun {
       }
     }
     r.run_on_submitter = chance(30);
+    if (r.run_on_submitter && pinned_owners.size() == 1 &&
+        *pinned_owners.begin() != from.value) {
+      refuse.insert(Errc::not_permitted);  // the body lives in the submitter
+    }
     r.tag = rng_();
     r.payload = "b" + std::to_string(m_.behaviors.size());
     model::Behavior b;

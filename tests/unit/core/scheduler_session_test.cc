@@ -48,10 +48,14 @@ TEST(SchedulerWorkerTest, PinnedCownRoutesToOwner) {
   ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
   ASSERT_TRUE(s.create_cown(b.id, q, Value{}, false));
   BehaviorId pool = submit_ok(s, b.id, pooled({q, p}));
-  BehaviorId own = submit_ok(s, b.id, on({p}));  // pinning beats the submitter
+  BehaviorId mine = submit_ok(s, a.id, on({p}));  // the owner's own body
+  // b's own body cannot run where a's pinned value lives.
+  Result<BehaviorId> refused = s.submit(b.id, on({p}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::not_permitted);
   complete_ok(s, a.id, pool);
-  complete_ok(s, a.id, own);
-  EXPECT_EQ(dispatched_to(s, a.id), (std::vector<BehaviorId>{pool, own}));
+  complete_ok(s, a.id, mine);
+  EXPECT_EQ(dispatched_to(s, a.id), (std::vector<BehaviorId>{pool, mine}));
   expect_idle(s, 2);
   EXPECT_EQ(s.check_invariants(), "");
 }
@@ -68,7 +72,7 @@ TEST(SchedulerWorkerTest, MixedPinnedOwnersRefused) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::mixed_pinned_owners);
   EXPECT_EQ(s.live_behaviors(), 0u);
-  BehaviorId ok = submit_ok(s, b.id, on({plain, p, p}));  // one pinned owner
+  BehaviorId ok = submit_ok(s, b.id, pooled({plain, p, p}));  // one owner
   EXPECT_EQ(dispatched_to(s, a.id), std::vector<BehaviorId>{ok});
   complete_ok(s, a.id, ok);
   expect_idle(s, 3);
@@ -147,8 +151,8 @@ TEST(SchedulerCloseTest, ClosingPinnedOwnerFailsBehaviorsRoutedToIt) {
   SessionGrant b = s.open_session(Role::client, 2, "b");
   CownId p = cown(a, 1), r1 = cown(b, 1), r2 = cown(b, 2);
   ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
-  BehaviorId b1 = submit_ok(s, b.id, on({p}, r1));
-  submit_ok(s, b.id, on({p}, r2));
+  BehaviorId b1 = submit_ok(s, b.id, pooled({p}, r1));
+  submit_ok(s, b.id, pooled({p}, r2));
   EXPECT_EQ(dispatched_to(s, a.id), std::vector<BehaviorId>{b1});
   s.close_session(a.id);
   EXPECT_TRUE(s.take_events().empty()) << "nobody is left to run the second";

@@ -52,6 +52,7 @@ class AdminClient {
 
  private:
   struct State;
+  std::uint64_t begin(std::uint64_t State::*slot);
   std::unique_ptr<State> state_;
 };
 

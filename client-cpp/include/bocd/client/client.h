@@ -175,6 +175,9 @@ class Client {
   void on_error(const proto::fb::Error& error);
   void on_closed(const std::string& why);
   void check_usable_locked() const;
+  std::uint64_t next_cown_id_locked();
+  static std::uint64_t update_bytes(
+      const std::vector<proto::CownValueRef>& updates);
   void not_from_executor(const char* what) const;
   bool wait_quiesced(std::chrono::steady_clock::time_point deadline,
                      bool bounded);

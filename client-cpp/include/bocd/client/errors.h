@@ -28,6 +28,7 @@ enum class Errc : std::uint16_t {
   executor_lost,
   session_closed,
   too_many_in_flight,
+  too_large,
 };
 
 const std::error_category& category();

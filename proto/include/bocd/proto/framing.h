@@ -37,6 +37,7 @@ class FrameBuffer {
   void pop();
 
   std::size_t buffered() const { return end_ - start_; }
+  void set_max_frame_bytes(std::uint32_t n) { max_ = n; }
   std::uint32_t max_frame_bytes() const { return max_; }
 
  private:

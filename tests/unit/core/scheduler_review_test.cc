@@ -1,0 +1,86 @@
+// Regression tests for defects found in review: each names what went
+// wrong before it was fixed.
+#include <gtest/gtest.h>
+
+#include "core/core.h"
+#include "scheduler_test_util.h"
+
+namespace bocd::core {
+namespace {
+
+using namespace test;
+
+// FlatIndex used 0 as its empty marker, so id 0 matched an empty bucket
+// and reached a real (or freed) cown slot.
+TEST(SchedulerReviewTest, CownIdZeroIsUnknownEverywhere) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  ASSERT_TRUE(s.create_cown(a.id, cown(a, 1), val("secret"), false));
+  Result<BehaviorId> r = s.submit(a.id, on({CownId{0}}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::unknown_cown);
+  EXPECT_EQ(s.drop_cown(a.id, CownId{0}).error().code, Errc::unknown_cown);
+  EXPECT_EQ(s.value_of(CownId{0}), nullptr);
+  BehaviorId b = submit_ok(s, a.id, on({cown(a, 1)}));
+  Status st = complete(s, a.id, b, {{CownId{0}, val("forged")}});
+  EXPECT_EQ(st.error().code, Errc::not_permitted);
+  complete_ok(s, a.id, b);
+  EXPECT_EQ(s.value_of(cown(a, 1))->data, "secret");
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+// A worker could not drop the result cown of a behavior it submitted as a
+// nested one: the cown was owned by the parent's session.
+TEST(SchedulerReviewTest, SubmitterOwnsAndMayDropItsResultCown) {
+  Scheduler s;
+  SessionGrant p = s.open_session(Role::client, 1, "program");
+  SessionGrant w = s.open_session(Role::worker, 2, "worker");
+  BehaviorId parent = submit_ok(s, p.id, pooled({}));
+  SubmitRequest nested = pooled({}, cown(w, 1));
+  nested.parent = parent;
+  BehaviorId child = submit_ok(s, w.id, std::move(nested));
+  EXPECT_EQ(s.in_flight(p.id), 2u) << "the child counts for the program";
+  EXPECT_TRUE(s.drop_cown(w.id, cown(w, 1)));
+  complete_ok(s, w.id, parent);
+  complete_ok(s, w.id, child);
+  EXPECT_EQ(s.cown_count(), 0u) << "dropped and idle, so freed";
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+// One Complete could carry any number of updates, each scanned against the
+// request set: a cheap frame that stalled the daemon's only thread.
+TEST(SchedulerReviewTest, MoreUpdatesThanCownsAreRefused) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  ASSERT_TRUE(s.create_cown(a.id, cown(a, 1), val("0"), false));
+  BehaviorId b = submit_ok(s, a.id, on({cown(a, 1)}));
+  std::vector<CownUpdate> many(3, CownUpdate{cown(a, 1), val("x")});
+  EXPECT_EQ(s.complete(a.id, b, many).error().code, Errc::not_permitted);
+  EXPECT_TRUE(running(s, b));
+  complete_ok(s, a.id, b);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+// Values too large for one dispatch fail the behavior on its result cown
+// (with too_large) instead of producing a frame no client accepts.
+TEST(SchedulerReviewTest, DispatchOverTheSizeLimitFailsOnItsResult) {
+  Limits limits;
+  limits.max_dispatch_bytes = 1000;
+  Scheduler s(limits);
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  ASSERT_TRUE(s.create_cown(a.id, cown(a, 1), val(std::string(600, 'x')), false));
+  ASSERT_TRUE(s.create_cown(a.id, cown(a, 2), val(std::string(600, 'y')), false));
+  submit_ok(s, a.id, on({cown(a, 1), cown(a, 2)}, cown(a, 3)));
+  EXPECT_TRUE(s.take_events().empty()) << "never dispatched";
+  ASSERT_NE(s.value_of(cown(a, 3)), nullptr);
+  EXPECT_EQ(s.value_of(cown(a, 3))->error, Errc::too_large);
+  EXPECT_TRUE(s.value_of(cown(a, 3))->exception);
+  // One of them alone fits.
+  BehaviorId ok = submit_ok(s, a.id, on({cown(a, 1)}));
+  EXPECT_TRUE(running(s, ok));
+  complete_ok(s, a.id, ok);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+}  // namespace
+}  // namespace bocd::core
