@@ -152,3 +152,20 @@ TEST(Cli, LogFileRotatesAtMaxBytes) {
 
 }  // namespace
 }  // namespace bocd::testing
+
+namespace bocd::testing {
+namespace {
+
+TEST(Cli, ShippedExampleConfigIsValid) {
+  DaemonProcess probe;  // a private directory
+  std::string socket = probe.dir() + "/example.sock";
+  auto r = run_bocd({"serve", "--config",
+                     std::string(BOCD_SOURCE_DIR) + "/deploy/bocd.toml",
+                     "--socket", socket, "--workers", "0", "--log-file",
+                     probe.dir() + "/example.log"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(run_bocd({"stop", "--socket", socket}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace bocd::testing
