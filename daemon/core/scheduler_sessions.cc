@@ -1,0 +1,177 @@
+// Scheduler: sessions and their terminators (open, close, quiesce,
+// leave). The behavior and cown commands are in scheduler.cc.
+#include <algorithm>
+#include <string>
+
+#include "scheduler.h"
+#include "slots.h"
+
+namespace bocd::core {
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+std::uint32_t Scheduler::next_prefix() {
+  for (;;) {
+    auto p = static_cast<std::uint32_t>(splitmix64(rng_) >> 32);
+    if (p != 0 && prefixes_.find(p) == prefixes_.end()) return p;
+  }
+}
+
+SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
+                                     std::string program) {
+  SessionId id{next_session_++};
+  std::uint32_t slot = take_slot(sessions_, free_sessions_);
+  session_index_.insert(id.value, slot);
+  Session& s = sessions_[slot];
+  s = Session{};
+  s.id = id;
+  s.role = role;
+  s.pid = pid;
+  s.program = std::move(program);
+  s.prefix = next_prefix();
+  prefixes_.emplace(s.prefix, id);
+  if (role == Role::worker) {
+    s.credits = limits_.worker_pipeline;
+    for (std::uint32_t i = 0; i < s.credits; ++i) idle_workers_.push_back(id);
+    dispatch_to_workers();
+  }
+  return SessionGrant{id, std::uint64_t{s.prefix} << 32,
+                      std::uint64_t{1} << 32};
+}
+
+Scheduler::Session* Scheduler::find_session(SessionId id) {
+  std::uint32_t slot = session_index_.find(id.value);
+  return slot == FlatIndex::MISSING ? nullptr : &sessions_[slot];
+}
+
+const Scheduler::Session* Scheduler::find_session(SessionId id) const {
+  std::uint32_t slot = session_index_.find(id.value);
+  return slot == FlatIndex::MISSING ? nullptr : &sessions_[slot];
+}
+
+Scheduler::Session* Scheduler::open_session_ptr(SessionId id) {
+  Session* s = find_session(id);
+  return s == nullptr || s->closed ? nullptr : s;
+}
+
+void Scheduler::erase_session(Session& s) {
+  std::uint32_t slot = session_index_.find(s.id.value);
+  session_index_.erase(s.id.value);
+  s = Session{};
+  free_sessions_.push_back(slot);
+}
+
+void Scheduler::close_session(SessionId id) {
+  Session* s = open_session_ptr(id);
+  if (s == nullptr) return;
+  s->closed = true;
+  s->terminator.close();
+  prefixes_.erase(s->prefix);
+  idle_workers_.erase(
+      std::remove(idle_workers_.begin(), idle_workers_.end(), id),
+      idle_workers_.end());
+  for (auto it = global_waiters_.begin(); it != global_waiters_.end();) {
+    if (it->second.first == id) {
+      all_.forget(it->first);
+      it = global_waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+
+  const std::string reason = "behavior aborted: session " +
+                             std::to_string(id.value) + " (pid " +
+                             std::to_string(s->pid) + ", " + s->program +
+                             ") that was running it disconnected";
+  std::vector<std::uint32_t> to_abort;
+  for (std::uint32_t i = 0; i < behaviors_.capacity(); ++i) {
+    Behavior& b = behaviors_.at(i);
+    if (b.state == BehaviorState::RUNNING && b.running_on == id) {
+      to_abort.push_back(i);
+    } else if (b.state != BehaviorState::FREE &&
+               b.state != BehaviorState::RUNNING && b.session == id) {
+      b.cancelled = true;
+    }
+  }
+  // `s` may be erased by these (its count reaching zero); not used after.
+  for (std::uint32_t i : to_abort) abort(i, Errc::executor_lost, reason);
+  // Cancelled behaviors already queued for the worker pool leave now.
+  std::deque<std::uint32_t> keep;
+  for (std::uint32_t b : worker_queue_) {
+    if (behaviors_.at(b).cancelled) {
+      ready_.push_back(b);
+    } else {
+      keep.push_back(b);
+    }
+  }
+  worker_queue_.swap(keep);
+  cowns_.drop_owner(id);
+  run_ready();
+  Session* left = find_session(id);
+  if (left != nullptr && left->terminator.count() == 0) erase_session(*left);
+}
+
+void Scheduler::leave(SessionId session) {
+  fired_.clear();
+  all_.leave(fired_);
+  for (std::uint64_t token : fired_) {
+    auto it = global_waiters_.find(token);
+    events_.push_back(QuiescedEvent{it->second.first, it->second.second});
+    global_waiters_.erase(it);
+  }
+  Session& s = *find_session(session);
+  fired_.clear();
+  s.terminator.leave(fired_);
+  for (std::uint64_t request : fired_) {
+    events_.push_back(QuiescedEvent{session, request});
+  }
+  if (s.closed && s.terminator.count() == 0) erase_session(s);
+}
+
+void Scheduler::quiesce(SessionId session, std::uint64_t request) {
+  Session* s = open_session_ptr(session);
+  if (s == nullptr) return;
+  fired_.clear();
+  if (s->role == Role::admin) {
+    std::uint64_t token = next_token_++;
+    global_waiters_.emplace(token, std::make_pair(session, request));
+    all_.wait(token, fired_);
+    for (std::uint64_t t : fired_) {
+      auto it = global_waiters_.find(t);
+      events_.push_back(QuiescedEvent{it->second.first, it->second.second});
+      global_waiters_.erase(it);
+    }
+  } else {
+    s->terminator.wait(request, fired_);
+    for (std::uint64_t r : fired_) events_.push_back(QuiescedEvent{session, r});
+  }
+}
+
+std::uint64_t Scheduler::in_flight(SessionId session) const {
+  const Session* s = find_session(session);
+  return s == nullptr ? 0 : s->terminator.count();
+}
+
+std::vector<SessionSummary> Scheduler::sessions() const {
+  std::vector<SessionSummary> out;
+  for (const Session& s : sessions_) {
+    if (!s.id || s.closed) continue;
+    out.push_back(SessionSummary{s.id, s.role, s.pid, s.program,
+                                 s.terminator.count()});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SessionSummary& a, const SessionSummary& b) {
+              return a.id < b.id;
+            });
+  return out;
+}
+
+}  // namespace bocd::core
