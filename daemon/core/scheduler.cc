@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <string>
 
-#include "slots.h"
 
 namespace bocd::core {
 namespace {
