@@ -9,6 +9,7 @@
 // temp socket and stops it at the end.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -41,6 +42,27 @@ double run_client(const std::string& socket, long n, int cowns) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// Schedules one behavior and waits for its result, `n` times in a row;
+// prints the median and 99th percentile of the round trip.
+void round_trips(const std::string& socket, int n) {
+  Client c({socket, "client_bench"});
+  CownRef x = c.create("0");
+  std::vector<double> us;
+  us.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    auto start = Clock::now();
+    CownRef r = c.submit_with_result({x}, [](Access& a) { a.set_result("1"); });
+    c.read(r);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start)
+                     .count());
+    c.drop(r);
+  }
+  std::sort(us.begin(), us.end());
+  std::printf("%-32s %9d round trips: median %.1f us, p99 %.1f us\n",
+              "1 client, schedule+read", n, us[us.size() / 2],
+              us[us.size() * 99 / 100]);
+}
+
 void report(const char* what, long n, double secs) {
   std::printf("%-32s %9ld behaviors in %7.3f s = %10.0f behaviors/s\n", what,
               n, secs, n / secs);
@@ -51,7 +73,7 @@ void report(const char* what, long n, double secs) {
 int main(int argc, char** argv) {
   long n = 1000000;
   std::string socket;
-  std::string only;  // --only one|serial|two: run just that phase
+  std::string only;  // --only one|serial|latency|two: just that phase
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--behaviors")) n = std::atol(argv[i + 1]);
     if (!std::strcmp(argv[i], "--socket")) socket = argv[i + 1];
@@ -84,6 +106,7 @@ int main(int argc, char** argv) {
     long serial = n / 10;
     report("1 client, 1 cown (serial)", serial, run_client(socket, serial, 1));
   }
+  if (wanted("latency")) round_trips(socket, 10000);
   if (wanted("two")) {
   double secs[2];
   auto start = Clock::now();
