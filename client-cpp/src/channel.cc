@@ -72,7 +72,10 @@ void Channel::start(OnFrame on_frame, OnClose on_close) {
   on_close_ = std::move(on_close);
   // read() first handles any frames that arrived with the Welcome.
   asio::post(io_, [this] { read(); });
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    io_thread_.store(std::this_thread::get_id(), std::memory_order_release);
+    io_.run();
+  });
 }
 
 void Channel::read() {

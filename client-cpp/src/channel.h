@@ -7,6 +7,7 @@
 // on the IO thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -73,7 +74,8 @@ class Channel {
   // IO thread.
   void close();
   bool on_io_thread() const {
-    return std::this_thread::get_id() == thread_.get_id();
+    return std::this_thread::get_id() ==
+           io_thread_.load(std::memory_order_acquire);
   }
 
  private:
@@ -92,6 +94,10 @@ class Channel {
   OnFrame on_frame_;
   OnClose on_close_;
   std::thread thread_;
+  // Set by the IO thread itself before it runs anything (thread_ is
+  // assigned only after the thread has started). Release pairs with the
+  // acquire in on_io_thread().
+  std::atomic<std::thread::id> io_thread_{};
   bool failed_ = false;  // IO thread only
 
   std::mutex mu_;

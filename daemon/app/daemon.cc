@@ -59,16 +59,18 @@ Daemon::~Daemon() = default;
 
 void Daemon::listen() {
   server_->listen();
-  if (options_.workers > 0) {
-    pool_ = std::make_unique<WorkerPool>(
-        io_, WorkerSpec{options_.workers, options_.python, socket_path()});
-    pool_->start();
-  }
   log().info("bocd {} serving on {} (pid {}, workers {})", BOCD_VERSION,
              socket_path(), ::getpid(), options_.workers);
 }
 
 int Daemon::run() {
+  // Started here, not in listen(): a detaching daemon has pointed its
+  // stdio at /dev/null by now, and workers inherit stdio.
+  if (options_.workers > 0) {
+    pool_ = std::make_unique<WorkerPool>(
+        io_, WorkerSpec{options_.workers, options_.python, socket_path()});
+    pool_->start();
+  }
   watch_signals();
   io_.run();
   log().info("bocd stopped");
@@ -104,6 +106,7 @@ void Daemon::begin_stop(const char* why) {
              server_->scheduler().in_flight());
   server_->stop_listening();
   server_->scheduler().close_terminators();
+  if (pool_) pool_->stop_restarting();
   drain_deadline_ = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(
                         static_cast<long>(options_.stop_timeout_s * 1000));

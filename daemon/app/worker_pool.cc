@@ -80,10 +80,17 @@ void WorkerPool::spawn(unsigned index) {
   posix_spawn_file_actions_t actions;
   ::posix_spawn_file_actions_init(&actions);
   ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  // Its own process group: a Ctrl-C at the daemon's terminal is for the
+  // daemon, which drains and then stops its workers.
+  posix_spawnattr_t attr;
+  ::posix_spawnattr_init(&attr);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  ::posix_spawnattr_setpgroup(&attr, 0);
   // posix_spawnp: no fork of a process that has started threads or
   // logging (DESIGN D7), and PATH lookup for a bare "python3".
-  int rc = ::posix_spawnp(&pid, spec_.python.c_str(), &actions, nullptr,
+  int rc = ::posix_spawnp(&pid, spec_.python.c_str(), &actions, &attr,
                           argv.data(), envp.data());
+  ::posix_spawnattr_destroy(&attr);
   ::posix_spawn_file_actions_destroy(&actions);
   Slot& slot = slots_[index];
   slot.started = std::chrono::steady_clock::now();
@@ -102,7 +109,7 @@ void WorkerPool::watch_children() {
   sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
     if (ec) return;
     reap();
-    watch_children();
+    if (!finished_) watch_children();
   });
 }
 
@@ -145,6 +152,13 @@ std::size_t WorkerPool::running() const {
   return n;
 }
 
+void WorkerPool::stop_restarting() {
+  stopping_ = true;
+  for (Slot& s : slots_) {
+    if (s.restart) s.restart->cancel();
+  }
+}
+
 void WorkerPool::stop(milliseconds grace, std::function<void()> done) {
   stopping_ = true;
   done_ = std::move(done);
@@ -167,6 +181,7 @@ void WorkerPool::stop(milliseconds grace, std::function<void()> done) {
 
 void WorkerPool::maybe_done() {
   if (!stopping_ || running() > 0 || !done_) return;
+  finished_ = true;
   kill_timer_.cancel();
   sigchld_.cancel();
   auto done = std::move(done_);

@@ -37,6 +37,8 @@ class WorkerPool {
   ~WorkerPool();
 
   void start();
+  // From now on dead workers stay dead (the daemon is draining to stop).
+  void stop_restarting();
   // No more restarts; SIGTERM to every worker, SIGKILL to those still
   // alive after `grace`. `done` runs once all are reaped.
   void stop(std::chrono::milliseconds grace, std::function<void()> done);
@@ -62,6 +64,7 @@ class WorkerPool {
   boost::asio::steady_timer kill_timer_;
   std::vector<Slot> slots_;
   bool stopping_ = false;
+  bool finished_ = false;  // every worker reaped after stop()
   std::function<void()> done_;
 };
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <variant>
 
+#include "errc.h"
 #include "ids.h"
 
 namespace bocd::core {
@@ -24,6 +25,16 @@ struct QuiescedEvent {
   std::uint64_t request = 0;
 };
 
-using Event = std::variant<DispatchEvent, QuiescedEvent>;
+// A behavior `to` submitted (its `tag`) was accepted but then failed
+// without running for a reason its submitter must hear about even when it
+// asked for no result cown (today: too_large).
+struct FailedEvent {
+  SessionId to;
+  std::uint64_t tag = 0;
+  Errc code = Errc::none;
+  std::string message;
+};
+
+using Event = std::variant<DispatchEvent, QuiescedEvent, FailedEvent>;
 
 }  // namespace bocd::core

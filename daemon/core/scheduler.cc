@@ -162,8 +162,10 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
   for (std::uint32_t c : scratch_) bh.requests.push_back(Request{c, NONE});
   if (r.result) {
     // Fresh, so uncontended: its place in the order cannot matter. Owned
-    // by the submitter, whose id range it comes from and who can drop it.
-    std::uint32_t c = cowns_.insert(r.result, Value{}, submitter, false);
+    // by the behavior's program session (not a worker that submitted it
+    // as a nested behavior): the program reads it, and a worker restart
+    // must not free it. Cross-process handles are DESIGN D5's refcounts.
+    std::uint32_t c = cowns_.insert(r.result, Value{}, owner, false);
     bh.requests.push_back(Request{c, NONE});
   }
   enqueue(b);
@@ -205,11 +207,15 @@ void Scheduler::run_ready() {
                bytes > limits_.max_dispatch_bytes) {
       // Checked once READY: values grow after submit, but not while it
       // holds its cowns.
-      abort(b, Errc::too_large,
-            "behavior not run: its cowns and payload hold " +
-                std::to_string(bytes) + " bytes, more than the " +
-                std::to_string(limits_.max_dispatch_bytes) +
-                " one dispatch may carry");
+      std::string why = "behavior not run: its cowns and payload hold " +
+                        std::to_string(bytes) + " bytes, more than the " +
+                        std::to_string(limits_.max_dispatch_bytes) +
+                        " one dispatch may carry";
+      if (open_session_ptr(bh.submitter) != nullptr) {
+        events_.push_back(FailedEvent{bh.submitter, bh.tag, Errc::too_large,
+                                      why});
+      }
+      abort(b, Errc::too_large, std::move(why));
     } else if (!bh.executor) {
       worker_queue_.push_back(b);
     } else if (open_session_ptr(bh.executor) == nullptr) {

@@ -34,9 +34,12 @@ enum class Role : std::uint8_t { client, worker, admin };
 struct Limits {
   std::uint32_t max_cowns_per_behavior = 1024;
   std::uint64_t max_in_flight_per_session = std::uint64_t{1} << 22;
-  // Behaviors dispatched to one worker before it completes one: lets a
-  // worker overlap receiving the next with running the current.
-  std::uint32_t worker_pipeline = 2;
+  // Behaviors dispatched to one worker before it completes one. More than
+  // one overlaps receiving the next with running the current, but a
+  // worker's completion then waits for its next body to finish (the C++
+  // client batches completions per read burst), so 1 until workers send
+  // each completion as its body ends.
+  std::uint32_t worker_pipeline = 1;
   // Largest dispatch message (the frame limit), estimated from its values,
   // payload and a fixed allowance per cown. A behavior over it fails with
   // too_large on its result cown instead of being sent.

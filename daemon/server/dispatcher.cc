@@ -236,6 +236,8 @@ void Dispatcher::deliver_events() {
         encoder_for(*to).quiesced(q->request);
         to->connection->flush_soon();
       }
+    } else if (const auto* f = std::get_if<core::FailedEvent>(&e)) {
+      if (Peer* to = peer_of(f->to)) send_error(*to, f->code, f->message, f->tag);
     }
   }
 }

@@ -331,6 +331,9 @@ TEST(ClientReview, ValuesTooLargeForAFrameFailOnTheResultCown) {
     x.mut(0) = std::string(100000, 'z');
   });
   auto g = c.read(grow);
+  // Too large to dispatch, with no result cown: read() says so, no hang.
+  CownRef huge = c.create(std::string(65300, 'h'));
+  EXPECT_THROW(c.read(huge), client::Error);
   EXPECT_TRUE(g.exception);
   EXPECT_NE(g.data.find("exceed the daemon's frame limit"), std::string::npos)
       << g.data;

@@ -93,7 +93,7 @@ class Model {
     std::sort(b.cowns.begin(), b.cowns.end());
     b.cowns.erase(std::unique(b.cowns.begin(), b.cowns.end()), b.cowns.end());
     if (b.result) {
-      cowns[b.result] = Cown{b.submitter, true, false, {}, Value{}, Errc::none};
+      cowns[b.result] = Cown{b.session, true, false, {}, Value{}, Errc::none};
       b.cowns.push_back(b.result);
     }
     std::size_t i = behaviors.size();

@@ -269,9 +269,10 @@ class ModelRun {
     for (Event& e : sched_.take_events()) {
       if (auto* d = std::get_if<DispatchEvent>(&e)) {
         dispatched(*d);
+      } else if (auto* q = std::get_if<QuiescedEvent>(&e)) {
+        quiesced.emplace_back(q->to.value, q->request);
       } else {
-        auto& q = std::get<QuiescedEvent>(e);
-        quiesced.emplace_back(q.to.value, q.request);
+        check(false, "a FailedEvent, though no value nears the size limit");
       }
     }
     std::sort(quiesced.begin(), quiesced.end());

@@ -29,9 +29,10 @@ TEST(SchedulerReviewTest, CownIdZeroIsUnknownEverywhere) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-// A worker could not drop the result cown of a behavior it submitted as a
-// nested one: the cown was owned by the parent's session.
-TEST(SchedulerReviewTest, SubmitterOwnsAndMayDropItsResultCown) {
+// A nested behavior's result cown belongs to the program, not to the
+// worker that submitted it: a worker that dies does not free it while the
+// program may still read it.
+TEST(SchedulerReviewTest, NestedResultCownOutlivesTheSubmittingWorker) {
   Scheduler s;
   SessionGrant p = s.open_session(Role::client, 1, "program");
   SessionGrant w = s.open_session(Role::worker, 2, "worker");
@@ -40,10 +41,11 @@ TEST(SchedulerReviewTest, SubmitterOwnsAndMayDropItsResultCown) {
   nested.parent = parent;
   BehaviorId child = submit_ok(s, w.id, std::move(nested));
   EXPECT_EQ(s.in_flight(p.id), 2u) << "the child counts for the program";
-  EXPECT_TRUE(s.drop_cown(w.id, cown(w, 1)));
-  complete_ok(s, w.id, parent);
-  complete_ok(s, w.id, child);
-  EXPECT_EQ(s.cown_count(), 0u) << "dropped and idle, so freed";
+  EXPECT_EQ(s.drop_cown(w.id, cown(w, 1)).error().code, Errc::not_permitted);
+  s.close_session(w.id);  // the worker dies running the parent
+  ASSERT_NE(s.value_of(cown(w, 1)), nullptr) << "still the program's";
+  EXPECT_TRUE(s.drop_cown(p.id, cown(w, 1)));
+  (void)child;
   EXPECT_EQ(s.check_invariants(), "");
 }
 
@@ -70,8 +72,15 @@ TEST(SchedulerReviewTest, DispatchOverTheSizeLimitFailsOnItsResult) {
   SessionGrant a = s.open_session(Role::client, 1, "a");
   ASSERT_TRUE(s.create_cown(a.id, cown(a, 1), val(std::string(600, 'x')), false));
   ASSERT_TRUE(s.create_cown(a.id, cown(a, 2), val(std::string(600, 'y')), false));
-  submit_ok(s, a.id, on({cown(a, 1), cown(a, 2)}, cown(a, 3)));
-  EXPECT_TRUE(s.take_events().empty()) << "never dispatched";
+  SubmitRequest big = on({cown(a, 1), cown(a, 2)}, cown(a, 3));
+  big.tag = 77;
+  submit_ok(s, a.id, std::move(big));
+  Drained d = drain(s);
+  EXPECT_TRUE(d.dispatched.empty()) << "never dispatched";
+  ASSERT_EQ(d.failed.size(), 1u) << "the submitter hears of it";
+  EXPECT_EQ(d.failed[0].to, a.id);
+  EXPECT_EQ(d.failed[0].tag, 77u);
+  EXPECT_EQ(d.failed[0].code, Errc::too_large);
   ASSERT_NE(s.value_of(cown(a, 3)), nullptr);
   EXPECT_EQ(s.value_of(cown(a, 3))->error, Errc::too_large);
   EXPECT_TRUE(s.value_of(cown(a, 3))->exception);

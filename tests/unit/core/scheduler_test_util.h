@@ -23,6 +23,7 @@ inline Value val(std::string data) { return Value{std::move(data)}; }
 struct Drained {
   std::vector<DispatchEvent> dispatched;
   std::vector<QuiescedEvent> quiesced;
+  std::vector<FailedEvent> failed;
 };
 
 inline Drained drain(Scheduler& s) {
@@ -30,8 +31,10 @@ inline Drained drain(Scheduler& s) {
   for (Event& e : s.take_events()) {
     if (auto* dispatch = std::get_if<DispatchEvent>(&e)) {
       d.dispatched.push_back(*dispatch);
+    } else if (auto* q = std::get_if<QuiescedEvent>(&e)) {
+      d.quiesced.push_back(*q);
     } else {
-      d.quiesced.push_back(std::get<QuiescedEvent>(e));
+      d.failed.push_back(std::get<FailedEvent>(e));
     }
   }
   return d;
