@@ -252,7 +252,6 @@ void Scheduler::dispatch_to_workers() {
   while (!worker_queue_.empty() && !idle_workers_.empty()) {
     SessionId w = idle_workers_.front();
     idle_workers_.pop_front();
-    --find_session(w)->credits;
     std::uint32_t b = worker_queue_.front();
     worker_queue_.pop_front();
     dispatch(b, w);
@@ -292,13 +291,10 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
   for (std::size_t i = 0; i < updates.size(); ++i) {
     cowns_.at(scratch_[i]).value = std::move(updates[i].value);
   }
-  // Only a behavior the pool dispatched spent one of the worker's credits;
-  // one routed to it as submitter or pinned owner did not.
-  Session& e = *find_session(executor);
-  if (!bh.executor && e.role == Role::worker) {
-    ++e.credits;
-    idle_workers_.push_back(executor);
-  }
+  // Only a behavior the pool dispatched (always to a worker) spent one of
+  // the worker's slots; one routed to it as submitter or pinned owner did
+  // not.
+  if (!bh.executor) idle_workers_.push_back(executor);
   finish(b);
   run_ready();
   return Ok{};

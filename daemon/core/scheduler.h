@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -150,7 +151,6 @@ class Scheduler {
     std::string program;
     std::uint32_t prefix = 0;
     bool closed = false;
-    std::uint32_t credits = 0;  // workers: free dispatch slots
     Terminator terminator;
   };
 
@@ -185,7 +185,7 @@ class Scheduler {
   std::vector<Session> sessions_;
   std::vector<std::uint32_t> free_sessions_;
   FlatIndex session_index_;
-  std::unordered_map<std::uint32_t, SessionId> prefixes_;
+  std::unordered_set<std::uint32_t> prefixes_;  // of open sessions
   Terminator all_;                     // daemon-wide count; admin waiters
   // Admin quiesce waiters by terminator token: (session, request).
   std::unordered_map<std::uint64_t, std::pair<SessionId, std::uint64_t>>
@@ -193,7 +193,9 @@ class Scheduler {
   std::uint64_t next_token_ = 1;
   std::vector<std::uint32_t> ready_;   // made READY, not yet routed
   std::deque<std::uint32_t> worker_queue_;  // READY, for the worker pool
-  std::deque<SessionId> idle_workers_;      // one entry per free credit
+  // One entry per free dispatch slot of a worker (Limits::worker_pipeline
+  // each): the only record of a worker's credits.
+  std::deque<SessionId> idle_workers_;
   std::vector<Event> events_;
   std::vector<std::uint64_t> fired_;   // scratch for terminator waiters
   std::vector<std::uint32_t> scratch_; // scratch for request-set sorting

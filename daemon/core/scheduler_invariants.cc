@@ -2,6 +2,7 @@
 // with. Walks every queue from its head, so it is O(state) and test-only in
 // spirit, but it is always compiled so that fuzzers and the daemon's debug
 // command can call it.
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -40,7 +41,9 @@ std::string Scheduler::check_invariants() const {
     if (n != s.terminator.count()) return "session in-flight count drifted";
     if (s.closed && n == 0) return "closed idle session not erased";
     if (s.role == Role::worker && !s.closed &&
-        s.credits + running_on_worker[id] != limits_.worker_pipeline) {
+        std::count(idle_workers_.begin(), idle_workers_.end(), id) +
+                running_on_worker[id] !=
+            limits_.worker_pipeline) {
       return "worker credits drifted";
     }
   }

@@ -37,10 +37,9 @@ SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
   s.pid = pid;
   s.program = std::move(program);
   s.prefix = next_prefix();
-  prefixes_.emplace(s.prefix, id);
+  prefixes_.insert(s.prefix);
   if (role == Role::worker) {
-    s.credits = limits_.worker_pipeline;
-    for (std::uint32_t i = 0; i < s.credits; ++i) idle_workers_.push_back(id);
+    idle_workers_.insert(idle_workers_.end(), limits_.worker_pipeline, id);
     dispatch_to_workers();
   }
   return SessionGrant{id, std::uint64_t{s.prefix} << 32,
