@@ -156,21 +156,41 @@ void Client::on_frame(const fb::Envelope& env) {
   }
 }
 
+// Runs one dispatched behavior on the executor thread, in four phases.
 void Client::run_dispatch(const fb::Dispatch& d) {
-  Pending p;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = d.own() ? pending_.find(d.tag()) : pending_.end();
-    if (it != pending_.end()) {
-      p = std::move(it->second);
-      pending_.erase(it);
+  Pending p = take_pending(d);
+  Access a = load_values(d, p);
+  Value result;
+  if (d.result() != 0) a.result_ = &result;
+  try {
+    if (p.body) {
+      p.body(a);
+    } else if (worker_) {
+      worker_(a);
     }
-    // Submitters blocked on the window wake at half of it, not per
-    // behavior: a wake-up is a system call.
-    if (window_waiters_ > 0 && pending_.size() <= window_ / 2) {
-      cv_.notify_all();
-    }
+  } catch (const std::exception& e) {
+    result = Value{e.what(), true, Errc::none};
+  } catch (...) {
+    result = Value{"unknown exception", true, Errc::none};
   }
+  send_completion(d, result);
+}
+
+Client::Pending Client::take_pending(const fb::Dispatch& d) {
+  Pending p;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = d.own() ? pending_.find(d.tag()) : pending_.end();
+  if (it != pending_.end()) {
+    p = std::move(it->second);
+    pending_.erase(it);
+  }
+  // Submitters blocked on the window wake at half of it, not per
+  // behavior: a wake-up is a system call.
+  if (window_waiters_ > 0 && pending_.size() <= window_ / 2) cv_.notify_all();
+  return p;
+}
+
+Access Client::load_values(const fb::Dispatch& d, const Pending& p) {
   // Values arrive sorted by id, each cown once; map parameters onto them.
   std::size_t n = d.cowns() ? d.cowns()->size() : 0;
   slots_.resize(n);
@@ -205,33 +225,24 @@ void Client::run_dispatch(const fb::Dispatch& d) {
     // A worker behavior from another program: its cowns as dispatched.
     for (std::uint32_t k = 0; k < n; ++k) a.param_.push_back(k);
   }
-  Value result;
-  if (d.result() != 0) a.result_ = &result;
-  try {
-    if (p.body) {
-      p.body(a);
-    } else if (worker_) {
-      worker_(a);
-    }
-  } catch (const std::exception& e) {
-    result = Value{e.what(), true, Errc::none};
-  } catch (...) {
-    result = Value{"unknown exception", true, Errc::none};
-  }
+  return a;
+}
+
+void Client::send_completion(const fb::Dispatch& d, Value& result) {
   std::vector<proto::CownValueRef>& updates = updates_;
   updates.clear();
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
     if (!dirty_[i]) continue;
-    updates.push_back({d.cowns()->Get(i)->id(),
+    updates.push_back({ids_[i],
                        proto::ValueRef{slots_[i].data, slots_[i].exception}});
   }
   if (d.result() != 0) {
     updates.push_back({d.result(), proto::ValueRef{result.data,
                                                    result.exception}});
   }
-  if (update_bytes(updates) > channel_->welcome().max_frame) {
-    std::string why = "behavior's new values (" +
-                      std::to_string(update_bytes(updates)) +
+  std::uint64_t bytes = update_bytes(updates);
+  if (bytes > channel_->welcome().max_frame) {
+    std::string why = "behavior's new values (" + std::to_string(bytes) +
                       " bytes) exceed the daemon's frame limit of " +
                       std::to_string(channel_->welcome().max_frame) +
                       "; nothing was committed";

@@ -29,6 +29,14 @@ core::Value to_core(const fb::Value* v) {
   return out;
 }
 
+fb::Role to_wire(core::Role r) {
+  switch (r) {
+    case core::Role::worker: return fb::Role::Worker;
+    case core::Role::admin: return fb::Role::Admin;
+    default: return fb::Role::Client;
+  }
+}
+
 const char* role_name(core::Role r) {
   switch (r) {
     case core::Role::worker: return "worker";
@@ -207,11 +215,8 @@ void Dispatcher::status(Peer& p, const fb::StatusRequest& m) {
   auto& fbb = encoder_for(p).builder();
   std::vector<flatbuffers::Offset<fb::SessionInfo>> sessions;
   for (const auto& s : scheduler_.sessions()) {
-    auto role = s.role == core::Role::worker  ? fb::Role::Worker
-                : s.role == core::Role::admin ? fb::Role::Admin
-                                              : fb::Role::Client;
     sessions.push_back(fb::CreateSessionInfo(
-        fbb, s.id.value, role, s.pid, fbb.CreateString(s.program),
+        fbb, s.id.value, to_wire(s.role), s.pid, fbb.CreateString(s.program),
         s.in_flight));
   }
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -172,6 +172,9 @@ class Client {
                    std::uint64_t result);
   void on_frame(const proto::fb::Envelope& envelope);
   void run_dispatch(const proto::fb::Dispatch& dispatch);
+  Pending take_pending(const proto::fb::Dispatch& dispatch);
+  Access load_values(const proto::fb::Dispatch& dispatch, const Pending& p);
+  void send_completion(const proto::fb::Dispatch& dispatch, Value& result);
   void on_error(const proto::fb::Error& error);
   void on_closed(const std::string& why);
   void check_usable_locked() const;
