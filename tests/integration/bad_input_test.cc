@@ -216,16 +216,25 @@ std::string disconnected(std::uint64_t session) {
   return "session " + std::to_string(session) + " disconnected";
 }
 
-TEST(BadInput, GarbageBytesCloseOnlyThatSession) {
-  DaemonProcess d;
+// A framing error from one session: that session is closed without a
+// reply, the daemon logs `reason`, and a well-behaved session is unharmed.
+void expect_closes_only_its_session(std::vector<std::string> daemon_args,
+                                    const Bytes& bytes,
+                                    const std::string& reason) {
+  DaemonProcess d(std::move(daemon_args));
   GoodClient good(d.socket());
   RawClient bad(d.socket());
   std::uint64_t bad_session = bad.handshake();
-  bad.send_bytes(frame_of(Bytes(32, 0xFF)));
+  bad.send_bytes(bytes);
   expect_closed_silently(bad);
   EXPECT_TRUE(session_gone(good.raw(), bad_session));
-  expect_unharmed(d, good, {disconnected(bad_session),
-                            "malformed frame: frame is not a valid Envelope"});
+  expect_unharmed(d, good, {disconnected(bad_session), reason});
+}
+
+TEST(BadInput, GarbageBytesCloseOnlyThatSession) {
+  expect_closes_only_its_session(
+      {}, frame_of(Bytes(32, 0xFF)),
+      "malformed frame: frame is not a valid Envelope");
 }
 
 TEST(BadInput, TruncatedFrameThenCloseLeavesDaemonServing) {
@@ -244,30 +253,18 @@ TEST(BadInput, TruncatedFrameThenCloseLeavesDaemonServing) {
 }
 
 TEST(BadInput, OversizedLengthClosesSession) {
-  DaemonProcess d({"--max-frame", "4096"});
-  GoodClient good(d.socket());
-  RawClient bad(d.socket());
-  std::uint64_t bad_session = bad.handshake();
+  // Only the header is ever sent: a daemon that waited for the body would
+  // leave the closed-read to run into its bound and fail.
   Bytes header;
   proto::append_header(header, 1u << 20);
-  bad.send_bytes(header);
-  // Only the header is ever sent: a daemon that waited for the body would
-  // leave this read to run into its bound and fail.
-  expect_closed_silently(bad);
-  EXPECT_TRUE(session_gone(good.raw(), bad_session));
-  expect_unharmed(d, good, {disconnected(bad_session),
-                            "frame length exceeds the limit of 4096 bytes"});
+  expect_closes_only_its_session(
+      {"--max-frame", "4096"}, header,
+      "frame length exceeds the limit of 4096 bytes");
 }
 
 TEST(BadInput, ZeroLengthFrameClosesSession) {
-  DaemonProcess d;
-  GoodClient good(d.socket());
-  RawClient bad(d.socket());
-  std::uint64_t bad_session = bad.handshake();
-  bad.send_bytes(Bytes(proto::FRAME_HEADER_BYTES, 0));
-  expect_closed_silently(bad);
-  EXPECT_TRUE(session_gone(good.raw(), bad_session));
-  expect_unharmed(d, good, {disconnected(bad_session), "empty frame"});
+  expect_closes_only_its_session(
+      {}, Bytes(proto::FRAME_HEADER_BYTES, 0), "empty frame");
 }
 
 TEST(BadInput, WrongProtocolVersionGetsTypedErrorThenClose) {
