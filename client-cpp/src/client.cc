@@ -173,6 +173,7 @@ void Client::run_dispatch(const fb::Dispatch& d) {
   } catch (...) {
     result = Value{"unknown exception", true, Errc::none};
   }
+  if (a.deferred_) return;  // completed later by release()
   send_completion(d, result);
 }
 
@@ -303,15 +304,49 @@ Value Client::read(CownRef cown) {
   try {
     return future.get();
   } catch (const std::future_error&) {
-    // The body was dropped unrun: refused by the daemon, or the connection
-    // was lost. Either left its reason behind.
+    throw_dropped_reason();
+  }
+}
+
+void Client::throw_dropped_reason() {
+  // The body was dropped unrun: refused by the daemon, or the connection
+  // was lost. Either left its reason behind.
+  std::lock_guard<std::mutex> lock(mu_);
+  check_usable_locked();
+  if (errors_.empty()) throw Error(Errc::none, "request dropped");
+  Error e = errors_.back();
+  errors_.pop_back();
+  throw e;
+}
+
+Lease Client::acquire(CownRef cown) {
+  not_from_executor("Client::acquire");
+  auto promise = std::make_shared<std::promise<Lease>>();
+  auto future = promise->get_future();
+  submit({cown}, [promise = std::move(promise)](Access& a) {
+    a.defer();
+    promise->set_value(Lease{a.behavior(), a.cown(0), a.get(0)});
+  });
+  try {
+    return future.get();
+  } catch (const std::future_error&) {
+    throw_dropped_reason();
+  }
+}
+
+void Client::release(const Lease& lease, const Value* update) {
+  std::vector<proto::CownValueRef> updates;
+  if (update != nullptr) {
+    updates.push_back({lease.cown.id,
+                       proto::ValueRef{update->data, update->exception}});
+  }
+  {
     std::lock_guard<std::mutex> lock(mu_);
     check_usable_locked();
-    if (errors_.empty()) throw;
-    Error e = errors_.back();
-    errors_.pop_back();
-    throw e;
   }
+  channel_->send([&](proto::Encoder& enc) {
+    enc.complete(lease.behavior, updates);
+  });
 }
 
 bool Client::wait_quiesced(std::chrono::steady_clock::time_point deadline,

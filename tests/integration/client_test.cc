@@ -56,6 +56,30 @@ TEST(Client, BehaviorsOnOneCownRunInSubmissionOrder) {
   c.wait();
 }
 
+TEST(Client, AcquireWaitsForEarlierBehaviorsAndHoldsUntilRelease) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef x = c.create("a");
+  c.submit({x}, [](Access& a) { a.mut(0) += "b"; });
+  client::Lease lease = c.acquire(x);
+  EXPECT_EQ(lease.value.data, "ab");  // ordered after the earlier behavior
+  // A behavior submitted while the lease is held runs only after release.
+  c.submit({x}, [](Access& a) { a.mut(0) += "d"; });
+  EXPECT_FALSE(c.quiesce(std::chrono::milliseconds(50)));
+  client::Value update{"abc", false, client::Errc::none};
+  c.release(lease, &update);
+  EXPECT_EQ(c.read(x).data, "abcd");
+  // Two holds on different cowns from one thread do not block each other.
+  CownRef y = c.create("y");
+  client::Lease lx = c.acquire(x);
+  client::Lease ly = c.acquire(y);
+  EXPECT_EQ(ly.value.data, "y");
+  c.release(ly, nullptr);
+  c.release(lx, nullptr);
+  EXPECT_EQ(c.read(x).data, "abcd");
+  c.wait();
+}
+
 TEST(Client, DuplicateCownsInOneBehaviorAliasOneValue) {
   DaemonProcess d;
   Client c({d.socket()});

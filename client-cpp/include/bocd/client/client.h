@@ -76,9 +76,13 @@ class Access {
   // belongs to (for nested submissions from a worker).
   std::uint64_t behavior() const { return behavior_; }
   std::uint64_t session() const { return session_; }
+  // Keeps the cowns granted after the body returns: nothing is committed
+  // or released until Client::release() names behavior().
+  void defer() { deferred_ = true; }
 
  private:
   friend class Client;
+  bool deferred_ = false;
   std::string_view payload_;
   const std::vector<std::uint64_t>* ids_ = nullptr;
   std::uint64_t behavior_ = 0;
@@ -90,6 +94,13 @@ class Access {
 };
 
 using Body = std::function<void(Access&)>;
+
+// A cown held from outside any behavior (see Client::acquire).
+struct Lease {
+  std::uint64_t behavior = 0;  // the daemon's id for the holding request
+  CownRef cown;
+  Value value;
+};
 
 struct Options {
   std::string socket;   // empty: proto::default_socket_path()
@@ -147,6 +158,14 @@ class Client {
   // call has run (an ordered request, not a peek).
   Value read(CownRef cown);
 
+  // An ordered request for one cown from outside any behavior: waits for
+  // every behavior submitted on it before this call, then holds it (later
+  // ones wait) until release(). Must not be called from a behavior body.
+  Lease acquire(CownRef cown);
+  // Ends a hold: commits `update` as the cown's value (unchanged when
+  // null) and hands the cown to its next behavior.
+  void release(const Lease& lease, const Value* update);
+
   // Blocks until this session has no behavior in flight. Throws the first
   // Error the daemon reported for an earlier pipelined call, if any.
   void wait();
@@ -182,6 +201,7 @@ class Client {
   static std::uint64_t update_bytes(
       const std::vector<proto::CownValueRef>& updates);
   void not_from_executor(const char* what) const;
+  [[noreturn]] void throw_dropped_reason();
   bool wait_quiesced(std::chrono::steady_clock::time_point deadline,
                      bool bounded);
 
