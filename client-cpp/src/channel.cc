@@ -143,6 +143,26 @@ void Channel::flush() {
                     });
 }
 
+void Channel::flush_now() {
+  if (failed_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.insert(pending_.end(), io_out_.begin(), io_out_.end());
+    io_out_.clear();
+    if (pending_.empty()) return;
+    if (!writing_.empty()) {  // an async write is in flight: chain after it
+      schedule_flush_locked();
+      return;
+    }
+    sync_out_.swap(pending_);
+    pending_.clear();
+  }
+  boost::system::error_code ec;
+  asio::write(socket_, asio::buffer(sync_out_), ec);
+  sync_out_.clear();
+  // A failed write is reported once, by the read side.
+}
+
 void Channel::fail(const std::string& why) {
   if (failed_) return;
   failed_ = true;

@@ -70,6 +70,11 @@ class Channel {
     encode(io_encoder_);
   }
 
+  // IO thread only: writes the batched frames and everything pending now,
+  // with a blocking write, instead of at the end of the read burst. When
+  // an asynchronous write is in flight they follow it instead (order).
+  void flush_now();
+
   // Stops the IO thread and closes the socket. Idempotent; not from the
   // IO thread.
   void close();
@@ -105,6 +110,7 @@ class Channel {
   bool flush_scheduled_ = false;        // guarded by mu_
   proto::Encoder encoder_{pending_};    // guarded by mu_
   std::vector<std::uint8_t> writing_;   // IO thread only
+  std::vector<std::uint8_t> sync_out_;  // IO thread only
   std::vector<std::uint8_t> io_out_;    // IO thread only
   proto::Encoder io_encoder_{io_out_};  // IO thread only
 };

@@ -19,6 +19,12 @@ std::string& Access::mut(std::size_t i) {
   return v.data;
 }
 
+void Access::set_exception(std::size_t i, bool exception) {
+  std::uint32_t slot = param_[i];
+  (*dirty_)[slot] = true;
+  (*slots_)[slot].exception = exception;
+}
+
 void Access::set_result(std::string data, bool exception) {
   if (result_ == nullptr) {
     throw std::logic_error("set_result: behavior has no result cown");
@@ -175,6 +181,9 @@ void Client::run_dispatch(const fb::Dispatch& d) {
   }
   if (a.deferred_) return;  // completed later by release()
   send_completion(d, result);
+  // A worker has more behaviors queued behind this one (the daemon's
+  // worker pipeline); its completion must not wait for them.
+  if (!d.own()) channel_->flush_now();
 }
 
 Client::Pending Client::take_pending(const fb::Dispatch& d) {

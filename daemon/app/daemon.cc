@@ -38,6 +38,7 @@ server::ServerConfig server_config(const ServeOptions& o) {
   c.max_frame_bytes = o.max_frame_bytes;
   c.limits.max_cowns_per_behavior = o.max_cowns_per_behavior;
   c.limits.max_dispatch_bytes = o.max_frame_bytes;
+  c.limits.worker_pipeline = o.worker_pipeline;
   // Unguessable cown ids (DESIGN D9): the core is seeded, not random.
   c.limits.seed = std::random_device{}() |
                   (std::uint64_t{std::random_device{}()} << 32);

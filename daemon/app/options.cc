@@ -42,6 +42,9 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
   app.add_option("--max-cowns", o.max_cowns_per_behavior,
                  "largest request set of one behavior")
       ->check(CLI::Range(1u, 1u << 20));
+  app.add_option("--worker-pipeline", o.worker_pipeline,
+                 "behaviors sent to one worker ahead of its completions")
+      ->check(CLI::Range(1u, 64u));
 }
 
 }  // namespace

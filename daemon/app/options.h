@@ -23,6 +23,8 @@ struct ServeOptions {
   double stop_timeout_s = 10.0;
   unsigned max_frame_bytes = 64u << 20;
   unsigned max_cowns_per_behavior = 1024;
+  // Behaviors queued on one worker at a time (see core::Limits).
+  unsigned worker_pipeline = 4;
 };
 
 struct StatusOptions {

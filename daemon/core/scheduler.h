@@ -36,11 +36,11 @@ struct Limits {
   std::uint32_t max_cowns_per_behavior = 1024;
   std::uint64_t max_in_flight_per_session = std::uint64_t{1} << 22;
   // Behaviors dispatched to one worker before it completes one. More than
-  // one overlaps receiving the next with running the current, but a
-  // worker's completion then waits for its next body to finish (the C++
-  // client batches completions per read burst), so 1 until workers send
-  // each completion as its body ends.
-  std::uint32_t worker_pipeline = 1;
+  // one hides the round trip: the next body is already in the worker's
+  // socket when it finishes one. Workers write each completion as its body
+  // ends (client-cpp flush_now), so a queued body never delays it; the
+  // cost is balance: a long body holds up to this many - 1 queued ones.
+  std::uint32_t worker_pipeline = 1;  // the daemon passes --worker-pipeline
   // Largest dispatch message (the frame limit), estimated from its values,
   // payload and a fixed allowance per cown. A behavior over it fails with
   // too_large on its result cown instead of being sent.

@@ -65,6 +65,8 @@ class Access {
   // Replaces or edits the value; it is committed when the body returns.
   // Writing clears the exception flag.
   std::string& mut(std::size_t i);
+  // Sets cown i's "holds a raised exception" flag in its new value.
+  void set_exception(std::size_t i, bool exception);
   // Sets the result cown's value (when the behavior has one).
   void set_result(std::string data, bool exception = false);
   bool has_result() const { return result_ != nullptr; }
