@@ -1,0 +1,118 @@
+"""bocd: Behavior-Oriented Concurrency for Python, served by the bocd daemon.
+
+The API of bocpy (``@when``, ``Cown``, ``wait``, ``quiesce``, ...), with
+behaviors run by the daemon's worker processes, so Python code uses every
+core on any CPython >= 3.10. Change ``import bocpy`` to ``import bocd``.
+See API.md for the contract and where bocd differs from bocpy.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+from . import _runtime
+from ._cown import Cown, CownCapsule
+from ._runtime import WORKER_COUNT, start
+from ._when import when, whencall
+
+try:
+    from importlib.metadata import PackageNotFoundError, version as _version
+    __version__ = _version("bocd")
+except Exception:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "Cown", "CownCapsule", "WORKER_COUNT", "WaitResult", "__version__",
+    "quiesce", "start", "wait", "when", "whencall",
+]
+
+STAT_KEYS = (
+    "worker_index", "pushed_local", "dispatched_to_pending", "pushed_remote",
+    "popped_local", "popped_via_steal", "enqueue_cas_retries",
+    "dequeue_cas_retries", "batch_resets", "steal_attempts", "steal_failures",
+    "parked", "last_steal_attempt_ns", "fairness_arm_fires",
+)
+
+
+class WaitResult(NamedTuple):
+    """What wait()/quiesce() return when both stats and noticeboard are asked."""
+    stats: list[dict[str, int]]
+    noticeboard: dict[str, Any]
+
+
+def _not_in_behavior(name: str) -> None:
+    if _runtime.current_behavior() is not None or _runtime.in_worker():
+        raise RuntimeError(
+            f"{name}() cannot be called from inside a behavior: it would wait "
+            "for the behavior that calls it. Schedule a follow-on @when on "
+            "its result cown instead.")
+
+
+def _check_timeout(timeout: float | None) -> float:
+    if timeout is None:
+        return -1.0
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number or None, got {type(timeout).__name__}")
+    if math.isnan(timeout):
+        raise ValueError("timeout must not be NaN")
+    if timeout > 1e9 or math.isinf(timeout):
+        return -1.0
+    return max(0.0, float(timeout))
+
+
+def _stats() -> list[dict[str, int]]:
+    # The daemon schedules centrally, so bocpy's work-stealing counters
+    # have no counterpart; keep the keys, count scheduled behaviors under
+    # pushed_remote (as bocpy does for main-thread scheduling).
+    out = []
+    n = _runtime.worker_count()
+    for i in range(n):
+        d = dict.fromkeys(STAT_KEYS, 0)
+        d["worker_index"] = i
+        d["pushed_remote"] = _runtime.scheduled() if i == 0 else 0
+        out.append(d)
+    return out
+
+
+def _shape(stats: bool, noticeboard: bool, st: list[dict[str, int]],
+           nb: dict[str, Any]) -> Any:
+    if stats and noticeboard:
+        return WaitResult(st, nb)
+    if stats:
+        return st
+    if noticeboard:
+        return nb
+    return None
+
+
+def _quiesce(name: str, timeout: float | None) -> None:
+    seconds = _check_timeout(timeout)
+    if not _runtime.session().quiesce(seconds):
+        raise TimeoutError(
+            f"{name}(): runtime did not reach quiescence within timeout={timeout}")
+
+
+def quiesce(timeout: float | None = None, *, stats: bool = False,
+            noticeboard: bool = False) -> Any:
+    """Blocks until every behavior this program scheduled (and their nested
+    behaviors) has finished. A checkpoint: nothing is torn down. Raises
+    TimeoutError when `timeout` seconds pass first (nothing is cancelled)."""
+    _not_in_behavior("quiesce")
+    if not _runtime.is_up():
+        return _shape(stats, noticeboard, [], {})
+    _quiesce("quiesce", timeout)
+    return _shape(stats, noticeboard, _stats() if stats else [], {})
+
+
+def wait(timeout: float | None = None, *, stats: bool = False,
+         noticeboard: bool = False) -> Any:
+    """As quiesce(), then ends this runtime: the next @when or start()
+    begins a fresh one. Cowns keep their values and stay usable. Raises
+    TimeoutError, with nothing torn down, when `timeout` passes first."""
+    _not_in_behavior("wait")
+    if not _runtime.is_up():
+        return _shape(stats, noticeboard, [], {})
+    _quiesce("wait", timeout)
+    st = _stats() if stats else []
+    _runtime.mark_down()
+    return _shape(stats, noticeboard, st, {})

@@ -1,0 +1,330 @@
+"""Cown handles.
+
+A handle names a cown in the daemon by id. Holding a value needs
+ownership: inside a behavior, its parameters own their cowns for the body;
+on the main side, ``acquire()`` is an ordered request in the cown's queue
+(API.md section 17, row 3) held until ``release()``.
+
+Lifetime (DESIGN D5): this process tells the daemon when it gains its first
+handle to a cown and when it drops its last one. Handles made while a
+behavior runs (its parameters, cowns in its captures or values) are
+*borrowed*: the running behavior keeps those cowns alive, so they cost
+nothing unless they outlive the body (see ``promote_escaped``).
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Generic, TypeVar
+
+from . import _runtime, _serial
+
+T = TypeVar("T")
+
+_NOT_OWNER = "The current interpreter does not own this cown"
+
+# Live held handles of this process per cown id; the daemon holds one
+# handle for this session while the count is above zero.
+_counts: dict[int, int] = {}
+_counts_lock = threading.Lock()
+# Handles materialized during the running behavior, per thread.
+_borrowed = threading.local()
+
+
+def _session_hold(ident: int) -> None:
+    s = _runtime.session()
+    hold = getattr(s, "hold", None)
+    if hold is not None:
+        hold([ident])
+
+
+def _register(ident: int, fresh: bool) -> None:
+    """Counts a held handle; `fresh` when the daemon already gave us one."""
+    with _counts_lock:
+        n = _counts.get(ident, 0)
+        _counts[ident] = n + 1
+        first = n == 0
+    if first and not fresh:
+        _session_hold(ident)
+
+
+def _unregister(ident: int) -> None:
+    with _counts_lock:
+        n = _counts.get(ident, 0) - 1
+        if n > 0:
+            _counts[ident] = n
+            return
+        _counts.pop(ident, None)
+    s = _runtime._session
+    if s is not None:
+        try:
+            s.drop(ident)
+        except Exception:  # the session is gone: the daemon dropped it
+            pass
+
+
+def decode(data: bytes, exception: bool, error: int) -> tuple[Any, bool]:
+    """A stored value: (value, exception flag). A daemon-written error
+    (for example the executor died) becomes a RuntimeError with its text."""
+    if error:
+        return RuntimeError(data.decode("utf-8", "replace")), True
+    return _serial.loads(data), exception
+
+
+class _Hold:
+    """Ownership of one cown: its value while owned, loaded lazily."""
+
+    __slots__ = ("data", "error", "value", "exc", "loaded", "touched", "lease")
+
+    def __init__(self, data: bytes, exc: bool, error: int,
+                 lease: int | None) -> None:
+        self.data = data
+        self.error = error
+        self.value: Any = None
+        self.exc = exc
+        self.loaded = False
+        self.touched = False  # must be written back: it may have changed
+        self.lease = lease    # main side: the daemon's id for the request
+
+    def get(self) -> Any:
+        if not self.loaded:
+            self.value, self.exc = decode(self.data, self.exc, self.error)
+            self.loaded = True
+            self.data = b""
+        self.touched = True  # the caller may mutate it in place
+        return self.value
+
+    def set(self, value: Any) -> None:
+        self.value = value
+        self.exc = False
+        self.loaded = self.touched = True
+
+
+class _Handle(Generic[T]):
+    __slots__ = ("_id", "_held", "_hold", "__weakref__")
+    _kind = "C"
+
+    def __init__(self, value: T) -> None:
+        if type(value) is CownCapsule:  # another handle to the same cown
+            self._id = value._id
+            self._hold = None
+            self._held = False
+            self._adopt()
+            return
+        self._hold = None
+        self._held = False
+        data, _refs = _serial.dumps(value)  # fails here if unpicklable
+        s = _runtime.session()
+        self._id = s.create(data)
+        self._held = True
+        _register(self._id, fresh=True)
+
+    @classmethod
+    def _from_id(cls, ident: int) -> "_Handle[Any]":
+        h = cls.__new__(cls)
+        h._id = ident
+        h._hold = None
+        h._held = False
+        h._adopt()
+        return h
+
+    def _adopt(self) -> None:
+        """Held on the main side; borrowed while a behavior runs here."""
+        if _runtime.current_behavior() is not None:
+            lst = getattr(_borrowed, "handles", None)
+            if lst is not None:
+                lst.append(self)
+                return
+        self._held = True
+        _register(self._id, fresh=False)
+
+    def __del__(self) -> None:
+        try:
+            if self._held:
+                self._held = False
+                _unregister(self._id)
+        except Exception:
+            pass
+
+    # ---- value access -------------------------------------------------
+    @property
+    def value(self) -> T:
+        if self._hold is None:
+            raise RuntimeError(_NOT_OWNER)
+        return self._hold.get()
+
+    @value.setter
+    def value(self, value: T) -> None:
+        if self._hold is None:
+            raise RuntimeError(_NOT_OWNER)
+        self._hold.set(value)
+
+    @property
+    def exception(self) -> bool:
+        if self._hold is None:
+            raise RuntimeError(_NOT_OWNER)
+        self._hold.get()
+        return bool(self._hold.exc)
+
+    @exception.setter
+    def exception(self, flag: Any) -> None:
+        if self._hold is None:
+            raise RuntimeError(_NOT_OWNER)
+        self._hold.get()
+        self._hold.exc = bool(flag)
+
+    def _owned(self) -> bool:
+        return self._hold is not None
+
+    def acquire(self) -> None:
+        """Waits for behaviors scheduled earlier on this cown, then holds it
+        until release(). Outside behaviors only."""
+        if self._hold is not None:
+            return
+        if _runtime.current_behavior() is not None:
+            raise RuntimeError(
+                "acquire() cannot be called inside a behavior: schedule a "
+                "@when on this cown instead")
+        lease, (data, exc, error) = _runtime.session().acquire(self._id)
+        self._hold = _Hold(data, exc, error, lease)
+
+    def release(self) -> None:
+        """Commits the held value and hands the cown to its next behavior.
+
+        If the value cannot be pickled, the cown is released unchanged and
+        the pickling error is raised."""
+        h = self._hold
+        if h is None or h.lease is None:
+            return
+        self._hold = None
+        s = _runtime.session()
+        if not h.touched:
+            s.release(h.lease, self._id, None, False)
+            return
+        try:
+            data, _refs = _serial.dumps(h.value)
+        except BaseException:
+            s.release(h.lease, self._id, None, False)
+            raise
+        s.release(h.lease, self._id, data, h.exc)
+
+    def unwrap(self) -> T:
+        """Takes the value out (leaving None) once the cown is free; raises
+        it instead when it holds a raised exception."""
+        held = self._hold is not None
+        if not held:
+            self.acquire()
+        try:
+            value = self.value
+            exc = self._hold.exc  # type: ignore[union-attr]
+            self._hold.set(None)  # type: ignore[union-attr]
+        finally:
+            if not held:
+                self.release()
+        if exc and isinstance(value, BaseException):
+            raise value
+        return value
+
+    def __enter__(self) -> T:
+        self.acquire()
+        return self.value
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    # ---- identity -----------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Handle):
+            return self._id == other._id
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        if isinstance(other, _Handle):
+            return self._id != other._id
+        return NotImplemented
+
+    def __lt__(self, other: "_Handle[Any]") -> bool:
+        return self._id < other._id
+
+    def __le__(self, other: "_Handle[Any]") -> bool:
+        return self._id <= other._id
+
+    def __gt__(self, other: "_Handle[Any]") -> bool:
+        return self._id > other._id
+
+    def __ge__(self, other: "_Handle[Any]") -> bool:
+        return self._id >= other._id
+
+    def __hash__(self) -> int:
+        return hash(self._id)
+
+    def __repr__(self) -> str:
+        if self._hold is None:
+            shown = "<not owner>"
+        else:
+            try:
+                shown = repr(self._hold.get())
+            except Exception as e:  # an undecodable value
+                shown = f"<unreadable: {e!r}>"
+        return f"{type(self).__name__}(0x{self._id:x}, value={shown})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        # Reached only by a pickler other than bocd's (which writes ids).
+        return (_materialize, (self._kind, self._id))
+
+
+class Cown(_Handle[T]):
+    """A concurrently-owned value. ``Cown(value)`` pickles `value` at once
+    (an unpicklable value fails here) into a new cown that nobody owns."""
+
+    __slots__ = ()
+    _kind = "C"
+
+    @property
+    def acquired(self) -> bool:
+        """Whether this program (or running behavior) owns the cown."""
+        return self._owned()
+
+
+class CownCapsule(_Handle[T]):
+    """The handle a behavior's parameters and returned cowns arrive as.
+    Its ``acquired`` is a method (as in bocpy)."""
+
+    __slots__ = ()
+    _kind = "K"
+
+    def acquired(self) -> bool:  # type: ignore[override]
+        return self._owned()
+
+    @property
+    def impl(self) -> "CownCapsule[T]":
+        return self
+
+
+def _materialize(kind: str, ident: int) -> _Handle[Any]:
+    cls = CownCapsule if kind == "K" else Cown
+    return cls._from_id(ident)
+
+
+_serial.materialize = _materialize
+_serial.handle_type = _Handle
+
+
+def begin_borrowing() -> list[_Handle[Any]]:
+    lst: list[_Handle[Any]] = []
+    _borrowed.handles = lst
+    return lst
+
+
+def end_borrowing(lst: list[_Handle[Any]]) -> None:
+    """After a body: borrowed handles still referenced elsewhere (stored in
+    a global, say) become held, before the behavior completes."""
+    _borrowed.handles = None
+    import sys
+    for h in lst:
+        # The list's reference, the loop variable's and getrefcount's own.
+        if sys.getrefcount(h) > 3:
+            h._held = True
+            _register(h._id, fresh=False)
+    lst.clear()

@@ -1,0 +1,144 @@
+"""Running a bocd daemon from Python: the embedded default and test fixtures.
+
+`Daemon` starts ``bocd serve --foreground`` as a child of this process,
+matched to this interpreter (its workers run ``sys.executable -m
+bocd.worker`` with this process's ``sys.path``), and stops it on request or
+when this process dies (the child gets SIGTERM through PR_SET_PDEATHSIG).
+Workers inherit this process's stdout and stderr, so ``print`` in a
+behavior reaches the program's terminal; the daemon's own log goes to a
+file.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+__all__ = ["Daemon", "binary"]
+
+
+def binary() -> str:
+    """The path of the ``bocd`` executable installed with this package.
+
+    ``$BOCD_BINARY`` overrides it (a development build, say).
+    """
+    override = os.environ.get("BOCD_BINARY")
+    if override:
+        return override
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bin", "bocd")
+    if os.path.exists(here):
+        return here
+    found = shutil.which("bocd")
+    if found:
+        return found
+    raise FileNotFoundError(
+        "bocd daemon binary not found: expected " + here + " (reinstall the "
+        "package) or set BOCD_BINARY"
+    )
+
+
+def _search_path() -> str:
+    # '' on sys.path means the current directory; a worker starts elsewhere.
+    parts = []
+    for p in sys.path:
+        p = os.path.abspath(p or os.getcwd())
+        if p not in parts:
+            parts.append(p)
+    return os.pathsep.join(parts)
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except Exception:  # pragma: no cover - non-Linux
+        pass
+
+
+class Daemon:
+    """A private daemon, owned by this process.
+
+    ``socket_path=None`` puts the socket in a fresh 0700 temp directory;
+    ``log_file=None`` logs beside it. ``start()`` returns once the daemon
+    serves; ``stop()`` stops it gracefully and waits for it to exit.
+    """
+
+    def __init__(self, socket_path: str | None = None, workers: int = 2,
+                 log_file: str | None = None, python: str | None = None,
+                 extra_args: tuple[str, ...] = ()) -> None:
+        self.workers = workers
+        self.python = python or sys.executable
+        self.extra_args = tuple(extra_args)
+        self._dir: str | None = None
+        if socket_path is None:
+            self._dir = tempfile.mkdtemp(prefix="bocd-")
+            socket_path = os.path.join(self._dir, "bocd.sock")
+        self.socket = socket_path
+        self.log_file = log_file or os.path.join(
+            os.path.dirname(os.path.abspath(socket_path)), "bocd.log")
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> "Daemon":
+        read_fd, write_fd = os.pipe()
+        cmd = [binary(), "serve", "--foreground", "--socket", self.socket,
+               "--workers", str(self.workers), "--python", self.python,
+               "--log-file", self.log_file, "--ready-fd", str(write_fd),
+               *self.extra_args]
+        env = dict(os.environ)
+        env.pop("BOCD_SOCKET", None)
+        env["PYTHONPATH"] = _search_path()
+        try:
+            self.proc = subprocess.Popen(
+                cmd, env=env, pass_fds=(write_fd,), stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent)
+        finally:
+            os.close(write_fd)
+        try:
+            said = os.read(read_fd, 2)  # b"" (EOF) when it failed to start
+        finally:
+            os.close(read_fd)
+        if not said.startswith(b"ok"):
+            code = self.proc.wait()
+            raise RuntimeError(
+                f"bocd daemon failed to start (exit status {code}) on "
+                f"{self.socket}: {self.log_tail()}")
+        return self
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            with open(self.log_file, encoding="utf-8", errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """Stops the daemon (SIGTERM: a graceful stop) and reaps it."""
+        code = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                code = self.proc.wait()
+        elif self.proc is not None:
+            code = self.proc.returncode
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        return code
+
+    def __enter__(self) -> "Daemon":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

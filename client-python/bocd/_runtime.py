@@ -1,0 +1,218 @@
+"""The process's connection to bocd: one session, started on demand.
+
+A program's session is made by ``start()`` or, implicitly, by the first
+``Cown`` or ``@when``: it connects to ``$BOCD_SOCKET`` or the default
+socket and, when no daemon answers there, starts a private daemon
+(``_daemon.Daemon``) that is stopped when the program exits. A worker
+process (``bocd.worker``) has its own session, set by ``bind_worker``.
+
+"Up" is bocpy's notion of a running runtime: set by start(), cleared by
+wait(). The session itself stays connected across wait() so that cowns
+keep their values (API.md section 17, row 2).
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import threading
+from typing import Any
+
+from . import _core
+from ._daemon import Daemon
+
+_lock = threading.RLock()
+_session: Any = None          # _core.Session of this process
+_daemon: Daemon | None = None  # the private daemon, when we started one
+_socket: str | None = None
+_worker_count: int | None = None
+_up = False
+_is_worker = False
+_scheduled = 0                 # behaviors scheduled from outside behaviors
+_tls = threading.local()       # .behavior: (id, program session) in a body
+
+
+def _physical_cores() -> int:
+    try:
+        cpus = os.sched_getaffinity(0)
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+    cores = set()
+    for cpu in cpus:
+        base = f"/sys/devices/system/cpu/cpu{cpu}/topology/"
+        try:
+            with open(base + "physical_package_id") as f:
+                pkg = f.read().strip()
+            with open(base + "core_id") as f:
+                core = f.read().strip()
+            cores.add((pkg, core))
+        except OSError:
+            cores.add(("cpu", str(cpu)))
+    return max(1, len(cores))
+
+
+def default_worker_count() -> int:
+    """BOCD_WORKERS if it is an int >= 1, else physical cores - 1, >= 1."""
+    env = os.environ.get("BOCD_WORKERS", "")
+    try:
+        n = int(env)
+        if n >= 1:
+            return n
+    except ValueError:
+        pass
+    return max(1, _physical_cores() - 1)
+
+
+WORKER_COUNT = default_worker_count()
+
+
+def current_behavior() -> tuple[int, int] | None:
+    """(behavior id, program session) of the body running on this thread."""
+    return getattr(_tls, "behavior", None)
+
+
+def in_worker() -> bool:
+    return _is_worker
+
+
+def bind_worker(session: Any) -> None:
+    global _session, _is_worker
+    _session = session
+    _is_worker = True
+
+
+def _program_name() -> str:
+    import sys
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "python"
+    return f"{os.path.basename(argv0)}[{os.getpid()}]"
+
+
+def _connect(worker_count: int) -> None:
+    """Connects this program; starts a private daemon if none answers."""
+    global _session, _daemon, _socket
+    socket = _core.default_socket_path()
+    try:
+        _session = _core.Session(socket, _program_name())
+        _socket = socket
+        return
+    except ConnectionError:
+        pass
+    daemon = Daemon(workers=worker_count).start()
+    try:
+        _session = _core.Session(daemon.socket, _program_name())
+    except BaseException:
+        daemon.stop()
+        raise
+    _daemon = daemon
+    _socket = daemon.socket
+    atexit.register(_shutdown)
+
+
+def _shutdown() -> None:
+    """At exit: close the session, stop a private daemon."""
+    global _session, _daemon
+    with _lock:
+        if _session is not None:
+            try:
+                _session.close()
+            except Exception:
+                pass
+        if _daemon is not None:
+            _daemon.stop()
+            _daemon = None
+
+
+def session() -> Any:
+    """This process's session, connecting (without starting) if needed."""
+    if _session is not None:
+        return _session
+    with _lock:
+        if _session is None:
+            _connect(_worker_count or WORKER_COUNT)
+        return _session
+
+
+def ensure_started() -> Any:
+    """The implicit start() of the first @when."""
+    if _up:
+        return _session
+    if _is_worker:
+        return _session
+    start()
+    return _session
+
+
+_MODULE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def start(worker_count: int | None = None,
+          module: tuple[str, str | None] | None = None) -> None:
+    """Starts the runtime: connects to bocd, or starts a private daemon.
+
+    Idempotent: a bare ``start()`` while up does nothing; a different
+    ``worker_count`` than the running one raises RuntimeError. With
+    ``worker_count=None`` a private daemon runs ``WORKER_COUNT`` workers.
+    ``module`` is accepted for bocpy compatibility and validated; bocd
+    ships behavior code with each behavior, so it needs no bindings module.
+    """
+    global _up, _worker_count, _scheduled
+    if _is_worker or current_behavior() is not None:
+        raise RuntimeError("start() can only be called from the main interpreter")
+    if worker_count is not None:
+        if isinstance(worker_count, bool) or not isinstance(worker_count, int):
+            raise TypeError(
+                f"worker_count must be an int or None, got {type(worker_count).__name__}")
+        if worker_count < 0:
+            raise ValueError("scheduler_runtime_start: worker_count must be >= 0")
+        if worker_count == 0:
+            raise RuntimeError("Error starting worker pool")
+    if module is not None:
+        name = module[0] if isinstance(module, tuple) and module else module
+        if not isinstance(name, str) or not _MODULE_PATH.match(name):
+            raise ValueError(
+                f"start(module=...): {name!r} must be a dotted Python module path")
+    with _lock:
+        if _up:
+            if worker_count is not None and worker_count != _worker_count:
+                raise RuntimeError(
+                    f"bocd.start(worker_count={worker_count}) was called but "
+                    f"the runtime is already up with worker_count={_worker_count}. "
+                    "Call wait() first to stop it, then start again.")
+            return
+        count = worker_count or _worker_count or WORKER_COUNT
+        if _session is None:
+            _connect(count)
+        _worker_count = count
+        _scheduled = 0
+        _up = True
+
+
+def is_up() -> bool:
+    return _up
+
+
+def worker_count() -> int:
+    return _worker_count or WORKER_COUNT
+
+
+def count_scheduled() -> None:
+    global _scheduled
+    _scheduled += 1
+
+
+def scheduled() -> int:
+    return _scheduled
+
+
+def mark_down() -> None:
+    global _up
+    _up = False
+
+
+def socket_path() -> str | None:
+    return _socket
+
+
+def private_daemon() -> Daemon | None:
+    """The daemon this program started for itself, if any."""
+    return _daemon

@@ -1,0 +1,197 @@
+"""@when and whencall: turning a function and its cowns into a behavior.
+
+What travels (one pickled tuple per behavior, see ``_call_record``):
+the function's code blob (cached per code object, so a ``@when`` in a loop
+serializes its code once), the request-set shape (which parameter is a
+cown and which a group), and what is snapshotted at scheduling time: bare
+trailing parameters looked up by name, defaults, keyword-only defaults and
+closure cells (API.md section 17, rows 6-8).
+
+Code blobs: a function from an importable module travels as (module name,
+marshalled code) and is rebuilt in the worker against that module's real
+namespace; anything else (``__main__``, ``-c``, stdin, the REPL) travels by
+value with cloudpickle, so a script's top level never runs again in a
+worker (row 9).
+"""
+from __future__ import annotations
+
+import inspect
+import marshal
+import pickle
+import sys
+import types
+from typing import Any, Callable, Sequence
+
+from . import _runtime, _serial
+from ._cown import Cown, CownCapsule, _Handle, _register
+
+_CO_ASYNC = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | \
+    inspect.CO_ITERABLE_COROUTINE
+_CO_GENERATOR = inspect.CO_GENERATOR
+
+_code_blobs: dict[types.CodeType, bytes] = {}
+
+
+def _importable(fn: types.FunctionType) -> bool:
+    name = fn.__module__
+    if not name or name == "__main__":
+        return False
+    mod = sys.modules.get(name)
+    return (mod is not None and getattr(mod, "__spec__", None) is not None
+            and getattr(mod, "__file__", None) is not None
+            and fn.__globals__ is mod.__dict__)
+
+
+def _code_blob(fn: types.FunctionType) -> bytes:
+    code = fn.__code__
+    blob = _code_blobs.get(code)
+    if blob is not None:
+        return blob
+    if _importable(fn):
+        blob = b"M" + pickle.dumps(
+            (fn.__module__, marshal.dumps(code), fn.__name__, fn.__qualname__))
+    else:
+        cells = tuple(types.CellType() for _ in code.co_freevars) or None
+        template = types.FunctionType(code, fn.__globals__, fn.__name__,
+                                      None, cells)
+        template.__module__ = fn.__module__
+        template.__qualname__ = fn.__qualname__
+        blob = b"V" + _serial.dumps(template)[0]
+    _code_blobs[code] = blob
+    return blob
+
+
+def _check_shape(fn: types.FunctionType) -> None:
+    name = fn.__name__
+    flags = fn.__code__.co_flags
+    if flags & _CO_ASYNC:
+        raise SyntaxError(f"@when behavior '{name}' is an async function; "
+                          "@when does not support async functions.")
+    if flags & _CO_GENERATOR:
+        raise SyntaxError(f"@when behavior '{name}' is a generator function; "
+                          "@when does not support generator functions.")
+
+
+def _bare_captures(fn: types.FunctionType, n_cowns: int,
+                   frame: types.FrameType | None) -> list[Any]:
+    """Values for the parameters after the cowns that have no default,
+    looked up by name in the scheduling frame (bocpy 0.9's bare capture)."""
+    code = fn.__code__
+    n_params = code.co_argcount
+    n_defaults = len(fn.__defaults__ or ())
+    varargs = bool(code.co_flags & inspect.CO_VARARGS)
+    name = fn.__name__
+    if n_params < n_cowns and not varargs:
+        raise TypeError(
+            f"@when behavior '{name}' takes {n_params} parameter(s) but @when "
+            f"lists {n_cowns} cown(s): add the missing cown parameter(s) so "
+            "each cown has a corresponding positional parameter.")
+    bare = code.co_varnames[n_cowns:n_params - n_defaults]
+    values = []
+    for param in bare:
+        found = False
+        if frame is not None:
+            for scope in (frame.f_locals, frame.f_globals):
+                if param in scope:
+                    values.append(scope[param])
+                    found = True
+                    break
+        if not found:
+            extra = n_params - n_cowns
+            raise TypeError(
+                f"@when behavior '{name}' takes {n_params} parameter(s) for "
+                f"{n_cowns} cown(s): the {extra} parameter(s) beyond the cown "
+                "count must each be a capture with a default value (e.g. "
+                f"``x=x``); got {n_defaults} default(s).")
+    return values
+
+
+def _shape(args: Sequence[Any]) -> tuple[list[Any], list[int]]:
+    """(per-parameter shape, flat id list) of a request set."""
+    shape: list[Any] = []
+    flat: list[int] = []
+    bad = TypeError("can only schedule over cowns or sequences of cowns")
+    for a in args:
+        if isinstance(a, _Handle):
+            shape.append(a._id)
+            flat.append(a._id)
+        elif isinstance(a, (list, tuple)):
+            group = []
+            for c in a:
+                if not isinstance(c, _Handle):
+                    raise bad
+                group.append(c._id)
+            shape.append(group)
+            flat.extend(group)
+        else:
+            raise bad
+    return shape, flat
+
+
+def _closure_values(fn: types.FunctionType) -> tuple[Any, ...] | None:
+    if not fn.__closure__:
+        return None
+    out = []
+    for var, cell in zip(fn.__code__.co_freevars, fn.__closure__):
+        try:
+            out.append(cell.cell_contents)
+        except ValueError:
+            raise NameError(
+                f"@when behavior '{fn.__name__}' closes over '{var}', which "
+                "has no value yet when the behavior is scheduled") from None
+    return tuple(out)
+
+
+def _schedule(fn: Any, args: Sequence[Any], extras: list[Any] | None,
+              frame: types.FrameType | None) -> Cown[Any]:
+    if isinstance(fn, str):
+        raise TypeError("whencall() takes a behavior function, not a thunk "
+                        "name. Pass the function object itself.")
+    if not isinstance(fn, types.FunctionType):
+        raise TypeError(f"@when needs a Python function, got {type(fn).__name__}")
+    _check_shape(fn)
+    if extras is None:  # @when: validate counts and capture bare names
+        extras = _bare_captures(fn, len(args), frame)
+    shape, flat = _shape(args)
+    record = (_code_blob(fn), shape, extras, fn.__defaults__,
+              fn.__kwdefaults__, _closure_values(fn))
+    payload, _refs = _serial.dumps(record)
+    running = _runtime.current_behavior()
+    if running is not None:
+        session = _runtime.session()
+        parent = running[0]
+    else:
+        session = _runtime.ensure_started()
+        parent = 0
+        _runtime.count_scheduled()
+    ident = session.submit(flat, payload, True, parent)
+    result = Cown.__new__(Cown)
+    result._id = ident
+    result._hold = None
+    # The submitting session owns the result cown's handle (DESIGN D5).
+    result._held = parent == 0 or hasattr(session, "hold")
+    if result._held:
+        _register(ident, fresh=True)
+    return result
+
+
+def when(*cowns: Any) -> Callable[[Callable[..., Any]], Cown[Any]]:
+    """Schedules the decorated function as a behavior over `cowns` at once
+    and binds its name to the result cown. Each argument is a cown (one
+    parameter) or a list/tuple of cowns (one list parameter)."""
+    def decorator(fn: Callable[..., Any]) -> Cown[Any]:
+        return _schedule(fn, cowns, None, sys._getframe(1))
+    return decorator
+
+
+def whencall(func: Callable[..., Any], args: Sequence[Any],
+             captures: Sequence[Any]) -> Cown[Any]:
+    """@when without the sugar: runs ``func(*cowns, *captures)`` as a
+    behavior over `args` (cowns and groups); returns its result cown."""
+    if isinstance(func, str):
+        raise TypeError("whencall() takes a behavior function, not a thunk "
+                        "name. Pass the function object itself.")
+    return _schedule(func, list(args), list(captures), None)
+
+
+__all__ = ["when", "whencall", "Cown", "CownCapsule"]

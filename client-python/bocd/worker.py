@@ -1,0 +1,169 @@
+"""A bocd worker process: ``python -m bocd.worker``.
+
+The daemon starts N of these (DESIGN D7) with $BOCD_SOCKET and
+$BOCD_WORKER_INDEX set. Each connects with role worker and runs the
+behaviors the daemon dispatches to it, one at a time, on the client's IO
+thread (``run`` below is called there with the GIL held): it rebuilds the
+function, hands it its cowns, and returns the new values and the result.
+
+Everything a body raises (BaseException too) lands on its result cown
+with the exception flag set and is logged on the ``worker<N>`` logger; a
+value or result that cannot be pickled becomes the result's exception and
+the cown keeps its previous value (API.md section 17, row 4).
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import marshal
+import os
+import pickle
+import signal
+import sys
+import traceback
+import types
+from typing import Any
+
+from . import _core, _runtime, _serial
+from ._cown import Cown, CownCapsule, _Hold, begin_borrowing, end_borrowing
+
+log = logging.getLogger(f"worker{os.environ.get('BOCD_WORKER_INDEX', '')}")
+
+
+class BehaviorResolveError(RuntimeError):
+    """A behavior's code could not be rebuilt in the worker."""
+
+
+_templates: dict[bytes, types.FunctionType] = {}
+
+
+def _resolve(blob: bytes) -> types.FunctionType:
+    t = _templates.get(blob)
+    if t is not None:
+        return t
+    if blob[:1] == b"V":
+        t = pickle.loads(blob[1:])
+    else:
+        module, code, name, qualname = pickle.loads(blob[1:])
+        try:
+            mod = importlib.import_module(module)
+        except BaseException as e:
+            raise BehaviorResolveError(
+                f"behavior {qualname}: defining module '{module}' is not "
+                f"importable in a worker process ({e!r})") from None
+        t = types.FunctionType(marshal.loads(code), mod.__dict__, name)
+        t.__qualname__ = qualname
+    _templates[blob] = t
+    return t
+
+
+def _function(record: tuple[Any, ...]) -> tuple[types.FunctionType, Any, Any]:
+    blob, shape, extras, defaults, kwdefaults, cells = record
+    t = _resolve(blob)
+    closure = tuple(types.CellType(v) for v in cells) if cells is not None else None
+    fn = types.FunctionType(t.__code__, t.__globals__, t.__name__, defaults,
+                            closure)
+    fn.__kwdefaults__ = kwdefaults
+    fn.__qualname__ = t.__qualname__
+    return fn, shape, extras
+
+
+def _note(e: BaseException) -> None:
+    text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    log.error("behavior raised %s", text.rstrip())
+    note = f"raised in bocd worker pid {os.getpid()}:\n{text.rstrip()}"
+    if hasattr(e, "add_note"):
+        e.add_note(note)
+    e.__traceback__ = None  # frames would keep the body's cowns alive
+
+
+def _encode_result(value: Any, exc: bool) -> tuple[bytes, bool]:
+    if type(value) is Cown:  # a returned Cown arrives as a CownCapsule
+        cap = CownCapsule.__new__(CownCapsule)
+        cap._id, cap._held, cap._hold = value._id, False, None
+        value = cap
+    try:
+        return _serial.dumps(value)[0], exc
+    except BaseException as e:  # the result cannot be pickled
+        return _unpicklable(e, "return value"), True
+
+
+def _unpicklable(e: BaseException, what: str) -> bytes:
+    err = type(e)(*e.args) if _picklable_type(e) else RuntimeError(repr(e))
+    try:
+        return _serial.dumps(err)[0]
+    except BaseException:
+        return _serial.dumps(RuntimeError(f"{what} cannot be pickled: {e!r}"))[0]
+
+
+def _picklable_type(e: BaseException) -> bool:
+    try:
+        pickle.dumps(type(e)(*e.args))
+        return True
+    except BaseException:
+        return False
+
+
+def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
+        values: tuple[tuple[bytes, bool, int], ...], has_result: bool
+        ) -> tuple[list[tuple[int, bytes, bool]], tuple[bytes, bool] | None]:
+    """Runs one dispatched behavior; see the module docstring."""
+    _runtime._tls.behavior = (behavior, session)
+    borrowed = begin_borrowing()
+    params: dict[int, CownCapsule[Any]] = {}
+    for k, ident in enumerate(ids):
+        cap = CownCapsule.__new__(CownCapsule)
+        cap._id, cap._held = ident, False
+        data, exc, error = values[k]
+        cap._hold = _Hold(data, exc, error, None)
+        params[ident] = cap
+    holds = [params[i]._hold for i in ids]
+    try:
+        try:
+            fn, shape, extras = _function(_serial.loads(payload))
+            args = [params[s] if isinstance(s, int) else [params[i] for i in s]
+                    for s in shape]
+            value, exc = fn(*args, *extras), False
+            del fn, args
+        except BaseException as e:
+            _note(e)
+            value, exc = e, True
+        updates = []
+        for k, h in enumerate(holds):
+            if not h.touched:
+                continue
+            try:
+                updates.append((k, _serial.dumps(h.value)[0], bool(h.exc)))
+            except BaseException as e:  # the cown keeps its previous value
+                value, exc = e, True
+        result = _encode_result(value, exc) if has_result else None
+        del value
+        return updates, result
+    finally:
+        cap = None
+        for cap in params.values():
+            cap._hold = None  # ownership ends with the body
+            borrowed.append(cap)
+        del params, holds, cap
+        end_borrowing(borrowed)
+        _runtime._tls.behavior = None
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the daemon stops us
+    logging.basicConfig(level=logging.INFO,
+                        format="%(name)s[%(process)d] %(levelname)s %(message)s")
+    socket = os.environ.get("BOCD_SOCKET") or _core.default_socket_path()
+    index = os.environ.get("BOCD_WORKER_INDEX", "0")
+    session = _core.Session(socket, f"bocd.worker[{index}]", run)
+    _runtime.bind_worker(session)
+    session.serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+// bocd._core: the Python binding of client-cpp. It moves bytes and ids
+// only; pickling, handles and the bocpy API live in the pure-Python package
+// (client-python/bocd), so this file stays a thin, GIL-aware shim.
+//
+// GIL contract: every call that may block on the daemon (connect, acquire,
+// quiesce, serve) releases the GIL; calls that only queue a frame release
+// it too, because a worker's body runs on the client's IO thread and takes
+// the GIL there. The worker body callback is entered with the GIL held.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "bocd/client/client.h"
+#include "bocd/proto/socket_path.h"
+
+namespace py = pybind11;
+using namespace bocd::client;
+
+namespace {
+
+std::vector<CownRef> to_refs(const std::vector<std::uint64_t>& ids) {
+  std::vector<CownRef> out;
+  out.reserve(ids.size());
+  for (std::uint64_t id : ids) out.push_back(CownRef{id});
+  return out;
+}
+
+// A value as Python sees it: (data, exception flag, daemon error code).
+py::tuple to_python(const Value& v) {
+  return py::make_tuple(py::bytes(v.data), v.exception,
+                        static_cast<int>(v.error));
+}
+
+// Runs one worker behavior: hands the dispatch to the Python `body`, which
+// returns (updates, result); updates is [(slot, data, exception)], result
+// is (data, exception) or None.
+void run_python_body(const py::object& body, Access& a) {
+  py::gil_scoped_acquire gil;
+  py::tuple ids(a.size());
+  py::tuple values(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ids[i] = py::int_(a.cown(i).id);
+    values[i] = to_python(a.get(i));
+  }
+  py::bytes payload(a.payload().data(), a.payload().size());
+  try {
+    py::tuple out = body(a.behavior(), a.session(), payload, ids, values,
+                         a.has_result());
+    for (py::handle u : py::reinterpret_borrow<py::list>(out[0])) {
+      auto t = py::reinterpret_borrow<py::tuple>(u);
+      std::size_t slot = t[0].cast<std::size_t>();
+      a.mut(slot) = t[1].cast<std::string>();
+      if (t[2].cast<bool>()) a.set_exception(slot, true);
+    }
+    if (!out[1].is_none() && a.has_result()) {
+      auto r = py::reinterpret_borrow<py::tuple>(out[1]);
+      a.set_result(r[0].cast<std::string>(), r[1].cast<bool>());
+    }
+  } catch (const std::exception& e) {
+    // The Python side catches everything a body raises; reaching here is a
+    // defect in the worker itself, reported on the result cown.
+    std::string what = e.what();
+    if (a.has_result()) a.set_result(what, true);
+  }
+}
+
+class Session {
+ public:
+  Session(std::string socket, std::string program, py::object body) {
+    Options o;
+    o.socket = std::move(socket);
+    o.program = std::move(program);
+    if (!body.is_none()) {
+      body_ = std::make_shared<py::object>(std::move(body));
+      auto held = body_;
+      o.worker = [held](Access& a) { run_python_body(*held, a); };
+    }
+    py::gil_scoped_release nogil;
+    client_ = std::make_unique<Client>(std::move(o));
+  }
+
+  ~Session() { close(); }
+
+  void close() {
+    if (!client_) return;
+    py::gil_scoped_release nogil;
+    client_.reset();
+  }
+
+  Client& c() {
+    if (!client_) throw ConnectionError("bocd session is closed");
+    return *client_;
+  }
+
+  std::uint64_t session() { return c().session(); }
+
+  std::uint64_t create(const py::bytes& data) {
+    std::string s = data;
+    Client& cl = c();
+    py::gil_scoped_release nogil;
+    return cl.create(std::move(s)).id;
+  }
+
+  void drop(std::uint64_t id) {
+    Client& cl = c();
+    py::gil_scoped_release nogil;
+    cl.drop(CownRef{id});
+  }
+
+  std::uint64_t submit(const std::vector<std::uint64_t>& cowns,
+                       const py::bytes& payload, bool with_result,
+                       std::uint64_t parent) {
+    std::string_view p = payload;
+    auto refs = to_refs(cowns);
+    Client& cl = c();
+    py::gil_scoped_release nogil;
+    return cl.submit_to_workers(refs, p, with_result, parent).id;
+  }
+
+  // Returns (lease behavior id, value tuple).
+  py::tuple acquire(std::uint64_t id) {
+    Client& cl = c();
+    Lease lease;
+    {
+      py::gil_scoped_release nogil;
+      lease = cl.acquire(CownRef{id});
+    }
+    return py::make_tuple(lease.behavior, to_python(lease.value));
+  }
+
+  void release(std::uint64_t behavior, std::uint64_t id,
+               std::optional<py::bytes> data, bool exception) {
+    Lease lease{behavior, CownRef{id}, {}};
+    std::optional<Value> v;
+    if (data) v = Value{std::string(*data), exception, Errc::none};
+    Client& cl = c();
+    py::gil_scoped_release nogil;
+    cl.release(lease, v ? &*v : nullptr);
+  }
+
+  // Seconds; negative waits without bound. False on timeout.
+  bool quiesce(double timeout) {
+    Client& cl = c();
+    py::gil_scoped_release nogil;
+    if (timeout < 0) {
+      cl.wait();
+      return true;
+    }
+    return cl.quiesce(std::chrono::milliseconds(
+        static_cast<std::int64_t>(timeout * 1000.0)));
+  }
+
+  std::string serve() {
+    Client& cl = c();
+    py::gil_scoped_release nogil;
+    return cl.serve_until_closed();
+  }
+
+  std::vector<std::pair<int, std::string>> take_errors() {
+    std::vector<std::pair<int, std::string>> out;
+    for (const Error& e : c().take_errors()) {
+      out.emplace_back(e.code().value(), e.what());
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<py::object> body_;
+  std::unique_ptr<Client> client_;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "bocd's binding of the C++ client: sessions, cown ids, bytes.";
+
+  auto daemon_error = py::register_exception<Error>(m, "DaemonError",
+                                                    PyExc_RuntimeError);
+  (void)daemon_error;
+  py::register_exception<ConnectionError>(m, "DaemonConnectionError",
+                                          PyExc_ConnectionError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const std::logic_error& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+  });
+
+  m.def("default_socket_path", &bocd::proto::default_socket_path,
+        "The daemon socket a client uses when none is given.");
+
+  py::class_<Session>(m, "Session")
+      .def(py::init<std::string, std::string, py::object>(), py::arg("socket"),
+           py::arg("program"), py::arg("body") = py::none())
+      .def_property_readonly("session", &Session::session)
+      .def("close", &Session::close)
+      .def("create", &Session::create)
+      .def("drop", &Session::drop)
+      .def("submit", &Session::submit)
+      .def("acquire", &Session::acquire)
+      .def("release", &Session::release)
+      .def("quiesce", &Session::quiesce)
+      .def("serve", &Session::serve)
+      .def("take_errors", &Session::take_errors);
+}
