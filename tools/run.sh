@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Builds everything and starts the daemon on the default socket
-# ($BOCD_SOCKET, else $XDG_RUNTIME_DIR/bocd/bocd.sock, else
-# /tmp/bocd-$UID/bocd.sock). Extra arguments go to `bocd serve`.
+# Builds everything (the daemon and the Python package, installed into
+# .venv) and starts the daemon on the default socket ($BOCD_SOCKET, else
+# $XDG_RUNTIME_DIR/bocd/bocd.sock, else /tmp/bocd-$UID/bocd.sock) with the
+# package's Python as its workers' interpreter. Extra arguments go to
+# `bocd serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/build.sh build
-build/daemon/bocd serve "$@"
-build/daemon/bocd status
+bash tools/deps.sh
+bash tools/venv.sh
+.venv/bin/bocd serve --python "$PWD/.venv/bin/python" "$@"
+.venv/bin/bocd status

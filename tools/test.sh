@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: builds and runs the whole suite (unit, property,
-# integration against the real daemon, fuzz corpus replay, layering), then
-# builds the C++ tests again with AddressSanitizer and
+# Runs every test: builds and runs the C++ suite (unit, property,
+# integration against the real daemon, fuzz corpus replay, layering),
+# installs the Python package into .venv and runs its pytest suite against
+# the real daemon, then builds the C++ tests again with AddressSanitizer and
 # UndefinedBehaviorSanitizer and runs them. Fails if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,11 @@ echo "== build (RelWithDebInfo)"
 bash tools/build.sh build
 echo "== tests"
 ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== Python package (.venv)"
+bash tools/venv.sh
+echo "== Python tests"
+.venv/bin/python -m pytest tests/python -q
 
 echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
 bash tools/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug \

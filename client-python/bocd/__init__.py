@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from . import _runtime
+from . import _cown, _runtime
 from ._cown import Cown, CownCapsule
 from ._runtime import WORKER_COUNT, start
 from ._when import when, whencall
@@ -87,6 +87,7 @@ def _shape(stats: bool, noticeboard: bool, st: list[dict[str, int]],
 
 def _quiesce(name: str, timeout: float | None) -> None:
     seconds = _check_timeout(timeout)
+    _cown.flush_drops()
     if not _runtime.session().quiesce(seconds):
         raise TimeoutError(
             f"{name}(): runtime did not reach quiescence within timeout={timeout}")

@@ -47,6 +47,13 @@ def _register(ident: int, fresh: bool) -> None:
         _session_hold(ident)
 
 
+# Ids whose last handle died, sent to the daemon in batches: a late drop
+# only keeps a cown alive a little longer, and one message per dead result
+# cown would cost more than the behavior that made it.
+_drops: list[int] = []
+DROP_BATCH = 256
+
+
 def _unregister(ident: int) -> None:
     with _counts_lock:
         n = _counts.get(ident, 0) - 1
@@ -54,26 +61,41 @@ def _unregister(ident: int) -> None:
             _counts[ident] = n
             return
         _counts.pop(ident, None)
+        _drops.append(ident)
+        if len(_drops) < DROP_BATCH:
+            return
+    flush_drops()
+
+
+def flush_drops() -> None:
+    """Sends the batched drops (before a quiesce, at exit, when full)."""
+    global _drops
+    with _counts_lock:
+        ids, _drops = _drops, []
     s = _runtime._session
-    if s is not None:
-        try:
-            s.drop(ident)
-        except Exception:  # the session is gone: the daemon dropped it
-            pass
+    if s is None or not ids:
+        return
+    try:
+        s.drop_many(ids)
+    except Exception:  # the session is gone: the daemon dropped them all
+        pass
 
 
-def decode(data: bytes, exception: bool, error: int) -> tuple[Any, bool]:
+def decode(data: bytes, exception: bool, error: int,
+           keep: dict[str, Any] | None = None) -> tuple[Any, bool]:
     """A stored value: (value, exception flag). A daemon-written error
-    (for example the executor died) becomes a RuntimeError with its text."""
+    (for example the executor died) becomes a RuntimeError with its text.
+    Shared-memory blobs it is read from are added to `keep`."""
     if error:
         return RuntimeError(data.decode("utf-8", "replace")), True
-    return _serial.loads(data), exception
+    return _serial.loads(data, keep), exception
 
 
 class _Hold:
     """Ownership of one cown: its value while owned, loaded lazily."""
 
-    __slots__ = ("data", "error", "value", "exc", "loaded", "touched", "lease")
+    __slots__ = ("data", "error", "value", "exc", "loaded", "touched", "lease",
+                 "blobs")
 
     def __init__(self, data: bytes, exc: bool, error: int,
                  lease: int | None) -> None:
@@ -84,10 +106,12 @@ class _Hold:
         self.loaded = False
         self.touched = False  # must be written back: it may have changed
         self.lease = lease    # main side: the daemon's id for the request
+        self.blobs: dict[str, Any] = {}  # blobs the value was read from
 
     def get(self) -> Any:
         if not self.loaded:
-            self.value, self.exc = decode(self.data, self.exc, self.error)
+            self.value, self.exc = decode(self.data, self.exc, self.error,
+                                          self.blobs)
             self.loaded = True
             self.data = b""
         self.touched = True  # the caller may mutate it in place
@@ -112,9 +136,9 @@ class _Handle(Generic[T]):
             return
         self._hold = None
         self._held = False
-        data, _refs = _serial.dumps(value)  # fails here if unpicklable
+        e = _serial.encode(value)  # fails here if unpicklable
         s = _runtime.session()
-        self._id = s.create(data)
+        self._id = s.create(e.data, e.refs, e.blobs)
         self._held = True
         _register(self._id, fresh=True)
 
@@ -198,14 +222,14 @@ class _Handle(Generic[T]):
         self._hold = None
         s = _runtime.session()
         if not h.touched:
-            s.release(h.lease, self._id, None, False)
+            s.release(h.lease, self._id, None, False, [], [])
             return
         try:
-            data, _refs = _serial.dumps(h.value)
+            e = _serial.encode(h.value, h.blobs)
         except BaseException:
-            s.release(h.lease, self._id, None, False)
+            s.release(h.lease, self._id, None, False, [], [])
             raise
-        s.release(h.lease, self._id, data, h.exc)
+        s.release(h.lease, self._id, e.data, h.exc, e.refs, e.blobs)
 
     def unwrap(self) -> T:
         """Takes the value out (leaving None) once the cown is free; raises

@@ -68,6 +68,8 @@ WORKER_COUNT = default_worker_count()
 
 def current_behavior() -> tuple[int, int] | None:
     """(behavior id, program session) of the body running on this thread."""
+    if not _is_worker:  # bodies run only in workers
+        return None
     return getattr(_tls, "behavior", None)
 
 
@@ -114,6 +116,8 @@ def _shutdown() -> None:
     with _lock:
         if _session is not None:
             try:
+                from . import _cown
+                _cown.flush_drops()
                 _session.close()
             except Exception:
                 pass

@@ -12,22 +12,49 @@ alive while the value refers to them. Code objects travel with marshal,
 which keeps their file name and line numbers (cloudpickle renames them
 "<dynamic-code>"), so tracebacks from workers name the real file; workers
 run the same interpreter, so marshal's format fits.
+
+Large data never crosses the socket (DESIGN D4): pickle-5 out-of-band
+buffers of at least ``OOB_MIN`` bytes (numpy arrays, say) and pickle streams
+of at least ``STREAM_MAX`` bytes go into shared-memory blobs
+(``_core.Blob``) and the value carries their names. A value read from
+blobs maps them; when the same cown's value is written back and a buffer
+still lies inside a blob it was read from (an array updated in place), the
+blob is named again instead of copied. Only the cown the blob was read for
+may do that, so two cowns never share memory.
 """
 from __future__ import annotations
 
 import io
 import marshal
 import pickle
+import struct
 import sys
 import types
 from typing import Any, Callable
 
 import cloudpickle
 
+from . import _core
+
+OOB_MIN = 64 * 1024
+STREAM_MAX = 1 << 20
+_BLOB_TAG = b"B"  # plain pickle streams start with b"\x80"
+
 # Set by _cown: makes a handle object for (kind, id) read from bytes.
 materialize: Callable[[str, int], Any]
 # Set by _cown: the handle base class.
 handle_type: type
+
+
+class Encoded:
+    """A value's bytes, the cown ids and the blob names it embeds."""
+
+    __slots__ = ("data", "refs", "blobs")
+
+    def __init__(self, data: bytes, refs: list[int], blobs: list[str]) -> None:
+        self.data = data
+        self.refs = refs
+        self.blobs = blobs
 
 
 class _ByValue(Exception):
@@ -67,25 +94,92 @@ class _CloudPickler(cloudpickle.Pickler):
         return super().reducer_override(obj)
 
 
-def dumps(value: Any) -> tuple[bytes, list[int]]:
-    """Pickles `value`; returns the bytes and the cown ids it embeds."""
+def _pickle(value: Any) -> tuple[bytes, list[int], list[pickle.PickleBuffer]]:
+    oob: list[pickle.PickleBuffer] = []
+
+    def out_of_band(pb: pickle.PickleBuffer) -> bool:
+        if pb.raw().nbytes < OOB_MIN:
+            return True  # in-band
+        oob.append(pb)
+        return False
+
     buf = io.BytesIO()
-    p = _FastPickler(buf, 5)
+    p = _FastPickler(buf, 5, buffer_callback=out_of_band)
     p.refs = []
     try:
         p.dump(value)
-        return buf.getvalue(), p.refs
+        return buf.getvalue(), p.refs, oob
     except _ByValue:
-        pass
+        oob.clear()
     buf = io.BytesIO()
-    cp = _CloudPickler(buf, protocol=5)
+    cp = _CloudPickler(buf, protocol=5, buffer_callback=out_of_band)
     cp.refs = []
     cp.dump(value)
-    return buf.getvalue(), cp.refs
+    return buf.getvalue(), cp.refs, oob
 
 
-def loads(data: bytes) -> Any:
-    """Unpickles bytes from dumps(); b"" (a fresh result cown) is None."""
+def _new_blob(data: Any, n: int) -> Any:
+    blob = _core.Blob(n)
+    memoryview(blob)[:n] = data
+    return blob
+
+
+def _place(mv: memoryview, reuse: dict[str, Any] | None) -> tuple[str, int, int]:
+    """(blob name, offset, length) holding the buffer's bytes."""
+    addr, n = _core.buffer_span(mv)
+    if reuse:
+        for blob in reuse.values():
+            if blob.address <= addr and addr + n <= blob.address + blob.size:
+                return blob.name, addr - blob.address, n
+    return _new_blob(mv.cast("B"), n).name, 0, n
+
+
+def encode(value: Any, reuse: dict[str, Any] | None = None) -> Encoded:
+    """Pickles `value`. `reuse`: the blobs this cown's value was read from
+    (see the module docstring)."""
+    stream, refs, oob = _pickle(value)
+    if not oob and len(stream) < STREAM_MAX:
+        return Encoded(stream, refs, [])
+    entries = [_place(pb.raw(), reuse) for pb in oob]
+    names = [e[0] for e in entries]
+    stream_ref = None
+    if len(stream) >= STREAM_MAX:
+        stream_ref = (_new_blob(stream, len(stream)).name, len(stream))
+        names.append(stream_ref[0])
+        stream = b""
+    header = pickle.dumps((entries, stream_ref))
+    data = _BLOB_TAG + struct.pack("<I", len(header)) + header + stream
+    return Encoded(data, refs, names)
+
+
+def dumps(value: Any) -> tuple[bytes, list[int]]:
+    """Pickles `value`; returns the bytes and the cown ids it embeds."""
+    e = encode(value)
+    return e.data, e.refs
+
+
+def loads(data: bytes, keep: dict[str, Any] | None = None) -> Any:
+    """Unpickles bytes from encode(); b"" (a fresh result cown) is None.
+    Blobs mapped to read it are added to `keep` (by name)."""
     if not data:
         return None
-    return pickle.loads(data)
+    if data[:1] != _BLOB_TAG:
+        return pickle.loads(data)
+    (n,) = struct.unpack_from("<I", data, 1)
+    entries, stream_ref = pickle.loads(data[5:5 + n])
+    mapped: dict[str, Any] = {} if keep is None else keep
+    extent: dict[str, int] = {}
+    for name, offset, length in entries:
+        extent[name] = max(extent.get(name, 0), offset + length)
+    buffers = []
+    for name, offset, length in entries:
+        blob = mapped.get(name)
+        if blob is None or blob.size < extent[name]:
+            blob = mapped[name] = _core.Blob(name, extent[name])
+        buffers.append(memoryview(blob)[offset:offset + length])
+    if stream_ref is not None:
+        name, length = stream_ref
+        stream: Any = memoryview(_core.Blob(name, length))
+    else:
+        stream = memoryview(data)[5 + n:]
+    return pickle.loads(stream, buffers=buffers)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import marshal
 import pickle
+import struct
 import sys
 import types
 from typing import Any, Callable, Sequence
@@ -29,7 +30,9 @@ _CO_ASYNC = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | \
     inspect.CO_ITERABLE_COROUTINE
 _CO_GENERATOR = inspect.CO_GENERATOR
 
-_code_blobs: dict[types.CodeType, bytes] = {}
+# Per code object: the payload prefix (blob length + code blob). A @when in
+# a loop makes a new function object each time, with the same code.
+_prefixes: dict[types.CodeType, bytes] = {}
 
 
 def _importable(fn: types.FunctionType) -> bool:
@@ -42,11 +45,14 @@ def _importable(fn: types.FunctionType) -> bool:
             and fn.__globals__ is mod.__dict__)
 
 
-def _code_blob(fn: types.FunctionType) -> bytes:
+def _prefix(fn: types.FunctionType) -> bytes:
+    """The payload's first part: the code blob, made once per code object
+    (after the shape checks, which depend only on the code)."""
     code = fn.__code__
-    blob = _code_blobs.get(code)
-    if blob is not None:
-        return blob
+    prefix = _prefixes.get(code)
+    if prefix is not None:
+        return prefix
+    _check_shape(fn)
     if _importable(fn):
         blob = b"M" + pickle.dumps(
             (fn.__module__, marshal.dumps(code), fn.__name__, fn.__qualname__))
@@ -57,8 +63,9 @@ def _code_blob(fn: types.FunctionType) -> bytes:
         template.__module__ = fn.__module__
         template.__qualname__ = fn.__qualname__
         blob = b"V" + _serial.dumps(template)[0]
-    _code_blobs[code] = blob
-    return blob
+    prefix = struct.pack("<I", len(blob)) + blob
+    _prefixes[code] = prefix
+    return prefix
 
 
 def _check_shape(fn: types.FunctionType) -> None:
@@ -144,18 +151,18 @@ def _closure_values(fn: types.FunctionType) -> tuple[Any, ...] | None:
 
 def _schedule(fn: Any, args: Sequence[Any], extras: list[Any] | None,
               frame: types.FrameType | None) -> Cown[Any]:
-    if isinstance(fn, str):
-        raise TypeError("whencall() takes a behavior function, not a thunk "
-                        "name. Pass the function object itself.")
-    if not isinstance(fn, types.FunctionType):
+    if type(fn) is not types.FunctionType:
+        if isinstance(fn, str):
+            raise TypeError("whencall() takes a behavior function, not a "
+                            "thunk name. Pass the function object itself.")
         raise TypeError(f"@when needs a Python function, got {type(fn).__name__}")
-    _check_shape(fn)
+    prefix = _prefix(fn)
     if extras is None:  # @when: validate counts and capture bare names
         extras = _bare_captures(fn, len(args), frame)
     shape, flat = _shape(args)
-    record = (_code_blob(fn), shape, extras, fn.__defaults__,
-              fn.__kwdefaults__, _closure_values(fn))
-    payload, _refs = _serial.dumps(record)
+    # What is snapshotted now; the code travels in the prefix.
+    call = _serial.encode((shape, extras, fn.__defaults__, fn.__kwdefaults__,
+                           _closure_values(fn)))
     running = _runtime.current_behavior()
     if running is not None:
         session = _runtime.session()
@@ -164,7 +171,8 @@ def _schedule(fn: Any, args: Sequence[Any], extras: list[Any] | None,
         session = _runtime.ensure_started()
         parent = 0
         _runtime.count_scheduled()
-    ident = session.submit(flat, payload, True, parent)
+    ident = session.submit(flat, prefix + call.data, True, parent, call.refs,
+                           call.blobs)
     result = Cown.__new__(Cown)
     result._id = ident
     result._hold = None

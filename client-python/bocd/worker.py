@@ -19,6 +19,7 @@ import marshal
 import os
 import pickle
 import signal
+import struct
 import sys
 import traceback
 import types
@@ -57,9 +58,14 @@ def _resolve(blob: bytes) -> types.FunctionType:
     return t
 
 
-def _function(record: tuple[Any, ...]) -> tuple[types.FunctionType, Any, Any]:
-    blob, shape, extras, defaults, kwdefaults, cells = record
-    t = _resolve(blob)
+def _function(payload: bytes) -> tuple[types.FunctionType, Any, Any]:
+    """The behavior's function and arguments from a payload: a length-
+    prefixed code blob, then what was snapshotted at scheduling time."""
+    (n,) = struct.unpack_from("<I", payload)
+    t = _resolve(payload[4:4 + n])
+    shape, extras, defaults, kwdefaults, cells = _serial.loads(payload[4 + n:])
+    if defaults is None and kwdefaults is None and cells is None:
+        return t, shape, extras
     closure = tuple(types.CellType(v) for v in cells) if cells is not None else None
     fn = types.FunctionType(t.__code__, t.__globals__, t.__name__, defaults,
                             closure)
@@ -77,36 +83,31 @@ def _note(e: BaseException) -> None:
     e.__traceback__ = None  # frames would keep the body's cowns alive
 
 
-def _encode_result(value: Any, exc: bool) -> tuple[bytes, bool]:
+def _encode_result(value: Any, exc: bool) -> tuple[bytes, bool, list[int], list[str]]:
     if type(value) is Cown:  # a returned Cown arrives as a CownCapsule
         cap = CownCapsule.__new__(CownCapsule)
         cap._id, cap._held, cap._hold = value._id, False, None
         value = cap
     try:
-        return _serial.dumps(value)[0], exc
-    except BaseException as e:  # the result cannot be pickled
-        return _unpicklable(e, "return value"), True
+        e = _serial.encode(value)
+    except BaseException as err:  # the result cannot be pickled
+        e = _serial.encode(_picklable(err))
+        exc = True
+    return e.data, exc, e.refs, e.blobs
 
 
-def _unpicklable(e: BaseException, what: str) -> bytes:
-    err = type(e)(*e.args) if _picklable_type(e) else RuntimeError(repr(e))
+def _picklable(err: BaseException) -> BaseException:
+    """`err` if it pickles, else a RuntimeError that says what it was."""
     try:
-        return _serial.dumps(err)[0]
+        _serial.encode(err)
+        return err
     except BaseException:
-        return _serial.dumps(RuntimeError(f"{what} cannot be pickled: {e!r}"))[0]
-
-
-def _picklable_type(e: BaseException) -> bool:
-    try:
-        pickle.dumps(type(e)(*e.args))
-        return True
-    except BaseException:
-        return False
+        return RuntimeError(f"unpicklable exception: {err!r}")
 
 
 def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         values: tuple[tuple[bytes, bool, int], ...], has_result: bool
-        ) -> tuple[list[tuple[int, bytes, bool]], tuple[bytes, bool] | None]:
+        ) -> tuple[list[Any], tuple[bytes, bool, list[int], list[str]] | None]:
     """Runs one dispatched behavior; see the module docstring."""
     _runtime._tls.behavior = (behavior, session)
     borrowed = begin_borrowing()
@@ -120,7 +121,7 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     holds = [params[i]._hold for i in ids]
     try:
         try:
-            fn, shape, extras = _function(_serial.loads(payload))
+            fn, shape, extras = _function(payload)
             args = [params[s] if isinstance(s, int) else [params[i] for i in s]
                     for s in shape]
             value, exc = fn(*args, *extras), False
@@ -133,7 +134,8 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             if not h.touched:
                 continue
             try:
-                updates.append((k, _serial.dumps(h.value)[0], bool(h.exc)))
+                e = _serial.encode(h.value, h.blobs)
+                updates.append((k, e.data, bool(h.exc), e.refs, e.blobs))
             except BaseException as e:  # the cown keeps its previous value
                 value, exc = e, True
         result = _encode_result(value, exc) if has_result else None

@@ -9,6 +9,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <unistd.h>
+
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+
+#include <random>
+
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -38,8 +45,8 @@ py::tuple to_python(const Value& v) {
 }
 
 // Runs one worker behavior: hands the dispatch to the Python `body`, which
-// returns (updates, result); updates is [(slot, data, exception)], result
-// is (data, exception) or None.
+// returns (updates, result): updates is [(slot, data, exception, refs,
+// blobs)], result is (data, exception, refs, blobs) or None.
 void run_python_body(const py::object& body, Access& a) {
   py::gil_scoped_acquire gil;
   py::tuple ids(a.size());
@@ -65,10 +72,12 @@ void run_python_body(const py::object& body, Access& a) {
   } catch (const std::exception& e) {
     // The Python side catches everything a body raises; reaching here is a
     // defect in the worker itself, reported on the result cown.
-    std::string what = e.what();
-    if (a.has_result()) a.set_result(what, true);
+    if (a.has_result()) a.set_result(e.what(), true);
   }
 }
+
+using Ids = std::vector<std::uint64_t>;
+using Names = std::vector<std::string>;
 
 class Session {
  public:
@@ -100,7 +109,8 @@ class Session {
 
   std::uint64_t session() { return c().session(); }
 
-  std::uint64_t create(const py::bytes& data) {
+  std::uint64_t create(const py::bytes& data, const Ids& refs,
+                       const Names& blobs) {
     std::string s = data;
     Client& cl = c();
     py::gil_scoped_release nogil;
@@ -113,14 +123,20 @@ class Session {
     cl.drop(CownRef{id});
   }
 
-  std::uint64_t submit(const std::vector<std::uint64_t>& cowns,
-                       const py::bytes& payload, bool with_result,
-                       std::uint64_t parent) {
-    std::string_view p = payload;
-    auto refs = to_refs(cowns);
+  void drop_many(const Ids& ids) {
     Client& cl = c();
     py::gil_scoped_release nogil;
-    return cl.submit_to_workers(refs, p, with_result, parent).id;
+    for (std::uint64_t id : ids) cl.drop(CownRef{id});
+  }
+
+  std::uint64_t submit(const Ids& cowns, const py::bytes& payload,
+                       bool with_result, std::uint64_t parent,
+                       const Ids& refs, const Names& blobs) {
+    std::string_view p = payload;
+    auto set = to_refs(cowns);
+    Client& cl = c();
+    py::gil_scoped_release nogil;
+    return cl.submit_to_workers(set, p, with_result, parent).id;
   }
 
   // Returns (lease behavior id, value tuple).
@@ -135,7 +151,8 @@ class Session {
   }
 
   void release(std::uint64_t behavior, std::uint64_t id,
-               std::optional<py::bytes> data, bool exception) {
+               std::optional<py::bytes> data, bool exception, const Ids& refs,
+               const Names& blobs) {
     Lease lease{behavior, CownRef{id}, {}};
     std::optional<Value> v;
     if (data) v = Value{std::string(*data), exception, Errc::none};
@@ -175,6 +192,74 @@ class Session {
   std::unique_ptr<Client> client_;
 };
 
+// A shared-memory blob (DESIGN D4): one POSIX shared-memory object, mapped
+// read-write. Large values and pickle-5 out-of-band buffers live in blobs
+// and travel as names, never through the socket. Made with Boost.Interprocess
+// rather than by hand: it owns the shm_open/ftruncate/mmap/unlink details.
+//
+// Names are "bocd-<pid>-<64 random bits>": unguessable (DESIGN D9) and
+// created 0600. The daemon unlinks a blob once no stored value names it;
+// a mapping stays valid after the unlink until it is dropped.
+class Blob {
+ public:
+  static std::string fresh_name() {
+    static thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                            (std::uint64_t(::getpid()) << 32)};
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "bocd-%x-%016llx", unsigned(::getpid()),
+                  static_cast<unsigned long long>(rng()));
+    return buf;
+  }
+
+  // Creates a new blob of `size` bytes.
+  explicit Blob(std::size_t size) : name_(fresh_name()) {
+    namespace bip = boost::interprocess;
+    bip::permissions owner_only(0600);
+    bip::shared_memory_object shm(bip::create_only, name_.c_str(),
+                                  bip::read_write, owner_only);
+    shm.truncate(static_cast<bip::offset_t>(size ? size : 1));
+    region_ = bip::mapped_region(shm, bip::read_write, 0, size ? size : 1);
+    size_ = size;
+  }
+
+  // Maps an existing blob.
+  Blob(std::string name, std::size_t size) : name_(std::move(name)) {
+    namespace bip = boost::interprocess;
+    bip::shared_memory_object shm(bip::open_only, name_.c_str(),
+                                  bip::read_write);
+    region_ = bip::mapped_region(shm, bip::read_write, 0, size ? size : 1);
+    size_ = size;
+  }
+
+  static bool unlink(const std::string& name) {
+    return boost::interprocess::shared_memory_object::remove(name.c_str());
+  }
+
+  const std::string& name() const { return name_; }
+  std::size_t size() const { return size_; }
+  void* data() { return region_.get_address(); }
+  std::uintptr_t address() const {
+    return reinterpret_cast<std::uintptr_t>(region_.get_address());
+  }
+
+ private:
+  std::string name_;
+  boost::interprocess::mapped_region region_;
+  std::size_t size_ = 0;
+};
+
+// (address, length) of an object's contiguous buffer.
+std::pair<std::uintptr_t, std::size_t> buffer_span(py::handle obj) {
+  Py_buffer view;
+  if (PyObject_GetBuffer(obj.ptr(), &view, PyBUF_ANY_CONTIGUOUS) != 0) {
+    throw py::error_already_set();
+  }
+  auto out = std::make_pair(reinterpret_cast<std::uintptr_t>(view.buf),
+                            static_cast<std::size_t>(view.len));
+  PyBuffer_Release(&view);
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -188,10 +273,31 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const boost::interprocess::interprocess_exception& e) {
+      PyErr_SetString(PyExc_OSError,
+                      (std::string("shared-memory blob: ") + e.what()).c_str());
     } catch (const std::logic_error& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     }
   });
+
+  py::class_<Blob>(m, "Blob", py::buffer_protocol(),
+                   "A shared-memory blob, mapped read-write.")
+      .def(py::init<std::size_t>(), py::arg("size"),
+           "Creates a new blob of `size` bytes.")
+      .def(py::init<std::string, std::size_t>(), py::arg("name"),
+           py::arg("size"), "Maps the existing blob `name`.")
+      .def_property_readonly("name", &Blob::name)
+      .def_property_readonly("size", &Blob::size)
+      .def_property_readonly("address", &Blob::address)
+      .def_static("unlink", &Blob::unlink, py::arg("name"))
+      .def_buffer([](Blob& b) {
+        return py::buffer_info(b.data(), 1,
+                               py::format_descriptor<std::uint8_t>::format(),
+                               1, {b.size()}, {1}, false);
+      });
+  m.def("buffer_span", &buffer_span, py::arg("obj"),
+        "(address, length) of a contiguous buffer.");
 
   m.def("default_socket_path", &bocd::proto::default_socket_path,
         "The daemon socket a client uses when none is given.");
@@ -203,6 +309,7 @@ PYBIND11_MODULE(_core, m) {
       .def("close", &Session::close)
       .def("create", &Session::create)
       .def("drop", &Session::drop)
+      .def("drop_many", &Session::drop_many)
       .def("submit", &Session::submit)
       .def("acquire", &Session::acquire)
       .def("release", &Session::release)
