@@ -25,12 +25,20 @@ void Access::set_exception(std::size_t i, bool exception) {
   (*slots_)[slot].exception = exception;
 }
 
-void Access::set_result(std::string data, bool exception) {
+void Access::set_refs(std::size_t i, std::vector<std::uint64_t> refs) {
+  std::uint32_t slot = param_[i];
+  (*dirty_)[slot] = true;
+  (*slots_)[slot].refs = std::move(refs);
+}
+
+void Access::set_result(std::string data, bool exception,
+                        std::vector<std::uint64_t> refs) {
   if (result_ == nullptr) {
     throw std::logic_error("set_result: behavior has no result cown");
   }
   result_->data = std::move(data);
   result_->exception = exception;
+  result_->refs = std::move(refs);
 }
 
 Client::Client(Options options)
@@ -69,7 +77,8 @@ void Client::not_from_executor(const char* what) const {
   }
 }
 
-CownRef Client::create(std::string value) {
+CownRef Client::create(std::string value,
+                       std::span<const std::uint64_t> refs) {
   std::uint64_t id;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -77,9 +86,13 @@ CownRef Client::create(std::string value) {
     id = next_cown_id_locked();
   }
   channel_->send([&](proto::Encoder& enc) {
-    enc.create_cown(id, proto::ValueRef{value}, false);
+    enc.create_cown(id, proto::ValueRef{value, false, {}, refs}, false);
   });
   return CownRef{id};
+}
+
+void Client::hold(std::span<const std::uint64_t> ids) {
+  channel_->send([&](proto::Encoder& enc) { enc.hold_cown(ids); });
 }
 
 void Client::drop(CownRef cown) {
@@ -130,7 +143,8 @@ void Client::send_submit(std::span<const CownRef> cowns, Body body,
 
 CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
                                   std::string_view payload, bool with_result,
-                                  std::uint64_t parent) {
+                                  std::uint64_t parent,
+                                  std::span<const std::uint64_t> refs) {
   std::vector<std::uint64_t> ids;
   ids.reserve(cowns.size());
   for (CownRef c : cowns) ids.push_back(c.id);
@@ -139,7 +153,8 @@ CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
   std::uint64_t result = with_result ? next_cown_id_locked() : 0;
   std::uint64_t tag = next_tag_++;
   channel_->send([&](proto::Encoder& enc) {
-    enc.submit(tag, ids, result, fb::Executor::Workers, parent, payload);
+    enc.submit(tag, ids, result, fb::Executor::Workers, parent, payload,
+               refs);
   });
   return CownRef{result};
 }
@@ -224,6 +239,8 @@ Access Client::load_values(const fb::Dispatch& d, const Pending& p) {
     s.exception = v && v->exception();
     s.error = v ? static_cast<Errc>(v->error()) : Errc::none;
     if (v && v->data()) s.data.assign(v->data()->begin(), v->data()->end());
+    s.refs.clear();
+    if (v && v->refs()) s.refs.assign(v->refs()->begin(), v->refs()->end());
   }
   if (p.body) {
     for (std::uint64_t id : p.cowns) {
@@ -243,12 +260,14 @@ void Client::send_completion(const fb::Dispatch& d, Value& result) {
   updates.clear();
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     if (!dirty_[i]) continue;
-    updates.push_back({ids_[i],
-                       proto::ValueRef{slots_[i].data, slots_[i].exception}});
+    const Value& v = slots_[i];
+    updates.push_back({ids_[i], proto::ValueRef{v.data, v.exception, {},
+                                                v.refs}});
   }
   if (d.result() != 0) {
     updates.push_back({d.result(), proto::ValueRef{result.data,
-                                                   result.exception}});
+                                                   result.exception, {},
+                                                   result.refs}});
   }
   std::uint64_t bytes = update_bytes(updates);
   if (bytes > channel_->welcome().max_frame) {
@@ -274,7 +293,9 @@ std::uint64_t Client::update_bytes(
     const std::vector<proto::CownValueRef>& updates) {
   // The same generous framing allowance the daemon uses for dispatches.
   std::uint64_t n = 256;
-  for (const auto& u : updates) n += 64 + u.value.data.size();
+  for (const auto& u : updates) {
+    n += 64 + u.value.data.size() + 8 * u.value.refs.size();
+  }
   return n;
 }
 
@@ -347,7 +368,8 @@ void Client::release(const Lease& lease, const Value* update) {
   std::vector<proto::CownValueRef> updates;
   if (update != nullptr) {
     updates.push_back({lease.cown.id,
-                       proto::ValueRef{update->data, update->exception}});
+                       proto::ValueRef{update->data, update->exception, {},
+                                       update->refs}});
   }
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -12,6 +12,7 @@ std::uint32_t BehaviorPool::allocate() {
   b.running_on = SessionId{};
   b.requests.clear();
   b.payload.clear();
+  b.refs.clear();
   return index;
 }
 

@@ -50,6 +50,9 @@ struct Behavior {
   CownId result;
   std::vector<Request> requests;  // sorted by cown id; result cown included
   std::string payload;
+  // Cown slots the payload embeds, each counted once in its cown's refs
+  // until finish().
+  std::vector<std::uint32_t> refs;
 };
 
 class BehaviorPool {

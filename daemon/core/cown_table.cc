@@ -8,8 +8,20 @@ std::uint32_t CownTable::find(CownId id) const {
   return index_.find(id.value);
 }
 
+bool CownTable::all_live(const std::vector<CownId>& ids,
+                         CownId& missing) const {
+  for (CownId id : ids) {
+    if (find(id) == NONE) {
+      missing = id;
+      return false;
+    }
+  }
+  return true;
+}
+
 std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
                                 bool pinned) {
+  add_refs(value.refs);
   std::uint32_t index = take_slot(slots_, free_);
   Cown& c = slots_[index];
   c.id = id;
@@ -17,6 +29,7 @@ std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
   c.owner = owner;
   c.owner_handle = true;
   c.pinned = pinned;
+  c.refs = 0;
   c.last_behavior = NONE;
   c.live = true;
   index_.insert(id.value, index);
@@ -24,14 +37,46 @@ std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
   return index;
 }
 
+void CownTable::add_refs(const std::vector<CownId>& ids) {
+  for (CownId id : ids) ++slots_[find(id)].refs;
+}
+
+void CownTable::release_refs(const std::vector<CownId>& ids) {
+  for (CownId id : ids) released_.push_back(find(id));
+  drain_released();
+}
+
+void CownTable::release_ref(std::uint32_t index) {
+  released_.push_back(index);
+  drain_released();
+}
+
 bool CownTable::free_if_unreferenced(std::uint32_t index) {
+  if (referenced(slots_[index])) return false;
+  free_slot(index);
+  drain_released();
+  return true;
+}
+
+void CownTable::free_slot(std::uint32_t index) {
   Cown& c = slots_[index];
-  if (c.owner_handle || c.last_behavior != NONE) return false;
+  // Still live: each holds a count from this value until drained.
+  for (CownId id : c.value.refs) released_.push_back(find(id));
   index_.erase(c.id.value);
   c.value = Value{};
   c.live = false;
   free_.push_back(index);
-  return true;
+}
+
+void CownTable::drain_released() {
+  // A worklist, not recursion: a chain of a million cowns, each embedded
+  // in the previous one's value, must not overflow the stack.
+  while (!released_.empty()) {
+    std::uint32_t index = released_.back();
+    released_.pop_back();
+    Cown& c = slots_[index];
+    if (--c.refs == 0 && !referenced(c)) free_slot(index);
+  }
 }
 
 void CownTable::drop_handle(std::uint32_t index) {
@@ -45,6 +90,8 @@ void CownTable::drop_owner(SessionId owner) {
   if (head == heads_.end()) return;
   std::uint32_t i = head->second;
   heads_.erase(head);
+  // A cascade from one cown cannot free a later one of this list: their
+  // owner handles are still set.
   while (i != NONE) {
     Cown& c = slots_[i];
     std::uint32_t next = c.next;

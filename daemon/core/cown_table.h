@@ -1,8 +1,21 @@
-// CownTable owns every cown the daemon knows: its value, its owner, and the
-// tail of its request queue. Cowns live in a slab addressed by a dense index
-// (what behaviors hold, so the hot path never hashes twice); a FlatIndex
-// maps wire ids to slots. Each owner session's cowns form an intrusive list
-// so that dropping a session's handles needs no allocation per cown.
+// CownTable owns every cown the daemon knows: its value, its owner, its
+// reference count, and the tail of its request queue. Cowns live in a slab
+// addressed by a dense index (what behaviors hold, so the hot path never
+// hashes twice); a FlatIndex maps wire ids to slots. Each owner session's
+// cowns form an intrusive list so that dropping a session's handles needs
+// no allocation per cown.
+//
+// Lifetime (DESIGN D5): a cown lives while its owner handle is held, a
+// behavior is queued on it, or its reference count is above zero. The count
+// is one per entry of a stored value's `refs` naming it, per entry of a
+// live behavior's payload refs, and per session holding it (HoldCown); the
+// table keeps the first kind itself, the Scheduler the other two through
+// add_ref/release_ref. Freeing a cown releases its value's refs, which may
+// free more cowns: a cascade, run with a worklist, never by recursion.
+//
+// Known limit: counts do not see cycles. Cowns whose values embed each
+// other (A's value refs B, B's refs A; or A refs itself) keep each other
+// alive after every handle is dropped, until the daemon stops.
 #pragma once
 
 #include <cstdint>
@@ -20,9 +33,11 @@ inline constexpr std::uint32_t NONE = 0xFFFFFFFFu;
 struct Cown {
   CownId id;
   Value value;
-  SessionId owner;          // the session whose handle keeps it alive
+  SessionId owner;          // the session whose owner handle it is
   bool owner_handle = false;  // the owner has not dropped its handle yet
   bool pinned = false;      // behaviors on it run on the owner (DESIGN D8)
+  // Stored values and live payloads naming it, and sessions holding it.
+  std::uint64_t refs = 0;
   // Tail of the request queue: the behavior slot and its request position
   // that were enqueued last on this cown. NONE when no behavior wants it.
   std::uint32_t last_behavior = NONE;
@@ -37,28 +52,48 @@ class CownTable {
  public:
   // Index of a live cown, or NONE.
   std::uint32_t find(CownId id) const;
+  // Whether every id names a live cown; else sets `missing` to the first
+  // that does not.
+  bool all_live(const std::vector<CownId>& ids, CownId& missing) const;
 
-  // Creates a cown; the caller has checked the id is free.
+  // Creates a cown and counts its value's refs. The caller has checked
+  // the id is free and every ref names a live cown.
   std::uint32_t insert(CownId id, Value value, SessionId owner, bool pinned);
 
   Cown& at(std::uint32_t index) { return slots_[index]; }
   const Cown& at(std::uint32_t index) const { return slots_[index]; }
 
-  // Frees the cown if nothing refers to it: no owner handle, no queue.
-  // Returns whether it was freed.
+  // One more reference to each cown named in `ids` (all live, repeats
+  // count once each): a value about to be stored.
+  void add_refs(const std::vector<CownId>& ids);
+  // One reference fewer to each; frees those left unreferenced (cascade).
+  void release_refs(const std::vector<CownId>& ids);
+  void add_ref(std::uint32_t index) { ++slots_[index].refs; }
+  void release_ref(std::uint32_t index);
+
+  // Frees the cown if nothing refers to it: no owner handle, no queue, no
+  // count. Returns whether it was freed.
   bool free_if_unreferenced(std::uint32_t index);
 
   // The owner drops its handle; frees the cown if nothing else refers to it.
   void drop_handle(std::uint32_t index);
 
   // Clears the owner handle of every cown `owner` owns, freeing the idle
-  // ones. Cowns with queued behaviors survive until their queue empties.
+  // ones. Cowns with queued behaviors or references survive.
   void drop_owner(SessionId owner);
 
   std::size_t size() const { return index_.size(); }
   std::size_t capacity() const { return slots_.size(); }
 
  private:
+  bool referenced(const Cown& c) const {
+    return c.owner_handle || c.last_behavior != NONE || c.refs != 0;
+  }
+  // Frees one unreferenced cown, queueing its value's refs on released_.
+  void free_slot(std::uint32_t index);
+  // Drops one reference per entry of released_, freeing as counts reach
+  // zero, until the cascade ends.
+  void drain_released();
   void link(std::uint32_t index, SessionId owner);
   void unlink(std::uint32_t index);
 
@@ -67,6 +102,7 @@ class CownTable {
   FlatIndex index_;
   // Head of each owner's intrusive list.
   std::unordered_map<SessionId, std::uint32_t> heads_;
+  std::vector<std::uint32_t> released_;  // the cascade's worklist
 };
 
 }  // namespace bocd::core

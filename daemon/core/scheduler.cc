@@ -1,69 +1,17 @@
-// Scheduler: cowns and behaviors (create, submit, route, complete,
-// finish). Sessions and terminators are in scheduler_sessions.cc.
+// Scheduler: behaviors (submit, route, complete, finish). Cown lifetime
+// commands are in scheduler_cowns.cc, sessions and terminators in
+// scheduler_sessions.cc.
 #include "scheduler.h"
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
+#include "hex.h"
 
 namespace bocd::core {
-namespace {
-
-std::string hex(std::uint64_t v) {
-  static const char* digits = "0123456789abcdef";
-  std::string s = "0x";
-  bool started = false;
-  for (int shift = 60; shift >= 0; shift -= 4) {
-    unsigned d = (v >> shift) & 0xF;
-    if (d != 0 || started || shift == 0) {
-      s.push_back(digits[d]);
-      started = true;
-    }
-  }
-  return s;
-}
-
-}  // namespace
 
 Scheduler::Scheduler(Limits limits) : limits_(limits), rng_(limits.seed) {}
-
-Status Scheduler::check_new_cown(const Session& s, CownId id) const {
-  if ((id.value >> 32) != s.prefix || (id.value & 0xFFFFFFFFu) == 0) {
-    return fail(Errc::cown_out_of_range,
-                "cown id " + hex(id.value) +
-                    " is outside this session's id range");
-  }
-  if (cowns_.find(id) != NONE) {
-    return fail(Errc::cown_exists, "cown id " + hex(id.value) +
-                                       " is already in use");
-  }
-  return Ok{};
-}
-
-Status Scheduler::create_cown(SessionId session, CownId id, Value value,
-                              bool pinned) {
-  Session* s = open_session_ptr(session);
-  if (s == nullptr) return fail(Errc::session_closed, "session is closed");
-  Status st = check_new_cown(*s, id);
-  if (!st) return st;
-  cowns_.insert(id, std::move(value), session, pinned);
-  return Ok{};
-}
-
-Status Scheduler::drop_cown(SessionId session, CownId id) {
-  std::uint32_t c = cowns_.find(id);
-  if (c == NONE) {
-    return fail(Errc::unknown_cown,
-                "cown " + hex(id.value) + " does not exist");
-  }
-  const Cown& cown = cowns_.at(c);
-  if (cown.owner != session || !cown.owner_handle) {
-    return fail(Errc::not_permitted, "cown " + hex(id.value) +
-                                         " holds no handle of this session");
-  }
-  cowns_.drop_handle(c);
-  return Ok{};
-}
 
 Result<std::uint32_t> Scheduler::check_submit(SessionId submitter,
                                               Session& s,
@@ -102,6 +50,7 @@ Result<std::uint32_t> Scheduler::check_submit(SessionId submitter,
     Status st = check_new_cown(s, r.result);
     if (!st) return st.error();
   }
+  if (Status st = check_refs(r.refs, "the payload"); !st) return st.error();
   scratch_.clear();
   SessionId pinned_owner;
   for (CownId id : r.cowns) {
@@ -159,18 +108,28 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
   bh.tag = r.tag;
   bh.result = r.result;
   bh.payload = std::move(r.payload);
+  for (CownId ref : r.refs) {
+    bh.refs.push_back(cowns_.find(ref));
+    cowns_.add_ref(bh.refs.back());
+  }
   for (std::uint32_t c : scratch_) bh.requests.push_back(Request{c, NONE});
   if (r.result) {
-    // Fresh, so uncontended: its place in the order cannot matter. Owned
-    // by the behavior's program session (not a worker that submitted it
-    // as a nested behavior): the program reads it, and a worker restart
-    // must not free it. Cross-process handles are DESIGN D5's refcounts.
-    std::uint32_t c = cowns_.insert(r.result, Value{}, owner, false);
+    // Fresh, so uncontended: its place in the order cannot matter. Its
+    // owner handle is the SUBMITTER's (a worker, for a nested behavior),
+    // not the program session's: the object standing for it (bocpy's
+    // result Cown) lives in the submitting process, which drops the handle
+    // from there. Any other process that gets the cown (in a value or a
+    // payload) takes its own handle with hold_cowns, so a worker restart
+    // frees it only if nothing else refers to it (DESIGN D5).
+    std::uint32_t c = cowns_.insert(r.result, Value{}, submitter, false);
     bh.requests.push_back(Request{c, NONE});
   }
+  // Taken now: run_ready() may end it at once (its pinned cown's owner is
+  // gone), and a freed slot's id already names the slot's next occupant.
+  BehaviorId id = behaviors_.id_of(b);
   enqueue(b);
   run_ready();
-  return behaviors_.id_of(b);
+  return id;
 }
 
 void Scheduler::enqueue(std::uint32_t b) {
@@ -236,7 +195,8 @@ std::uint64_t Scheduler::dispatch_bytes(std::uint32_t b) const {
   const Behavior& bh = behaviors_.at(b);
   std::uint64_t n = BASE + bh.payload.size();
   for (const Request& r : bh.requests) {
-    n += PER_COWN + cowns_.at(r.cown).value.data.size();
+    const Value& v = cowns_.at(r.cown).value;
+    n += PER_COWN + v.data.size() + sizeof(std::uint64_t) * v.refs.size();
   }
   return n;
 }
@@ -288,8 +248,19 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
     }
     scratch_.push_back(c);
   }
+  for (const CownUpdate& u : updates) {
+    Status st = check_refs(u.value.refs, "a new value");
+    if (!st) return st;
+  }
+  // Count every new value's refs before releasing any old one's: a value
+  // that keeps a cown it embeds must not free it in between.
+  for (const CownUpdate& u : updates) cowns_.add_refs(u.value.refs);
   for (std::size_t i = 0; i < updates.size(); ++i) {
-    cowns_.at(scratch_[i]).value = std::move(updates[i].value);
+    std::swap(cowns_.at(scratch_[i]).value, updates[i].value);
+  }
+  for (CownUpdate& u : updates) {
+    cowns_.release_refs(u.value.refs);
+    u.value = Value{};  // the old value's bytes go now, not at reuse
   }
   // Only a behavior the pool dispatched (always to a worker) spent one of
   // the worker's slots; one routed to it as submitter or pinned owner did
@@ -304,7 +275,9 @@ void Scheduler::abort(std::uint32_t b, Errc code, std::string message) {
   Behavior& bh = behaviors_.at(b);
   if (bh.result) {
     std::uint32_t c = cowns_.find(bh.result);
-    cowns_.at(c).value = Value{std::move(message), true, code};
+    Value old = std::exchange(cowns_.at(c).value,
+                              Value{std::move(message), true, code, {}});
+    cowns_.release_refs(old.refs);
   }
   finish(b);
 }
@@ -320,6 +293,7 @@ void Scheduler::finish(std::uint32_t b) {
       if (--n.pending == 0) make_ready(r.next);
     }
   }
+  for (std::uint32_t c : bh.refs) cowns_.release_ref(c);
   SessionId session = bh.session;
   behaviors_.release(b);
   ++completed_;

@@ -1,13 +1,19 @@
 // Scheduler: the whole BOC scheduling state of a daemon, as a pure,
 // single-threaded, deterministic state machine (DESIGN D1). Commands in
-// (open/close session, create/drop cown, submit, complete, quiesce), events
-// out (dispatch, quiesced). No IO, threads, clocks or logging.
+// (open/close session, create/hold/drop cown, submit, complete, quiesce),
+// events out (dispatch, quiesced). No IO, threads, clocks or logging.
 //
 // Thread: one. The daemon calls it from its io_context thread only.
 //
 // Ordering contract: submit() enqueues a behavior on every cown of its
 // sorted, de-duplicated request set in one step, so behaviors that share a
 // cown run in submission order and no set of behaviors can deadlock.
+//
+// Lifetime contract (DESIGN D5): a cown lives while a session holds a
+// handle to it (its creator's owner handle, or one taken by hold_cowns), a
+// stored value embeds it (Value::refs), a live behavior's payload embeds it
+// (SubmitRequest::refs) or a behavior is queued on it. CownTable counts
+// them and frees cascades; cycles leak (see cown_table.h).
 #pragma once
 
 #include <cstdint>
@@ -64,6 +70,9 @@ struct SubmitRequest {
   bool run_on_submitter = false;
   BehaviorId parent;           // 0, or a behavior RUNNING on the submitter
   std::string payload;
+  // Cowns the payload embeds (repeats allowed): each is kept alive until
+  // the behavior completes or is aborted.
+  std::vector<CownId> refs;
 };
 
 struct CownUpdate {
@@ -97,10 +106,23 @@ class Scheduler {
   SessionGrant open_session(Role role, std::int32_t pid, std::string program);
   // Cancels the session's queued behaviors, aborts behaviors running on it
   // (their result cowns get an executor_lost error; their cowns keep their
-  // committed values), drops its cown handles. Idempotent.
+  // committed values), drops its cown handles (owner and held).
+  // Idempotent.
   void close_session(SessionId session);
 
+  // Creates a cown owned by `session`, its handle held. Every id in
+  // value.refs must name a live cown (else unknown_cown); nothing changes
+  // on failure.
   Status create_cown(SessionId session, CownId id, Value value, bool pinned);
+  // Takes `session`'s handle on each live cown of `ids`. A session has at
+  // most one handle per cown: holding a cown it holds already, or owns
+  // with its owner handle, changes nothing. Unknown ids fail with
+  // unknown_cown naming them, but the live ones are still held (a batch of
+  // first-handle reports must not lose good ids to one stale one).
+  Status hold_cowns(SessionId session, const std::vector<CownId>& ids);
+  // Drops `session`'s handle on the cown, whichever kind it is; the cown
+  // is freed when nothing else refers to it. not_permitted if the session
+  // holds none.
   Status drop_cown(SessionId session, CownId id);
 
   // Accepts a behavior or says why not; nothing changes on failure.
@@ -112,8 +134,11 @@ class Scheduler {
   }
 
   // The executor `executor` finished `behavior`: commits `updates` (each
-  // must name a cown of its set or its result) and releases its cowns.
-  // On failure nothing changes and the behavior stays RUNNING.
+  // must name a cown of its set or its result, and every id in its refs a
+  // live cown) and releases its cowns. The new values' refs are counted
+  // before the old values' are released, so a value may keep what it
+  // embedded. On failure nothing changes and the behavior stays RUNNING.
+  // The values of `updates` are moved from.
   Status complete(SessionId executor, BehaviorId behavior,
                   std::vector<CownUpdate>& updates);
 
@@ -152,12 +177,19 @@ class Scheduler {
     std::uint32_t prefix = 0;
     bool closed = false;
     Terminator terminator;
+    // Cowns this session took a handle on with hold_cowns (slot indices:
+    // stable while held, since the hold keeps the cown live). Never one
+    // it holds an owner handle on.
+    std::unordered_set<std::uint32_t> held;
   };
 
   Result<std::uint32_t> check_submit(SessionId submitter, Session& s,
                                      const SubmitRequest& r,
                                      SessionId& owner, SessionId& executor);
   Status check_new_cown(const Session& s, CownId id) const;
+  Status check_refs(const std::vector<CownId>& refs, const char* where) const;
+  void release_holds(Session& s);
+  std::string check_ref_counts() const;  // part of check_invariants
   void enqueue(std::uint32_t b);
   void make_ready(std::uint32_t b);
   void run_ready();

@@ -98,10 +98,12 @@ std::string Scheduler::check_invariants() const {
                    bh.state == BehaviorState::RUNNING;
     if (granted != (bh.pending == 0)) return "granted without every cown";
   }
+  std::string refs = check_ref_counts();
+  if (!refs.empty()) return refs;
   for (std::uint32_t c = 0; c < cowns_.capacity(); ++c) {
     const Cown& cown = cowns_.at(c);
     if (!cown.live) continue;
-    if (cown.last_behavior == NONE && !cown.owner_handle) {
+    if (cown.last_behavior == NONE && !cown.owner_handle && cown.refs == 0) {
       return "unreferenced cown not freed";
     }
     if (cown.last_behavior != NONE && entries.count(c) == 0) {
@@ -109,6 +111,48 @@ std::string Scheduler::check_invariants() const {
     }
   }
   if (!ready_.empty()) return "ready behaviors left unrouted";
+  return "";
+}
+
+std::string Scheduler::check_ref_counts() const {
+  // Recounted from scratch: stored values, live payloads, held handles.
+  std::map<std::uint32_t, std::uint64_t> counted;
+  for (std::uint32_t c = 0; c < cowns_.capacity(); ++c) {
+    const Cown& cown = cowns_.at(c);
+    if (!cown.live) continue;
+    for (CownId id : cown.value.refs) {
+      std::uint32_t r = cowns_.find(id);
+      if (r == NONE) return "a stored value embeds a freed cown";
+      ++counted[r];
+    }
+  }
+  for (std::uint32_t b = 0; b < behaviors_.capacity(); ++b) {
+    const Behavior& bh = behaviors_.at(b);
+    if (bh.state == BehaviorState::FREE) continue;
+    for (std::uint32_t r : bh.refs) {
+      if (!cowns_.at(r).live) return "a payload embeds a freed cown";
+      ++counted[r];
+    }
+  }
+  for (const Session& s : sessions_) {
+    if (s.closed && !s.held.empty()) return "a closed session holds cowns";
+    for (std::uint32_t r : s.held) {
+      const Cown& cown = cowns_.at(r);
+      if (!cown.live) return "a session holds a freed cown";
+      if (cown.owner == s.id && cown.owner_handle) {
+        return "a session holds two handles on one cown";
+      }
+      ++counted[r];
+    }
+  }
+  for (std::uint32_t c = 0; c < cowns_.capacity(); ++c) {
+    const Cown& cown = cowns_.at(c);
+    if (!cown.live) continue;
+    auto it = counted.find(c);
+    if (cown.refs != (it == counted.end() ? 0 : it->second)) {
+      return "a cown's reference count drifted";
+    }
+  }
   return "";
 }
 

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "errc.h"
+#include "ids.h"
 
 namespace bocd::core {
 
@@ -17,10 +19,14 @@ struct Value {
   // Set when the daemon produced this value itself (data is then a UTF-8
   // message), e.g. the executor of the behavior died.
   Errc error = Errc::none;
+  // The cowns whose handles `data` embeds (DESIGN D5), as the client
+  // listed them (repeats allowed). While stored in a cown, each entry
+  // counts one reference to its cown (CownTable).
+  std::vector<CownId> refs = {};
 
   friend bool operator==(const Value& a, const Value& b) {
     return a.data == b.data && a.exception == b.exception &&
-           a.error == b.error;
+           a.error == b.error && a.refs == b.refs;
   }
 };
 

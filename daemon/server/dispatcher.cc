@@ -20,12 +20,21 @@ core::Role to_core(fb::Role r) {
   }
 }
 
+void to_core(const flatbuffers::Vector<std::uint64_t>* ids,
+             std::vector<core::CownId>& out) {
+  out.clear();
+  if (ids == nullptr) return;
+  out.reserve(ids->size());
+  for (auto id : *ids) out.push_back(core::CownId{id});
+}
+
 core::Value to_core(const fb::Value* v) {
   core::Value out;
   if (v == nullptr) return out;
   if (v->data() != nullptr) out.data.assign(v->data()->begin(), v->data()->end());
   out.exception = v->exception();
   // An executor may not forge a daemon error; it stays the program's bytes.
+  to_core(v->refs(), out.refs);
   return out;
 }
 
@@ -114,6 +123,9 @@ void Dispatcher::handle(Peer& p, const fb::Envelope& env) {
     case fb::Message::DropCown:
       if (!admin) return drop_cown(p, *env.message_as_DropCown());
       break;
+    case fb::Message::HoldCown:
+      if (!admin) return hold_cown(p, *env.message_as_HoldCown());
+      break;
     case fb::Message::Submit:
       if (!admin) return submit(p, *env.message_as_Submit());
       break;
@@ -167,6 +179,12 @@ void Dispatcher::drop_cown(Peer& p, const fb::DropCown& m) {
   if (!st) send_error(p, st.error().code, st.error().message);
 }
 
+void Dispatcher::hold_cown(Peer& p, const fb::HoldCown& m) {
+  to_core(m.ids(), ids_);
+  auto st = scheduler_.hold_cowns(p.session, ids_);
+  if (!st) send_error(p, st.error().code, st.error().message);
+}
+
 void Dispatcher::submit(Peer& p, const fb::Submit& m) {
   core::SubmitRequest& r = submit_;
   r.tag = m.tag();
@@ -181,6 +199,7 @@ void Dispatcher::submit(Peer& p, const fb::Submit& m) {
   if (m.payload() != nullptr) {
     r.payload.assign(m.payload()->begin(), m.payload()->end());
   }
+  to_core(m.refs(), r.refs);
   auto b = scheduler_.submit(p.session, r);
   if (!b) send_error(p, b.error().code, b.error().message, m.tag());
 }
@@ -249,14 +268,24 @@ void Dispatcher::deliver_events() {
 
 void Dispatcher::send_dispatch(Peer& to, core::BehaviorId behavior) {
   if (!scheduler_.view(behavior, view_)) return;
-  refs_.clear();
+  // Every value's refs as wire integers, in one buffer filled before any
+  // span into it is taken (so no growth moves it under them).
+  ref_ids_.clear();
   for (auto [id, value] : view_.cowns) {
-    refs_.push_back(proto::CownValueRef{
+    for (core::CownId r : value->refs) ref_ids_.push_back(r.value);
+  }
+  values_.clear();
+  std::size_t at = 0;
+  for (auto [id, value] : view_.cowns) {
+    std::span<const std::uint64_t> embedded(ref_ids_.data() + at,
+                                            value->refs.size());
+    at += value->refs.size();
+    values_.push_back(proto::CownValueRef{
         id.value, proto::ValueRef{value->data, value->exception,
-                                  to_wire(value->error)}});
+                                  to_wire(value->error), embedded}});
   }
   encoder_for(to).dispatch(behavior.value, view_.tag, view_.session.value,
-                           refs_, view_.result.value, view_.payload,
+                           values_, view_.result.value, view_.payload,
                            view_.submitter == to.session);
   to.connection->flush_soon();
 }

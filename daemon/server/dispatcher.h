@@ -57,6 +57,7 @@ class Dispatcher final : public FrameHandler {
   void hello(Peer& p, const proto::fb::Hello& m);
   void create_cown(Peer& p, const proto::fb::CreateCown& m);
   void drop_cown(Peer& p, const proto::fb::DropCown& m);
+  void hold_cown(Peer& p, const proto::fb::HoldCown& m);
   void submit(Peer& p, const proto::fb::Submit& m);
   void complete(Peer& p, const proto::fb::Complete& m);
   void quiesce(Peer& p, const proto::fb::Quiesce& m);
@@ -81,7 +82,9 @@ class Dispatcher final : public FrameHandler {
   std::vector<std::uint8_t> scratch_;
   proto::Encoder encoder_{scratch_};
   core::DispatchView view_;
-  std::vector<proto::CownValueRef> refs_;
+  std::vector<proto::CownValueRef> values_;
+  std::vector<std::uint64_t> ref_ids_;  // values_'s embedded ids
+  std::vector<core::CownId> ids_;       // a HoldCown's ids
   std::vector<core::CownUpdate> updates_;
   core::SubmitRequest submit_;       // reused: keeps its buffers
   std::vector<core::Event> events_;  // swapped with the scheduler's

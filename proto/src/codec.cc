@@ -41,7 +41,15 @@ void Encoder::finish(fb::Message type, flatbuffers::Offset<void> message) {
 flatbuffers::Offset<fb::Value> Encoder::value(const ValueRef& v) {
   auto data = fbb_.CreateVector(
       reinterpret_cast<const std::uint8_t*>(v.data.data()), v.data.size());
-  return fb::CreateValue(fbb_, data, v.exception, v.error);
+  auto refs = ids(v.refs);
+  return fb::CreateValue(fbb_, data, v.exception, v.error, refs);
+}
+
+flatbuffers::Offset<flatbuffers::Vector<std::uint64_t>> Encoder::ids(
+    std::span<const std::uint64_t> v) {
+  // Most values embed no cown; leaving the field out saves its bytes.
+  if (v.empty()) return 0;
+  return fbb_.CreateVector(v.data(), v.size());
 }
 
 flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::CownValue>>>
@@ -84,15 +92,24 @@ void Encoder::drop_cown(std::uint64_t id) {
   finish(fb::Message::DropCown, fb::CreateDropCown(fbb_, id).Union());
 }
 
+void Encoder::hold_cown(std::span<const std::uint64_t> cowns) {
+  fbb_.Clear();
+  auto list = fbb_.CreateVector(cowns.data(), cowns.size());
+  finish(fb::Message::HoldCown, fb::CreateHoldCown(fbb_, list).Union());
+}
+
 void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,
                      std::uint64_t result, fb::Executor executor,
-                     std::uint64_t parent, std::string_view payload) {
+                     std::uint64_t parent, std::string_view payload,
+                     std::span<const std::uint64_t> refs) {
   fbb_.Clear();
-  auto ids = fbb_.CreateVector(cowns.data(), cowns.size());
+  auto set = fbb_.CreateVector(cowns.data(), cowns.size());
   auto body = fbb_.CreateVector(
       reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
+  auto embedded = ids(refs);
   finish(fb::Message::Submit,
-         fb::CreateSubmit(fbb_, tag, ids, result, executor, parent, body)
+         fb::CreateSubmit(fbb_, tag, set, result, executor, parent, body,
+                          embedded)
              .Union());
 }
 

@@ -57,6 +57,7 @@ class Digest {
     add(std::string_view(fb::EnumNameErrorCode(
                              v ? v->error() : fb::ErrorCode::None))
             .size());
+    add(v ? v->refs() : nullptr);
   }
   void add(const flatbuffers::Vector<flatbuffers::Offset<fb::CownValue>>* v) {
     if (v == nullptr) return none();
@@ -86,6 +87,8 @@ void read_client_messages(const fb::Envelope& env, Digest& d) {
     d.add(m->pinned());
   } else if (const auto* m = env.message_as_DropCown()) {
     d.add(m->id());
+  } else if (const auto* m = env.message_as_HoldCown()) {
+    d.add(m->ids());
   } else if (const auto* m = env.message_as_Submit()) {
     d.add(m->tag());
     d.add(m->cowns());
@@ -93,6 +96,7 @@ void read_client_messages(const fb::Envelope& env, Digest& d) {
     d.add(static_cast<std::uint64_t>(m->executor()));
     d.add(m->parent());
     d.add(m->payload());
+    d.add(m->refs());
   } else if (const auto* m = env.message_as_Complete()) {
     d.add(m->behavior());
     d.add(m->updates());
@@ -174,42 +178,55 @@ std::string_view text_of(const flatbuffers::String* s) {
   return s == nullptr ? std::string_view{} : s->string_view();
 }
 
-bocd::proto::ValueRef value_ref(const fb::Value* v) {
-  if (v == nullptr) return {};
-  return {bytes_of(v->data()), v->exception(), v->error()};
-}
-
-std::vector<bocd::proto::CownValueRef> cown_values(
-    const flatbuffers::Vector<flatbuffers::Offset<fb::CownValue>>* v) {
-  std::vector<bocd::proto::CownValueRef> out;
-  if (v == nullptr) return out;
-  for (const fb::CownValue* cv : *v) {
-    out.push_back({cv->id(), value_ref(cv->value())});
-  }
-  return out;
-}
-
 std::vector<std::uint64_t> ids_of(const flatbuffers::Vector<std::uint64_t>* v) {
   return v == nullptr ? std::vector<std::uint64_t>{}
                       : std::vector<std::uint64_t>(v->begin(), v->end());
+}
+
+// A ValueRef borrowing from `v`, its refs copied into `refs` (the
+// flatbuffers vector is little-endian, not a span of host integers).
+bocd::proto::ValueRef value_ref(const fb::Value* v,
+                                std::vector<std::uint64_t>& refs) {
+  if (v == nullptr) return {};
+  refs = ids_of(v->refs());
+  return {bytes_of(v->data()), v->exception(), v->error(), refs};
+}
+
+// The values of `v`; `refs` owns their refs and must outlive the result.
+std::vector<bocd::proto::CownValueRef> cown_values(
+    const flatbuffers::Vector<flatbuffers::Offset<fb::CownValue>>* v,
+    std::vector<std::vector<std::uint64_t>>& refs) {
+  std::vector<bocd::proto::CownValueRef> out;
+  if (v == nullptr) return out;
+  refs.resize(v->size());
+  for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+    const fb::CownValue* cv = v->Get(i);
+    out.push_back({cv->id(), value_ref(cv->value(), refs[i])});
+  }
+  return out;
 }
 
 // Encodes `env`'s message again with the Encoder; false for Status, which
 // callers build by hand.
 bool reencode_client_message(const fb::Envelope& env,
                              bocd::proto::Encoder& e) {
+  std::vector<std::uint64_t> refs;
+  std::vector<std::vector<std::uint64_t>> value_refs;
   if (const auto* m = env.message_as_Hello()) {
     e.hello(m->role(), m->pid(), text_of(m->program()), m->version());
   } else if (const auto* m = env.message_as_CreateCown()) {
-    e.create_cown(m->id(), value_ref(m->value()), m->pinned());
+    e.create_cown(m->id(), value_ref(m->value(), refs), m->pinned());
   } else if (const auto* m = env.message_as_DropCown()) {
     e.drop_cown(m->id());
+  } else if (const auto* m = env.message_as_HoldCown()) {
+    e.hold_cown(ids_of(m->ids()));
   } else if (const auto* m = env.message_as_Submit()) {
     auto ids = ids_of(m->cowns());
+    refs = ids_of(m->refs());
     e.submit(m->tag(), ids, m->result(), m->executor(), m->parent(),
-             bytes_of(m->payload()));
+             bytes_of(m->payload()), refs);
   } else if (const auto* m = env.message_as_Complete()) {
-    e.complete(m->behavior(), cown_values(m->updates()));
+    e.complete(m->behavior(), cown_values(m->updates(), value_refs));
   } else if (const auto* m = env.message_as_Quiesce()) {
     e.quiesce(m->request());
   } else if (const auto* m = env.message_as_StatusRequest()) {
@@ -224,12 +241,14 @@ bool reencode_client_message(const fb::Envelope& env,
 
 bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
   if (reencode_client_message(env, e)) return true;
+  std::vector<std::vector<std::uint64_t>> value_refs;
   if (const auto* m = env.message_as_Welcome()) {
     e.welcome(m->session(), m->id_base(), m->id_count(),
               m->max_cowns_per_behavior(), m->max_frame_bytes());
   } else if (const auto* m = env.message_as_Dispatch()) {
-    e.dispatch(m->behavior(), m->tag(), m->session(), cown_values(m->cowns()),
-               m->result(), bytes_of(m->payload()), m->own());
+    e.dispatch(m->behavior(), m->tag(), m->session(),
+               cown_values(m->cowns(), value_refs), m->result(),
+               bytes_of(m->payload()), m->own());
   } else if (const auto* m = env.message_as_Quiesced()) {
     e.quiesced(m->request());
   } else if (const auto* m = env.message_as_Stopping()) {

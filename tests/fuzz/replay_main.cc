@@ -94,6 +94,13 @@ std::vector<std::pair<std::string, Bytes>> sample_frames() {
   add("error", [](auto& e) {
     e.error(fb::ErrorCode::UnknownCown, "cown 0x1 does not exist", 9, 0);
   });
+  // DESIGN D5: cown ids embedded in values and payloads, and held handles.
+  const CownValueRef with_refs[] = {{ids[0], {"holds 2", false, {}, ids}}};
+  add("hold_cown", [&](auto& e) { e.hold_cown(ids); });
+  add("submit_refs", [&](auto& e) {
+    e.submit(9, ids, 0, fb::Executor::Workers, 0, "payload", ids);
+  });
+  add("complete_refs", [&](auto& e) { e.complete(0x1'0000'0003, with_refs); });
   return out;
 }
 

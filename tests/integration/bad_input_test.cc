@@ -401,6 +401,10 @@ TEST(BadInput, AdminMayNotSubmit) {
   expect_error(admin, fb::ErrorCode::NotPermitted, 3);
   admin.send([](proto::Encoder& e) { e.create_cown(1, {"x"}, false); });
   expect_error(admin, fb::ErrorCode::NotPermitted);
+  // An admin takes no cown handles either (DESIGN D5).
+  const std::uint64_t ids[] = {1};
+  admin.send([&](proto::Encoder& e) { e.hold_cown(ids); });
+  expect_error(admin, fb::ErrorCode::NotPermitted);
   Reply r = status_of(admin, 1);
   ASSERT_NE(r.as<fb::Status>(), nullptr);
   EXPECT_EQ(r.as<fb::Status>()->in_flight(), 0u);

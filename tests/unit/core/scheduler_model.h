@@ -1,7 +1,10 @@
 // The reference model of the Scheduler property test: what the scheduler
 // must do, written as plainly as possible. Per cown, the FIFO of behaviors
 // in submission order; a behavior may run only when it heads every queue of
-// its set. Knows nothing of slots, links or credits.
+// its set. Knows nothing of slots, links or credits. A cown is freed when
+// no handle, hold, queue, live payload or live cown's value names it,
+// found by recounting until nothing changes: so a cycle stays, as it does
+// with the daemon's counts.
 #pragma once
 
 #include <algorithm>
@@ -36,6 +39,7 @@ struct Behavior {
   std::vector<CownId> cowns;  // sorted, unique, then the result if any
   std::uint64_t tag = 0;
   std::string payload;
+  std::vector<CownId> refs;  // cowns the payload embeds
   bool running = false, cancelled = false;
   SessionId running_on;
   Fate fate = Fate::live;
@@ -47,6 +51,7 @@ struct Cown {
   std::deque<std::size_t> queue;  // behavior indexes, submission order
   Value value;
   Errc daemon_error = Errc::none;  // set: the daemon wrote the value
+  std::set<SessionId> holders;     // sessions that took a handle (hold)
 };
 
 class Model {
@@ -93,7 +98,9 @@ class Model {
     std::sort(b.cowns.begin(), b.cowns.end());
     b.cowns.erase(std::unique(b.cowns.begin(), b.cowns.end()), b.cowns.end());
     if (b.result) {
-      cowns[b.result] = Cown{b.session, true, false, {}, Value{}, Errc::none};
+      // The submitter's handle: the object for it lives in that process.
+      cowns[b.result] = Cown{b.submitter, true, false, {}, Value{},
+                             Errc::none, {}};
       b.cowns.push_back(b.result);
     }
     std::size_t i = behaviors.size();
@@ -114,12 +121,12 @@ class Model {
     if (b.running && !b.executor) --sessions[b.running_on.value].pool_running;
     b.running = false;
     if (b.result && error != Errc::none) {
+      cowns.at(b.result).value = Value{};
       cowns.at(b.result).daemon_error = error;
     }
     for (CownId c : b.cowns) {
       note(cowns.at(c).queue.front() == i, "finished behavior not at head");
       cowns.at(c).queue.pop_front();
-      maybe_free(c);
     }
   }
 
@@ -154,17 +161,46 @@ class Model {
     for (std::size_t i : running_on(s)) {
       finish(i, Fate::aborted, Errc::executor_lost);
     }
-    std::vector<CownId> owned;
     for (auto& [id, c] : cowns) {
-      if (c.owner == s) owned.push_back(id);
+      if (c.owner == s) c.handle = false;
+      c.holders.erase(s);
     }
-    for (CownId c : owned) drop(c);
     std::erase_if(admin_waiters, [s](auto& w) { return w.first == s; });
   }
 
-  void drop(CownId c) {
-    cowns.at(c).handle = false;
-    maybe_free(c);
+  // Session `s` gives up its handle on `c`, whichever kind it is.
+  void drop(CownId c, SessionId s) {
+    Cown& m = cowns.at(c);
+    if (m.owner == s && m.handle) {
+      m.handle = false;
+    } else {
+      m.holders.erase(s);
+    }
+  }
+
+  // Session `s` takes a handle on `c` unless it has one.
+  void hold(CownId c, SessionId s) {
+    Cown& m = cowns.at(c);
+    if (m.owner != s || !m.handle) m.holders.insert(s);
+  }
+
+  // Frees every cown nothing names, again until none is left: what the
+  // daemon's counts free, cascades included.
+  void collect() {
+    for (bool changed = true; changed;) {
+      std::set<CownId> named;
+      for (const auto& [id, c] : cowns) {
+        named.insert(c.value.refs.begin(), c.value.refs.end());
+      }
+      for (std::size_t i : live) {
+        named.insert(behaviors[i].refs.begin(), behaviors[i].refs.end());
+      }
+      changed = std::erase_if(cowns, [&](const auto& e) {
+        const Cown& c = e.second;
+        return !c.handle && c.holders.empty() && c.queue.empty() &&
+               !named.count(e.first);
+      }) != 0;
+    }
   }
 
   // Whether `got` is what the model holds for cown `m`. A daemon-written
@@ -203,10 +239,6 @@ class Model {
  private:
   void note(bool ok, const char* what) {
     if (!ok && error.empty()) error = what;
-  }
-  void maybe_free(CownId c) {
-    const Cown& m = cowns.at(c);
-    if (!m.handle && m.queue.empty()) cowns.erase(c);
   }
 };
 

@@ -70,8 +70,10 @@ class ModelRun {
       complete_one(true);
     } else if (r < 89) {
       close_one();
-    } else if (r < 94) {
+    } else if (r < 92) {
       quiesce();
+    } else if (r < 96) {
+      hold();
     } else {
       drop_cown();
     }
@@ -87,16 +89,48 @@ class ModelRun {
     s.role = role;
   }
 
+  // An id no session has created (its range's far end).
+  CownId unknown_id(SessionId s, std::uint64_t k) {
+    return CownId{session(s).grant.id_base + 900000 + k};
+  }
+
+  // Up to two live cowns for a value of `target` (or a payload, when 0) to
+  // embed. A value embeds only lower ids but now and then, so that cycles,
+  // which leak, stay rare. Sometimes an unknown id, which sets `unknown`.
+  std::vector<CownId> random_refs(SessionId s, CownId target, bool& unknown) {
+    std::vector<CownId> out;
+    if (!chance(30)) return out;
+    bool any_id = !target || chance(3);
+    for (std::uint64_t k = 0, n = 1 + pick(2); k < n; ++k) {
+      if (chance(3)) {
+        out.push_back(unknown_id(s, k));
+        unknown = true;
+        continue;
+      }
+      if (m_.cowns.empty()) continue;
+      CownId c = std::next(m_.cowns.begin(), pick(m_.cowns.size()))->first;
+      if (any_id || c < target) out.push_back(c);
+    }
+    return out;
+  }
+
   void create_cown() {
     if (m_.cowns.size() >= 48) return;
     SessionId s = any(m_.open_sessions(false));
     CownId id{session(s).grant.id_base + session(s).next_id++};
     bool pinned = chance(10);
-    Value v{"c" + std::to_string(id.value), false, Errc::none};
+    bool unknown = false;
+    Value v{"c" + std::to_string(id.value), false, Errc::none,
+            random_refs(s, id, unknown)};
     doing_ = "create cown";
     Status st = sched_.create_cown(s, id, v, pinned);
+    if (unknown) {
+      check(!st.ok() && st.error().code == Errc::unknown_cown,
+            "create_cown accepted an unknown ref");
+      return;
+    }
     check(st.ok(), "create_cown refused a fresh id");
-    m_.cowns[id] = model::Cown{s, true, pinned, {}, v, Errc::none};
+    m_.cowns[id] = model::Cown{s, true, pinned, {}, v, Errc::none, {}};
   }
 
   // Builds a random request (possibly nested, possibly invalid), predicts
@@ -151,6 +185,9 @@ class ModelRun {
     }
     r.tag = rng_();
     r.payload = "b" + std::to_string(m_.behaviors.size());
+    bool unknown = false;
+    r.refs = random_refs(from, CownId{}, unknown);
+    if (unknown) refuse.insert(Errc::unknown_cown);
     model::Behavior b;
     b.session = owner;
     b.submitter = from;
@@ -161,6 +198,7 @@ class ModelRun {
     b.cowns = r.cowns;
     b.tag = r.tag;
     b.payload = r.payload;
+    b.refs = r.refs;
     doing_ = "submit " + std::to_string(n) + " cowns";
     Result<BehaviorId> got = sched_.submit(from, r);
     std::string why = got.ok() ? "" : got.error().message;
@@ -193,20 +231,33 @@ class ModelRun {
     doing_ = "complete behavior " + std::to_string(i);
     if (with_refusals && chance(10)) return refuse_complete(b);
     std::vector<CownUpdate> updates;
+    bool unknown = false;
     for (CownId c : b.cowns) {
       if (!chance(50)) continue;
-      Value v{"v" + std::to_string(pick(1000)), chance(10), Errc::none};
+      Value v{"v" + std::to_string(pick(1000)), chance(10), Errc::none,
+              random_refs(b.running_on, c, unknown)};
       updates.push_back(CownUpdate{c, v});
-      m_.cowns.at(c).value = v;
-      m_.cowns.at(c).daemon_error = Errc::none;
     }
-    Status st = sched_.complete(b.running_on, b.id, updates);
+    std::vector<CownUpdate> sent = updates;  // complete() moves from them
+    Status st = sched_.complete(b.running_on, b.id, sent);
+    if (unknown) {
+      check(!st.ok() && st.error().code == Errc::unknown_cown,
+            "a complete embedding an unknown cown not refused");
+      DispatchView v;
+      check(sched_.view(b.id, v), "a refused complete stopped the behavior");
+      return;
+    }
     check(st.ok(),
           "refused a valid complete: " + (st ? "" : st.error().message));
+    for (const CownUpdate& u : updates) {
+      m_.cowns.at(u.id).value = u.value;
+      m_.cowns.at(u.id).daemon_error = Errc::none;
+    }
     m_.finish(i, Fate::completed, Errc::none);
   }
 
-  // A complete from another session, or updating a cown outside the set.
+  // A complete from another session, updating a cown outside the set, or
+  // embedding a cown that does not exist.
   void refuse_complete(const model::Behavior& b) {
     std::vector<SessionId> others = m_.open_sessions(true);
     std::erase(others, b.running_on);
@@ -216,6 +267,10 @@ class ModelRun {
     if (chance(50) && !others.empty()) {
       by = any(others);
       code = Errc::unknown_behavior;
+    } else if (!b.cowns.empty() && chance(40)) {
+      Value v{"bad ref", false, Errc::none, {unknown_id(by, 0)}};
+      updates.push_back(CownUpdate{b.cowns.back(), v});
+      code = Errc::unknown_cown;
     } else {
       for (const auto& [id, c] : m_.cowns) {
         if (std::find(b.cowns.begin(), b.cowns.end(), id) == b.cowns.end()) {
@@ -250,21 +305,60 @@ class ModelRun {
     }
   }
 
-  void drop_cown() {
-    std::vector<CownId> held;
-    for (const auto& [id, c] : m_.cowns) {
-      if (c.handle) held.push_back(id);
+  // A session takes handles on live cowns (repeats, its own, and now and
+  // then an unknown id among them).
+  void hold() {
+    SessionId s = any(m_.open_sessions(false));
+    std::vector<CownId> ids;
+    bool unknown = false;
+    for (std::uint64_t k = 0, n = 1 + pick(3); k < n; ++k) {
+      if (chance(10) || m_.cowns.empty()) {
+        ids.push_back(unknown_id(s, k));
+        unknown = true;
+      } else {
+        ids.push_back(std::next(m_.cowns.begin(), pick(m_.cowns.size()))->first);
+      }
     }
-    if (held.empty()) return;
-    CownId c = any(held);
+    doing_ = "hold " + std::to_string(ids.size()) + " cowns";
+    Status st = sched_.hold_cowns(s, ids);
+    check(unknown ? !st.ok() && st.error().code == Errc::unknown_cown : st.ok(),
+          "hold_cowns answered wrongly");
+    for (CownId c : ids) {
+      if (m_.cowns.count(c)) m_.hold(c, s);
+    }
+  }
+
+  // Drops a handle (an owner's or a held one); now and then tries one a
+  // session does not have, which must be refused.
+  void drop_cown() {
+    std::vector<std::pair<SessionId, CownId>> handles;
+    for (const auto& [id, c] : m_.cowns) {
+      if (c.handle) handles.emplace_back(c.owner, id);
+      for (SessionId h : c.holders) handles.emplace_back(h, id);
+    }
+    if (chance(10) && !m_.cowns.empty()) {
+      SessionId s = any(m_.open_sessions(false));
+      CownId c = std::next(m_.cowns.begin(), pick(m_.cowns.size()))->first;
+      if (std::find(handles.begin(), handles.end(), std::make_pair(s, c)) ==
+          handles.end()) {
+        doing_ = "drop a cown without a handle";
+        Status st = sched_.drop_cown(s, c);
+        check(!st.ok() && st.error().code == Errc::not_permitted,
+              "drop_cown without a handle not refused");
+        return;
+      }
+    }
+    if (handles.empty()) return;
+    auto [s, c] = any(handles);
     doing_ = "drop cown";
-    check(sched_.drop_cown(m_.cowns.at(c).owner, c).ok(), "drop_cown refused");
-    m_.drop(c);
+    check(sched_.drop_cown(s, c).ok(), "drop_cown refused");
+    m_.drop(c, s);
   }
 
   // ---- checks after every command ----
   void after_command() {
     m_.settle();
+    m_.collect();
     std::vector<std::pair<std::uint64_t, std::uint64_t>> quiesced;
     for (Event& e : sched_.take_events()) {
       if (auto* d = std::get_if<DispatchEvent>(&e)) {
@@ -376,9 +470,15 @@ class ModelRun {
     }
     check(sched_.completed() == m_.behaviors.size(), "completed() != submits");
     check(sched_.in_flight() == 0 && sched_.live_behaviors() == 0, "in flight");
-    for (SessionId s : m_.open_sessions(true)) sched_.close_session(s);
+    for (SessionId s : m_.open_sessions(true)) {
+      sched_.close_session(s);
+      m_.close(s);
+    }
+    m_.collect();
     check(sched_.take_events().empty(), "events after the last behavior");
-    check(sched_.cown_count() == 0, "cowns leaked after every session closed");
+    // Only cycles of values embedding each other may stay (a known limit).
+    check(sched_.cown_count() == m_.cowns.size(),
+          "cowns leaked after every session closed");
     check(sched_.session_count() == 0, "sessions leaked");
     check(sched_.check_invariants().empty(), "final invariants");
   }

@@ -29,23 +29,33 @@ TEST(SchedulerReviewTest, CownIdZeroIsUnknownEverywhere) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-// A nested behavior's result cown belongs to the program, not to the
-// worker that submitted it: a worker that dies does not free it while the
-// program may still read it.
+// A nested behavior's result cown once belonged to the program, so the
+// worker holding the object for it could not drop it. Now it is the
+// submitting worker's handle (DESIGN D5), and a worker that dies still does
+// not free it while its behavior is queued on it or the program holds it.
 TEST(SchedulerReviewTest, NestedResultCownOutlivesTheSubmittingWorker) {
   Scheduler s;
   SessionGrant p = s.open_session(Role::client, 1, "program");
   SessionGrant w = s.open_session(Role::worker, 2, "worker");
   BehaviorId parent = submit_ok(s, p.id, pooled({}));
+  ASSERT_EQ(dispatched_to(s, w.id).size(), 1u);
   SubmitRequest nested = pooled({}, cown(w, 1));
   nested.parent = parent;
-  BehaviorId child = submit_ok(s, w.id, std::move(nested));
+  submit_ok(s, w.id, std::move(nested));
   EXPECT_EQ(s.in_flight(p.id), 2u) << "the child counts for the program";
-  EXPECT_EQ(s.drop_cown(w.id, cown(w, 1)).error().code, Errc::not_permitted);
+  EXPECT_EQ(s.drop_cown(p.id, cown(w, 1)).error().code, Errc::not_permitted)
+      << "the program has no handle until it holds one";
+  ASSERT_TRUE(s.hold_cowns(p.id, {cown(w, 1)}));  // it got the id somehow
   s.close_session(w.id);  // the worker dies running the parent
-  ASSERT_NE(s.value_of(cown(w, 1)), nullptr) << "still the program's";
+  ASSERT_NE(s.value_of(cown(w, 1)), nullptr) << "the program holds it";
   EXPECT_TRUE(s.drop_cown(p.id, cown(w, 1)));
-  (void)child;
+  ASSERT_NE(s.value_of(cown(w, 1)), nullptr) << "the child is queued on it";
+  SessionGrant w2 = s.open_session(Role::worker, 3, "worker 2");
+  std::vector<BehaviorId> child = dispatched_to(s, w2.id);
+  ASSERT_EQ(child.size(), 1u);
+  complete_ok(s, w2.id, child[0], {{cown(w, 1), val("done")}});
+  EXPECT_EQ(s.value_of(cown(w, 1)), nullptr) << "nothing refers to it now";
+  expect_idle(s, 0);
   EXPECT_EQ(s.check_invariants(), "");
 }
 

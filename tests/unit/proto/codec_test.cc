@@ -54,6 +54,37 @@ TEST(Codec, DispatchCarriesValuesWithTheirFlags) {
   EXPECT_EQ(std::string(v->data()->begin(), v->data()->end()), "lost");
 }
 
+std::vector<std::uint64_t> ids(const flatbuffers::Vector<std::uint64_t>* v) {
+  return v == nullptr ? std::vector<std::uint64_t>{}
+                      : std::vector<std::uint64_t>(v->begin(), v->end());
+}
+
+TEST(Codec, EmbeddedCownIdsTravelWithValuesAndPayloads) {
+  std::vector<std::uint8_t> out, body;
+  Encoder e(out);
+  std::vector<std::uint64_t> refs = {5, 6, 5};
+  e.create_cown(1, ValueRef{"v", false, fb::ErrorCode::None, refs}, false);
+  const auto* c = only_frame(out, body)->message_as_CreateCown();
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(ids(c->value()->refs()), refs);
+  out.clear();
+  e.submit(1, {}, 0, fb::Executor::Workers, 0, "p", refs);
+  EXPECT_EQ(ids(only_frame(out, body)->message_as_Submit()->refs()), refs);
+  out.clear();
+  e.hold_cown(refs);
+  const auto* h = only_frame(out, body)->message_as_HoldCown();
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(ids(h->ids()), refs);
+}
+
+TEST(Codec, AValueWithoutRefsLeavesTheFieldOut) {
+  std::vector<std::uint8_t> out, body;
+  Encoder e(out);
+  e.create_cown(1, ValueRef{"v"}, false);
+  EXPECT_EQ(only_frame(out, body)->message_as_CreateCown()->value()->refs(),
+            nullptr);
+}
+
 TEST(Codec, EncoderAppendsFramesBackToBack) {
   std::vector<std::uint8_t> out;
   Encoder e(out);

@@ -41,7 +41,10 @@ namespace bocd::client {
 class Channel;
 
 // A handle to a cown in the daemon: an id that may be shared with other
-// sessions of the same daemon.
+// sessions of the same daemon. A cown lives while a session holds a handle
+// to it, a stored value or a queued behavior's payload embeds it (its id
+// listed in Value::refs or submit's refs), or a behavior is queued on it
+// (DESIGN D5).
 struct CownRef {
   std::uint64_t id = 0;
   friend bool operator==(CownRef a, CownRef b) { return a.id == b.id; }
@@ -54,6 +57,10 @@ struct Value {
   // Set when the daemon wrote this value (data is then its message): e.g.
   // executor_lost when the process running the behavior died.
   Errc error = Errc::none;
+  // Ids of the cowns whose handles `data` embeds: each stays alive while
+  // this value is stored. Every id must name a live cown when the value is
+  // sent, else the daemon refuses it with unknown_cown.
+  std::vector<std::uint64_t> refs = {};
 };
 
 // What a behavior body sees: the values of its cowns, indexed as they were
@@ -63,12 +70,17 @@ class Access {
   std::size_t size() const { return param_.size(); }
   const Value& get(std::size_t i) const { return (*slots_)[param_[i]]; }
   // Replaces or edits the value; it is committed when the body returns.
-  // Writing clears the exception flag.
+  // Writing clears the exception flag and keeps the value's refs (they
+  // came with it): set_refs() when the new bytes embed other cowns.
   std::string& mut(std::size_t i);
   // Sets cown i's "holds a raised exception" flag in its new value.
   void set_exception(std::size_t i, bool exception);
-  // Sets the result cown's value (when the behavior has one).
-  void set_result(std::string data, bool exception = false);
+  // Replaces the refs of the value (committed like mut()).
+  void set_refs(std::size_t i, std::vector<std::uint64_t> refs);
+  // Sets the result cown's value (when the behavior has one), with the
+  // ids of the cowns its bytes embed.
+  void set_result(std::string data, bool exception = false,
+                  std::vector<std::uint64_t> refs = {});
   bool has_result() const { return result_ != nullptr; }
   // Worker behaviors: the payload given to submit_to_workers(), and the
   // ids of the cowns (sorted, each once) that get(i) and mut(i) index.
@@ -127,9 +139,15 @@ class Client {
 
   // Pipelined like submit(): later calls of this client see the cown, but
   // another session may name its id only after a round trip (wait(),
-  // quiesce() or read()) has shown the daemon has it.
-  CownRef create(std::string value);
-  // Gives up this session's handle; the cown is freed once idle.
+  // quiesce() or read()) has shown the daemon has it. `refs`: the cowns
+  // `value` embeds (see Value::refs).
+  CownRef create(std::string value, std::span<const std::uint64_t> refs = {});
+  // Takes this session's handle on each cown of `ids` that exists (one
+  // per cown however often held; none added for one it created).
+  // Pipelined; unknown ids are reported as errors by wait().
+  void hold(std::span<const std::uint64_t> ids);
+  // Gives up this session's handle (created or held); the cown is freed
+  // once nothing refers to it.
   void drop(CownRef cown);
 
   void submit(std::span<const CownRef> cowns, Body body);
@@ -151,10 +169,13 @@ class Client {
   // result cown (ordered after it); else CownRef{}. Not counted in the
   // window: the daemon's in-flight limit bounds these. `parent` is the
   // behavior() of the running worker behavior that schedules this one, or
-  // 0 from outside any behavior.
+  // 0 from outside any behavior. `refs`: the cowns `payload` embeds, kept
+  // alive until the behavior completes. The result cown's handle is this
+  // session's, even for a nested behavior.
   CownRef submit_to_workers(std::span<const CownRef> cowns,
                             std::string_view payload, bool with_result,
-                            std::uint64_t parent = 0);
+                            std::uint64_t parent = 0,
+                            std::span<const std::uint64_t> refs = {});
 
   // The value of `cown` once every behavior submitted on it before this
   // call has run (an ordered request, not a peek).
@@ -164,8 +185,8 @@ class Client {
   // every behavior submitted on it before this call, then holds it (later
   // ones wait) until release(). Must not be called from a behavior body.
   Lease acquire(CownRef cown);
-  // Ends a hold: commits `update` as the cown's value (unchanged when
-  // null) and hands the cown to its next behavior.
+  // Ends a hold: commits `update` as the cown's value, its refs included
+  // (unchanged when null), and hands the cown to its next behavior.
   void release(const Lease& lease, const Value* update);
 
   // Blocks until this session has no behavior in flight. Throws the first

@@ -21,11 +21,13 @@ namespace bocd::proto {
 const fb::Envelope* verify_envelope(std::span<const std::uint8_t> body,
                                     std::string& why);
 
-// A value to encode: borrowed bytes plus the flags of fb::Value.
+// A value to encode: borrowed bytes plus the flags of fb::Value, and the
+// ids of the cowns its bytes embed (borrowed too; omitted when empty).
 struct ValueRef {
   std::string_view data;
   bool exception = false;
   fb::ErrorCode error = fb::ErrorCode::None;
+  std::span<const std::uint64_t> refs = {};
 };
 
 struct CownValueRef {
@@ -48,9 +50,12 @@ class Encoder {
                std::uint32_t max_frame);
   void create_cown(std::uint64_t id, const ValueRef& value, bool pinned);
   void drop_cown(std::uint64_t id);
+  void hold_cown(std::span<const std::uint64_t> ids);
+  // `refs`: the cowns the payload embeds (Submit.refs).
   void submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,
               std::uint64_t result, fb::Executor executor,
-              std::uint64_t parent, std::string_view payload);
+              std::uint64_t parent, std::string_view payload,
+              std::span<const std::uint64_t> refs = {});
   void complete(std::uint64_t behavior, std::span<const CownValueRef> updates);
   void quiesce(std::uint64_t request);
   void status_request(std::uint64_t request);
@@ -72,6 +77,9 @@ class Encoder {
 
  private:
   flatbuffers::Offset<fb::Value> value(const ValueRef& v);
+  // An id vector, or a null offset (the field left out) when empty.
+  flatbuffers::Offset<flatbuffers::Vector<std::uint64_t>> ids(
+      std::span<const std::uint64_t> v);
   flatbuffers::Offset<
       flatbuffers::Vector<flatbuffers::Offset<fb::CownValue>>>
   cown_values(std::span<const CownValueRef> values);

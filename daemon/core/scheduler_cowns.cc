@@ -1,0 +1,93 @@
+// Scheduler: the cown lifetime commands (create, hold, drop) and the
+// checks on embedded refs (DESIGN D5). Behaviors are in scheduler.cc,
+// sessions in scheduler_sessions.cc.
+#include <string>
+
+#include "hex.h"
+#include "scheduler.h"
+
+namespace bocd::core {
+
+Status Scheduler::check_new_cown(const Session& s, CownId id) const {
+  if ((id.value >> 32) != s.prefix || (id.value & 0xFFFFFFFFu) == 0) {
+    return fail(Errc::cown_out_of_range,
+                "cown id " + hex(id.value) +
+                    " is outside this session's id range");
+  }
+  if (cowns_.find(id) != NONE) {
+    return fail(Errc::cown_exists, "cown id " + hex(id.value) +
+                                       " is already in use");
+  }
+  return Ok{};
+}
+
+Status Scheduler::check_refs(const std::vector<CownId>& refs,
+                             const char* where) const {
+  CownId missing;
+  if (!cowns_.all_live(refs, missing)) {
+    return fail(Errc::unknown_cown, "cown " + hex(missing.value) + " named in " +
+                                        where + " does not exist");
+  }
+  return Ok{};
+}
+
+Status Scheduler::create_cown(SessionId session, CownId id, Value value,
+                              bool pinned) {
+  Session* s = open_session_ptr(session);
+  if (s == nullptr) return fail(Errc::session_closed, "session is closed");
+  Status st = check_new_cown(*s, id);
+  if (!st) return st;
+  st = check_refs(value.refs, "the new cown's value");
+  if (!st) return st;
+  cowns_.insert(id, std::move(value), session, pinned);
+  return Ok{};
+}
+
+Status Scheduler::hold_cowns(SessionId session, const std::vector<CownId>& ids) {
+  Session* s = open_session_ptr(session);
+  if (s == nullptr) return fail(Errc::session_closed, "session is closed");
+  std::string missing;
+  for (CownId id : ids) {
+    std::uint32_t c = cowns_.find(id);
+    if (c == NONE) {
+      missing += (missing.empty() ? "" : ", ") + hex(id.value);
+      continue;
+    }
+    const Cown& cown = cowns_.at(c);
+    if (cown.owner == session && cown.owner_handle) continue;  // has one
+    if (s->held.insert(c).second) cowns_.add_ref(c);
+  }
+  if (!missing.empty()) {
+    return fail(Errc::unknown_cown,
+                "cannot hold cowns that do not exist: " + missing);
+  }
+  return Ok{};
+}
+
+Status Scheduler::drop_cown(SessionId session, CownId id) {
+  std::uint32_t c = cowns_.find(id);
+  if (c == NONE) {
+    return fail(Errc::unknown_cown,
+                "cown " + hex(id.value) + " does not exist");
+  }
+  const Cown& cown = cowns_.at(c);
+  if (cown.owner == session && cown.owner_handle) {
+    cowns_.drop_handle(c);
+    return Ok{};
+  }
+  Session* s = find_session(session);
+  if (s != nullptr && s->held.erase(c) != 0) {
+    cowns_.release_ref(c);
+    return Ok{};
+  }
+  return fail(Errc::not_permitted, "cown " + hex(id.value) +
+                                       " holds no handle of this session");
+}
+
+void Scheduler::release_holds(Session& s) {
+  std::unordered_set<std::uint32_t> held;
+  held.swap(s.held);
+  for (std::uint32_t c : held) cowns_.release_ref(c);
+}
+
+}  // namespace bocd::core
