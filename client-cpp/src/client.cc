@@ -10,6 +10,8 @@ namespace bocd::client {
 
 namespace fb = proto::fb;
 
+std::string default_socket_path() { return proto::default_socket_path(); }
+
 std::string& Access::mut(std::size_t i) {
   std::uint32_t slot = param_[i];
   (*dirty_)[slot] = true;
@@ -31,14 +33,22 @@ void Access::set_refs(std::size_t i, std::vector<std::uint64_t> refs) {
   (*slots_)[slot].refs = std::move(refs);
 }
 
+void Access::set_blobs(std::size_t i, std::vector<std::string> blobs) {
+  std::uint32_t slot = param_[i];
+  (*dirty_)[slot] = true;
+  (*slots_)[slot].blobs = std::move(blobs);
+}
+
 void Access::set_result(std::string data, bool exception,
-                        std::vector<std::uint64_t> refs) {
+                        std::vector<std::uint64_t> refs,
+                        std::vector<std::string> blobs) {
   if (result_ == nullptr) {
     throw std::logic_error("set_result: behavior has no result cown");
   }
   result_->data = std::move(data);
   result_->exception = exception;
   result_->refs = std::move(refs);
+  result_->blobs = std::move(blobs);
 }
 
 Client::Client(Options options)
@@ -78,7 +88,9 @@ void Client::not_from_executor(const char* what) const {
 }
 
 CownRef Client::create(std::string value,
-                       std::span<const std::uint64_t> refs) {
+                       std::span<const std::uint64_t> refs,
+                       std::span<const std::string> blobs) {
+  check_fits("a new cown's value", value.size(), refs.size(), blobs.size());
   std::uint64_t id;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -86,7 +98,8 @@ CownRef Client::create(std::string value,
     id = next_cown_id_locked();
   }
   channel_->send([&](proto::Encoder& enc) {
-    enc.create_cown(id, proto::ValueRef{value, false, {}, refs}, false);
+    enc.create_cown(id, proto::ValueRef{value, false, {}, refs, blobs},
+                    false);
   });
   return CownRef{id};
 }
@@ -144,7 +157,10 @@ void Client::send_submit(std::span<const CownRef> cowns, Body body,
 CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
                                   std::string_view payload, bool with_result,
                                   std::uint64_t parent,
-                                  std::span<const std::uint64_t> refs) {
+                                  std::span<const std::uint64_t> refs,
+                                  std::span<const std::string> blobs) {
+  check_fits("a behavior's payload", payload.size() + 8 * cowns.size(),
+             refs.size(), blobs.size());
   std::vector<std::uint64_t> ids;
   ids.reserve(cowns.size());
   for (CownRef c : cowns) ids.push_back(c.id);
@@ -154,7 +170,7 @@ CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
   std::uint64_t tag = next_tag_++;
   channel_->send([&](proto::Encoder& enc) {
     enc.submit(tag, ids, result, fb::Executor::Workers, parent, payload,
-               refs);
+               refs, blobs);
   });
   return CownRef{result};
 }
@@ -262,12 +278,13 @@ void Client::send_completion(const fb::Dispatch& d, Value& result) {
     if (!dirty_[i]) continue;
     const Value& v = slots_[i];
     updates.push_back({ids_[i], proto::ValueRef{v.data, v.exception, {},
-                                                v.refs}});
+                                                v.refs, v.blobs}});
   }
   if (d.result() != 0) {
     updates.push_back({d.result(), proto::ValueRef{result.data,
                                                    result.exception, {},
-                                                   result.refs}});
+                                                   result.refs,
+                                                   result.blobs}});
   }
   std::uint64_t bytes = update_bytes(updates);
   if (bytes > channel_->welcome().max_frame) {
@@ -289,12 +306,27 @@ void Client::send_completion(const fb::Dispatch& d, Value& result) {
   });
 }
 
+void Client::check_fits(const char* what, std::size_t bytes,
+                        std::size_t refs, std::size_t blobs) const {
+  // The daemon closes a session that sends an oversized frame; refuse it
+  // here instead, with the same allowance the daemon uses.
+  std::uint64_t n = 256 + bytes + 8 * refs + 64 * blobs;
+  if (n > channel_->welcome().max_frame) {
+    throw Error(Errc::too_large,
+                std::string(what) + " of " + std::to_string(bytes) +
+                    " bytes exceeds the daemon's frame limit of " +
+                    std::to_string(channel_->welcome().max_frame) +
+                    " bytes; nothing was sent");
+  }
+}
+
 std::uint64_t Client::update_bytes(
     const std::vector<proto::CownValueRef>& updates) {
   // The same generous framing allowance the daemon uses for dispatches.
   std::uint64_t n = 256;
   for (const auto& u : updates) {
-    n += 64 + u.value.data.size() + 8 * u.value.refs.size();
+    n += 64 + u.value.data.size() + 8 * u.value.refs.size() +
+         64 * u.value.blobs.size();
   }
   return n;
 }
@@ -367,9 +399,11 @@ Lease Client::acquire(CownRef cown) {
 void Client::release(const Lease& lease, const Value* update) {
   std::vector<proto::CownValueRef> updates;
   if (update != nullptr) {
+    check_fits("a released cown's value", update->data.size(),
+               update->refs.size(), update->blobs.size());
     updates.push_back({lease.cown.id,
                        proto::ValueRef{update->data, update->exception, {},
-                                       update->refs}});
+                                       update->refs, update->blobs}});
   }
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -24,6 +24,7 @@ may do that, so two cowns never share memory.
 """
 from __future__ import annotations
 
+import collections
 import io
 import marshal
 import pickle
@@ -38,6 +39,12 @@ from . import _core
 
 OOB_MIN = 64 * 1024
 STREAM_MAX = 1 << 20
+# Recently mapped blobs stay mapped (most recent last), so a blob that
+# comes back to this process (an array updated by behavior after behavior)
+# is not mapped and page-faulted in again each time.
+_MAPPED_KEEP = 8
+_MAPPED_KEEP_BYTES = 1 << 30
+_mapped: "collections.OrderedDict[str, Any]" = collections.OrderedDict()
 _BLOB_TAG = b"B"  # plain pickle streams start with b"\x80"
 
 # Set by _cown: makes a handle object for (kind, id) read from bytes.
@@ -158,6 +165,21 @@ def dumps(value: Any) -> tuple[bytes, list[int]]:
     return e.data, e.refs
 
 
+def _map(name: str, size: int) -> Any:
+    blob = _mapped.get(name)
+    if blob is not None and blob.size >= size:
+        _mapped.move_to_end(name)
+        return blob
+    blob = _core.Blob(name, size)
+    _mapped[name] = blob
+    total = sum(b.size for b in _mapped.values())
+    while len(_mapped) > _MAPPED_KEEP or (total > _MAPPED_KEEP_BYTES and
+                                         len(_mapped) > 1):
+        _, old = _mapped.popitem(last=False)
+        total -= old.size
+    return blob
+
+
 def loads(data: bytes, keep: dict[str, Any] | None = None) -> Any:
     """Unpickles bytes from encode(); b"" (a fresh result cown) is None.
     Blobs mapped to read it are added to `keep` (by name)."""
@@ -175,7 +197,7 @@ def loads(data: bytes, keep: dict[str, Any] | None = None) -> Any:
     for name, offset, length in entries:
         blob = mapped.get(name)
         if blob is None or blob.size < extent[name]:
-            blob = mapped[name] = _core.Blob(name, extent[name])
+            blob = mapped[name] = _map(name, extent[name])
         buffers.append(memoryview(blob)[offset:offset + length])
     if stream_ref is not None:
         name, length = stream_ref

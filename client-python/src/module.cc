@@ -9,12 +9,6 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <unistd.h>
-
-#include <boost/interprocess/mapped_region.hpp>
-#include <boost/interprocess/shared_memory_object.hpp>
-
-#include <random>
 
 #include <chrono>
 #include <memory>
@@ -23,8 +17,8 @@
 #include <tuple>
 #include <vector>
 
+#include "bocd/client/blob.h"
 #include "bocd/client/client.h"
-#include "bocd/proto/socket_path.h"
 
 namespace py = pybind11;
 using namespace bocd::client;
@@ -43,6 +37,9 @@ py::tuple to_python(const Value& v) {
   return py::make_tuple(py::bytes(v.data), v.exception,
                         static_cast<int>(v.error));
 }
+
+using Ids = std::vector<std::uint64_t>;
+using Names = std::vector<std::string>;
 
 // Runs one worker behavior: hands the dispatch to the Python `body`, which
 // returns (updates, result): updates is [(slot, data, exception, refs,
@@ -64,10 +61,13 @@ void run_python_body(const py::object& body, Access& a) {
       std::size_t slot = t[0].cast<std::size_t>();
       a.mut(slot) = t[1].cast<std::string>();
       if (t[2].cast<bool>()) a.set_exception(slot, true);
+      a.set_refs(slot, t[3].cast<Ids>());
+      a.set_blobs(slot, t[4].cast<Names>());
     }
     if (!out[1].is_none() && a.has_result()) {
       auto r = py::reinterpret_borrow<py::tuple>(out[1]);
-      a.set_result(r[0].cast<std::string>(), r[1].cast<bool>());
+      a.set_result(r[0].cast<std::string>(), r[1].cast<bool>(),
+                   r[2].cast<Ids>(), r[3].cast<Names>());
     }
   } catch (const std::exception& e) {
     // The Python side catches everything a body raises; reaching here is a
@@ -75,9 +75,6 @@ void run_python_body(const py::object& body, Access& a) {
     if (a.has_result()) a.set_result(e.what(), true);
   }
 }
-
-using Ids = std::vector<std::uint64_t>;
-using Names = std::vector<std::string>;
 
 class Session {
  public:
@@ -114,13 +111,19 @@ class Session {
     std::string s = data;
     Client& cl = c();
     py::gil_scoped_release nogil;
-    return cl.create(std::move(s)).id;
+    return cl.create(std::move(s), refs, blobs).id;
   }
 
   void drop(std::uint64_t id) {
     Client& cl = c();
     py::gil_scoped_release nogil;
     cl.drop(CownRef{id});
+  }
+
+  void hold(const Ids& ids) {
+    Client& cl = c();
+    py::gil_scoped_release nogil;
+    cl.hold(ids);
   }
 
   void drop_many(const Ids& ids) {
@@ -136,7 +139,7 @@ class Session {
     auto set = to_refs(cowns);
     Client& cl = c();
     py::gil_scoped_release nogil;
-    return cl.submit_to_workers(set, p, with_result, parent).id;
+    return cl.submit_to_workers(set, p, with_result, parent, refs, blobs).id;
   }
 
   // Returns (lease behavior id, value tuple).
@@ -155,7 +158,7 @@ class Session {
                const Names& blobs) {
     Lease lease{behavior, CownRef{id}, {}};
     std::optional<Value> v;
-    if (data) v = Value{std::string(*data), exception, Errc::none};
+    if (data) v = Value{std::string(*data), exception, Errc::none, refs, blobs};
     Client& cl = c();
     py::gil_scoped_release nogil;
     cl.release(lease, v ? &*v : nullptr);
@@ -192,62 +195,6 @@ class Session {
   std::unique_ptr<Client> client_;
 };
 
-// A shared-memory blob (DESIGN D4): one POSIX shared-memory object, mapped
-// read-write. Large values and pickle-5 out-of-band buffers live in blobs
-// and travel as names, never through the socket. Made with Boost.Interprocess
-// rather than by hand: it owns the shm_open/ftruncate/mmap/unlink details.
-//
-// Names are "bocd-<pid>-<64 random bits>": unguessable (DESIGN D9) and
-// created 0600. The daemon unlinks a blob once no stored value names it;
-// a mapping stays valid after the unlink until it is dropped.
-class Blob {
- public:
-  static std::string fresh_name() {
-    static thread_local std::mt19937_64 rng{std::random_device{}() ^
-                                            (std::uint64_t(::getpid()) << 32)};
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "bocd-%x-%016llx", unsigned(::getpid()),
-                  static_cast<unsigned long long>(rng()));
-    return buf;
-  }
-
-  // Creates a new blob of `size` bytes.
-  explicit Blob(std::size_t size) : name_(fresh_name()) {
-    namespace bip = boost::interprocess;
-    bip::permissions owner_only(0600);
-    bip::shared_memory_object shm(bip::create_only, name_.c_str(),
-                                  bip::read_write, owner_only);
-    shm.truncate(static_cast<bip::offset_t>(size ? size : 1));
-    region_ = bip::mapped_region(shm, bip::read_write, 0, size ? size : 1);
-    size_ = size;
-  }
-
-  // Maps an existing blob.
-  Blob(std::string name, std::size_t size) : name_(std::move(name)) {
-    namespace bip = boost::interprocess;
-    bip::shared_memory_object shm(bip::open_only, name_.c_str(),
-                                  bip::read_write);
-    region_ = bip::mapped_region(shm, bip::read_write, 0, size ? size : 1);
-    size_ = size;
-  }
-
-  static bool unlink(const std::string& name) {
-    return boost::interprocess::shared_memory_object::remove(name.c_str());
-  }
-
-  const std::string& name() const { return name_; }
-  std::size_t size() const { return size_; }
-  void* data() { return region_.get_address(); }
-  std::uintptr_t address() const {
-    return reinterpret_cast<std::uintptr_t>(region_.get_address());
-  }
-
- private:
-  std::string name_;
-  boost::interprocess::mapped_region region_;
-  std::size_t size_ = 0;
-};
-
 // (address, length) of an object's contiguous buffer.
 std::pair<std::uintptr_t, std::size_t> buffer_span(py::handle obj) {
   Py_buffer view;
@@ -273,9 +220,8 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
-    } catch (const boost::interprocess::interprocess_exception& e) {
-      PyErr_SetString(PyExc_OSError,
-                      (std::string("shared-memory blob: ") + e.what()).c_str());
+    } catch (const BlobError& e) {
+      PyErr_SetString(PyExc_OSError, e.what());
     } catch (const std::logic_error& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     }
@@ -291,6 +237,7 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("size", &Blob::size)
       .def_property_readonly("address", &Blob::address)
       .def_static("unlink", &Blob::unlink, py::arg("name"))
+      .def_static("valid_name", &Blob::valid_name, py::arg("name"))
       .def_buffer([](Blob& b) {
         return py::buffer_info(b.data(), 1,
                                py::format_descriptor<std::uint8_t>::format(),
@@ -299,7 +246,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("buffer_span", &buffer_span, py::arg("obj"),
         "(address, length) of a contiguous buffer.");
 
-  m.def("default_socket_path", &bocd::proto::default_socket_path,
+  m.def("default_socket_path", &default_socket_path,
         "The daemon socket a client uses when none is given.");
 
   py::class_<Session>(m, "Session")
@@ -310,6 +257,7 @@ PYBIND11_MODULE(_core, m) {
       .def("create", &Session::create)
       .def("drop", &Session::drop)
       .def("drop_many", &Session::drop_many)
+      .def("hold", &Session::hold)
       .def("submit", &Session::submit)
       .def("acquire", &Session::acquire)
       .def("release", &Session::release)

@@ -13,6 +13,7 @@
 #include "bocd/proto/socket_path.h"
 #include "exit_codes.h"
 #include "logging.h"
+#include "shm/blobs.h"
 
 namespace bocd::app {
 
@@ -74,6 +75,13 @@ int Daemon::run() {
   }
   watch_signals();
   io_.run();
+  // No shared-memory object outlives the daemon: blobs still named by a
+  // cown (one a cycle of references kept, say) go now.
+  std::size_t left = 0;
+  for (const std::string& name : server_->scheduler().blob_names()) {
+    left += shm::unlink_blob(name) ? 1 : 0;
+  }
+  if (left > 0) log().info("removed {} shared-memory blob(s)", left);
   log().info("bocd stopped");
   return EXIT_OK;
 }

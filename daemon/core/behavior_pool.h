@@ -53,6 +53,8 @@ struct Behavior {
   // Cown slots the payload embeds, each counted once in its cown's refs
   // until finish().
   std::vector<std::uint32_t> refs;
+  // Shared-memory blobs the payload names, counted in the BlobTable.
+  std::vector<std::string> blobs;
 };
 
 class BehaviorPool {

@@ -22,6 +22,7 @@ bool CownTable::all_live(const std::vector<CownId>& ids,
 std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
                                 bool pinned) {
   add_refs(value.refs);
+  blobs_.add(value.blobs);
   std::uint32_t index = take_slot(slots_, free_);
   Cown& c = slots_[index];
   c.id = id;
@@ -62,6 +63,7 @@ void CownTable::free_slot(std::uint32_t index) {
   Cown& c = slots_[index];
   // Still live: each holds a count from this value until drained.
   for (CownId id : c.value.refs) released_.push_back(find(id));
+  blobs_.release(c.value.blobs);
   index_.erase(c.id.value);
   c.value = Value{};
   c.live = false;

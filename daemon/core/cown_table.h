@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "blob_table.h"
 #include "flat_index.h"
 #include "ids.h"
 #include "value.h"
@@ -85,6 +86,12 @@ class CownTable {
   std::size_t size() const { return index_.size(); }
   std::size_t capacity() const { return slots_.size(); }
 
+  // The blobs stored values and live behaviors name (DESIGN D4). Values
+  // entering or leaving the table count theirs here; the scheduler counts
+  // replaced values' and payloads'.
+  BlobTable& blobs() { return blobs_; }
+  const BlobTable& blobs() const { return blobs_; }
+
  private:
   bool referenced(const Cown& c) const {
     return c.owner_handle || c.last_behavior != NONE || c.refs != 0;
@@ -103,6 +110,7 @@ class CownTable {
   // Head of each owner's intrusive list.
   std::unordered_map<SessionId, std::uint32_t> heads_;
   std::vector<std::uint32_t> released_;  // the cascade's worklist
+  BlobTable blobs_;
 };
 
 }  // namespace bocd::core

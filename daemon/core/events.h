@@ -35,6 +35,13 @@ struct FailedEvent {
   std::string message;
 };
 
-using Event = std::variant<DispatchEvent, QuiescedEvent, FailedEvent>;
+// No stored value or live behavior names shared-memory blob `name` any
+// more: the host unlinks it.
+struct BlobFreedEvent {
+  std::string name;
+};
+
+using Event =
+    std::variant<DispatchEvent, QuiescedEvent, FailedEvent, BlobFreedEvent>;
 
 }  // namespace bocd::core

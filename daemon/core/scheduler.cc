@@ -112,6 +112,8 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
     bh.refs.push_back(cowns_.find(ref));
     cowns_.add_ref(bh.refs.back());
   }
+  bh.blobs = r.blobs;
+  cowns_.blobs().add(bh.blobs);
   for (std::uint32_t c : scratch_) bh.requests.push_back(Request{c, NONE});
   if (r.result) {
     // Fresh, so uncontended: its place in the order cannot matter. Its
@@ -254,12 +256,16 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
   }
   // Count every new value's refs before releasing any old one's: a value
   // that keeps a cown it embeds must not free it in between.
-  for (const CownUpdate& u : updates) cowns_.add_refs(u.value.refs);
+  for (const CownUpdate& u : updates) {
+    cowns_.add_refs(u.value.refs);
+    cowns_.blobs().add(u.value.blobs);  // likewise: an array kept in place
+  }
   for (std::size_t i = 0; i < updates.size(); ++i) {
     std::swap(cowns_.at(scratch_[i]).value, updates[i].value);
   }
   for (CownUpdate& u : updates) {
     cowns_.release_refs(u.value.refs);
+    cowns_.blobs().release(u.value.blobs);
     u.value = Value{};  // the old value's bytes go now, not at reuse
   }
   // Only a behavior the pool dispatched (always to a worker) spent one of
@@ -276,8 +282,9 @@ void Scheduler::abort(std::uint32_t b, Errc code, std::string message) {
   if (bh.result) {
     std::uint32_t c = cowns_.find(bh.result);
     Value old = std::exchange(cowns_.at(c).value,
-                              Value{std::move(message), true, code, {}});
+                              Value{std::move(message), true, code, {}, {}});
     cowns_.release_refs(old.refs);
+    cowns_.blobs().release(old.blobs);
   }
   finish(b);
 }
@@ -294,6 +301,8 @@ void Scheduler::finish(std::uint32_t b) {
     }
   }
   for (std::uint32_t c : bh.refs) cowns_.release_ref(c);
+  cowns_.blobs().release(bh.blobs);
+  bh.blobs.clear();
   SessionId session = bh.session;
   behaviors_.release(b);
   ++completed_;
@@ -302,13 +311,22 @@ void Scheduler::finish(std::uint32_t b) {
 
 void Scheduler::close_terminators() { all_.close(); }
 
+void Scheduler::note_freed_blobs() {
+  if (!cowns_.blobs().has_freed()) return;
+  for (std::string& name : cowns_.blobs().take_freed()) {
+    events_.push_back(BlobFreedEvent{std::move(name)});
+  }
+}
+
 std::vector<Event> Scheduler::take_events() {
+  note_freed_blobs();
   std::vector<Event> out;
   out.swap(events_);
   return out;
 }
 
 void Scheduler::take_events(std::vector<Event>& out) {
+  note_freed_blobs();
   out.clear();
   out.swap(events_);
 }

@@ -73,6 +73,8 @@ struct SubmitRequest {
   // Cowns the payload embeds (repeats allowed): each is kept alive until
   // the behavior completes or is aborted.
   std::vector<CownId> refs;
+  // The shared-memory blobs the payload names (DESIGN D4).
+  std::vector<std::string> blobs;
 };
 
 struct CownUpdate {
@@ -152,6 +154,9 @@ class Scheduler {
   // Moves out the events produced since the last call. The second form
   // swaps buffers with `out` (cleared first) so neither side reallocates.
   std::vector<Event> take_events();
+  // Blobs still named by a stored value or a live behavior (the host
+  // unlinks these when it stops).
+  std::vector<std::string> blob_names() const { return cowns_.blobs().names(); }
   void take_events(std::vector<Event>& out);
 
   bool view(BehaviorId behavior, DispatchView& out) const;
@@ -198,6 +203,7 @@ class Scheduler {
   void dispatch_to_workers();
   void abort(std::uint32_t b, Errc code, std::string message);
   void finish(std::uint32_t b);
+  void note_freed_blobs();
   void leave(SessionId session);
   Session* open_session_ptr(SessionId id);
   // Live sessions, closed or not (a closed one lives until its count is 0).

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <vector>
+#include <vector>
 
 #include "errc.h"
 #include "ids.h"
@@ -23,10 +24,13 @@ struct Value {
   // listed them (repeats allowed). While stored in a cown, each entry
   // counts one reference to its cown (CownTable).
   std::vector<CownId> refs = {};
+  // The shared-memory blobs `data` refers to (DESIGN D4); while stored in a
+  // cown, each entry counts one reference to its blob (BlobTable).
+  std::vector<std::string> blobs = {};
 
   friend bool operator==(const Value& a, const Value& b) {
     return a.data == b.data && a.exception == b.exception &&
-           a.error == b.error && a.refs == b.refs;
+           a.error == b.error && a.refs == b.refs && a.blobs == b.blobs;
   }
 };
 

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include "bocd/proto/blob_name.h"
 #include "error_map.h"
+#include "shm/blobs.h"
 #include "log.h"
 
 namespace bocd::server {
@@ -28,14 +30,34 @@ void to_core(const flatbuffers::Vector<std::uint64_t>* ids,
   for (auto id : *ids) out.push_back(core::CownId{id});
 }
 
-core::Value to_core(const fb::Value* v) {
+using Names = flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>;
+
+// Copies blob names into `out`; the first that is not a blob name (the
+// daemon would unlink it, so a client must not choose it) goes to `bad`.
+void to_core(const Names* names, std::vector<std::string>& out,
+             std::string& bad) {
+  out.clear();
+  if (names == nullptr) return;
+  for (const flatbuffers::String* n : *names) {
+    std::string name = n->str();
+    if (!proto::valid_blob_name(name) && bad.empty()) bad = name;
+    out.push_back(std::move(name));
+  }
+}
+
+core::Value to_core(const fb::Value* v, std::string& bad_blob) {
   core::Value out;
   if (v == nullptr) return out;
   if (v->data() != nullptr) out.data.assign(v->data()->begin(), v->data()->end());
   out.exception = v->exception();
   // An executor may not forge a daemon error; it stays the program's bytes.
   to_core(v->refs(), out.refs);
+  to_core(v->blobs(), out.blobs, bad_blob);
   return out;
+}
+
+std::string not_a_blob(const std::string& name) {
+  return "'" + name + "' is not a bocd shared-memory blob name";
 }
 
 fb::Role to_wire(core::Role r) {
@@ -169,8 +191,11 @@ void Dispatcher::hello(Peer& p, const fb::Hello& m) {
 }
 
 void Dispatcher::create_cown(Peer& p, const fb::CreateCown& m) {
+  std::string bad;
+  core::Value value = to_core(m.value(), bad);
+  if (!bad.empty()) return send_error(p, Errc::not_permitted, not_a_blob(bad));
   auto st = scheduler_.create_cown(p.session, core::CownId{m.id()},
-                                   to_core(m.value()), m.pinned());
+                                   std::move(value), m.pinned());
   if (!st) send_error(p, st.error().code, st.error().message);
 }
 
@@ -200,18 +225,25 @@ void Dispatcher::submit(Peer& p, const fb::Submit& m) {
     r.payload.assign(m.payload()->begin(), m.payload()->end());
   }
   to_core(m.refs(), r.refs);
+  std::string bad;
+  to_core(m.blobs(), r.blobs, bad);
+  if (!bad.empty()) {
+    return send_error(p, Errc::not_permitted, not_a_blob(bad), m.tag());
+  }
   auto b = scheduler_.submit(p.session, r);
   if (!b) send_error(p, b.error().code, b.error().message, m.tag());
 }
 
 void Dispatcher::complete(Peer& p, const fb::Complete& m) {
   updates_.clear();
+  std::string bad;
   if (m.updates() != nullptr) {
     for (const fb::CownValue* u : *m.updates()) {
       updates_.push_back(core::CownUpdate{core::CownId{u->id()},
-                                          to_core(u->value())});
+                                          to_core(u->value(), bad)});
     }
   }
+  if (!bad.empty()) return send_error(p, Errc::not_permitted, not_a_blob(bad));
   auto st = scheduler_.complete(p.session, core::BehaviorId{m.behavior()},
                                 updates_);
   if (!st) send_error(p, st.error().code, st.error().message);
@@ -262,6 +294,8 @@ void Dispatcher::deliver_events() {
       }
     } else if (const auto* f = std::get_if<core::FailedEvent>(&e)) {
       if (Peer* to = peer_of(f->to)) send_error(*to, f->code, f->message, f->tag);
+    } else if (const auto* blob = std::get_if<core::BlobFreedEvent>(&e)) {
+      shm::unlink_blob(blob->name);
     }
   }
 }

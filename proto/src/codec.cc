@@ -42,7 +42,18 @@ flatbuffers::Offset<fb::Value> Encoder::value(const ValueRef& v) {
   auto data = fbb_.CreateVector(
       reinterpret_cast<const std::uint8_t*>(v.data.data()), v.data.size());
   auto refs = ids(v.refs);
-  return fb::CreateValue(fbb_, data, v.exception, v.error, refs);
+  auto blobs = names(v.blobs);
+  return fb::CreateValue(fbb_, data, v.exception, v.error, refs, blobs);
+}
+
+flatbuffers::Offset<
+    flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>>
+Encoder::names(std::span<const std::string> v) {
+  if (v.empty()) return 0;
+  std::vector<flatbuffers::Offset<flatbuffers::String>> offsets;
+  offsets.reserve(v.size());
+  for (const std::string& s : v) offsets.push_back(fbb_.CreateString(s));
+  return fbb_.CreateVector(offsets);
 }
 
 flatbuffers::Offset<flatbuffers::Vector<std::uint64_t>> Encoder::ids(
@@ -101,15 +112,17 @@ void Encoder::hold_cown(std::span<const std::uint64_t> cowns) {
 void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,
                      std::uint64_t result, fb::Executor executor,
                      std::uint64_t parent, std::string_view payload,
-                     std::span<const std::uint64_t> refs) {
+                     std::span<const std::uint64_t> refs,
+                     std::span<const std::string> blobs) {
   fbb_.Clear();
   auto set = fbb_.CreateVector(cowns.data(), cowns.size());
   auto body = fbb_.CreateVector(
       reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
   auto embedded = ids(refs);
+  auto named = names(blobs);
   finish(fb::Message::Submit,
          fb::CreateSubmit(fbb_, tag, set, result, executor, parent, body,
-                          embedded)
+                          embedded, named)
              .Union());
 }
 

@@ -355,9 +355,12 @@ TEST(ClientReview, ValuesTooLargeForAFrameFailOnTheResultCown) {
     x.mut(0) = std::string(100000, 'z');
   });
   auto g = c.read(grow);
-  // Too large to dispatch, with no result cown: read() says so, no hang.
-  CownRef huge = c.create(std::string(65300, 'h'));
+  // Fits a CreateCown but not a dispatch, with no result cown: read()
+  // says so, no hang.
+  CownRef huge = c.create(std::string(65250, 'h'));
   EXPECT_THROW(c.read(huge), client::Error);
+  // Too large for any frame: refused before sending, the session lives.
+  EXPECT_THROW(c.create(std::string(70000, 'x')), client::Error);
   EXPECT_TRUE(g.exception);
   EXPECT_NE(g.data.find("exceed the daemon's frame limit"), std::string::npos)
       << g.data;

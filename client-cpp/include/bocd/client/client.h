@@ -40,6 +40,11 @@ namespace bocd::client {
 
 class Channel;
 
+// The daemon socket a client uses when Options::socket is empty:
+// $BOCD_SOCKET, else $XDG_RUNTIME_DIR/bocd/bocd.sock, else
+// /tmp/bocd-$UID/bocd.sock.
+std::string default_socket_path();
+
 // A handle to a cown in the daemon: an id that may be shared with other
 // sessions of the same daemon. A cown lives while a session holds a handle
 // to it, a stored value or a queued behavior's payload embeds it (its id
@@ -61,6 +66,10 @@ struct Value {
   // this value is stored. Every id must name a live cown when the value is
   // sent, else the daemon refuses it with unknown_cown.
   std::vector<std::uint64_t> refs = {};
+  // Shared-memory blobs `data` refers to (blob.h): the daemon unlinks each
+  // once no stored value names it. Set by the writer; not sent back in
+  // dispatches (the bytes name them).
+  std::vector<std::string> blobs = {};
 };
 
 // What a behavior body sees: the values of its cowns, indexed as they were
@@ -77,10 +86,13 @@ class Access {
   void set_exception(std::size_t i, bool exception);
   // Replaces the refs of the value (committed like mut()).
   void set_refs(std::size_t i, std::vector<std::uint64_t> refs);
+  // Sets the blobs the new value of cown i names (committed like mut()).
+  void set_blobs(std::size_t i, std::vector<std::string> blobs);
   // Sets the result cown's value (when the behavior has one), with the
   // ids of the cowns its bytes embed.
   void set_result(std::string data, bool exception = false,
-                  std::vector<std::uint64_t> refs = {});
+                  std::vector<std::uint64_t> refs = {},
+                  std::vector<std::string> blobs = {});
   bool has_result() const { return result_ != nullptr; }
   // Worker behaviors: the payload given to submit_to_workers(), and the
   // ids of the cowns (sorted, each once) that get(i) and mut(i) index.
@@ -141,7 +153,10 @@ class Client {
   // another session may name its id only after a round trip (wait(),
   // quiesce() or read()) has shown the daemon has it. `refs`: the cowns
   // `value` embeds (see Value::refs).
-  CownRef create(std::string value, std::span<const std::uint64_t> refs = {});
+  // `blobs`: the shared-memory blobs it names (Value::blobs). Values too
+  // large for one frame throw Error(too_large) here, and nothing is sent.
+  CownRef create(std::string value, std::span<const std::uint64_t> refs = {},
+                 std::span<const std::string> blobs = {});
   // Takes this session's handle on each cown of `ids` that exists (one
   // per cown however often held; none added for one it created).
   // Pipelined; unknown ids are reported as errors by wait().
@@ -175,7 +190,8 @@ class Client {
   CownRef submit_to_workers(std::span<const CownRef> cowns,
                             std::string_view payload, bool with_result,
                             std::uint64_t parent = 0,
-                            std::span<const std::uint64_t> refs = {});
+                            std::span<const std::uint64_t> refs = {},
+                            std::span<const std::string> blobs = {});
 
   // The value of `cown` once every behavior submitted on it before this
   // call has run (an ordered request, not a peek).
@@ -225,6 +241,8 @@ class Client {
       const std::vector<proto::CownValueRef>& updates);
   void not_from_executor(const char* what) const;
   [[noreturn]] void throw_dropped_reason();
+  void check_fits(const char* what, std::size_t bytes, std::size_t refs,
+                  std::size_t blobs) const;
   bool wait_quiesced(std::chrono::steady_clock::time_point deadline,
                      bool bounded);
 

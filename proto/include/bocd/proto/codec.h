@@ -28,6 +28,7 @@ struct ValueRef {
   bool exception = false;
   fb::ErrorCode error = fb::ErrorCode::None;
   std::span<const std::uint64_t> refs = {};
+  std::span<const std::string> blobs = {};
 };
 
 struct CownValueRef {
@@ -51,11 +52,13 @@ class Encoder {
   void create_cown(std::uint64_t id, const ValueRef& value, bool pinned);
   void drop_cown(std::uint64_t id);
   void hold_cown(std::span<const std::uint64_t> ids);
-  // `refs`: the cowns the payload embeds (Submit.refs).
+  // `refs`: the cowns the payload embeds (Submit.refs); `blobs`: the
+  // shared-memory blobs it names (Submit.blobs).
   void submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,
               std::uint64_t result, fb::Executor executor,
               std::uint64_t parent, std::string_view payload,
-              std::span<const std::uint64_t> refs = {});
+              std::span<const std::uint64_t> refs = {},
+              std::span<const std::string> blobs = {});
   void complete(std::uint64_t behavior, std::span<const CownValueRef> updates);
   void quiesce(std::uint64_t request);
   void status_request(std::uint64_t request);
@@ -78,6 +81,9 @@ class Encoder {
  private:
   flatbuffers::Offset<fb::Value> value(const ValueRef& v);
   // An id vector, or a null offset (the field left out) when empty.
+  flatbuffers::Offset<
+      flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>>
+  names(std::span<const std::string> v);
   flatbuffers::Offset<flatbuffers::Vector<std::uint64_t>> ids(
       std::span<const std::uint64_t> v);
   flatbuffers::Offset<

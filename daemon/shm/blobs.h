@@ -1,0 +1,15 @@
+// The daemon's side of shared-memory blobs (DESIGN D4). Clients and
+// workers create and map blobs (client-cpp's Blob); the daemon only
+// removes them once no stored value or live behavior names one.
+#pragma once
+
+#include <string>
+
+namespace bocd::shm {
+
+// Unlinks blob `name` if it has the form of a blob name
+// (proto/blob_name.h); mappings stay valid. False if it did not exist or
+// is not a blob name.
+bool unlink_blob(const std::string& name);
+
+}  // namespace bocd::shm
