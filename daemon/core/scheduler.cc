@@ -214,6 +214,7 @@ void Scheduler::dispatch_to_workers() {
   while (!worker_queue_.empty() && !idle_workers_.empty()) {
     SessionId w = idle_workers_.front();
     idle_workers_.pop_front();
+    ++find_session(w)->pool_running;
     std::uint32_t b = worker_queue_.front();
     worker_queue_.pop_front();
     dispatch(b, w);
@@ -271,7 +272,15 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
   // Only a behavior the pool dispatched (always to a worker) spent one of
   // the worker's slots; one routed to it as submitter or pinned owner did
   // not.
-  if (!bh.executor) idle_workers_.push_back(executor);
+  if (!bh.executor) {
+    // A worker left with nothing to run goes first: behaviors spread over
+    // idle workers before any is pipelined behind a running one.
+    if (--find_session(executor)->pool_running == 0) {
+      idle_workers_.push_front(executor);
+    } else {
+      idle_workers_.push_back(executor);
+    }
+  }
   finish(b);
   run_ready();
   return Ok{};

@@ -182,6 +182,7 @@ class Scheduler {
     std::uint32_t prefix = 0;
     bool closed = false;
     Terminator terminator;
+    std::uint32_t pool_running = 0;  // a worker's behaviors from the pool
     // Cowns this session took a handle on with hold_cowns (slot indices:
     // stable while held, since the hold keeps the cown live). Never one
     // it holds an owner handle on.

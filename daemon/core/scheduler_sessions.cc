@@ -39,7 +39,10 @@ SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
   s.prefix = next_prefix();
   prefixes_.insert(s.prefix);
   if (role == Role::worker) {
-    idle_workers_.insert(idle_workers_.end(), limits_.worker_pipeline, id);
+    // One credit at the front (an idle worker goes first), the pipeline's
+    // extra ones at the back (used once every worker has work).
+    idle_workers_.push_front(id);
+    idle_workers_.insert(idle_workers_.end(), limits_.worker_pipeline - 1, id);
     dispatch_to_workers();
   }
   return SessionGrant{id, std::uint64_t{s.prefix} << 32,
