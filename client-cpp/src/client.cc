@@ -1,6 +1,9 @@
 #include "bocd/client/client.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <future>
 
 #include "bocd/proto/socket_path.h"
@@ -52,7 +55,9 @@ void Access::set_result(std::string data, bool exception,
 }
 
 Client::Client(Options options)
-    : window_(options.window), worker_(std::move(options.worker)) {
+    : window_(options.window),
+      worker_(std::move(options.worker)),
+      on_output_(std::move(options.on_output)) {
   pending_.reserve(window_ + 1);
   std::string path =
       options.socket.empty() ? proto::default_socket_path() : options.socket;
@@ -188,6 +193,8 @@ void Client::on_frame(const fb::Envelope& env) {
     }
     case fb::Message::Error:
       return on_error(*env.message_as_Error());
+    case fb::Message::Output:
+      return on_output(*env.message_as_Output());
     default:
       return;
   }
@@ -329,6 +336,28 @@ std::uint64_t Client::update_bytes(
          64 * u.value.blobs.size();
   }
   return n;
+}
+
+void Client::on_output(const fb::Output& o) {
+  if (o.data() == nullptr) return;
+  std::string_view data(reinterpret_cast<const char*>(o.data()->data()),
+                        o.data()->size());
+  int stream = o.stream() == 2 ? 2 : 1;
+  if (on_output_) return on_output_(stream, data);
+  while (!data.empty()) {
+    ssize_t n = ::write(stream, data.data(), data.size());
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return;  // a closed stdout loses the text, as a print would
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void Client::output(std::uint64_t session, int stream, std::string_view data) {
+  channel_->send([&](proto::Encoder& enc) {
+    enc.output(session, static_cast<std::uint8_t>(stream), data);
+  });
 }
 
 void Client::on_error(const fb::Error& e) {

@@ -14,6 +14,7 @@ the cown keeps its previous value (API.md section 17, row 4).
 from __future__ import annotations
 
 import importlib
+import io
 import logging
 import marshal
 import os
@@ -52,7 +53,9 @@ def _resolve(blob: bytes) -> types.FunctionType:
             raise BehaviorResolveError(
                 f"behavior {qualname}: defining module '{module}' is not "
                 f"importable in a worker process ({e!r})") from None
-        t = types.FunctionType(marshal.loads(code), mod.__dict__, name)
+        code = marshal.loads(code)
+        cells = tuple(types.CellType() for _ in code.co_freevars) or None
+        t = types.FunctionType(code, mod.__dict__, name, None, cells)
         t.__qualname__ = qualname
     _templates[blob] = t
     return t
@@ -148,21 +151,72 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             borrowed.append(cap)
         del params, holds, cap
         end_borrowing(borrowed)
-        _runtime._tls.behavior = None
-        for stream in (sys.stdout, sys.stderr):
+        for stream in (sys.stdout, sys.stderr):  # before the completion
             try:
                 stream.flush()
             except Exception:
                 pass
+        _runtime._tls.behavior = None
+
+
+class _Forward(io.TextIOBase):
+    """sys.stdout/sys.stderr of a worker: what a behavior writes goes to its
+    program (an Output message, line by line); anything else to the
+    worker's own stream."""
+
+    def __init__(self, stream: int, original: Any) -> None:
+        self._stream = stream
+        self._original = original
+        self._parts: list[str] = []
+        self._size = 0
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._original.fileno()
+
+    def write(self, s: str) -> int:
+        if _runtime.current_behavior() is None:
+            return self._original.write(s)
+        self._parts.append(s)
+        self._size += len(s)
+        if "\n" in s or self._size >= 8192:
+            self.flush()
+        return len(s)
+
+    def flush(self) -> None:
+        running = _runtime.current_behavior()
+        if not self._parts or running is None or _session is None:
+            self._original.flush()
+            return
+        data = "".join(self._parts).encode("utf-8", "replace")
+        self._parts.clear()
+        self._size = 0
+        _session.output(running[1], self._stream, data)
+
+
+_session: Any = None
 
 
 def main() -> None:
+    global _session
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the daemon stops us
-    logging.basicConfig(level=logging.INFO,
+    sys.stdout = _Forward(1, sys.stdout)
+    sys.stderr = _Forward(2, sys.stderr)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(name)s[%(process)d] %(levelname)s %(message)s")
     socket = os.environ.get("BOCD_SOCKET") or _core.default_socket_path()
     index = os.environ.get("BOCD_WORKER_INDEX", "0")
     session = _core.Session(socket, f"bocd.worker[{index}]", run)
+    _session = session
     _runtime.bind_worker(session)
     session.serve()
 

@@ -126,6 +126,13 @@ class Session {
     cl.hold(ids);
   }
 
+  void output(std::uint64_t session, int stream, const py::bytes& data) {
+    std::string_view d = data;
+    Client& cl = c();
+    py::gil_scoped_release nogil;
+    cl.output(session, stream, d);
+  }
+
   void drop_many(const Ids& ids) {
     Client& cl = c();
     py::gil_scoped_release nogil;
@@ -258,6 +265,7 @@ PYBIND11_MODULE(_core, m) {
       .def("drop", &Session::drop)
       .def("drop_many", &Session::drop_many)
       .def("hold", &Session::hold)
+      .def("output", &Session::output)
       .def("submit", &Session::submit)
       .def("acquire", &Session::acquire)
       .def("release", &Session::release)

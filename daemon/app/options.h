@@ -23,8 +23,10 @@ struct ServeOptions {
   double stop_timeout_s = 10.0;
   unsigned max_frame_bytes = 64u << 20;
   unsigned max_cowns_per_behavior = 1024;
-  // Behaviors queued on one worker at a time (see core::Limits).
-  unsigned worker_pipeline = 4;
+  // Behaviors queued on one worker at a time (see core::Limits). 1: a
+  // behavior never waits behind a long one on a busy worker while another
+  // worker idles; more hides the round trip between short behaviors.
+  unsigned worker_pipeline = 1;
 };
 
 struct StatusOptions {

@@ -154,6 +154,11 @@ void Dispatcher::handle(Peer& p, const fb::Envelope& env) {
     case fb::Message::Complete:
       if (!admin) return complete(p, *env.message_as_Complete());
       break;
+    case fb::Message::Output:
+      if (p.role == core::Role::worker) {
+        return output(p, *env.message_as_Output());
+      }
+      break;
     default:
       break;
   }
@@ -202,6 +207,18 @@ void Dispatcher::create_cown(Peer& p, const fb::CreateCown& m) {
 void Dispatcher::drop_cown(Peer& p, const fb::DropCown& m) {
   auto st = scheduler_.drop_cown(p.session, core::CownId{m.id()});
   if (!st) send_error(p, st.error().code, st.error().message);
+}
+
+void Dispatcher::output(Peer& p, const fb::Output& m) {
+  // Output for a program that has gone is dropped: nobody can read it.
+  Peer* to = peer_of(core::SessionId{m.session()});
+  if (to == nullptr || to->role == core::Role::admin || m.data() == nullptr) {
+    return;
+  }
+  std::string_view data(reinterpret_cast<const char*>(m.data()->data()),
+                        m.data()->size());
+  encoder_for(*to).output(0, m.stream(), data);
+  to->connection->flush_soon();
 }
 
 void Dispatcher::hold_cown(Peer& p, const fb::HoldCown& m) {

@@ -58,6 +58,7 @@ class Dispatcher final : public FrameHandler {
   void create_cown(Peer& p, const proto::fb::CreateCown& m);
   void drop_cown(Peer& p, const proto::fb::DropCown& m);
   void hold_cown(Peer& p, const proto::fb::HoldCown& m);
+  void output(Peer& p, const proto::fb::Output& m);
   void submit(Peer& p, const proto::fb::Submit& m);
   void complete(Peer& p, const proto::fb::Complete& m);
   void quiesce(Peer& p, const proto::fb::Quiesce& m);

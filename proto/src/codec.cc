@@ -103,6 +103,15 @@ void Encoder::drop_cown(std::uint64_t id) {
   finish(fb::Message::DropCown, fb::CreateDropCown(fbb_, id).Union());
 }
 
+void Encoder::output(std::uint64_t session, std::uint8_t stream,
+                     std::string_view data) {
+  fbb_.Clear();
+  auto bytes = fbb_.CreateVector(
+      reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+  finish(fb::Message::Output,
+         fb::CreateOutput(fbb_, session, stream, bytes).Union());
+}
+
 void Encoder::hold_cown(std::span<const std::uint64_t> cowns) {
   fbb_.Clear();
   auto list = fbb_.CreateVector(cowns.data(), cowns.size());

@@ -33,6 +33,7 @@ namespace fb {
 struct Envelope;
 struct Dispatch;
 struct Error;
+struct Output;
 }  // namespace fb
 }  // namespace bocd::proto
 
@@ -138,6 +139,10 @@ struct Options {
   // submit itself is run by `worker`, which reads the payload and the
   // cowns through Access.
   Body worker;
+  // Receives what behaviors of this program wrote to stdout (stream 1) or
+  // stderr (stream 2) in a worker process, on the IO thread. Empty: it is
+  // written to this process's file descriptor 1 or 2.
+  std::function<void(int stream, std::string_view data)> on_output;
 };
 
 class Client {
@@ -205,6 +210,10 @@ class Client {
   // (unchanged when null), and hands the cown to its next behavior.
   void release(const Lease& lease, const Value* update);
 
+  // Worker role: forwards what the running behavior wrote to `stream`
+  // (1 or 2) to its program session (Access::session()).
+  void output(std::uint64_t session, int stream, std::string_view data);
+
   // Blocks until this session has no behavior in flight. Throws the first
   // Error the daemon reported for an earlier pipelined call, if any.
   void wait();
@@ -234,6 +243,7 @@ class Client {
   Access load_values(const proto::fb::Dispatch& dispatch, const Pending& p);
   void send_completion(const proto::fb::Dispatch& dispatch, Value& result);
   void on_error(const proto::fb::Error& error);
+  void on_output(const proto::fb::Output& output);
   void on_closed(const std::string& why);
   void check_usable_locked() const;
   std::uint64_t next_cown_id_locked();
@@ -249,6 +259,7 @@ class Client {
   std::unique_ptr<Channel> channel_;
   std::size_t window_;
   Body worker_;
+  std::function<void(int, std::string_view)> on_output_;
   std::uint64_t next_id_ = 1;  // cown ids: id_base + n
 
   mutable std::mutex mu_;
