@@ -1,0 +1,230 @@
+"""The daemon's worker pool: N `python -m bocd.worker` processes forked by the
+daemon, restarted when they die, and a worker SIGKILLed mid-behavior
+(issue 3 section 3; DESIGN 2, D7)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from bocd import Cown, when
+from bocd._daemon import Daemon
+from conftest import (
+    GUARD,
+    _child_env,
+    _guarded,
+    daemon_status,
+    explain,
+    fifo_read,
+    fifo_write,
+    settle,
+)
+
+
+def cmdline(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return [a.decode() for a in f.read().split(b"\0") if a]
+
+
+def children(pid: int) -> set[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return {int(x) for x in f.read().split()}
+
+
+def test_daemon_runs_n_python_workers(bocd_daemon):
+    ran = []
+    for _ in range(20):
+
+        @when(Cown(None))
+        def where(c):
+            return os.getpid()
+
+        ran.append(where)
+    settle()  # behaviors ran: the pool was started before the daemon served them
+    pids = children(bocd_daemon.pid)
+    assert len(pids) == 2
+    for pid in pids:
+        argv = cmdline(pid)
+        assert "-m" in argv and argv[argv.index("-m") + 1] == "bocd.worker", argv
+        exe = os.readlink(f"/proc/{pid}/exe")
+        assert os.path.realpath(exe) == os.path.realpath(sys.executable)
+    assert {r.unwrap() for r in ran} <= pids  # behaviors ran in those workers
+    status = daemon_status(bocd_daemon.socket)
+    assert status["workers"] == 2
+    assert {s["pid"] for s in status["sessions"] if s["role"] == "worker"} <= pids
+
+
+def test_ready_behaviors_do_not_wait_behind_a_busy_worker(fifo):
+    """Both workers busy; four ready behaviors are queued. Once one worker is
+    free, all four run there, even though the other stays blocked: none may
+    wait behind the blocked body while a worker idles."""
+    starts = [fifo("started-a"), fifo("started-b")]
+    gates = [fifo("gate-a"), fifo("gate-b")]
+    for s, g in zip(starts, gates):
+
+        @when(Cown(None))
+        def hold(c, started=s, gate=g):
+            with open(started, "w") as f:
+                f.write(str(os.getpid()))
+            open(gate).read()
+
+    try:
+        pids = [int(fifo_read(s)) for s in starts]
+        assert len(set(pids)) == 2
+        quick = []
+        for i in range(4):
+
+            @when(Cown(i))
+            def q(c):
+                return c.value, os.getpid()
+
+            quick.append(q)
+        fifo_write(gates[1])  # frees the second worker only
+        got = _guarded(  # each unwrap waits for its behavior to finish
+            lambda: [r.unwrap() for r in quick],
+            lambda: None,  # the finally below frees them all
+            "quick behaviors while one worker stays blocked",
+            GUARD,
+        )
+        assert [v for v, _ in got] == [0, 1, 2, 3]
+        assert {p for _, p in got} == {pids[1]}
+    finally:
+        fifo_write(gates[0])
+    settle()
+
+
+def test_worker_killed_mid_behavior(fifo):
+    started, gate = fifo("started"), fifo("gate")
+    c = Cown("committed")
+
+    @when(c)
+    def doomed(c, started=started, gate=gate):
+        c.value = "uncommitted"
+        with open(started, "w") as f:
+            f.write(str(os.getpid()))
+        open(gate).read()
+        return "never"
+
+    @when(doomed)
+    def downstream(r):
+        return r.exception
+
+    @when(c)
+    def after(c):
+        value = c.value
+        c.value = "after ran"
+        return value
+
+    pid = int(fifo_read(started))
+    os.kill(pid, signal.SIGKILL)
+    settle()
+
+    # The cown kept its last committed value and was released.
+    assert after.unwrap() == "committed"
+    with c as v:
+        assert v == "after ran"
+    assert downstream.unwrap() is True
+
+    # The result cown holds an exception that names the crash.
+    with doomed as v:
+        assert doomed.exception is True
+        err = v
+    assert isinstance(err, BaseException)
+    assert str(pid) in str(err), str(err)
+    with pytest.raises(type(err)):
+        doomed.unwrap()
+
+
+CRASH_CHILD = textwrap.dedent(
+    """\
+    import os, sys
+    from bocd import Cown, when, quiesce
+
+    started, gate = sys.argv[1], sys.argv[2]
+    c = Cown("committed")
+
+    @when(c)
+    def doomed(c, started=started, gate=gate):
+        c.value = "uncommitted"
+        with open(started, "w") as f:
+            f.write(str(os.getpid()))
+        open(gate).read()
+
+    @when(c)
+    def after(c):
+        return c.value, os.getpid()
+
+    quiesce()
+    value, pid = after.unwrap()
+    print("AFTER", value, pid)
+    try:
+        doomed.unwrap()
+    except BaseException as e:
+        print("DOOMED", type(e).__name__, str(e).splitlines()[0])
+    """
+)
+
+
+def test_crashed_worker_is_replaced(tmp_path, fifo):
+    """With one worker, the behavior after the crash can only run on a
+    replacement; the pool logs the death (pid, signal) and the new start."""
+    started, gate = fifo("started"), fifo("gate")
+    log = tmp_path / "one.log"
+    d = Daemon(socket_path=str(tmp_path / "one.sock"), workers=1, log_file=str(log))
+    d.start()
+    try:
+        script = tmp_path / "crash.py"
+        script.write_text(CRASH_CHILD)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), started, gate],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_child_env({"BOCD_SOCKET": d.socket}),
+        )
+        try:
+            pid = int(fifo_read(started))
+            os.kill(pid, signal.SIGKILL)
+            out, err = proc.communicate(timeout=GUARD)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        p = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        assert p.returncode == 0, explain(p)
+        lines = {l.split(" ", 1)[0]: l.split(" ", 1)[1] for l in out.splitlines()}
+        value, new_pid = lines["AFTER"].rsplit(" ", 1)
+        assert value == "committed", explain(p)
+        assert int(new_pid) != pid
+        assert str(pid) in lines["DOOMED"], explain(p)
+        text = log.read_text()
+        death = f"(pid {pid}) died: signal {int(signal.SIGKILL)}"
+        assert death in text, text
+        assert f"started: pid {new_pid}" in text[text.index(death) :], text
+    finally:
+        d.stop()
+
+
+def test_behaviors_keep_running_after_a_crash(fifo):
+    started = fifo("started")
+    c = Cown(1)
+
+    @when(c)
+    def doomed(c, started=started):
+        with open(started, "w") as f:
+            f.write(str(os.getpid()))
+        open(started).read()  # never satisfied: the test kills us first
+
+    @when(c)
+    def bump(c):
+        c.value += 1
+        return c.value
+
+    os.kill(int(fifo_read(started)), signal.SIGKILL)
+    settle()
+    assert bump.unwrap() == 2
+    with pytest.raises(BaseException):
+        doomed.unwrap()
