@@ -1,8 +1,10 @@
 #include "channel.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "bocd/client/errors.h"
 
@@ -114,6 +116,41 @@ void Channel::hand_over_io_output() {
   schedule_flush_locked();
 }
 
+void Channel::flush_urgent() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (on_io_thread() && !io_out_.empty()) {
+    pending_.insert(pending_.end(), io_out_.begin(), io_out_.end());
+    io_out_.clear();
+  }
+  write_direct_locked();
+}
+
+void Channel::write_direct_locked() {
+  // One writer at a time: the async chain owns the socket while in flight.
+  if (async_in_flight_ || pending_.empty()) return;
+  std::size_t done = 0;
+  int fd = socket_.native_handle();
+  while (done < pending_.size()) {
+    ssize_t n = ::send(fd, pending_.data() + done, pending_.size() - done,
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;  // the socket is full: the IO thread waits for room
+    } else {
+      pending_.clear();  // the connection is gone; the read side reports it
+      return;
+    }
+  }
+  pending_.erase(pending_.begin(),
+                 pending_.begin() + static_cast<std::ptrdiff_t>(done));
+  // A flush posted earlier finds nothing left and stands down; else it
+  // writes the rest when the socket has room.
+  if (!pending_.empty()) schedule_flush_locked();
+}
+
 void Channel::schedule_flush_locked() {
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
@@ -125,10 +162,12 @@ void Channel::flush() {
     std::lock_guard<std::mutex> lock(mu_);
     if (pending_.empty() || failed_) {
       flush_scheduled_ = false;
+      async_in_flight_ = false;
       return;
     }
     writing_.swap(pending_);
     pending_.clear();
+    async_in_flight_ = true;
   }
   asio::async_write(socket_, asio::buffer(writing_),
                     [this](const boost::system::error_code& ec, std::size_t) {
@@ -136,6 +175,7 @@ void Channel::flush() {
                       if (ec) {
                         std::lock_guard<std::mutex> lock(mu_);
                         flush_scheduled_ = false;
+                        async_in_flight_ = false;
                         // Reported once by the read side's failure.
                         return;
                       }
@@ -145,22 +185,7 @@ void Channel::flush() {
 
 void Channel::flush_now() {
   if (failed_) return;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    pending_.insert(pending_.end(), io_out_.begin(), io_out_.end());
-    io_out_.clear();
-    if (pending_.empty()) return;
-    if (!writing_.empty()) {  // an async write is in flight: chain after it
-      schedule_flush_locked();
-      return;
-    }
-    sync_out_.swap(pending_);
-    pending_.clear();
-  }
-  boost::system::error_code ec;
-  asio::write(socket_, asio::buffer(sync_out_), ec);
-  sync_out_.clear();
-  // A failed write is reported once, by the read side.
+  flush_urgent();
 }
 
 void Channel::fail(const std::string& why) {

@@ -53,6 +53,7 @@ class Channel {
   // Runs `encode(encoder)` under the channel's lock and schedules a
   // write. Frames leave in the order their send() calls returned, across
   // threads: on the IO thread, batched frames (send_batched) go first.
+  // The IO thread writes them, so a burst of sends costs one write.
   template <class F>
   void send(F&& encode) {
     if (on_io_thread()) hand_over_io_output();
@@ -60,6 +61,14 @@ class Channel {
     encode(encoder_);
     schedule_flush_locked();
   }
+
+  // Writes everything pending now, from the calling thread, unless an
+  // async write is in flight (then it follows that write). For a caller
+  // about to block on the reply: waking the IO thread to write costs a
+  // context switch, the largest part of a round trip on these machines.
+  // Non-blocking; what the socket does not take goes the async way. On the
+  // IO thread, the batched frames are handed over first.
+  void flush_urgent();
 
   // IO thread only: encodes into a private buffer handed over at the end
   // of the read burst (or before the next send()), so the completions of a
@@ -71,8 +80,7 @@ class Channel {
   }
 
   // IO thread only: writes the batched frames and everything pending now,
-  // with a blocking write, instead of at the end of the read burst. When
-  // an asynchronous write is in flight they follow it instead (order).
+  // instead of at the end of the read burst (as send() does).
   void flush_now();
 
   // Stops the IO thread and closes the socket. Idempotent; not from the
@@ -88,6 +96,7 @@ class Channel {
   void read();
   void flush();
   void schedule_flush_locked();
+  void write_direct_locked();
   void fail(const std::string& why);
   void hand_over_io_output();
 
@@ -108,9 +117,9 @@ class Channel {
   std::mutex mu_;
   std::vector<std::uint8_t> pending_;   // guarded by mu_
   bool flush_scheduled_ = false;        // guarded by mu_
+  bool async_in_flight_ = false;        // guarded by mu_: writing_ is out
   proto::Encoder encoder_{pending_};    // guarded by mu_
   std::vector<std::uint8_t> writing_;   // IO thread only
-  std::vector<std::uint8_t> sync_out_;  // IO thread only
   std::vector<std::uint8_t> io_out_;    // IO thread only
   proto::Encoder io_encoder_{io_out_};  // IO thread only
 };

@@ -392,6 +392,7 @@ Value Client::read(CownRef cown) {
   submit({cown}, [promise = std::move(promise)](Access& a) {
     promise->set_value(a.get(0));
   });
+  channel_->flush_urgent();
   try {
     return future.get();
   } catch (const std::future_error&) {
@@ -418,6 +419,7 @@ Lease Client::acquire(CownRef cown) {
     a.defer();
     promise->set_value(Lease{a.behavior(), a.cown(0), a.get(0)});
   });
+  channel_->flush_urgent();
   try {
     return future.get();
   } catch (const std::future_error&) {
@@ -453,6 +455,7 @@ bool Client::wait_quiesced(std::chrono::steady_clock::time_point deadline,
     quiesce_done_[request] = false;
   }
   channel_->send([&](proto::Encoder& enc) { enc.quiesce(request); });
+  channel_->flush_urgent();
   std::unique_lock<std::mutex> lock(mu_);
   auto done = [&] { return quiesce_done_[request] || !broken_.empty(); };
   bool ok = bounded ? cv_.wait_until(lock, deadline, done)
