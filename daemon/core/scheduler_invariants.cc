@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "scheduler.h"
 
@@ -116,7 +117,7 @@ std::string Scheduler::check_invariants() const {
 
 std::string Scheduler::check_ref_counts() const {
   // Recounted from scratch: stored values, live payloads, held handles.
-  std::map<std::uint32_t, std::uint64_t> counted;
+  std::vector<std::uint64_t> counted(cowns_.capacity(), 0);  // by slot
   for (std::uint32_t c = 0; c < cowns_.capacity(); ++c) {
     const Cown& cown = cowns_.at(c);
     if (!cown.live) continue;
@@ -148,10 +149,7 @@ std::string Scheduler::check_ref_counts() const {
   for (std::uint32_t c = 0; c < cowns_.capacity(); ++c) {
     const Cown& cown = cowns_.at(c);
     if (!cown.live) continue;
-    auto it = counted.find(c);
-    if (cown.refs != (it == counted.end() ? 0 : it->second)) {
-      return "a cown's reference count drifted";
-    }
+    if (cown.refs != counted[c]) return "a cown's reference count drifted";
   }
   return "";
 }

@@ -10,6 +10,49 @@ constexpr flatbuffers::uoffset_t MAX_DEPTH = 16;
 // honest messages far below this.
 constexpr flatbuffers::uoffset_t MAX_TABLES = 1u << 20;
 
+using Ids = flatbuffers::Vector<std::uint64_t>;
+using CownValues = flatbuffers::Vector<flatbuffers::Offset<fb::CownValue>>;
+
+// The flatbuffers 2.0 Verifier checks a vector's length prefix for 4-byte
+// alignment only, so a crafted frame can put the elements of a [ulong] at
+// 4 mod 8, and reading them in place would be a misaligned load
+// (undefined behavior). The Builder always aligns them, so honest frames
+// pass. Offsets are from the body, which FrameBuffer aligns to 8.
+class Alignment {
+ public:
+  explicit Alignment(const std::uint8_t* base) : base_(base) {}
+
+  // An empty vector has nothing to load (and the Builder does not align
+  // one).
+  bool ok(const Ids* v) const {
+    return v == nullptr || v->size() == 0 ||
+           (v->Data() - base_) % alignof(std::uint64_t) == 0;
+  }
+  bool ok(const fb::Value* v) const { return v == nullptr || ok(v->refs()); }
+  bool ok(const CownValues* v) const {
+    if (v == nullptr) return true;
+    for (const fb::CownValue* cv : *v) {
+      if (!ok(cv->value())) return false;
+    }
+    return true;
+  }
+
+  // Every [ulong] of every message that has one.
+  bool ok(const fb::Envelope& env) const {
+    if (const auto* m = env.message_as_CreateCown()) return ok(m->value());
+    if (const auto* m = env.message_as_HoldCown()) return ok(m->ids());
+    if (const auto* m = env.message_as_Submit()) {
+      return ok(m->cowns()) && ok(m->refs());
+    }
+    if (const auto* m = env.message_as_Complete()) return ok(m->updates());
+    if (const auto* m = env.message_as_Dispatch()) return ok(m->cowns());
+    return true;
+  }
+
+ private:
+  const std::uint8_t* base_;
+};
+
 }  // namespace
 
 const fb::Envelope* verify_envelope(std::span<const std::uint8_t> body,
@@ -25,6 +68,10 @@ const fb::Envelope* verify_envelope(std::span<const std::uint8_t> body,
   if (type == fb::Message::NONE || type > fb::Message::MAX ||
       env->message() == nullptr) {
     why = "Envelope holds no known message";
+    return nullptr;
+  }
+  if (!Alignment(body.data()).ok(*env)) {
+    why = "frame holds a misaligned id vector";
     return nullptr;
   }
   return env;

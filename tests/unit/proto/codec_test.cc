@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 namespace bocd::proto {
 namespace {
 
@@ -83,6 +85,62 @@ TEST(Codec, AValueWithoutRefsLeavesTheFieldOut) {
   e.create_cown(1, ValueRef{"v"}, false);
   EXPECT_EQ(only_frame(out, body)->message_as_CreateCown()->value()->refs(),
             nullptr);
+}
+
+// A HoldCown whose ids (`n` of them) start at 4 mod 8 from the body: the
+// vector is built as 2n uint32 elements, then labelled n long. Returned
+// in 8-byte aligned storage, its length in bytes in `size`.
+std::vector<std::uint64_t> misaligned_hold(std::uint32_t n,
+                                           std::size_t& size) {
+  for (int pad = 0; pad < 2; ++pad) {
+    flatbuffers::FlatBufferBuilder fbb;
+    if (pad) fbb.PushElement<std::uint32_t>(0);
+    fbb.StartVector(2 * n, sizeof(std::uint32_t));
+    for (std::uint32_t i = 0; i < 2 * n; ++i) fbb.PushElement(i);
+    flatbuffers::Offset<flatbuffers::Vector<std::uint64_t>> ids(
+        fbb.EndVector(n));
+    fbb.Finish(fb::CreateEnvelope(fbb, fb::Message::HoldCown,
+                                  fb::CreateHoldCown(fbb, ids).Union()));
+    std::vector<std::uint64_t> body((fbb.GetSize() + 7) / 8);
+    std::memcpy(body.data(), fbb.GetBufferPointer(), fbb.GetSize());
+    auto* env = fb::GetEnvelope(body.data());
+    auto at = env->message_as_HoldCown()->ids()->Data() -
+              reinterpret_cast<const std::uint8_t*>(body.data());
+    if (at % 8 != 0) {
+      size = fbb.GetSize();
+      return body;
+    }
+  }
+  ADD_FAILURE() << "could not place the ids at 4 mod 8";
+  return {};
+}
+
+TEST(Codec, IdVectorAtAMisalignedOffsetIsRefused) {
+  std::size_t size = 0;
+  std::vector<std::uint64_t> words = misaligned_hold(2, size);
+  ASSERT_FALSE(words.empty());
+  std::span<const std::uint8_t> body(
+      reinterpret_cast<const std::uint8_t*>(words.data()), size);
+  flatbuffers::Verifier v(body.data(), body.size());
+  ASSERT_TRUE(fb::VerifyEnvelopeBuffer(v)) << "flatbuffers lets it through";
+  std::string why;
+  EXPECT_EQ(verify_envelope(body, why), nullptr);
+  EXPECT_NE(why.find("misaligned"), std::string::npos) << why;
+}
+
+// The Builder does not align an empty vector, so an empty id vector may
+// sit at 4 mod 8 (a Submit of no cowns whose other fields are defaults):
+// nothing is loaded from it, so it must verify.
+TEST(Codec, EmptyIdVectorsVerifyWhereverTheBuilderPutThem) {
+  for (std::uint64_t tag : {0, 1}) {
+    for (std::string_view payload : {"", "a", "abcd"}) {
+      std::vector<std::uint8_t> out, body;
+      Encoder e(out);
+      e.submit(tag, {}, 0, fb::Executor::Workers, 0, payload);
+      EXPECT_NE(only_frame(out, body), nullptr)
+          << "tag " << tag << ", payload '" << payload << "'";
+    }
+  }
 }
 
 TEST(Codec, EncoderAppendsFramesBackToBack) {

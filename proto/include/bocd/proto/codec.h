@@ -16,8 +16,10 @@
 namespace bocd::proto {
 
 // Verifies a frame body as an Envelope holding a known message, with low
-// depth and table limits. Returns nullptr and sets `why` on failure; fields
-// may be read only from a non-null result.
+// depth and table limits, and every id vector ([ulong]) 8-byte aligned in
+// the body (the flatbuffers Verifier checks 4). Returns nullptr and sets
+// `why` on failure; fields may be read only from a non-null result. The
+// body must start 8-byte aligned (FrameBuffer's are).
 const fb::Envelope* verify_envelope(std::span<const std::uint8_t> body,
                                     std::string& why);
 
