@@ -71,6 +71,11 @@ Client::~Client() { channel_->close(); }
 
 std::uint64_t Client::session() const { return channel_->welcome().session; }
 
+std::uint64_t Client::behaviors_accepted() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return accepted_;
+}
+
 void Client::check_usable_locked() const {
   if (!broken_.empty()) throw ConnectionError(broken_);
 }
@@ -186,8 +191,10 @@ void Client::on_frame(const fb::Envelope& env) {
       return run_dispatch(*env.message_as_Dispatch());
     case fb::Message::Quiesced: {
       std::lock_guard<std::mutex> lock(mu_);
-      auto it = quiesce_done_.find(env.message_as_Quiesced()->request());
+      const fb::Quiesced* q = env.message_as_Quiesced();
+      auto it = quiesce_done_.find(q->request());
       if (it != quiesce_done_.end()) it->second = true;
+      accepted_ = std::max(accepted_, q->behaviors());
       cv_.notify_all();
       return;
     }

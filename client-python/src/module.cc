@@ -105,6 +105,7 @@ class Session {
   }
 
   std::uint64_t session() { return c().session(); }
+  std::uint64_t behaviors_accepted() { return c().behaviors_accepted(); }
 
   std::uint64_t create(const py::bytes& data, const Ids& refs,
                        const Names& blobs) {
@@ -260,6 +261,7 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<std::string, std::string, py::object>(), py::arg("socket"),
            py::arg("program"), py::arg("body") = py::none())
       .def_property_readonly("session", &Session::session)
+      .def_property_readonly("behaviors_accepted", &Session::behaviors_accepted)
       .def("close", &Session::close)
       .def("create", &Session::create)
       .def("drop", &Session::drop)

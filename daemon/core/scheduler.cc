@@ -99,7 +99,10 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
                  scratch_.end());
 
   all_.try_enter();
-  find_session(owner)->terminator.try_enter();
+  Session* program = find_session(owner);
+  program->terminator.try_enter();
+  ++program->accepted;
+  ++accepted_;
   std::uint32_t b = behaviors_.allocate();
   Behavior& bh = behaviors_.at(b);
   bh.session = owner;
@@ -269,21 +272,37 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
     cowns_.blobs().release(u.value.blobs);
     u.value = Value{};  // the old value's bytes go now, not at reuse
   }
-  // Only a behavior the pool dispatched (always to a worker) spent one of
-  // the worker's slots; one routed to it as submitter or pinned owner did
-  // not.
-  if (!bh.executor) {
-    // A worker left with nothing to run goes first: behaviors spread over
-    // idle workers before any is pipelined behind a running one.
-    if (--find_session(executor)->pool_running == 0) {
-      idle_workers_.push_front(executor);
-    } else {
-      idle_workers_.push_back(executor);
-    }
-  }
+  return_credit(b, executor);
   finish(b);
   run_ready();
   return Ok{};
+}
+
+void Scheduler::return_credit(std::uint32_t b, SessionId executor) {
+  // Only a behavior the pool dispatched (always to a worker) spent one of
+  // the worker's slots; one routed to it as submitter or pinned owner did
+  // not.
+  if (behaviors_.at(b).executor) return;
+  // A worker left with nothing to run goes first: behaviors spread over
+  // idle workers before any is pipelined behind a running one.
+  if (--find_session(executor)->pool_running == 0) {
+    idle_workers_.push_front(executor);
+  } else {
+    idle_workers_.push_back(executor);
+  }
+}
+
+bool Scheduler::fail_running(SessionId executor, BehaviorId id, Errc code,
+                             std::string message) {
+  std::uint32_t b = behaviors_.find(id);
+  if (b == NONE || behaviors_.at(b).state != BehaviorState::RUNNING ||
+      behaviors_.at(b).running_on != executor) {
+    return false;
+  }
+  return_credit(b, executor);
+  abort(b, code, std::move(message));
+  run_ready();
+  return true;
 }
 
 void Scheduler::abort(std::uint32_t b, Errc code, std::string message) {

@@ -144,6 +144,14 @@ class Scheduler {
   Status complete(SessionId executor, BehaviorId behavior,
                   std::vector<CownUpdate>& updates);
 
+  // The executor's completion of `behavior` was refused (complete() failed
+  // on its updates): ends it without committing anything, its result cown
+  // getting `message` as a daemon error; its cowns keep their values and
+  // are released, so nothing waits for it forever. False (nothing done) if
+  // it is not running on `executor`.
+  bool fail_running(SessionId executor, BehaviorId behavior, Errc code,
+                    std::string message);
+
   // Emits QuiescedEvent{session, request} when the session's in-flight
   // count is zero (at once if it is). From an admin session: the daemon's.
   void quiesce(SessionId session, std::uint64_t request);
@@ -166,6 +174,9 @@ class Scheduler {
   std::uint64_t in_flight() const { return all_.count(); }
   std::uint64_t in_flight(SessionId session) const;
   std::uint64_t completed() const { return completed_; }
+  // Behaviors accepted so far for `session` (its own and nested ones);
+  // for an admin session, daemon-wide. 0 for an unknown session.
+  std::uint64_t accepted(SessionId session) const;
   std::size_t cown_count() const { return cowns_.size(); }
   std::size_t live_behaviors() const { return behaviors_.live(); }
   std::size_t session_count() const { return session_index_.size(); }
@@ -183,6 +194,7 @@ class Scheduler {
     bool closed = false;
     Terminator terminator;
     std::uint32_t pool_running = 0;  // a worker's behaviors from the pool
+    std::uint64_t accepted = 0;      // behaviors accepted for this program
     // Cowns this session took a handle on with hold_cowns (slot indices:
     // stable while held, since the hold keeps the cown live). Never one
     // it holds an owner handle on.
@@ -205,6 +217,7 @@ class Scheduler {
   void abort(std::uint32_t b, Errc code, std::string message);
   void finish(std::uint32_t b);
   void note_freed_blobs();
+  void return_credit(std::uint32_t b, SessionId executor);
   void leave(SessionId session);
   Session* open_session_ptr(SessionId id);
   // Live sessions, closed or not (a closed one lives until its count is 0).
@@ -217,6 +230,7 @@ class Scheduler {
   std::uint64_t rng_;
   std::uint64_t next_session_ = 1;
   std::uint64_t completed_ = 0;
+  std::uint64_t accepted_ = 0;
   CownTable cowns_;
   BehaviorPool behaviors_;
   // Sessions in slots found through a FlatIndex: ids stay small and

@@ -49,6 +49,12 @@ SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
                       std::uint64_t{1} << 32};
 }
 
+std::uint64_t Scheduler::accepted(SessionId session) const {
+  const Session* s = find_session(session);
+  if (s == nullptr) return 0;
+  return s->role == Role::admin ? accepted_ : s->accepted;
+}
+
 Scheduler::Session* Scheduler::find_session(SessionId id) {
   std::uint32_t slot = session_index_.find(id.value);
   return slot == FlatIndex::MISSING ? nullptr : &sessions_[slot];

@@ -260,10 +260,20 @@ void Dispatcher::complete(Peer& p, const fb::Complete& m) {
                                           to_core(u->value(), bad)});
     }
   }
-  if (!bad.empty()) return send_error(p, Errc::not_permitted, not_a_blob(bad));
-  auto st = scheduler_.complete(p.session, core::BehaviorId{m.behavior()},
-                                updates_);
-  if (!st) send_error(p, st.error().code, st.error().message);
+  core::BehaviorId behavior{m.behavior()};
+  if (!bad.empty()) return refuse_completion(p, behavior, Errc::not_permitted,
+                                             not_a_blob(bad));
+  auto st = scheduler_.complete(p.session, behavior, updates_);
+  if (!st) refuse_completion(p, behavior, st.error().code, st.error().message);
+}
+
+void Dispatcher::refuse_completion(Peer& p, core::BehaviorId behavior,
+                                   Errc code, const std::string& why) {
+  send_error(p, code, why);
+  // Nothing is committed, but the behavior must not hold its cowns for
+  // ever: it ends with the reason on its result cown.
+  scheduler_.fail_running(p.session, behavior, code,
+                          "behavior's completion refused by the daemon: " + why);
 }
 
 void Dispatcher::quiesce(Peer& p, const fb::Quiesce& m) {
@@ -306,7 +316,7 @@ void Dispatcher::deliver_events() {
       if (Peer* to = peer_of(d->to)) send_dispatch(*to, d->behavior);
     } else if (const auto* q = std::get_if<core::QuiescedEvent>(&e)) {
       if (Peer* to = peer_of(q->to)) {
-        encoder_for(*to).quiesced(q->request);
+        encoder_for(*to).quiesced(q->request, scheduler_.accepted(q->to));
         to->connection->flush_soon();
       }
     } else if (const auto* f = std::get_if<core::FailedEvent>(&e)) {

@@ -59,6 +59,8 @@ class Dispatcher final : public FrameHandler {
   void drop_cown(Peer& p, const proto::fb::DropCown& m);
   void hold_cown(Peer& p, const proto::fb::HoldCown& m);
   void output(Peer& p, const proto::fb::Output& m);
+  void refuse_completion(Peer& p, core::BehaviorId behavior, core::Errc code,
+                         const std::string& why);
   void submit(Peer& p, const proto::fb::Submit& m);
   void complete(Peer& p, const proto::fb::Complete& m);
   void quiesce(Peer& p, const proto::fb::Quiesce& m);

@@ -221,9 +221,10 @@ void Encoder::dispatch(std::uint64_t behavior, std::uint64_t tag,
              .Union());
 }
 
-void Encoder::quiesced(std::uint64_t request) {
+void Encoder::quiesced(std::uint64_t request, std::uint64_t behaviors) {
   fbb_.Clear();
-  finish(fb::Message::Quiesced, fb::CreateQuiesced(fbb_, request).Union());
+  finish(fb::Message::Quiesced,
+         fb::CreateQuiesced(fbb_, request, behaviors).Union());
 }
 
 void Encoder::stopping(std::uint64_t request) {

@@ -225,6 +225,9 @@ class Client {
   std::string serve_until_closed();
 
   std::uint64_t session() const;
+  // Behaviors the daemon had accepted for this session (its own and the
+  // nested ones its behaviors scheduled) at the last wait()/quiesce().
+  std::uint64_t behaviors_accepted() const;
   // Errors reported for pipelined calls and not yet thrown by wait().
   std::vector<Error> take_errors();
 
@@ -270,6 +273,7 @@ class Client {
   std::uint64_t next_request_ = 1;
   std::unordered_map<std::uint64_t, bool> quiesce_done_;  // by request
   std::vector<Error> errors_;
+  std::uint64_t accepted_ = 0;  // from the last Quiesced
   std::string broken_;  // non-empty once the connection is lost
 
   // Executor-thread scratch.

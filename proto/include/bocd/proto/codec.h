@@ -70,7 +70,7 @@ class Encoder {
   void dispatch(std::uint64_t behavior, std::uint64_t tag,
                 std::uint64_t session, std::span<const CownValueRef> cowns,
                 std::uint64_t result, std::string_view payload, bool own);
-  void quiesced(std::uint64_t request);
+  void quiesced(std::uint64_t request, std::uint64_t behaviors = 0);
   void stopping(std::uint64_t request);
   void error(fb::ErrorCode code, std::string_view message, std::uint64_t tag,
              std::uint64_t request);
