@@ -62,14 +62,17 @@ def _check_timeout(timeout: float | None) -> float:
 
 def _stats() -> list[dict[str, int]]:
     # The daemon schedules centrally, so bocpy's work-stealing counters
-    # have no counterpart; keep the keys, count scheduled behaviors under
-    # pushed_remote (as bocpy does for main-thread scheduling).
+    # have no counterpart; keep the keys, count behaviors the program
+    # scheduled under pushed_remote and those its behaviors scheduled under
+    # dispatched_to_pending (as bocpy does), all on worker 0.
     out = []
     n = _runtime.worker_count()
     for i in range(n):
         d = dict.fromkeys(STAT_KEYS, 0)
         d["worker_index"] = i
-        d["pushed_remote"] = _runtime.scheduled() if i == 0 else 0
+        if i == 0:
+            d["pushed_remote"] = _runtime.scheduled()
+            d["dispatched_to_pending"] = _runtime.nested()
         out.append(d)
     return out
 

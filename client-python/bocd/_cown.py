@@ -82,13 +82,14 @@ def flush_drops() -> None:
 
 
 def decode(data: bytes, exception: bool, error: int,
-           keep: dict[str, Any] | None = None) -> tuple[Any, bool]:
+           keep: dict[str, Any] | None = None,
+           copy: bool = False) -> tuple[Any, bool]:
     """A stored value: (value, exception flag). A daemon-written error
     (for example the executor died) becomes a RuntimeError with its text.
     Shared-memory blobs it is read from are added to `keep`."""
     if error:
         return RuntimeError(data.decode("utf-8", "replace")), True
-    return _serial.loads(data, keep), exception
+    return _serial.loads(data, keep, copy), exception
 
 
 class _Hold:
@@ -110,8 +111,11 @@ class _Hold:
 
     def get(self) -> Any:
         if not self.loaded:
+            # The program side copies big buffers out of shared memory: it
+            # may keep the value after release (a worker's ownership ends
+            # with the body, so it reads them in place).
             self.value, self.exc = decode(self.data, self.exc, self.error,
-                                          self.blobs)
+                                          self.blobs, self.lease is not None)
             self.loaded = True
             self.data = b""
         self.touched = True  # the caller may mutate it in place

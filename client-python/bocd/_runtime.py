@@ -188,6 +188,8 @@ def start(worker_count: int | None = None,
             _connect(count)
         _worker_count = count
         _scheduled = 0
+        global _accepted_base
+        _accepted_base = _session.behaviors_accepted
         _up = True
 
 
@@ -206,6 +208,16 @@ def count_scheduled() -> None:
 
 def scheduled() -> int:
     return _scheduled
+
+
+_accepted_base = 0
+
+
+def nested() -> int:
+    """Behaviors scheduled from inside this runtime's behaviors, as the
+    daemon counted them at the last quiesce."""
+    total = _session.behaviors_accepted - _accepted_base if _session else 0
+    return max(0, total - _scheduled)
 
 
 def mark_down() -> None:

@@ -180,9 +180,13 @@ def _map(name: str, size: int) -> Any:
     return blob
 
 
-def loads(data: bytes, keep: dict[str, Any] | None = None) -> Any:
+def loads(data: bytes, keep: dict[str, Any] | None = None,
+          copy: bool = False) -> Any:
     """Unpickles bytes from encode(); b"" (a fresh result cown) is None.
-    Blobs mapped to read it are added to `keep` (by name)."""
+    Blobs mapped to read it are added to `keep` (by name). With `copy`,
+    out-of-band buffers are copied out of their blobs: a value the program
+    keeps after releasing its cown must not change under it when a later
+    behavior updates the blob in place."""
     if not data:
         return None
     if data[:1] != _BLOB_TAG:
@@ -198,7 +202,8 @@ def loads(data: bytes, keep: dict[str, Any] | None = None) -> Any:
         blob = mapped.get(name)
         if blob is None or blob.size < extent[name]:
             blob = mapped[name] = _map(name, extent[name])
-        buffers.append(memoryview(blob)[offset:offset + length])
+        view = memoryview(blob)[offset:offset + length]
+        buffers.append(bytearray(view) if copy else view)
     if stream_ref is not None:
         name, length = stream_ref
         stream: Any = memoryview(_core.Blob(name, length))

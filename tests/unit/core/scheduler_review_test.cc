@@ -101,5 +101,32 @@ TEST(SchedulerReviewTest, DispatchOverTheSizeLimitFailsOnItsResult) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
+// A refused completion (an update outside the request set, say) left the
+// behavior RUNNING for ever: its cowns stayed locked and the program's
+// wait() never returned. fail_running() ends it, committing nothing.
+TEST(SchedulerReviewTest, RefusedCompletionEndsTheBehaviorWithItsReason) {
+  Scheduler s;
+  SessionGrant p = s.open_session(Role::client, 1, "program");
+  SessionGrant w = s.open_session(Role::worker, 2, "worker");
+  ASSERT_TRUE(s.create_cown(p.id, cown(p, 1), val("kept"), false));
+  BehaviorId b = submit_ok(s, p.id, pooled({cown(p, 1)}, cown(p, 2)));
+  ASSERT_EQ(dispatched_to(s, w.id).size(), 1u);
+  Status st = complete(s, w.id, b, {{CownId{12345}, val("forged")}});
+  ASSERT_FALSE(st.ok());
+  EXPECT_FALSE(s.fail_running(p.id, b, Errc::not_permitted, "x"))
+      << "only the executor may end it";
+  ASSERT_TRUE(s.fail_running(w.id, b, st.error().code, "refused"));
+  EXPECT_EQ(s.value_of(cown(p, 1))->data, "kept");
+  const Value* result = s.value_of(cown(p, 2));
+  ASSERT_NE(result, nullptr);
+  EXPECT_EQ(result->error, Errc::not_permitted);
+  EXPECT_EQ(result->data, "refused");
+  // The cown is free and the worker has its credit back.
+  BehaviorId next = submit_ok(s, p.id, pooled({cown(p, 1)}));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{next});
+  EXPECT_FALSE(s.fail_running(w.id, b, Errc::not_permitted, "again"));
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
 }  // namespace
 }  // namespace bocd::core

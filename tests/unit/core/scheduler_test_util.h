@@ -24,6 +24,7 @@ struct Drained {
   std::vector<DispatchEvent> dispatched;
   std::vector<QuiescedEvent> quiesced;
   std::vector<FailedEvent> failed;
+  std::vector<std::string> freed;  // BlobFreedEvent names
 };
 
 inline Drained drain(Scheduler& s) {
@@ -33,8 +34,10 @@ inline Drained drain(Scheduler& s) {
       d.dispatched.push_back(*dispatch);
     } else if (auto* q = std::get_if<QuiescedEvent>(&e)) {
       d.quiesced.push_back(*q);
+    } else if (auto* f = std::get_if<FailedEvent>(&e)) {
+      d.failed.push_back(*f);
     } else {
-      d.failed.push_back(std::get<FailedEvent>(e));
+      d.freed.push_back(std::get<BlobFreedEvent>(e).name);
     }
   }
   return d;
