@@ -21,7 +21,10 @@ using model::Fate;
 constexpr std::uint32_t PIPELINE = 2;
 constexpr std::uint32_t MAX_COWNS = 3;  // so 4-cown requests are refused
 constexpr std::uint64_t MAX_IN_FLIGHT = 12;
-constexpr int SEEDS = 200;
+#ifndef BOCD_PROPERTY_SEEDS
+#define BOCD_PROPERTY_SEEDS 200
+#endif
+constexpr int SEEDS = BOCD_PROPERTY_SEEDS;
 constexpr int STEPS = 2000;
 
 class ModelRun {
