@@ -176,6 +176,8 @@ class _Handle(Generic[T]):
     # ---- value access -------------------------------------------------
     @property
     def value(self) -> T:
+        """The value, while this program or behavior owns the cown; else
+        RuntimeError. Setting it clears the exception flag."""
         if self._hold is None:
             raise RuntimeError(_NOT_OWNER)
         return self._hold.get()
@@ -188,6 +190,8 @@ class _Handle(Generic[T]):
 
     @property
     def exception(self) -> bool:
+        """Whether the value is an exception a behavior raised (owner
+        only). May be set or cleared by hand."""
         if self._hold is None:
             raise RuntimeError(_NOT_OWNER)
         self._hold.get()
@@ -323,10 +327,12 @@ class CownCapsule(_Handle[T]):
     _kind = "K"
 
     def acquired(self) -> bool:  # type: ignore[override]
+        """Whether the running behavior (or this program) owns the cown."""
         return self._owned()
 
     @property
     def impl(self) -> "CownCapsule[T]":
+        """The capsule itself (bocpy compatibility)."""
         return self
 
 

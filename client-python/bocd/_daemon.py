@@ -85,9 +85,12 @@ class Daemon:
 
     @property
     def pid(self) -> int | None:
+        """The daemon's process id once started."""
         return self.proc.pid if self.proc else None
 
     def start(self) -> "Daemon":
+        """Starts the daemon; returns once it serves (RuntimeError with
+        its log's tail if it fails to start)."""
         read_fd, write_fd = os.pipe()
         cmd = [binary(), "serve", "--foreground", "--socket", self.socket,
                "--workers", str(self.workers), "--python", self.python,
@@ -114,6 +117,7 @@ class Daemon:
         return self
 
     def log_tail(self, lines: int = 40) -> str:
+        """The last `lines` lines of the daemon's log."""
         try:
             with open(self.log_file, encoding="utf-8", errors="replace") as f:
                 return "".join(f.readlines()[-lines:])

@@ -1,0 +1,79 @@
+"""Type stubs for bocd._core, the pybind11 binding of the C++ client.
+
+It moves bytes and ids only; pickling, handles and the bocpy API live in
+the pure-Python package.
+"""
+from typing import Any, Callable, Optional
+
+class DaemonError(RuntimeError):
+    """The daemon refused a request (its error code and message)."""
+
+class DaemonConnectionError(ConnectionError):
+    """The daemon cannot be reached or went away; names the socket."""
+
+def default_socket_path() -> str:
+    """$BOCD_SOCKET, else $XDG_RUNTIME_DIR/bocd/bocd.sock, else
+    /tmp/bocd-$UID/bocd.sock."""
+
+def buffer_span(obj: Any) -> tuple[int, int]:
+    """(address, length) of an object's contiguous buffer."""
+
+Value = tuple[bytes, bool, int]  # (data, exception flag, daemon error code)
+Update = tuple[int, bytes, bool, list[int], list[str]]
+Result = tuple[bytes, bool, list[int], list[str]]
+Body = Callable[[int, int, bytes, tuple[int, ...], tuple[Value, ...], bool],
+                tuple[list[Update], Optional[Result]]]
+
+class Session:
+    """One connection to the daemon: a program's session, or a worker's
+    when `body` is given (it then runs the behaviors dispatched to it)."""
+
+    def __init__(self, socket: str, program: str,
+                 body: Optional[Body] = None) -> None: ...
+    @property
+    def session(self) -> int: ...
+    @property
+    def behaviors_accepted(self) -> int:
+        """Behaviors of this session (own and nested) the daemon had
+        accepted at the last quiesce."""
+    def close(self) -> None: ...
+    def create(self, data: bytes, refs: list[int], blobs: list[str]) -> int:
+        """Creates a cown holding `data`; returns its id."""
+    def drop(self, id: int) -> None: ...
+    def drop_many(self, ids: list[int]) -> None: ...
+    def hold(self, ids: list[int]) -> None:
+        """Takes this session's handle on existing cowns."""
+    def submit(self, cowns: list[int], payload: bytes, with_result: bool,
+               parent: int, refs: list[int], blobs: list[str]) -> int:
+        """Submits a behavior for the worker pool; returns its result cown
+        id (0 without one)."""
+    def acquire(self, id: int) -> tuple[int, Value]:
+        """Ordered hold of one cown: (lease, value). Blocks."""
+    def release(self, behavior: int, id: int, data: Optional[bytes],
+                exception: bool, refs: list[int], blobs: list[str]) -> None: ...
+    def quiesce(self, timeout: float) -> bool:
+        """Waits until the session has nothing in flight; negative timeout
+        waits without bound. False on timeout."""
+    def serve(self) -> str:
+        """Worker: serves until the daemon closes the session."""
+    def output(self, session: int, stream: int, data: bytes) -> None:
+        """Worker: forwards a behavior's stdout (1) or stderr (2) text."""
+    def take_errors(self) -> list[tuple[int, str]]: ...
+
+class Blob:
+    """A shared-memory blob, mapped read-write (supports the buffer
+    protocol)."""
+
+    def __init__(self, *args: Any) -> None:
+        """Blob(size) creates one; Blob(name, size) maps an existing one."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def address(self) -> int: ...
+    @staticmethod
+    def unlink(name: str) -> bool: ...
+    @staticmethod
+    def valid_name(name: str) -> bool: ...
+    def __buffer__(self, flags: int) -> memoryview: ...
