@@ -450,6 +450,9 @@ void Client::release(const Lease& lease, const Value* update) {
   channel_->send([&](proto::Encoder& enc) {
     enc.complete(lease.behavior, updates);
   });
+  // The cown's next behavior waits for this frame: write it now rather
+  // than wake the IO thread to write it.
+  channel_->flush_urgent();
 }
 
 bool Client::wait_quiesced(std::chrono::steady_clock::time_point deadline,
