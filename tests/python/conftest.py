@@ -341,3 +341,23 @@ def fifo(tmp_path):
 
 def kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
+
+
+# The 14 per-worker stats keys of API.md 4.5, spelled out here (not taken
+# from the package) so the tests check the contract.
+STAT_KEYS = {
+    "worker_index",
+    "pushed_local",
+    "dispatched_to_pending",
+    "pushed_remote",
+    "popped_local",
+    "popped_via_steal",
+    "enqueue_cas_retries",
+    "dequeue_cas_retries",
+    "batch_resets",
+    "steal_attempts",
+    "steal_failures",
+    "parked",
+    "last_steal_attempt_ns",
+    "fairness_arm_fires",
+}

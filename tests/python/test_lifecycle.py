@@ -9,24 +9,8 @@ import pytest
 
 import bocd
 from bocd import Cown, WaitResult, quiesce, start, wait, when
-from conftest import GUARD, explain, fifo_read, fifo_write, run_python, settle
+from conftest import STAT_KEYS, GUARD, explain, fifo_read, fifo_write, run_python, settle
 
-STAT_KEYS = {
-    "worker_index",
-    "pushed_local",
-    "dispatched_to_pending",
-    "pushed_remote",
-    "popped_local",
-    "popped_via_steal",
-    "enqueue_cas_retries",
-    "dequeue_cas_retries",
-    "batch_resets",
-    "steal_attempts",
-    "steal_failures",
-    "parked",
-    "last_steal_attempt_ns",
-    "fairness_arm_fires",
-}
 
 
 def test_public_names_have_docstrings():

@@ -6,24 +6,8 @@ import threading
 
 import bocd
 from bocd import Cown, quiesce, wait, when
-from conftest import GUARD
+from conftest import STAT_KEYS, GUARD
 
-STAT_KEYS = {
-    "worker_index",
-    "pushed_local",
-    "dispatched_to_pending",
-    "pushed_remote",
-    "popped_local",
-    "popped_via_steal",
-    "enqueue_cas_retries",
-    "dequeue_cas_retries",
-    "batch_resets",
-    "steal_attempts",
-    "steal_failures",
-    "parked",
-    "last_steal_attempt_ns",
-    "fairness_arm_fires",
-}
 PUSHED = ("pushed_local", "dispatched_to_pending", "pushed_remote")
 
 
