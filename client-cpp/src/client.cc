@@ -122,6 +122,12 @@ void Client::drop(CownRef cown) {
   channel_->send([&](proto::Encoder& enc) { enc.drop_cown(cown.id); });
 }
 
+void Client::drop(std::span<const std::uint64_t> ids) {
+  channel_->send([&](proto::Encoder& enc) {
+    for (std::uint64_t id : ids) enc.drop_cown(id);
+  });
+}
+
 void Client::submit(std::span<const CownRef> cowns, Body body) {
   send_submit(cowns, std::move(body), 0);
 }

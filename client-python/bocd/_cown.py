@@ -13,6 +13,7 @@ nothing unless they outlive the body (see ``promote_escaped``).
 """
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any, Generic, TypeVar
 
@@ -355,7 +356,6 @@ def end_borrowing(lst: list[_Handle[Any]]) -> None:
     """After a body: borrowed handles still referenced elsewhere (stored in
     a global, say) become held, before the behavior completes."""
     _borrowed.handles = None
-    import sys
     for h in lst:
         # The list's reference, the loop variable's and getrefcount's own.
         if sys.getrefcount(h) > 3:

@@ -53,6 +53,11 @@ materialize: Callable[[str, int], Any]
 handle_type: type
 
 
+# Values the C pickler writes without reducer_override, out-of-band buffers
+# or cown handles.
+_SCALARS = frozenset({int, float, bool, str, bytes, type(None), complex})
+
+
 class Encoded:
     """A value's bytes, the cown ids and the blob names it embeds."""
 
@@ -144,6 +149,10 @@ def _place(mv: memoryview, reuse: dict[str, Any] | None) -> tuple[str, int, int]
 def encode(value: Any, reuse: dict[str, Any] | None = None) -> Encoded:
     """Pickles `value`. `reuse`: the blobs this cown's value was read from
     (see the module docstring)."""
+    if type(value) in _SCALARS:  # the common small value: no pickler object
+        data = pickle.dumps(value, 5)
+        if len(data) < STREAM_MAX:
+            return Encoded(data, [], [])
     stream, refs, oob = _pickle(value)
     if not oob and len(stream) < STREAM_MAX:
         return Encoded(stream, refs, [])

@@ -15,6 +15,7 @@ worker (row 9).
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 import marshal
 import pickle
@@ -63,7 +64,10 @@ def _prefix(fn: types.FunctionType) -> bytes:
         template.__module__ = fn.__module__
         template.__qualname__ = fn.__qualname__
         blob = b"V" + _serial.dumps(template)[0]
-    prefix = struct.pack("<I", len(blob)) + blob
+    # A digest first, so a worker finds the code it has rebuilt before by
+    # 16 bytes instead of hashing (and slicing) the whole blob each time.
+    key = hashlib.blake2b(blob, digest_size=16).digest()
+    prefix = struct.pack("<I", len(blob)) + key + blob
     _prefixes[code] = prefix
     return prefix
 

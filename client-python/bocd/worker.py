@@ -36,11 +36,11 @@ class BehaviorResolveError(RuntimeError):
     """A behavior's code could not be rebuilt in the worker."""
 
 
-_templates: dict[bytes, types.FunctionType] = {}
+_templates: dict[bytes, types.FunctionType] = {}  # by the blob's digest
 
 
-def _resolve(blob: bytes) -> types.FunctionType:
-    t = _templates.get(blob)
+def _resolve(key: bytes, blob: bytes) -> types.FunctionType:
+    t = _templates.get(key)
     if t is not None:
         return t
     if blob[:1] == b"V":
@@ -57,16 +57,21 @@ def _resolve(blob: bytes) -> types.FunctionType:
         cells = tuple(types.CellType() for _ in code.co_freevars) or None
         t = types.FunctionType(code, mod.__dict__, name, None, cells)
         t.__qualname__ = qualname
-    _templates[blob] = t
+    _templates[key] = t
     return t
 
 
 def _function(payload: bytes) -> tuple[types.FunctionType, Any, Any]:
-    """The behavior's function and arguments from a payload: a length-
-    prefixed code blob, then what was snapshotted at scheduling time."""
+    """The behavior's function and arguments from a payload: the code
+    blob's length and digest, the blob, then what was snapshotted at
+    scheduling time."""
     (n,) = struct.unpack_from("<I", payload)
-    t = _resolve(payload[4:4 + n])
-    shape, extras, defaults, kwdefaults, cells = _serial.loads(payload[4 + n:])
+    key = payload[4:20]
+    t = _templates.get(key)
+    if t is None:
+        t = _resolve(key, payload[20:20 + n])
+    shape, extras, defaults, kwdefaults, cells = _serial.loads(
+        memoryview(payload)[20 + n:])
     if defaults is None and kwdefaults is None and cells is None:
         return t, shape, extras
     closure = tuple(types.CellType(v) for v in cells) if cells is not None else None
@@ -151,11 +156,7 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             borrowed.append(cap)
         del params, holds, cap
         end_borrowing(borrowed)
-        for stream in (sys.stdout, sys.stderr):  # before the completion
-            try:
-                stream.flush()
-            except Exception:
-                pass
+        _flush_output()  # before the completion
         _runtime._tls.behavior = None
 
 
@@ -204,6 +205,16 @@ class _Forward(io.TextIOBase):
 
 
 _session: Any = None
+
+
+def _flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if type(stream) is _Forward and not stream._parts:
+            continue  # the common case: the body wrote nothing
+        try:
+            stream.flush()
+        except Exception:
+            pass
 
 
 def main() -> None:

@@ -137,7 +137,7 @@ class Session {
   void drop_many(const Ids& ids) {
     Client& cl = c();
     py::gil_scoped_release nogil;
-    for (std::uint64_t id : ids) cl.drop(CownRef{id});
+    cl.drop(std::span<const std::uint64_t>(ids));
   }
 
   std::uint64_t submit(const Ids& cowns, const py::bytes& payload,

@@ -169,6 +169,8 @@ class Client {
   // Gives up this session's handle (created or held); the cown is freed
   // once nothing refers to it.
   void drop(CownRef cown);
+  // As drop() for each id, in one locked pass (a batch of dead handles).
+  void drop(std::span<const std::uint64_t> ids);
 
   void submit(std::span<const CownRef> cowns, Body body);
   void submit(std::initializer_list<CownRef> cowns, Body body) {
