@@ -127,7 +127,7 @@ void Channel::flush_urgent() {
 
 void Channel::write_direct_locked() {
   // One writer at a time: the async chain owns the socket while in flight.
-  if (async_in_flight_ || pending_.empty()) return;
+  if (async_in_flight_ || closed_ || pending_.empty()) return;
   std::size_t done = 0;
   int fd = socket_.native_handle();
   while (done < pending_.size()) {
@@ -137,11 +137,11 @@ void Channel::write_direct_locked() {
       done += static_cast<std::size_t>(n);
     } else if (n < 0 && errno == EINTR) {
       continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      break;  // the socket is full: the IO thread waits for room
-    } else {
+    } else if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
       pending_.clear();  // the connection is gone; the read side reports it
       return;
+    } else {
+      break;  // full (EAGAIN) or short of memory: the async write retries
     }
   }
   pending_.erase(pending_.begin(),
@@ -188,9 +188,19 @@ void Channel::flush_now() {
   flush_urgent();
 }
 
+void Channel::mark_closed() {
+  // Callers write the socket directly under mu_ (write_direct_locked):
+  // once this is set none will, so the descriptor can be closed (and its
+  // number reused) without a write landing elsewhere.
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
+  pending_.clear();
+}
+
 void Channel::fail(const std::string& why) {
   if (failed_) return;
   failed_ = true;
+  mark_closed();
   boost::system::error_code ignored;
   socket_.close(ignored);
   if (on_close_) on_close_(why);
@@ -200,6 +210,7 @@ void Channel::close() {
   if (thread_.joinable()) {
     asio::post(io_, [this] {
       failed_ = true;
+      mark_closed();
       boost::system::error_code ignored;
       socket_.shutdown(stream::socket::shutdown_both, ignored);
       socket_.close(ignored);
@@ -207,6 +218,7 @@ void Channel::close() {
     });
     thread_.join();
   } else {
+    mark_closed();
     boost::system::error_code ignored;
     socket_.close(ignored);
   }

@@ -97,6 +97,7 @@ class Channel {
   void flush();
   void schedule_flush_locked();
   void write_direct_locked();
+  void mark_closed();
   void fail(const std::string& why);
   void hand_over_io_output();
 
@@ -118,6 +119,7 @@ class Channel {
   std::vector<std::uint8_t> pending_;   // guarded by mu_
   bool flush_scheduled_ = false;        // guarded by mu_
   bool async_in_flight_ = false;        // guarded by mu_: writing_ is out
+  bool closed_ = false;                 // guarded by mu_: no direct writes
   proto::Encoder encoder_{pending_};    // guarded by mu_
   std::vector<std::uint8_t> writing_;   // IO thread only
   std::vector<std::uint8_t> io_out_;    // IO thread only

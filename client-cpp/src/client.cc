@@ -376,6 +376,9 @@ void Client::output(std::uint64_t session, int stream, std::string_view data) {
 void Client::on_error(const fb::Error& e) {
   Pending dropped;  // destroyed unlocked: may break a read()'s promise
   std::lock_guard<std::mutex> lock(mu_);
+  // Kept for wait() to throw, oldest first; a session that never waits (a
+  // worker) must not grow without bound, so only the latest are kept.
+  if (errors_.size() >= MAX_ERRORS) errors_.erase(errors_.begin());
   errors_.emplace_back(static_cast<Errc>(e.code()),
                        e.message() ? e.message()->str() : "daemon error");
   auto it = pending_.find(e.tag());

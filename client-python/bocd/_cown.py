@@ -26,7 +26,9 @@ _NOT_OWNER = "The current interpreter does not own this cown"
 # Live held handles of this process per cown id; the daemon holds one
 # handle for this session while the count is above zero.
 _counts: dict[int, int] = {}
-_counts_lock = threading.Lock()
+# Re-entrant: a finalizer (__del__ of a handle in a garbage cycle) may run
+# on a thread that already holds it.
+_counts_lock = threading.RLock()
 # Handles materialized during the running behavior, per thread.
 _borrowed = threading.local()
 
@@ -44,14 +46,21 @@ def _register(ident: int, fresh: bool) -> None:
         n = _counts.get(ident, 0)
         _counts[ident] = n + 1
         first = n == 0
+        if first and ident in _drops:
+            # Its drop has not been sent: cancel it and keep the handle
+            # (a hold now would be a no-op the late drop then undoes).
+            del _drops[ident]
+            return
     if first and not fresh:
         _session_hold(ident)
 
 
-# Ids whose last handle died, sent to the daemon in batches: a late drop
-# only keeps a cown alive a little longer, and one message per dead result
-# cown would cost more than the behavior that made it.
-_drops: list[int] = []
+# Ids whose last handle died (a dict as an ordered set), sent to the daemon
+# in batches: a late drop only keeps a cown alive a little longer, and one
+# message per dead result cown would cost more than the behavior that made
+# it. In a worker they are sent only between behaviors: a drop sent while a
+# body runs could overtake its completion, which may store the cown.
+_drops: dict[int, None] = {}
 DROP_BATCH = 256
 
 
@@ -62,17 +71,18 @@ def _unregister(ident: int) -> None:
             _counts[ident] = n
             return
         _counts.pop(ident, None)
-        _drops.append(ident)
-        if len(_drops) < DROP_BATCH:
+        _drops[ident] = None
+        if len(_drops) < DROP_BATCH or _runtime.in_worker():
             return
     flush_drops()
 
 
 def flush_drops() -> None:
-    """Sends the batched drops (before a quiesce, at exit, when full)."""
+    """Sends the batched drops (before a quiesce, at exit, when full; in a
+    worker before each behavior)."""
     global _drops
     with _counts_lock:
-        ids, _drops = _drops, []
+        ids, _drops = list(_drops), {}
     s = _runtime._session
     if s is None or not ids:
         return
@@ -142,8 +152,12 @@ class _Handle(Generic[T]):
         self._hold = None
         self._held = False
         e = _serial.encode(value)  # fails here if unpicklable
-        s = _runtime.session()
-        self._id = s.create(e.data, e.refs, e.blobs)
+        try:
+            s = _runtime.session()
+            self._id = s.create(e.data, e.refs, e.blobs)
+        except BaseException:
+            e.discard()
+            raise
         self._held = True
         _register(self._id, fresh=True)
 
@@ -238,7 +252,11 @@ class _Handle(Generic[T]):
         except BaseException:
             s.release(h.lease, self._id, None, False, [], [])
             raise
-        s.release(h.lease, self._id, e.data, h.exc, e.refs, e.blobs)
+        try:
+            s.release(h.lease, self._id, e.data, h.exc, e.refs, e.blobs)
+        except BaseException:
+            e.discard()
+            raise
 
     def unwrap(self) -> T:
         """Takes the value out (leaving None) once the cown is free; raises
@@ -357,8 +375,22 @@ def end_borrowing(lst: list[_Handle[Any]]) -> None:
     a global, say) become held, before the behavior completes."""
     _borrowed.handles = None
     for h in lst:
-        # The list's reference, the loop variable's and getrefcount's own.
-        if sys.getrefcount(h) > 3:
+        # References beyond the list's, the loop variable's and the call's
+        # own (whatever this interpreter counts for those: see _BASELINE).
+        if sys.getrefcount(h) > _BASELINE:
             h._held = True
             _register(h._id, fresh=False)
     lst.clear()
+
+
+def _baseline() -> int:
+    """getrefcount() of an object held only by a list, in end_borrowing's
+    loop shape (newer CPythons borrow some references and count fewer)."""
+    lst = [object()]
+    n = 0
+    for h in lst:
+        n = sys.getrefcount(h)
+    return n
+
+
+_BASELINE = _baseline()

@@ -59,14 +59,22 @@ _SCALARS = frozenset({int, float, bool, str, bytes, type(None), complex})
 
 
 class Encoded:
-    """A value's bytes, the cown ids and the blob names it embeds."""
+    """A value's bytes, the cown ids and the blob names it embeds, and the
+    blobs made for it (to unlink if it never reaches the daemon)."""
 
-    __slots__ = ("data", "refs", "blobs")
+    __slots__ = ("data", "refs", "blobs", "created")
 
-    def __init__(self, data: bytes, refs: list[int], blobs: list[str]) -> None:
+    def __init__(self, data: bytes, refs: list[int], blobs: list[str],
+                 created: list[str] | None = None) -> None:
         self.data = data
         self.refs = refs
         self.blobs = blobs
+        self.created = created or []
+
+    def discard(self) -> None:
+        """Unlinks the blobs made for a value the daemon did not take."""
+        for name in self.created:
+            _core.Blob.unlink(name)
 
 
 class _ByValue(Exception):
@@ -136,14 +144,17 @@ def _new_blob(data: Any, n: int) -> Any:
     return blob
 
 
-def _place(mv: memoryview, reuse: dict[str, Any] | None) -> tuple[str, int, int]:
+def _place(mv: memoryview, reuse: dict[str, Any] | None,
+           created: list[str]) -> tuple[str, int, int]:
     """(blob name, offset, length) holding the buffer's bytes."""
     addr, n = _core.buffer_span(mv)
     if reuse:
         for blob in reuse.values():
             if blob.address <= addr and addr + n <= blob.address + blob.size:
                 return blob.name, addr - blob.address, n
-    return _new_blob(mv.cast("B"), n).name, 0, n
+    name = _new_blob(mv.cast("B"), n).name
+    created.append(name)
+    return name, 0, n
 
 
 def encode(value: Any, reuse: dict[str, Any] | None = None) -> Encoded:
@@ -156,16 +167,22 @@ def encode(value: Any, reuse: dict[str, Any] | None = None) -> Encoded:
     stream, refs, oob = _pickle(value)
     if not oob and len(stream) < STREAM_MAX:
         return Encoded(stream, refs, [])
-    entries = [_place(pb.raw(), reuse) for pb in oob]
-    names = [e[0] for e in entries]
-    stream_ref = None
-    if len(stream) >= STREAM_MAX:
-        stream_ref = (_new_blob(stream, len(stream)).name, len(stream))
-        names.append(stream_ref[0])
-        stream = b""
+    created: list[str] = []
+    try:
+        entries = [_place(pb.raw(), reuse, created) for pb in oob]
+        names = [e[0] for e in entries]
+        stream_ref = None
+        if len(stream) >= STREAM_MAX:
+            stream_ref = (_new_blob(stream, len(stream)).name, len(stream))
+            created.append(stream_ref[0])
+            names.append(stream_ref[0])
+            stream = b""
+    except BaseException:
+        Encoded(b"", [], [], created).discard()
+        raise
     header = pickle.dumps((entries, stream_ref))
     data = _BLOB_TAG + struct.pack("<I", len(header)) + header + stream
-    return Encoded(data, refs, names)
+    return Encoded(data, refs, names, created)
 
 
 def dumps(value: Any) -> tuple[bytes, list[int]]:

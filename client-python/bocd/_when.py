@@ -175,8 +175,12 @@ def _schedule(fn: Any, args: Sequence[Any], extras: list[Any] | None,
         session = _runtime.ensure_started()
         parent = 0
         _runtime.count_scheduled()
-    ident = session.submit(flat, prefix + call.data, True, parent, call.refs,
-                           call.blobs)
+    try:
+        ident = session.submit(flat, prefix + call.data, True, parent,
+                               call.refs, call.blobs)
+    except BaseException:
+        call.discard()
+        raise
     result = Cown.__new__(Cown)
     result._id = ident
     result._hold = None

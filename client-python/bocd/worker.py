@@ -26,7 +26,7 @@ import traceback
 import types
 from typing import Any
 
-from . import _core, _runtime, _serial
+from . import _core, _cown, _runtime, _serial
 from ._cown import Cown, CownCapsule, _Hold, begin_borrowing, end_borrowing
 
 log = logging.getLogger(f"worker{os.environ.get('BOCD_WORKER_INDEX', '')}")
@@ -117,6 +117,21 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         values: tuple[tuple[bytes, bool, int], ...], has_result: bool
         ) -> tuple[list[Any], tuple[bytes, bool, list[int], list[str]] | None]:
     """Runs one dispatched behavior; see the module docstring."""
+    if _cown._drops:
+        _cown.flush_drops()  # the previous behavior's completion is out
+    try:
+        return _run(behavior, session, payload, ids, values, has_result)
+    except BaseException as e:  # a defect here, not in the body
+        log.exception("bocd worker failed running a behavior")
+        return [], _encode_result(RuntimeError(
+            f"bocd worker pid {os.getpid()} failed: {e!r}"), True)
+    finally:
+        _runtime._tls.behavior = None
+
+
+def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
+         values: tuple[tuple[bytes, bool, int], ...], has_result: bool
+         ) -> tuple[list[Any], tuple[bytes, bool, list[int], list[str]] | None]:
     _runtime._tls.behavior = (behavior, session)
     borrowed = begin_borrowing()
     params: dict[int, CownCapsule[Any]] = {}
@@ -150,14 +165,13 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         del value
         return updates, result
     finally:
-        cap = None
+        cap = h = None
         for cap in params.values():
             cap._hold = None  # ownership ends with the body
             borrowed.append(cap)
-        del params, holds, cap
+        del params, holds, cap, h
         end_borrowing(borrowed)
         _flush_output()  # before the completion
-        _runtime._tls.behavior = None
 
 
 class _Forward(io.TextIOBase):

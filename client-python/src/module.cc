@@ -88,54 +88,63 @@ class Session {
       o.worker = [held](Access& a) { run_python_body(*held, a); };
     }
     py::gil_scoped_release nogil;
-    client_ = std::make_unique<Client>(std::move(o));
+    client_ = std::make_shared<Client>(std::move(o));
   }
 
   ~Session() { close(); }
 
+  // Other threads may be inside a call with the GIL released (blocked in
+  // acquire or quiesce): each call holds its own reference, so the client
+  // is destroyed by whichever lets go last, never under one of them.
   void close() {
-    if (!client_) return;
+    std::shared_ptr<Client> last = std::move(client_);
+    if (!last) return;
     py::gil_scoped_release nogil;
-    client_.reset();
+    last.reset();
   }
 
-  Client& c() {
+  std::shared_ptr<Client> c() {
     if (!client_) throw ConnectionError("bocd session is closed");
-    return *client_;
+    return client_;
   }
 
-  std::uint64_t session() { return c().session(); }
-  std::uint64_t behaviors_accepted() { return c().behaviors_accepted(); }
+  std::uint64_t session() { return c()->session(); }
+  std::uint64_t behaviors_accepted() { return c()->behaviors_accepted(); }
 
   std::uint64_t create(const py::bytes& data, const Ids& refs,
                        const Names& blobs) {
     std::string s = data;
-    Client& cl = c();
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
     py::gil_scoped_release nogil;
     return cl.create(std::move(s), refs, blobs).id;
   }
 
   void drop(std::uint64_t id) {
-    Client& cl = c();
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
     py::gil_scoped_release nogil;
     cl.drop(CownRef{id});
   }
 
   void hold(const Ids& ids) {
-    Client& cl = c();
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
     py::gil_scoped_release nogil;
     cl.hold(ids);
   }
 
   void output(std::uint64_t session, int stream, const py::bytes& data) {
     std::string_view d = data;
-    Client& cl = c();
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
     py::gil_scoped_release nogil;
     cl.output(session, stream, d);
   }
 
   void drop_many(const Ids& ids) {
-    Client& cl = c();
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
     py::gil_scoped_release nogil;
     cl.drop(std::span<const std::uint64_t>(ids));
   }
@@ -145,14 +154,16 @@ class Session {
                        const Ids& refs, const Names& blobs) {
     std::string_view p = payload;
     auto set = to_refs(cowns);
-    Client& cl = c();
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
     py::gil_scoped_release nogil;
     return cl.submit_to_workers(set, p, with_result, parent, refs, blobs).id;
   }
 
   // Returns (lease behavior id, value tuple).
   py::tuple acquire(std::uint64_t id) {
-    Client& cl = c();
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
     Lease lease;
     {
       py::gil_scoped_release nogil;
@@ -167,14 +178,16 @@ class Session {
     Lease lease{behavior, CownRef{id}, {}};
     std::optional<Value> v;
     if (data) v = Value{std::string(*data), exception, Errc::none, refs, blobs};
-    Client& cl = c();
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
     py::gil_scoped_release nogil;
     cl.release(lease, v ? &*v : nullptr);
   }
 
   // Seconds; negative waits without bound. False on timeout.
   bool quiesce(double timeout) {
-    Client& cl = c();
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
     py::gil_scoped_release nogil;
     if (timeout < 0) {
       cl.wait();
@@ -185,14 +198,15 @@ class Session {
   }
 
   std::string serve() {
-    Client& cl = c();
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
     py::gil_scoped_release nogil;
     return cl.serve_until_closed();
   }
 
   std::vector<std::pair<int, std::string>> take_errors() {
     std::vector<std::pair<int, std::string>> out;
-    for (const Error& e : c().take_errors()) {
+    for (const Error& e : c()->take_errors()) {
       out.emplace_back(e.code().value(), e.what());
     }
     return out;
@@ -200,7 +214,7 @@ class Session {
 
  private:
   std::shared_ptr<py::object> body_;
-  std::unique_ptr<Client> client_;
+  std::shared_ptr<Client> client_;
 };
 
 // (address, length) of an object's contiguous buffer.

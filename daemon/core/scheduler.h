@@ -165,6 +165,10 @@ class Scheduler {
   // Blobs still named by a stored value or a live behavior (the host
   // unlinks these when it stops).
   std::vector<std::string> blob_names() const { return cowns_.blobs().names(); }
+  // References to blob `name` (0: none).
+  std::uint32_t blob_count(const std::string& name) const {
+    return cowns_.blobs().count(name);
+  }
   void take_events(std::vector<Event>& out);
 
   bool view(BehaviorId behavior, DispatchView& out) const;

@@ -199,9 +199,13 @@ void Dispatcher::create_cown(Peer& p, const fb::CreateCown& m) {
   std::string bad;
   core::Value value = to_core(m.value(), bad);
   if (!bad.empty()) return send_error(p, Errc::not_permitted, not_a_blob(bad));
+  std::vector<std::string> blobs = value.blobs;
   auto st = scheduler_.create_cown(p.session, core::CownId{m.id()},
                                    std::move(value), m.pinned());
-  if (!st) send_error(p, st.error().code, st.error().message);
+  if (!st) {
+    send_error(p, st.error().code, st.error().message);
+    unlink_unnamed(blobs);
+  }
 }
 
 void Dispatcher::drop_cown(Peer& p, const fb::DropCown& m) {
@@ -248,7 +252,10 @@ void Dispatcher::submit(Peer& p, const fb::Submit& m) {
     return send_error(p, Errc::not_permitted, not_a_blob(bad), m.tag());
   }
   auto b = scheduler_.submit(p.session, r);
-  if (!b) send_error(p, b.error().code, b.error().message, m.tag());
+  if (!b) {
+    send_error(p, b.error().code, b.error().message, m.tag());
+    unlink_unnamed(r.blobs);
+  }
 }
 
 void Dispatcher::complete(Peer& p, const fb::Complete& m) {
@@ -267,9 +274,19 @@ void Dispatcher::complete(Peer& p, const fb::Complete& m) {
   if (!st) refuse_completion(p, behavior, st.error().code, st.error().message);
 }
 
+void Dispatcher::unlink_unnamed(const std::vector<std::string>& blobs) {
+  // A refused frame's blobs reach no value: nobody else will unlink them.
+  // Only names no stored value or behavior holds (a value written back in
+  // place names a live blob).
+  for (const std::string& name : blobs) {
+    if (scheduler_.blob_count(name) == 0) shm::unlink_blob(name);
+  }
+}
+
 void Dispatcher::refuse_completion(Peer& p, core::BehaviorId behavior,
                                    Errc code, const std::string& why) {
   send_error(p, code, why);
+  for (const core::CownUpdate& u : updates_) unlink_unnamed(u.value.blobs);
   // Nothing is committed, but the behavior must not hold its cowns for
   // ever: it ends with the reason on its result cown.
   scheduler_.fail_running(p.session, behavior, code,

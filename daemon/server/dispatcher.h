@@ -59,6 +59,7 @@ class Dispatcher final : public FrameHandler {
   void drop_cown(Peer& p, const proto::fb::DropCown& m);
   void hold_cown(Peer& p, const proto::fb::HoldCown& m);
   void output(Peer& p, const proto::fb::Output& m);
+  void unlink_unnamed(const std::vector<std::string>& blobs);
   void refuse_completion(Peer& p, core::BehaviorId behavior, core::Errc code,
                          const std::string& why);
   void submit(Peer& p, const proto::fb::Submit& m);

@@ -5,7 +5,7 @@ short-lived cowns a program makes."""
 
 import gc
 
-from bocd import Cown, when
+from bocd import Cown, quiesce, when
 from conftest import daemon_status, settle
 
 
@@ -144,3 +144,51 @@ def test_cown_table_does_not_grow_with_batches(bocd_daemon):
     assert counts[19] <= counts[1] + 50, (base, counts)
     assert max(counts) - base < 1000, (base, counts)
     assert final - base <= 50, (base, counts, final)
+
+
+def test_handle_regained_before_its_drop_is_sent_keeps_the_cown():
+    """A handle's last object dies (its drop is batched, not yet sent), then
+    the program gets a handle to the same cown again from a value: the cown
+    must stay alive for the new handle after the batched drop goes out."""
+    inner = Cown(41)
+    box = Cown([inner])
+    del inner
+    gc.collect()  # the drop of `inner` is now pending in this process
+    with box as v:
+        again = v[0]  # the same cown, regained from box's value
+
+    @when(box)
+    def empty(b):
+        b.value = None  # box no longer keeps inner alive
+
+    quiesce()  # sends the pending drops
+
+    @when(again)
+    def read(c):
+        return c.value + 1
+
+    assert read.unwrap() == 42
+
+
+def test_cown_stored_by_a_body_survives_its_drops():
+    """A body that lets many handles die and stores a new cown in its cown's
+    value: no drop may reach the daemon before the completion that stores
+    it (the drop batch must not be flushed while the body runs)."""
+    box = Cown(None)
+
+    @when(box)
+    def fill(b):
+        for i in range(255):
+            Cown(i)  # each dies at once: a batched drop
+        b.value = Cown(7)
+
+    @when(box)
+    def read(b):
+        @when(b.value)
+        def inner(c):
+            return c.value
+
+        return inner
+
+    quiesce()
+    assert read.unwrap().unwrap() == 7

@@ -274,6 +274,7 @@ class Client {
   std::uint64_t next_tag_ = 1;
   std::uint64_t next_request_ = 1;
   std::unordered_map<std::uint64_t, bool> quiesce_done_;  // by request
+  static constexpr std::size_t MAX_ERRORS = 1024;
   std::vector<Error> errors_;
   std::uint64_t accepted_ = 0;  // from the last Quiesced
   std::string broken_;  // non-empty once the connection is lost
