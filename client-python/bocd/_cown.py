@@ -33,13 +33,6 @@ _counts_lock = threading.RLock()
 _borrowed = threading.local()
 
 
-def _session_hold(ident: int) -> None:
-    s = _runtime.session()
-    hold = getattr(s, "hold", None)
-    if hold is not None:
-        hold([ident])
-
-
 def _register(ident: int, fresh: bool) -> None:
     """Counts a held handle; `fresh` when the daemon already gave us one."""
     with _counts_lock:
@@ -52,7 +45,7 @@ def _register(ident: int, fresh: bool) -> None:
             del _drops[ident]
             return
     if first and not fresh:
-        _session_hold(ident)
+        _runtime.session().hold([ident])
 
 
 # Ids whose last handle died (a dict as an ordered set), sent to the daemon

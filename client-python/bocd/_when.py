@@ -184,10 +184,10 @@ def _schedule(fn: Any, args: Sequence[Any], extras: list[Any] | None,
     result = Cown.__new__(Cown)
     result._id = ident
     result._hold = None
-    # The submitting session owns the result cown's handle (DESIGN D5).
-    result._held = parent == 0 or hasattr(session, "hold")
-    if result._held:
-        _register(ident, fresh=True)
+    # The submitting session (this process) owns the result cown's handle
+    # (DESIGN D5), a worker's for a nested behavior too.
+    result._held = True
+    _register(ident, fresh=True)
     return result
 
 
