@@ -46,6 +46,13 @@ using Names = std::vector<std::string>;
 // blobs)], result is (data, exception, refs, blobs) or None.
 void run_python_body(const py::object& body, Access& a) {
   py::gil_scoped_acquire gil;
+  // Bodies run on the client's IO thread, which Python did not create:
+  // without this, every behavior would build and tear down a thread state
+  // (an mmap'd frame stack, fresh threading.local dicts). Keeping one for
+  // the thread's life makes entering Python cheap; the interpreter frees it
+  // at finalization.
+  static thread_local bool kept = (gil.inc_ref(), true);
+  (void)kept;
   py::tuple ids(a.size());
   py::tuple values(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
