@@ -185,6 +185,19 @@ def encode(value: Any, reuse: dict[str, Any] | None = None) -> Encoded:
     return Encoded(data, refs, names, created)
 
 
+def encode_record(record: tuple, leaves: tuple) -> Encoded:
+    """encode(record) for a tuple whose parts are ints, lists of ints, None
+    and containers of `leaves`: when every leaf is a plain scalar, the C
+    pickler needs no pickler object (a behavior's call record, usually)."""
+    for leaf in leaves:
+        if type(leaf) not in _SCALARS:
+            return encode(record)
+    data = pickle.dumps(record, 5)
+    if len(data) >= STREAM_MAX:
+        return encode(record)
+    return Encoded(data, [], [])
+
+
 def dumps(value: Any) -> tuple[bytes, list[int]]:
     """Pickles `value`; returns the bytes and the cown ids it embeds."""
     e = encode(value)

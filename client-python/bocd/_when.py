@@ -165,8 +165,12 @@ def _schedule(fn: Any, args: Sequence[Any], extras: list[Any] | None,
         extras = _bare_captures(fn, len(args), frame)
     shape, flat = _shape(args)
     # What is snapshotted now; the code travels in the prefix.
-    call = _serial.encode((shape, extras, fn.__defaults__, fn.__kwdefaults__,
-                           _closure_values(fn)))
+    defaults, kwdefaults = fn.__defaults__, fn.__kwdefaults__
+    closure = _closure_values(fn)
+    leaves = (*extras, *(defaults or ()), *(closure or ()),
+              *(kwdefaults.values() if kwdefaults else ()))
+    call = _serial.encode_record(
+        (shape, extras, defaults, kwdefaults, closure), leaves)
     running = _runtime.current_behavior()
     if running is not None:
         session = _runtime.session()

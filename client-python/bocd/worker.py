@@ -129,24 +129,31 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         _runtime._tls.behavior = None
 
 
+_NONE_RESULT = (pickle.dumps(None, 5), False, [], [])  # read, never changed
+
+
 def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
          values: tuple[tuple[bytes, bool, int], ...], has_result: bool
          ) -> tuple[list[Any], tuple[bytes, bool, list[int], list[str]] | None]:
     _runtime._tls.behavior = (behavior, session)
     borrowed = begin_borrowing()
     params: dict[int, CownCapsule[Any]] = {}
-    for k, ident in enumerate(ids):
-        cap = CownCapsule.__new__(CownCapsule)
-        cap._id, cap._held = ident, False
-        data, exc, error = values[k]
+    new = CownCapsule.__new__
+    for ident, (data, exc, error) in zip(ids, values):
+        cap = new(CownCapsule)
+        cap._id = ident
+        cap._held = False
         cap._hold = _Hold(data, exc, error, None)
-        params[ident] = cap
+        params[ident] = cap  # a duplicate id aliases the same cown
     holds = [params[i]._hold for i in ids]
     try:
         try:
             fn, shape, extras = _function(payload)
-            args = [params[s] if isinstance(s, int) else [params[i] for i in s]
-                    for s in shape]
+            if len(shape) == 1 and type(shape[0]) is int:
+                args = [params[shape[0]]]
+            else:
+                args = [params[s] if type(s) is int else [params[i] for i in s]
+                        for s in shape]
             value, exc = fn(*args, *extras), False
             del fn, args
         except BaseException as e:
@@ -161,7 +168,12 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
                 updates.append((k, e.data, bool(h.exc), e.refs, e.blobs))
             except BaseException as e:  # the cown keeps its previous value
                 value, exc = e, True
-        result = _encode_result(value, exc) if has_result else None
+        if not has_result:
+            result = None
+        elif value is None and not exc:
+            result = _NONE_RESULT
+        else:
+            result = _encode_result(value, exc)
         del value
         return updates, result
     finally:
@@ -171,7 +183,10 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             borrowed.append(cap)
         del params, holds, cap, h
         end_borrowing(borrowed)
-        _flush_output()  # before the completion
+        out, err = sys.stdout, sys.stderr
+        if (type(out) is not _Forward or type(err) is not _Forward
+                or out._parts or err._parts):
+            _flush_output()  # before the completion
 
 
 class _Forward(io.TextIOBase):
@@ -223,8 +238,6 @@ _session: Any = None
 
 def _flush_output() -> None:
     for stream in (sys.stdout, sys.stderr):
-        if type(stream) is _Forward and not stream._parts:
-            continue  # the common case: the body wrote nothing
         try:
             stream.flush()
         except Exception:
