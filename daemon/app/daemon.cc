@@ -45,6 +45,7 @@ server::ServerConfig server_config(const ServeOptions& o) {
                   (std::uint64_t{std::random_device{}()} << 32);
   c.version = BOCD_VERSION;
   c.workers = o.workers;
+  c.pump_warn = std::chrono::milliseconds(o.pump_warn_ms);
   return c;
 }
 

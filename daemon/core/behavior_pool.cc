@@ -9,6 +9,7 @@ std::uint32_t BehaviorPool::allocate() {
   Behavior& b = slots_[index];
   b.state = BehaviorState::WAITING;
   b.cancelled = false;
+  b.pinned = false;
   b.running_on = SessionId{};
   b.requests.clear();
   b.payload.clear();

@@ -4,6 +4,7 @@
 #include "errc.h"
 #include "events.h"
 #include "ids.h"
+#include "pump_watchdog.h"
 #include "scheduler.h"
 #include "terminator.h"
 #include "value.h"

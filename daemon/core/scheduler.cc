@@ -108,6 +108,10 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
   bh.session = owner;
   bh.submitter = submitter;
   bh.executor = executor;
+  // Routed to a pinned cown's owner (check_submit): the executor is that
+  // owner exactly when a cown of the set is pinned.
+  bh.pinned = std::any_of(scratch_.begin(), scratch_.end(),
+                          [this](std::uint32_t c) { return cowns_.at(c).pinned; });
   bh.tag = r.tag;
   bh.result = r.result;
   bh.payload = std::move(r.payload);
@@ -210,6 +214,10 @@ void Scheduler::dispatch(std::uint32_t b, SessionId to) {
   Behavior& bh = behaviors_.at(b);
   bh.state = BehaviorState::RUNNING;
   bh.running_on = to;
+  if (bh.pinned) {
+    Session* s = find_session(to);
+    if (s->pinned_running++ == 0) ++s->pinned_episode;
+  }
   events_.push_back(DispatchEvent{to, behaviors_.id_of(b)});
 }
 
@@ -319,6 +327,9 @@ void Scheduler::abort(std::uint32_t b, Errc code, std::string message) {
 
 void Scheduler::finish(std::uint32_t b) {
   Behavior& bh = behaviors_.at(b);
+  if (bh.pinned && bh.state == BehaviorState::RUNNING) {
+    if (Session* s = find_session(bh.running_on)) --s->pinned_running;
+  }
   for (const Request& r : bh.requests) {
     if (r.next == NONE) {
       cowns_.at(r.cown).last_behavior = NONE;

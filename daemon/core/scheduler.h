@@ -101,6 +101,17 @@ struct SessionSummary {
   std::uint64_t in_flight = 0;
 };
 
+// A program's pinned work (DESIGN D8): behaviors dispatched to it because
+// they hold its pinned cowns, not yet completed. `episode` counts the times
+// the count rose from zero, so a watcher tells one wait from the next; a
+// completion that lets the next pinned behavior in at once ends an episode
+// too (the owner is pumping).
+struct PinnedQueue {
+  SessionId session;
+  std::uint32_t depth = 0;
+  std::uint64_t episode = 0;
+};
+
 class Scheduler {
  public:
   explicit Scheduler(Limits limits = {});
@@ -184,6 +195,8 @@ class Scheduler {
   std::size_t cown_count() const { return cowns_.size(); }
   std::size_t live_behaviors() const { return behaviors_.live(); }
   std::size_t session_count() const { return session_index_.size(); }
+  // Every open session with pinned work outstanding (for the watchdog).
+  std::vector<PinnedQueue> pinned_queues() const;
   std::vector<SessionSummary> sessions() const;
   // Checks every structural invariant; returns "" or what is broken.
   std::string check_invariants() const;
@@ -199,6 +212,8 @@ class Scheduler {
     Terminator terminator;
     std::uint32_t pool_running = 0;  // a worker's behaviors from the pool
     std::uint64_t accepted = 0;      // behaviors accepted for this program
+    std::uint32_t pinned_running = 0;  // its pinned work (PinnedQueue)
+    std::uint64_t pinned_episode = 0;
     // Cowns this session took a handle on with hold_cowns (slot indices:
     // stable while held, since the hold keeps the cown live). Never one
     // it holds an owner handle on.

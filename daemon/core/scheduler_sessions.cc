@@ -169,6 +169,15 @@ std::uint64_t Scheduler::in_flight(SessionId session) const {
   return s == nullptr ? 0 : s->terminator.count();
 }
 
+std::vector<PinnedQueue> Scheduler::pinned_queues() const {
+  std::vector<PinnedQueue> out;
+  for (const Session& s : sessions_) {
+    if (!s.id || s.closed || s.pinned_running == 0) continue;
+    out.push_back(PinnedQueue{s.id, s.pinned_running, s.pinned_episode});
+  }
+  return out;
+}
+
 std::vector<SessionSummary> Scheduler::sessions() const {
   std::vector<SessionSummary> out;
   for (const Session& s : sessions_) {

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -21,7 +22,10 @@ Server::Server(asio::io_context& io, ServerConfig config, Clock now)
                   DaemonInfo{config_.version, config_.workers,
                              config_.max_frame_bytes,
                              config_.limits.max_cowns_per_behavior, now,
-                             now()}) {}
+                             now()}),
+      now_(now),
+      watchdog_(config_.pump_warn.count()),
+      watchdog_timer_(io) {}
 
 Server::~Server() { stop_listening(); }
 
@@ -71,6 +75,32 @@ void Server::listen() {
   acceptor_->listen(asio::socket_base::max_listen_connections);
   log().info("listening on {}", config_.socket_path);
   accept();
+  if (watchdog_.enabled()) watch_pinned();
+}
+
+void Server::watch_pinned() {
+  // Checked a few times per threshold: an alert comes at most a quarter
+  // of it late, and an idle daemon wakes at most 4 times a second.
+  auto period = std::clamp(config_.pump_warn / 4,
+                           std::chrono::milliseconds(10),
+                           std::chrono::milliseconds(250));
+  watchdog_timer_.expires_after(period);
+  watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || !acceptor_) return;
+    std::vector<core::PinnedQueue> queues = scheduler_.pinned_queues();
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      now_().time_since_epoch())
+                      .count();
+    for (const core::PumpAlert& a : watchdog_.check(now_ms, queues)) {
+      for (const core::SessionSummary& s : scheduler_.sessions()) {
+        if (s.id != a.session) continue;
+        log().warn("session {} (pid {}, program '{}') has left pinned work "
+                   "waiting for {} ms with no pump() progress (depth={})",
+                   s.id.value, s.pid, s.program, a.age_ms, a.depth);
+      }
+    }
+    watch_pinned();
+  });
 }
 
 void Server::accept() {
@@ -100,6 +130,7 @@ void Server::stop_listening() {
   boost::system::error_code ignored;
   acceptor_->close(ignored);
   acceptor_.reset();
+  watchdog_timer_.cancel();
   std::error_code fs_ec;
   std::filesystem::remove(config_.socket_path, fs_ec);
   log().info("stopped listening on {}", config_.socket_path);

@@ -33,6 +33,9 @@ struct ServerConfig {
   core::Limits limits;
   std::string version;
   std::uint32_t workers = 0;
+  // Log a program whose pinned work has waited this long (DESIGN D8);
+  // zero disables.
+  std::chrono::milliseconds pump_warn{1000};
 };
 
 // Another daemon answers on the socket path.
@@ -66,12 +69,16 @@ class Server {
  private:
   void accept();
   void prepare_path();
+  void watch_pinned();
 
   boost::asio::io_context& io_;
   ServerConfig config_;
   core::Scheduler scheduler_;
   Dispatcher dispatcher_;
   std::optional<boost::asio::local::stream_protocol::acceptor> acceptor_;
+  Clock now_;
+  core::PumpWatchdog watchdog_;
+  boost::asio::steady_timer watchdog_timer_;
 };
 
 }  // namespace bocd::server

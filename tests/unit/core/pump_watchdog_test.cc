@@ -1,0 +1,102 @@
+// Pinned work accounting (Scheduler::pinned_queues) and the PumpWatchdog
+// that reads it: episodes, one alert per episode, injected time.
+#include "scheduler_test_util.h"
+
+namespace bocd::core::test {
+namespace {
+
+
+TEST(PinnedQueuesTest, CountsWorkRoutedToTheOwnerUntilItCompletes) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant w = s.open_session(Role::worker, 3, "w");
+  CownId p = cown(a, 1), q = cown(b, 1), r = cown(b, 2);
+  ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
+  ASSERT_TRUE(s.create_cown(b.id, q, Value{}, false));
+  ASSERT_TRUE(s.create_cown(b.id, r, Value{}, false));
+  BehaviorId plain = submit_ok(s, b.id, pooled({q}));
+  EXPECT_TRUE(s.pinned_queues().empty()) << "unpinned work is not pinned";
+  BehaviorId first = submit_ok(s, b.id, pooled({q, p}));  // waits for plain
+  EXPECT_TRUE(s.pinned_queues().empty()) << "not dispatched yet";
+  drain(s);
+  complete_ok(s, w.id, plain);
+  std::vector<PinnedQueue> qs = s.pinned_queues();
+  ASSERT_EQ(qs.size(), 1u);
+  EXPECT_EQ(qs[0].session, a.id);
+  EXPECT_EQ(qs[0].depth, 1u);
+  std::uint64_t episode = qs[0].episode;
+  BehaviorId second = submit_ok(s, b.id, pooled({r, p}));  // behind first
+  EXPECT_EQ(s.pinned_queues()[0].depth, 1u);
+  complete_ok(s, a.id, first);
+  qs = s.pinned_queues();
+  ASSERT_EQ(qs.size(), 1u) << "second took its place at once";
+  // The owner made progress: the wait the watchdog times starts over.
+  EXPECT_EQ(qs[0].episode, episode + 1);
+  complete_ok(s, a.id, second);
+  EXPECT_TRUE(s.pinned_queues().empty());
+  BehaviorId third = submit_ok(s, a.id, pooled({p}));
+  ASSERT_EQ(s.pinned_queues().size(), 1u);
+  EXPECT_EQ(s.pinned_queues()[0].episode, episode + 2);
+  complete_ok(s, a.id, third);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST(PinnedQueuesTest, OwnerClosingEndsItsQueue) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  CownId p = cown(a, 1);
+  ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
+  submit_ok(s, b.id, pooled({p}, cown(b, 1)));
+  ASSERT_EQ(s.pinned_queues().size(), 1u);
+  s.close_session(a.id);
+  EXPECT_TRUE(s.pinned_queues().empty());
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+PinnedQueue queue(std::uint64_t session, std::uint32_t depth,
+                  std::uint64_t episode) {
+  return PinnedQueue{SessionId{session}, depth, episode};
+}
+
+TEST(PumpWatchdogTest, WarnsOncePerEpisodeAfterTheThreshold) {
+  PumpWatchdog w(100);
+  std::int64_t t0 = 1000;
+  std::vector<PinnedQueue> qs{queue(7, 2, 1)};
+  EXPECT_TRUE(w.check(t0, qs).empty()) << "first seen: its clock starts";
+  EXPECT_TRUE(w.check(t0 + 99, qs).empty());
+  qs[0].depth = 5;
+  std::vector<PumpAlert> alerts = w.check(t0 + 100, qs);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].session, SessionId{7});
+  EXPECT_EQ(alerts[0].age_ms, 100);
+  EXPECT_EQ(alerts[0].depth, 5u);
+  EXPECT_TRUE(w.check(t0 + 500, qs).empty()) << "once only";
+  qs[0].episode = 2;  // drained and refilled between two checks
+  EXPECT_TRUE(w.check(t0 + 501, qs).empty());
+  EXPECT_EQ(w.check(t0 + 601, qs).size(), 1u);
+}
+
+TEST(PumpWatchdogTest, ForgetsDrainedSessionsAndTracksEachApart) {
+  PumpWatchdog w(10);
+  std::int64_t t0 = 1000;
+  EXPECT_TRUE(w.check(t0, std::vector{queue(1, 1, 1)}).empty());
+  EXPECT_TRUE(w.check(t0 + 5, {}).empty()) << "drained";
+  std::vector<PinnedQueue> both{queue(1, 1, 1), queue(2, 1, 1)};
+  EXPECT_TRUE(w.check(t0 + 6, both).empty())
+      << "session 1 seen again starts over";
+  std::vector<PumpAlert> alerts = w.check(t0 + 16, both);
+  EXPECT_EQ(alerts.size(), 2u);
+}
+
+TEST(PumpWatchdogTest, ZeroDisables) {
+  PumpWatchdog w(0);
+  EXPECT_FALSE(w.enabled());
+  std::vector<PinnedQueue> qs{queue(1, 1, 1)};
+  EXPECT_TRUE(w.check(0, qs).empty());
+  EXPECT_TRUE(w.check(3600 * 1000, qs).empty());
+}
+
+}  // namespace
+}  // namespace bocd::core::test
