@@ -81,7 +81,8 @@ AdminClient::AdminClient(const std::string& socket)
   state_->channel =
       std::make_unique<Channel>(path, fb::Role::Admin, "bocd-admin");
   State* s = state_.get();
-  s->channel->start([s](const fb::Envelope& e) { s->on_frame(e); },
+  s->channel->start([s](const fb::Envelope& e,
+                        std::span<const std::uint8_t>) { s->on_frame(e); },
                     [s](const std::string& why) {
                       std::lock_guard<std::mutex> lock(s->mu);
                       s->closed = why;

@@ -91,7 +91,7 @@ void Channel::read() {
     std::string why;
     const fb::Envelope* env = proto::verify_envelope(body, why);
     if (env == nullptr) return fail("bad message from the daemon: " + why);
-    on_frame_(*env);
+    on_frame_(*env, body);
     frames_.pop();
   }
   hand_over_io_output();

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,7 +35,10 @@ struct Welcome {
 
 class Channel {
  public:
-  using OnFrame = std::function<void(const proto::fb::Envelope&)>;
+  // The verified envelope and the frame body it points into (valid only
+  // during the call).
+  using OnFrame = std::function<void(const proto::fb::Envelope&,
+                                     std::span<const std::uint8_t> body)>;
   using OnClose = std::function<void(const std::string& why)>;
 
   // Throws ConnectionError when nothing answers at `path`, Error when the
@@ -60,6 +64,17 @@ class Channel {
     std::lock_guard<std::mutex> lock(mu_);
     encode(encoder_);
     schedule_flush_locked();
+  }
+
+  // send(), but the calling thread writes the socket itself (as
+  // flush_urgent) instead of waking the IO thread to write it: for a frame
+  // another process waits on, sent from a thread other than the IO thread.
+  template <class F>
+  void send_direct(F&& encode) {
+    if (on_io_thread()) return send(std::forward<F>(encode));
+    std::lock_guard<std::mutex> lock(mu_);
+    encode(encoder_);
+    write_direct_locked();
   }
 
   // Writes everything pending now, from the calling thread, unless an

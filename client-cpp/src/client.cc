@@ -63,7 +63,10 @@ Client::Client(Options options)
       options.socket.empty() ? proto::default_socket_path() : options.socket;
   channel_ = std::make_unique<Channel>(
       path, worker_ ? fb::Role::Worker : fb::Role::Client, options.program);
-  channel_->start([this](const fb::Envelope& e) { on_frame(e); },
+  channel_->start([this](const fb::Envelope& e,
+                          std::span<const std::uint8_t> body) {
+                   on_frame(e, body);
+                 },
                   [this](const std::string& why) { on_closed(why); });
 }
 
@@ -110,6 +113,19 @@ CownRef Client::create(std::string value,
   channel_->send([&](proto::Encoder& enc) {
     enc.create_cown(id, proto::ValueRef{value, false, {}, refs, blobs},
                     false);
+  });
+  return CownRef{id};
+}
+
+CownRef Client::create_pinned() {
+  std::uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    id = next_cown_id_locked();
+  }
+  channel_->send([&](proto::Encoder& enc) {
+    enc.create_cown(id, proto::ValueRef{{}, false, {}, {}, {}}, true);
   });
   return CownRef{id};
 }
@@ -191,10 +207,27 @@ CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
   return CownRef{result};
 }
 
-void Client::on_frame(const fb::Envelope& env) {
+void Client::on_frame(const fb::Envelope& env,
+                      std::span<const std::uint8_t> body) {
   switch (env.message_type()) {
-    case fb::Message::Dispatch:
-      return run_dispatch(*env.message_as_Dispatch());
+    case fb::Message::Dispatch: {
+      const fb::Dispatch& d = *env.message_as_Dispatch();
+      if (!worker_) {
+        // Routed here by a pinned cown with no body of ours: it waits for
+        // the main thread (run_pinned).
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!d.own() || pending_.find(d.tag()) == pending_.end()) {
+          if (pinned_.empty()) {
+            pinned_since_ = std::chrono::steady_clock::now();
+            ++pinned_episode_;
+          }
+          pinned_.emplace_back(body.begin(), body.end());
+          cv_.notify_all();
+          return;
+        }
+      }
+      return run_dispatch(d);
+    }
     case fb::Message::Quiesced: {
       std::lock_guard<std::mutex> lock(mu_);
       const fb::Quiesced* q = env.message_as_Quiesced();
@@ -216,7 +249,7 @@ void Client::on_frame(const fb::Envelope& env) {
 // Runs one dispatched behavior on the executor thread, in four phases.
 void Client::run_dispatch(const fb::Dispatch& d) {
   Pending p = take_pending(d);
-  Access a = load_values(d, p);
+  Access a = load_values(d, p, scratch_);
   Value result;
   if (d.result() != 0) a.result_ = &result;
   try {
@@ -231,7 +264,7 @@ void Client::run_dispatch(const fb::Dispatch& d) {
     result = Value{"unknown exception", true, Errc::none};
   }
   if (a.deferred_) return;  // completed later by release()
-  send_completion(d, result);
+  send_completion(d, result, scratch_);
   // A worker has more behaviors queued behind this one (the daemon's
   // worker pipeline); its completion must not wait for them.
   if (!d.own()) channel_->flush_now();
@@ -251,15 +284,18 @@ Client::Pending Client::take_pending(const fb::Dispatch& d) {
   return p;
 }
 
-Access Client::load_values(const fb::Dispatch& d, const Pending& p) {
+Access Client::load_values(const fb::Dispatch& d, const Pending& p,
+                           Scratch& scratch) {
   // Values arrive sorted by id, each cown once; map parameters onto them.
   std::size_t n = d.cowns() ? d.cowns()->size() : 0;
+  std::vector<Value>& slots_ = scratch.slots;
+  std::vector<std::uint64_t>& ids_ = scratch.ids;
   slots_.resize(n);
-  dirty_.assign(n, false);
+  scratch.dirty.assign(n, false);
   ids_.resize(n);
   Access a;
   a.slots_ = &slots_;
-  a.dirty_ = &dirty_;
+  a.dirty_ = &scratch.dirty;
   a.ids_ = &ids_;
   a.behavior_ = d.behavior();
   a.session_ = d.session();
@@ -291,14 +327,15 @@ Access Client::load_values(const fb::Dispatch& d, const Pending& p) {
   return a;
 }
 
-void Client::send_completion(const fb::Dispatch& d, Value& result) {
-  std::vector<proto::CownValueRef>& updates = updates_;
+void Client::send_completion(const fb::Dispatch& d, Value& result,
+                             Scratch& scratch) {
+  std::vector<proto::CownValueRef>& updates = scratch.updates;
   updates.clear();
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    if (!dirty_[i]) continue;
-    const Value& v = slots_[i];
-    updates.push_back({ids_[i], proto::ValueRef{v.data, v.exception, {},
-                                                v.refs, v.blobs}});
+  for (std::size_t i = 0; i < scratch.slots.size(); ++i) {
+    if (!scratch.dirty[i]) continue;
+    const Value& v = scratch.slots[i];
+    updates.push_back({scratch.ids[i], proto::ValueRef{v.data, v.exception,
+                                                       {}, v.refs, v.blobs}});
   }
   if (d.result() != 0) {
     updates.push_back({d.result(), proto::ValueRef{result.data,
@@ -321,9 +358,15 @@ void Client::send_completion(const fb::Dispatch& d, Value& result) {
       errors_.emplace_back(Errc::too_large, why);
     }
   }
-  channel_->send_batched([&](proto::Encoder& enc) {
-    enc.complete(d.behavior(), updates);
-  });
+  if (channel_->on_io_thread()) {
+    channel_->send_batched([&](proto::Encoder& enc) {
+      enc.complete(d.behavior(), updates);
+    });
+  } else {  // a pinned run: the cowns' next behaviors wait for this frame
+    channel_->send_direct([&](proto::Encoder& enc) {
+      enc.complete(d.behavior(), updates);
+    });
+  }
 }
 
 void Client::check_fits(const char* what, std::size_t bytes,
@@ -497,6 +540,90 @@ void Client::wait() {
 bool Client::quiesce(std::chrono::milliseconds timeout) {
   not_from_executor("Client::quiesce");
   return wait_quiesced(std::chrono::steady_clock::now() + timeout, true);
+}
+
+bool Client::run_pinned(const Body& body) {
+  not_from_executor("Client::run_pinned");
+  std::vector<std::uint8_t> frame;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pinned_.empty()) return false;
+    if (pinned_running_) {
+      throw Error(Errc::not_permitted, "Client::run_pinned is not reentrant");
+    }
+    frame = std::move(pinned_.front());
+    pinned_.pop_front();
+    pinned_running_ = true;
+  }
+  struct Done {
+    Client* c;
+    ~Done() {
+      std::lock_guard<std::mutex> lock(c->mu_);
+      c->pinned_running_ = false;
+    }
+  } done{this};
+  // Verified when it arrived; the copy is aligned as the frame was.
+  const fb::Dispatch& d =
+      *flatbuffers::GetRoot<fb::Envelope>(frame.data())->message_as_Dispatch();
+  Scratch scratch;
+  Access a = load_values(d, Pending{}, scratch);
+  Value result;
+  if (d.result() != 0) a.result_ = &result;
+  try {
+    body(a);
+  } catch (const std::exception& e) {
+    result = Value{e.what(), true, Errc::none};
+  } catch (...) {
+    result = Value{"unknown exception", true, Errc::none};
+  }
+  send_completion(d, result, scratch);
+  return true;
+}
+
+std::size_t Client::pinned_depth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pinned_.size();
+}
+
+std::chrono::steady_clock::duration Client::pinned_age(
+    std::uint64_t* episode) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (episode != nullptr) *episode = pinned_episode_;
+  if (pinned_.empty()) return {};
+  return std::chrono::steady_clock::now() - pinned_since_;
+}
+
+Client::Waited Client::wait_or_pinned(std::chrono::milliseconds timeout) {
+  not_from_executor("Client::wait_or_pinned");
+  std::uint64_t request;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    if (!pinned_.empty()) return Waited::pinned;
+    request = next_request_++;
+    quiesce_done_[request] = false;
+  }
+  channel_->send([&](proto::Encoder& enc) { enc.quiesce(request); });
+  channel_->flush_urgent();
+  std::unique_lock<std::mutex> lock(mu_);
+  auto woken = [&] {
+    return quiesce_done_[request] || !pinned_.empty() || !broken_.empty();
+  };
+  bool ok = timeout.count() < 0
+                ? (cv_.wait(lock, woken), true)
+                : cv_.wait_for(lock, timeout, woken);
+  bool quiesced = quiesce_done_[request];
+  quiesce_done_.erase(request);  // a late Quiesced for it is ignored
+  check_usable_locked();
+  if (quiesced) {
+    if (!errors_.empty()) {
+      Error e = errors_.front();
+      errors_.erase(errors_.begin());
+      throw e;
+    }
+    return Waited::quiesced;
+  }
+  return ok ? Waited::pinned : Waited::timeout;
 }
 
 std::string Client::serve_until_closed() {

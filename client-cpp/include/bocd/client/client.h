@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -222,6 +223,33 @@ class Client {
   // As wait(), bounded: false on timeout (nothing is cancelled).
   bool quiesce(std::chrono::milliseconds timeout);
 
+  // ---- Pinned work (DESIGN D8) -----------------------------------------
+  // A behavior whose request set holds a pinned cown runs in that cown's
+  // owner program. One this client has no body for (a payload behavior, as
+  // the Python client submits) waits in its pinned queue until the
+  // program's main thread takes it with run_pinned(). wait() and quiesce()
+  // do not run it: a program with pinned cowns uses wait_or_pinned().
+
+  // A cown whose value stays in this program: the daemon stores nothing
+  // for it and routes every behavior on it here. Pipelined as create().
+  CownRef create_pinned();
+  // Runs the oldest queued pinned behavior on the calling thread with
+  // `body` (its Access as a worker's: cowns as dispatched) and sends its
+  // completion; false when none is queued. Never blocks on the daemon.
+  // Not from a behavior body; one caller at a time.
+  bool run_pinned(const Body& body);
+  // Pinned behaviors queued and not yet taken by run_pinned().
+  std::size_t pinned_depth() const;
+  // How long the pinned queue has been non-empty without a drain; zero
+  // when empty. `episode` counts the times it became non-empty.
+  std::chrono::steady_clock::duration pinned_age(
+      std::uint64_t* episode = nullptr) const;
+  enum class Waited { quiesced, pinned, timeout };
+  // As quiesce(), returning `pinned` as soon as pinned work is queued (the
+  // caller runs it and waits again). A negative timeout waits without
+  // bound.
+  Waited wait_or_pinned(std::chrono::milliseconds timeout);
+
   // Blocks until the daemon closes this session (a worker process's main
   // loop: bodies run on the executor thread meanwhile). Returns why.
   std::string serve_until_closed();
@@ -242,11 +270,23 @@ class Client {
 
   void send_submit(std::span<const CownRef> cowns, Body body,
                    std::uint64_t result);
-  void on_frame(const proto::fb::Envelope& envelope);
+  // What loading a dispatch and sending its completion work in (the IO
+  // thread's, or a pinned run's on the main thread).
+  struct Scratch {
+    std::vector<proto::CownValueRef> updates;
+    std::vector<std::uint64_t> ids;
+    std::vector<Value> slots;
+    std::vector<bool> dirty;
+  };
+
+  void on_frame(const proto::fb::Envelope& envelope,
+                std::span<const std::uint8_t> body);
   void run_dispatch(const proto::fb::Dispatch& dispatch);
   Pending take_pending(const proto::fb::Dispatch& dispatch);
-  Access load_values(const proto::fb::Dispatch& dispatch, const Pending& p);
-  void send_completion(const proto::fb::Dispatch& dispatch, Value& result);
+  Access load_values(const proto::fb::Dispatch& dispatch, const Pending& p,
+                     Scratch& scratch);
+  void send_completion(const proto::fb::Dispatch& dispatch, Value& result,
+                       Scratch& scratch);
   void on_error(const proto::fb::Error& error);
   void on_output(const proto::fb::Output& output);
   void on_closed(const std::string& why);
@@ -279,11 +319,13 @@ class Client {
   std::uint64_t accepted_ = 0;  // from the last Quiesced
   std::string broken_;  // non-empty once the connection is lost
 
-  // Executor-thread scratch.
-  std::vector<proto::CownValueRef> updates_;
-  std::vector<std::uint64_t> ids_;
-  std::vector<Value> slots_;
-  std::vector<bool> dirty_;
+  // Pinned dispatches (whole frames) for run_pinned, oldest first.
+  std::deque<std::vector<std::uint8_t>> pinned_;
+  std::chrono::steady_clock::time_point pinned_since_;
+  std::uint64_t pinned_episode_ = 0;
+  bool pinned_running_ = false;
+
+  Scratch scratch_;  // the IO thread's
 };
 
 }  // namespace bocd::client
