@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from . import _cown, _runtime
-from ._cown import Cown, CownCapsule
+from . import _cown, _pump, _runtime
+from ._cown import Cown, CownCapsule, PinnedCown
+from ._pump import PumpResult, pump, set_pump_watchdog, set_wait_pump_poll
 from ._runtime import WORKER_COUNT, start
 from ._when import when, whencall
 
@@ -22,8 +23,9 @@ except Exception:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "Cown", "CownCapsule", "WORKER_COUNT", "WaitResult", "__version__",
-    "quiesce", "start", "wait", "when", "whencall",
+    "Cown", "CownCapsule", "PinnedCown", "PumpResult", "WORKER_COUNT",
+    "WaitResult", "__version__", "pump", "quiesce", "set_pump_watchdog",
+    "set_wait_pump_poll", "start", "wait", "when", "whencall",
 ]
 
 STAT_KEYS = (
@@ -91,7 +93,8 @@ def _shape(stats: bool, noticeboard: bool, st: list[dict[str, int]],
 def _quiesce(name: str, timeout: float | None) -> None:
     seconds = _check_timeout(timeout)
     _cown.flush_drops()
-    if not _runtime.session().quiesce(seconds):
+    # Pumps while it waits: this program's pinned behaviors run only here.
+    if not _pump.wait_pumping(_runtime.session(), seconds):
         raise TimeoutError(
             f"{name}(): runtime did not reach quiescence within timeout={timeout}")
 

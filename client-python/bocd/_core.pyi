@@ -56,6 +56,18 @@ class Session:
         waits without bound. False on timeout."""
     def serve(self) -> str:
         """Worker: serves until the daemon closes the session."""
+    def create_pinned(self) -> int:
+        """A pinned cown of this session (its value stays in the program)."""
+    def run_pinned(self, body: Callable[..., Any]) -> bool:
+        """Runs the oldest queued pinned behavior on this thread with
+        `body`; False when none is queued."""
+    def pinned_depth(self) -> int:
+        """Pinned behaviors queued for this program's main thread."""
+    def pinned_age(self) -> tuple[float, int]:
+        """(seconds the pinned queue has been non-empty, episode)."""
+    def wait_or_pinned(self, timeout: float) -> int:
+        """Waits for quiescence (1) or queued pinned work (2); 0 on
+        timeout; a negative timeout waits without bound."""
     def output(self, session: int, stream: int, data: bytes) -> None:
         """Worker: forwards a behavior's stdout (1) or stderr (2) text."""
     def take_errors(self) -> list[tuple[int, str]]: ...

@@ -13,6 +13,7 @@ nothing unless they outlive the body (see ``promote_escaped``).
 """
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any, Generic, TypeVar
@@ -65,7 +66,12 @@ def _unregister(ident: int) -> None:
             return
         _counts.pop(ident, None)
         _drops[ident] = None
-        if len(_drops) < DROP_BATCH or _runtime.in_worker():
+        if ident in _pinned:
+            retire_pinned(ident)
+        # Not while a body runs (in a worker, or a pinned body here): a drop
+        # could overtake the completion that stores the cown.
+        if (len(_drops) < DROP_BATCH or _runtime.in_worker()
+                or _runtime.current_behavior() is not None):
             return
     flush_drops()
 
@@ -348,8 +354,103 @@ class CownCapsule(_Handle[T]):
         return self
 
 
+# Values of this program's pinned cowns, by id (DESIGN D8): they never
+# leave the process. A value whose last handle died moves to _retired until
+# the next quiesce, since behaviors already queued may still name it.
+_pinned: dict[int, Any] = {}
+_retired: dict[int, Any] = {}
+
+
+def _pinned_error(ident: int) -> RuntimeError:
+    return RuntimeError(
+        f"cannot acquire pinned cown {ident:#x} from non-main interpreter "
+        f"(interp={os.getpid()}); pinned cowns are owned by the main "
+        "interpreter and acquired only by the main pump")
+
+
+class PinnedCown(Cown[T]):
+    """A cown whose value stays in this program, as a plain reference: never
+    pickled, its identity kept. Every behavior whose request set holds it
+    runs on this program's main thread, in ``pump()`` (or ``wait()`` and
+    ``quiesce()``, which pump). The handle travels freely; the value does
+    not."""
+
+    __slots__ = ()
+    _kind = "P"
+
+    def __init__(self, value: T) -> None:
+        if _runtime.in_worker():
+            raise RuntimeError(
+                "PinnedCown must be constructed on the main interpreter")
+        self._hold = None
+        self._held = False
+        self._id = _runtime.session().create_pinned()
+        _pinned[self._id] = value
+        self._held = True
+        _register(self._id, fresh=True)
+
+    def _local(self) -> bool:
+        return self._id in _pinned or self._id in _retired
+
+    @property
+    def value(self) -> T:
+        """The value: always readable in the owning program (between
+        pumps it is consistent); elsewhere RuntimeError."""
+        if self._id in _pinned:
+            return _pinned[self._id]
+        if self._id in _retired:
+            return _retired[self._id]
+        raise _pinned_error(self._id)
+
+    @value.setter
+    def value(self, value: T) -> None:
+        if not self._local():
+            raise _pinned_error(self._id)
+        _pinned[self._id] = value
+
+    @property
+    def exception(self) -> bool:
+        """Always False: a pinned cown's value is never a stored error."""
+        return False
+
+    @property
+    def acquired(self) -> bool:  # type: ignore[override]
+        """True in the owning program, where the value always is."""
+        return self._local()
+
+    def acquire(self) -> None:
+        """Nothing to wait for in the owning program; elsewhere an error."""
+        if not self._local():
+            raise _pinned_error(self._id)
+
+    def release(self) -> None:
+        """Nothing to commit: the value never left."""
+
+    def unwrap(self) -> T:
+        """Takes the value out, leaving None."""
+        value = self.value
+        self.value = None  # type: ignore[assignment]
+        return value
+
+    def __repr__(self) -> str:
+        shown = repr(_pinned[self._id]) if self._id in _pinned else "<not owner>"
+        return f"PinnedCown({shown})"
+
+
+def retire_pinned(ident: int) -> None:
+    """The program's last handle to pinned cown `ident` died."""
+    value = _pinned.pop(ident, _retired)
+    if value is not _retired:
+        _retired[ident] = value
+
+
+def clear_retired() -> None:
+    """After a quiesce: no queued behavior names a retired value any more."""
+    _retired.clear()
+
+
 def _materialize(kind: str, ident: int) -> _Handle[Any]:
-    cls = CownCapsule if kind == "K" else Cown
+    cls = CownCapsule if kind == "K" else PinnedCown if kind == "P" else Cown
     return cls._from_id(ident)
 
 

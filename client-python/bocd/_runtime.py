@@ -68,8 +68,7 @@ WORKER_COUNT = default_worker_count()
 
 def current_behavior() -> tuple[int, int] | None:
     """(behavior id, program session) of the body running on this thread."""
-    if not _is_worker:  # bodies run only in workers
-        return None
+    # In a worker, or a pinned body in pump() here.
     return getattr(_tls, "behavior", None)
 
 
@@ -195,6 +194,11 @@ def start(worker_count: int | None = None,
 
 def is_up() -> bool:
     return _up
+
+
+def live_session() -> Any:
+    """The session while the runtime is up (pump() needs one), else None."""
+    return _session if _up else None
 
 
 def worker_count() -> int:

@@ -27,7 +27,8 @@ import types
 from typing import Any
 
 from . import _core, _cown, _runtime, _serial
-from ._cown import Cown, CownCapsule, _Hold, begin_borrowing, end_borrowing
+from ._cown import (Cown, CownCapsule, PinnedCown, _Hold, begin_borrowing,
+                    end_borrowing)
 
 log = logging.getLogger(f"worker{os.environ.get('BOCD_WORKER_INDEX', '')}")
 
@@ -83,12 +84,22 @@ def _function(payload: bytes) -> tuple[types.FunctionType, Any, Any]:
 
 
 def _note(e: BaseException) -> None:
+    global raised
+    raised = e
+    if not _runtime.in_worker():
+        # A pinned body in pump(): the program sees it on the result cown
+        # or re-raised by pump(); its traceback stays on it for that.
+        return
     text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
     log.error("behavior raised %s", text.rstrip())
     note = f"raised in bocd worker pid {os.getpid()}:\n{text.rstrip()}"
     if hasattr(e, "add_note"):
         e.add_note(note)
     e.__traceback__ = None  # frames would keep the body's cowns alive
+
+
+# The exception the last body raised, for pump() (None when it returned).
+raised: BaseException | None = None
 
 
 def _encode_result(value: Any, exc: bool) -> tuple[bytes, bool, list[int], list[str]]:
@@ -137,9 +148,18 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
          ) -> tuple[list[Any], tuple[bytes, bool, list[int], list[str]] | None]:
     _runtime._tls.behavior = (behavior, session)
     borrowed = begin_borrowing()
-    params: dict[int, CownCapsule[Any]] = {}
+    global raised
+    raised = None
+    params: dict[int, Any] = {}
     new = CownCapsule.__new__
+    pinned = _cown._pinned
     for ident, (data, exc, error) in zip(ids, values):
+        if pinned and (ident in pinned or ident in _cown._retired):
+            # A pinned body in this program's pump(): the value is here.
+            pc = PinnedCown.__new__(PinnedCown)
+            pc._id, pc._held, pc._hold = ident, False, None
+            params[ident] = pc
+            continue
         cap = new(CownCapsule)
         cap._id = ident
         cap._held = False
@@ -161,7 +181,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             value, exc = e, True
         updates = []
         for k, h in enumerate(holds):
-            if not h.touched:
+            if h is None or not h.touched:
                 continue
             try:
                 e = _serial.encode(h.value, h.blobs)

@@ -204,6 +204,46 @@ class Session {
         static_cast<std::int64_t>(timeout * 1000.0)));
   }
 
+  // ---- pinned work (DESIGN D8) ----
+  std::uint64_t create_pinned() {
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
+    py::gil_scoped_release nogil;
+    return cl.create_pinned().id;
+  }
+
+  // Runs the oldest queued pinned behavior here, on the calling (main)
+  // thread, with `body` (the worker's run()); false when none is queued.
+  bool run_pinned(const py::object& body) {
+    std::shared_ptr<Client> client = c();
+    return client->run_pinned([&body](Access& a) { run_python_body(body, a); });
+  }
+
+  std::size_t pinned_depth() { return c()->pinned_depth(); }
+
+  // (seconds the pinned queue has been non-empty, episode number).
+  std::pair<double, std::uint64_t> pinned_age() {
+    std::uint64_t episode = 0;
+    auto age = c()->pinned_age(&episode);
+    return {std::chrono::duration<double>(age).count(), episode};
+  }
+
+  // Seconds, negative for no bound: 1 quiesced, 2 pinned work queued,
+  // 0 timed out.
+  int wait_or_pinned(double timeout) {
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
+    py::gil_scoped_release nogil;
+    auto ms = std::chrono::milliseconds(
+        timeout < 0 ? -1 : static_cast<std::int64_t>(timeout * 1000.0));
+    switch (cl.wait_or_pinned(ms)) {
+      case Client::Waited::quiesced: return 1;
+      case Client::Waited::pinned: return 2;
+      case Client::Waited::timeout: return 0;
+    }
+    return 0;
+  }
+
   std::string serve() {
     std::shared_ptr<Client> client = c();
     Client& cl = *client;
@@ -294,5 +334,10 @@ PYBIND11_MODULE(_core, m) {
       .def("release", &Session::release)
       .def("quiesce", &Session::quiesce)
       .def("serve", &Session::serve)
+      .def("create_pinned", &Session::create_pinned)
+      .def("run_pinned", &Session::run_pinned)
+      .def("pinned_depth", &Session::pinned_depth)
+      .def("pinned_age", &Session::pinned_age)
+      .def("wait_or_pinned", &Session::wait_or_pinned)
       .def("take_errors", &Session::take_errors);
 }

@@ -1,0 +1,193 @@
+"""pump(): running this program's pinned behaviors on its main thread.
+
+A behavior whose request set holds a PinnedCown of this program is routed
+here by the daemon (DESIGN D8) and waits in the client's pinned queue;
+``pump()`` runs queued ones one at a time, to completion, on the calling
+thread. ``wait()`` and ``quiesce()`` pump while they wait (``wait_pumping``),
+woken at once when pinned work arrives and parking at most
+``set_wait_pump_poll`` milliseconds. API.md section 10, with section 17
+rows 5 and 16.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable, NamedTuple
+
+from . import _cown, _runtime
+
+MAX_MS = 9223372036853  # bocpy's bound: ms that still fit in ns as int64
+
+_log = logging.getLogger("bocd.pump")
+
+
+class PumpResult(NamedTuple):
+    """What pump() did: behaviors run, whether the deadline stopped it
+    before the queue drained, and how many bodies raised an Exception."""
+    executed: int
+    deadline_reached: bool
+    raised: int
+
+
+_state = threading.local()  # .pumping while a pump runs on this thread
+_poll_ms = 50
+_warn_ms: int | None = None  # off until set_pump_watchdog is called
+_raise_ms: int | None = None
+_on_starve: Callable[[int, str], None] | None = None
+_warned_episode = -1
+
+
+def _check_bound(name: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be None or a positive int, got "
+                        f"{type(value).__name__}")
+    if value <= 0:
+        raise TypeError(f"{name} must be None or a positive int, got {value}")
+
+
+def _check_ms(name: str, value: Any) -> None:
+    if value > MAX_MS:
+        raise OverflowError(
+            f"{name}={value} exceeds the maximum supported millisecond value "
+            f"({MAX_MS})")
+
+
+def _watch(session: Any) -> None:
+    """The client-side watchdog, checked on pump() entry."""
+    global _warned_episode
+    if _warn_ms is None and _raise_ms is None:
+        return
+    age, episode = session.pinned_age()
+    age_ms = int(age * 1000)
+    if age_ms == 0:
+        return
+    message = (f"pinned-cown queue non-empty for {age_ms} ms with no pump() "
+               f"progress (depth={session.pinned_depth()})")
+    if _warn_ms is not None and age_ms >= _warn_ms and \
+            episode != _warned_episode:
+        _warned_episode = episode
+        if _on_starve is not None:
+            _on_starve(0, message)
+        else:
+            _log.warning("%s", message)
+    if _raise_ms is not None and age_ms >= _raise_ms:
+        raise RuntimeError(message)
+
+
+def _run_one(session: Any) -> tuple[bool, BaseException | None]:
+    from . import worker  # the body runner is the worker's
+    if not session.run_pinned(worker.run):
+        return False, None
+    e, worker.raised = worker.raised, None
+    return True, e
+
+
+def pump(deadline_ms: int | None = None, max_behaviors: int | None = None,
+         raise_on_error: bool = False) -> PumpResult:
+    """Runs queued pinned behaviors of this program, one at a time and each
+    to completion, on this thread; never blocks. `deadline_ms` gates
+    starting the next one (a running body is never interrupted),
+    `max_behaviors` caps how many start. With `raise_on_error`, stops right
+    after the first body that raises and re-raises it; a BaseException
+    from a body always propagates (after that behavior's cleanup)."""
+    _check_bound("deadline_ms", deadline_ms)
+    _check_bound("max_behaviors", max_behaviors)
+    if deadline_ms is not None:
+        _check_ms("deadline_ms", deadline_ms)
+    if _runtime.in_worker():
+        raise RuntimeError("pump() must be called from the main interpreter")
+    if getattr(_state, "pumping", False) or \
+            _runtime.current_behavior() is not None:
+        raise RuntimeError(
+            "pump() is not reentrant; cannot be called from inside a "
+            "pinned-behavior body (v1 limitation)")
+    session = _runtime.live_session()
+    if session is None:
+        raise RuntimeError(
+            "pump() requires a live bocd runtime: call bocd.start() (or "
+            "schedule a @when, which auto-starts) before pump(). If the "
+            "runtime was already stopped, restart it before draining pinned "
+            "work.")
+    return _pump(session, deadline_ms, max_behaviors, raise_on_error)
+
+
+def _pump(session: Any, deadline_ms: int | None, max_behaviors: int | None,
+          raise_on_error: bool) -> PumpResult:
+    _watch(session)
+    end = None if deadline_ms is None else \
+        time.monotonic() + deadline_ms / 1000.0
+    executed = raised = 0
+    _state.pumping = True
+    try:
+        while max_behaviors is None or executed < max_behaviors:
+            if end is not None and time.monotonic() >= end:
+                return PumpResult(executed, session.pinned_depth() > 0, raised)
+            ran, e = _run_one(session)
+            if not ran:
+                break
+            executed += 1
+            if e is None:
+                continue
+            if not isinstance(e, Exception):
+                raise e
+            raised += 1
+            if raise_on_error:
+                raise e
+    finally:
+        _state.pumping = False
+    return PumpResult(executed, False, raised)
+
+
+def wait_pumping(session: Any, seconds: float) -> bool:
+    """Waits for the session to be quiescent, running pinned work as it
+    arrives; negative `seconds` waits without bound. False on timeout."""
+    end = None if seconds < 0 else time.monotonic() + seconds
+    while True:
+        if session.pinned_depth():
+            _pump(session, None, None, False)
+        park = _poll_ms / 1000.0
+        if end is not None:
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            park = min(park, left)
+        if session.wait_or_pinned(park) == 1:
+            _cown.clear_retired()
+            return True
+
+
+def set_pump_watchdog(warn_ms: int | None = 1000, raise_ms: int | None = None,
+                      on_starve: Callable[[int, str], None] | None = None
+                      ) -> None:
+    """Watches this program's pinned queue, checked on each pump() (and the
+    pumping inside wait()/quiesce()): once it has been non-empty for
+    `warn_ms`, calls ``on_starve(0, message)`` (or logs a warning on logger
+    "bocd.pump"), once per non-empty episode; with `raise_ms`, the next
+    pump() raises RuntimeError once it has been non-empty that long."""
+    global _warn_ms, _raise_ms, _on_starve
+    for name, value in (("warn_ms", warn_ms), ("raise_ms", raise_ms)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise TypeError(f"{name} must be a positive int or None to "
+                            f"disable, got {value!r}")
+        _check_ms(name, value)
+    if on_starve is not None and not callable(on_starve):
+        raise TypeError(f"on_starve must be a callable or None, got "
+                        f"{type(on_starve).__name__}")
+    if _runtime.in_worker():
+        raise RuntimeError(
+            "set_pump_watchdog() must be called from the main interpreter")
+    _warn_ms, _raise_ms, _on_starve = warn_ms, raise_ms, on_starve
+
+
+def set_wait_pump_poll(ms: int = 50) -> None:
+    """How long wait()/quiesce() may park between checks for pinned work
+    when nothing wakes them (they are woken when it arrives)."""
+    global _poll_ms
+    if isinstance(ms, bool) or not isinstance(ms, int) or ms <= 0:
+        raise TypeError(f"ms must be a positive int, got {ms!r}")
+    _poll_ms = ms

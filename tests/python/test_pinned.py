@@ -1,0 +1,374 @@
+"""PinnedCown, pump() and the watchdogs (API.md section 10, DESIGN D8),
+against the real daemon: pinned behaviors run on this program's main
+thread, their regular cowns are loaded here and committed back."""
+import os
+import select
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import bocd
+from bocd import Cown, PinnedCown, PumpResult, pump, when, whencall
+from bocd import _runtime
+
+from conftest import GUARD, explain, run_python, settle
+
+MAIN = threading.get_ident()
+PID = os.getpid()
+# Pinned bodies run here, against this module's real globals: events they
+# set live here (captures would have to be pickled).
+EVENTS: dict = {}
+
+
+def where() -> tuple[int, int]:
+    return os.getpid(), threading.get_ident()
+
+
+def wait_queued(n: int = 1) -> None:
+    """Returns once `n` pinned behaviors wait for this program (woken by
+    the client when they arrive, not by a sleep)."""
+    s = _runtime.session()
+    while s.pinned_depth() < n:
+        assert s.wait_or_pinned(GUARD) != 0, "pinned work never arrived"
+
+
+@pytest.mark.parametrize("shape", ["p,u", "u,p", "p,p,u", "u,u"])
+def test_routing_by_request_set(shape):
+    p1, p2 = PinnedCown("a"), PinnedCown("b")
+    u1, u2 = Cown(1), Cown(2)
+    pick = {"p": [p1, p2], "u": [u1, u2]}
+    used = {"p": 0, "u": 0}
+    cowns = []
+    for k in shape.split(","):
+        cowns.append(pick[k][used[k]])
+        used[k] += 1
+    r = whencall(lambda *cs: where(), cowns, [])
+    settle()
+    ran = r.unwrap()
+    if "p" in shape:
+        assert ran == (PID, MAIN)
+    else:
+        assert ran[0] != PID, "u,u must run on a worker"
+
+
+def test_identity_kept_and_unpicklable_value_fine():
+    lock = threading.Lock()
+    p = PinnedCown({"lock": lock, "n": 0})
+    ident = id(p.value)
+    u = Cown(5)
+    results = []
+    for _ in range(3):
+        @when(p, u)
+        def step(p, u, lid=id(lock)):
+            p.value["n"] += u.value
+            u.value += 1
+            return id(p.value), id(p.value["lock"]) == lid
+        results.append(step)
+    settle()
+    assert [r.unwrap() for r in results] == [(ident, True)] * 3
+    assert id(p.value) == ident and p.value["n"] == 5 + 6 + 7
+    with u as v:
+        assert v == 8, "the regular cown was committed back each time"
+
+
+def test_handle_travels_through_capture_and_cown_value():
+    p = PinnedCown([])
+    box = Cown(p)
+
+    @when(box)
+    def on_worker(box, p=p):
+        inner = box.value
+
+        @when(inner)
+        def back_home(q):
+            q.value.append(os.getpid())
+            return q.value is not None
+
+        @when(p)
+        def via_capture(q):
+            q.value.append(threading.get_ident())
+        return os.getpid()
+
+    settle()
+    assert on_worker.unwrap() != PID
+    assert len(p.value) == 2
+    assert PID in p.value and MAIN in p.value
+
+
+def test_value_unreachable_on_worker_and_construction_refused():
+    p = PinnedCown(1)
+
+    @when(Cown(0))
+    def touch(c, p=p):
+        try:
+            p.value
+        except RuntimeError as e:
+            read = str(e)
+        try:
+            PinnedCown(2)
+        except RuntimeError as e:
+            return read, str(e)
+
+    settle()
+    read, made = touch.unwrap()
+    assert read.startswith("cannot acquire pinned cown 0x")
+    assert "acquired only by the main pump" in read
+    assert made == "PinnedCown must be constructed on the main interpreter"
+
+
+def test_pump_bounds_and_result():
+    bocd.start()
+    assert pump() == PumpResult(0, False, 0)
+    ps = [PinnedCown(i) for i in range(3)]
+    rs = [whencall(lambda c: c.value * 10, [p], []) for p in ps]
+    wait_queued(3)
+    assert pump(max_behaviors=1) == PumpResult(1, False, 0)
+    assert _runtime.session().pinned_depth() == 2, "the rest stay queued"
+    assert pump(max_behaviors=5) == PumpResult(2, False, 0)
+    settle()
+    assert [r.unwrap() for r in rs] == [0, 10, 20]
+
+
+def test_pump_deadline_gates_the_next_behavior():
+    bocd.start()
+    ps = [PinnedCown(i) for i in range(2)]
+    EVENTS["started"] = started = threading.Event()
+
+    def slow(c):
+        EVENTS["started"].set()
+        # Longer than the deadline: it runs to completion regardless.
+        threading.Event().wait(0.05)
+
+    for p in ps:
+        whencall(slow, [p], [])
+    wait_queued(2)
+    r = pump(deadline_ms=1)
+    assert r.executed == 1 and r.deadline_reached and started.is_set()
+    assert pump() == PumpResult(1, False, 0)
+
+
+def test_body_exceptions_counted_or_raised():
+    bocd.start()
+    ps = [PinnedCown(i) for i in range(3)]
+
+    def boom(c):
+        raise ValueError(f"boom {c.value}")
+
+    rs = [whencall(boom, [p], []) for p in ps]
+    wait_queued(3)
+    assert pump(max_behaviors=1) == PumpResult(1, False, 1)
+    with pytest.raises(ValueError, match="boom"):
+        pump(raise_on_error=True)
+    assert _runtime.session().pinned_depth() == 1, "stopped at once"
+    assert pump() == PumpResult(1, False, 1)
+    settle()
+    for r in rs:
+        with pytest.raises(ValueError):
+            r.unwrap()
+
+
+def test_base_exception_propagates_after_cleanup():
+    bocd.start()
+    p = PinnedCown(0)
+
+    @when(p)
+    def stop(c):
+        raise KeyboardInterrupt("stop")
+
+    wait_queued()
+    with pytest.raises(KeyboardInterrupt):
+        pump()
+    settle()  # the behavior completed: nothing is left in flight
+    with pytest.raises(KeyboardInterrupt):
+        stop.unwrap()
+
+
+def test_pump_not_reentrant_and_wait_refused_in_pinned_body():
+    p = PinnedCown(0)
+
+    @when(p)
+    def inner(c):
+        out = []
+        for call in (pump, bocd.quiesce):
+            try:
+                call()
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+
+    settle()
+    msgs = inner.unwrap()
+    assert msgs[0].startswith("pump() is not reentrant")
+    assert "cannot be called from inside a behavior" in msgs[1]
+
+
+@pytest.mark.parametrize("bad,text", [
+    (0, "deadline_ms must be None or a positive int, got 0"),
+    (1.5, "deadline_ms must be None or a positive int, got float"),
+    (True, "deadline_ms must be None or a positive int, got bool"),
+    ("1", "deadline_ms must be None or a positive int, got str"),
+])
+def test_pump_validation(bad, text):
+    with pytest.raises(TypeError) as e:
+        pump(deadline_ms=bad)
+    assert str(e.value) == text
+    with pytest.raises(TypeError) as e:
+        pump(max_behaviors=bad)
+    assert str(e.value) == text.replace("deadline_ms", "max_behaviors")
+    with pytest.raises(OverflowError):
+        pump(deadline_ms=9223372036854)
+
+
+def test_watchdog_settings_validated():
+    with pytest.raises(TypeError) as e:
+        bocd.set_pump_watchdog(warn_ms=0)
+    assert str(e.value) == ("warn_ms must be a positive int or None to "
+                            "disable, got 0")
+    with pytest.raises(TypeError):
+        bocd.set_pump_watchdog(on_starve=42)
+    with pytest.raises(TypeError) as e:
+        bocd.set_wait_pump_poll(0)
+    assert str(e.value) == "ms must be a positive int, got 0"
+
+
+def test_client_watchdog_hook_then_raise():
+    bocd.start()
+    p = PinnedCown(0)
+    seen = []
+    EVENTS["ran"] = ran = threading.Event()
+    whencall(lambda c: EVENTS["ran"].set(), [p], [])
+    wait_queued()
+    queued_since = _runtime.session().pinned_age()[0]
+    assert queued_since >= 0
+    bocd.set_pump_watchdog(warn_ms=1, raise_ms=None,
+                           on_starve=lambda sev, msg: seen.append((sev, msg)))
+    try:
+        # At least 1 ms passes between the arrival and this pump: the wait
+        # below parks on an event nobody sets.
+        threading.Event().wait(0.002)
+        assert pump() == PumpResult(1, False, 0)
+        assert len(seen) == 1 and seen[0][0] == 0
+        assert seen[0][1].startswith("pinned-cown queue non-empty for ")
+        assert seen[0][1].endswith("with no pump() progress (depth=1)")
+        whencall(lambda c: None, [p], [])
+        wait_queued()
+        bocd.set_pump_watchdog(warn_ms=None, raise_ms=1)
+        threading.Event().wait(0.002)
+        with pytest.raises(RuntimeError, match="pinned-cown queue non-empty"):
+            pump()
+    finally:
+        bocd.set_pump_watchdog(warn_ms=None, raise_ms=None)
+    assert pump().executed == 1
+    assert ran.is_set()
+
+
+def test_unpinned_program_never_warned():
+    seen = []
+    bocd.set_pump_watchdog(warn_ms=1, on_starve=lambda *a: seen.append(a))
+    try:
+        rs = [whencall(lambda c: c.value, [Cown(i)], []) for i in range(50)]
+        settle()
+        assert [r.unwrap() for r in rs] == list(range(50))
+        pump()
+    finally:
+        bocd.set_pump_watchdog(warn_ms=None)
+    assert seen == []
+
+
+DAEMON_WATCHDOG_CHILD = r"""
+import sys
+import bocd
+from bocd import PinnedCown, when, _runtime
+p = PinnedCown(0)
+@when(p)
+def later(c):
+    c.value = 1
+s = _runtime.session()
+while s.pinned_depth() == 0:
+    s.wait_or_pinned(30.0)
+print("queued", flush=True)
+sys.stdin.readline()   # the test has seen the daemon's warning
+bocd.quiesce()         # pumps
+print("done", p.value, flush=True)
+"""
+
+
+def test_daemon_logs_a_program_that_leaves_pinned_work(tmp_path):
+    from bocd._daemon import Daemon
+    log = tmp_path / "bocd.log"
+    d = Daemon(socket_path=None, workers=1, log_file=str(log),
+               extra_args=("--pump-warn-ms", "20")).start()
+    child = tail = None
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", DAEMON_WATCHDOG_CHILD],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "BOCD_SOCKET": d.socket})
+        assert child.stdout.readline().strip() == "queued"
+        tail = subprocess.Popen(["tail", "-n", "+1", "-F", str(log)],
+                                stdout=subprocess.PIPE, text=True)
+        line = ""
+        while "left pinned work waiting" not in line:
+            ready, _, _ = select.select([tail.stdout], [], [], GUARD)
+            assert ready, "no watchdog warning in the daemon log"
+            line = tail.stdout.readline()
+        assert f"(pid {child.pid}, program" in line
+        assert "depth=1" in line
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "done 1"
+        assert child.wait(GUARD) == 0
+    finally:
+        for proc in (child, tail):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+        d.stop()
+    assert log.read_text().count("left pinned work waiting") == 1
+
+
+OWNER_CHILD = r"""
+import os, sys
+from bocd import PinnedCown, Cown, when, _runtime
+p = PinnedCown(0)
+box = Cown(p)
+_runtime.session().quiesce(30.0)   # the daemon has both cowns
+print(box._id, flush=True)
+s = _runtime.session()
+while s.pinned_depth() == 0:
+    s.wait_or_pinned(30.0)
+print("queued", flush=True)
+sys.stdin.readline()   # never pumps; killed here
+"""
+
+
+def test_owner_death_fails_its_pinned_behaviors():
+    from bocd._cown import Cown as C
+    child = subprocess.Popen([sys.executable, "-c", OWNER_CHILD],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        box_id = int(child.stdout.readline())
+        box = C._from_id(box_id)
+
+        @when(box)
+        def reach(b):
+            @when(b.value)
+            def on_owner(q):
+                return "ran"
+            return on_owner
+
+        assert child.stdout.readline().strip() == "queued"
+        child.kill()
+        child.wait(GUARD)
+        settle()
+        with pytest.raises(RuntimeError) as e:
+            reach.unwrap().unwrap()
+        assert f"pid {child.pid}" in str(e.value), str(e.value)
+        r = whencall(lambda c: c.value + 1, [Cown(1)], [])
+        settle()
+        assert r.unwrap() == 2, "others continue"
+    finally:
+        if child.poll() is None:
+            child.kill()
