@@ -17,7 +17,8 @@ Result<std::uint32_t> Scheduler::check_submit(SessionId submitter,
                                               Session& s,
                                               const SubmitRequest& r,
                                               SessionId& owner,
-                                              SessionId& executor) {
+                                              SessionId& executor,
+                                              bool& pinned) {
   owner = submitter;
   if (r.parent) {
     std::uint32_t p = behaviors_.find(r.parent);
@@ -77,6 +78,7 @@ Result<std::uint32_t> Scheduler::check_submit(SessionId submitter,
                 "program's pinned cown (session " +
                     std::to_string(pinned_owner.value) + ")");
   }
+  pinned = static_cast<bool>(pinned_owner);
   executor = pinned_owner       ? pinned_owner
              : r.run_on_submitter ? submitter
                                   : SessionId{};
@@ -87,7 +89,8 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
   Session* s = open_session_ptr(submitter);
   if (s == nullptr) return fail(Errc::session_closed, "session is closed");
   SessionId owner, executor;
-  auto checked = check_submit(submitter, *s, r, owner, executor);
+  bool pinned = false;
+  auto checked = check_submit(submitter, *s, r, owner, executor, pinned);
   if (!checked) return checked.error();
 
   // The global order: sorted by cown id, each cown once.
@@ -108,10 +111,7 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
   bh.session = owner;
   bh.submitter = submitter;
   bh.executor = executor;
-  // Routed to a pinned cown's owner (check_submit): the executor is that
-  // owner exactly when a cown of the set is pinned.
-  bh.pinned = std::any_of(scratch_.begin(), scratch_.end(),
-                          [this](std::uint32_t c) { return cowns_.at(c).pinned; });
+  bh.pinned = pinned;
   bh.tag = r.tag;
   bh.result = r.result;
   bh.payload = std::move(r.payload);

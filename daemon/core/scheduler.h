@@ -222,7 +222,8 @@ class Scheduler {
 
   Result<std::uint32_t> check_submit(SessionId submitter, Session& s,
                                      const SubmitRequest& r,
-                                     SessionId& owner, SessionId& executor);
+                                     SessionId& owner, SessionId& executor,
+                                     bool& pinned);
   Status check_new_cown(const Session& s, CownId id) const;
   Status check_refs(const std::vector<CownId>& refs, const char* where) const;
   void release_holds(Session& s);

@@ -19,6 +19,7 @@ std::string Scheduler::check_invariants() const {
   std::map<SessionId, std::uint64_t> per_session;
   std::uint64_t live = 0;
   std::map<SessionId, std::uint32_t> running_on_worker;
+  std::map<SessionId, std::uint32_t> pinned_running;
   for (std::uint32_t b = 0; b < behaviors_.capacity(); ++b) {
     const Behavior& bh = behaviors_.at(b);
     if (bh.state == BehaviorState::FREE) continue;
@@ -26,6 +27,9 @@ std::string Scheduler::check_invariants() const {
     ++per_session[bh.session];
     if (bh.state == BehaviorState::RUNNING && !bh.executor) {
       ++running_on_worker[bh.running_on];
+    }
+    if (bh.state == BehaviorState::RUNNING && bh.pinned) {
+      ++pinned_running[bh.running_on];
     }
     for (std::uint32_t k = 0; k < bh.requests.size(); ++k) {
       const Request& r = bh.requests[k];
@@ -41,6 +45,9 @@ std::string Scheduler::check_invariants() const {
     std::uint64_t n = it == per_session.end() ? 0 : it->second;
     if (n != s.terminator.count()) return "session in-flight count drifted";
     if (s.closed && n == 0) return "closed idle session not erased";
+    if (s.pinned_running != pinned_running[id]) {
+      return "pinned work count drifted";
+    }
     if (s.role == Role::worker && !s.closed &&
         std::count(idle_workers_.begin(), idle_workers_.end(), id) +
                 running_on_worker[id] !=
