@@ -246,23 +246,27 @@ void Client::on_frame(const fb::Envelope& env,
   }
 }
 
-// Runs one dispatched behavior on the executor thread, in four phases.
-void Client::run_dispatch(const fb::Dispatch& d) {
-  Pending p = take_pending(d);
-  Access a = load_values(d, p, scratch_);
-  Value result;
+// Runs `body` (if any) over `a`; what it throws becomes `result`, the
+// value of the behavior's result cown, with the exception flag set.
+void Client::call_body(const Body& body, const fb::Dispatch& d, Access& a,
+                       Value& result) {
   if (d.result() != 0) a.result_ = &result;
+  if (!body) return;
   try {
-    if (p.body) {
-      p.body(a);
-    } else if (worker_) {
-      worker_(a);
-    }
+    body(a);
   } catch (const std::exception& e) {
     result = Value{e.what(), true, Errc::none};
   } catch (...) {
     result = Value{"unknown exception", true, Errc::none};
   }
+}
+
+// Runs one dispatched behavior on the executor thread, in four phases.
+void Client::run_dispatch(const fb::Dispatch& d) {
+  Pending p = take_pending(d);
+  Access a = load_values(d, p, scratch_);
+  Value result;
+  call_body(p.body ? p.body : worker_, d, a, result);
   if (a.deferred_) return;  // completed later by release()
   send_completion(d, result, scratch_);
   // A worker has more behaviors queued behind this one (the daemon's
@@ -507,39 +511,47 @@ void Client::release(const Lease& lease, const Value* update) {
   channel_->flush_urgent();
 }
 
-bool Client::wait_quiesced(std::chrono::steady_clock::time_point deadline,
-                           bool bounded) {
+Client::Waited Client::wait_quiesced(
+    std::chrono::steady_clock::time_point deadline, bool bounded,
+    bool or_pinned) {
   std::uint64_t request;
   {
     std::lock_guard<std::mutex> lock(mu_);
     check_usable_locked();
+    if (or_pinned && !pinned_.empty()) return Waited::pinned;
     request = next_request_++;
     quiesce_done_[request] = false;
   }
   channel_->send([&](proto::Encoder& enc) { enc.quiesce(request); });
   channel_->flush_urgent();
   std::unique_lock<std::mutex> lock(mu_);
-  auto done = [&] { return quiesce_done_[request] || !broken_.empty(); };
-  bool ok = bounded ? cv_.wait_until(lock, deadline, done)
-                    : (cv_.wait(lock, done), true);
-  quiesce_done_.erase(request);
+  auto woken = [&] {
+    return quiesce_done_[request] || (or_pinned && !pinned_.empty()) ||
+           !broken_.empty();
+  };
+  bool ok = bounded ? cv_.wait_until(lock, deadline, woken)
+                    : (cv_.wait(lock, woken), true);
+  bool quiesced = quiesce_done_[request];
+  quiesce_done_.erase(request);  // a late Quiesced for it is ignored
   check_usable_locked();
-  if (ok && !errors_.empty()) {
+  if (!quiesced) return ok ? Waited::pinned : Waited::timeout;
+  if (!errors_.empty()) {
     Error e = errors_.front();
     errors_.erase(errors_.begin());
     throw e;
   }
-  return ok;
+  return Waited::quiesced;
 }
 
 void Client::wait() {
   not_from_executor("Client::wait");
-  wait_quiesced({}, false);
+  wait_quiesced({}, false, false);
 }
 
 bool Client::quiesce(std::chrono::milliseconds timeout) {
   not_from_executor("Client::quiesce");
-  return wait_quiesced(std::chrono::steady_clock::now() + timeout, true);
+  return wait_quiesced(std::chrono::steady_clock::now() + timeout, true,
+                       false) == Waited::quiesced;
 }
 
 bool Client::run_pinned(const Body& body) {
@@ -568,14 +580,7 @@ bool Client::run_pinned(const Body& body) {
   Scratch scratch;
   Access a = load_values(d, Pending{}, scratch);
   Value result;
-  if (d.result() != 0) a.result_ = &result;
-  try {
-    body(a);
-  } catch (const std::exception& e) {
-    result = Value{e.what(), true, Errc::none};
-  } catch (...) {
-    result = Value{"unknown exception", true, Errc::none};
-  }
+  call_body(body, d, a, result);
   send_completion(d, result, scratch);
   return true;
 }
@@ -595,35 +600,10 @@ std::chrono::steady_clock::duration Client::pinned_age(
 
 Client::Waited Client::wait_or_pinned(std::chrono::milliseconds timeout) {
   not_from_executor("Client::wait_or_pinned");
-  std::uint64_t request;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    check_usable_locked();
-    if (!pinned_.empty()) return Waited::pinned;
-    request = next_request_++;
-    quiesce_done_[request] = false;
-  }
-  channel_->send([&](proto::Encoder& enc) { enc.quiesce(request); });
-  channel_->flush_urgent();
-  std::unique_lock<std::mutex> lock(mu_);
-  auto woken = [&] {
-    return quiesce_done_[request] || !pinned_.empty() || !broken_.empty();
-  };
-  bool ok = timeout.count() < 0
-                ? (cv_.wait(lock, woken), true)
-                : cv_.wait_for(lock, timeout, woken);
-  bool quiesced = quiesce_done_[request];
-  quiesce_done_.erase(request);  // a late Quiesced for it is ignored
-  check_usable_locked();
-  if (quiesced) {
-    if (!errors_.empty()) {
-      Error e = errors_.front();
-      errors_.erase(errors_.begin());
-      throw e;
-    }
-    return Waited::quiesced;
-  }
-  return ok ? Waited::pinned : Waited::timeout;
+  bool bounded = timeout.count() >= 0;
+  return wait_quiesced(std::chrono::steady_clock::now() +
+                           (bounded ? timeout : std::chrono::milliseconds(0)),
+                       bounded, true);
 }
 
 std::string Client::serve_until_closed() {

@@ -298,8 +298,12 @@ class Client {
   [[noreturn]] void throw_dropped_reason();
   void check_fits(const char* what, std::size_t bytes, std::size_t refs,
                   std::size_t blobs) const;
-  bool wait_quiesced(std::chrono::steady_clock::time_point deadline,
-                     bool bounded);
+  // Waits for the session's quiescence (until `deadline` when `bounded`);
+  // with `or_pinned`, returns `pinned` as soon as pinned work is queued.
+  Waited wait_quiesced(std::chrono::steady_clock::time_point deadline,
+                       bool bounded, bool or_pinned);
+  void call_body(const Body& body, const proto::fb::Dispatch& d, Access& a,
+                 Value& result);
 
   std::unique_ptr<Channel> channel_;
   std::size_t window_;
