@@ -152,9 +152,9 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     raised = None
     params: dict[int, Any] = {}
     new = CownCapsule.__new__
-    pinned = _cown._pinned
+    pinned, retired = _cown._pinned, _cown._retired
     for ident, (data, exc, error) in zip(ids, values):
-        if pinned and (ident in pinned or ident in _cown._retired):
+        if (pinned or retired) and (ident in pinned or ident in retired):
             # A pinned body in this program's pump(): the value is here.
             pc = PinnedCown.__new__(PinnedCown)
             pc._id, pc._held, pc._hold = ident, False, None

@@ -372,3 +372,15 @@ def test_owner_death_fails_its_pinned_behaviors():
     finally:
         if child.poll() is None:
             child.kill()
+
+
+def test_value_outlives_its_last_handle_while_work_is_queued():
+    import gc
+    p = PinnedCown(["kept"])
+    r = whencall(lambda c: c.value[0], [p], [])
+    wait_queued()
+    del p
+    gc.collect()  # the program's last handle is gone; the behavior is not
+    settle()
+    assert r.unwrap() == "kept"
+    assert bocd._cown._retired == {}, "dropped once nothing can name it"
