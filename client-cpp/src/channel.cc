@@ -126,8 +126,12 @@ void Channel::flush_urgent() {
 }
 
 void Channel::write_direct_locked() {
+  if (closed_) {  // frames sent after the close go nowhere
+    pending_.clear();
+    return;
+  }
   // One writer at a time: the async chain owns the socket while in flight.
-  if (async_in_flight_ || closed_ || pending_.empty()) return;
+  if (async_in_flight_ || pending_.empty()) return;
   std::size_t done = 0;
   int fd = socket_.native_handle();
   while (done < pending_.size()) {
@@ -161,6 +165,7 @@ void Channel::flush() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (pending_.empty() || failed_) {
+      pending_.clear();
       flush_scheduled_ = false;
       async_in_flight_ = false;
       return;
@@ -181,11 +186,6 @@ void Channel::flush() {
                       }
                       flush();
                     });
-}
-
-void Channel::flush_now() {
-  if (failed_) return;
-  flush_urgent();
 }
 
 void Channel::mark_closed() {

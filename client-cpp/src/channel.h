@@ -94,10 +94,6 @@ class Channel {
     encode(io_encoder_);
   }
 
-  // IO thread only: writes the batched frames and everything pending now,
-  // instead of at the end of the read burst (as send() does).
-  void flush_now();
-
   // Stops the IO thread and closes the socket. Idempotent; not from the
   // IO thread.
   void close();

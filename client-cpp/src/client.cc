@@ -94,7 +94,9 @@ std::uint64_t Client::next_cown_id_locked() {
 }
 
 void Client::not_from_executor(const char* what) const {
-  if (channel_->on_io_thread()) {
+  if (channel_->on_io_thread() ||
+      pinned_thread_.load(std::memory_order_relaxed) ==
+          std::this_thread::get_id()) {
     throw std::logic_error(std::string(what) +
                            " called from a behavior body would deadlock");
   }
@@ -212,20 +214,7 @@ void Client::on_frame(const fb::Envelope& env,
   switch (env.message_type()) {
     case fb::Message::Dispatch: {
       const fb::Dispatch& d = *env.message_as_Dispatch();
-      if (!worker_) {
-        // Routed here by a pinned cown with no body of ours: it waits for
-        // the main thread (run_pinned).
-        std::lock_guard<std::mutex> lock(mu_);
-        if (!d.own() || pending_.find(d.tag()) == pending_.end()) {
-          if (pinned_.empty()) {
-            pinned_since_ = std::chrono::steady_clock::now();
-            ++pinned_episode_;
-          }
-          pinned_.emplace_back(body.begin(), body.end());
-          cv_.notify_all();
-          return;
-        }
-      }
+      if (!worker_ && queue_pinned(d, body)) return;
       return run_dispatch(d);
     }
     case fb::Message::Quiesced: {
@@ -244,6 +233,28 @@ void Client::on_frame(const fb::Envelope& env,
     default:
       return;
   }
+}
+
+// A program (not a worker) is sent another session's behavior, or one of
+// its own without a body here, only because its request set holds one of
+// this program's pinned cowns: it waits for the main thread (run_pinned).
+bool Client::queue_pinned(const fb::Dispatch& d,
+                          std::span<const std::uint8_t> body) {
+  bool ours = d.own();
+  if (ours) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ours = pending_.find(d.tag()) != pending_.end();
+  }
+  if (ours) return false;
+  std::vector<std::uint8_t> frame(body.begin(), body.end());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pinned_.empty()) {
+    pinned_since_ = std::chrono::steady_clock::now();
+    ++pinned_episode_;
+  }
+  pinned_.push_back(std::move(frame));
+  cv_.notify_all();
+  return true;
 }
 
 // Runs `body` (if any) over `a`; what it throws becomes `result`, the
@@ -271,7 +282,7 @@ void Client::run_dispatch(const fb::Dispatch& d) {
   send_completion(d, result, scratch_);
   // A worker has more behaviors queued behind this one (the daemon's
   // worker pipeline); its completion must not wait for them.
-  if (!d.own()) channel_->flush_now();
+  if (!d.own()) channel_->flush_urgent();
 }
 
 Client::Pending Client::take_pending(const fb::Dispatch& d) {
@@ -442,6 +453,7 @@ void Client::on_closed(const std::string& why) {
     std::lock_guard<std::mutex> lock(mu_);
     broken_ = why;
     dropped.swap(pending_);
+    pinned_.clear();  // the daemon has failed them; none may run now
     cv_.notify_all();
   }
 }
@@ -515,15 +527,27 @@ Client::Waited Client::wait_quiesced(
     std::chrono::steady_clock::time_point deadline, bool bounded,
     bool or_pinned) {
   std::uint64_t request;
+  bool send = true;
   {
     std::lock_guard<std::mutex> lock(mu_);
     check_usable_locked();
     if (or_pinned && !pinned_.empty()) return Waited::pinned;
-    request = next_request_++;
-    quiesce_done_[request] = false;
+    // A pumping wait comes back every poll: it reuses the request it left
+    // open while nothing was submitted since (next_tag_ counts Submits),
+    // rather than leave the daemon one more waiter each time.
+    if (or_pinned && open_quiesce_ != 0 && open_quiesce_tag_ == next_tag_) {
+      request = open_quiesce_;
+      send = false;
+    } else {
+      request = next_request_++;
+      quiesce_done_[request] = false;
+    }
+    open_quiesce_ = 0;
   }
-  channel_->send([&](proto::Encoder& enc) { enc.quiesce(request); });
-  channel_->flush_urgent();
+  if (send) {
+    channel_->send([&](proto::Encoder& enc) { enc.quiesce(request); });
+    channel_->flush_urgent();
+  }
   std::unique_lock<std::mutex> lock(mu_);
   auto woken = [&] {
     return quiesce_done_[request] || (or_pinned && !pinned_.empty()) ||
@@ -532,7 +556,12 @@ Client::Waited Client::wait_quiesced(
   bool ok = bounded ? cv_.wait_until(lock, deadline, woken)
                     : (cv_.wait(lock, woken), true);
   bool quiesced = quiesce_done_[request];
-  quiesce_done_.erase(request);  // a late Quiesced for it is ignored
+  if (or_pinned && !quiesced) {
+    open_quiesce_ = request;
+    open_quiesce_tag_ = next_tag_;
+  } else {
+    quiesce_done_.erase(request);  // a late Quiesced for it is ignored
+  }
   check_usable_locked();
   if (!quiesced) return ok ? Waited::pinned : Waited::timeout;
   if (!errors_.empty()) {
@@ -555,23 +584,26 @@ bool Client::quiesce(std::chrono::milliseconds timeout) {
 }
 
 bool Client::run_pinned(const Body& body) {
-  not_from_executor("Client::run_pinned");
+  not_from_executor("Client::run_pinned");  // includes a pinned body
   std::vector<std::uint8_t> frame;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (pinned_.empty()) return false;
-    if (pinned_running_) {
-      throw Error(Errc::not_permitted, "Client::run_pinned is not reentrant");
+    check_usable_locked();
+    if (pinned_thread_.load(std::memory_order_relaxed) != std::thread::id{}) {
+      throw Error(Errc::not_permitted,
+                  "Client::run_pinned is running on another thread");
     }
+    if (pinned_.empty()) return false;
     frame = std::move(pinned_.front());
     pinned_.pop_front();
-    pinned_running_ = true;
+    pinned_thread_.store(std::this_thread::get_id(),
+                         std::memory_order_relaxed);
   }
   struct Done {
     Client* c;
     ~Done() {
       std::lock_guard<std::mutex> lock(c->mu_);
-      c->pinned_running_ = false;
+      c->pinned_thread_.store(std::thread::id{}, std::memory_order_relaxed);
     }
   } done{this};
   // Verified when it arrived; the copy is aligned as the frame was.
@@ -581,7 +613,7 @@ bool Client::run_pinned(const Body& body) {
   Access a = load_values(d, Pending{}, scratch);
   Value result;
   call_body(body, d, a, result);
-  send_completion(d, result, scratch);
+  if (!a.deferred_) send_completion(d, result, scratch);  // else release()
   return true;
 }
 

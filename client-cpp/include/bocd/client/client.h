@@ -13,6 +13,7 @@
 // std::logic_error there.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -23,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -236,7 +238,11 @@ class Client {
   // Runs the oldest queued pinned behavior on the calling thread with
   // `body` (its Access as a worker's: cowns as dispatched) and sends its
   // completion; false when none is queued. Never blocks on the daemon.
-  // Not from a behavior body; one caller at a time.
+  // Not from a behavior body (nor may its `body` call wait(), quiesce(),
+  // read(), acquire() or run_pinned(): std::logic_error, as from any
+  // body); one thread at a time (else Error(not_permitted)). Throws
+  // ConnectionError once the connection is lost: queued pinned behaviors
+  // are dropped then (the daemon has failed them).
   bool run_pinned(const Body& body);
   // Pinned behaviors queued and not yet taken by run_pinned().
   std::size_t pinned_depth() const;
@@ -302,6 +308,8 @@ class Client {
   // with `or_pinned`, returns `pinned` as soon as pinned work is queued.
   Waited wait_quiesced(std::chrono::steady_clock::time_point deadline,
                        bool bounded, bool or_pinned);
+  bool queue_pinned(const proto::fb::Dispatch& d,
+                    std::span<const std::uint8_t> body);
   void call_body(const Body& body, const proto::fb::Dispatch& d, Access& a,
                  Value& result);
 
@@ -318,6 +326,9 @@ class Client {
   std::uint64_t next_tag_ = 1;
   std::uint64_t next_request_ = 1;
   std::unordered_map<std::uint64_t, bool> quiesce_done_;  // by request
+  // The request a wait_or_pinned() left open, and next_tag_ then.
+  std::uint64_t open_quiesce_ = 0;
+  std::uint64_t open_quiesce_tag_ = 0;
   static constexpr std::size_t MAX_ERRORS = 1024;
   std::vector<Error> errors_;
   std::uint64_t accepted_ = 0;  // from the last Quiesced
@@ -327,7 +338,9 @@ class Client {
   std::deque<std::vector<std::uint8_t>> pinned_;
   std::chrono::steady_clock::time_point pinned_since_;
   std::uint64_t pinned_episode_ = 0;
-  bool pinned_running_ = false;
+  // The thread inside run_pinned, if any (read lock-free by
+  // not_from_executor, which refuses blocking calls from its bodies).
+  std::atomic<std::thread::id> pinned_thread_{};
 
   Scratch scratch_;  // the IO thread's
 };
