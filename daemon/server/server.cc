@@ -87,20 +87,29 @@ void Server::watch_pinned() {
   watchdog_timer_.expires_after(period);
   watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || !acceptor_) return;
-    std::vector<core::PinnedQueue> queues = scheduler_.pinned_queues();
-    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      now_().time_since_epoch())
-                      .count();
-    for (const core::PumpAlert& a : watchdog_.check(now_ms, queues)) {
-      for (const core::SessionSummary& s : scheduler_.sessions()) {
-        if (s.id != a.session) continue;
-        log().warn("session {} (pid {}, program '{}') has left pinned work "
-                   "waiting for {} ms with no pump() progress (depth={})",
-                   s.id.value, s.pid, s.program, a.age_ms, a.depth);
-      }
-    }
+    check_pinned_work();
     watch_pinned();
   });
+}
+
+void Server::check_pinned_work() {
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    now_().time_since_epoch())
+                    .count();
+  std::vector<core::PumpAlert> alerts =
+      watchdog_.check(now_ms, scheduler_.pinned_queues());
+  if (alerts.empty()) return;
+  std::vector<core::SessionSummary> sessions = scheduler_.sessions();
+  for (const core::PumpAlert& a : alerts) {
+    auto s = std::find_if(sessions.begin(), sessions.end(),
+                          [&](const auto& x) { return x.id == a.session; });
+    if (s == sessions.end()) continue;
+    // Counted from the last pinned completion: a body still running in
+    // pump() counts as waiting.
+    log().warn("session {} (pid {}, program '{}') has left pinned work "
+               "waiting for {} ms with none completed (depth={})",
+               s->id.value, s->pid, s->program, a.age_ms, a.depth);
+  }
 }
 
 void Server::accept() {

@@ -70,6 +70,7 @@ class Server {
   void accept();
   void prepare_path();
   void watch_pinned();
+  void check_pinned_work();
 
   boost::asio::io_context& io_;
   ServerConfig config_;
