@@ -5,10 +5,9 @@
 namespace bocd::core::test {
 namespace {
 
+using PinnedQueuesTest = SchedulerWithClient;
 
-TEST(PinnedQueuesTest, CountsWorkRoutedToTheOwnerUntilItCompletes) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(PinnedQueuesTest, CountsWorkRoutedToTheOwnerUntilItCompletes) {
   SessionGrant b = s.open_session(Role::client, 2, "b");
   SessionGrant w = s.open_session(Role::worker, 3, "w");
   CownId p = cown(a, 1), q = cown(b, 1), r = cown(b, 2);
@@ -42,9 +41,7 @@ TEST(PinnedQueuesTest, CountsWorkRoutedToTheOwnerUntilItCompletes) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(PinnedQueuesTest, OwnerClosingEndsItsQueue) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(PinnedQueuesTest, OwnerClosingEndsItsQueue) {
   SessionGrant b = s.open_session(Role::client, 2, "b");
   CownId p = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));

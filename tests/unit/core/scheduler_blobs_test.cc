@@ -15,6 +15,7 @@ namespace {
 
 using namespace test;
 using Names = std::vector<std::string>;
+using SchedulerBlobsTest = SchedulerWithClient;
 
 const std::string BLOB = "bocd-1-00000000000000aa";
 const std::string OTHER = "bocd-1-00000000000000bb";
@@ -34,9 +35,7 @@ Names live_blobs(const Scheduler& s) {
   return n;
 }
 
-TEST(SchedulerBlobsTest, OverwrittenValueFreesItsBlobOnce) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerBlobsTest, OverwrittenValueFreesItsBlobOnce) {
   CownId x = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, x, naming("v1", {BLOB}), false));
   EXPECT_EQ(freed(s), Names{});
@@ -54,9 +53,7 @@ TEST(SchedulerBlobsTest, OverwrittenValueFreesItsBlobOnce) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerBlobsTest, BlobNamedByTwoValuesIsFreedWhenBothAreGone) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerBlobsTest, BlobNamedByTwoValuesIsFreedWhenBothAreGone) {
   CownId x = cown(a, 1), y = cown(a, 2);
   ASSERT_TRUE(s.create_cown(a.id, x, naming("x", {BLOB}), false));
   ASSERT_TRUE(s.create_cown(a.id, y, naming("y", {BLOB, OTHER}), false));
@@ -73,9 +70,7 @@ TEST(SchedulerBlobsTest, BlobNamedByTwoValuesIsFreedWhenBothAreGone) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerBlobsTest, ValueKeptInPlaceDoesNotFreeItsBlob) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerBlobsTest, ValueKeptInPlaceDoesNotFreeItsBlob) {
   CownId x = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, x, naming("v1", {BLOB}), false));
   BehaviorId b = submit_ok(s, a.id, on({x}));
@@ -89,9 +84,7 @@ TEST(SchedulerBlobsTest, ValueKeptInPlaceDoesNotFreeItsBlob) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerBlobsTest, BlobMovedBetweenCownsInOneCommitIsNotFreed) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerBlobsTest, BlobMovedBetweenCownsInOneCommitIsNotFreed) {
   CownId x = cown(a, 1), y = cown(a, 2);
   ASSERT_TRUE(s.create_cown(a.id, x, naming("x", {BLOB}), false));
   ASSERT_TRUE(s.create_cown(a.id, y, val("y"), false));
@@ -101,9 +94,7 @@ TEST(SchedulerBlobsTest, BlobMovedBetweenCownsInOneCommitIsNotFreed) {
   EXPECT_EQ(live_blobs(s), Names{BLOB});
 }
 
-TEST(SchedulerBlobsTest, DroppedCownFreesItsValueBlobs) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerBlobsTest, DroppedCownFreesItsValueBlobs) {
   CownId x = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, x, naming("x", {BLOB, OTHER}), false));
   ASSERT_TRUE(s.drop_cown(a.id, x));
@@ -114,9 +105,7 @@ TEST(SchedulerBlobsTest, DroppedCownFreesItsValueBlobs) {
   EXPECT_EQ(s.cown_count(), 0u);
 }
 
-TEST(SchedulerBlobsTest, CascadeFreesTheBlobsOfEveryCownItFrees) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerBlobsTest, CascadeFreesTheBlobsOfEveryCownItFrees) {
   CownId inner = cown(a, 1), outer = cown(a, 2);
   ASSERT_TRUE(s.create_cown(a.id, inner, naming("inner", {BLOB}), false));
   Value v = naming("outer", {});
@@ -129,22 +118,16 @@ TEST(SchedulerBlobsTest, CascadeFreesTheBlobsOfEveryCownItFrees) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerBlobsTest, ClosingTheOwnerSessionFreesItsCownsBlobs) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerBlobsTest, ClosingTheOwnerSessionFreesItsCownsBlobs) {
   ASSERT_TRUE(s.create_cown(a.id, cown(a, 1), naming("x", {BLOB}), false));
   s.close_session(a.id);
   EXPECT_EQ(freed(s), Names{BLOB});
   EXPECT_EQ(live_blobs(s), Names{});
 }
 
-TEST(SchedulerBlobsTest, PayloadBlobLivesUntilTheBehaviorCompletes) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerBlobsTest, PayloadBlobLivesUntilTheBehaviorCompletes) {
   SessionGrant w = s.open_session(Role::worker, 2, "w");
-  SubmitRequest r = pooled({});
-  r.blobs = {BLOB};
-  BehaviorId b = submit_ok(s, a.id, std::move(r));
+  BehaviorId b = submit_ok(s, a.id, with_blobs(pooled({}), {BLOB}));
   Drained d = drain(s);
   ASSERT_EQ(d.dispatched.size(), 1u);
   EXPECT_EQ(d.freed, Names{});
@@ -155,14 +138,10 @@ TEST(SchedulerBlobsTest, PayloadBlobLivesUntilTheBehaviorCompletes) {
   expect_idle(s, 0);
 }
 
-TEST(SchedulerBlobsTest, PayloadBlobStoredByTheBehaviorOutlivesIt) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerBlobsTest, PayloadBlobStoredByTheBehaviorOutlivesIt) {
   SessionGrant w = s.open_session(Role::worker, 2, "w");
   CownId result = cown(a, 1);
-  SubmitRequest r = pooled({}, result);
-  r.blobs = {BLOB};
-  BehaviorId b = submit_ok(s, a.id, std::move(r));
+  BehaviorId b = submit_ok(s, a.id, with_blobs(pooled({}, result), {BLOB}));
   ASSERT_EQ(drain(s).dispatched.size(), 1u);
   complete_ok(s, w.id, b, {{result, naming("r", {BLOB})}});
   EXPECT_EQ(freed(s), Names{}) << "the result's value names it now";
@@ -170,31 +149,21 @@ TEST(SchedulerBlobsTest, PayloadBlobStoredByTheBehaviorOutlivesIt) {
   EXPECT_EQ(freed(s), Names{BLOB});
 }
 
-TEST(SchedulerBlobsTest, PayloadBlobIsFreedWhenTheRunningBehaviorIsAborted) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerBlobsTest, PayloadBlobIsFreedWhenTheRunningBehaviorIsAborted) {
   SessionGrant w = s.open_session(Role::worker, 2, "w");
-  SubmitRequest r = pooled({});
-  r.blobs = {BLOB};
-  submit_ok(s, a.id, std::move(r));
+  submit_ok(s, a.id, with_blobs(pooled({}), {BLOB}));
   ASSERT_EQ(drain(s).dispatched.size(), 1u);
   s.close_session(w.id);  // the worker dies running it
   EXPECT_EQ(freed(s), Names{BLOB});
   expect_idle(s, 0);
 }
 
-TEST(SchedulerBlobsTest, PayloadBlobIsFreedWhenItsSessionClosesBeforeItRuns) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerBlobsTest, PayloadBlobIsFreedWhenItsSessionClosesBeforeItRuns) {
   CownId x = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, x, val("x"), false));
   BehaviorId first = submit_ok(s, a.id, on({x}));
-  SubmitRequest queued = on({x});  // waits behind `first`
-  queued.blobs = {BLOB};
-  submit_ok(s, a.id, std::move(queued));
-  SubmitRequest pool = pooled({});  // no worker: waits for one
-  pool.blobs = {OTHER};
-  submit_ok(s, a.id, std::move(pool));
+  submit_ok(s, a.id, with_blobs(on({x}), {BLOB}));  // waits behind `first`
+  submit_ok(s, a.id, with_blobs(pooled({}), {OTHER}));  // waits for a worker
   EXPECT_EQ(live_blobs(s), (Names{BLOB, OTHER}));
   ASSERT_EQ(dispatched_to(s, a.id), std::vector<BehaviorId>{first});
 
@@ -204,12 +173,9 @@ TEST(SchedulerBlobsTest, PayloadBlobIsFreedWhenItsSessionClosesBeforeItRuns) {
   EXPECT_EQ(f, (Names{BLOB, OTHER}));
   EXPECT_EQ(live_blobs(s), Names{});
   expect_idle(s, 0);
-  EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerBlobsTest, RefusedCommandsCountNoBlob) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerBlobsTest, RefusedCommandsCountNoBlob) {
   CownId x = cown(a, 1), y = cown(a, 2);
   ASSERT_TRUE(s.create_cown(a.id, x, val("x"), false));
 
@@ -217,9 +183,7 @@ TEST(SchedulerBlobsTest, RefusedCommandsCountNoBlob) {
   bad_ref.refs = {CownId{12345}};
   EXPECT_FALSE(s.create_cown(a.id, y, bad_ref, false));
 
-  SubmitRequest r = on({CownId{12345}});
-  r.blobs = {BLOB};
-  EXPECT_FALSE(s.submit(a.id, std::move(r)).ok());
+  EXPECT_FALSE(s.submit(a.id, with_blobs(on({CownId{12345}}), {BLOB})).ok());
 
   BehaviorId b = submit_ok(s, a.id, on({x}));
   std::vector<CownUpdate> outside = {{y, naming("not held", {BLOB})}};

@@ -12,6 +12,7 @@ namespace bocd::core {
 namespace {
 
 using namespace test;
+using SchedulerCownsTest = SchedulerWithClient;
 
 // A value whose bytes embed the cowns `refs`.
 Value embedding(std::string data, std::vector<CownId> refs) {
@@ -22,9 +23,7 @@ Value embedding(std::string data, std::vector<CownId> refs) {
 
 bool alive(const Scheduler& s, CownId id) { return s.value_of(id) != nullptr; }
 
-TEST(SchedulerCownsTest, ValueEmbeddingACownKeepsItAliveUntilOverwritten) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerCownsTest, ValueEmbeddingACownKeepsItAliveUntilOverwritten) {
   CownId inner = cown(a, 1), outer = cown(a, 2);
   ASSERT_TRUE(s.create_cown(a.id, inner, val("inner"), false));
   ASSERT_TRUE(s.create_cown(a.id, outer, embedding("has inner", {inner}),
@@ -37,12 +36,9 @@ TEST(SchedulerCownsTest, ValueEmbeddingACownKeepsItAliveUntilOverwritten) {
   complete_ok(s, a.id, b, {{outer, val("no cown")}});
   EXPECT_FALSE(alive(s, inner)) << "the only reference was overwritten";
   expect_idle(s, 1);
-  EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerCownsTest, ValueThatKeepsItsCownDoesNotFreeItOnCommit) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerCownsTest, ValueThatKeepsItsCownDoesNotFreeItOnCommit) {
   CownId inner = cown(a, 1), outer = cown(a, 2);
   ASSERT_TRUE(s.create_cown(a.id, inner, val("inner"), false));
   ASSERT_TRUE(s.create_cown(a.id, outer, embedding("v1", {inner}), false));
@@ -52,12 +48,9 @@ TEST(SchedulerCownsTest, ValueThatKeepsItsCownDoesNotFreeItOnCommit) {
   ASSERT_TRUE(alive(s, inner)) << "new refs are counted before old released";
   EXPECT_EQ(s.value_of(inner)->data, "inner");
   expect_idle(s, 2);
-  EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerCownsTest, FreeingACownCascadesThroughAChainOfThree) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerCownsTest, FreeingACownCascadesThroughAChainOfThree) {
   CownId c1 = cown(a, 1), c2 = cown(a, 2), c3 = cown(a, 3);
   ASSERT_TRUE(s.create_cown(a.id, c1, val("end"), false));
   ASSERT_TRUE(s.create_cown(a.id, c2, embedding("2", {c1}), false));
@@ -71,10 +64,8 @@ TEST(SchedulerCownsTest, FreeingACownCascadesThroughAChainOfThree) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerCownsTest, LongChainIsFreedWithoutRecursion) {
+TEST_F(SchedulerCownsTest, LongChainIsFreedWithoutRecursion) {
   constexpr std::uint64_t N = 100000;
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
   for (std::uint64_t n = 1; n <= N; ++n) {
     Value v = n == 1 ? val("") : embedding("", {cown(a, n - 1)});
     ASSERT_TRUE(s.create_cown(a.id, cown(a, n), std::move(v), false));
@@ -86,9 +77,7 @@ TEST(SchedulerCownsTest, LongChainIsFreedWithoutRecursion) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerCownsTest, CycleOfValuesLeaksAsDocumented) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerCownsTest, CycleOfValuesLeaksAsDocumented) {
   CownId x = cown(a, 1), y = cown(a, 2);
   ASSERT_TRUE(s.create_cown(a.id, x, val("x"), false));
   ASSERT_TRUE(s.create_cown(a.id, y, embedding("y", {x}), false));
@@ -99,44 +88,32 @@ TEST(SchedulerCownsTest, CycleOfValuesLeaksAsDocumented) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerCownsTest, PayloadRefsKeepACownAliveUntilTheBehaviorFinishes) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerCownsTest, PayloadRefsKeepACownAliveUntilTheBehaviorFinishes) {
   SessionGrant w = s.open_session(Role::worker, 2, "w");
   CownId gate = cown(a, 1), passed = cown(a, 2);
   ASSERT_TRUE(s.create_cown(a.id, gate, val(""), false));
   ASSERT_TRUE(s.create_cown(a.id, passed, val("in the payload"), false));
-  SubmitRequest r = pooled({gate});
-  r.refs = {passed};
-  BehaviorId b = submit_ok(s, a.id, std::move(r));
+  BehaviorId b = submit_ok(s, a.id, with_refs(pooled({gate}), {passed}));
   ASSERT_TRUE(s.drop_cown(a.id, passed));
   EXPECT_TRUE(alive(s, passed)) << "the running behavior's payload embeds it";
   ASSERT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b});
   complete_ok(s, w.id, b);
   EXPECT_FALSE(alive(s, passed));
   expect_idle(s, 1);
-  EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerCownsTest, AbortedBehaviorReleasesItsPayloadRefs) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerCownsTest, AbortedBehaviorReleasesItsPayloadRefs) {
   SessionGrant w = s.open_session(Role::worker, 2, "w");
   ASSERT_TRUE(s.create_cown(a.id, cown(a, 1), val("x"), false));
-  SubmitRequest r = pooled({});
-  r.refs = {cown(a, 1)};
-  submit_ok(s, a.id, std::move(r));
+  submit_ok(s, a.id, with_refs(pooled({}), {cown(a, 1)}));
   ASSERT_TRUE(s.drop_cown(a.id, cown(a, 1)));
   ASSERT_EQ(dispatched_to(s, w.id).size(), 1u);
   s.close_session(w.id);  // the worker dies running it
   EXPECT_FALSE(alive(s, cown(a, 1)));
   expect_idle(s, 0);
-  EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerCownsTest, HoldAndDropArePerSessionAndIdempotent) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerCownsTest, HoldAndDropArePerSessionAndIdempotent) {
   SessionGrant b = s.open_session(Role::worker, 2, "b");
   CownId x = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, x, val("x"), false));
@@ -153,9 +130,7 @@ TEST(SchedulerCownsTest, HoldAndDropArePerSessionAndIdempotent) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerCownsTest, CreatorCanHoldAgainAfterDroppingItsHandle) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerCownsTest, CreatorCanHoldAgainAfterDroppingItsHandle) {
   SessionGrant b = s.open_session(Role::client, 2, "b");
   CownId x = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, x, val("x"), false));
@@ -169,9 +144,7 @@ TEST(SchedulerCownsTest, CreatorCanHoldAgainAfterDroppingItsHandle) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerCownsTest, ClosingASessionReleasesItsHolds) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerCownsTest, ClosingASessionReleasesItsHolds) {
   SessionGrant b = s.open_session(Role::client, 2, "b");
   ASSERT_TRUE(s.create_cown(a.id, cown(a, 1), val("x"), false));
   ASSERT_TRUE(s.create_cown(a.id, cown(a, 2), val("y"), false));
@@ -186,17 +159,13 @@ TEST(SchedulerCownsTest, ClosingASessionReleasesItsHolds) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerCownsTest, ResultCownIsOwnedByTheSubmittingSession) {
-  Scheduler s;
-  SessionGrant p = s.open_session(Role::client, 1, "program");
+TEST_F(SchedulerCownsTest, ResultCownIsOwnedByTheSubmittingSession) {
   SessionGrant w = s.open_session(Role::worker, 2, "worker");
-  BehaviorId parent = submit_ok(s, p.id, pooled({}));
+  BehaviorId parent = submit_ok(s, a.id, pooled({}));  // a is the program
   ASSERT_EQ(dispatched_to(s, w.id).size(), 1u);
-  SubmitRequest nested = on({}, cown(w, 1));
-  nested.parent = parent;
-  BehaviorId child = submit_ok(s, w.id, std::move(nested));
-  EXPECT_EQ(s.in_flight(p.id), 2u) << "the child is the program's behavior";
-  EXPECT_EQ(s.drop_cown(p.id, cown(w, 1)).error().code, Errc::not_permitted)
+  BehaviorId child = submit_ok(s, w.id, nested_in(parent, on({}, cown(w, 1))));
+  EXPECT_EQ(s.in_flight(a.id), 2u) << "the child is the program's behavior";
+  EXPECT_EQ(s.drop_cown(a.id, cown(w, 1)).error().code, Errc::not_permitted)
       << "but its result cown is the worker's handle";
   ASSERT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{child});
   complete_ok(s, w.id, child, {{cown(w, 1), val("42")}});
@@ -205,12 +174,9 @@ TEST(SchedulerCownsTest, ResultCownIsOwnedByTheSubmittingSession) {
   EXPECT_FALSE(alive(s, cown(w, 1)));
   complete_ok(s, w.id, parent);
   expect_idle(s, 0);
-  EXPECT_EQ(s.check_invariants(), "");
 }
 
-TEST(SchedulerCownsTest, UnknownRefIsRefusedAndNothingChanges) {
-  Scheduler s;
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+TEST_F(SchedulerCownsTest, UnknownRefIsRefusedAndNothingChanges) {
   CownId x = cown(a, 1), missing = cown(a, 99);
   ASSERT_TRUE(s.create_cown(a.id, x, val("x"), false));
 
@@ -219,9 +185,8 @@ TEST(SchedulerCownsTest, UnknownRefIsRefusedAndNothingChanges) {
   EXPECT_EQ(st.error().code, Errc::unknown_cown);
   EXPECT_FALSE(alive(s, cown(a, 2)));
 
-  SubmitRequest r = on({x}, cown(a, 3));
-  r.refs = {x, missing};
-  Result<BehaviorId> sub = s.submit(a.id, r);
+  Result<BehaviorId> sub =
+      s.submit(a.id, with_refs(on({x}, cown(a, 3)), {x, missing}));
   EXPECT_EQ(sub.error().code, Errc::unknown_cown);
   EXPECT_FALSE(alive(s, cown(a, 3)));
   EXPECT_EQ(s.in_flight(), 0u);
@@ -241,7 +206,6 @@ TEST(SchedulerCownsTest, UnknownRefIsRefusedAndNothingChanges) {
   EXPECT_TRUE(alive(s, x)) << "the known id of the batch was still held";
   ASSERT_TRUE(s.drop_cown(o.id, x));
   expect_idle(s, 0);
-  EXPECT_EQ(s.check_invariants(), "");
 }
 
 }  // namespace

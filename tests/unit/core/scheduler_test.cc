@@ -36,7 +36,6 @@ TEST_F(SchedulerTest, SecondWriterWaitsUntilFirstReleases) {
   EXPECT_EQ(dispatched_to(sched, a.id), std::vector<BehaviorId>{b2});
   complete_ok(sched, a.id, b2);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 // b3 only wants y, which no running behavior holds when it is submitted, but
@@ -57,7 +56,6 @@ TEST_F(SchedulerTest, BehaviorsOnOneCownRunInSubmissionOrder) {
   }
   EXPECT_EQ(order, submitted);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, DuplicateCownsAreDeduplicated) {
@@ -67,7 +65,6 @@ TEST_F(SchedulerTest, DuplicateCownsAreDeduplicated) {
   EXPECT_EQ(cowns_of(sched, b), (std::vector<CownId>{x, y}));
   complete_ok(sched, a.id, b);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, ZeroCownBehaviorIsDispatchedAtOnce) {
@@ -86,7 +83,6 @@ TEST_F(SchedulerTest, ZeroCownBehaviorIsDispatchedAtOnce) {
   complete_ok(sched, a.id, b);
   complete_ok(sched, a.id, holder);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, ResultCownOrdersLaterBehaviors) {
@@ -107,7 +103,6 @@ TEST_F(SchedulerTest, ResultCownOrdersLaterBehaviors) {
   EXPECT_EQ(*v.cowns[0].second, val("42"));
   complete_ok(sched, a.id, b2);
   expect_idle(sched, 3);  // a still holds its handle on r
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, NestedSubmitBelongsToParentSession) {
@@ -135,21 +130,18 @@ TEST_F(SchedulerTest, NestedSubmitBelongsToParentSession) {
   ASSERT_EQ(d.quiesced.size(), 1u);
   EXPECT_EQ(d.quiesced[0].to, a.id);
   expect_idle(sched, 3);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, NestedSubmitFromAnotherSessionIsRefused) {
   SessionGrant b = sched.open_session(Role::client, 101, "b");
   BehaviorId parent = submit_ok(sched, a.id, on({x}));
-  SubmitRequest r = on({});
-  r.parent = parent;  // running on a, not on b
-  Result<BehaviorId> child = sched.submit(b.id, r);
+  // The parent runs on a, not on b.
+  Result<BehaviorId> child = sched.submit(b.id, nested_in(parent, on({})));
   ASSERT_FALSE(child.ok());
   EXPECT_EQ(child.error().code, Errc::unknown_behavior);
   EXPECT_EQ(sched.in_flight(), 1u);
   complete_ok(sched, a.id, parent);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, QuiesceFiresWhenSessionReachesZero) {
@@ -165,7 +157,6 @@ TEST_F(SchedulerTest, QuiesceFiresWhenSessionReachesZero) {
   EXPECT_EQ(d.quiesced[0].to, a.id);
   EXPECT_EQ(d.quiesced[0].request, 7u);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, QuiesceFiresAtOnceWhenIdle) {
@@ -180,7 +171,6 @@ TEST_F(SchedulerTest, QuiesceFiresAtOnceWhenIdle) {
   complete_ok(sched, b.id, other);
   EXPECT_TRUE(drain(sched).quiesced.empty()) << "fired waiters are forgotten";
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, AdminQuiesceWaitsForWholeDaemon) {
@@ -202,7 +192,6 @@ TEST_F(SchedulerTest, AdminQuiesceWaitsForWholeDaemon) {
   ASSERT_EQ(d.quiesced.size(), 1u);
   EXPECT_EQ(d.quiesced[0].request, 10u);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 // Asserts a refused submit left no trace: no cown, behavior, count or event.
@@ -227,7 +216,6 @@ TEST_F(SchedulerTest, UnknownCownIsRefused) {
   expect_refused(sched, a.id, on({x, cown(a, 99)}, cown(a, 3)),
                  Errc::unknown_cown);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST(SchedulerLimitsTest, RequestSetOverLimitIsRefused) {
@@ -242,7 +230,6 @@ TEST(SchedulerLimitsTest, RequestSetOverLimitIsRefused) {
   drain(s);
   complete_ok(s, g.id, b);
   expect_idle(s, 3);
-  EXPECT_EQ(s.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, NewCownIdOutsideRangeIsRefused) {
@@ -255,7 +242,6 @@ TEST_F(SchedulerTest, NewCownIdOutsideRangeIsRefused) {
   EXPECT_EQ(st.error().code, Errc::cown_out_of_range);
   expect_refused(sched, a.id, on({x}, cown(b, 6)), Errc::cown_out_of_range);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, NewCownIdThatExistsIsRefused) {
@@ -265,7 +251,6 @@ TEST_F(SchedulerTest, NewCownIdThatExistsIsRefused) {
   EXPECT_EQ(*sched.value_of(x), val("x0")) << "the value must be untouched";
   expect_refused(sched, a.id, on({y}, x), Errc::cown_exists);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, CompleteFromWrongSessionIsRefused) {
@@ -282,7 +267,6 @@ TEST_F(SchedulerTest, CompleteFromWrongSessionIsRefused) {
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, Errc::unknown_behavior);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, CompleteUpdatingCownOutsideSetIsRefused) {
@@ -301,7 +285,6 @@ TEST_F(SchedulerTest, CompleteUpdatingCownOutsideSetIsRefused) {
   EXPECT_TRUE(running(sched, bh));
   complete_ok(sched, a.id, bh);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, UpdatesAreCommitted) {
@@ -321,7 +304,6 @@ TEST_F(SchedulerTest, UpdatesAreCommitted) {
   EXPECT_EQ(*sched.value_of(y), raised);
   EXPECT_EQ(sched.completed(), 2u);
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 TEST(SchedulerLimitsTest, TooManyInFlight) {
@@ -338,7 +320,6 @@ TEST(SchedulerLimitsTest, TooManyInFlight) {
   for (BehaviorId b : {b2, b3}) complete_ok(s, g.id, b);
   complete_ok(s, h.id, other);
   expect_idle(s, 0);
-  EXPECT_EQ(s.check_invariants(), "");
 }
 
 TEST_F(SchedulerTest, ShuttingDownRefusesSubmits) {
@@ -346,13 +327,10 @@ TEST_F(SchedulerTest, ShuttingDownRefusesSubmits) {
   drain(sched);
   sched.close_terminators();
   expect_refused(sched, a.id, on({y}), Errc::shutting_down);
-  SubmitRequest nested = on({});
-  nested.parent = bh;
-  expect_refused(sched, a.id, nested, Errc::shutting_down);
+  expect_refused(sched, a.id, nested_in(bh, on({})), Errc::shutting_down);
   complete_ok(sched, a.id, bh, {{x, val("x1")}});  // running work drains
   EXPECT_EQ(*sched.value_of(x), val("x1"));
   expect_idle(sched, 2);
-  EXPECT_EQ(sched.check_invariants(), "");
 }
 
 }  // namespace

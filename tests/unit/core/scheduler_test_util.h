@@ -70,6 +70,25 @@ inline SubmitRequest pooled(std::vector<CownId> cowns, CownId result = {}) {
   return r;
 }
 
+// `r` submitted from inside the running behavior `parent` (a nested behavior).
+inline SubmitRequest nested_in(BehaviorId parent, SubmitRequest r) {
+  r.parent = parent;
+  return r;
+}
+
+// `r` whose payload embeds the cowns `refs`.
+inline SubmitRequest with_refs(SubmitRequest r, std::vector<CownId> refs) {
+  r.refs = std::move(refs);
+  return r;
+}
+
+// `r` whose payload names the shared-memory blobs `blobs`.
+inline SubmitRequest with_blobs(SubmitRequest r,
+                                std::vector<std::string> blobs) {
+  r.blobs = std::move(blobs);
+  return r;
+}
+
 inline BehaviorId submit_ok(Scheduler& s, SessionId submitter,
                             SubmitRequest r) {
   Result<BehaviorId> b = s.submit(submitter, std::move(r));
@@ -102,11 +121,23 @@ inline bool running(const Scheduler& s, BehaviorId b) {
   return s.view(b, v);
 }
 
-// The end state of a scenario that drained everything.
+// The end state of a scenario that drained everything: no behavior left,
+// `cowns` cowns alive, and the scheduler's invariants hold.
 inline void expect_idle(const Scheduler& s, std::size_t cowns) {
   EXPECT_EQ(s.in_flight(), 0u);
   EXPECT_EQ(s.live_behaviors(), 0u);
   EXPECT_EQ(s.cown_count(), cowns);
+  EXPECT_EQ(s.check_invariants(), "");
 }
+
+// A scheduler `s` with client session `a` (connection 1): how most
+// scenarios start. A suite takes it under its own name,
+// `using FooTest = SchedulerWithClient;`, and opens any other session
+// (worker, second client) in the test itself.
+class SchedulerWithClient : public ::testing::Test {
+ protected:
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+};
 
 }  // namespace bocd::core::test
