@@ -14,6 +14,7 @@ generous guard so a broken daemon fails the test instead of hanging the suite.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -337,6 +338,50 @@ def fifo(tmp_path):
     fifos = Fifos(tmp_path)
     yield fifos
     fifos.release_all()
+
+
+# ---------------------------------------------------------------- gated behaviors
+
+
+def announce_and_wait(started: str, gate: str, note: str | None = None) -> None:
+    """Called inside a behavior: writes `note` (by default the worker's pid)
+    to the FIFO `started`, so the test's fifo_read knows the behavior runs,
+    then blocks until the test opens `gate` with fifo_write."""
+    with open(started, "w") as f:
+        f.write(str(os.getpid()) if note is None else note)
+    open(gate).read()
+
+
+@contextlib.contextmanager
+def held_at_gate(started: str, gate: str):
+    """The with-block runs while a behavior that called announce_and_wait
+    sits at `gate`: waits for its note on `started` and yields it; opens
+    `gate` on the way out, also when the block fails."""
+    note = fifo_read(started)
+    try:
+        yield note
+    finally:
+        fifo_write(gate)
+
+
+def hold_until_open(c, gate: str):
+    """Schedules a behavior that keeps the cown `c` until the test opens
+    `gate`; returns its result cown."""
+
+    @bocd.when(c)
+    def hold(c, gate=gate):
+        open(gate).read()
+
+    return hold
+
+
+def increment(c, times: int) -> None:
+    """Schedules `times` behaviors that each add 1 to the value of `c`."""
+    for _ in range(times):
+
+        @bocd.when(c)
+        def inc(c):
+            c.value += 1
 
 
 def kill(pid: int) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from bocd import Cown, when
-from conftest import explain, private_env, run_python, settle
+from conftest import explain, increment, private_env, run_python, settle
 
 SHM = "/dev/shm"
 BIG_N = 10_000_000  # int64: 80 MB, above the daemon's 64 MiB frame limit
@@ -79,11 +79,7 @@ def test_80mb_array_round_trips_and_updates_in_place(bocd_daemon):
         assert v.shape == (BIG_N,)
         assert np.array_equal(v, arr)
 
-    for _ in range(3):
-
-        @when(c)
-        def inc(c):
-            c.value += 1
+    increment(c, 3)
 
     @when(c)
     def check(c):

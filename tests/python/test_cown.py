@@ -8,7 +8,7 @@ import pytest
 
 import bocd
 from bocd import Cown, when
-from conftest import FifoWriter, fifo_read, fifo_write, settle
+from conftest import FifoWriter, announce_and_wait, held_at_gate, settle
 
 NOT_OWNER = "The current interpreter does not own this cown"
 
@@ -146,21 +146,17 @@ def test_unwrap_needs_only_that_cown(fifo):
 
     @when(busy)
     def blocked(busy, gate=gate, started=started):
-        with open(started, "w") as f:
-            f.write("running")
-        open(gate).read()
+        announce_and_wait(started, gate, "running")
         return "done"
 
-    assert fifo_read(started) == "running"
     got = []
     t = threading.Thread(target=lambda: got.append(blocked.unwrap()), daemon=True)
-    try:
+    with held_at_gate(started, gate) as note:
+        assert note == "running"
         # A behavior is in flight, yet an unrelated cown unwraps.
         assert Cown("free").unwrap() == "free"
         # unwrap of the in-flight behavior's result waits for it.
         t.start()
-    finally:
-        fifo_write(gate)
     t.join(60)
     assert not t.is_alive()
     assert got == ["done"]

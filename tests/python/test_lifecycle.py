@@ -9,7 +9,15 @@ import pytest
 
 import bocd
 from bocd import Cown, WaitResult, quiesce, start, wait, when
-from conftest import STAT_KEYS, GUARD, explain, fifo_read, fifo_write, run_python, settle
+from conftest import (
+    STAT_KEYS,
+    GUARD,
+    announce_and_wait,
+    explain,
+    held_at_gate,
+    run_python,
+    settle,
+)
 
 
 
@@ -154,22 +162,18 @@ def test_quiesce_timeout_raises_and_runtime_stays_usable(fifo):
 
     @when(c)
     def slow(c, gate=gate, started=started):
-        with open(started, "w") as f:
-            f.write("in")
-        open(gate).read()
+        announce_and_wait(started, gate, "in")
         c.value = 1
         return "slow done"
 
-    assert fifo_read(started) == "in"
-    try:
+    with held_at_gate(started, gate) as note:
+        assert note == "in"
         with pytest.raises(TimeoutError) as e:
             quiesce(0.1)
         assert (
             "quiesce(): runtime did not reach quiescence within timeout=0.1"
             in str(e.value)
         )
-    finally:
-        fifo_write(gate)
     settle()
     assert slow.unwrap() == "slow done"
 
@@ -188,21 +192,17 @@ def test_wait_timeout_raises_and_tears_nothing_down(fifo):
 
     @when(c)
     def slow(c, gate=gate, started=started):
-        with open(started, "w") as f:
-            f.write("in")
-        open(gate).read()
+        announce_and_wait(started, gate, "in")
         c.value = 5
 
     @when(c)
     def queued(c):
         return c.value * 2
 
-    assert fifo_read(started) == "in"
-    try:
+    with held_at_gate(started, gate) as note:
+        assert note == "in"
         with pytest.raises(TimeoutError):
             wait(timeout=0.1)
-    finally:
-        fifo_write(gate)
     settle()
     assert queued.unwrap() == 10  # the queued behavior was not dropped
 

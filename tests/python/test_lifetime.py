@@ -5,7 +5,7 @@ to by a value or a queued behavior stay alive."""
 import gc
 
 from bocd import Cown, when
-from conftest import daemon_status, fifo_write, settle
+from conftest import daemon_status, fifo_write, hold_until_open, settle
 
 BATCH = 1000
 BATCHES = 5
@@ -62,10 +62,7 @@ def test_cown_kept_alive_by_a_value():
 def test_cown_kept_alive_by_a_queued_behavior(fifo):
     gate = fifo("gate")
     hold = Cown(None)
-
-    @when(hold)
-    def wait_gate(hold, gate=gate):
-        open(gate).read()
+    hold_until_open(hold, gate)
 
     # The only handle to the new cown is the queued behavior's.
     @when(hold, Cown([1, 2, 3]))

@@ -4,7 +4,14 @@ import os
 import random
 
 from bocd import Cown, when
-from conftest import fifo_read, fifo_write, settle
+from conftest import (
+    announce_and_wait,
+    fifo_read,
+    fifo_write,
+    hold_until_open,
+    increment,
+    settle,
+)
 
 
 def test_chain_through_result_cowns():
@@ -28,12 +35,7 @@ def test_chain_through_result_cowns():
 
 def test_no_lost_updates():
     c = Cown(0)
-    for _ in range(50):
-
-        @when(c)
-        def inc(c):
-            c.value += 1
-
+    increment(c, 50)
     settle()
     assert c.unwrap() == 50
 
@@ -101,9 +103,7 @@ def test_readers_around_a_transfer(fifo):
     gate = fifo("gate")
     src, dst = Cown(100), Cown(0)
 
-    @when(src)
-    def hold(src, gate=gate):
-        open(gate).read()
+    hold_until_open(src, gate)
 
     @when(src)
     def before_src(src):
@@ -165,15 +165,11 @@ def test_disjoint_behaviors_run_in_parallel(fifo):
 
     @when(a)
     def ra(a, started=started[0], gate=gates[0]):
-        with open(started, "w") as f:
-            f.write(str(os.getpid()))
-        open(gate).read()
+        announce_and_wait(started, gate)  # writes its pid
 
     @when(b)
     def rb(b, started=started[1], gate=gates[1]):
-        with open(started, "w") as f:
-            f.write(str(os.getpid()))
-        open(gate).read()
+        announce_and_wait(started, gate)
 
     pids = {int(fifo_read(p)) for p in started}
     for g in gates:

@@ -6,7 +6,7 @@ import threading
 
 import bocd
 from bocd import Cown, quiesce, wait, when
-from conftest import STAT_KEYS, GUARD
+from conftest import STAT_KEYS, GUARD, increment
 
 PUSHED = ("pushed_local", "dispatched_to_pending", "pushed_remote")
 
@@ -63,14 +63,10 @@ def test_wait_stats_count_behaviors_from_other_threads():
     c = Cown(0)
     per_thread, threads = 20, 3
 
-    def schedule():
-        for _ in range(per_thread):
-
-            @when(c)
-            def inc(c):
-                c.value += 1
-
-    ts = [threading.Thread(target=schedule) for _ in range(threads)]
+    ts = [
+        threading.Thread(target=increment, args=(c, per_thread))
+        for _ in range(threads)
+    ]
     for t in ts:
         t.start()
     for t in ts:
@@ -85,21 +81,11 @@ def test_wait_stats_count_behaviors_from_other_threads():
 def test_quiesce_stats_are_monotonic_within_a_runtime():
     wait(timeout=GUARD)
     c = Cown(0)
-    for _ in range(10):
-
-        @when(c)
-        def inc(c):
-            c.value += 1
-
+    increment(c, 10)
     first = quiesce(timeout=GUARD, stats=True)
     check_shape(first)
     assert pushed(first) >= 10
-    for _ in range(15):
-
-        @when(c)
-        def inc(c):
-            c.value += 1
-
+    increment(c, 15)
     second = wait(timeout=GUARD, stats=True)
     check_shape(second)
     assert pushed(second) >= pushed(first) + 15, (first, second)

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from bocd import Cown, when, whencall
-from conftest import fifo_read, fifo_write, settle
+from conftest import fifo_read, fifo_write, hold_until_open, settle
 
 
 def flag(x):
@@ -208,11 +208,7 @@ def test_renamed_capture():
 def test_captured_value_is_snapshotted_at_scheduling(fifo):
     gate = fifo("gate")
     c = Cown(None)
-
-    @when(c)
-    def hold(c, gate=gate):
-        open(gate).read()
-
+    hold_until_open(c, gate)
     data = [1]
 
     @when(c)
@@ -229,11 +225,7 @@ def test_closure_variables_snapshotted_at_scheduling(fifo):
     """Row 8: closures work; free variables are read when scheduled."""
     gate = fifo("gate")
     c = Cown(10)
-
-    @when(c)
-    def hold(c, gate=gate):
-        open(gate).read()
-
+    hold_until_open(c, gate)
     z = 5
 
     @when(c)

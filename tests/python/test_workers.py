@@ -16,6 +16,7 @@ from conftest import (
     GUARD,
     _child_env,
     _guarded,
+    announce_and_wait,
     daemon_status,
     explain,
     fifo_read,
@@ -67,9 +68,7 @@ def test_ready_behaviors_do_not_wait_behind_a_busy_worker(fifo):
 
         @when(Cown(None))
         def hold(c, started=s, gate=g):
-            with open(started, "w") as f:
-                f.write(str(os.getpid()))
-            open(gate).read()
+            announce_and_wait(started, gate)  # writes its pid
 
     try:
         pids = [int(fifo_read(s)) for s in starts]
@@ -103,9 +102,7 @@ def test_worker_killed_mid_behavior(fifo):
     @when(c)
     def doomed(c, started=started, gate=gate):
         c.value = "uncommitted"
-        with open(started, "w") as f:
-            f.write(str(os.getpid()))
-        open(gate).read()
+        announce_and_wait(started, gate)  # writes its pid
         return "never"
 
     @when(doomed)
