@@ -64,6 +64,7 @@ void CownTable::free_slot(std::uint32_t index) {
   // Still live: each holds a count from this value until drained.
   for (CownId id : c.value.refs) released_.push_back(find(id));
   blobs_.release(c.value.blobs);
+  if (c.pinned) freed_pinned_.emplace_back(c.owner, c.id);
   index_.erase(c.id.value);
   c.value = Value{};
   c.live = false;

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "blob_table.h"
@@ -92,6 +93,14 @@ class CownTable {
   BlobTable& blobs() { return blobs_; }
   const BlobTable& blobs() const { return blobs_; }
 
+  // Pinned cowns freed since the last call, with their owners: the owner
+  // keeps their values and may drop them now.
+  std::vector<std::pair<SessionId, CownId>> take_freed_pinned() {
+    std::vector<std::pair<SessionId, CownId>> out;
+    out.swap(freed_pinned_);
+    return out;
+  }
+
  private:
   bool referenced(const Cown& c) const {
     return c.owner_handle || c.last_behavior != NONE || c.refs != 0;
@@ -111,6 +120,7 @@ class CownTable {
   std::unordered_map<SessionId, std::uint32_t> heads_;
   std::vector<std::uint32_t> released_;  // the cascade's worklist
   BlobTable blobs_;
+  std::vector<std::pair<SessionId, CownId>> freed_pinned_;
 };
 
 }  // namespace bocd::core

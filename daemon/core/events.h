@@ -41,7 +41,14 @@ struct BlobFreedEvent {
   std::string name;
 };
 
-using Event =
-    std::variant<DispatchEvent, QuiescedEvent, FailedEvent, BlobFreedEvent>;
+// Pinned cown `id` of session `owner` is freed: the owner may drop the
+// value it keeps for it (DESIGN D8).
+struct PinnedFreedEvent {
+  SessionId owner;
+  CownId id;
+};
+
+using Event = std::variant<DispatchEvent, QuiescedEvent, FailedEvent,
+                           BlobFreedEvent, PinnedFreedEvent>;
 
 }  // namespace bocd::core

@@ -350,7 +350,13 @@ void Scheduler::finish(std::uint32_t b) {
 
 void Scheduler::close_terminators() { all_.close(); }
 
-void Scheduler::note_freed_blobs() {
+void Scheduler::note_freed() {
+  for (auto [owner, id] : cowns_.take_freed_pinned()) {
+    // A closed owner's values are gone with it: nobody to tell.
+    if (open_session_ptr(owner) != nullptr) {
+      events_.push_back(PinnedFreedEvent{owner, id});
+    }
+  }
   if (!cowns_.blobs().has_freed()) return;
   for (std::string& name : cowns_.blobs().take_freed()) {
     events_.push_back(BlobFreedEvent{std::move(name)});
@@ -358,14 +364,14 @@ void Scheduler::note_freed_blobs() {
 }
 
 std::vector<Event> Scheduler::take_events() {
-  note_freed_blobs();
+  note_freed();
   std::vector<Event> out;
   out.swap(events_);
   return out;
 }
 
 void Scheduler::take_events(std::vector<Event>& out) {
-  note_freed_blobs();
+  note_freed();
   out.clear();
   out.swap(events_);
 }

@@ -236,7 +236,8 @@ class Scheduler {
   void dispatch_to_workers();
   void abort(std::uint32_t b, Errc code, std::string message);
   void finish(std::uint32_t b);
-  void note_freed_blobs();
+  // Events for what the cown table freed (blobs, pinned cowns).
+  void note_freed();
   void return_credit(std::uint32_t b, SessionId executor);
   void leave(SessionId session);
   Session* open_session_ptr(SessionId id);

@@ -129,6 +129,9 @@ void Scheduler::close_session(SessionId id) {
 }
 
 void Scheduler::leave(SessionId session) {
+  // What the finished behavior freed is told before any Quiesced it fires:
+  // a program that sees quiescence has heard of its freed pinned cowns.
+  note_freed();
   fired_.clear();
   all_.leave(fired_);
   for (std::uint64_t token : fired_) {

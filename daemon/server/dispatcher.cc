@@ -340,6 +340,12 @@ void Dispatcher::deliver_events() {
       if (Peer* to = peer_of(f->to)) send_error(*to, f->code, f->message, f->tag);
     } else if (const auto* blob = std::get_if<core::BlobFreedEvent>(&e)) {
       shm::unlink_blob(blob->name);
+    } else if (const auto* f = std::get_if<core::PinnedFreedEvent>(&e)) {
+      if (Peer* to = peer_of(f->owner)) {
+        std::uint64_t id = f->id.value;
+        encoder_for(*to).pinned_freed({&id, 1});
+        to->connection->flush_soon();
+      }
     }
   }
 }

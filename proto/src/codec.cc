@@ -41,6 +41,7 @@ class Alignment {
   bool ok(const fb::Envelope& env) const {
     if (const auto* m = env.message_as_CreateCown()) return ok(m->value());
     if (const auto* m = env.message_as_HoldCown()) return ok(m->ids());
+    if (const auto* m = env.message_as_PinnedFreed()) return ok(m->ids());
     if (const auto* m = env.message_as_Submit()) {
       return ok(m->cowns()) && ok(m->refs());
     }
@@ -163,6 +164,12 @@ void Encoder::hold_cown(std::span<const std::uint64_t> cowns) {
   fbb_.Clear();
   auto list = fbb_.CreateVector(cowns.data(), cowns.size());
   finish(fb::Message::HoldCown, fb::CreateHoldCown(fbb_, list).Union());
+}
+
+void Encoder::pinned_freed(std::span<const std::uint64_t> ids) {
+  fbb_.Clear();
+  auto list = fbb_.CreateVector(ids.data(), ids.size());
+  finish(fb::Message::PinnedFreed, fb::CreatePinnedFreed(fbb_, list).Union());
 }
 
 void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,

@@ -52,6 +52,24 @@ TEST_F(PinnedQueuesTest, OwnerClosingEndsItsQueue) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
+// The owner keeps a pinned cown's value: it hears when nothing can name
+// the cown any more, and not before (a value embedding it keeps it alive).
+TEST_F(PinnedQueuesTest, OwnerHearsWhenItsPinnedCownIsFreed) {
+  CownId p = cown(a, 1), box = cown(a, 2);
+  ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
+  Value holds_p = val("p inside");
+  holds_p.refs = {p};
+  ASSERT_TRUE(s.create_cown(a.id, box, holds_p, false));
+  ASSERT_TRUE(s.drop_cown(a.id, p));
+  EXPECT_TRUE(drain(s).pinned_freed.empty()) << "box's value names it";
+  ASSERT_TRUE(s.drop_cown(a.id, box));
+  std::vector<PinnedFreedEvent> freed = drain(s).pinned_freed;
+  ASSERT_EQ(freed.size(), 1u);
+  EXPECT_EQ(freed[0].owner, a.id);
+  EXPECT_EQ(freed[0].id, p);
+  expect_idle(s, 0);
+}
+
 PinnedQueue queue(std::uint64_t session, std::uint32_t depth,
                   std::uint64_t episode) {
   return PinnedQueue{SessionId{session}, depth, episode};

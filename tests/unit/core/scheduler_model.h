@@ -197,8 +197,13 @@ class Model {
       }
       changed = std::erase_if(cowns, [&](const auto& e) {
         const Cown& c = e.second;
-        return !c.handle && c.holders.empty() && c.queue.empty() &&
-               !named.count(e.first);
+        bool gone = !c.handle && c.holders.empty() && c.queue.empty() &&
+                    !named.count(e.first);
+        // Its owner hears of a freed pinned cown while it is open.
+        if (gone && c.pinned && sessions[c.owner.value].open) {
+          pinned_freed.insert(e.first.value);
+        }
+        return gone;
       }) != 0;
     }
   }
@@ -229,6 +234,7 @@ class Model {
   }
 
   std::map<std::uint64_t, Session> sessions;
+  std::set<std::uint64_t> pinned_freed;  // since the last check
   std::vector<Behavior> behaviors;  // every accepted behavior, by index
   std::map<std::uint64_t, std::size_t> by_id;
   std::set<std::size_t> live;

@@ -363,11 +363,16 @@ class ModelRun {
     m_.settle();
     m_.collect();
     std::vector<std::pair<std::uint64_t, std::uint64_t>> quiesced;
+    std::set<std::uint64_t> pinned_freed;
     for (Event& e : sched_.take_events()) {
       if (auto* d = std::get_if<DispatchEvent>(&e)) {
         dispatched(*d);
       } else if (auto* q = std::get_if<QuiescedEvent>(&e)) {
         quiesced.emplace_back(q->to.value, q->request);
+      } else if (auto* f = std::get_if<PinnedFreedEvent>(&e)) {
+        check(m_.cowns.count(f->id) == 0 && f->owner.value != 0,
+              "a PinnedFreedEvent for a cown the model keeps");
+        pinned_freed.insert(f->id.value);
       } else {
         check(false, "a FailedEvent, though no value nears the size limit");
       }
@@ -375,6 +380,9 @@ class ModelRun {
     std::sort(quiesced.begin(), quiesced.end());
     check(quiesced == m_.take_quiesced(),
           "quiesce events differ from the sessions that reached zero");
+    check(pinned_freed == m_.pinned_freed,
+          "pinned-freed events differ from the pinned cowns the model freed");
+    m_.pinned_freed.clear();
     check_state();
     check(m_.error.empty(), "model: " + m_.error);
   }

@@ -25,6 +25,7 @@ struct Drained {
   std::vector<QuiescedEvent> quiesced;
   std::vector<FailedEvent> failed;
   std::vector<std::string> freed;  // BlobFreedEvent names
+  std::vector<PinnedFreedEvent> pinned_freed;
 };
 
 inline Drained drain(Scheduler& s) {
@@ -36,6 +37,8 @@ inline Drained drain(Scheduler& s) {
       d.quiesced.push_back(*q);
     } else if (auto* f = std::get_if<FailedEvent>(&e)) {
       d.failed.push_back(*f);
+    } else if (auto* p = std::get_if<PinnedFreedEvent>(&e)) {
+      d.pinned_freed.push_back(*p);
     } else {
       d.freed.push_back(std::get<BlobFreedEvent>(e).name);
     }

@@ -54,6 +54,7 @@ class Encoder {
   void create_cown(std::uint64_t id, const ValueRef& value, bool pinned);
   void drop_cown(std::uint64_t id);
   void hold_cown(std::span<const std::uint64_t> ids);
+  void pinned_freed(std::span<const std::uint64_t> ids);
   void output(std::uint64_t session, std::uint8_t stream,
               std::string_view data);
   // `refs`: the cowns the payload embeds (Submit.refs); `blobs`: the
