@@ -228,6 +228,13 @@ void Client::on_frame(const fb::Envelope& env,
     }
     case fb::Message::Error:
       return on_error(*env.message_as_Error());
+    case fb::Message::PinnedFreed: {
+      const auto* ids = env.message_as_PinnedFreed()->ids();
+      if (ids == nullptr) return;
+      std::lock_guard<std::mutex> lock(mu_);
+      freed_pinned_.insert(freed_pinned_.end(), ids->begin(), ids->end());
+      return;
+    }
     case fb::Message::Output:
       return on_output(*env.message_as_Output());
     default:
@@ -615,6 +622,13 @@ bool Client::run_pinned(const Body& body) {
   call_body(body, d, a, result);
   if (!a.deferred_) send_completion(d, result, scratch);  // else release()
   return true;
+}
+
+std::vector<std::uint64_t> Client::take_freed_pinned() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::uint64_t> out;
+  out.swap(freed_pinned_);
+  return out;
 }
 
 std::size_t Client::pinned_depth() const {

@@ -63,6 +63,9 @@ class Session:
         `body`; False when none is queued."""
     def pinned_depth(self) -> int:
         """Pinned behaviors queued for this program's main thread."""
+    def take_freed_pinned(self) -> list[int]:
+        """Ids of this program's pinned cowns the daemon has freed since
+        the last call."""
     def pinned_age(self) -> tuple[float, int]:
         """(seconds the pinned queue has been non-empty, episode)."""
     def wait_or_pinned(self, timeout: float) -> int:

@@ -46,11 +46,12 @@ using Names = std::vector<std::string>;
 // blobs)], result is (data, exception, refs, blobs) or None.
 void run_python_body(const py::object& body, Access& a) {
   py::gil_scoped_acquire gil;
-  // Bodies run on the client's IO thread, which Python did not create:
-  // without this, every behavior would build and tear down a thread state
-  // (an mmap'd frame stack, fresh threading.local dicts). Keeping one for
-  // the thread's life makes entering Python cheap; the interpreter frees it
-  // at finalization.
+  // A worker's bodies run on the client's IO thread, which Python did not
+  // create: without this, every behavior would build and tear down a
+  // thread state (an mmap'd frame stack, fresh threading.local dicts).
+  // Keeping one for the thread's life makes entering Python cheap; the
+  // interpreter frees it at finalization. (Pinned bodies run on a Python
+  // thread, which has its own already; keeping it changes nothing.)
   static thread_local bool kept = (gil.inc_ref(), true);
   (void)kept;
   py::tuple ids(a.size());
@@ -221,6 +222,10 @@ class Session {
 
   std::size_t pinned_depth() { return c()->pinned_depth(); }
 
+  std::vector<std::uint64_t> take_freed_pinned() {
+    return c()->take_freed_pinned();
+  }
+
   // (seconds the pinned queue has been non-empty, episode number).
   std::pair<double, std::uint64_t> pinned_age() {
     std::uint64_t episode = 0;
@@ -337,6 +342,7 @@ PYBIND11_MODULE(_core, m) {
       .def("create_pinned", &Session::create_pinned)
       .def("run_pinned", &Session::run_pinned)
       .def("pinned_depth", &Session::pinned_depth)
+      .def("take_freed_pinned", &Session::take_freed_pinned)
       .def("pinned_age", &Session::pinned_age)
       .def("wait_or_pinned", &Session::wait_or_pinned)
       .def("take_errors", &Session::take_errors);

@@ -246,6 +246,9 @@ class Client {
   bool run_pinned(const Body& body);
   // Pinned behaviors queued and not yet taken by run_pinned().
   std::size_t pinned_depth() const;
+  // This program's pinned cowns the daemon has freed since the last call
+  // (nothing can name them any more): their values may go.
+  std::vector<std::uint64_t> take_freed_pinned();
   // How long the pinned queue has been non-empty without a drain; zero
   // when empty. `episode` counts the times it became non-empty.
   std::chrono::steady_clock::duration pinned_age(
@@ -336,6 +339,7 @@ class Client {
 
   // Pinned dispatches (whole frames) for run_pinned, oldest first.
   std::deque<std::vector<std::uint8_t>> pinned_;
+  std::vector<std::uint64_t> freed_pinned_;  // for take_freed_pinned
   std::chrono::steady_clock::time_point pinned_since_;
   std::uint64_t pinned_episode_ = 0;
   // The thread inside run_pinned, if any (read lock-free by
