@@ -66,8 +66,6 @@ def _unregister(ident: int) -> None:
             return
         _counts.pop(ident, None)
         _drops[ident] = None
-        if ident in _pinned:
-            retire_pinned(ident)
         # Not while a body runs (in a worker, or a pinned body here): a drop
         # could overtake the completion that stores the cown.
         if (len(_drops) < DROP_BATCH or _runtime.in_worker()
@@ -106,10 +104,10 @@ class _Hold:
     """Ownership of one cown: its value while owned, loaded lazily."""
 
     __slots__ = ("data", "error", "value", "exc", "loaded", "touched", "lease",
-                 "blobs")
+                 "blobs", "copy")
 
     def __init__(self, data: bytes, exc: bool, error: int,
-                 lease: int | None) -> None:
+                 lease: int | None, copy: bool) -> None:
         self.data = data
         self.error = error
         self.value: Any = None
@@ -118,14 +116,15 @@ class _Hold:
         self.touched = False  # must be written back: it may have changed
         self.lease = lease    # main side: the daemon's id for the request
         self.blobs: dict[str, Any] = {}  # blobs the value was read from
+        # Whether big buffers are copied out of shared memory: in the
+        # program, which may keep the value after its cown moves on (a
+        # worker's ownership ends with the body, so it reads them in place).
+        self.copy = copy
 
     def get(self) -> Any:
         if not self.loaded:
-            # The program side copies big buffers out of shared memory: it
-            # may keep the value after release (a worker's ownership ends
-            # with the body, so it reads them in place).
             self.value, self.exc = decode(self.data, self.exc, self.error,
-                                          self.blobs, self.lease is not None)
+                                          self.blobs, self.copy)
             self.loaded = True
             self.data = b""
         self.touched = True  # the caller may mutate it in place
@@ -231,7 +230,7 @@ class _Handle(Generic[T]):
                 "acquire() cannot be called inside a behavior: schedule a "
                 "@when on this cown instead")
         lease, (data, exc, error) = _runtime.session().acquire(self._id)
-        self._hold = _Hold(data, exc, error, lease)
+        self._hold = _Hold(data, exc, error, lease, True)
 
     def release(self) -> None:
         """Commits the held value and hands the cown to its next behavior.
@@ -355,10 +354,11 @@ class CownCapsule(_Handle[T]):
 
 
 # Values of this program's pinned cowns, by id (DESIGN D8): they never
-# leave the process. A value whose last handle died moves to _retired until
-# the next quiesce, since behaviors already queued may still name it.
+# leave the process. One stays until the daemon reports the cown freed
+# (forget_freed_pinned): a value or queued behavior may name the cown
+# after this process's last handle to it is gone.
 _pinned: dict[int, Any] = {}
-_retired: dict[int, Any] = {}
+_MISSING = object()
 
 
 def _pinned_error(ident: int) -> RuntimeError:
@@ -382,29 +382,27 @@ class PinnedCown(Cown[T]):
         if _runtime.in_worker():
             raise RuntimeError(
                 "PinnedCown must be constructed on the main interpreter")
+        s = _runtime.session()
+        forget_freed_pinned(s)
         self._hold = None
         self._held = False
-        self._id = _runtime.session().create_pinned()
+        self._id = s.create_pinned()
         _pinned[self._id] = value
         self._held = True
         _register(self._id, fresh=True)
-
-    def _local(self) -> bool:
-        return self._id in _pinned or self._id in _retired
 
     @property
     def value(self) -> T:
         """The value: always readable in the owning program (between
         pumps it is consistent); elsewhere RuntimeError."""
-        if self._id in _pinned:
-            return _pinned[self._id]
-        if self._id in _retired:
-            return _retired[self._id]
-        raise _pinned_error(self._id)
+        value = _pinned.get(self._id, _MISSING)
+        if value is _MISSING:
+            raise _pinned_error(self._id)
+        return value  # type: ignore[return-value]
 
     @value.setter
     def value(self, value: T) -> None:
-        if not self._local():
+        if self._id not in _pinned:
             raise _pinned_error(self._id)
         _pinned[self._id] = value
 
@@ -416,11 +414,11 @@ class PinnedCown(Cown[T]):
     @property
     def acquired(self) -> bool:  # type: ignore[override]
         """True in the owning program, where the value always is."""
-        return self._local()
+        return self._id in _pinned
 
     def acquire(self) -> None:
         """Nothing to wait for in the owning program; elsewhere an error."""
-        if not self._local():
+        if self._id not in _pinned:
             raise _pinned_error(self._id)
 
     def release(self) -> None:
@@ -433,20 +431,15 @@ class PinnedCown(Cown[T]):
         return value
 
     def __repr__(self) -> str:
-        shown = repr(_pinned[self._id]) if self._id in _pinned else "<not owner>"
+        value = _pinned.get(self._id, _MISSING)
+        shown = "<not owner>" if value is _MISSING else repr(value)
         return f"PinnedCown({shown})"
 
 
-def retire_pinned(ident: int) -> None:
-    """The program's last handle to pinned cown `ident` died."""
-    value = _pinned.pop(ident, _retired)
-    if value is not _retired:
-        _retired[ident] = value
-
-
-def clear_retired() -> None:
-    """After a quiesce: no queued behavior names a retired value any more."""
-    _retired.clear()
+def forget_freed_pinned(session: Any) -> None:
+    """Drops the values of this program's pinned cowns the daemon freed."""
+    for ident in session.take_freed_pinned():
+        _pinned.pop(ident, None)
 
 
 def _materialize(kind: str, ident: int) -> _Handle[Any]:

@@ -30,22 +30,41 @@ class PumpResult(NamedTuple):
     raised: int
 
 
-_state = threading.local()  # .pumping while a pump runs on this thread
+class _Watchdog(NamedTuple):
+    warn_ms: int | None = None  # off until set_pump_watchdog is called
+    raise_ms: int | None = None
+    on_starve: Callable[[int, str], None] | None = None
+
+
+# One pumper at a time: the client runs one pinned behavior at a time, and
+# another thread's pump() waits for the running one (as for the GIL).
+_lock = threading.Lock()
 _poll_ms = 50
-_warn_ms: int | None = None  # off until set_pump_watchdog is called
-_raise_ms: int | None = None
-_on_starve: Callable[[int, str], None] | None = None
-_warned_episode = -1
+_watchdog = _Watchdog()  # replaced whole, so readers see one setting
+_warned_episode = -1     # both under _lock
+_raised_episode = -1
+# Per wake-up of a pumping wait(), so a stream of pinned work cannot keep
+# it from seeing its deadline.
+WAIT_PUMP_BATCH = 64
+
+# Seams for tests (time in the client is injected): the clock the deadline
+# reads, and (seconds, episode) of the pinned queue's current wait.
+_now: Callable[[], float] = time.monotonic
+
+
+def _queue_age(session: Any) -> tuple[float, int]:
+    return session.pinned_age()
+
+
+def _positive_int(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value > 0
 
 
 def _check_bound(name: str, value: Any) -> None:
-    if value is None:
+    if value is None or _positive_int(value):
         return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be None or a positive int, got "
-                        f"{type(value).__name__}")
-    if value <= 0:
-        raise TypeError(f"{name} must be None or a positive int, got {value}")
+    shown = value if type(value) is int else type(value).__name__
+    raise TypeError(f"{name} must be None or a positive int, got {shown}")
 
 
 def _check_ms(name: str, value: Any) -> None:
@@ -56,24 +75,28 @@ def _check_ms(name: str, value: Any) -> None:
 
 
 def _watch(session: Any) -> None:
-    """The client-side watchdog, checked on pump() entry."""
-    global _warned_episode
-    if _warn_ms is None and _raise_ms is None:
+    """The client-side watchdog, checked on pump() entry (under _lock):
+    warns once, and raises once, per non-empty episode."""
+    global _warned_episode, _raised_episode
+    w = _watchdog
+    if w.warn_ms is None and w.raise_ms is None:
         return
-    age, episode = session.pinned_age()
+    age, episode = _queue_age(session)
     age_ms = int(age * 1000)
     if age_ms == 0:
         return
     message = (f"pinned-cown queue non-empty for {age_ms} ms with no pump() "
                f"progress (depth={session.pinned_depth()})")
-    if _warn_ms is not None and age_ms >= _warn_ms and \
+    if w.warn_ms is not None and age_ms >= w.warn_ms and \
             episode != _warned_episode:
         _warned_episode = episode
-        if _on_starve is not None:
-            _on_starve(0, message)
+        if w.on_starve is not None:
+            w.on_starve(0, message)
         else:
             _log.warning("%s", message)
-    if _raise_ms is not None and age_ms >= _raise_ms:
+    if w.raise_ms is not None and age_ms >= w.raise_ms and \
+            episode != _raised_episode:
+        _raised_episode = episode
         raise RuntimeError(message)
 
 
@@ -88,8 +111,8 @@ def _run_one(session: Any) -> tuple[bool, BaseException | None]:
 def pump(deadline_ms: int | None = None, max_behaviors: int | None = None,
          raise_on_error: bool = False) -> PumpResult:
     """Runs queued pinned behaviors of this program, one at a time and each
-    to completion, on this thread; never blocks. `deadline_ms` gates
-    starting the next one (a running body is never interrupted),
+    to completion, on this thread; never blocks on the daemon. `deadline_ms`
+    gates starting the next one (a running body is never interrupted),
     `max_behaviors` caps how many start. With `raise_on_error`, stops right
     after the first body that raises and re-raises it; a BaseException
     from a body always propagates (after that behavior's cleanup)."""
@@ -99,31 +122,29 @@ def pump(deadline_ms: int | None = None, max_behaviors: int | None = None,
         _check_ms("deadline_ms", deadline_ms)
     if _runtime.in_worker():
         raise RuntimeError("pump() must be called from the main interpreter")
-    if getattr(_state, "pumping", False) or \
-            _runtime.current_behavior() is not None:
+    if _runtime.current_behavior() is not None:
         raise RuntimeError(
             "pump() is not reentrant; cannot be called from inside a "
             "pinned-behavior body (v1 limitation)")
-    session = _runtime.live_session()
-    if session is None:
+    if not _runtime.is_up():
         raise RuntimeError(
             "pump() requires a live bocd runtime: call bocd.start() (or "
             "schedule a @when, which auto-starts) before pump(). If the "
             "runtime was already stopped, restart it before draining pinned "
             "work.")
-    return _pump(session, deadline_ms, max_behaviors, raise_on_error)
+    return _pump(_runtime.session(), deadline_ms, max_behaviors,
+                 raise_on_error)
 
 
 def _pump(session: Any, deadline_ms: int | None, max_behaviors: int | None,
           raise_on_error: bool) -> PumpResult:
-    _watch(session)
-    end = None if deadline_ms is None else \
-        time.monotonic() + deadline_ms / 1000.0
-    executed = raised = 0
-    _state.pumping = True
-    try:
+    with _lock:
+        _cown.forget_freed_pinned(session)
+        _watch(session)
+        end = None if deadline_ms is None else _now() + deadline_ms / 1000.0
+        executed = raised = 0
         while max_behaviors is None or executed < max_behaviors:
-            if end is not None and time.monotonic() >= end:
+            if end is not None and _now() >= end:
                 return PumpResult(executed, session.pinned_depth() > 0, raised)
             ran, e = _run_one(session)
             if not ran:
@@ -136,27 +157,26 @@ def _pump(session: Any, deadline_ms: int | None, max_behaviors: int | None,
             raised += 1
             if raise_on_error:
                 raise e
-    finally:
-        _state.pumping = False
-    return PumpResult(executed, False, raised)
+        return PumpResult(executed, False, raised)
 
 
 def wait_pumping(session: Any, seconds: float) -> bool:
     """Waits for the session to be quiescent, running pinned work as it
-    arrives; negative `seconds` waits without bound. False on timeout."""
-    end = None if seconds < 0 else time.monotonic() + seconds
+    arrives; negative `seconds` waits without bound. False on timeout (the
+    session is asked at least once, so a zero timeout answers whether it
+    is quiescent now)."""
+    end = None if seconds < 0 else _now() + seconds
     while True:
         if session.pinned_depth():
-            _pump(session, None, None, False)
+            _pump(session, None, WAIT_PUMP_BATCH, False)
         park = _poll_ms / 1000.0
         if end is not None:
-            left = end - time.monotonic()
-            if left <= 0:
-                return False
-            park = min(park, left)
+            park = max(0.0, min(park, end - _now()))
         if session.wait_or_pinned(park) == 1:
-            _cown.clear_retired()
+            _cown.forget_freed_pinned(session)
             return True
+        if end is not None and _now() >= end:
+            return False
 
 
 def set_pump_watchdog(warn_ms: int | None = 1000, raise_ms: int | None = None,
@@ -167,11 +187,11 @@ def set_pump_watchdog(warn_ms: int | None = 1000, raise_ms: int | None = None,
     `warn_ms`, calls ``on_starve(0, message)`` (or logs a warning on logger
     "bocd.pump"), once per non-empty episode; with `raise_ms`, the next
     pump() raises RuntimeError once it has been non-empty that long."""
-    global _warn_ms, _raise_ms, _on_starve
+    global _watchdog
     for name, value in (("warn_ms", warn_ms), ("raise_ms", raise_ms)):
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        if not _positive_int(value):
             raise TypeError(f"{name} must be a positive int or None to "
                             f"disable, got {value!r}")
         _check_ms(name, value)
@@ -181,13 +201,13 @@ def set_pump_watchdog(warn_ms: int | None = 1000, raise_ms: int | None = None,
     if _runtime.in_worker():
         raise RuntimeError(
             "set_pump_watchdog() must be called from the main interpreter")
-    _warn_ms, _raise_ms, _on_starve = warn_ms, raise_ms, on_starve
+    _watchdog = _Watchdog(warn_ms, raise_ms, on_starve)
 
 
 def set_wait_pump_poll(ms: int = 50) -> None:
     """How long wait()/quiesce() may park between checks for pinned work
     when nothing wakes them (they are woken when it arrives)."""
     global _poll_ms
-    if isinstance(ms, bool) or not isinstance(ms, int) or ms <= 0:
+    if not _positive_int(ms):
         raise TypeError(f"ms must be a positive int, got {ms!r}")
     _poll_ms = ms

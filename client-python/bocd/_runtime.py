@@ -196,10 +196,6 @@ def is_up() -> bool:
     return _up
 
 
-def live_session() -> Any:
-    """The session while the runtime is up (pump() needs one), else None."""
-    return _session if _up else None
-
 
 def worker_count() -> int:
     return _worker_count or WORKER_COUNT

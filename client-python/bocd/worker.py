@@ -103,6 +103,7 @@ raised: BaseException | None = None
 
 
 def _encode_result(value: Any, exc: bool) -> tuple[bytes, bool, list[int], list[str]]:
+    global raised
     if type(value) is Cown:  # a returned Cown arrives as a CownCapsule
         cap = CownCapsule.__new__(CownCapsule)
         cap._id, cap._held, cap._hold = value._id, False, None
@@ -112,6 +113,7 @@ def _encode_result(value: Any, exc: bool) -> tuple[bytes, bool, list[int], list[
     except BaseException as err:  # the result cannot be pickled
         e = _serial.encode(_picklable(err))
         exc = True
+        raised = err
     return e.data, exc, e.refs, e.blobs
 
 
@@ -143,6 +145,14 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
 _NONE_RESULT = (pickle.dumps(None, 5), False, [], [])  # read, never changed
 
 
+def _pinned_param(ident: int) -> PinnedCown[Any]:
+    """A borrowed handle to this program's pinned cown (made here, so no
+    local of _run keeps it and end_borrowing sees only real escapes)."""
+    pc = PinnedCown.__new__(PinnedCown)
+    pc._id, pc._held, pc._hold = ident, False, None
+    return pc
+
+
 def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
          values: tuple[tuple[bytes, bool, int], ...], has_result: bool
          ) -> tuple[list[Any], tuple[bytes, bool, list[int], list[str]] | None]:
@@ -152,18 +162,17 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     raised = None
     params: dict[int, Any] = {}
     new = CownCapsule.__new__
-    pinned, retired = _cown._pinned, _cown._retired
+    pinned = _cown._pinned
+    in_program = not _runtime.in_worker()  # a pinned body, run by pump()
     for ident, (data, exc, error) in zip(ids, values):
-        if (pinned or retired) and (ident in pinned or ident in retired):
+        if pinned and ident in pinned:
             # A pinned body in this program's pump(): the value is here.
-            pc = PinnedCown.__new__(PinnedCown)
-            pc._id, pc._held, pc._hold = ident, False, None
-            params[ident] = pc
+            params[ident] = _pinned_param(ident)
             continue
         cap = new(CownCapsule)
         cap._id = ident
         cap._held = False
-        cap._hold = _Hold(data, exc, error, None)
+        cap._hold = _Hold(data, exc, error, None, in_program)
         params[ident] = cap  # a duplicate id aliases the same cown
     holds = [params[i]._hold for i in ids]
     try:
@@ -188,6 +197,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
                 updates.append((k, e.data, bool(h.exc), e.refs, e.blobs))
             except BaseException as e:  # the cown keeps its previous value
                 value, exc = e, True
+                raised = e
         if not has_result:
             result = None
         elif value is None and not exc:

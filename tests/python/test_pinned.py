@@ -131,22 +131,30 @@ def test_pump_bounds_and_result():
     assert [r.unwrap() for r in rs] == [0, 10, 20]
 
 
-def test_pump_deadline_gates_the_next_behavior():
+class FakeClock:
+    """Time for the pump, moved only by the test (and its bodies)."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_pump_deadline_gates_the_next_behavior(monkeypatch):
     bocd.start()
+    EVENTS["clock"] = clock = FakeClock()
+    monkeypatch.setattr(bocd._pump, "_now", clock)
     ps = [PinnedCown(i) for i in range(2)]
-    EVENTS["started"] = started = threading.Event()
 
     def slow(c):
-        EVENTS["started"].set()
-        # Longer than the deadline: it runs to completion regardless.
-        threading.Event().wait(0.05)
+        EVENTS["clock"].t += 0.005  # the body outlasts the deadline
 
     for p in ps:
         whencall(slow, [p], [])
     wait_queued(2)
-    r = pump(deadline_ms=1)
-    assert r.executed == 1 and r.deadline_reached and started.is_set()
-    assert pump() == PumpResult(1, False, 0)
+    assert pump(deadline_ms=5) == PumpResult(1, True, 0), "never interrupted"
+    assert pump(deadline_ms=6) == PumpResult(1, False, 0)
 
 
 def test_body_exceptions_counted_or_raised():
@@ -233,35 +241,98 @@ def test_watchdog_settings_validated():
     assert str(e.value) == "ms must be a positive int, got 0"
 
 
-def test_client_watchdog_hook_then_raise():
+def queue_aged(monkeypatch, seconds: float) -> None:
+    """The pinned queue's current wait, as the watchdog sees it, lasts
+    `seconds` (the episode is the client's own)."""
+    real = bocd._pump._queue_age
+
+    def aged(session):
+        age, episode = real(session)
+        return (seconds if age > 0 else 0.0), episode
+
+    monkeypatch.setattr(bocd._pump, "_queue_age", aged)
+
+
+def test_client_watchdog_warns_once_per_episode(monkeypatch):
+    bocd.start()
+    p, q = PinnedCown(0), PinnedCown(1)
+    seen = []
+    whencall(lambda c: None, [p], [])
+    whencall(lambda c: None, [q], [])
+    wait_queued(2)
+    queue_aged(monkeypatch, 0.002)
+    bocd.set_pump_watchdog(warn_ms=2, on_starve=lambda *a: seen.append(a))
+    try:
+        assert pump(max_behaviors=1) == PumpResult(1, False, 0)
+        assert seen == [(0, "pinned-cown queue non-empty for 2 ms with no "
+                            "pump() progress (depth=2)")]
+        assert pump() == PumpResult(1, False, 0)
+        assert len(seen) == 1, "once per non-empty episode"
+        whencall(lambda c: None, [p], [])
+        wait_queued()
+        pump()
+        assert len(seen) == 2, "a new episode warns again"
+    finally:
+        bocd.set_pump_watchdog(warn_ms=None)
+
+
+def test_client_watchdog_logs_without_a_hook(monkeypatch, caplog):
     bocd.start()
     p = PinnedCown(0)
-    seen = []
+    whencall(lambda c: None, [p], [])
+    wait_queued()
+    queue_aged(monkeypatch, 1.0)
+    bocd.set_pump_watchdog(warn_ms=1000)
+    try:
+        with caplog.at_level("WARNING", logger="bocd.pump"):
+            assert pump().executed == 1
+    finally:
+        bocd.set_pump_watchdog(warn_ms=None)
+    assert "pinned-cown queue non-empty for 1000 ms" in caplog.text
+
+
+def test_client_watchdog_raises_once_then_lets_the_queue_drain(monkeypatch):
+    bocd.start()
+    p = PinnedCown(0)
     EVENTS["ran"] = ran = threading.Event()
     whencall(lambda c: EVENTS["ran"].set(), [p], [])
     wait_queued()
-    queued_since = _runtime.session().pinned_age()[0]
-    assert queued_since >= 0
-    bocd.set_pump_watchdog(warn_ms=1, raise_ms=None,
-                           on_starve=lambda sev, msg: seen.append((sev, msg)))
+    queue_aged(monkeypatch, 0.005)
+    bocd.set_pump_watchdog(warn_ms=None, raise_ms=5)
     try:
-        # At least 1 ms passes between the arrival and this pump: the wait
-        # below parks on an event nobody sets.
-        threading.Event().wait(0.002)
-        assert pump() == PumpResult(1, False, 0)
-        assert len(seen) == 1 and seen[0][0] == 0
-        assert seen[0][1].startswith("pinned-cown queue non-empty for ")
-        assert seen[0][1].endswith("with no pump() progress (depth=1)")
-        whencall(lambda c: None, [p], [])
-        wait_queued()
-        bocd.set_pump_watchdog(warn_ms=None, raise_ms=1)
-        threading.Event().wait(0.002)
         with pytest.raises(RuntimeError, match="pinned-cown queue non-empty"):
             pump()
+        assert not ran.is_set(), "raised before running anything"
+        assert pump() == PumpResult(1, False, 0), "not raised again"
     finally:
         bocd.set_pump_watchdog(warn_ms=None, raise_ms=None)
-    assert pump().executed == 1
     assert ran.is_set()
+
+
+def test_another_thread_pump_waits_for_the_running_one():
+    bocd.start()
+    ps = [PinnedCown(i) for i in range(2)]
+    EVENTS["inside"] = inside = threading.Event()
+    EVENTS["go"] = go = threading.Event()
+
+    def first(c):
+        EVENTS["inside"].set()
+        EVENTS["go"].wait(GUARD)
+
+    whencall(first, [ps[0]], [])
+    wait_queued()
+    results = []
+    main_pump = threading.Thread(target=lambda: results.append(pump()))
+    main_pump.start()
+    assert inside.wait(GUARD)
+    whencall(lambda c: None, [ps[1]], [])
+    other = threading.Thread(target=lambda: results.append(pump()))
+    other.start()
+    go.set()
+    main_pump.join(GUARD)
+    other.join(GUARD)
+    assert sum(r.executed for r in results) == 2
+    assert all(r.raised == 0 for r in results)
 
 
 def test_unpinned_program_never_warned():
@@ -377,10 +448,49 @@ def test_owner_death_fails_its_pinned_behaviors():
 def test_value_outlives_its_last_handle_while_work_is_queued():
     import gc
     p = PinnedCown(["kept"])
+    ident = p._id
     r = whencall(lambda c: c.value[0], [p], [])
     wait_queued()
     del p
     gc.collect()  # the program's last handle is gone; the behavior is not
     settle()
     assert r.unwrap() == "kept"
-    assert bocd._cown._retired == {}, "dropped once nothing can name it"
+    assert ident not in bocd._cown._pinned, "forgotten once the daemon freed it"
+
+
+def test_value_kept_while_another_cown_names_it():
+    import gc
+    p = PinnedCown(["home"])
+    ident = p._id
+    box = Cown(p)
+    del p
+    gc.collect()
+    settle()  # the program's handle is dropped; box's value still names it
+    assert ident in bocd._cown._pinned
+
+    @when(box)
+    def via_worker(b):
+        @when(b.value)
+        def at_home(q):
+            return q.value[0], os.getpid()
+        return at_home
+
+    settle()
+    assert via_worker.unwrap().unwrap() == ("home", PID)
+
+
+def test_pinned_body_reads_a_copy_of_shared_memory():
+    np = pytest.importorskip("numpy")
+    p = PinnedCown(None)
+    u = Cown(np.zeros(100_000, dtype=np.int64))  # big: in a shared blob
+
+    @when(p, u)
+    def keep(p, u):
+        p.value = u.value  # kept here after u moves on
+
+    @when(u)
+    def bump(u):
+        u.value += 1  # in place, in the blob, on a worker
+
+    settle()
+    assert int(p.value.sum()) == 0, "the kept array did not change under us"
