@@ -91,7 +91,18 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
   SessionId owner, executor;
   bool pinned = false;
   auto checked = check_submit(submitter, *s, r, owner, executor, pinned);
-  if (!checked) return checked.error();
+  if (!checked) {
+    const Failure& f = checked.error();
+    // A request set no program can run (pinned cowns of two owners) is
+    // the program's mistake, like a body's exception: with a result cown,
+    // that is where it goes (check_submit has checked the id is fresh).
+    if (f.code == Errc::mixed_pinned_owners && r.result) {
+      cowns_.insert(r.result, Value{f.message, true, f.code, {}, {}},
+                    submitter, false);
+      return BehaviorId{};
+    }
+    return f;
+  }
 
   // The global order: sorted by cown id, each cown once.
   std::sort(scratch_.begin(), scratch_.end(),

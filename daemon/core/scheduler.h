@@ -138,7 +138,10 @@ class Scheduler {
   // holds none.
   Status drop_cown(SessionId session, CownId id);
 
-  // Accepts a behavior or says why not; nothing changes on failure.
+  // Accepts a behavior or says why not; nothing changes on failure. One
+  // whose request set holds pinned cowns of two programs fails there
+  // instead when it names a result cown: that cown is created holding
+  // the error (mixed_pinned_owners) and the id returned is 0.
   // `request.payload` is moved from; the rest is left as it was, so a
   // caller may reuse the request's buffers.
   Result<BehaviorId> submit(SessionId submitter, SubmitRequest& request);

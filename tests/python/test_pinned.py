@@ -494,3 +494,34 @@ def test_pinned_body_reads_a_copy_of_shared_memory():
 
     settle()
     assert int(p.value.sum()) == 0, "the kept array did not change under us"
+
+
+MIXED_CHILD = r"""
+import sys
+from bocd import Cown, PinnedCown, _runtime
+box = Cown(PinnedCown(0))
+_runtime.session().quiesce(30.0)   # the daemon has both cowns
+print(box._id, flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_pinned_cowns_of_two_programs_fail_on_the_result_cown():
+    from bocd._cown import Cown as C
+    child = subprocess.Popen([sys.executable, "-c", MIXED_CHILD],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        box = C._from_id(int(child.stdout.readline()))
+        with box as theirs:  # the other program's PinnedCown handle
+            assert isinstance(theirs, PinnedCown)
+        mine = PinnedCown(1)
+        r = whencall(lambda a, b: "ran", [mine, theirs], [])
+        settle()  # nothing is left waiting: no program can run it
+        with pytest.raises(RuntimeError,
+                           match="pinned cowns of two programs"):
+            r.unwrap()
+    finally:
+        child.stdin.write("\n")
+        child.stdin.close()
+        child.wait(GUARD)

@@ -209,6 +209,15 @@ class ModelRun {
       if (!got.ok() && got.error().code == Errc::too_many_cowns) return;
       if (!refuse.empty()) refuse.insert(Errc::too_many_cowns);
     }
+    if (got.ok() && got.value() == BehaviorId{}) {
+      // Pinned cowns of two owners with a result cown: the error is
+      // stored there and nothing runs.
+      check(refuse.count(Errc::mixed_pinned_owners) && r.result,
+            "a submit failed onto a result cown without mixed owners");
+      m_.cowns[r.result] = model::Cown{from, true, false, {}, Value{},
+                                       Errc::mixed_pinned_owners, {}};
+      return;
+    }
     if (!refuse.empty()) {
       check(!got.ok(), "accepted a submit that should be refused");
       check(got.ok() || refuse.count(got.error().code),

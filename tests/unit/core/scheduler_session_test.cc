@@ -75,7 +75,18 @@ TEST(SchedulerWorkerTest, MixedPinnedOwnersRefused) {
   BehaviorId ok = submit_ok(s, b.id, pooled({plain, p, p}));  // one owner
   EXPECT_EQ(dispatched_to(s, a.id), std::vector<BehaviorId>{ok});
   complete_ok(s, a.id, ok);
-  expect_idle(s, 3);
+  // With a result cown, the error is stored there, as a body's would be.
+  CownId result = cown(b, 3);
+  Result<BehaviorId> stored = s.submit(b.id, pooled({plain, p, q}, result));
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored.value(), BehaviorId{});
+  const Value* v = s.value_of(result);
+  ASSERT_NE(v, nullptr);
+  EXPECT_TRUE(v->exception);
+  EXPECT_EQ(v->error, Errc::mixed_pinned_owners);
+  EXPECT_NE(v->data.find("two programs"), std::string::npos) << v->data;
+  EXPECT_TRUE(s.take_events().empty()) << "nothing runs";
+  expect_idle(s, 4);
 }
 
 // a's behaviors wait behind c's b0 on x. When a closes they are cancelled:
