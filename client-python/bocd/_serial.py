@@ -198,10 +198,15 @@ def encode_record(record: tuple, leaves: tuple) -> Encoded:
     return Encoded(data, [], [])
 
 
-def dumps(value: Any) -> tuple[bytes, list[int]]:
-    """Pickles `value`; returns the bytes and the cown ids it embeds."""
-    e = encode(value)
-    return e.data, e.refs
+def dumps_inband(value: Any) -> tuple[bytes, list[int]]:
+    """Pickles `value` by value (cloudpickle) with every buffer in-band:
+    for code, whose bytes are cached and read with plain pickle.loads, so
+    they must not name blobs. Returns the bytes and the cown ids embedded."""
+    buf = io.BytesIO()
+    p = _CloudPickler(buf, protocol=5)
+    p.refs = []
+    p.dump(value)
+    return buf.getvalue(), p.refs
 
 
 def _map(name: str, size: int) -> Any:

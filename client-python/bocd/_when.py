@@ -24,16 +24,21 @@ import sys
 import types
 from typing import Any, Callable, Sequence
 
-from . import _runtime, _serial
+from . import _cown, _runtime, _serial
 from ._cown import Cown, CownCapsule, _Handle, _register
 
 _CO_ASYNC = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | \
     inspect.CO_ITERABLE_COROUTINE
 _CO_GENERATOR = inspect.CO_GENERATOR
 
-# Per code object: the payload prefix (blob length + code blob). A @when in
+# Per code object: the payload prefix (blob length, digest, code blob) and
+# the cown ids the blob embeds (globals of a by-value function). A @when in
 # a loop makes a new function object each time, with the same code.
-_prefixes: dict[types.CodeType, bytes] = {}
+_prefixes: dict[types.CodeType, tuple[bytes, list[int]]] = {}
+# Per code object, for behaviors that run in this program (their request
+# set holds one of its pinned cowns): a prefix naming a template that runs
+# against the function's own globals, never pickled (DESIGN D8).
+_local_prefixes: dict[types.CodeType, bytes] = {}
 
 
 def _importable(fn: types.FunctionType) -> bool:
@@ -46,30 +51,66 @@ def _importable(fn: types.FunctionType) -> bool:
             and fn.__globals__ is mod.__dict__)
 
 
-def _prefix(fn: types.FunctionType) -> bytes:
-    """The payload's first part: the code blob, made once per code object
-    (after the shape checks, which depend only on the code)."""
+def _template(fn: types.FunctionType) -> types.FunctionType:
+    """`fn`'s code and globals without its captures (cells left empty)."""
     code = fn.__code__
-    prefix = _prefixes.get(code)
-    if prefix is not None:
-        return prefix
+    cells = tuple(types.CellType() for _ in code.co_freevars) or None
+    template = types.FunctionType(code, fn.__globals__, fn.__name__, None,
+                                  cells)
+    template.__module__ = fn.__module__
+    template.__qualname__ = fn.__qualname__
+    return template
+
+
+def _prefix(fn: types.FunctionType) -> tuple[bytes, list[int]]:
+    """The payload's first part: the code blob, made once per code object
+    (after the shape checks, which depend only on the code), and the cown
+    ids it embeds."""
+    code = fn.__code__
+    cached = _prefixes.get(code)
+    if cached is not None:
+        return cached
     _check_shape(fn)
+    refs: list[int] = []
     if _importable(fn):
         blob = b"M" + pickle.dumps(
             (fn.__module__, marshal.dumps(code), fn.__name__, fn.__qualname__))
     else:
-        cells = tuple(types.CellType() for _ in code.co_freevars) or None
-        template = types.FunctionType(code, fn.__globals__, fn.__name__,
-                                      None, cells)
-        template.__module__ = fn.__module__
-        template.__qualname__ = fn.__qualname__
-        blob = b"V" + _serial.dumps(template)[0]
+        data, refs = _serial.dumps_inband(_template(fn))
+        blob = b"V" + data
     # A digest first, so a worker finds the code it has rebuilt before by
     # 16 bytes instead of hashing (and slicing) the whole blob each time.
     key = hashlib.blake2b(blob, digest_size=16).digest()
-    prefix = struct.pack("<I", len(blob)) + key + blob
-    _prefixes[code] = prefix
+    _prefixes[code] = cached = (struct.pack("<I", len(blob)) + key + blob, refs)
+    return cached
+
+
+def _local_prefix(fn: types.FunctionType) -> bytes:
+    """The prefix of a behavior that runs here: no code blob, only a key
+    to a template registered with this process's body runner."""
+    code = fn.__code__
+    prefix = _local_prefixes.get(code)
+    if prefix is not None:
+        return prefix
+    _check_shape(fn)
+    from . import worker  # the body runner, which pump() uses
+    key = b"L" + struct.pack("<Q", len(_local_prefixes)) + bytes(7)
+    worker._templates[key] = _template(fn)
+    prefix = _local_prefixes[code] = struct.pack("<I", 0) + key
     return prefix
+
+
+def _runs_here(args: Sequence[Any]) -> bool:
+    """Whether the daemon will route this request set (cowns and groups)
+    to this program: it holds one of this program's pinned cowns."""
+    pinned = _cown._pinned
+    if not pinned:
+        return False
+    for a in args:
+        group = a if isinstance(a, (list, tuple)) else (a,)
+        if any(isinstance(c, _Handle) and c._id in pinned for c in group):
+            return True
+    return False
 
 
 def _check_shape(fn: types.FunctionType) -> None:
@@ -160,7 +201,10 @@ def _schedule(fn: Any, args: Sequence[Any], extras: list[Any] | None,
             raise TypeError("whencall() takes a behavior function, not a "
                             "thunk name. Pass the function object itself.")
         raise TypeError(f"@when needs a Python function, got {type(fn).__name__}")
-    prefix = _prefix(fn)
+    if _runs_here(args):
+        prefix, code_refs = _local_prefix(fn), []
+    else:
+        prefix, code_refs = _prefix(fn)
     if extras is None:  # @when: validate counts and capture bare names
         extras = _bare_captures(fn, len(args), frame)
     shape, flat = _shape(args)
@@ -181,7 +225,7 @@ def _schedule(fn: Any, args: Sequence[Any], extras: list[Any] | None,
         _runtime.count_scheduled()
     try:
         ident = session.submit(flat, prefix + call.data, True, parent,
-                               call.refs, call.blobs)
+                               call.refs + code_refs, call.blobs)
     except BaseException:
         call.discard()
         raise

@@ -525,3 +525,25 @@ def test_pinned_cowns_of_two_programs_fail_on_the_result_cown():
         child.stdin.write("\n")
         child.stdin.close()
         child.wait(GUARD)
+
+
+def test_pinned_body_from_main_uses_the_real_globals(tmp_path):
+    """A pinned behavior runs in its program: its code is not shipped, so
+    it sees the script's own globals, unpicklable ones too."""
+    code = (
+        "import threading, bocd\n"
+        "from bocd import PinnedCown, when\n"
+        "LOCK = threading.Lock()\n"
+        "COUNTER = [0]\n"
+        "p = PinnedCown(0)\n"
+        "for _ in range(3):\n"
+        "    @when(p)\n"
+        "    def body(p):\n"
+        "        with LOCK:\n"
+        "            COUNTER[0] += 1\n"
+        "        return COUNTER is globals()['COUNTER']\n"
+        "bocd.quiesce()\n"
+        "print(body.unwrap(), COUNTER[0])\n")
+    p = run_python(code, cwd=tmp_path)
+    assert p.returncode == 0, explain(p)
+    assert p.stdout.split() == ["True", "3"], explain(p)

@@ -297,3 +297,28 @@ def test_code_serialized_once_per_code_object(tmp_path):
     p = run_python(code, cwd=tmp_path)
     assert p.returncode == 0, explain(p)
     assert f"RESULT {sum(range(200))} 1" in p.stdout.splitlines(), explain(p)
+
+
+def test_big_globals_travel_with_the_code(tmp_path):
+    """Globals a by-value body uses travel inside its code blob, which a
+    worker reads with plain pickle: big buffers must be in-band there."""
+    code = textwrap.dedent(
+        """\
+        import numpy as np
+        from bocd import Cown, when, quiesce
+
+        BIG = np.arange(100_000)          # an out-of-band-sized buffer
+        LONG = list(range(200_000))       # a pickle stream over 1 MiB
+        c = Cown(0)
+
+        @when(c)
+        def total(c):
+            return int(BIG.sum()) + len(LONG)
+
+        quiesce()
+        print("RESULT", total.unwrap())
+        """
+    )
+    p = run_python(code, cwd=tmp_path)
+    assert p.returncode == 0, explain(p)
+    assert f"RESULT {sum(range(100_000)) + 200_000}" in p.stdout, explain(p)
