@@ -24,7 +24,6 @@ from ._daemon import Daemon
 _lock = threading.RLock()
 _session: Any = None          # _core.Session of this process
 _daemon: Daemon | None = None  # the private daemon, when we started one
-_socket: str | None = None
 _worker_count: int | None = None
 _up = False
 _is_worker = False
@@ -90,11 +89,10 @@ def _program_name() -> str:
 
 def _connect(worker_count: int) -> None:
     """Connects this program; starts a private daemon if none answers."""
-    global _session, _daemon, _socket
+    global _session, _daemon
     socket = _core.default_socket_path()
     try:
         _session = _core.Session(socket, _program_name())
-        _socket = socket
         return
     except ConnectionError:
         pass
@@ -105,7 +103,6 @@ def _connect(worker_count: int) -> None:
         daemon.stop()
         raise
     _daemon = daemon
-    _socket = daemon.socket
     atexit.register(_shutdown)
 
 
@@ -224,9 +221,6 @@ def mark_down() -> None:
     global _up
     _up = False
 
-
-def socket_path() -> str | None:
-    return _socket
 
 
 def private_daemon() -> Daemon | None:

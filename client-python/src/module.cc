@@ -116,7 +116,6 @@ class Session {
     return client_;
   }
 
-  std::uint64_t session() { return c()->session(); }
   std::uint64_t behaviors_accepted() { return c()->behaviors_accepted(); }
 
   std::uint64_t create(const py::bytes& data, const Ids& refs,
@@ -126,13 +125,6 @@ class Session {
     Client& cl = *client;
     py::gil_scoped_release nogil;
     return cl.create(std::move(s), refs, blobs).id;
-  }
-
-  void drop(std::uint64_t id) {
-    std::shared_ptr<Client> client = c();
-    Client& cl = *client;
-    py::gil_scoped_release nogil;
-    cl.drop(CownRef{id});
   }
 
   void hold(const Ids& ids) {
@@ -256,14 +248,6 @@ class Session {
     return cl.serve_until_closed();
   }
 
-  std::vector<std::pair<int, std::string>> take_errors() {
-    std::vector<std::pair<int, std::string>> out;
-    for (const Error& e : c()->take_errors()) {
-      out.emplace_back(e.code().value(), e.what());
-    }
-    return out;
-  }
-
  private:
   std::shared_ptr<py::object> body_;
   std::shared_ptr<Client> client_;
@@ -311,7 +295,6 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("size", &Blob::size)
       .def_property_readonly("address", &Blob::address)
       .def_static("unlink", &Blob::unlink, py::arg("name"))
-      .def_static("valid_name", &Blob::valid_name, py::arg("name"))
       .def_buffer([](Blob& b) {
         return py::buffer_info(b.data(), 1,
                                py::format_descriptor<std::uint8_t>::format(),
@@ -326,11 +309,9 @@ PYBIND11_MODULE(_core, m) {
   py::class_<Session>(m, "Session")
       .def(py::init<std::string, std::string, py::object>(), py::arg("socket"),
            py::arg("program"), py::arg("body") = py::none())
-      .def_property_readonly("session", &Session::session)
       .def_property_readonly("behaviors_accepted", &Session::behaviors_accepted)
       .def("close", &Session::close)
       .def("create", &Session::create)
-      .def("drop", &Session::drop)
       .def("drop_many", &Session::drop_many)
       .def("hold", &Session::hold)
       .def("output", &Session::output)
@@ -344,6 +325,5 @@ PYBIND11_MODULE(_core, m) {
       .def("pinned_depth", &Session::pinned_depth)
       .def("take_freed_pinned", &Session::take_freed_pinned)
       .def("pinned_age", &Session::pinned_age)
-      .def("wait_or_pinned", &Session::wait_or_pinned)
-      .def("take_errors", &Session::take_errors);
+      .def("wait_or_pinned", &Session::wait_or_pinned);
 }
