@@ -522,12 +522,11 @@ void Client::release(const Lease& lease, const Value* update) {
     std::lock_guard<std::mutex> lock(mu_);
     check_usable_locked();
   }
-  channel_->send([&](proto::Encoder& enc) {
-    enc.complete(lease.behavior, updates);
-  });
   // The cown's next behavior waits for this frame: write it now rather
   // than wake the IO thread to write it.
-  channel_->flush_urgent();
+  channel_->send_direct([&](proto::Encoder& enc) {
+    enc.complete(lease.behavior, updates);
+  });
 }
 
 Client::Waited Client::wait_quiesced(
@@ -552,8 +551,7 @@ Client::Waited Client::wait_quiesced(
     open_quiesce_ = 0;
   }
   if (send) {
-    channel_->send([&](proto::Encoder& enc) { enc.quiesce(request); });
-    channel_->flush_urgent();
+    channel_->send_direct([&](proto::Encoder& enc) { enc.quiesce(request); });
   }
   std::unique_lock<std::mutex> lock(mu_);
   auto woken = [&] {
