@@ -4,7 +4,6 @@
 
 #include <string>
 #include <vector>
-#include <vector>
 
 #include "errc.h"
 #include "ids.h"
