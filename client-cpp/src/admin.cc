@@ -51,12 +51,14 @@ struct AdminClient::State {
   static DaemonStatus decode(const fb::Status& s) {
     DaemonStatus d{s.version() ? s.version()->str() : "", s.pid(),
                    s.uptime_ms(), s.workers(), s.cowns(), s.in_flight(),
-                   s.behaviors_completed(), {}};
+                   s.behaviors_completed(), {}, s.queued()};
     if (s.sessions() != nullptr) {
       for (const fb::SessionInfo* i : *s.sessions()) {
         d.sessions.push_back(SessionStatus{
             i->id(), role_name(i->role()), i->pid(),
-            i->program() ? i->program()->str() : "", i->in_flight()});
+            i->program() ? i->program()->str() : "", i->in_flight(),
+            i->ran(), i->running(), i->busy_us(), i->pinned_dispatched(),
+            i->pinned_depth()});
       }
     }
     return d;

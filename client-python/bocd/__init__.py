@@ -14,6 +14,8 @@ from . import _cown, _pump, _runtime
 from ._cown import Cown, CownCapsule, PinnedCown
 from ._pump import PumpResult, pump, set_pump_watchdog, set_wait_pump_poll
 from ._runtime import WORKER_COUNT, start
+from ._stats import STAT_KEYS, runtime_stats
+from ._stats import bocpy_stats as _stats
 from ._when import when, whencall
 
 try:
@@ -24,16 +26,10 @@ except Exception:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "Cown", "CownCapsule", "PinnedCown", "PumpResult", "WORKER_COUNT",
-    "WaitResult", "__version__", "pump", "quiesce", "set_pump_watchdog",
+    "WaitResult", "__version__", "pump", "quiesce", "runtime_stats", "set_pump_watchdog",
     "set_wait_pump_poll", "start", "wait", "when", "whencall",
 ]
 
-STAT_KEYS = (
-    "worker_index", "pushed_local", "dispatched_to_pending", "pushed_remote",
-    "popped_local", "popped_via_steal", "enqueue_cas_retries",
-    "dequeue_cas_retries", "batch_resets", "steal_attempts", "steal_failures",
-    "parked", "last_steal_attempt_ns", "fairness_arm_fires",
-)
 
 
 class WaitResult(NamedTuple):
@@ -60,23 +56,6 @@ def _check_timeout(timeout: float | None) -> float:
     if timeout > 1e9 or math.isinf(timeout):
         return -1.0
     return max(0.0, float(timeout))
-
-
-def _stats() -> list[dict[str, int]]:
-    # The daemon schedules centrally, so bocpy's work-stealing counters
-    # have no counterpart; keep the keys, count behaviors the program
-    # scheduled under pushed_remote and those its behaviors scheduled under
-    # dispatched_to_pending (as bocpy does), all on worker 0.
-    out = []
-    n = _runtime.worker_count()
-    for i in range(n):
-        d = dict.fromkeys(STAT_KEYS, 0)
-        d["worker_index"] = i
-        if i == 0:
-            d["pushed_remote"] = _runtime.scheduled()
-            d["dispatched_to_pending"] = _runtime.nested()
-        out.append(d)
-    return out
 
 
 def _shape(stats: bool, noticeboard: bool, st: list[dict[str, int]],

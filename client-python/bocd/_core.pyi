@@ -11,6 +11,10 @@ class DaemonError(RuntimeError):
 class DaemonConnectionError(ConnectionError):
     """The daemon cannot be reached or went away; names the socket."""
 
+def daemon_status(socket: str, timeout: float) -> dict[str, Any]:
+    """The daemon's status: sessions with their executor figures."""
+    ...
+
 def default_socket_path() -> str:
     """$BOCD_SOCKET, else $XDG_RUNTIME_DIR/bocd/bocd.sock, else
     /tmp/bocd-$UID/bocd.sock."""

@@ -24,6 +24,7 @@ from ._daemon import Daemon
 _lock = threading.RLock()
 _session: Any = None          # _core.Session of this process
 _daemon: Daemon | None = None  # the private daemon, when we started one
+_socket = ""                   # the socket _session is connected to
 _worker_count: int | None = None
 _up = False
 _is_worker = False
@@ -89,10 +90,11 @@ def _program_name() -> str:
 
 def _connect(worker_count: int) -> None:
     """Connects this program; starts a private daemon if none answers."""
-    global _session, _daemon
+    global _session, _daemon, _socket
     socket = _core.default_socket_path()
     try:
         _session = _core.Session(socket, _program_name())
+        _socket = socket
         return
     except ConnectionError:
         pass
@@ -103,6 +105,7 @@ def _connect(worker_count: int) -> None:
         daemon.stop()
         raise
     _daemon = daemon
+    _socket = daemon.socket
     atexit.register(_shutdown)
 
 
@@ -120,6 +123,12 @@ def _shutdown() -> None:
         if _daemon is not None:
             _daemon.stop()
             _daemon = None
+
+
+def daemon_status(timeout: float = 10.0) -> dict[str, Any]:
+    """The status of the daemon this program is connected to."""
+    session()
+    return _core.daemon_status(_socket, timeout)
 
 
 def session() -> Any:

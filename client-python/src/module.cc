@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bocd/client/admin.h"
 #include "bocd/client/blob.h"
 #include "bocd/client/client.h"
 
@@ -36,6 +37,42 @@ std::vector<CownRef> to_refs(const std::vector<std::uint64_t>& ids) {
 py::tuple to_python(const Value& v) {
   return py::make_tuple(py::bytes(v.data), v.exception,
                         static_cast<int>(v.error));
+}
+
+// The daemon's status as a dict, read over a short admin session: a
+// program's own session cannot see other sessions' figures.
+py::dict daemon_status(const std::string& socket, double timeout_s) {
+  DaemonStatus s;
+  {
+    py::gil_scoped_release nogil;
+    AdminClient admin(socket);
+    s = admin.status(std::chrono::milliseconds(
+        static_cast<long long>(timeout_s * 1000)));
+  }
+  py::list sessions;
+  for (const SessionStatus& x : s.sessions) {
+    py::dict d;
+    d["id"] = x.id;
+    d["role"] = x.role;
+    d["pid"] = x.pid;
+    d["program"] = x.program;
+    d["in_flight"] = x.in_flight;
+    d["ran"] = x.ran;
+    d["running"] = x.running;
+    d["busy_us"] = x.busy_us;
+    d["pinned_dispatched"] = x.pinned_dispatched;
+    d["pinned_depth"] = x.pinned_depth;
+    sessions.append(d);
+  }
+  py::dict out;
+  out["pid"] = s.pid;
+  out["workers"] = s.workers;
+  out["cowns"] = s.cowns;
+  out["in_flight"] = s.in_flight;
+  out["completed"] = s.behaviors_completed;
+  out["queued"] = s.queued;
+  out["sessions"] = sessions;
+  return out;
 }
 
 using Ids = std::vector<std::uint64_t>;
@@ -303,6 +340,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("buffer_span", &buffer_span, py::arg("obj"),
         "(address, length) of a contiguous buffer.");
 
+  m.def("daemon_status", &daemon_status, py::arg("socket"),
+        py::arg("timeout"),
+        "The daemon's status (sessions with their executor figures).");
   m.def("default_socket_path", &default_socket_path,
         "The daemon socket a client uses when none is given.");
 

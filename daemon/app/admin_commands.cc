@@ -32,7 +32,8 @@ std::string to_json(const DaemonStatus& s) {
                   ",\"cowns\":" + std::to_string(s.cowns) +
                   ",\"in_flight\":" + std::to_string(s.in_flight) +
                   ",\"behaviors_completed\":" +
-                  std::to_string(s.behaviors_completed);
+                  std::to_string(s.behaviors_completed) +
+                  ",\"queued\":" + std::to_string(s.queued);
   double secs = s.uptime_ms / 1000.0;
   o += ",\"throughput_per_s\":" +
        std::to_string(secs > 0 ? s.behaviors_completed / secs : 0.0);
@@ -43,7 +44,12 @@ std::string to_json(const DaemonStatus& s) {
     o += "{\"id\":" + std::to_string(x.id) + ",\"role\":" +
          json_string(x.role) + ",\"pid\":" + std::to_string(x.pid) +
          ",\"program\":" + json_string(x.program) +
-         ",\"in_flight\":" + std::to_string(x.in_flight) + "}";
+         ",\"in_flight\":" + std::to_string(x.in_flight) +
+         ",\"ran\":" + std::to_string(x.ran) +
+         ",\"running\":" + std::to_string(x.running) +
+         ",\"busy_ms\":" + std::to_string(x.busy_us / 1000.0) +
+         ",\"pinned_dispatched\":" + std::to_string(x.pinned_dispatched) +
+         ",\"pinned_depth\":" + std::to_string(x.pinned_depth) + "}";
   }
   return o + "]}";
 }
@@ -51,17 +57,26 @@ std::string to_json(const DaemonStatus& s) {
 void print_text(const DaemonStatus& s, const std::string& socket) {
   std::printf("bocd %s on %s, pid %d, up %.1f s\n", s.version.c_str(),
               socket.c_str(), s.pid, s.uptime_ms / 1000.0);
-  std::printf("workers %u, cowns %llu, in flight %llu, completed %llu\n",
-              s.workers, static_cast<unsigned long long>(s.cowns),
-              static_cast<unsigned long long>(s.in_flight),
-              static_cast<unsigned long long>(s.behaviors_completed));
-  std::printf("%-8s %-7s %-8s %-10s %s\n", "SESSION", "ROLE", "PID",
-              "IN-FLIGHT", "PROGRAM");
+  std::printf(
+      "workers %u, cowns %llu, in flight %llu, completed %llu, "
+      "queued for workers %llu\n",
+      s.workers, static_cast<unsigned long long>(s.cowns),
+      static_cast<unsigned long long>(s.in_flight),
+      static_cast<unsigned long long>(s.behaviors_completed),
+      static_cast<unsigned long long>(s.queued));
+  // RAN/RUNNING/BUSY are as an executor; PINNED is pinned work dispatched
+  // to the session, PQ its pinned queue now.
+  std::printf("%-8s %-7s %-8s %-10s %-10s %-8s %-10s %-8s %-4s %s\n",
+              "SESSION", "ROLE", "PID", "IN-FLIGHT", "RAN", "RUNNING",
+              "BUSY-S", "PINNED", "PQ", "PROGRAM");
   for (const auto& x : s.sessions) {
-    std::printf("%-8llu %-7s %-8d %-10llu %s\n",
+    std::printf("%-8llu %-7s %-8d %-10llu %-10llu %-8u %-10.3f %-8llu %-4u %s\n",
                 static_cast<unsigned long long>(x.id), x.role.c_str(), x.pid,
                 static_cast<unsigned long long>(x.in_flight),
-                x.program.c_str());
+                static_cast<unsigned long long>(x.ran), x.running,
+                x.busy_us / 1e6,
+                static_cast<unsigned long long>(x.pinned_dispatched),
+                x.pinned_depth, x.program.c_str());
   }
 }
 

@@ -225,8 +225,10 @@ void Scheduler::dispatch(std::uint32_t b, SessionId to) {
   Behavior& bh = behaviors_.at(b);
   bh.state = BehaviorState::RUNNING;
   bh.running_on = to;
+  Session* s = find_session(to);
+  if (s->running++ == 0) s->busy_since_us = now_us_;
   if (bh.pinned) {
-    Session* s = find_session(to);
+    ++s->pinned_dispatched;
     if (s->pinned_running++ == 0) ++s->pinned_episode;
   }
   events_.push_back(DispatchEvent{to, behaviors_.id_of(b)});
@@ -338,8 +340,14 @@ void Scheduler::abort(std::uint32_t b, Errc code, std::string message) {
 
 void Scheduler::finish(std::uint32_t b) {
   Behavior& bh = behaviors_.at(b);
-  if (bh.pinned && bh.state == BehaviorState::RUNNING) {
-    if (Session* s = find_session(bh.running_on)) --s->pinned_running;
+  if (bh.state == BehaviorState::RUNNING) {
+    if (Session* s = find_session(bh.running_on)) {
+      ++s->ran;
+      if (--s->running == 0) {
+        s->busy_us += static_cast<std::uint64_t>(now_us_ - s->busy_since_us);
+      }
+      if (bh.pinned) --s->pinned_running;
+    }
   }
   for (const Request& r : bh.requests) {
     if (r.next == NONE) {

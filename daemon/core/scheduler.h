@@ -16,6 +16,7 @@
 // them and frees cascades; cycles leak (see cown_table.h).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -98,7 +99,17 @@ struct SessionSummary {
   Role role = Role::client;
   std::int32_t pid = 0;
   std::string program;
-  std::uint64_t in_flight = 0;
+  std::uint64_t in_flight = 0;    // its behaviors not yet completed
+  // As an executor (a worker, or a program running pinned work or
+  // behaviors routed back to it): behaviors dispatched to it and ended,
+  // those dispatched and not yet ended, the time it had at least one
+  // (microseconds of host time, see set_time), and how many of the
+  // dispatched were pinned work, with those still outstanding.
+  std::uint64_t ran = 0;
+  std::uint32_t running = 0;
+  std::uint64_t busy_us = 0;
+  std::uint64_t pinned_dispatched = 0;
+  std::uint32_t pinned_depth = 0;
 };
 
 // A program's pinned work (DESIGN D8): behaviors dispatched to it because
@@ -115,6 +126,11 @@ struct PinnedQueue {
 class Scheduler {
  public:
   explicit Scheduler(Limits limits = {});
+
+  // The host's monotonic time in microseconds. The core reads no clock:
+  // the host advances this before each command, and it is used only for
+  // statistics (SessionSummary::busy_us). Never moves backwards.
+  void set_time(std::int64_t now_us) { now_us_ = std::max(now_us_, now_us); }
 
   SessionGrant open_session(Role role, std::int32_t pid, std::string program);
   // Cancels the session's queued behaviors, aborts behaviors running on it
@@ -196,6 +212,8 @@ class Scheduler {
   // for an admin session, daemon-wide. 0 for an unknown session.
   std::uint64_t accepted(SessionId session) const;
   std::size_t cown_count() const { return cowns_.size(); }
+  // READY behaviors waiting for a free worker slot.
+  std::size_t queued_for_workers() const { return worker_queue_.size(); }
   std::size_t live_behaviors() const { return behaviors_.live(); }
   std::size_t session_count() const { return session_index_.size(); }
   // Every open session with pinned work outstanding (for the watchdog).
@@ -217,6 +235,12 @@ class Scheduler {
     std::uint64_t accepted = 0;      // behaviors accepted for this program
     std::uint32_t pinned_running = 0;  // its pinned work (PinnedQueue)
     std::uint64_t pinned_episode = 0;
+    // As an executor (SessionSummary).
+    std::uint32_t running = 0;
+    std::uint64_t ran = 0;
+    std::uint64_t pinned_dispatched = 0;
+    std::int64_t busy_since_us = 0;
+    std::uint64_t busy_us = 0;
     // Cowns this session took a handle on with hold_cowns (slot indices:
     // stable while held, since the hold keeps the cown live). Never one
     // it holds an owner handle on.
@@ -255,6 +279,7 @@ class Scheduler {
   std::uint64_t next_session_ = 1;
   std::uint64_t completed_ = 0;
   std::uint64_t accepted_ = 0;
+  std::int64_t now_us_ = 0;
   CownTable cowns_;
   BehaviorPool behaviors_;
   // Sessions in slots found through a FlatIndex: ids stay small and

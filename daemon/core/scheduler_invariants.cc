@@ -20,6 +20,7 @@ std::string Scheduler::check_invariants() const {
   std::uint64_t live = 0;
   std::map<SessionId, std::uint32_t> running_on_worker;
   std::map<SessionId, std::uint32_t> pinned_running;
+  std::map<SessionId, std::uint32_t> running_on;
   for (std::uint32_t b = 0; b < behaviors_.capacity(); ++b) {
     const Behavior& bh = behaviors_.at(b);
     if (bh.state == BehaviorState::FREE) continue;
@@ -28,6 +29,7 @@ std::string Scheduler::check_invariants() const {
     if (bh.state == BehaviorState::RUNNING && !bh.executor) {
       ++running_on_worker[bh.running_on];
     }
+    if (bh.state == BehaviorState::RUNNING) ++running_on[bh.running_on];
     if (bh.state == BehaviorState::RUNNING && bh.pinned) {
       ++pinned_running[bh.running_on];
     }
@@ -48,6 +50,7 @@ std::string Scheduler::check_invariants() const {
     if (s.pinned_running != pinned_running[id]) {
       return "pinned work count drifted";
     }
+    if (s.running != running_on[id]) return "running count drifted";
     if (s.role == Role::worker && !s.closed &&
         std::count(idle_workers_.begin(), idle_workers_.end(), id) +
                 running_on_worker[id] !=

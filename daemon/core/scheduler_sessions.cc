@@ -185,8 +185,14 @@ std::vector<SessionSummary> Scheduler::sessions() const {
   std::vector<SessionSummary> out;
   for (const Session& s : sessions_) {
     if (!s.id || s.closed) continue;
+    std::uint64_t busy = s.busy_us;
+    if (s.running > 0) {
+      busy += static_cast<std::uint64_t>(now_us_ - s.busy_since_us);
+    }
     out.push_back(SessionSummary{s.id, s.role, s.pid, s.program,
-                                 s.terminator.count()});
+                                 s.terminator.count(), s.ran, s.running,
+                                 busy, s.pinned_dispatched,
+                                 s.pinned_running});
   }
   std::sort(out.begin(), out.end(),
             [](const SessionSummary& a, const SessionSummary& b) {

@@ -93,6 +93,12 @@ std::pair<std::uint64_t, std::uint64_t> reply_ids(const fb::Envelope& env) {
 Dispatcher::Dispatcher(core::Scheduler& scheduler, DaemonInfo info)
     : scheduler_(scheduler), info_(std::move(info)) {}
 
+void Dispatcher::tick() {
+  scheduler_.set_time(std::chrono::duration_cast<std::chrono::microseconds>(
+                          info_.now().time_since_epoch())
+                          .count());
+}
+
 void Dispatcher::on_open(const std::shared_ptr<Connection>& c) {
   c->session = next_connection_++;
   connections_.emplace(c->session, Peer{c, {}, core::Role::client, {}});
@@ -131,6 +137,7 @@ void Dispatcher::handle(Peer& p, const fb::Envelope& env) {
     return;
   }
   bool admin = p.role == core::Role::admin;
+  tick();
   switch (type) {
     case fb::Message::Hello: return hello(p, *env.message_as_Hello());
     case fb::Message::Quiesce: return quiesce(p, *env.message_as_Quiesce());
@@ -312,7 +319,8 @@ void Dispatcher::status(Peer& p, const fb::StatusRequest& m) {
   for (const auto& s : scheduler_.sessions()) {
     sessions.push_back(fb::CreateSessionInfo(
         fbb, s.id.value, to_wire(s.role), s.pid, fbb.CreateString(s.program),
-        s.in_flight));
+        s.in_flight, s.ran, s.running, s.busy_us, s.pinned_dispatched,
+        s.pinned_depth));
   }
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
       info_.now() - info_.started);
@@ -321,7 +329,7 @@ void Dispatcher::status(Peer& p, const fb::StatusRequest& m) {
       static_cast<std::int32_t>(getpid()),
       static_cast<std::uint64_t>(uptime.count()), info_.workers,
       scheduler_.cown_count(), scheduler_.in_flight(), scheduler_.completed(),
-      fbb.CreateVector(sessions));
+      fbb.CreateVector(sessions), scheduler_.queued_for_workers());
   encoder_for(p).finish(fb::Message::Status, reply.Union());
   p.connection->flush_soon();
 }
@@ -402,6 +410,7 @@ void Dispatcher::on_closed(Connection& c, const std::string& reason) {
                p.session.value, role_name(p.role), c.peer().pid, p.program,
                reason);
     by_session_.erase(p.session);
+    tick();
     scheduler_.close_session(p.session);
   } else {
     log().info("connection from pid {} closed before handshake: {}",

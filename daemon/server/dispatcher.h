@@ -53,6 +53,8 @@ class Dispatcher final : public FrameHandler {
     std::string program;
   };
 
+  // Gives the scheduler the time before a command (for its statistics).
+  void tick();
   void handle(Peer& p, const proto::fb::Envelope& env);
   void hello(Peer& p, const proto::fb::Hello& m);
   void create_cown(Peer& p, const proto::fb::CreateCown& m);

@@ -2,11 +2,12 @@
 conftest sets to 2 through BOCD_WORKERS), exactly the 14 documented keys,
 int values, and pushed_* counters covering every behavior scheduled."""
 
+import json
 import threading
 
 import bocd
 from bocd import Cown, quiesce, wait, when
-from conftest import STAT_KEYS, GUARD, increment
+from conftest import STAT_KEYS, GUARD, bocd_cli, increment
 
 PUSHED = ("pushed_local", "dispatched_to_pending", "pushed_remote")
 
@@ -115,3 +116,89 @@ def test_wait_stats_count_nested_behaviors():
     check_shape(stats)
     assert c.unwrap() == 10
     assert pushed(stats) >= 20, stats
+
+
+NOTED: list[int] = []  # pinned bodies run here, on the main thread
+
+
+def worker_runs(s) -> int:
+    return sum(w["behaviors_run"] for w in s["workers"])
+
+
+def worker_busy(s) -> float:
+    return sum(w["busy_s"] for w in s["workers"])
+
+
+def test_runtime_stats_count_worker_runs_and_pinned_dispatches():
+    wait(timeout=GUARD)
+    before = bocd.runtime_stats()
+    assert len(before["workers"]) == 2
+    assert before["main"]["pinned_depth"] == 0
+    cs = [Cown(i) for i in range(30)]
+    for c in cs:
+
+        @when(c)
+        def bump(c):
+            c.value += 1
+
+    p = bocd.PinnedCown(None)
+    for i in range(5):
+
+        @when(p)
+        def note(p, i=i):
+            NOTED.append(i)
+
+    # Wait until the daemon has routed the first pinned behavior here,
+    # without running it: the main thread is its only executor.
+    assert bocd._runtime.session().wait_or_pinned(GUARD) != 0
+    queued = bocd.runtime_stats()
+    assert queued["main"]["pinned_depth"] == 1, queued["main"]
+    assert queued["main"]["pinned_dispatched"] == (
+        before["main"]["pinned_dispatched"] + 1)
+    quiesce(timeout=GUARD)
+    after = bocd.runtime_stats()
+    assert worker_runs(after) - worker_runs(before) == 30, (before, after)
+    assert worker_busy(after) > worker_busy(before)
+    assert all(w["running"] == 0 for w in after["workers"]), after
+    assert after["main"]["pinned_dispatched"] - (
+        before["main"]["pinned_dispatched"]) == 5
+    assert after["main"]["behaviors_run"] - before["main"]["behaviors_run"] == 5
+    assert after["main"]["pinned_depth"] == 0
+    assert after["queued"] == 0
+    assert NOTED == [0, 1, 2, 3, 4]
+    assert [c.unwrap() for c in cs] == list(range(1, 31))
+
+
+def test_quiesce_stats_popped_local_counts_each_workers_runs():
+    wait(timeout=GUARD)
+    c = Cown(0)
+    increment(c, 1)
+    first = quiesce(timeout=GUARD, stats=True)
+    increment(c, 12)
+    second = quiesce(timeout=GUARD, stats=True)
+    check_shape(second)
+    ran = sum(d["popped_local"] for d in second) - sum(
+        d["popped_local"] for d in first)
+    assert ran == 12, (first, second)
+    assert c.unwrap() == 13
+
+
+def test_cli_quiesce_stats_json_reports_each_worker(bocd_daemon):
+    c = Cown(0)
+    increment(c, 7)
+    quiesce(timeout=GUARD)
+    p = bocd_cli("quiesce", "--stats", "--json", "--socket", bocd_daemon.socket)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["quiesced"] is True
+    status = out["status"]
+    assert status["queued"] == 0 and status["in_flight"] == 0
+    workers = [s for s in status["sessions"] if s["role"] == "worker"]
+    assert len(workers) == 2
+    for w in workers:
+        assert set(w) >= {"ran", "running", "busy_ms", "pinned_dispatched",
+                          "pinned_depth"}, w
+        assert w["running"] == 0 and w["pinned_depth"] == 0
+    assert sum(w["ran"] for w in workers) >= 7
+    assert sum(w["busy_ms"] for w in workers) > 0
+    assert c.unwrap() == 7

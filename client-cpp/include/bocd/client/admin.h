@@ -18,7 +18,13 @@ struct SessionStatus {
   std::string role;
   std::int32_t pid = 0;
   std::string program;
-  std::uint64_t in_flight = 0;
+  std::uint64_t in_flight = 0;  // its behaviors not yet completed
+  // As an executor (a worker, or a program running its pinned work):
+  std::uint64_t ran = 0;            // behaviors dispatched to it that ended
+  std::uint32_t running = 0;        // dispatched, not yet ended
+  std::uint64_t busy_us = 0;        // time it held at least one
+  std::uint64_t pinned_dispatched = 0;
+  std::uint32_t pinned_depth = 0;   // its pinned queue now
 };
 
 struct DaemonStatus {
@@ -30,6 +36,7 @@ struct DaemonStatus {
   std::uint64_t in_flight = 0;
   std::uint64_t behaviors_completed = 0;
   std::vector<SessionStatus> sessions;  // the admin's own included
+  std::uint64_t queued = 0;  // ready behaviors waiting for a free worker
 };
 
 class AdminClient {

@@ -1,0 +1,95 @@
+"""Statistics: bocpy's per-worker dicts, and bocd's own richer figures.
+
+The daemon schedules centrally, so bocpy's work-stealing counters have no
+counterpart. quiesce(stats=True) keeps bocpy's 14 keys (API.md 4.5: tests
+check the exact set) with these meanings: behaviors the program scheduled
+count under pushed_remote and those its behaviors scheduled under
+dispatched_to_pending (as bocpy does), on worker 0; popped_local is the
+behaviors each worker has run (for every program of the daemon); the rest
+stay 0. runtime_stats() gives what a bocd user wants to see: per worker,
+behaviors run, busy time and queue depth; for this program's main thread,
+its pinned dispatches and pinned queue.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import _runtime
+
+STAT_KEYS = (
+    "worker_index", "pushed_local", "dispatched_to_pending", "pushed_remote",
+    "popped_local", "popped_via_steal", "enqueue_cas_retries",
+    "dequeue_cas_retries", "batch_resets", "steal_attempts", "steal_failures",
+    "parked", "last_steal_attempt_ns", "fairness_arm_fires",
+)
+
+
+def _workers(status: dict[str, Any]) -> list[dict[str, Any]]:
+    # Sessions come sorted by id: a replacement worker takes the place
+    # after those still serving.
+    return [s for s in status["sessions"] if s["role"] == "worker"]
+
+
+def _main(status: dict[str, Any]) -> dict[str, Any] | None:
+    pid = os.getpid()
+    for s in status["sessions"]:
+        if s["role"] == "client" and s["pid"] == pid:
+            return s
+    return None
+
+
+def bocpy_stats() -> list[dict[str, int]]:
+    """bocpy's shape: WORKER_COUNT dicts of exactly STAT_KEYS."""
+    workers = _workers(_runtime.daemon_status())
+    out = []
+    for i in range(_runtime.worker_count()):
+        d = dict.fromkeys(STAT_KEYS, 0)
+        d["worker_index"] = i
+        if i == 0:
+            d["pushed_remote"] = _runtime.scheduled()
+            d["dispatched_to_pending"] = _runtime.nested()
+        if i < len(workers):
+            d["popped_local"] = workers[i]["ran"]
+        out.append(d)
+    return out
+
+
+def runtime_stats(timeout: float = 10.0) -> dict[str, Any]:
+    """What the daemon reports now, for this program and its workers.
+
+    Returns ``{"workers": [...], "main": {...}, "queued": n}``:
+
+    * ``workers``: one dict per worker process of the daemon, with
+      ``worker_index``, ``pid``, ``behaviors_run``, ``running`` (dispatched
+      to it, not yet ended: its queue depth) and ``busy_s`` (time it held
+      at least one behavior). Workers serve every program of the daemon,
+      so these count all of their work.
+    * ``main``: this program as an executor of its pinned work: ``pid``,
+      ``pinned_dispatched`` (pinned behaviors routed to it so far),
+      ``pinned_depth`` (routed, not yet run by pump()), ``behaviors_run``,
+      ``busy_s``, and ``in_flight`` (its behaviors not yet completed).
+    * ``queued``: ready behaviors waiting for a free worker.
+
+    Reads the daemon's figures over a short admin connection; nothing is
+    waited for or torn down. Raises ConnectionError if the daemon is gone.
+    """
+    status = _runtime.daemon_status(timeout)
+    workers = [{
+        "worker_index": i,
+        "pid": w["pid"],
+        "behaviors_run": w["ran"],
+        "running": w["running"],
+        "busy_s": w["busy_us"] / 1e6,
+    } for i, w in enumerate(_workers(status))]
+    me = _main(status) or dict.fromkeys(
+        ("ran", "busy_us", "pinned_dispatched", "pinned_depth", "in_flight"), 0)
+    main = {
+        "pid": os.getpid(),
+        "pinned_dispatched": me["pinned_dispatched"],
+        "pinned_depth": me["pinned_depth"],
+        "behaviors_run": me["ran"],
+        "busy_s": me["busy_us"] / 1e6,
+        "in_flight": me["in_flight"],
+    }
+    return {"workers": workers, "main": main, "queued": status["queued"]}
