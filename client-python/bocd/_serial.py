@@ -102,6 +102,8 @@ class _FastPickler(pickle.Pickler):
             raise _ByValue
         if type(obj) is types.CodeType:
             return marshal.loads, (marshal.dumps(obj),)
+        if isinstance(obj, types.ModuleType):
+            raise _ByValue  # cloudpickle imports it by name in the worker
         return NotImplemented
 
 

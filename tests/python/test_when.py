@@ -251,6 +251,23 @@ def test_closure_over_enclosing_function_local():
     assert r.unwrap() == 21
 
 
+def test_captured_module_is_imported_by_name_in_the_worker():
+    """A module in a closure or a default travels by name (it was a
+    TypeError from the fast pickler)."""
+
+    def schedule(mod):
+        c = Cown(2.0)
+
+        @when(c)
+        def root(c, fn=mod.sqrt):
+            return mod.__name__, mod.floor(c.value * 10), fn(16.0)
+
+        return root
+
+    import math
+    assert schedule(math).unwrap() == ("math", 20, 4.0)
+
+
 def test_bare_trailing_parameter_captured_by_name():
     """Row 8: 0.9's bare trailing parameters, read from the scheduling frame."""
     c = Cown(4)
