@@ -12,7 +12,7 @@ fi
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q \
   "scikit-build-core>=0.10" "pybind11>=2.12" "cloudpickle>=3.0" \
-  "pytest>=7" numpy
+  "pytest>=7" hypothesis numpy
 # No build isolation: the tools above are the build's, and a rebuild reuses
 # build-py/ instead of starting from nothing.
 "$venv/bin/python" -m pip install -q --no-build-isolation .
