@@ -34,6 +34,7 @@ import types
 from typing import Any, Callable
 
 import cloudpickle
+from cloudpickle import cloudpickle as _cloudpickle_impl
 
 from . import _core
 
@@ -226,6 +227,57 @@ def _map(name: str, size: int) -> Any:
     return blob
 
 
+# True in a program, False in a worker (bocd.worker clears it).
+keep_own_classes = True
+
+
+class _KeepOwnClasses(pickle.Unpickler):
+    """Unpickles without resetting classes this process already has.
+
+    cloudpickle ships a class defined in ``__main__`` by value. When it
+    arrives in a process that already has that class (the program that
+    defined it, reading a value or pinned body a worker sent back), it
+    finds it by its tracker id and then sets every shipped class attribute
+    on it again: the program's class would have its attributes reset to a
+    worker's snapshot. Here a class found that way is left as it is."""
+
+    def __init__(self, file: Any, buffers: Any = ()) -> None:
+        super().__init__(file, buffers=buffers)
+        self._found: dict[int, type] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "cloudpickle.cloudpickle":
+            if name == "_make_skeleton_class":
+                return self._skeleton
+            if name == "_class_setstate":
+                return self._setstate
+        return super().find_class(module, name)
+
+    def _skeleton(self, *args: Any) -> type:
+        # (type_constructor, name, bases, type_kwargs, class_tracker_id, ...)
+        tracker = args[4] if len(args) > 4 else None
+        known = (tracker is not None and
+                 tracker in _cloudpickle_impl._DYNAMIC_CLASS_TRACKER_BY_ID)
+        cls = _cloudpickle_impl._make_skeleton_class(*args)
+        if known:
+            self._found[id(cls)] = cls
+        return cls
+
+    def _setstate(self, obj: type, state: Any) -> type:
+        if id(obj) in self._found:
+            return obj
+        return _cloudpickle_impl._class_setstate(obj, state)
+
+
+def unpickle(data: Any, buffers: Any = ()) -> Any:
+    """pickle.loads, keeping this process's own classes in a program."""
+    # BytesIO copies its input: a stream big enough to live in a blob
+    # (values, not code) is read in place, as before.
+    if not keep_own_classes or len(data) >= STREAM_MAX:
+        return pickle.loads(data, buffers=buffers)
+    return _KeepOwnClasses(io.BytesIO(data), buffers).load()
+
+
 def loads(data: bytes, keep: dict[str, Any] | None = None,
           copy: bool = False) -> Any:
     """Unpickles bytes from encode(); b"" (a fresh result cown) is None.
@@ -236,7 +288,7 @@ def loads(data: bytes, keep: dict[str, Any] | None = None,
     if not data:
         return None
     if data[:1] != _BLOB_TAG:
-        return pickle.loads(data)
+        return unpickle(data)
     (n,) = struct.unpack_from("<I", data, 1)
     entries, stream_ref = pickle.loads(data[5:5 + n])
     mapped: dict[str, Any] = {} if keep is None else keep
@@ -255,4 +307,4 @@ def loads(data: bytes, keep: dict[str, Any] | None = None,
         stream: Any = memoryview(_core.Blob(name, length))
     else:
         stream = memoryview(data)[5 + n:]
-    return pickle.loads(stream, buffers=buffers)
+    return unpickle(stream, buffers=buffers)

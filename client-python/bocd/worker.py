@@ -40,12 +40,32 @@ class BehaviorResolveError(RuntimeError):
 _templates: dict[bytes, types.FunctionType] = {}  # by the blob's digest
 
 
+def _own_globals(t: types.FunctionType) -> types.FunctionType:
+    """In a program, a by-value body from its own ``__main__`` (a pinned
+    body a worker scheduled) runs over the script's real globals, as one
+    the program scheduled itself does, rather than over the copies that
+    travelled with it; unless the script lacks a name it uses."""
+    main = sys.modules.get("__main__")
+    if t.__module__ != "__main__" or main is None:
+        return t
+    real = main.__dict__
+    if any(k not in real for k in t.__globals__ if not k.startswith("__")):
+        return t
+    f = types.FunctionType(t.__code__, real, t.__name__, t.__defaults__,
+                           t.__closure__)
+    f.__qualname__ = t.__qualname__
+    f.__kwdefaults__ = t.__kwdefaults__
+    return f
+
+
 def _resolve(key: bytes, blob: bytes) -> types.FunctionType:
     t = _templates.get(key)
     if t is not None:
         return t
     if blob[:1] == b"V":
-        t = pickle.loads(blob[1:])
+        t = _serial.unpickle(blob[1:])
+        if not _runtime.in_worker():
+            t = _own_globals(t)
     else:
         module, code, name, qualname = pickle.loads(blob[1:])
         try:
@@ -286,6 +306,7 @@ def main() -> None:
     session = _core.Session(socket, f"bocd.worker[{index}]", run)
     _session = session
     _runtime.bind_worker(session)
+    _serial.keep_own_classes = False  # a worker has no classes of its own
     session.serve()
 
 

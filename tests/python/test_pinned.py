@@ -527,6 +527,33 @@ def test_pinned_cowns_of_two_programs_fail_on_the_result_cown():
         child.wait(GUARD)
 
 
+def test_pinned_body_from_a_worker_uses_the_real_globals(tmp_path):
+    """A pinned body a worker scheduled is shipped back by value, with
+    copies of the globals it uses; in its program it runs over the real
+    ones, and the script's class keeps its attributes (cloudpickle would
+    set the worker's snapshot on it again)."""
+    code = (
+        "import bocd\n"
+        "class State:\n"
+        "    hits = 0\n"
+        "LOG = []\n"
+        "p = bocd.PinnedCown(None)\n"
+        "State.hits = 10\n"
+        "for i in range(5):\n"
+        "    @bocd.when(bocd.Cown(i))\n"
+        "    def w(c, p=p):\n"
+        "        State.hits += 1000  # the worker's copy: stays there\n"
+        "        @bocd.when(p)\n"
+        "        def back(p, v=c.value):\n"
+        "            State.hits += 1\n"
+        "            LOG.append(v)\n"
+        "bocd.quiesce()\n"
+        "print(State.hits, sorted(LOG))\n")
+    p = run_python(code, cwd=tmp_path)
+    assert p.returncode == 0, explain(p)
+    assert p.stdout.strip() == "15 [0, 1, 2, 3, 4]", explain(p)
+
+
 def test_pinned_body_from_main_uses_the_real_globals(tmp_path):
     """A pinned behavior runs in its program: its code is not shipped, so
     it sees the script's own globals, unpicklable ones too."""
