@@ -40,6 +40,7 @@ server::ServerConfig server_config(const ServeOptions& o) {
   c.limits.max_cowns_per_behavior = o.max_cowns_per_behavior;
   c.limits.max_dispatch_bytes = o.max_frame_bytes;
   c.limits.worker_pipeline = o.worker_pipeline;
+  c.limits.mail = core::MailLimits{o.max_tags, o.max_messages};
   // Unguessable cown ids (DESIGN D9): the core is seeded, not random.
   c.limits.seed = std::random_device{}() |
                   (std::uint64_t{std::random_device{}()} << 32);

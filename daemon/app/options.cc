@@ -45,6 +45,12 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
   app.add_option("--worker-pipeline", o.worker_pipeline,
                  "behaviors sent to one worker ahead of its completions")
       ->check(CLI::Range(1u, 64u));
+  app.add_option("--max-tags", o.max_tags,
+                 "message queues (tags) per program")
+      ->check(CLI::Range(1u, 4096u));
+  app.add_option("--max-messages", o.max_messages,
+                 "messages one tag's queue holds")
+      ->check(CLI::Range(1u, 1u << 24));
 }
 
 }  // namespace

@@ -27,6 +27,9 @@ struct ServeOptions {
   // behavior never waits behind a long one on a busy worker while another
   // worker idles; more hides the round trip between short behaviors.
   unsigned worker_pipeline = 1;
+  // Messaging (API.md 12): tagged queues per program, messages per queue.
+  unsigned max_tags = 16;
+  unsigned max_messages = 16384;
 };
 
 struct StatusOptions {

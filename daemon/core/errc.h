@@ -29,10 +29,12 @@ enum class Errc : std::uint16_t {
   session_closed,
   too_many_in_flight,
   too_large,
+  tag_capacity,   // messaging: no free queue for a new tag
+  queue_full,     // messaging: the tag's queue holds its limit
 };
 
 // Number of Errc values; the server's map test iterates over them.
-inline constexpr std::uint16_t ERRC_COUNT = 17;
+inline constexpr std::uint16_t ERRC_COUNT = 19;
 
 struct Failure {
   Errc code = Errc::none;

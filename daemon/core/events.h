@@ -48,7 +48,20 @@ struct PinnedFreedEvent {
   CownId id;
 };
 
+// The answer to receive `request` of session `to` (messaging). `got`: a
+// message was taken for it, under `tag`; its value is read with
+// Scheduler::mail_lease until the receiver releases it. Else nothing came
+// (a poll, a cancel), or `code` says why it cannot wait any more.
+struct MailEvent {
+  SessionId to;
+  std::uint64_t request = 0;
+  bool got = false;
+  std::string tag;
+  Errc code = Errc::none;
+  std::string message;
+};
+
 using Event = std::variant<DispatchEvent, QuiescedEvent, FailedEvent,
-                           BlobFreedEvent, PinnedFreedEvent>;
+                           BlobFreedEvent, PinnedFreedEvent, MailEvent>;
 
 }  // namespace bocd::core

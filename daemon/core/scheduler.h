@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -31,6 +32,7 @@
 #include "errc.h"
 #include "events.h"
 #include "flat_index.h"
+#include "mailbox.h"
 #include "ids.h"
 #include "terminator.h"
 #include "value.h"
@@ -55,6 +57,7 @@ struct Limits {
   // Seeds the session id-range prefixes. The host passes randomness so
   // cown ids are not guessable; tests pass a constant and replay exactly.
   std::uint64_t seed = 1;
+  MailLimits mail;  // messaging queues per program
 };
 
 struct SessionGrant {
@@ -182,6 +185,42 @@ class Scheduler {
   bool fail_running(SessionId executor, BehaviorId behavior, Errc code,
                     std::string message);
 
+  // ---- Messaging (API.md section 12): a Mailbox per program ----------
+  // `program` names whose queues: 0 for the caller itself (a client). A
+  // worker names the program of the behavior it runs, which must be an
+  // open client session. Values are moved from; their cown and blob
+  // references are counted while queued and while leased to a receiver.
+  // Errors: not_permitted (bad program, an admin), tag_capacity,
+  // queue_full, unknown_cown (a ref names no live cown).
+  Status mail_send(SessionId caller, SessionId program, const std::string& tag,
+                   Value& value);
+  // Answers `request` with one MailEvent: at once when a message is queued
+  // under one of `tags` (the first such tag wins) or `wait` is false; else
+  // when a send brings one, mail_cancel, or the program closes. Every tag
+  // is bound first (tag_capacity if one cannot be). A delivered value
+  // stays leased to the receiver, keeping its cowns, until mail_release.
+  Status mail_receive(SessionId receiver, SessionId program,
+                      std::uint64_t request,
+                      const std::vector<std::string>& tags, bool wait);
+  // Ends a parked receive with MailEvent{got=false}. Nothing if it is not
+  // parked: its MailEvent went out already, and the receiver takes that.
+  void mail_cancel(SessionId receiver, std::uint64_t request);
+  // The receiver has decoded the value and taken its own handles. When
+  // `within` is a live behavior (the receiver's handles are borrowed by
+  // its body), the message's references pass to it and go when it ends.
+  void mail_release(SessionId receiver, std::uint64_t request,
+                    BehaviorId within = {});
+  // The leased value of a delivered receive, or nullptr.
+  const Value* mail_lease(SessionId receiver, std::uint64_t request) const;
+  // Drops what is queued under `tags` (binding them).
+  Status mail_drain(SessionId caller, SessionId program,
+                    const std::vector<std::string>& tags);
+  // Drops every queued message and binds `tags` (distinct, at most
+  // MailLimits::tags) to the first queues. Parked receives keep waiting.
+  Status mail_set_tags(SessionId caller, SessionId program,
+                       const std::vector<std::string>& tags);
+  std::size_t mail_queued(SessionId program) const;
+
   // Emits QuiescedEvent{session, request} when the session's in-flight
   // count is zero (at once if it is). From an admin session: the daemon's.
   void quiesce(SessionId session, std::uint64_t request);
@@ -272,6 +311,11 @@ class Scheduler {
   Session* find_session(SessionId id);
   const Session* find_session(SessionId id) const;
   void erase_session(Session& s);
+  Result<Mailbox*> mailbox_for(SessionId caller, SessionId program);
+  bool is_worker_pid(std::int32_t pid) const;
+  void count_value(const Value& v);
+  void drop_value(Value& v);
+  void close_mail(SessionId session);
   std::uint32_t next_prefix();
 
   Limits limits_;
@@ -299,6 +343,9 @@ class Scheduler {
   // each): the only record of a worker's credits.
   std::deque<SessionId> idle_workers_;
   std::vector<Event> events_;
+  std::unordered_map<SessionId, Mailbox> mailboxes_;  // by program
+  // Delivered messages not yet released, by (receiver, request).
+  std::map<std::pair<SessionId, std::uint64_t>, Value> leases_;
   std::vector<std::uint64_t> fired_;   // scratch for terminator waiters
   std::vector<std::uint32_t> scratch_; // scratch for request-set sorting
 };

@@ -156,6 +156,25 @@ std::string Scheduler::check_ref_counts() const {
       ++counted[r];
     }
   }
+  auto count_message = [&](const Value& v) {
+    for (CownId id : v.refs) {
+      std::uint32_t r = cowns_.find(id);
+      if (r == NONE) return false;
+      ++counted[r];
+    }
+    return true;
+  };
+  for (const auto& [program, m] : mailboxes_) {
+    if (find_session(program) == nullptr) return "a mailbox of no session";
+    for (const auto& q : m.queues()) {
+      for (const Value& v : q) {
+        if (!count_message(v)) return "a queued message embeds a freed cown";
+      }
+    }
+  }
+  for (const auto& [key, v] : leases_) {
+    if (!count_message(v)) return "a leased message embeds a freed cown";
+  }
   for (std::uint32_t c = 0; c < cowns_.capacity(); ++c) {
     const Cown& cown = cowns_.at(c);
     if (!cown.live) continue;

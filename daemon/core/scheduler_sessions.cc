@@ -84,6 +84,7 @@ void Scheduler::close_session(SessionId id) {
   s->terminator.close();
   prefixes_.erase(s->prefix);
   release_holds(*s);
+  close_mail(id);
   idle_workers_.erase(
       std::remove(idle_workers_.begin(), idle_workers_.end(), id),
       idle_workers_.end());

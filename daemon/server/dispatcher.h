@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -51,7 +52,20 @@ class Dispatcher final : public FrameHandler {
     core::SessionId session;       // 0 until Hello
     core::Role role = core::Role::client;
     std::string program;
+    std::uint64_t frames = 0;  // handled so far, the Hello included
   };
+
+  // A Mail Send held until session `after` has had `frames` frames
+  // handled (Mail.after_frames): the frame, copied 8-aligned.
+  struct Deferred {
+    core::SessionId after;
+    std::uint64_t frames = 0;
+    std::uint64_t connection = 0;  // the sender's
+    std::size_t size = 0;
+    std::vector<std::uint64_t> body;
+  };
+  bool defer_mail(Peer& p, const proto::fb::Mail& m);
+  void run_deferred(core::SessionId after, bool all);
 
   // Gives the scheduler the time before a command (for its statistics).
   void tick();
@@ -69,6 +83,9 @@ class Dispatcher final : public FrameHandler {
   void quiesce(Peer& p, const proto::fb::Quiesce& m);
   void status(Peer& p, const proto::fb::StatusRequest& m);
   void stop(Peer& p, const proto::fb::Stop& m);
+  void mail(Peer& p, const proto::fb::Mail& m);
+  void mail_unbarriered(Peer& p, const proto::fb::Mail& m);
+  void send_mail(const core::MailEvent& e);
 
   void deliver_events();
   void send_dispatch(Peer& to, core::BehaviorId behavior);
@@ -91,9 +108,12 @@ class Dispatcher final : public FrameHandler {
   std::vector<proto::CownValueRef> values_;
   std::vector<std::uint64_t> ref_ids_;  // values_'s embedded ids
   std::vector<core::CownId> ids_;       // a HoldCown's ids
+  std::vector<std::string> names_;      // a Mail's tags
   std::vector<core::CownUpdate> updates_;
   core::SubmitRequest submit_;       // reused: keeps its buffers
   std::vector<core::Event> events_;  // swapped with the scheduler's
+  std::vector<Deferred> deferred_;
+  std::span<const std::uint8_t> frame_;  // the frame being handled
 };
 
 }  // namespace bocd::server

@@ -25,6 +25,8 @@ BOCD_PIN(executor_lost, ExecutorLost);
 BOCD_PIN(session_closed, SessionClosed);
 BOCD_PIN(too_many_in_flight, TooManyInFlight);
 BOCD_PIN(too_large, TooLarge);
+BOCD_PIN(tag_capacity, TagCapacity);
+BOCD_PIN(queue_full, QueueFull);
 #undef BOCD_PIN
 // Every schema code has a core twin, and no more.
 static_assert(static_cast<std::uint16_t>(W::MAX) + 1 == core::ERRC_COUNT);

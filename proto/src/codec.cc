@@ -47,6 +47,8 @@ class Alignment {
     }
     if (const auto* m = env.message_as_Complete()) return ok(m->updates());
     if (const auto* m = env.message_as_Dispatch()) return ok(m->cowns());
+    if (const auto* m = env.message_as_Mail()) return ok(m->value());
+    if (const auto* m = env.message_as_MailReply()) return ok(m->value());
     return true;
   }
 
@@ -80,6 +82,7 @@ const fb::Envelope* verify_envelope(std::span<const std::uint8_t> body,
 
 void Encoder::finish(fb::Message type, flatbuffers::Offset<void> message) {
   fbb_.Finish(fb::CreateEnvelope(fbb_, type, message));
+  ++frames_;
   auto n = static_cast<std::uint32_t>(fbb_.GetSize());
   append_header(*out_, n);
   out_->insert(out_->end(), fbb_.GetBufferPointer(),
@@ -170,6 +173,29 @@ void Encoder::pinned_freed(std::span<const std::uint64_t> ids) {
   fbb_.Clear();
   auto list = fbb_.CreateVector(ids.data(), ids.size());
   finish(fb::Message::PinnedFreed, fb::CreatePinnedFreed(fbb_, list).Union());
+}
+
+void Encoder::mail(std::uint64_t request, fb::MailKind kind,
+                   std::uint64_t program, std::span<const std::string> tags,
+                   bool wait, const ValueRef* v, std::uint64_t behavior,
+                   std::uint64_t after_session, std::uint64_t after_frames) {
+  fbb_.Clear();
+  auto list = names(tags);
+  flatbuffers::Offset<fb::Value> value = v ? this->value(*v) : 0;
+  finish(fb::Message::Mail, fb::CreateMail(fbb_, request, kind, program, list,
+                                           wait, value, behavior,
+                                           after_session, after_frames)
+                                .Union());
+}
+
+void Encoder::mail_reply(std::uint64_t request, bool got, std::string_view tag,
+                         const ValueRef* v) {
+  fbb_.Clear();
+  auto t = got ? fbb_.CreateString(tag.data(), tag.size())
+               : flatbuffers::Offset<flatbuffers::String>();
+  flatbuffers::Offset<fb::Value> value = v ? this->value(*v) : 0;
+  finish(fb::Message::MailReply,
+         fb::CreateMailReply(fbb_, request, got, t, value).Union());
 }
 
 void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,

@@ -26,6 +26,7 @@ struct Drained {
   std::vector<FailedEvent> failed;
   std::vector<std::string> freed;  // BlobFreedEvent names
   std::vector<PinnedFreedEvent> pinned_freed;
+  std::vector<MailEvent> mail;
 };
 
 inline Drained drain(Scheduler& s) {
@@ -39,6 +40,8 @@ inline Drained drain(Scheduler& s) {
       d.failed.push_back(*f);
     } else if (auto* p = std::get_if<PinnedFreedEvent>(&e)) {
       d.pinned_freed.push_back(*p);
+    } else if (auto* m = std::get_if<MailEvent>(&e)) {
+      d.mail.push_back(*m);
     } else {
       d.freed.push_back(std::get<BlobFreedEvent>(e).name);
     }

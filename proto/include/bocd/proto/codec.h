@@ -65,6 +65,13 @@ class Encoder {
               std::span<const std::uint64_t> refs = {},
               std::span<const std::string> blobs = {});
   void complete(std::uint64_t behavior, std::span<const CownValueRef> updates);
+  // Messaging; `value` only for Send (nullptr otherwise).
+  void mail(std::uint64_t request, fb::MailKind kind, std::uint64_t program,
+            std::span<const std::string> tags, bool wait,
+            const ValueRef* value, std::uint64_t behavior = 0,
+            std::uint64_t after_session = 0, std::uint64_t after_frames = 0);
+  void mail_reply(std::uint64_t request, bool got, std::string_view tag,
+                  const ValueRef* value);
   void quiesce(std::uint64_t request);
   void status_request(std::uint64_t request);
   void stop(std::uint64_t request);
@@ -82,6 +89,8 @@ class Encoder {
     return fbb_;
   }
   void finish(fb::Message type, flatbuffers::Offset<void> message);
+  // Frames sealed by this encoder so far.
+  std::uint64_t frames() const { return frames_; }
 
  private:
   flatbuffers::Offset<fb::Value> value(const ValueRef& v);
@@ -98,6 +107,7 @@ class Encoder {
   flatbuffers::FlatBufferBuilder fbb_{1024};
   std::vector<flatbuffers::Offset<fb::CownValue>> offsets_;  // scratch
   std::vector<std::uint8_t>* out_;
+  std::uint64_t frames_ = 0;
 };
 
 }  // namespace bocd::proto

@@ -1,0 +1,38 @@
+#include "mailbox.h"
+
+namespace bocd::core {
+
+Mailbox::Mailbox(MailLimits limits)
+    : limits_(limits),
+      tags_(limits.tags),
+      bound_(limits.tags, false),
+      queues_(limits.tags) {}
+
+int Mailbox::find(std::string_view tag) const {
+  for (std::size_t q = 0; q < tags_.size(); ++q) {
+    if (bound_[q] && tags_[q] == tag) return static_cast<int>(q);
+  }
+  return NONE;
+}
+
+int Mailbox::bind(std::string_view tag) {
+  int q = find(tag);
+  if (q != NONE) return q;
+  for (std::size_t i = 0; i < tags_.size(); ++i) {
+    if (!bound_[i]) {
+      bound_[i] = true;
+      tags_[i] = std::string(tag);
+      return static_cast<int>(i);
+    }
+  }
+  return NONE;
+}
+
+void Mailbox::rebind(const std::vector<std::string>& tags) {
+  for (std::size_t i = 0; i < tags_.size(); ++i) {
+    bound_[i] = i < tags.size();
+    tags_[i] = i < tags.size() ? tags[i] : std::string();
+  }
+}
+
+}  // namespace bocd::core

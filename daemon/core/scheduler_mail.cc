@@ -1,0 +1,232 @@
+// Scheduler messaging: per-program Mailboxes, their waiters and leases
+// (API.md section 12; scheduler.h states the contracts).
+#include <algorithm>
+
+#include "scheduler.h"
+
+namespace bocd::core {
+
+Result<Mailbox*> Scheduler::mailbox_for(SessionId caller, SessionId program) {
+  const Session* c = find_session(caller);
+  if (c == nullptr || c->closed || c->role == Role::admin) {
+    return fail(Errc::not_permitted, "this session has no message queues");
+  }
+  // A worker process messages for the program of the behavior it runs,
+  // over a client session of its own (its worker session's thread runs
+  // the body); any other program uses only its own queues.
+  bool for_program = c->role == Role::worker ||
+                     (program && program != caller && is_worker_pid(c->pid));
+  if (!for_program) {
+    if (program && program != caller) {
+      return fail(Errc::not_permitted,
+                  "a program may use only its own message queues");
+    }
+    program = caller;
+  } else {
+    const Session* p = find_session(program);
+    if (!program || p == nullptr || p->closed || p->role != Role::client) {
+      return fail(Errc::not_permitted,
+                  "session " + std::to_string(program.value) +
+                      " is not an open program");
+    }
+  }
+  auto it = mailboxes_.find(program);
+  if (it == mailboxes_.end()) {
+    it = mailboxes_.emplace(program, Mailbox(limits_.mail)).first;
+  }
+  return &it->second;
+}
+
+bool Scheduler::is_worker_pid(std::int32_t pid) const {
+  return std::any_of(sessions_.begin(), sessions_.end(), [&](const Session& s) {
+    return s.id && !s.closed && s.role == Role::worker && s.pid == pid;
+  });
+}
+
+void Scheduler::count_value(const Value& v) {
+  cowns_.add_refs(v.refs);
+  cowns_.blobs().add(v.blobs);
+}
+
+void Scheduler::drop_value(Value& v) {
+  cowns_.release_refs(v.refs);
+  cowns_.blobs().release(v.blobs);
+  v = Value{};
+}
+
+Status Scheduler::mail_send(SessionId caller, SessionId program,
+                            const std::string& tag, Value& value) {
+  Result<Mailbox*> box = mailbox_for(caller, program);
+  if (!box) return box.error();
+  Mailbox& m = *box.value();
+  Status st = check_refs(value.refs, "a message");
+  if (!st) return st;
+  int q = m.bind(tag);
+  if (q == Mailbox::NONE) {
+    return fail(Errc::tag_capacity,
+                "No queue available for tag '" + tag +
+                    "': tag capacity exceeded");
+  }
+  if (m.full(q)) return fail(Errc::queue_full, "Message queue is full");
+  auto& waiters = m.waiters();
+  auto w = std::find_if(waiters.begin(), waiters.end(), [&](const auto& x) {
+    return std::find(x.tags.begin(), x.tags.end(), tag) != x.tags.end();
+  });
+  count_value(value);
+  if (w == waiters.end()) {
+    m.queue(q).push_back(std::move(value));
+  } else {
+    leases_[{w->receiver, w->request}] = std::move(value);
+    events_.push_back(MailEvent{w->receiver, w->request, true, tag});
+    waiters.erase(w);
+  }
+  value = Value{};
+  return Ok{};
+}
+
+Status Scheduler::mail_receive(SessionId receiver, SessionId program,
+                               std::uint64_t request,
+                               const std::vector<std::string>& tags,
+                               bool wait) {
+  Result<Mailbox*> box = mailbox_for(receiver, program);
+  if (!box) return box.error();
+  Mailbox& m = *box.value();
+  std::vector<int> queues;
+  for (const std::string& tag : tags) {
+    int q = m.bind(tag);
+    if (q == Mailbox::NONE) {
+      return fail(Errc::tag_capacity,
+                  "No message queue found for tag: '" + tag + "'");
+    }
+    queues.push_back(q);
+  }
+  for (int q : queues) {
+    if (m.queue(q).empty()) continue;
+    leases_[{receiver, request}] = std::move(m.queue(q).front());
+    m.queue(q).pop_front();
+    events_.push_back(MailEvent{receiver, request, true, m.tag(q)});
+    return Ok{};
+  }
+  if (wait) {
+    m.waiters().push_back(Mailbox::Waiter{receiver, request, tags});
+  } else {
+    events_.push_back(MailEvent{receiver, request, false, {}});
+  }
+  return Ok{};
+}
+
+void Scheduler::mail_cancel(SessionId receiver, std::uint64_t request) {
+  for (auto& [program, m] : mailboxes_) {
+    auto& ws = m.waiters();
+    auto w = std::find_if(ws.begin(), ws.end(), [&](const auto& x) {
+      return x.receiver == receiver && x.request == request;
+    });
+    if (w != ws.end()) {
+      ws.erase(w);
+      events_.push_back(MailEvent{receiver, request, false, {}});
+      return;
+    }
+  }
+}
+
+void Scheduler::mail_release(SessionId receiver, std::uint64_t request,
+                             BehaviorId within) {
+  auto it = leases_.find({receiver, request});
+  if (it == leases_.end()) return;
+  std::uint32_t b = within ? behaviors_.find(within) : NONE;
+  if (b != NONE && behaviors_.at(b).state == BehaviorState::RUNNING) {
+    // The counts the lease holds become the behavior's (finish() releases
+    // its refs and blobs).
+    Behavior& bh = behaviors_.at(b);
+    for (CownId id : it->second.refs) bh.refs.push_back(cowns_.find(id));
+    bh.blobs.insert(bh.blobs.end(), it->second.blobs.begin(),
+                    it->second.blobs.end());
+  } else {
+    drop_value(it->second);
+  }
+  leases_.erase(it);
+  note_freed();
+}
+
+const Value* Scheduler::mail_lease(SessionId receiver,
+                                   std::uint64_t request) const {
+  auto it = leases_.find({receiver, request});
+  return it == leases_.end() ? nullptr : &it->second;
+}
+
+Status Scheduler::mail_drain(SessionId caller, SessionId program,
+                             const std::vector<std::string>& tags) {
+  Result<Mailbox*> box = mailbox_for(caller, program);
+  if (!box) return box.error();
+  Mailbox& m = *box.value();
+  for (const std::string& tag : tags) {
+    int q = m.bind(tag);
+    if (q == Mailbox::NONE) {
+      return fail(Errc::tag_capacity,
+                  "No message queue found for tag: '" + tag + "'");
+    }
+    for (Value& v : m.queue(q)) drop_value(v);
+    m.queue(q).clear();
+  }
+  note_freed();
+  return Ok{};
+}
+
+Status Scheduler::mail_set_tags(SessionId caller, SessionId program,
+                                const std::vector<std::string>& tags) {
+  Result<Mailbox*> box = mailbox_for(caller, program);
+  if (!box) return box.error();
+  Mailbox& m = *box.value();
+  if (tags.size() > limits_.mail.tags) {
+    return fail(Errc::tag_capacity,
+                "Only " + std::to_string(limits_.mail.tags) +
+                    " or fewer tags supported");
+  }
+  for (std::size_t i = 0; i < m.queues().size(); ++i) {
+    for (Value& v : m.queue(static_cast<int>(i))) drop_value(v);
+    m.queue(static_cast<int>(i)).clear();
+  }
+  m.rebind(tags);
+  note_freed();
+  return Ok{};
+}
+
+std::size_t Scheduler::mail_queued(SessionId program) const {
+  auto it = mailboxes_.find(program);
+  if (it == mailboxes_.end()) return 0;
+  std::size_t n = 0;
+  for (const auto& q : it->second.queues()) n += q.size();
+  return n;
+}
+
+void Scheduler::close_mail(SessionId session) {
+  for (auto& [program, m] : mailboxes_) {
+    auto& ws = m.waiters();
+    ws.erase(std::remove_if(ws.begin(), ws.end(),
+                            [&](const auto& w) { return w.receiver == session; }),
+             ws.end());
+  }
+  for (auto it = leases_.begin(); it != leases_.end();) {
+    if (it->first.first == session) {
+      drop_value(it->second);
+      it = leases_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto it = mailboxes_.find(session);
+  if (it == mailboxes_.end()) return;
+  for (const Mailbox::Waiter& w : it->second.waiters()) {
+    events_.push_back(MailEvent{w.receiver, w.request, false, {},
+                                Errc::session_closed,
+                                "program session " +
+                                    std::to_string(session.value) +
+                                    " closed while a receive waited"});
+  }
+  for (std::size_t i = 0; i < it->second.queues().size(); ++i) {
+    for (Value& v : it->second.queue(static_cast<int>(i))) drop_value(v);
+  }
+  mailboxes_.erase(it);
+}
+
+}  // namespace bocd::core

@@ -1,0 +1,217 @@
+// Messaging in the core: per-program queues, parked receives, leases that
+// keep a message's cowns alive until the receiver has taken them, limits,
+// and what a program's close does to receives waiting on its queues.
+#include "scheduler_test_util.h"
+
+namespace bocd::core::test {
+namespace {
+
+class SchedulerMailTest : public SchedulerWithClient {
+ protected:
+  Status send(SessionId caller, const std::string& tag, std::string data,
+              SessionId program = {}) {
+    Value v = val(std::move(data));
+    return s.mail_send(caller, program, tag, v);
+  }
+  // The one MailEvent the last command produced.
+  MailEvent one_event() {
+    std::vector<MailEvent> mail = drain(s).mail;
+    EXPECT_EQ(mail.size(), 1u);
+    return mail.empty() ? MailEvent{} : mail[0];
+  }
+  std::string take(SessionId receiver, std::uint64_t request) {
+    const Value* v = s.mail_lease(receiver, request);
+    std::string out = v ? v->data : "<no lease>";
+    s.mail_release(receiver, request);
+    return out;
+  }
+};
+
+TEST_F(SchedulerMailTest, FifoPerTagAndTagsAreIndependent) {
+  ASSERT_TRUE(send(a.id, "x", "x1"));
+  ASSERT_TRUE(send(a.id, "y", "y1"));
+  ASSERT_TRUE(send(a.id, "x", "x2"));
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 1, {"x"}, false));
+  MailEvent e = one_event();
+  EXPECT_TRUE(e.got);
+  EXPECT_EQ(e.tag, "x");
+  EXPECT_EQ(take(a.id, 1), "x1");
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 2, {"y", "x"}, false));
+  EXPECT_EQ(one_event().tag, "y") << "the first tag with a message wins";
+  EXPECT_EQ(take(a.id, 2), "y1");
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 3, {"y", "x"}, false));
+  EXPECT_EQ(one_event().tag, "x");
+  EXPECT_EQ(take(a.id, 3), "x2");
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 4, {"x"}, false));
+  EXPECT_FALSE(one_event().got) << "a poll of an empty queue";
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST_F(SchedulerMailTest, AParkedReceiveIsAnsweredBySendOrCancel) {
+  SessionGrant w = s.open_session(Role::worker, 3, "w");
+  ASSERT_TRUE(s.mail_receive(w.id, a.id, 7, {"t"}, true));
+  EXPECT_TRUE(drain(s).mail.empty()) << "parked";
+  ASSERT_TRUE(send(a.id, "t", "hello"));
+  MailEvent e = one_event();
+  EXPECT_EQ(e.to, w.id);
+  EXPECT_EQ(e.request, 7u);
+  EXPECT_TRUE(e.got);
+  EXPECT_EQ(take(w.id, 7), "hello");
+  EXPECT_EQ(s.mail_queued(a.id), 0u) << "handed over, not queued";
+
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 8, {"t"}, true));
+  s.mail_cancel(a.id, 8);
+  EXPECT_FALSE(one_event().got);
+  s.mail_cancel(a.id, 8);
+  EXPECT_TRUE(drain(s).mail.empty()) << "a second cancel has nothing to end";
+  ASSERT_TRUE(send(a.id, "t", "kept"));
+  EXPECT_TRUE(drain(s).mail.empty()) << "no one waits: queued";
+  EXPECT_EQ(s.mail_queued(a.id), 1u);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST_F(SchedulerMailTest, LimitsOnTagsAndQueueLength) {
+  Limits l;
+  l.mail = MailLimits{2, 3};
+  Scheduler t(l);
+  SessionGrant p = t.open_session(Role::client, 1, "p");
+  auto send_t = [&](const std::string& tag) {
+    Value v = val("m");
+    return t.mail_send(p.id, {}, tag, v);
+  };
+  ASSERT_TRUE(send_t("a"));
+  ASSERT_TRUE(send_t("b"));
+  Status third = send_t("c");
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().code, Errc::tag_capacity);
+  EXPECT_EQ(third.error().message,
+            "No queue available for tag 'c': tag capacity exceeded");
+  Status recv = t.mail_receive(p.id, {}, 1, {"c"}, false);
+  ASSERT_FALSE(recv);
+  EXPECT_EQ(recv.error().message, "No message queue found for tag: 'c'");
+  ASSERT_TRUE(send_t("a"));
+  ASSERT_TRUE(send_t("a"));
+  Status full = send_t("a");
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().code, Errc::queue_full);
+  EXPECT_EQ(full.error().message, "Message queue is full");
+  ASSERT_TRUE(t.mail_set_tags(p.id, {}, {"c"}));
+  EXPECT_EQ(t.mail_queued(p.id), 0u) << "set_tags drops every message";
+  ASSERT_TRUE(send_t("c"));
+  ASSERT_TRUE(send_t("d"));
+  EXPECT_FALSE(t.mail_set_tags(p.id, {}, {"1", "2", "3"}));
+  EXPECT_EQ(t.check_invariants(), "");
+}
+
+TEST_F(SchedulerMailTest, AMessageKeepsItsCownsAliveUntilReleased) {
+  CownId c = cown(a, 1);
+  ASSERT_TRUE(s.create_cown(a.id, c, val("inside"), false));
+  Value msg = val("names c");
+  msg.refs = {c};
+  msg.blobs = {"/bocd-msg"};
+  ASSERT_TRUE(s.mail_send(a.id, {}, "t", msg));
+  ASSERT_TRUE(s.drop_cown(a.id, c));
+  EXPECT_EQ(s.cown_count(), 1u) << "queued: the message keeps it";
+  EXPECT_EQ(s.blob_count("/bocd-msg"), 1u);
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 1, {"t"}, false));
+  drain(s);
+  EXPECT_EQ(s.cown_count(), 1u) << "leased: still kept";
+  ASSERT_TRUE(s.hold_cowns(a.id, {c}));  // what the receiver does first
+  s.mail_release(a.id, 1);
+  EXPECT_EQ(s.cown_count(), 1u) << "now held by the receiver";
+  EXPECT_EQ(drain(s).freed, std::vector<std::string>{"/bocd-msg"});
+  ASSERT_TRUE(s.drop_cown(a.id, c));
+  expect_idle(s, 0);
+}
+
+TEST_F(SchedulerMailTest, MessagesNameLiveCownsOnly) {
+  Value msg = val("x");
+  msg.refs = {cown(a, 9)};
+  Status st = s.mail_send(a.id, {}, "t", msg);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::unknown_cown);
+  EXPECT_EQ(s.mail_queued(a.id), 0u);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST_F(SchedulerMailTest, EachProgramHasItsOwnQueues) {
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant w = s.open_session(Role::worker, 3, "w");
+  ASSERT_TRUE(send(a.id, "t", "for a"));
+  ASSERT_TRUE(send(w.id, "t", "for b, from b's behavior", b.id));
+  EXPECT_FALSE(send(b.id, "t", "into a's", a.id)) << "not its own";
+  EXPECT_FALSE(send(w.id, "t", "no program"));
+  ASSERT_TRUE(s.mail_receive(b.id, {}, 1, {"t"}, false));
+  EXPECT_EQ(take(b.id, 1), "for b, from b's behavior");
+  ASSERT_TRUE(s.mail_receive(w.id, a.id, 2, {"t"}, false));
+  EXPECT_EQ(take(w.id, 2), "for a");
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST_F(SchedulerMailTest, AWorkerProcessMessagesForAProgramOverAClientSession) {
+  SessionGrant w = s.open_session(Role::worker, 3, "w");
+  SessionGrant wmail = s.open_session(Role::client, 3, "w/mail");
+  SessionGrant other = s.open_session(Role::client, 4, "other");
+  ASSERT_TRUE(send(wmail.id, "t", "from a worker", a.id));
+  EXPECT_FALSE(send(other.id, "t", "not a worker's", a.id));
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 1, {"t"}, false));
+  EXPECT_EQ(take(a.id, 1), "from a worker");
+  s.close_session(w.id);
+  EXPECT_FALSE(send(wmail.id, "t", "its worker is gone", a.id));
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST_F(SchedulerMailTest, ReleasedIntoABehaviorTheCownsLastUntilItEnds) {
+  SessionGrant w = s.open_session(Role::worker, 3, "w");
+  CownId c = cown(a, 1), q = cown(a, 2);
+  ASSERT_TRUE(s.create_cown(a.id, c, val(""), false));
+  ASSERT_TRUE(s.create_cown(a.id, q, val(""), false));
+  Value msg = val("m");
+  msg.refs = {c};
+  ASSERT_TRUE(s.mail_send(a.id, {}, "t", msg));
+  ASSERT_TRUE(s.drop_cown(a.id, c));
+  BehaviorId b = submit_ok(s, a.id, pooled({q}));
+  drain(s);
+  ASSERT_TRUE(s.mail_receive(w.id, a.id, 1, {"t"}, false));
+  drain(s);
+  s.mail_release(w.id, 1, b);  // the body's handles are borrowed
+  EXPECT_EQ(s.cown_count(), 2u) << "kept while b runs";
+  EXPECT_EQ(s.check_invariants(), "");
+  complete_ok(s, w.id, b);
+  ASSERT_TRUE(s.drop_cown(a.id, q));
+  expect_idle(s, 0);
+}
+
+TEST_F(SchedulerMailTest, ClosingAProgramEndsReceivesWaitingOnItsQueues) {
+  SessionGrant w = s.open_session(Role::worker, 3, "w");
+  CownId c = cown(a, 1);
+  ASSERT_TRUE(s.create_cown(a.id, c, val(""), false));
+  Value msg = val("queued");
+  msg.refs = {c};
+  ASSERT_TRUE(s.mail_send(a.id, {}, "full", msg));
+  ASSERT_TRUE(s.mail_receive(w.id, a.id, 5, {"empty"}, true));
+  s.close_session(a.id);
+  MailEvent e = one_event();
+  EXPECT_EQ(e.to, w.id);
+  EXPECT_FALSE(e.got);
+  EXPECT_EQ(e.code, Errc::session_closed);
+  expect_idle(s, 0);  // the queued message let its cown go
+}
+
+TEST_F(SchedulerMailTest, AReceiverThatClosesReleasesItsLeases) {
+  SessionGrant w = s.open_session(Role::worker, 3, "w");
+  CownId c = cown(a, 1);
+  ASSERT_TRUE(s.create_cown(a.id, c, val(""), false));
+  Value msg = val("m");
+  msg.refs = {c};
+  ASSERT_TRUE(s.mail_send(a.id, {}, "t", msg));
+  ASSERT_TRUE(s.drop_cown(a.id, c));
+  ASSERT_TRUE(s.mail_receive(w.id, a.id, 1, {"t"}, false));
+  drain(s);
+  EXPECT_EQ(s.cown_count(), 1u);
+  s.close_session(w.id);
+  expect_idle(s, 0);
+}
+
+}  // namespace
+}  // namespace bocd::core::test
