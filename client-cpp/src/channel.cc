@@ -1,5 +1,6 @@
 #include "channel.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -130,6 +131,7 @@ void Channel::write_direct_locked() {
     pending_.clear();
     return;
   }
+  if (sync_writes_) return write_blocking_locked();
   // One writer at a time: the async chain owns the socket while in flight.
   if (async_in_flight_ || pending_.empty()) return;
   std::size_t done = 0;
@@ -155,6 +157,37 @@ void Channel::write_direct_locked() {
   if (!pending_.empty()) schedule_flush_locked();
 }
 
+void Channel::write_blocking_locked() {
+  if (closed_) {
+    pending_.clear();
+    return;
+  }
+  std::size_t done = 0;
+  int fd = socket_.native_handle();
+  while (done < pending_.size()) {
+    ssize_t n = ::send(fd, pending_.data() + done, pending_.size() - done,
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+    } else if (n < 0 && (errno == EINTR)) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, -1);  // the daemon reads whenever it can
+    } else {
+      break;  // the connection is gone; the read side reports it
+    }
+  }
+  pending_.clear();
+}
+
+std::uint64_t Channel::frames_sent() {
+  std::lock_guard<std::mutex> lock(mu_);
+  // The Hello, then every frame either encoder has sealed: all of them
+  // leave before any frame sealed later.
+  return 1 + encoder_.frames() + io_encoder_.frames();
+}
+
 void Channel::schedule_flush_locked() {
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
@@ -162,6 +195,16 @@ void Channel::schedule_flush_locked() {
 }
 
 void Channel::flush() {
+  if (sync_writes_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    flush_scheduled_ = false;
+    if (failed_) {
+      pending_.clear();
+      return;
+    }
+    write_blocking_locked();
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (pending_.empty() || failed_) {

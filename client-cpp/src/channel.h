@@ -94,6 +94,18 @@ class Channel {
     encode(io_encoder_);
   }
 
+  // Every write is made whole by the calling thread (blocking while the
+  // socket is full), none by an async chain. For a worker, whose IO thread
+  // runs bodies: a body that must know its frames have left (before a
+  // message on another connection names a cown it created) can then flush
+  // with flush_urgent() and find nothing left behind an async write that
+  // only the IO thread could finish. Set before start().
+  void set_sync_writes() { sync_writes_ = true; }
+  // Frames sealed so far, the Hello included: the daemon has read them all
+  // once it has handled that many from this connection. IO thread only
+  // (it reads the IO thread's encoder).
+  std::uint64_t frames_sent();
+
   // Stops the IO thread and closes the socket. Idempotent; not from the
   // IO thread.
   void close();
@@ -108,6 +120,7 @@ class Channel {
   void flush();
   void schedule_flush_locked();
   void write_direct_locked();
+  void write_blocking_locked();
   void mark_closed();
   void fail(const std::string& why);
   void hand_over_io_output();
@@ -125,6 +138,7 @@ class Channel {
   // acquire in on_io_thread().
   std::atomic<std::thread::id> io_thread_{};
   bool failed_ = false;  // IO thread only
+  bool sync_writes_ = false;
 
   std::mutex mu_;
   std::vector<std::uint8_t> pending_;   // guarded by mu_

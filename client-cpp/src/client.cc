@@ -63,6 +63,7 @@ Client::Client(Options options)
       options.socket.empty() ? proto::default_socket_path() : options.socket;
   channel_ = std::make_unique<Channel>(
       path, worker_ ? fb::Role::Worker : fb::Role::Client, options.program);
+  if (worker_) channel_->set_sync_writes();  // see mail_barrier()
   channel_->start([this](const fb::Envelope& e,
                           std::span<const std::uint8_t> body) {
                    on_frame(e, body);
@@ -237,6 +238,8 @@ void Client::on_frame(const fb::Envelope& env,
     }
     case fb::Message::Output:
       return on_output(*env.message_as_Output());
+    case fb::Message::MailReply:
+      return on_mail_reply(*env.message_as_MailReply());
     default:
       return;
   }
@@ -441,6 +444,17 @@ void Client::output(std::uint64_t session, int stream, std::string_view data) {
 void Client::on_error(const fb::Error& e) {
   Pending dropped;  // destroyed unlocked: may break a read()'s promise
   std::lock_guard<std::mutex> lock(mu_);
+  if (e.request() != 0) {
+    auto mail = mail_.find(e.request());
+    if (mail != mail_.end()) {  // a messaging call's refusal: it throws
+      mail->second.done = true;
+      mail->second.error.emplace(
+          static_cast<Errc>(e.code()),
+          e.message() ? e.message()->str() : "daemon error");
+      cv_.notify_all();
+      return;
+    }
+  }
   // Kept for wait() to throw, oldest first; a session that never waits (a
   // worker) must not grow without bound, so only the latest are kept.
   if (errors_.size() >= MAX_ERRORS) errors_.erase(errors_.begin());

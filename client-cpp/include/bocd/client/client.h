@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,6 +38,7 @@ struct Envelope;
 struct Dispatch;
 struct Error;
 struct Output;
+struct MailReply;
 }  // namespace fb
 }  // namespace bocd::proto
 
@@ -124,6 +126,13 @@ class Access {
 };
 
 using Body = std::function<void(Access&)>;
+
+// What a message sent on one connection must wait for on another
+// (Client::mail_barrier): `frames` frames of session `session` handled.
+struct MailBarrier {
+  std::uint64_t session = 0;
+  std::uint64_t frames = 0;
+};
 
 // A cown held from outside any behavior (see Client::acquire).
 struct Lease {
@@ -259,6 +268,51 @@ class Client {
   // bound.
   Waited wait_or_pinned(std::chrono::milliseconds timeout);
 
+  // ---- Messaging (API.md section 12) ------------------------------------
+  // A program's tagged queues live in the daemon, shared by every process
+  // of the program. `program` is 0 for this session's own queues; a worker
+  // process passes the program of the behavior it runs (Access::session()),
+  // from a second Client it opened for messaging, because its bodies run
+  // on the first one's executor thread, which these calls would block.
+  // Each call throws Error as the daemon refuses (tag_capacity,
+  // queue_full, not_permitted) and ConnectionError once the connection is
+  // lost. Not from a body on this client's executor thread
+  // (std::logic_error); a pinned body may.
+  struct Mail {
+    bool got = false;  // false: nothing came before the timeout
+    std::string tag;
+    Value value;
+    std::uint64_t request = 0;  // for mail_release
+  };
+  // `after`: from mail_barrier() of the worker's first Client, when the
+  // value may name cowns its running body created.
+  using Barrier = MailBarrier;
+  void mail_send(std::uint64_t program, const std::string& tag,
+                 const Value& value, Barrier after = {});
+  // Worker role, from a body: writes out everything queued here and
+  // returns what a mail_send on another connection must wait for.
+  Barrier mail_barrier();
+  // Asks for the first message under one of `tags` (the first tag that
+  // has one); with `wait`, the daemon answers when one comes. Returns the
+  // request for mail_wait.
+  std::uint64_t mail_receive(std::uint64_t program,
+                             const std::vector<std::string>& tags, bool wait);
+  // The answer to receive `request`, waiting up to `timeout` (negative:
+  // without bound): nullopt if none yet (wait again, or mail_cancel).
+  std::optional<Mail> mail_wait(std::uint64_t request,
+                                std::chrono::milliseconds timeout);
+  // Ends a parked receive; the next mail_wait(request) returns its answer
+  // at once: a message that came first, or got = false.
+  void mail_cancel(std::uint64_t request);
+  // A received message's value keeps its cowns alive in the daemon until
+  // this is sent, after the caller has taken its own handles on them.
+  // `behavior`: a behavior running here whose handles are borrowed (a
+  // worker's or pinned body): the cowns are then kept until it completes.
+  void mail_release(std::uint64_t request, std::uint64_t behavior);
+  void mail_drain(std::uint64_t program, const std::vector<std::string>& tags);
+  void mail_set_tags(std::uint64_t program,
+                     const std::vector<std::string>& tags);
+
   // Blocks until the daemon closes this session (a worker process's main
   // loop: bodies run on the executor thread meanwhile). Returns why.
   std::string serve_until_closed();
@@ -297,6 +351,11 @@ class Client {
   void send_completion(const proto::fb::Dispatch& dispatch, Value& result,
                        Scratch& scratch);
   void on_error(const proto::fb::Error& error);
+  void on_mail_reply(const proto::fb::MailReply& reply);
+  // Sends a Mail op that is answered, and waits for the answer.
+  void mail_call(std::uint64_t program, int kind,
+                 const std::vector<std::string>& tags, const Value* value,
+                 Barrier after = {});
   void on_output(const proto::fb::Output& output);
   void on_closed(const std::string& why);
   void check_usable_locked() const;
@@ -304,6 +363,7 @@ class Client {
   static std::uint64_t update_bytes(
       const std::vector<proto::CownValueRef>& updates);
   void not_from_executor(const char* what) const;
+  void not_on_io_thread() const;
   [[noreturn]] void throw_dropped_reason();
   void check_fits(const char* what, std::size_t bytes, std::size_t refs,
                   std::size_t blobs) const;
@@ -345,6 +405,14 @@ class Client {
   // The thread inside run_pinned, if any (read lock-free by
   // not_from_executor, which refuses blocking calls from its bodies).
   std::atomic<std::thread::id> pinned_thread_{};
+
+  // Mail requests awaiting their MailReply (or Error), by request.
+  struct MailSlot {
+    bool done = false;
+    Mail mail;
+    std::optional<Error> error;
+  };
+  std::unordered_map<std::uint64_t, MailSlot> mail_;
 
   Scratch scratch_;  // the IO thread's
 };

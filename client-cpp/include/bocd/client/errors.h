@@ -29,6 +29,8 @@ enum class Errc : std::uint16_t {
   session_closed,
   too_many_in_flight,
   too_large,
+  tag_capacity,
+  queue_full,
 };
 
 const std::error_category& category();
@@ -40,7 +42,12 @@ inline std::error_code make_error_code(Errc e) {
 class Error : public std::system_error {
  public:
   Error(Errc code, const std::string& message)
-      : std::system_error(make_error_code(code), message) {}
+      : std::system_error(make_error_code(code), message), text_(message) {}
+  // The daemon's words alone (what() appends the code's name).
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
 };
 
 // The daemon cannot be reached or went away.

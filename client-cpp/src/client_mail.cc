@@ -1,0 +1,151 @@
+// Client messaging (API.md section 12): request/reply over the session's
+// channel. Every Mail op but Cancel and Release is answered by one
+// MailReply or Error naming its request; see bocd.fbs.
+#include "bocd/client/client.h"
+#include "channel.h"
+
+namespace bocd::client {
+
+namespace fb = proto::fb;
+
+void Client::on_mail_reply(const fb::MailReply& r) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = mail_.find(r.request());
+  if (it == mail_.end() || it->second.done) return;  // a late cancel answer
+  MailSlot& slot = it->second;
+  slot.done = true;
+  slot.mail.got = r.got();
+  slot.mail.request = r.request();
+  if (r.tag() != nullptr) slot.mail.tag = r.tag()->str();
+  if (const fb::Value* v = r.value()) {
+    if (v->data() != nullptr) slot.mail.value.data.assign(v->data()->begin(),
+                                                          v->data()->end());
+    slot.mail.value.exception = v->exception();
+    if (v->refs() != nullptr) {
+      slot.mail.value.refs.assign(v->refs()->begin(), v->refs()->end());
+    }
+    if (v->blobs() != nullptr) {
+      for (const auto* b : *v->blobs()) slot.mail.value.blobs.push_back(b->str());
+    }
+  }
+  cv_.notify_all();
+}
+
+// A pinned body may message (it runs on the program's thread, and a
+// blocking receive there blocks only that thread); a body on the IO thread
+// may not: the reply would never be read.
+void Client::not_on_io_thread() const {
+  if (channel_->on_io_thread()) {
+    throw std::logic_error(
+        "Client messaging: not from a behavior body on this client's "
+        "executor thread (use a second Client)");
+  }
+}
+
+void Client::mail_call(std::uint64_t program, int kind,
+                       const std::vector<std::string>& tags,
+                       const Value* value, Barrier after) {
+  not_on_io_thread();
+  std::uint64_t request;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    request = next_request_++;
+    mail_[request];
+  }
+  if (value != nullptr) {
+    check_fits("a message", value->data.size(), value->refs.size(),
+               value->blobs.size());
+  }
+  channel_->send_direct([&](proto::Encoder& enc) {
+    if (value == nullptr) {
+      enc.mail(request, static_cast<fb::MailKind>(kind), program, tags, false,
+               nullptr);
+    } else {
+      proto::ValueRef v{value->data, value->exception, {}, value->refs,
+                        value->blobs};
+      enc.mail(request, static_cast<fb::MailKind>(kind), program, tags, false,
+               &v, 0, after.session, after.frames);
+    }
+  });
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return mail_[request].done || !broken_.empty(); });
+  MailSlot slot = std::move(mail_[request]);
+  mail_.erase(request);
+  if (!slot.done) check_usable_locked();
+  if (slot.error) throw *slot.error;
+}
+
+void Client::mail_send(std::uint64_t program, const std::string& tag,
+                       const Value& value, Barrier after) {
+  mail_call(program, static_cast<int>(fb::MailKind::Send), {tag}, &value,
+            after);
+}
+
+Client::Barrier Client::mail_barrier() {
+  channel_->flush_urgent();  // sync writes (a worker's): nothing left behind
+  return Barrier{session(), channel_->frames_sent()};
+}
+
+void Client::mail_drain(std::uint64_t program,
+                        const std::vector<std::string>& tags) {
+  mail_call(program, static_cast<int>(fb::MailKind::Drain), tags, nullptr);
+}
+
+void Client::mail_set_tags(std::uint64_t program,
+                           const std::vector<std::string>& tags) {
+  mail_call(program, static_cast<int>(fb::MailKind::SetTags), tags, nullptr);
+}
+
+std::uint64_t Client::mail_receive(std::uint64_t program,
+                                   const std::vector<std::string>& tags,
+                                   bool wait) {
+  not_on_io_thread();
+  std::uint64_t request;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    request = next_request_++;
+    mail_[request];
+  }
+  channel_->send_direct([&](proto::Encoder& enc) {
+    enc.mail(request, fb::MailKind::Receive, program, tags, wait, nullptr);
+  });
+  return request;
+}
+
+std::optional<Client::Mail> Client::mail_wait(
+    std::uint64_t request, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto it = mail_.find(request);
+  if (it == mail_.end()) {
+    throw Error(Errc::not_permitted, "no such receive in progress");
+  }
+  auto done = [&] { return mail_[request].done || !broken_.empty(); };
+  if (timeout.count() < 0) {
+    cv_.wait(lock, done);
+  } else if (!cv_.wait_for(lock, timeout, done)) {
+    return std::nullopt;
+  }
+  MailSlot slot = std::move(mail_[request]);
+  mail_.erase(request);
+  if (!slot.done) check_usable_locked();
+  if (slot.error) throw *slot.error;
+  return std::move(slot.mail);
+}
+
+void Client::mail_cancel(std::uint64_t request) {
+  channel_->send_direct([&](proto::Encoder& enc) {
+    enc.mail(request, fb::MailKind::Cancel, 0, {}, false, nullptr);
+  });
+}
+
+void Client::mail_release(std::uint64_t request, std::uint64_t behavior) {
+  // Pipelined: after any HoldCown this thread sent for the message's
+  // cowns, on the same channel, so the daemon takes those first.
+  channel_->send([&](proto::Encoder& enc) {
+    enc.mail(request, fb::MailKind::Release, 0, {}, false, nullptr, behavior);
+  });
+}
+
+}  // namespace bocd::client
