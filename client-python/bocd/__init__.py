@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from . import _cown, _pump, _runtime
 from ._cown import Cown, CownCapsule, PinnedCown
+from ._messaging import TIMEOUT, drain, receive, send, set_tags
 from ._pump import PumpResult, pump, set_pump_watchdog, set_wait_pump_poll
 from ._runtime import WORKER_COUNT, start
 from ._stats import STAT_KEYS, runtime_stats
@@ -25,8 +26,9 @@ except Exception:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "Cown", "CownCapsule", "PinnedCown", "PumpResult", "WORKER_COUNT",
-    "WaitResult", "__version__", "pump", "quiesce", "runtime_stats", "set_pump_watchdog",
+    "Cown", "CownCapsule", "PinnedCown", "PumpResult", "TIMEOUT",
+    "WORKER_COUNT", "WaitResult", "__version__", "drain", "pump", "quiesce",
+    "receive", "runtime_stats", "send", "set_pump_watchdog", "set_tags",
     "set_wait_pump_poll", "start", "wait", "when", "whencall",
 ]
 

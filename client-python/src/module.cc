@@ -278,6 +278,58 @@ class Session {
     return 0;
   }
 
+  // ---- Messaging: the daemon's refusals as the exceptions API.md names.
+  void mail_send(std::uint64_t program, const std::string& tag,
+                 const py::bytes& data, const Ids& refs, const Names& blobs,
+                 std::pair<std::uint64_t, std::uint64_t> after) {
+    Value v{std::string(data), false, Errc::none, refs, blobs};
+    mail([&](Client& cl) {
+      cl.mail_send(program, tag, v, Client::Barrier{after.first, after.second});
+    });
+  }
+
+  // Worker role, from a body: (session, frames) for mail_send's `after`.
+  std::pair<std::uint64_t, std::uint64_t> mail_barrier() {
+    Client::Barrier b{};
+    mail([&](Client& cl) { b = cl.mail_barrier(); });
+    return {b.session, b.frames};
+  }
+
+  std::uint64_t mail_receive(std::uint64_t program, const Names& tags,
+                             bool wait) {
+    std::uint64_t request = 0;
+    mail([&](Client& cl) { request = cl.mail_receive(program, tags, wait); });
+    return request;
+  }
+
+  // None while nothing came within `timeout` seconds (negative: no
+  // bound); else (got, tag, data, refs).
+  py::object mail_wait(std::uint64_t request, double timeout) {
+    std::optional<Client::Mail> m;
+    auto ms = std::chrono::milliseconds(
+        timeout < 0 ? -1 : static_cast<std::int64_t>(timeout * 1000.0));
+    mail([&](Client& cl) { m = cl.mail_wait(request, ms); });
+    if (!m) return py::none();
+    return py::make_tuple(m->got, m->tag, py::bytes(m->value.data),
+                          m->value.refs);
+  }
+
+  void mail_cancel(std::uint64_t request) {
+    mail([&](Client& cl) { cl.mail_cancel(request); });
+  }
+
+  void mail_release(std::uint64_t request, std::uint64_t behavior) {
+    mail([&](Client& cl) { cl.mail_release(request, behavior); });
+  }
+
+  void mail_drain(std::uint64_t program, const Names& tags) {
+    mail([&](Client& cl) { cl.mail_drain(program, tags); });
+  }
+
+  void mail_set_tags(std::uint64_t program, const Names& tags) {
+    mail([&](Client& cl) { cl.mail_set_tags(program, tags); });
+  }
+
   std::string serve() {
     std::shared_ptr<Client> client = c();
     Client& cl = *client;
@@ -286,6 +338,24 @@ class Session {
   }
 
  private:
+  template <class F>
+  void mail(F call) {
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
+    try {
+      py::gil_scoped_release nogil;
+      call(cl);
+    } catch (const Error& e) {
+      if (e.code() == make_error_code(Errc::tag_capacity)) {
+        throw py::key_error(e.text());
+      }
+      if (e.code() == make_error_code(Errc::queue_full)) {
+        throw std::runtime_error(e.text());
+      }
+      throw;
+    }
+  }
+
   std::shared_ptr<py::object> body_;
   std::shared_ptr<Client> client_;
 };
@@ -365,5 +435,13 @@ PYBIND11_MODULE(_core, m) {
       .def("pinned_depth", &Session::pinned_depth)
       .def("take_freed_pinned", &Session::take_freed_pinned)
       .def("pinned_age", &Session::pinned_age)
-      .def("wait_or_pinned", &Session::wait_or_pinned);
+      .def("wait_or_pinned", &Session::wait_or_pinned)
+      .def("mail_send", &Session::mail_send)
+      .def("mail_barrier", &Session::mail_barrier)
+      .def("mail_receive", &Session::mail_receive)
+      .def("mail_wait", &Session::mail_wait)
+      .def("mail_cancel", &Session::mail_cancel)
+      .def("mail_release", &Session::mail_release)
+      .def("mail_drain", &Session::mail_drain)
+      .def("mail_set_tags", &Session::mail_set_tags);
 }

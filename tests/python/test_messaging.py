@@ -815,9 +815,18 @@ print(bocd.receive(tag, 0))
 
 
 def read_line(proc) -> str:
-    ready, _, _ = select.select([proc.stdout], [], [], GUARD)
-    assert ready, "the child program said nothing"
-    return proc.stdout.readline().strip()
+    """One line of the child's stdout, read a byte at a time from the pipe
+    (a buffered readline could swallow the next line, which select would
+    then never report)."""
+    fd = proc.stdout.fileno()
+    out = b""
+    while not out.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], GUARD)
+        assert ready, "the child program said nothing"
+        byte = os.read(fd, 1)
+        assert byte, "the child program closed its output"
+        out += byte
+    return out.decode().strip()
 
 
 def test_programs_have_separate_queues(tag):
