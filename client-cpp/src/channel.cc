@@ -131,8 +131,8 @@ void Channel::write_direct_locked() {
     pending_.clear();
     return;
   }
-  if (sync_writes_) return write_blocking_locked();
-  // One writer at a time: the async chain owns the socket while in flight.
+  // One writer at a time: the async chain owns the socket while in flight
+  // (never with sync_writes_, where every writer finishes its write).
   if (async_in_flight_ || pending_.empty()) return;
   std::size_t done = 0;
   int fd = socket_.native_handle();
@@ -143,11 +143,16 @@ void Channel::write_direct_locked() {
       done += static_cast<std::size_t>(n);
     } else if (n < 0 && errno == EINTR) {
       continue;
-    } else if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+               sync_writes_) {
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, -1);  // the daemon reads whenever it can
+    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+               errno != ENOMEM && errno != ENOBUFS) {
       pending_.clear();  // the connection is gone; the read side reports it
       return;
     } else {
-      break;  // full (EAGAIN) or short of memory: the async write retries
+      break;  // full or short of memory: the async write retries
     }
   }
   pending_.erase(pending_.begin(),
@@ -155,30 +160,6 @@ void Channel::write_direct_locked() {
   // A flush posted earlier finds nothing left and stands down; else it
   // writes the rest when the socket has room.
   if (!pending_.empty()) schedule_flush_locked();
-}
-
-void Channel::write_blocking_locked() {
-  if (closed_) {
-    pending_.clear();
-    return;
-  }
-  std::size_t done = 0;
-  int fd = socket_.native_handle();
-  while (done < pending_.size()) {
-    ssize_t n = ::send(fd, pending_.data() + done, pending_.size() - done,
-                       MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) {
-      done += static_cast<std::size_t>(n);
-    } else if (n < 0 && (errno == EINTR)) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd, POLLOUT, 0};
-      ::poll(&p, 1, -1);  // the daemon reads whenever it can
-    } else {
-      break;  // the connection is gone; the read side reports it
-    }
-  }
-  pending_.clear();
 }
 
 std::uint64_t Channel::frames_sent() {
@@ -202,7 +183,7 @@ void Channel::flush() {
       pending_.clear();
       return;
     }
-    write_blocking_locked();
+    write_direct_locked();
     return;
   }
   {

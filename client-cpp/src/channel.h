@@ -120,7 +120,6 @@ class Channel {
   void flush();
   void schedule_flush_locked();
   void write_direct_locked();
-  void write_blocking_locked();
   void mark_closed();
   void fail(const std::string& why);
   void hand_over_io_output();

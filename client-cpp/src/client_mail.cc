@@ -42,17 +42,19 @@ void Client::not_on_io_thread() const {
   }
 }
 
+std::uint64_t Client::new_mail_request() {
+  not_on_io_thread();
+  std::lock_guard<std::mutex> lock(mu_);
+  check_usable_locked();
+  std::uint64_t request = next_request_++;
+  mail_[request];
+  return request;
+}
+
 void Client::mail_call(std::uint64_t program, int kind,
                        const std::vector<std::string>& tags,
                        const Value* value, Barrier after) {
-  not_on_io_thread();
-  std::uint64_t request;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    check_usable_locked();
-    request = next_request_++;
-    mail_[request];
-  }
+  std::uint64_t request = new_mail_request();
   if (value != nullptr) {
     check_fits("a message", value->data.size(), value->refs.size(),
                value->blobs.size());
@@ -100,14 +102,7 @@ void Client::mail_set_tags(std::uint64_t program,
 std::uint64_t Client::mail_receive(std::uint64_t program,
                                    const std::vector<std::string>& tags,
                                    bool wait) {
-  not_on_io_thread();
-  std::uint64_t request;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    check_usable_locked();
-    request = next_request_++;
-    mail_[request];
-  }
+  std::uint64_t request = new_mail_request();
   channel_->send_direct([&](proto::Encoder& enc) {
     enc.mail(request, fb::MailKind::Receive, program, tags, wait, nullptr);
   });

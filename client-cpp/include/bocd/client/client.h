@@ -364,6 +364,7 @@ class Client {
       const std::vector<proto::CownValueRef>& updates);
   void not_from_executor(const char* what) const;
   void not_on_io_thread() const;
+  std::uint64_t new_mail_request();
   [[noreturn]] void throw_dropped_reason();
   void check_fits(const char* what, std::size_t bytes, std::size_t refs,
                   std::size_t blobs) const;
