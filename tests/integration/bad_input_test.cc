@@ -536,5 +536,235 @@ TEST(BadInput, BehaviorQueuedOnADisconnectedOwnersCownStillRuns) {
                   {disconnected(a_session), "peer closed the connection"});
 }
 
+// ---- Messaging (Mail) -----------------------------------------------------
+
+// Sends one Mail with `request`; `value` only for Send.
+void send_mail(RawClient& c, std::uint64_t request, fb::MailKind kind,
+               const std::vector<std::string>& tags, std::uint64_t program = 0,
+               const proto::ValueRef* value = nullptr, bool wait = false) {
+  c.send([&](proto::Encoder& e) {
+    e.mail(request, kind, program, tags, wait, value);
+  });
+}
+
+// Expects the next frame to be an Error with `code` answering Mail
+// `request`, in exactly the daemon's `words`.
+void expect_mail_error(RawClient& c, fb::ErrorCode code,
+                       std::uint64_t request, const std::string& words) {
+  Reply r = next_reply(c);
+  const auto* e = r.as<fb::Error>();
+  ASSERT_NE(e, nullptr) << "expected Error " << fb::EnumNameErrorCode(code)
+                        << " (" << words << "), got " << r.kind();
+  EXPECT_EQ(e->code(), code) << fb::EnumNameErrorCode(e->code());
+  EXPECT_EQ(e->request(), request);
+  EXPECT_EQ(e->message() ? e->message()->str() : "", words);
+}
+
+// Expects the next frame to be the MailReply to `request`; returns it.
+Reply expect_mail_reply(RawClient& c, std::uint64_t request, bool got) {
+  Reply r = next_reply(c);
+  const auto* m = r.as<fb::MailReply>();
+  EXPECT_NE(m, nullptr) << "expected MailReply, got " << r.kind();
+  if (m != nullptr) {
+    EXPECT_EQ(m->request(), request);
+    EXPECT_EQ(m->got(), got) << "MailReply " << request;
+  }
+  return r;
+}
+
+std::string mail_data(const Reply& r) {
+  const auto* m = r.as<fb::MailReply>();
+  if (m == nullptr || m->value() == nullptr || m->value()->data() == nullptr) {
+    return "";
+  }
+  return std::string(m->value()->data()->begin(), m->value()->data()->end());
+}
+
+TEST(BadInput, MailSendNamingZeroOrTwoTagsIsRefusedAndTheSessionGoesOn) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  bad.handshake();
+  proto::ValueRef v{"lost?"};
+  send_mail(bad, 1, fb::MailKind::Send, {}, 0, &v);
+  expect_mail_error(bad, fb::ErrorCode::Malformed, 1,
+                    "Mail Send names one tag");
+  send_mail(bad, 2, fb::MailKind::Send, {"a", "b"}, 0, &v);
+  expect_mail_error(bad, fb::ErrorCode::Malformed, 2,
+                    "Mail Send names one tag");
+  // Neither queued anything; the session's messaging still works.
+  send_mail(bad, 3, fb::MailKind::Receive, {"a", "b"});
+  expect_mail_reply(bad, 3, false);
+  proto::ValueRef ok{"kept"};
+  send_mail(bad, 4, fb::MailKind::Send, {"a"}, 0, &ok);
+  expect_mail_reply(bad, 4, false);
+  send_mail(bad, 5, fb::MailKind::Receive, {"b", "a"});
+  EXPECT_EQ(mail_data(expect_mail_reply(bad, 5, true)), "kept");
+  expect_unharmed(d, good, {"Malformed", "Mail Send names one tag"});
+}
+
+TEST(BadInput, UnknownMailKindIsRefusedAndTheSessionGoesOn) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  bad.handshake();
+  for (std::uint8_t kind : {6, 42, 255}) {
+    send_mail(bad, 100 + kind, static_cast<fb::MailKind>(kind), {"t"});
+    expect_mail_error(bad, fb::ErrorCode::Malformed, 100 + kind,
+                      "unknown Mail kind");
+  }
+  ASSERT_NE(status_of(bad, 1).as<fb::Status>(), nullptr);
+  send_mail(bad, 2, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(bad, 2, false);
+  expect_unharmed(d, good, {"Malformed", "unknown Mail kind"});
+}
+
+TEST(BadInput, AdminMayNotMail) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient admin(d.socket());
+  admin.handshake(fb::Role::Admin);
+  proto::ValueRef v{"x"};
+  send_mail(admin, 3, fb::MailKind::Send, {"t"}, 0, &v);
+  expect_mail_error(admin, fb::ErrorCode::NotPermitted, 3,
+                    "admin sessions may not send Mail");
+  send_mail(admin, 4, fb::MailKind::Receive, {"t"}, 0, nullptr, true);
+  expect_mail_error(admin, fb::ErrorCode::NotPermitted, 4,
+                    "admin sessions may not send Mail");
+  send_mail(admin, 5, fb::MailKind::SetTags, {});
+  expect_mail_error(admin, fb::ErrorCode::NotPermitted, 5,
+                    "admin sessions may not send Mail");
+  ASSERT_NE(status_of(admin, 1).as<fb::Status>(), nullptr);
+  expect_unharmed(d, good,
+                  {"NotPermitted", "admin sessions may not send Mail"});
+}
+
+TEST(BadInput, ClientMayNotUseAnotherProgramsQueues) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient victim(d.socket());
+  std::uint64_t program = victim.handshake();
+  RawClient bad(d.socket());
+  std::uint64_t bad_session = bad.handshake();
+  const std::string words = "a program may use only its own message queues";
+  proto::ValueRef v{"planted"};
+  for (std::uint64_t named : {program, bad_session + 1000}) {
+    send_mail(bad, 1, fb::MailKind::Send, {"t"}, named, &v);
+    expect_mail_error(bad, fb::ErrorCode::NotPermitted, 1, words);
+    send_mail(bad, 2, fb::MailKind::Receive, {"t"}, named, nullptr, true);
+    expect_mail_error(bad, fb::ErrorCode::NotPermitted, 2, words);
+    send_mail(bad, 3, fb::MailKind::Drain, {"t"}, named);
+    expect_mail_error(bad, fb::ErrorCode::NotPermitted, 3, words);
+    send_mail(bad, 4, fb::MailKind::SetTags, {"t"}, named);
+    expect_mail_error(bad, fb::ErrorCode::NotPermitted, 4, words);
+  }
+  // Naming itself is the same as 0: its own queues.
+  send_mail(bad, 5, fb::MailKind::Send, {"t"}, bad_session, &v);
+  expect_mail_reply(bad, 5, false);
+  send_mail(bad, 6, fb::MailKind::Receive, {"t"});
+  EXPECT_EQ(mail_data(expect_mail_reply(bad, 6, true)), "planted");
+  send_mail(victim, 7, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(victim, 7, false);  // nothing was planted there
+  expect_unharmed(d, good, {"NotPermitted", words});
+}
+
+TEST(BadInput, WorkerNamingNoOpenProgramIsRefused) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient admin(d.socket());
+  std::uint64_t admin_session = admin.handshake(fb::Role::Admin);
+  RawClient worker(d.socket());
+  std::uint64_t worker_session = worker.handshake(fb::Role::Worker);
+  RawClient program(d.socket());
+  std::uint64_t program_session = program.handshake();
+  proto::ValueRef v{"for the program"};
+  const std::uint64_t no_program[] = {0, admin_session, worker_session,
+                                      program_session + 50};
+  for (std::uint64_t named : no_program) {
+    send_mail(worker, 1, fb::MailKind::Send, {"t"}, named, &v);
+    expect_mail_error(worker, fb::ErrorCode::NotPermitted, 1,
+                      "session " + std::to_string(named) +
+                          " is not an open program");
+  }
+  send_mail(worker, 2, fb::MailKind::Send, {"t"}, program_session, &v);
+  expect_mail_reply(worker, 2, false);
+  send_mail(program, 3, fb::MailKind::Receive, {"t"});
+  EXPECT_EQ(mail_data(expect_mail_reply(program, 3, true)), "for the program");
+  expect_unharmed(d, good, {"NotPermitted", "is not an open program"});
+}
+
+TEST(BadInput, MailSendNamingAMissingCownOrAForeignBlobIsRefused) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  std::uint64_t base = 0;
+  bad.handshake(fb::Role::Client, &base);
+  const std::uint64_t missing[] = {base + 9};
+  proto::ValueRef dangling{"dangling", false, fb::ErrorCode::None, missing};
+  send_mail(bad, 1, fb::MailKind::Send, {"t"}, 0, &dangling);
+  expect_mail_error(bad, fb::ErrorCode::UnknownCown, 1,
+                    "cown " + hex(missing[0]) +
+                        " named in a message does not exist");
+  const std::string blobs[] = {"/etc/passwd"};
+  proto::ValueRef foreign{"foreign", false, fb::ErrorCode::None, {}, blobs};
+  send_mail(bad, 2, fb::MailKind::Send, {"t"}, 0, &foreign);
+  expect_mail_error(bad, fb::ErrorCode::NotPermitted, 2,
+                    "'/etc/passwd' is not a bocd shared-memory blob name");
+  send_mail(bad, 3, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(bad, 3, false);  // neither was queued
+  expect_unharmed(d, good,
+                  {"UnknownCown", "named in a message does not exist"});
+}
+
+TEST(BadInput, CancelAndReleaseNamingNoReceiveAreIgnored) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  bad.handshake();
+  send_mail(bad, 50, fb::MailKind::Cancel, {});
+  send_mail(bad, 51, fb::MailKind::Release, {});
+  // Neither is answered: the next frame is the Status.
+  ASSERT_NE(status_of(bad, 52).as<fb::Status>(), nullptr);
+  send_mail(bad, 53, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(bad, 53, false);
+  EXPECT_TRUE(d.alive());
+  good.expect_served();
+}
+
+// Two receives under one request number both deliver a message naming a
+// cown; when the session goes, neither message may keep the cown alive.
+TEST(BadInput, ReceivesReusingARequestNumberLeakNoCown) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient admin(d.socket());
+  admin.handshake(fb::Role::Admin);
+  std::optional<RawClient> bad(std::in_place, d.socket());
+  std::uint64_t base = 0;
+  std::uint64_t bad_session = bad->handshake(fb::Role::Client, &base);
+  const std::uint64_t x[] = {base + 1};
+  proto::ValueRef v{"names x", false, fb::ErrorCode::None, x};
+  bad->send([&](proto::Encoder& e) { e.create_cown(x[0], {"x"}, false); });
+  send_mail(*bad, 1, fb::MailKind::Send, {"t"}, 0, &v);
+  expect_mail_reply(*bad, 1, false);
+  send_mail(*bad, 2, fb::MailKind::Send, {"t"}, 0, &v);
+  expect_mail_reply(*bad, 2, false);
+  bad->send([&](proto::Encoder& e) { e.drop_cown(x[0]); });
+  send_mail(*bad, 5, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(*bad, 5, true);
+  send_mail(*bad, 5, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(*bad, 5, true);
+  Reply before = status_of(admin, 1);
+  ASSERT_NE(before.as<fb::Status>(), nullptr);
+  EXPECT_EQ(before.as<fb::Status>()->cowns(), 1u) << "two leases keep x";
+  bad.reset();
+  EXPECT_TRUE(session_gone(admin, bad_session));
+  Reply after = status_of(admin, 2);
+  ASSERT_NE(after.as<fb::Status>(), nullptr);
+  EXPECT_EQ(after.as<fb::Status>()->cowns(), 0u)
+      << "a lease overwritten under its request number leaked x";
+  expect_unharmed(d, good,
+                  {disconnected(bad_session), "peer closed the connection"});
+}
+
 }  // namespace
 }  // namespace bocd::testing

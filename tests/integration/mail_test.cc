@@ -1,0 +1,616 @@
+// Messaging (API.md section 12) through the C++ client against the real
+// daemon: per-tag FIFO, polls and parked receives, cancel, the configured
+// limits with bocpy's words, cowns kept alive by messages in flight and
+// freed when nothing holds them, and a worker process's second connection
+// sending for a program after its barrier. Waits for events are receives
+// and round trips; every timeout is only a guard against a hung daemon.
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "bocd/client/admin.h"
+#include "bocd/client/client.h"
+#include "daemon_process.h"
+#include "raw_client.h"
+
+namespace bocd::testing {
+namespace {
+
+namespace fb = proto::fb;
+using client::Access;
+using client::Client;
+using client::CownRef;
+using client::Errc;
+using client::Value;
+using Mail = Client::Mail;
+using std::chrono::milliseconds;
+
+constexpr milliseconds GUARD{30000};  // a hung daemon, not timing
+// Bound on status round trips spent waiting for the daemon to handle a
+// disconnect (each is a round trip, not a sleep).
+constexpr int MAX_POLLS = 200;
+
+client::Options options(const DaemonProcess& d, const char* program) {
+  client::Options o;
+  o.socket = d.socket();
+  o.program = program;
+  return o;
+}
+
+// A worker-role client in this process. While it is connected, any client
+// of this process may use another program's queues, as a worker process's
+// second connection does. Its body runs pool behaviors (none by default).
+client::Options worker_options(const DaemonProcess& d, client::Body body) {
+  client::Options o = options(d, "worker");
+  o.worker = body ? std::move(body) : [](Access&) {
+    ADD_FAILURE() << "no pool behavior was submitted";
+  };
+  return o;
+}
+
+Value text(std::string data, std::vector<std::uint64_t> refs = {}) {
+  Value v;
+  v.data = std::move(data);
+  v.refs = std::move(refs);
+  return v;
+}
+
+// The answer to receive `request`; got = false if none came within GUARD.
+Mail answer(Client& c, std::uint64_t request) {
+  std::optional<Mail> m = c.mail_wait(request, GUARD);
+  if (!m) {
+    ADD_FAILURE() << "no answer to receive " << request;
+    return Mail{};
+  }
+  return *m;
+}
+
+// One poll (wait = false) of the caller's own `tags`. The lease of a
+// delivered message is released at once: these messages name no cowns.
+Mail poll(Client& c, const std::vector<std::string>& tags) {
+  Mail m = answer(c, c.mail_receive(0, tags, false));
+  if (m.got) c.mail_release(m.request, 0);
+  return m;
+}
+
+// The data of the next message polled from `tag` ("(none)" if none).
+std::string poll_data(Client& c, const std::string& tag) {
+  Mail m = poll(c, {tag});
+  if (!m.got) return "(none)";
+  EXPECT_EQ(m.tag, tag);
+  return m.value.data;
+}
+
+// Receive `request` is parked: a round trip on the same connection made
+// after it has come back, and its answer (which would have come first) has
+// not. Drain of no tags is such a round trip that changes nothing.
+void expect_parked(Client& c, std::uint64_t request) {
+  c.mail_drain(0, {});
+  EXPECT_FALSE(c.mail_wait(request, milliseconds(0)).has_value())
+      << "receive " << request << " was answered instead of parked";
+}
+
+// `call` throws client::Error with `code` and exactly the daemon's `words`.
+template <class F>
+void expect_refused(F&& call, Errc code, const std::string& words) {
+  try {
+    call();
+    ADD_FAILURE() << "not refused; expected: " << words;
+  } catch (const client::Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    EXPECT_EQ(e.text(), words);
+  }
+}
+
+std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+std::uint64_t cowns_in(const DaemonProcess& d) {
+  client::AdminClient admin(d.socket());
+  return admin.status(GUARD).cowns;
+}
+
+// Polls status until `session` has gone and the daemon holds `cowns`
+// cowns; false if that never happens within the bound.
+bool gone_leaving(const DaemonProcess& d, std::uint64_t session,
+                  std::uint64_t cowns) {
+  client::AdminClient admin(d.socket());
+  for (int i = 0; i < MAX_POLLS; ++i) {
+    client::DaemonStatus s = admin.status(GUARD);
+    bool listed = false;
+    for (const auto& info : s.sessions) listed |= info.id == session;
+    if (!listed && s.cowns == cowns) return true;
+  }
+  return false;
+}
+
+// ---- Send, receive, park, cancel --------------------------------------
+
+TEST(Mail, SendThenPollReceivesEachTagInFifoOrder) {
+  DaemonProcess d;
+  Client c(options(d, "fifo"));
+  for (int i = 0; i < 3; ++i) {
+    c.mail_send(0, "a", text("a" + std::to_string(i)));
+    c.mail_send(0, "b", text("b" + std::to_string(i)));
+  }
+  Value raised = text("raised");
+  raised.exception = true;
+  c.mail_send(0, "b", raised);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(poll_data(c, "a"), "a" + std::to_string(i));
+  }
+  EXPECT_EQ(poll_data(c, "a"), "(none)") << "tag a is empty now";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(poll_data(c, "b"), "b" + std::to_string(i));
+  }
+  Mail last = poll(c, {"b"});
+  ASSERT_TRUE(last.got);
+  EXPECT_EQ(last.value.data, "raised");
+  EXPECT_TRUE(last.value.exception) << "the exception flag travels";
+  EXPECT_EQ(poll_data(c, "b"), "(none)");
+  c.wait();
+  EXPECT_TRUE(c.take_errors().empty());
+}
+
+TEST(Mail, PollOfATagNeverUsedReturnsNothing) {
+  DaemonProcess d;
+  Client c(options(d, "empty"));
+  Mail m = poll(c, {"nothing-here"});
+  EXPECT_FALSE(m.got);
+  EXPECT_EQ(m.tag, "");
+  EXPECT_EQ(m.value.data, "");
+  EXPECT_FALSE(poll(c, {"x", "y", "z"}).got);
+}
+
+TEST(Mail, MultiTagReceiveTakesTheFirstNamedTagThatHasAMessage) {
+  DaemonProcess d;
+  Client c(options(d, "multi"));
+  c.mail_send(0, "b", text("b0"));
+  c.mail_send(0, "a", text("a0"));
+  c.mail_send(0, "b", text("b1"));
+  Mail first = poll(c, {"a", "b"});
+  ASSERT_TRUE(first.got);
+  EXPECT_EQ(first.tag, "a");
+  EXPECT_EQ(first.value.data, "a0");
+  Mail second = poll(c, {"a", "b"});
+  ASSERT_TRUE(second.got);
+  EXPECT_EQ(second.tag, "b");
+  EXPECT_EQ(second.value.data, "b0");
+  Mail third = poll(c, {"c", "b", "a"});
+  ASSERT_TRUE(third.got);
+  EXPECT_EQ(third.tag, "b");
+  EXPECT_EQ(third.value.data, "b1");
+  EXPECT_FALSE(poll(c, {"a", "b"}).got);
+}
+
+TEST(Mail, ParkedReceiveIsAnsweredBySendFromAnotherThread) {
+  DaemonProcess d;
+  Client c(options(d, "parked"));
+  std::uint64_t r = c.mail_receive(0, {"t"}, true);
+  expect_parked(c, r);
+  std::optional<Mail> got;
+  std::thread receiver([&] { got = c.mail_wait(r, GUARD); });
+  std::thread sender([&] { c.mail_send(0, "t", text("hello")); });
+  sender.join();
+  receiver.join();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE(got->got);
+  EXPECT_EQ(got->tag, "t");
+  EXPECT_EQ(got->value.data, "hello");
+  c.mail_release(r, 0);
+  EXPECT_FALSE(poll(c, {"t"}).got) << "the message went to the receive only";
+}
+
+TEST(Mail, ParkedReceivesAreAnsweredOldestFirstAndByAnyOfTheirTags) {
+  DaemonProcess d;
+  Client c(options(d, "waiters"));
+  std::uint64_t r1 = c.mail_receive(0, {"t"}, true);
+  std::uint64_t r2 = c.mail_receive(0, {"t"}, true);
+  std::uint64_t r3 = c.mail_receive(0, {"x", "y"}, true);
+  expect_parked(c, r1);
+  expect_parked(c, r2);
+  expect_parked(c, r3);
+  c.mail_send(0, "t", text("first"));
+  expect_parked(c, r2);
+  c.mail_send(0, "y", text("on y"));
+  c.mail_send(0, "t", text("second"));
+  Mail m1 = answer(c, r1), m2 = answer(c, r2), m3 = answer(c, r3);
+  EXPECT_EQ(m1.value.data, "first");
+  EXPECT_EQ(m2.value.data, "second");
+  EXPECT_TRUE(m3.got);
+  EXPECT_EQ(m3.tag, "y");
+  EXPECT_EQ(m3.value.data, "on y");
+  for (const Mail* m : {&m1, &m2, &m3}) c.mail_release(m->request, 0);
+}
+
+TEST(Mail, TwoClientsAreTwoProgramsWithSeparateQueues) {
+  DaemonProcess d;
+  Client a(options(d, "program-a"));
+  Client b(options(d, "program-b"));
+  a.mail_send(0, "t", text("from a"));
+  EXPECT_EQ(poll_data(b, "t"), "(none)") << "b does not see a's queue";
+  std::uint64_t parked = b.mail_receive(0, {"t"}, true);
+  a.mail_send(0, "t", text("a again"));
+  expect_parked(b, parked);
+  b.mail_send(0, "t", text("from b"));
+  EXPECT_EQ(answer(b, parked).value.data, "from b");
+  b.mail_release(parked, 0);
+  EXPECT_EQ(poll_data(a, "t"), "from a");
+  EXPECT_EQ(poll_data(a, "t"), "a again");
+  EXPECT_EQ(poll_data(a, "t"), "(none)");
+  EXPECT_EQ(poll_data(b, "t"), "(none)");
+}
+
+TEST(Mail, CancelEndsAParkedReceiveWithNothing) {
+  DaemonProcess d;
+  Client c(options(d, "cancel"));
+  std::uint64_t r = c.mail_receive(0, {"t"}, true);
+  expect_parked(c, r);
+  c.mail_cancel(r);
+  Mail m = answer(c, r);
+  EXPECT_FALSE(m.got);
+  EXPECT_EQ(m.value.data, "");
+  // A message sent after the cancel is not lost to the ended receive.
+  c.mail_send(0, "t", text("later"));
+  EXPECT_EQ(poll_data(c, "t"), "later");
+}
+
+TEST(Mail, CancelAfterDeliveryStillReturnsTheMessage) {
+  DaemonProcess d;
+  Client c(options(d, "late-cancel"));
+  std::uint64_t r = c.mail_receive(0, {"t"}, true);
+  expect_parked(c, r);
+  // The send's reply comes after the delivery to r on this connection, so
+  // the cancel below reaches a receive that is no longer parked.
+  c.mail_send(0, "t", text("delivered"));
+  c.mail_cancel(r);
+  Mail m = answer(c, r);
+  EXPECT_TRUE(m.got) << "a cancel after delivery lost the message";
+  EXPECT_EQ(m.value.data, "delivered");
+  c.mail_release(r, 0);
+  EXPECT_EQ(poll_data(c, "t"), "(none)") << "delivered once, not requeued";
+  // Nothing stray answers the next receive.
+  c.mail_send(0, "t", text("next"));
+  EXPECT_EQ(poll_data(c, "t"), "next");
+}
+
+TEST(Mail, MessagingFromABodyOnTheExecutorThreadIsALogicError) {
+  DaemonProcess d;
+  Client c(options(d, "from-body"));
+  CownRef x = c.create("x");
+  int refused = 0;
+  c.submit({x}, [&](Access&) {
+    for (auto call :
+         {+[](Client& cl) { cl.mail_send(0, "t", text("no")); },
+          +[](Client& cl) { cl.mail_receive(0, {"t"}, false); },
+          +[](Client& cl) { cl.mail_drain(0, {"t"}); },
+          +[](Client& cl) { cl.mail_set_tags(0, {}); }}) {
+      try {
+        call(c);
+      } catch (const std::logic_error&) {
+        ++refused;
+      }
+    }
+  });
+  c.wait();
+  EXPECT_EQ(refused, 4);
+  EXPECT_EQ(poll_data(c, "t"), "(none)");
+}
+
+// ---- Limits (--max-tags 2 --max-messages 3) ----------------------------
+
+std::vector<std::string> small_limits() {
+  return {"--max-tags", "2", "--max-messages", "3"};
+}
+
+TEST(MailLimits, FullQueueAndTagCapacityAreRefusedWithBocpysWords) {
+  DaemonProcess d(small_limits());
+  Client c(options(d, "limits"));
+  for (int i = 0; i < 3; ++i) c.mail_send(0, "a", text(std::to_string(i)));
+  expect_refused([&] { c.mail_send(0, "a", text("3")); }, Errc::queue_full,
+                 "Message queue is full");
+  EXPECT_EQ(poll_data(c, "a"), "0");
+  c.mail_send(0, "a", text("3"));  // room again
+  c.mail_send(0, "b", text("b"));  // the second tag
+  expect_refused([&] { c.mail_send(0, "x", text("x")); }, Errc::tag_capacity,
+                 "No queue available for tag 'x': tag capacity exceeded");
+  expect_refused([&] { answer(c, c.mail_receive(0, {"x"}, false)); },
+                 Errc::tag_capacity, "No message queue found for tag: 'x'");
+  expect_refused([&] { answer(c, c.mail_receive(0, {"a", "x"}, true)); },
+                 Errc::tag_capacity, "No message queue found for tag: 'x'");
+  expect_refused([&] { c.mail_drain(0, {"x"}); }, Errc::tag_capacity,
+                 "No message queue found for tag: 'x'");
+  expect_refused([&] { c.mail_set_tags(0, {"p", "q", "r"}); },
+                 Errc::tag_capacity, "Only 2 or fewer tags supported");
+  // Refusals change nothing and the session goes on.
+  for (const char* v : {"1", "2", "3"}) EXPECT_EQ(poll_data(c, "a"), v);
+  EXPECT_EQ(poll_data(c, "b"), "b");
+  c.wait();
+  EXPECT_TRUE(c.take_errors().empty()) << "refusals are thrown, not queued";
+}
+
+TEST(MailLimits, SetTagsDropsEveryMessageAndRebindsTheQueues) {
+  DaemonProcess d(small_limits());
+  Client c(options(d, "set-tags"));
+  c.mail_send(0, "a", text("a"));
+  c.mail_send(0, "b", text("b"));
+  c.mail_set_tags(0, {"c"});
+  c.mail_send(0, "c", text("c"));
+  EXPECT_EQ(poll_data(c, "a"), "(none)") << "set_tags dropped a's message";
+  // "c" and now "a" hold both queues: "b" was unbound and has none.
+  expect_refused([&] { c.mail_send(0, "b", text("b")); }, Errc::tag_capacity,
+                 "No queue available for tag 'b': tag capacity exceeded");
+  EXPECT_EQ(poll_data(c, "c"), "c");
+  c.mail_send(0, "c", text("c2"));
+  c.mail_set_tags(0, {});  // every queue back to auto-assign, all dropped
+  c.mail_send(0, "p", text("p"));
+  c.mail_send(0, "q", text("q"));
+  EXPECT_EQ(poll_data(c, "p"), "p");
+  EXPECT_EQ(poll_data(c, "q"), "q");
+  expect_refused([&] { c.mail_drain(0, {"c"}); }, Errc::tag_capacity,
+                 "No message queue found for tag: 'c'");
+}
+
+// ---- Cowns named by messages --------------------------------------------
+
+TEST(MailLifetime, CownNamedByAMessageStaysAliveInFlight) {
+  DaemonProcess d;
+  Client c(options(d, "in-flight"));
+  const std::uint64_t baseline = cowns_in(d);
+  CownRef x = c.create("payload");
+  c.mail_send(0, "t", text("names x", {x.id}));
+  c.drop(x);
+  c.wait();  // the drop has been handled: only the message keeps x
+  EXPECT_EQ(cowns_in(d), baseline + 1);
+  std::uint64_t r = c.mail_receive(0, {"t"}, false);
+  Mail m = answer(c, r);
+  ASSERT_TRUE(m.got);
+  EXPECT_EQ(m.value.data, "names x");
+  ASSERT_EQ(m.value.refs, std::vector<std::uint64_t>{x.id});
+  c.wait();
+  EXPECT_EQ(cowns_in(d), baseline + 1) << "the lease keeps x";
+  c.hold(m.value.refs);
+  c.mail_release(r, 0);
+  EXPECT_EQ(c.read(x).data, "payload");
+  EXPECT_EQ(cowns_in(d), baseline + 1) << "now held by the receiver";
+  c.drop(x);
+  c.wait();
+  EXPECT_EQ(cowns_in(d), baseline);
+  EXPECT_TRUE(c.take_errors().empty());
+}
+
+TEST(MailLifetime, DrainSetTagsAndAnUnheldReleaseFreeTheCowns) {
+  DaemonProcess d;
+  Client c(options(d, "freeing"));
+  const std::uint64_t baseline = cowns_in(d);
+  std::vector<CownRef> xs;
+  for (const char* tag : {"drained", "reset", "released"}) {
+    xs.push_back(c.create(tag));
+    c.mail_send(0, tag, text(tag, {xs.back().id}));
+    c.drop(xs.back());
+  }
+  c.wait();
+  EXPECT_EQ(cowns_in(d), baseline + 3);
+  c.mail_drain(0, {"drained"});
+  c.wait();
+  EXPECT_EQ(cowns_in(d), baseline + 2) << "drain freed the first";
+  std::uint64_t r = c.mail_receive(0, {"released"}, false);
+  ASSERT_TRUE(answer(c, r).got);
+  c.mail_set_tags(0, {});
+  c.wait();
+  EXPECT_EQ(cowns_in(d), baseline + 1) << "set_tags freed the queued one";
+  c.mail_release(r, 0);  // no handle taken: nothing keeps it
+  c.wait();
+  EXPECT_EQ(cowns_in(d), baseline);
+  expect_refused([&] { c.read(xs[2]); }, Errc::unknown_cown,
+                 "cown " + hex(xs[2].id) + " does not exist");
+}
+
+TEST(MailLifetime, ProgramLeavingWithALeaseAndAQueuedMessageLeaksNothing) {
+  DaemonProcess d;
+  const std::uint64_t baseline = cowns_in(d);
+  std::uint64_t session = 0;
+  {
+    Client c(options(d, "leaver"));
+    session = c.session();
+    CownRef leased = c.create("leased"), queued = c.create("queued");
+    c.mail_send(0, "t", text("1", {leased.id}));
+    c.mail_send(0, "t", text("2", {queued.id}));
+    c.drop(leased);
+    c.drop(queued);
+    ASSERT_TRUE(answer(c, c.mail_receive(0, {"t"}, false)).got);
+    c.wait();
+    EXPECT_EQ(cowns_in(d), baseline + 2);
+  }  // disconnects holding the lease, one message still queued
+  EXPECT_TRUE(gone_leaving(d, session, baseline))
+      << "cowns now: " << cowns_in(d) << ", baseline " << baseline;
+}
+
+TEST(MailLifetime, WorkerSideReceiverLeavingWithALeaseLeaksNothing) {
+  DaemonProcess d;
+  Client w(worker_options(d, nullptr));
+  Client p(options(d, "program"));
+  const std::uint64_t baseline = cowns_in(d);
+  CownRef x = p.create("x");
+  p.mail_send(0, "t", text("names x", {x.id}));
+  p.drop(x);
+  p.wait();
+  std::uint64_t session = 0;
+  {
+    Client m(options(d, "worker-mailer"));
+    session = m.session();
+    Mail got = answer(m, m.mail_receive(p.session(), {"t"}, false));
+    ASSERT_TRUE(got.got) << "a client of a worker's process reads the "
+                            "program's queue";
+    EXPECT_EQ(got.value.refs, std::vector<std::uint64_t>{x.id});
+    EXPECT_EQ(cowns_in(d), baseline + 1);
+  }  // disconnects without mail_release; the program stays
+  EXPECT_TRUE(gone_leaving(d, session, baseline))
+      << "cowns now: " << cowns_in(d) << ", baseline " << baseline;
+  EXPECT_EQ(poll_data(p, "t"), "(none)") << "the message is not requeued";
+}
+
+// ---- A worker's second connection ---------------------------------------
+
+// A pool behavior on the worker client creates a cown in its body and
+// sends it to the program from a second client of this process, after the
+// worker's barrier: the program receives it and reads the cown.
+TEST(MailWorker, BodySendsACownItCreatedAfterTheWorkersBarrier) {
+  DaemonProcess d;
+  std::atomic<Client*> self{nullptr};
+  Client mailer(options(d, "worker-mailer"));
+  Client w(worker_options(d, [&](Access& a) {
+    Client& worker = *self.load();
+    CownRef made = worker.create("made by the body");
+    client::MailBarrier after = worker.mail_barrier();
+    EXPECT_EQ(after.session, worker.session());
+    mailer.mail_send(a.session(), "out", text("names it", {made.id}), after);
+    worker.drop(made);  // the queued message keeps it
+    a.set_result(std::to_string(made.id));
+  }));
+  self = &w;
+  Client p(options(d, "program"));
+  const std::uint64_t baseline = cowns_in(d);
+  CownRef result = p.submit_to_workers({}, "make", true);
+  std::uint64_t made = std::stoull(p.read(result).data);
+  p.drop(result);
+  std::uint64_t r = p.mail_receive(0, {"out"}, true);
+  Mail m = answer(p, r);
+  ASSERT_TRUE(m.got);
+  EXPECT_EQ(m.value.data, "names it");
+  ASSERT_EQ(m.value.refs, std::vector<std::uint64_t>{made});
+  p.hold(m.value.refs);
+  p.mail_release(r, 0);
+  EXPECT_EQ(p.read(CownRef{made}).data, "made by the body");
+  p.drop(CownRef{made});
+  p.wait();
+  EXPECT_EQ(cowns_in(d), baseline);
+  EXPECT_TRUE(p.take_errors().empty());
+}
+
+TEST(MailWorker, ReceiveParkedOnAProgramThatClosesIsRefused) {
+  DaemonProcess d;
+  Client w(worker_options(d, nullptr));
+  auto p = std::make_unique<Client>(options(d, "program"));
+  Client m(options(d, "worker-mailer"));
+  const std::uint64_t program = p->session();
+  std::uint64_t r = m.mail_receive(program, {"t"}, true);
+  expect_parked(m, r);
+  p.reset();
+  expect_refused([&] { answer(m, r); }, Errc::session_closed,
+                 "program session " + std::to_string(program) +
+                     " closed while a receive waited");
+  expect_refused(
+      [&] { m.mail_send(program, "t", text("too late")); },
+      Errc::not_permitted,
+      "session " + std::to_string(program) + " is not an open program");
+}
+
+// One poll of the program's own `tag`; the caller releases what it got.
+Mail poll_program(Client& p, const std::string& tag) {
+  return answer(p, p.mail_receive(0, {tag}, false));
+}
+
+// The barrier at the protocol level, where the order is in the test's
+// hands: a raw worker session and a raw mailer of this process.
+TEST(MailWorker, SendWithAfterWaitsUntilTheWorkersFramesAreHandled) {
+  DaemonProcess d;
+  RawClient worker(d.socket());
+  std::uint64_t base = 0;
+  std::uint64_t ws = worker.handshake(fb::Role::Worker, &base);  // frame 1
+  Client p(options(d, "program"));
+  RawClient mailer(d.socket());
+  mailer.handshake();
+  const std::uint64_t made = base + 1;
+  const std::uint64_t refs[] = {made};
+  proto::ValueRef value{"names it", false, fb::ErrorCode::None, refs};
+  const std::vector<std::string> out = {"out"};
+
+  // Without `after` the cown is not there yet.
+  mailer.send([&](proto::Encoder& e) {
+    e.mail(1, fb::MailKind::Send, p.session(), out, false, &value);
+  });
+  auto f = mailer.next_frame();
+  ASSERT_TRUE(f);
+  const auto* err = envelope(*f)->message_as_Error();
+  ASSERT_NE(err, nullptr);
+  EXPECT_EQ(err->code(), fb::ErrorCode::UnknownCown);
+  EXPECT_EQ(err->request(), 1u);
+
+  // With `after` = the worker's second frame: it waits for it.
+  mailer.send([&](proto::Encoder& e) {
+    e.mail(2, fb::MailKind::Send, p.session(), out, false, &value, 0, ws, 2);
+    e.status_request(3);
+  });
+  f = mailer.next_frame();
+  ASSERT_TRUE(f);
+  const auto* status = envelope(*f)->message_as_Status();
+  ASSERT_NE(status, nullptr) << "the Send was handled before its barrier";
+  EXPECT_EQ(status->request(), 3u);
+  EXPECT_FALSE(poll_program(p, "out").got);
+
+  worker.send([&](proto::Encoder& e) {
+    e.create_cown(made, {"made by the worker"}, false);
+  });
+  f = mailer.next_frame();
+  ASSERT_TRUE(f);
+  const auto* reply = envelope(*f)->message_as_MailReply();
+  ASSERT_NE(reply, nullptr) << "the Send was refused or lost";
+  EXPECT_EQ(reply->request(), 2u);
+  EXPECT_FALSE(reply->got());
+
+  Mail m = poll_program(p, "out");
+  ASSERT_TRUE(m.got);
+  ASSERT_EQ(m.value.refs, std::vector<std::uint64_t>{made});
+  p.hold(m.value.refs);
+  p.mail_release(m.request, 0);
+  EXPECT_EQ(p.read(CownRef{made}).data, "made by the worker");
+}
+
+TEST(MailWorker, SendWaitingOnAWorkerThatLeavesIsAnsweredNotLost) {
+  DaemonProcess d;
+  auto worker = std::make_unique<RawClient>(d.socket());
+  std::uint64_t base = 0;
+  std::uint64_t ws = worker->handshake(fb::Role::Worker, &base);
+  Client p(options(d, "program"));
+  RawClient mailer(d.socket());
+  mailer.handshake();
+  const std::uint64_t refs[] = {base + 1};
+  proto::ValueRef value{"names it", false, fb::ErrorCode::None, refs};
+  const std::vector<std::string> out = {"out"};
+  mailer.send([&](proto::Encoder& e) {
+    e.mail(7, fb::MailKind::Send, p.session(), out, false, &value, 0, ws, 5);
+    e.status_request(8);
+  });
+  auto f = mailer.next_frame();
+  ASSERT_TRUE(f);
+  ASSERT_NE(envelope(*f)->message_as_Status(), nullptr);
+  worker.reset();  // leaves before sending its frames 2..5
+  f = mailer.next_frame();
+  ASSERT_TRUE(f) << "the daemon closed the mailer";
+  const auto* err = envelope(*f)->message_as_Error();
+  ASSERT_NE(err, nullptr) << "expected an Error answering the Send";
+  EXPECT_EQ(err->request(), 7u);
+  // Handled as if it came now: no worker of this process is left, so the
+  // mailer may no longer name another program's queues.
+  EXPECT_EQ(err->code(), fb::ErrorCode::NotPermitted);
+  EXPECT_EQ(err->message() ? err->message()->str() : "",
+            "a program may use only its own message queues");
+  EXPECT_FALSE(poll_program(p, "out").got);
+}
+
+}  // namespace
+}  // namespace bocd::testing
