@@ -162,10 +162,14 @@ void Channel::write_direct_locked() {
   if (!pending_.empty()) schedule_flush_locked();
 }
 
-std::uint64_t Channel::frames_sent() {
+std::uint64_t Channel::flush_counted() {
   std::lock_guard<std::mutex> lock(mu_);
-  // The Hello, then every frame either encoder has sealed: all of them
-  // leave before any frame sealed later.
+  if (on_io_thread() && !io_out_.empty()) {
+    pending_.insert(pending_.end(), io_out_.begin(), io_out_.end());
+    io_out_.clear();
+  }
+  write_direct_locked();
+  // The Hello, then every frame either encoder has sealed.
   return 1 + encoder_.frames() + io_encoder_.frames();
 }
 

@@ -63,7 +63,11 @@ class Channel {
     if (on_io_thread()) hand_over_io_output();
     std::lock_guard<std::mutex> lock(mu_);
     encode(encoder_);
-    schedule_flush_locked();
+    if (sync_writes_) {
+      write_direct_locked();  // see set_sync_writes
+    } else {
+      schedule_flush_locked();
+    }
   }
 
   // send(), but the calling thread writes the socket itself (as
@@ -101,10 +105,12 @@ class Channel {
   // with flush_urgent() and find nothing left behind an async write that
   // only the IO thread could finish. Set before start().
   void set_sync_writes() { sync_writes_ = true; }
-  // Frames sealed so far, the Hello included: the daemon has read them all
-  // once it has handled that many from this connection. IO thread only
-  // (it reads the IO thread's encoder).
-  std::uint64_t frames_sent();
+  // With sync writes, from the IO thread: writes everything queued and
+  // returns the frames sealed so far, the Hello included, all of them
+  // written (the daemon has read them once it has handled that many from
+  // this connection). One critical section, so no frame is counted that
+  // another thread queued and left for later.
+  std::uint64_t flush_counted();
 
   // Stops the IO thread and closes the socket. Idempotent; not from the
   // IO thread.

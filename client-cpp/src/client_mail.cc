@@ -1,5 +1,5 @@
 // Client messaging (API.md section 12): request/reply over the session's
-// channel. Every Mail op but Cancel and Release is answered by one
+// channel. Every Mail op but Cancel, Release and Return is answered by one
 // MailReply or Error naming its request; see bocd.fbs.
 #include "bocd/client/client.h"
 #include "channel.h"
@@ -18,14 +18,17 @@ void Client::on_mail_reply(const fb::MailReply& r) {
   slot.mail.request = r.request();
   if (r.tag() != nullptr) slot.mail.tag = r.tag()->str();
   if (const fb::Value* v = r.value()) {
-    if (v->data() != nullptr) slot.mail.value.data.assign(v->data()->begin(),
-                                                          v->data()->end());
+    if (v->data() != nullptr) {
+      slot.mail.value.data.assign(v->data()->begin(), v->data()->end());
+    }
     slot.mail.value.exception = v->exception();
     if (v->refs() != nullptr) {
       slot.mail.value.refs.assign(v->refs()->begin(), v->refs()->end());
     }
     if (v->blobs() != nullptr) {
-      for (const auto* b : *v->blobs()) slot.mail.value.blobs.push_back(b->str());
+      for (const auto* b : *v->blobs()) {
+        slot.mail.value.blobs.push_back(b->str());
+      }
     }
   }
   cv_.notify_all();
@@ -53,23 +56,28 @@ std::uint64_t Client::new_mail_request() {
 
 void Client::mail_call(std::uint64_t program, int kind,
                        const std::vector<std::string>& tags,
-                       const Value* value, Barrier after) {
-  std::uint64_t request = new_mail_request();
+                       const Value* value, Barrier after,
+                       std::uint64_t behavior) {
   if (value != nullptr) {
     check_fits("a message", value->data.size(), value->refs.size(),
                value->blobs.size());
   }
-  channel_->send_direct([&](proto::Encoder& enc) {
-    if (value == nullptr) {
+  std::uint64_t request = new_mail_request();
+  try {
+    channel_->send_direct([&](proto::Encoder& enc) {
+      std::optional<proto::ValueRef> v;
+      if (value != nullptr) {
+        v = proto::ValueRef{value->data, value->exception, {}, value->refs,
+                            value->blobs};
+      }
       enc.mail(request, static_cast<fb::MailKind>(kind), program, tags, false,
-               nullptr);
-    } else {
-      proto::ValueRef v{value->data, value->exception, {}, value->refs,
-                        value->blobs};
-      enc.mail(request, static_cast<fb::MailKind>(kind), program, tags, false,
-               &v, 0, after.session, after.frames);
-    }
-  });
+               v ? &*v : nullptr, behavior, after.session, after.frames);
+    });
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mu_);
+    mail_.erase(request);
+    throw;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [&] { return mail_[request].done || !broken_.empty(); });
   MailSlot slot = std::move(mail_[request]);
@@ -79,32 +87,38 @@ void Client::mail_call(std::uint64_t program, int kind,
 }
 
 void Client::mail_send(std::uint64_t program, const std::string& tag,
-                       const Value& value, Barrier after) {
+                       const Value& value, Barrier after,
+                       std::uint64_t behavior) {
   mail_call(program, static_cast<int>(fb::MailKind::Send), {tag}, &value,
-            after);
+            after, behavior);
 }
 
 Client::Barrier Client::mail_barrier() {
-  channel_->flush_urgent();  // sync writes (a worker's): nothing left behind
-  return Barrier{session(), channel_->frames_sent()};
+  // Sync writes (a worker's): nothing is left behind an async write.
+  return Barrier{session(), channel_->flush_counted()};
 }
 
 void Client::mail_drain(std::uint64_t program,
-                        const std::vector<std::string>& tags) {
-  mail_call(program, static_cast<int>(fb::MailKind::Drain), tags, nullptr);
+                        const std::vector<std::string>& tags,
+                        std::uint64_t behavior) {
+  mail_call(program, static_cast<int>(fb::MailKind::Drain), tags, nullptr, {},
+            behavior);
 }
 
 void Client::mail_set_tags(std::uint64_t program,
-                           const std::vector<std::string>& tags) {
-  mail_call(program, static_cast<int>(fb::MailKind::SetTags), tags, nullptr);
+                           const std::vector<std::string>& tags,
+                           std::uint64_t behavior) {
+  mail_call(program, static_cast<int>(fb::MailKind::SetTags), tags, nullptr,
+            {}, behavior);
 }
 
 std::uint64_t Client::mail_receive(std::uint64_t program,
                                    const std::vector<std::string>& tags,
-                                   bool wait) {
+                                   bool wait, std::uint64_t behavior) {
   std::uint64_t request = new_mail_request();
   channel_->send_direct([&](proto::Encoder& enc) {
-    enc.mail(request, fb::MailKind::Receive, program, tags, wait, nullptr);
+    enc.mail(request, fb::MailKind::Receive, program, tags, wait, nullptr,
+             behavior);
   });
   return request;
 }
@@ -122,11 +136,14 @@ std::optional<Client::Mail> Client::mail_wait(
   } else if (!cv_.wait_for(lock, timeout, done)) {
     return std::nullopt;
   }
-  MailSlot slot = std::move(mail_[request]);
-  mail_.erase(request);
+  const MailSlot& slot = mail_[request];
   if (!slot.done) check_usable_locked();
-  if (slot.error) throw *slot.error;
-  return std::move(slot.mail);
+  if (slot.error) {
+    Error e = *slot.error;
+    mail_.erase(request);
+    throw e;
+  }
+  return slot.mail;  // kept until end_receive
 }
 
 void Client::mail_cancel(std::uint64_t request) {
@@ -135,12 +152,31 @@ void Client::mail_cancel(std::uint64_t request) {
   });
 }
 
-void Client::mail_release(std::uint64_t request, std::uint64_t behavior) {
+void Client::end_receive(std::uint64_t request, int kind,
+                         std::uint64_t behavior) {
+  bool got = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = mail_.find(request);
+    if (it == mail_.end()) return;
+    got = it->second.done && it->second.mail.got;
+    mail_.erase(it);
+  }
+  if (!got) return;  // no lease in the daemon
   // Pipelined: after any HoldCown this thread sent for the message's
   // cowns, on the same channel, so the daemon takes those first.
   channel_->send([&](proto::Encoder& enc) {
-    enc.mail(request, fb::MailKind::Release, 0, {}, false, nullptr, behavior);
+    enc.mail(request, static_cast<fb::MailKind>(kind), 0, {}, false, nullptr,
+             behavior);
   });
+}
+
+void Client::mail_release(std::uint64_t request, std::uint64_t behavior) {
+  end_receive(request, static_cast<int>(fb::MailKind::Release), behavior);
+}
+
+void Client::mail_return(std::uint64_t request) {
+  end_receive(request, static_cast<int>(fb::MailKind::Return), 0);
 }
 
 }  // namespace bocd::client

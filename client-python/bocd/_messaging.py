@@ -76,13 +76,14 @@ def send(tag: str, contents: Any) -> None:
     """
     _check_tag(tag)
     e = _serial.encode(contents)
-    session, program, _ = _route()
-    # From a worker's body, cowns it created travel on the worker's own
-    # connection: the daemon holds this send until it has read them.
-    after = (_runtime._session.mail_barrier()
-             if _runtime.in_worker() and e.refs else (0, 0))
     try:
-        session.mail_send(program, tag, e.data, e.refs, e.blobs, after)
+        session, program, behavior = _route()
+        # From a worker's body, cowns it created travel on the worker's own
+        # connection: the daemon holds this send until it has read them.
+        after = (_runtime._session.mail_barrier()
+                 if program and e.refs else (0, 0))
+        session.mail_send(program, tag, e.data, e.refs, e.blobs, after,
+                          behavior if program else 0)
     except BaseException:
         e.discard()
         raise
@@ -98,52 +99,65 @@ def _decode(session: Any, reply: tuple[bool, str, bytes, list[int]],
         session.mail_release(request, behavior)
 
 
+def _seconds(timeout: Any) -> float:
+    """As bocpy's "d" argument format: anything with __float__ or
+    __index__ (bool and numpy scalars too); None and str are refused."""
+    kind = type(timeout)
+    if isinstance(timeout, (str, bytes)) or not (
+            hasattr(kind, "__float__") or hasattr(kind, "__index__")):
+        raise TypeError(f"must be real number, not {kind.__name__}")
+    return float(timeout)
+
+
 def receive(tags: str | Sequence[str], timeout: float = -1,
             after: Callable[[], Any] | None = None) -> Any:
     """The first message under one of ``tags`` as ``(tag, contents)``.
 
-    ``timeout < 0`` waits without bound, ``0`` polls once, otherwise waits
-    at most that many seconds. On timeout returns ``after()`` if given,
-    else ``(TIMEOUT, None)``. Among several tags, the first (in the order
-    given) that holds a message wins.
+    ``timeout < 0`` (or NaN) waits without bound, ``0`` polls once,
+    otherwise waits at most that many seconds. On timeout returns
+    ``after()`` if given, else ``(TIMEOUT, None)``. Among several tags, the
+    first (in the order given) that holds a message wins. Interrupted (by
+    Ctrl-C, say), a message that came meanwhile goes back to the head of
+    its tag.
     """
     names = _tag_list(tags)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(
-            f"must be real number, not {type(timeout).__name__}")
-    if math.isnan(timeout):
-        raise ValueError("timeout must not be NaN")
-    session, program, behavior = _route()
-    request = session.mail_receive(program, names, timeout != 0)
-    reply = None
-    if timeout == 0:
-        reply = session.mail_wait(request, -1.0)
-    else:
-        end = None if timeout < 0 or math.isinf(timeout) else (
-            time.monotonic() + timeout)
+    seconds = _seconds(timeout)
+    session, program, running = _route()
+    request = session.mail_receive(program, names, seconds != 0,
+                                   running if program else 0)
+    try:
+        reply = _wait(session, request, seconds)
+    except BaseException:
         try:
-            while reply is None:
-                left = _SLICE_S if end is None else min(
-                    _SLICE_S, end - time.monotonic())
-                if left <= 0:
-                    session.mail_cancel(request)
-                    reply = session.mail_wait(request, -1.0)
-                    break
-                reply = session.mail_wait(request, left)
-        except BaseException:
-            # Interrupted: end the receive; a message that came meanwhile
-            # goes back to its tag (at the end) rather than being lost.
             session.mail_cancel(request)
-            late = session.mail_wait(request, -1.0)
-            if late is not None and late[0]:
-                tag, contents = _decode(session, late, request, behavior)
-                send(tag, contents)
-            raise
+            if session.mail_wait(request, -1.0) is not None:
+                session.mail_return(request)  # ends it; a message goes back
+        except Exception:
+            pass  # it had ended already: refused, or the connection is gone
+        raise
     if reply[0]:
-        return _decode(session, reply, request, behavior)
+        # In a body (a worker's or a pinned one) handles are borrowed: the
+        # daemon keeps the message's cowns until `running` ends.
+        return _decode(session, reply, request, running)
+    session.mail_release(request, 0)  # nothing came: ends it here
     if after is not None:
         return after()
     return (TIMEOUT, None)
+
+
+def _wait(session: Any, request: int, seconds: float) -> Any:
+    if seconds == 0:
+        return session.mail_wait(request, -1.0)
+    end = None if not seconds > 0 or math.isinf(seconds) else (
+        time.monotonic() + seconds)
+    while True:
+        left = _SLICE_S if end is None else min(_SLICE_S, end - time.monotonic())
+        if left <= 0:
+            session.mail_cancel(request)
+            return session.mail_wait(request, -1.0)
+        reply = session.mail_wait(request, left)
+        if reply is not None:
+            return reply
 
 
 def drain(tags: str | Sequence[str]) -> None:
@@ -151,8 +165,8 @@ def drain(tags: str | Sequence[str]) -> None:
     if isinstance(tags, (list, tuple)) and not tags:
         return
     names = _tag_list(tags)
-    session, program, _ = _route()
-    session.mail_drain(program, names)
+    session, program, behavior = _route()
+    session.mail_drain(program, names, behavior if program else 0)
 
 
 def set_tags(tags: Sequence[str]) -> None:
@@ -166,8 +180,8 @@ def set_tags(tags: Sequence[str]) -> None:
     names = list(tags)
     if not all(isinstance(t, str) for t in names):
         raise TypeError("Tags must contain only str objects")
-    session, program, _ = _route()
+    session, program, behavior = _route()
     try:
-        session.mail_set_tags(program, names)
+        session.mail_set_tags(program, names, behavior if program else 0)
     except KeyError as e:  # more tags than the daemon has queues
         raise IndexError(e.args[0]) from None

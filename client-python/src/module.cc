@@ -11,6 +11,8 @@
 
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -130,7 +132,11 @@ class Session {
     if (!body.is_none()) {
       body_ = std::make_shared<py::object>(std::move(body));
       auto held = body_;
-      o.worker = [held](Access& a) { run_python_body(*held, a); };
+      auto gate = gate_;
+      o.worker = [held, gate](Access& a) {
+        gate->wait();
+        run_python_body(*held, a);
+      };
     }
     py::gil_scoped_release nogil;
     client_ = std::make_shared<Client>(std::move(o));
@@ -279,12 +285,15 @@ class Session {
   }
 
   // ---- Messaging: the daemon's refusals as the exceptions API.md names.
+  // `behavior`: in a worker process, the running behavior it acts for.
   void mail_send(std::uint64_t program, const std::string& tag,
                  const py::bytes& data, const Ids& refs, const Names& blobs,
-                 std::pair<std::uint64_t, std::uint64_t> after) {
+                 std::pair<std::uint64_t, std::uint64_t> after,
+                 std::uint64_t behavior) {
     Value v{std::string(data), false, Errc::none, refs, blobs};
     mail([&](Client& cl) {
-      cl.mail_send(program, tag, v, Client::Barrier{after.first, after.second});
+      cl.mail_send(program, tag, v, Client::Barrier{after.first, after.second},
+                   behavior);
     });
   }
 
@@ -296,14 +305,17 @@ class Session {
   }
 
   std::uint64_t mail_receive(std::uint64_t program, const Names& tags,
-                             bool wait) {
+                             bool wait, std::uint64_t behavior) {
     std::uint64_t request = 0;
-    mail([&](Client& cl) { request = cl.mail_receive(program, tags, wait); });
+    mail([&](Client& cl) {
+      request = cl.mail_receive(program, tags, wait, behavior);
+    });
     return request;
   }
 
   // None while nothing came within `timeout` seconds (negative: no
-  // bound); else (got, tag, data, refs).
+  // bound); else (got, tag, data, refs). Kept until mail_release or
+  // mail_return.
   py::object mail_wait(std::uint64_t request, double timeout) {
     std::optional<Client::Mail> m;
     auto ms = std::chrono::milliseconds(
@@ -322,22 +334,50 @@ class Session {
     mail([&](Client& cl) { cl.mail_release(request, behavior); });
   }
 
-  void mail_drain(std::uint64_t program, const Names& tags) {
-    mail([&](Client& cl) { cl.mail_drain(program, tags); });
+  void mail_return(std::uint64_t request) {
+    mail([&](Client& cl) { cl.mail_return(request); });
   }
 
-  void mail_set_tags(std::uint64_t program, const Names& tags) {
-    mail([&](Client& cl) { cl.mail_set_tags(program, tags); });
+  void mail_drain(std::uint64_t program, const Names& tags,
+                  std::uint64_t behavior) {
+    mail([&](Client& cl) { cl.mail_drain(program, tags, behavior); });
   }
 
+  void mail_set_tags(std::uint64_t program, const Names& tags,
+                     std::uint64_t behavior) {
+    mail([&](Client& cl) { cl.mail_set_tags(program, tags, behavior); });
+  }
+
+  // Worker role: opens the gate for bodies (the process has bound this
+  // session first) and blocks until the daemon closes the session.
   std::string serve() {
     std::shared_ptr<Client> client = c();
     Client& cl = *client;
     py::gil_scoped_release nogil;
+    gate_->open();
     return cl.serve_until_closed();
   }
 
  private:
+  // Holds a worker's first bodies until serve(): the process must have
+  // bound the session (bocd.worker) before any body may run, or a body's
+  // messaging would find no worker session to speak for.
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool is_open = false;
+    void wait() {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [this] { return is_open; });
+    }
+    void open() {
+      std::lock_guard<std::mutex> lock(mu);
+      is_open = true;
+      cv.notify_all();
+    }
+  };
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
+
   template <class F>
   void mail(F call) {
     std::shared_ptr<Client> client = c();
@@ -442,6 +482,7 @@ PYBIND11_MODULE(_core, m) {
       .def("mail_wait", &Session::mail_wait)
       .def("mail_cancel", &Session::mail_cancel)
       .def("mail_release", &Session::mail_release)
+      .def("mail_return", &Session::mail_return)
       .def("mail_drain", &Session::mail_drain)
       .def("mail_set_tags", &Session::mail_set_tags);
 }

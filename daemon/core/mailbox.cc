@@ -2,8 +2,9 @@
 
 namespace bocd::core {
 
-Mailbox::Mailbox(MailLimits limits)
-    : limits_(limits),
+Mailbox::Mailbox(SessionId program, MailLimits limits)
+    : program_(program),
+      limits_(limits),
       tags_(limits.tags),
       bound_(limits.tags, false),
       queues_(limits.tags) {}

@@ -35,7 +35,9 @@ class Mailbox {
     std::vector<std::string> tags;  // in the order the receive named them
   };
 
-  explicit Mailbox(MailLimits limits);
+  Mailbox(SessionId program, MailLimits limits);
+
+  SessionId program() const { return program_; }
 
   // The queue bound to `tag`, or NONE.
   int find(std::string_view tag) const;
@@ -55,6 +57,7 @@ class Mailbox {
   const std::deque<Waiter>& waiters() const { return waiters_; }
 
  private:
+  SessionId program_;
   MailLimits limits_;
   std::vector<std::string> tags_;  // "" while a queue is free
   std::vector<bool> bound_;

@@ -192,16 +192,22 @@ class Scheduler {
   // references are counted while queued and while leased to a receiver.
   // Errors: not_permitted (bad program, an admin), tag_capacity,
   // queue_full, unknown_cown (a ref names no live cown).
+  //
+  // A worker process must name `behavior`: one of `program`'s, running on
+  // a worker session of its own process (not_permitted otherwise).
   Status mail_send(SessionId caller, SessionId program, const std::string& tag,
-                   Value& value);
+                   Value& value, BehaviorId behavior = {});
   // Answers `request` with one MailEvent: at once when a message is queued
   // under one of `tags` (the first such tag wins) or `wait` is false; else
   // when a send brings one, mail_cancel, or the program closes. Every tag
   // is bound first (tag_capacity if one cannot be). A delivered value
-  // stays leased to the receiver, keeping its cowns, until mail_release.
+  // stays leased to the receiver, keeping its cowns, until mail_release
+  // or mail_return. No tags, or a request already parked or leased for
+  // the receiver: malformed.
   Status mail_receive(SessionId receiver, SessionId program,
                       std::uint64_t request,
-                      const std::vector<std::string>& tags, bool wait);
+                      const std::vector<std::string>& tags, bool wait,
+                      BehaviorId behavior = {});
   // Ends a parked receive with MailEvent{got=false}. Nothing if it is not
   // parked: its MailEvent went out already, and the receiver takes that.
   void mail_cancel(SessionId receiver, std::uint64_t request);
@@ -210,15 +216,20 @@ class Scheduler {
   // its body), the message's references pass to it and go when it ends.
   void mail_release(SessionId receiver, std::uint64_t request,
                     BehaviorId within = {});
+  // The receiver could not take the message (it was interrupted): it goes
+  // back to the head of its tag's queue, or to a receive parked on it.
+  void mail_return(SessionId receiver, std::uint64_t request);
   // The leased value of a delivered receive, or nullptr.
   const Value* mail_lease(SessionId receiver, std::uint64_t request) const;
   // Drops what is queued under `tags` (binding them).
   Status mail_drain(SessionId caller, SessionId program,
-                    const std::vector<std::string>& tags);
+                    const std::vector<std::string>& tags,
+                    BehaviorId behavior = {});
   // Drops every queued message and binds `tags` (distinct, at most
   // MailLimits::tags) to the first queues. Parked receives keep waiting.
   Status mail_set_tags(SessionId caller, SessionId program,
-                       const std::vector<std::string>& tags);
+                       const std::vector<std::string>& tags,
+                       BehaviorId behavior = {});
   std::size_t mail_queued(SessionId program) const;
 
   // Emits QuiescedEvent{session, request} when the session's in-flight
@@ -311,7 +322,11 @@ class Scheduler {
   Session* find_session(SessionId id);
   const Session* find_session(SessionId id) const;
   void erase_session(Session& s);
-  Result<Mailbox*> mailbox_for(SessionId caller, SessionId program);
+  Result<Mailbox*> mailbox_for(SessionId caller, SessionId program,
+                               BehaviorId behavior);
+  void lease(SessionId receiver, std::uint64_t request, SessionId program,
+             const std::string& tag, Value value);
+  bool parked(SessionId receiver, std::uint64_t request) const;
   bool is_worker_pid(std::int32_t pid) const;
   void count_value(const Value& v);
   void drop_value(Value& v);
@@ -345,7 +360,12 @@ class Scheduler {
   std::vector<Event> events_;
   std::unordered_map<SessionId, Mailbox> mailboxes_;  // by program
   // Delivered messages not yet released, by (receiver, request).
-  std::map<std::pair<SessionId, std::uint64_t>, Value> leases_;
+  struct Lease {
+    SessionId program;  // whose queue it came from (mail_return)
+    std::string tag;
+    Value value;
+  };
+  std::map<std::pair<SessionId, std::uint64_t>, Lease> leases_;
   std::vector<std::uint64_t> fired_;   // scratch for terminator waiters
   std::vector<std::uint32_t> scratch_; // scratch for request-set sorting
 };

@@ -172,8 +172,8 @@ std::string Scheduler::check_ref_counts() const {
       }
     }
   }
-  for (const auto& [key, v] : leases_) {
-    if (!count_message(v)) return "a leased message embeds a freed cown";
+  for (const auto& [key, l] : leases_) {
+    if (!count_message(l.value)) return "a leased message embeds a freed cown";
   }
   for (std::uint32_t c = 0; c < cowns_.capacity(); ++c) {
     const Cown& cown = cowns_.at(c);

@@ -6,14 +6,15 @@
 
 namespace bocd::core {
 
-Result<Mailbox*> Scheduler::mailbox_for(SessionId caller, SessionId program) {
+Result<Mailbox*> Scheduler::mailbox_for(SessionId caller, SessionId program,
+                                        BehaviorId behavior) {
   const Session* c = find_session(caller);
   if (c == nullptr || c->closed || c->role == Role::admin) {
     return fail(Errc::not_permitted, "this session has no message queues");
   }
-  // A worker process messages for the program of the behavior it runs,
-  // over a client session of its own (its worker session's thread runs
-  // the body); any other program uses only its own queues.
+  // A worker process messages for the program of a behavior it is running
+  // (its worker session's thread runs the body, so it speaks over a client
+  // session of its own); any other program uses only its own queues.
   bool for_program = c->role == Role::worker ||
                      (program && program != caller && is_worker_pid(c->pid));
   if (!for_program) {
@@ -23,16 +24,20 @@ Result<Mailbox*> Scheduler::mailbox_for(SessionId caller, SessionId program) {
     }
     program = caller;
   } else {
-    const Session* p = find_session(program);
-    if (!program || p == nullptr || p->closed || p->role != Role::client) {
+    std::uint32_t b = behavior ? behaviors_.find(behavior) : NONE;
+    const Session* runner =
+        b == NONE ? nullptr : find_session(behaviors_.at(b).running_on);
+    if (b == NONE || behaviors_.at(b).state != BehaviorState::RUNNING ||
+        behaviors_.at(b).session != program || runner == nullptr ||
+        runner->role != Role::worker || runner->pid != c->pid) {
       return fail(Errc::not_permitted,
-                  "session " + std::to_string(program.value) +
-                      " is not an open program");
+                  "a worker may use only the message queues of a program "
+                  "whose behavior it is running");
     }
   }
   auto it = mailboxes_.find(program);
   if (it == mailboxes_.end()) {
-    it = mailboxes_.emplace(program, Mailbox(limits_.mail)).first;
+    it = mailboxes_.emplace(program, Mailbox(program, limits_.mail)).first;
   }
   return &it->second;
 }
@@ -55,8 +60,9 @@ void Scheduler::drop_value(Value& v) {
 }
 
 Status Scheduler::mail_send(SessionId caller, SessionId program,
-                            const std::string& tag, Value& value) {
-  Result<Mailbox*> box = mailbox_for(caller, program);
+                            const std::string& tag, Value& value,
+                            BehaviorId behavior) {
+  Result<Mailbox*> box = mailbox_for(caller, program, behavior);
   if (!box) return box.error();
   Mailbox& m = *box.value();
   Status st = check_refs(value.refs, "a message");
@@ -76,8 +82,7 @@ Status Scheduler::mail_send(SessionId caller, SessionId program,
   if (w == waiters.end()) {
     m.queue(q).push_back(std::move(value));
   } else {
-    leases_[{w->receiver, w->request}] = std::move(value);
-    events_.push_back(MailEvent{w->receiver, w->request, true, tag});
+    lease(w->receiver, w->request, m.program(), tag, std::move(value));
     waiters.erase(w);
   }
   value = Value{};
@@ -87,10 +92,15 @@ Status Scheduler::mail_send(SessionId caller, SessionId program,
 Status Scheduler::mail_receive(SessionId receiver, SessionId program,
                                std::uint64_t request,
                                const std::vector<std::string>& tags,
-                               bool wait) {
-  Result<Mailbox*> box = mailbox_for(receiver, program);
+                               bool wait, BehaviorId behavior) {
+  Result<Mailbox*> box = mailbox_for(receiver, program, behavior);
   if (!box) return box.error();
   Mailbox& m = *box.value();
+  if (tags.empty()) return fail(Errc::malformed, "a receive names no tag");
+  if (leases_.count({receiver, request}) != 0 || parked(receiver, request)) {
+    return fail(Errc::malformed, "receive request " + std::to_string(request) +
+                                     " is already in use");
+  }
   std::vector<int> queues;
   for (const std::string& tag : tags) {
     int q = m.bind(tag);
@@ -102,9 +112,9 @@ Status Scheduler::mail_receive(SessionId receiver, SessionId program,
   }
   for (int q : queues) {
     if (m.queue(q).empty()) continue;
-    leases_[{receiver, request}] = std::move(m.queue(q).front());
+    lease(receiver, request, m.program(), m.tag(q),
+          std::move(m.queue(q).front()));
     m.queue(q).pop_front();
-    events_.push_back(MailEvent{receiver, request, true, m.tag(q)});
     return Ok{};
   }
   if (wait) {
@@ -133,16 +143,16 @@ void Scheduler::mail_release(SessionId receiver, std::uint64_t request,
                              BehaviorId within) {
   auto it = leases_.find({receiver, request});
   if (it == leases_.end()) return;
+  Value& v = it->second.value;
   std::uint32_t b = within ? behaviors_.find(within) : NONE;
   if (b != NONE && behaviors_.at(b).state == BehaviorState::RUNNING) {
     // The counts the lease holds become the behavior's (finish() releases
     // its refs and blobs).
     Behavior& bh = behaviors_.at(b);
-    for (CownId id : it->second.refs) bh.refs.push_back(cowns_.find(id));
-    bh.blobs.insert(bh.blobs.end(), it->second.blobs.begin(),
-                    it->second.blobs.end());
+    for (CownId id : v.refs) bh.refs.push_back(cowns_.find(id));
+    bh.blobs.insert(bh.blobs.end(), v.blobs.begin(), v.blobs.end());
   } else {
-    drop_value(it->second);
+    drop_value(v);
   }
   leases_.erase(it);
   note_freed();
@@ -151,12 +161,62 @@ void Scheduler::mail_release(SessionId receiver, std::uint64_t request,
 const Value* Scheduler::mail_lease(SessionId receiver,
                                    std::uint64_t request) const {
   auto it = leases_.find({receiver, request});
-  return it == leases_.end() ? nullptr : &it->second;
+  return it == leases_.end() ? nullptr : &it->second.value;
+}
+
+void Scheduler::lease(SessionId receiver, std::uint64_t request,
+                      SessionId program, const std::string& tag, Value value) {
+  leases_[{receiver, request}] = Lease{program, tag, std::move(value)};
+  events_.push_back(MailEvent{receiver, request, true, tag});
+}
+
+bool Scheduler::parked(SessionId receiver, std::uint64_t request) const {
+  for (const auto& [program, m] : mailboxes_) {
+    for (const Mailbox::Waiter& w : m.waiters()) {
+      if (w.receiver == receiver && w.request == request) return true;
+    }
+  }
+  return false;
+}
+
+void Scheduler::mail_return(SessionId receiver, std::uint64_t request) {
+  auto it = leases_.find({receiver, request});
+  if (it == leases_.end()) return;
+  Lease l = std::move(it->second);
+  leases_.erase(it);
+  auto box = mailboxes_.find(l.program);
+  if (box == mailboxes_.end()) {  // the program has gone
+    drop_value(l.value);
+    note_freed();
+    return;
+  }
+  Mailbox& m = box->second;
+  auto& ws = m.waiters();
+  auto w = std::find_if(ws.begin(), ws.end(), [&](const auto& x) {
+    return std::find(x.tags.begin(), x.tags.end(), l.tag) != x.tags.end();
+  });
+  if (w != ws.end()) {
+    SessionId to = w->receiver;
+    std::uint64_t req = w->request;
+    ws.erase(w);
+    lease(to, req, l.program, l.tag, std::move(l.value));
+    return;
+  }
+  // Back where it was, first in line; a tag set_tags unbound in between
+  // is bound again (it had a queue a moment ago).
+  int q = m.bind(l.tag);
+  if (q == Mailbox::NONE) {
+    drop_value(l.value);
+    note_freed();
+    return;
+  }
+  m.queue(q).push_front(std::move(l.value));
 }
 
 Status Scheduler::mail_drain(SessionId caller, SessionId program,
-                             const std::vector<std::string>& tags) {
-  Result<Mailbox*> box = mailbox_for(caller, program);
+                             const std::vector<std::string>& tags,
+                             BehaviorId behavior) {
+  Result<Mailbox*> box = mailbox_for(caller, program, behavior);
   if (!box) return box.error();
   Mailbox& m = *box.value();
   for (const std::string& tag : tags) {
@@ -173,10 +233,17 @@ Status Scheduler::mail_drain(SessionId caller, SessionId program,
 }
 
 Status Scheduler::mail_set_tags(SessionId caller, SessionId program,
-                                const std::vector<std::string>& tags) {
-  Result<Mailbox*> box = mailbox_for(caller, program);
+                                const std::vector<std::string>& tags,
+                                BehaviorId behavior) {
+  Result<Mailbox*> box = mailbox_for(caller, program, behavior);
   if (!box) return box.error();
   Mailbox& m = *box.value();
+  for (std::size_t i = 0; i < tags.size(); ++i) {
+    if (std::find(tags.begin(), tags.begin() + i, tags[i]) !=
+        tags.begin() + i) {
+      return fail(Errc::malformed, "set_tags names '" + tags[i] + "' twice");
+    }
+  }
   if (tags.size() > limits_.mail.tags) {
     return fail(Errc::tag_capacity,
                 "Only " + std::to_string(limits_.mail.tags) +
@@ -208,7 +275,7 @@ void Scheduler::close_mail(SessionId session) {
   }
   for (auto it = leases_.begin(); it != leases_.end();) {
     if (it->first.first == session) {
-      drop_value(it->second);
+      drop_value(it->second.value);
       it = leases_.erase(it);
     } else {
       ++it;

@@ -6,6 +6,7 @@
 
 #include "bocd/proto/blob_name.h"
 #include "error_map.h"
+#include "wire_values.h"
 #include "shm/blobs.h"
 #include "log.h"
 
@@ -22,44 +23,6 @@ core::Role to_core(fb::Role r) {
     case fb::Role::Admin: return core::Role::admin;
     default: return core::Role::client;
   }
-}
-
-void to_core(const flatbuffers::Vector<std::uint64_t>* ids,
-             std::vector<core::CownId>& out) {
-  out.clear();
-  if (ids == nullptr) return;
-  out.reserve(ids->size());
-  for (auto id : *ids) out.push_back(core::CownId{id});
-}
-
-using Names = flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>;
-
-// Copies blob names into `out`; the first that is not a blob name (the
-// daemon would unlink it, so a client must not choose it) goes to `bad`.
-void to_core(const Names* names, std::vector<std::string>& out,
-             std::string& bad) {
-  out.clear();
-  if (names == nullptr) return;
-  for (const flatbuffers::String* n : *names) {
-    std::string name = n->str();
-    if (!proto::valid_blob_name(name) && bad.empty()) bad = name;
-    out.push_back(std::move(name));
-  }
-}
-
-core::Value to_core(const fb::Value* v, std::string& bad_blob) {
-  core::Value out;
-  if (v == nullptr) return out;
-  if (v->data() != nullptr) out.data.assign(v->data()->begin(), v->data()->end());
-  out.exception = v->exception();
-  // An executor may not forge a daemon error; it stays the program's bytes.
-  to_core(v->refs(), out.refs);
-  to_core(v->blobs(), out.blobs, bad_blob);
-  return out;
-}
-
-std::string not_a_blob(const std::string& name) {
-  return "'" + name + "' is not a bocd shared-memory blob name";
 }
 
 fb::Role to_wire(core::Role r) {
@@ -369,125 +332,6 @@ void Dispatcher::deliver_events() {
   }
 }
 
-void Dispatcher::mail(Peer& p, const fb::Mail& m) {
-  if (m.kind() == fb::MailKind::Send && defer_mail(p, m)) return;
-  mail_unbarriered(p, m);
-}
-
-void Dispatcher::mail_unbarriered(Peer& p, const fb::Mail& m) {
-  names_.clear();
-  if (m.tags() != nullptr) {
-    for (const flatbuffers::String* t : *m.tags()) names_.push_back(t->str());
-  }
-  core::SessionId program{m.program()};
-  core::Status st = core::Ok{};
-  switch (m.kind()) {
-    case fb::MailKind::Send: {
-      if (names_.size() != 1) {
-        return send_error(p, Errc::malformed, "Mail Send names one tag", 0,
-                          m.request());
-      }
-      std::string bad;
-      core::Value value = to_core(m.value(), bad);
-      if (!bad.empty()) {
-        return send_error(p, Errc::not_permitted, not_a_blob(bad), 0,
-                          m.request());
-      }
-      std::vector<std::string> blobs = value.blobs;
-      st = scheduler_.mail_send(p.session, program, names_[0], value);
-      if (!st) unlink_unnamed(blobs);
-      break;
-    }
-    case fb::MailKind::Receive:
-      st = scheduler_.mail_receive(p.session, program, m.request(), names_,
-                                   m.wait());
-      if (st) return;  // answered by its MailEvent
-      break;
-    case fb::MailKind::Cancel:
-      return scheduler_.mail_cancel(p.session, m.request());
-    case fb::MailKind::Release:
-      return scheduler_.mail_release(p.session, m.request(),
-                                     core::BehaviorId{m.behavior()});
-    case fb::MailKind::Drain:
-      st = scheduler_.mail_drain(p.session, program, names_);
-      break;
-    case fb::MailKind::SetTags:
-      st = scheduler_.mail_set_tags(p.session, program, names_);
-      break;
-    default:
-      return send_error(p, Errc::malformed, "unknown Mail kind", 0,
-                        m.request());
-  }
-  if (!st) {
-    return send_error(p, st.error().code, st.error().message, 0, m.request());
-  }
-  encoder_for(p).mail_reply(m.request(), false, {}, nullptr);
-  p.connection->flush_soon();
-}
-
-bool Dispatcher::defer_mail(Peer& p, const fb::Mail& m) {
-  if (m.after_session() == 0) return false;
-  core::SessionId after{m.after_session()};
-  Peer* w = peer_of(after);
-  if (w == nullptr || w->frames >= m.after_frames()) return false;
-  Deferred d{after, m.after_frames(), p.connection->session, frame_.size(),
-             std::vector<std::uint64_t>((frame_.size() + 7) / 8)};
-  std::memcpy(d.body.data(), frame_.data(), frame_.size());
-  deferred_.push_back(std::move(d));
-  return true;
-}
-
-void Dispatcher::run_deferred(core::SessionId after, bool all) {
-  // Taken out first: handling one may defer nothing new for `after`, but
-  // it may close connections (a refusal), which must not touch the list.
-  std::vector<Deferred> ready;
-  for (auto it = deferred_.begin(); it != deferred_.end();) {
-    Peer* w = all ? nullptr : peer_of(after);
-    if (it->after == after && (all || w == nullptr || w->frames >= it->frames)) {
-      ready.push_back(std::move(*it));
-      it = deferred_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  for (Deferred& d : ready) {
-    auto c = connections_.find(d.connection);
-    if (c == connections_.end()) continue;  // the sender has gone
-    std::span<const std::uint8_t> body(
-        reinterpret_cast<const std::uint8_t*>(d.body.data()), d.size);
-    std::string why;
-    const fb::Envelope* env = proto::verify_envelope(body, why);
-    const fb::Mail* m = env ? env->message_as_Mail() : nullptr;
-    if (m == nullptr) continue;  // verified once already
-    Peer& p = c->second;
-    names_.clear();
-    // Handled as if it came now, with no wait left.
-    frame_ = body;
-    mail_unbarriered(p, *m);
-    deliver_events();
-  }
-}
-
-void Dispatcher::send_mail(const core::MailEvent& e) {
-  Peer* to = peer_of(e.to);
-  if (to == nullptr) return;
-  if (e.code != Errc::none) {
-    return send_error(*to, e.code, e.message, 0, e.request);
-  }
-  const core::Value* v = e.got ? scheduler_.mail_lease(e.to, e.request)
-                               : nullptr;
-  if (v == nullptr) {
-    encoder_for(*to).mail_reply(e.request, false, {}, nullptr);
-  } else {
-    ref_ids_.clear();
-    for (core::CownId r : v->refs) ref_ids_.push_back(r.value);
-    proto::ValueRef value{v->data, v->exception, to_wire(v->error), ref_ids_,
-                          v->blobs};
-    encoder_for(*to).mail_reply(e.request, true, e.tag, &value);
-  }
-  to->connection->flush_soon();
-}
-
 void Dispatcher::send_dispatch(Peer& to, core::BehaviorId behavior) {
   if (!scheduler_.view(behavior, view_)) return;
   // Every value's refs as wire integers, in one buffer filled before any
@@ -542,7 +386,10 @@ void Dispatcher::on_closed(Connection& c, const std::string& reason) {
     by_session_.erase(p.session);
     tick();
     scheduler_.close_session(p.session);
-    if (!deferred_.empty()) run_deferred(p.session, true);
+    if (!deferred_.empty()) {
+      drop_deferred_of(c.session);
+      run_deferred(p.session, true);
+    }
   } else {
     log().info("connection from pid {} closed before handshake: {}",
                c.peer().pid, reason);

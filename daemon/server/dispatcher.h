@@ -64,8 +64,12 @@ class Dispatcher final : public FrameHandler {
     std::size_t size = 0;
     std::vector<std::uint64_t> body;
   };
-  bool defer_mail(Peer& p, const proto::fb::Mail& m);
+  const Deferred* last_deferred_of(const Peer& p) const;
+  void defer(Peer& p, const proto::fb::Mail& m, core::SessionId after,
+             std::uint64_t frames);
+  // Handles what waited for `after` (all of it when `all`: it closed).
   void run_deferred(core::SessionId after, bool all);
+  void drop_deferred_of(std::uint64_t connection);
 
   // Gives the scheduler the time before a command (for its statistics).
   void tick();
@@ -84,7 +88,9 @@ class Dispatcher final : public FrameHandler {
   void status(Peer& p, const proto::fb::StatusRequest& m);
   void stop(Peer& p, const proto::fb::Stop& m);
   void mail(Peer& p, const proto::fb::Mail& m);
-  void mail_unbarriered(Peer& p, const proto::fb::Mail& m);
+  void mail_now(Peer& p, const proto::fb::Mail& m);
+  void mail_send(Peer& p, const proto::fb::Mail& m);
+  void mail_reply(Peer& p, const proto::fb::Mail& m, const core::Status& st);
   void send_mail(const core::MailEvent& e);
 
   void deliver_events();

@@ -9,10 +9,20 @@ namespace {
 class SchedulerMailTest : public SchedulerWithClient {
  protected:
   Status send(SessionId caller, const std::string& tag, std::string data,
-              SessionId program = {}) {
+              SessionId program = {}, BehaviorId behavior = {}) {
     Value v = val(std::move(data));
-    return s.mail_send(caller, program, tag, v);
+    return s.mail_send(caller, program, tag, v, behavior);
   }
+  // A behavior of `program` running on worker `w` (a worker's messaging
+  // names one): submitted on a fresh cown and dispatched.
+  BehaviorId running_on(SessionGrant w, SessionGrant program) {
+    CownId c = cown(program, ++cowns_made_);
+    EXPECT_TRUE(s.create_cown(program.id, c, Value{}, false));
+    BehaviorId b = submit_ok(s, program.id, pooled({c}));
+    EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b});
+    return b;
+  }
+  std::uint64_t cowns_made_ = 100;
   // The one MailEvent the last command produced.
   MailEvent one_event() {
     std::vector<MailEvent> mail = drain(s).mail;
@@ -49,7 +59,8 @@ TEST_F(SchedulerMailTest, FifoPerTagAndTagsAreIndependent) {
 
 TEST_F(SchedulerMailTest, AParkedReceiveIsAnsweredBySendOrCancel) {
   SessionGrant w = s.open_session(Role::worker, 3, "w");
-  ASSERT_TRUE(s.mail_receive(w.id, a.id, 7, {"t"}, true));
+  BehaviorId body = running_on(w, a);
+  ASSERT_TRUE(s.mail_receive(w.id, a.id, 7, {"t"}, true, body));
   EXPECT_TRUE(drain(s).mail.empty()) << "parked";
   ASSERT_TRUE(send(a.id, "t", "hello"));
   MailEvent e = one_event();
@@ -137,13 +148,19 @@ TEST_F(SchedulerMailTest, MessagesNameLiveCownsOnly) {
 TEST_F(SchedulerMailTest, EachProgramHasItsOwnQueues) {
   SessionGrant b = s.open_session(Role::client, 2, "b");
   SessionGrant w = s.open_session(Role::worker, 3, "w");
+  BehaviorId of_b = running_on(w, b);
   ASSERT_TRUE(send(a.id, "t", "for a"));
-  ASSERT_TRUE(send(w.id, "t", "for b, from b's behavior", b.id));
+  ASSERT_TRUE(send(w.id, "t", "for b, from b's behavior", b.id, of_b));
   EXPECT_FALSE(send(b.id, "t", "into a's", a.id)) << "not its own";
   EXPECT_FALSE(send(w.id, "t", "no program"));
+  EXPECT_FALSE(send(w.id, "t", "a's, from b's behavior", a.id, of_b))
+      << "only the program whose behavior it runs";
   ASSERT_TRUE(s.mail_receive(b.id, {}, 1, {"t"}, false));
   EXPECT_EQ(take(b.id, 1), "for b, from b's behavior");
-  ASSERT_TRUE(s.mail_receive(w.id, a.id, 2, {"t"}, false));
+  complete_ok(s, w.id, of_b);
+  EXPECT_FALSE(send(w.id, "t", "after it ended", b.id, of_b));
+  BehaviorId of_a = running_on(w, a);
+  ASSERT_TRUE(s.mail_receive(w.id, a.id, 2, {"t"}, false, of_a));
   EXPECT_EQ(take(w.id, 2), "for a");
   EXPECT_EQ(s.check_invariants(), "");
 }
@@ -152,12 +169,13 @@ TEST_F(SchedulerMailTest, AWorkerProcessMessagesForAProgramOverAClientSession) {
   SessionGrant w = s.open_session(Role::worker, 3, "w");
   SessionGrant wmail = s.open_session(Role::client, 3, "w/mail");
   SessionGrant other = s.open_session(Role::client, 4, "other");
-  ASSERT_TRUE(send(wmail.id, "t", "from a worker", a.id));
-  EXPECT_FALSE(send(other.id, "t", "not a worker's", a.id));
+  BehaviorId body = running_on(w, a);
+  ASSERT_TRUE(send(wmail.id, "t", "from a worker", a.id, body));
+  EXPECT_FALSE(send(other.id, "t", "not a worker's", a.id, body));
   ASSERT_TRUE(s.mail_receive(a.id, {}, 1, {"t"}, false));
   EXPECT_EQ(take(a.id, 1), "from a worker");
   s.close_session(w.id);
-  EXPECT_FALSE(send(wmail.id, "t", "its worker is gone", a.id));
+  EXPECT_FALSE(send(wmail.id, "t", "its worker is gone", a.id, body));
   EXPECT_EQ(s.check_invariants(), "");
 }
 
@@ -172,7 +190,7 @@ TEST_F(SchedulerMailTest, ReleasedIntoABehaviorTheCownsLastUntilItEnds) {
   ASSERT_TRUE(s.drop_cown(a.id, c));
   BehaviorId b = submit_ok(s, a.id, pooled({q}));
   drain(s);
-  ASSERT_TRUE(s.mail_receive(w.id, a.id, 1, {"t"}, false));
+  ASSERT_TRUE(s.mail_receive(w.id, a.id, 1, {"t"}, false, b));
   drain(s);
   s.mail_release(w.id, 1, b);  // the body's handles are borrowed
   EXPECT_EQ(s.cown_count(), 2u) << "kept while b runs";
@@ -189,12 +207,17 @@ TEST_F(SchedulerMailTest, ClosingAProgramEndsReceivesWaitingOnItsQueues) {
   Value msg = val("queued");
   msg.refs = {c};
   ASSERT_TRUE(s.mail_send(a.id, {}, "full", msg));
-  ASSERT_TRUE(s.mail_receive(w.id, a.id, 5, {"empty"}, true));
+  BehaviorId body = running_on(w, a);
+  ASSERT_TRUE(s.mail_receive(w.id, a.id, 5, {"empty"}, true, body));
   s.close_session(a.id);
-  MailEvent e = one_event();
+  std::vector<MailEvent> mail = drain(s).mail;
+  ASSERT_EQ(mail.size(), 1u);
+  MailEvent e = mail[0];
   EXPECT_EQ(e.to, w.id);
   EXPECT_FALSE(e.got);
   EXPECT_EQ(e.code, Errc::session_closed);
+  s.close_session(w.id);  // ends body, a's last behavior
+  drain(s);
   expect_idle(s, 0);  // the queued message let its cown go
 }
 
@@ -206,11 +229,62 @@ TEST_F(SchedulerMailTest, AReceiverThatClosesReleasesItsLeases) {
   msg.refs = {c};
   ASSERT_TRUE(s.mail_send(a.id, {}, "t", msg));
   ASSERT_TRUE(s.drop_cown(a.id, c));
-  ASSERT_TRUE(s.mail_receive(w.id, a.id, 1, {"t"}, false));
+  BehaviorId body = running_on(w, a);
+  ASSERT_TRUE(s.mail_receive(w.id, a.id, 1, {"t"}, false, body));
   drain(s);
-  EXPECT_EQ(s.cown_count(), 1u);
+  EXPECT_EQ(s.cown_count(), 2u) << "c, and the cown body runs on";
   s.close_session(w.id);
+  drain(s);
+  s.close_session(a.id);
   expect_idle(s, 0);
+}
+
+TEST_F(SchedulerMailTest, ReceivesNameTagsAndRequestsOnce) {
+  Status none = s.mail_receive(a.id, {}, 1, {}, true);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, Errc::malformed);
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 2, {"t"}, true));
+  Status again = s.mail_receive(a.id, {}, 2, {"t"}, true);
+  ASSERT_FALSE(again) << "parked under that request already";
+  CownId c = cown(a, 1);
+  ASSERT_TRUE(s.create_cown(a.id, c, val(""), false));
+  Value msg = val("m");
+  msg.refs = {c};
+  ASSERT_TRUE(s.mail_send(a.id, {}, "t", msg));  // leased to request 2
+  drain(s);
+  ASSERT_TRUE(send(a.id, "t", "second"));
+  Status leased = s.mail_receive(a.id, {}, 2, {"t"}, false);
+  ASSERT_FALSE(leased) << "leased under that request: would drop its refs";
+  EXPECT_EQ(leased.error().message, "receive request 2 is already in use");
+  s.mail_release(a.id, 2);
+  ASSERT_TRUE(s.drop_cown(a.id, c));
+  EXPECT_FALSE(s.mail_set_tags(a.id, {}, {"x", "y", "x"}));
+  s.close_session(a.id);
+  expect_idle(s, 0);
+}
+
+TEST_F(SchedulerMailTest, AReturnedMessageGoesBackFirstInLine) {
+  ASSERT_TRUE(send(a.id, "t", "first"));
+  ASSERT_TRUE(send(a.id, "t", "second"));
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 1, {"t"}, false));
+  drain(s);
+  s.mail_return(a.id, 1);  // the receiver was interrupted
+  EXPECT_EQ(s.mail_queued(a.id), 2u);
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 2, {"t"}, false));
+  drain(s);
+  EXPECT_EQ(take(a.id, 2), "first");
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 3, {"t"}, true));
+  EXPECT_EQ(drain(s).mail.size(), 1u) << "second, at once";
+  EXPECT_EQ(take(a.id, 3), "second");
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 4, {"u"}, true));  // parks
+  ASSERT_TRUE(send(a.id, "u", "for the parked one"));
+  drain(s);
+  ASSERT_TRUE(s.mail_receive(a.id, {}, 5, {"u"}, true));  // parks too
+  s.mail_return(a.id, 4);
+  MailEvent e = one_event();
+  EXPECT_EQ(e.request, 5u) << "a returned message goes to a parked receive";
+  EXPECT_EQ(take(a.id, 5), "for the parked one");
+  EXPECT_EQ(s.check_invariants(), "");
 }
 
 }  // namespace

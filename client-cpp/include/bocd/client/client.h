@@ -270,25 +270,27 @@ class Client {
 
   // ---- Messaging (API.md section 12) ------------------------------------
   // A program's tagged queues live in the daemon, shared by every process
-  // of the program. `program` is 0 for this session's own queues; a worker
-  // process passes the program of the behavior it runs (Access::session()),
-  // from a second Client it opened for messaging, because its bodies run
-  // on the first one's executor thread, which these calls would block.
-  // Each call throws Error as the daemon refuses (tag_capacity,
-  // queue_full, not_permitted) and ConnectionError once the connection is
-  // lost. Not from a body on this client's executor thread
-  // (std::logic_error); a pinned body may.
+  // of the program. `program` is 0 for this session's own queues. A worker
+  // process names the program of the behavior it runs (Access::session())
+  // and that `behavior` (Access::behavior()), from a second Client it
+  // opened for messaging, because its bodies run on the first one's
+  // executor thread, which these calls would block. Each call throws Error
+  // as the daemon refuses (tag_capacity, queue_full, not_permitted,
+  // malformed) and ConnectionError once the connection is lost. Not from a
+  // body on this client's executor thread (std::logic_error); a pinned
+  // body may.
   struct Mail {
-    bool got = false;  // false: nothing came before the timeout
+    bool got = false;  // false: nothing came (a poll, a cancel)
     std::string tag;
     Value value;
-    std::uint64_t request = 0;  // for mail_release
+    std::uint64_t request = 0;
   };
   // `after`: from mail_barrier() of the worker's first Client, when the
   // value may name cowns its running body created.
   using Barrier = MailBarrier;
   void mail_send(std::uint64_t program, const std::string& tag,
-                 const Value& value, Barrier after = {});
+                 const Value& value, Barrier after = {},
+                 std::uint64_t behavior = 0);
   // Worker role, from a body: writes out everything queued here and
   // returns what a mail_send on another connection must wait for.
   Barrier mail_barrier();
@@ -296,22 +298,32 @@ class Client {
   // has one); with `wait`, the daemon answers when one comes. Returns the
   // request for mail_wait.
   std::uint64_t mail_receive(std::uint64_t program,
-                             const std::vector<std::string>& tags, bool wait);
+                             const std::vector<std::string>& tags, bool wait,
+                             std::uint64_t behavior = 0);
   // The answer to receive `request`, waiting up to `timeout` (negative:
-  // without bound): nullopt if none yet (wait again, or mail_cancel).
+  // without bound): nullopt if none yet (wait again, or mail_cancel). The
+  // answer is kept (a second call returns it again) until mail_release or
+  // mail_return ends the request: a caller interrupted between the two
+  // still finds it.
   std::optional<Mail> mail_wait(std::uint64_t request,
                                 std::chrono::milliseconds timeout);
   // Ends a parked receive; the next mail_wait(request) returns its answer
   // at once: a message that came first, or got = false.
   void mail_cancel(std::uint64_t request);
-  // A received message's value keeps its cowns alive in the daemon until
-  // this is sent, after the caller has taken its own handles on them.
-  // `behavior`: a behavior running here whose handles are borrowed (a
-  // worker's or pinned body): the cowns are then kept until it completes.
+  // Ends receive `request`. A message's value keeps its cowns alive in the
+  // daemon until this, sent after the caller has taken its own handles
+  // (hold(), on this client). `behavior`: a behavior running here whose
+  // handles are borrowed (a worker's or pinned body): the cowns are then
+  // kept until it completes.
   void mail_release(std::uint64_t request, std::uint64_t behavior);
-  void mail_drain(std::uint64_t program, const std::vector<std::string>& tags);
+  // Ends receive `request` without taking its message: it goes back to
+  // the head of its tag's queue.
+  void mail_return(std::uint64_t request);
+  void mail_drain(std::uint64_t program, const std::vector<std::string>& tags,
+                  std::uint64_t behavior = 0);
   void mail_set_tags(std::uint64_t program,
-                     const std::vector<std::string>& tags);
+                     const std::vector<std::string>& tags,
+                     std::uint64_t behavior = 0);
 
   // Blocks until the daemon closes this session (a worker process's main
   // loop: bodies run on the executor thread meanwhile). Returns why.
@@ -355,7 +367,10 @@ class Client {
   // Sends a Mail op that is answered, and waits for the answer.
   void mail_call(std::uint64_t program, int kind,
                  const std::vector<std::string>& tags, const Value* value,
-                 Barrier after = {});
+                 Barrier after, std::uint64_t behavior);
+  // Ends receive `request` here, sending `kind` (Release or Return) if a
+  // message came for it.
+  void end_receive(std::uint64_t request, int kind, std::uint64_t behavior);
   void on_output(const proto::fb::Output& output);
   void on_closed(const std::string& why);
   void check_usable_locked() const;
