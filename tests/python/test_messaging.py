@@ -883,3 +883,46 @@ def test_unpicklable_contents_raise_in_the_sender(tag):
     assert bocd.receive(t, 0) == timed_out()
     bocd.send(t, "fine")
     assert bocd.receive(t, 0) == (t, "fine")
+
+
+# ---------------------------------------------------------------- review fixes
+
+
+def test_an_interrupted_receive_puts_its_message_back_first(tag, monkeypatch):
+    """A KeyboardInterrupt landing just after the message came (between
+    the wait and its use) must not lose it: it goes back to the head."""
+    from bocd import _messaging
+
+    t = tag()
+    bocd.send(t, "first")
+    bocd.send(t, "second")
+    real_wait = _messaging._wait
+
+    def interrupted(session, request, seconds):
+        reply = real_wait(session, request, seconds)
+        assert reply is not None and reply[0]  # the message came ...
+        raise KeyboardInterrupt  # ... and then Ctrl-C
+
+    monkeypatch.setattr(_messaging, "_wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        bocd.receive(t, GUARD)
+    monkeypatch.setattr(_messaging, "_wait", real_wait)
+    assert bocd.receive(t, 0) == (t, "first")
+    assert bocd.receive(t, 0) == (t, "second")
+
+
+def test_timeout_takes_what_bocpy_takes(tag):
+    """As bocpy's "d" argument format: bools, numpy scalars and anything
+    with __float__ or __index__; not str or None."""
+    import numpy as np
+
+    t = tag()
+    assert bocd.receive(t, False) == timed_out()
+    assert bocd.receive(t, np.float32(0)) == timed_out()
+    assert bocd.receive(t, np.int64(0)) == timed_out()
+    bocd.send(t, 1)
+    assert bocd.receive(t, np.float64(GUARD)) == (t, 1)
+    with pytest.raises(TypeError, match="must be real number, not str"):
+        bocd.receive(t, "1")
+    with pytest.raises(TypeError, match="must be real number, not NoneType"):
+        bocd.receive(t, None)
