@@ -16,6 +16,7 @@ void Client::on_mail_reply(const fb::MailReply& r) {
   slot.done = true;
   slot.mail.got = r.got();
   slot.mail.request = r.request();
+  slot.mail.cown = r.cown();
   if (r.tag() != nullptr) slot.mail.tag = r.tag()->str();
   if (const fb::Value* v = r.value()) {
     if (v->data() != nullptr) {
@@ -54,10 +55,10 @@ std::uint64_t Client::new_mail_request() {
   return request;
 }
 
-void Client::mail_call(std::uint64_t program, int kind,
-                       const std::vector<std::string>& tags,
-                       const Value* value, Barrier after,
-                       std::uint64_t behavior) {
+Client::Mail Client::mail_call(std::uint64_t program, int kind,
+                               const std::vector<std::string>& tags,
+                               const Value* value, Barrier after,
+                               std::uint64_t behavior, std::uint64_t cown) {
   if (value != nullptr) {
     check_fits("a message", value->data.size(), value->refs.size(),
                value->blobs.size());
@@ -71,7 +72,7 @@ void Client::mail_call(std::uint64_t program, int kind,
                             value->blobs};
       }
       enc.mail(request, static_cast<fb::MailKind>(kind), program, tags, false,
-               v ? &*v : nullptr, behavior, after.session, after.frames);
+               v ? &*v : nullptr, behavior, after.session, after.frames, cown);
     });
   } catch (...) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -84,6 +85,13 @@ void Client::mail_call(std::uint64_t program, int kind,
   mail_.erase(request);
   if (!slot.done) check_usable_locked();
   if (slot.error) throw *slot.error;
+  return std::move(slot.mail);
+}
+
+Client::Mail Client::mail_board(std::uint64_t program, std::uint64_t proposed,
+                                Barrier after, std::uint64_t behavior) {
+  return mail_call(program, static_cast<int>(fb::MailKind::Board), {}, nullptr,
+                   after, behavior, proposed);
 }
 
 void Client::mail_send(std::uint64_t program, const std::string& tag,

@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from . import _cown, _pump, _runtime
+from . import _cown, _noticeboard, _pump, _runtime
 from ._cown import Cown, CownCapsule, PinnedCown
 from ._messaging import TIMEOUT, drain, receive, send, set_tags
+from ._noticeboard import (REMOVED, notice_delete, notice_read, notice_seed,
+                           notice_update, notice_write, noticeboard)
 from ._pump import PumpResult, pump, set_pump_watchdog, set_wait_pump_poll
 from ._runtime import WORKER_COUNT, start
 from ._stats import STAT_KEYS, runtime_stats
@@ -26,10 +28,12 @@ except Exception:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "Cown", "CownCapsule", "PinnedCown", "PumpResult", "TIMEOUT",
-    "WORKER_COUNT", "WaitResult", "__version__", "drain", "pump", "quiesce",
-    "receive", "runtime_stats", "send", "set_pump_watchdog", "set_tags",
-    "set_wait_pump_poll", "start", "wait", "when", "whencall",
+    "Cown", "CownCapsule", "PinnedCown", "PumpResult", "REMOVED", "TIMEOUT",
+    "WORKER_COUNT", "WaitResult", "__version__", "drain", "notice_delete",
+    "notice_read", "notice_seed", "notice_update", "notice_write",
+    "noticeboard", "pump", "quiesce", "receive", "runtime_stats", "send",
+    "set_pump_watchdog", "set_tags", "set_wait_pump_poll", "start", "wait",
+    "when", "whencall",
 ]
 
 
@@ -89,7 +93,8 @@ def quiesce(timeout: float | None = None, *, stats: bool = False,
     if not _runtime.is_up():
         return _shape(stats, noticeboard, [], {})
     _quiesce("quiesce", timeout)
-    return _shape(stats, noticeboard, _stats() if stats else [], {})
+    board = _noticeboard.board_now() if noticeboard else {}
+    return _shape(stats, noticeboard, _stats() if stats else [], board)
 
 
 def wait(timeout: float | None = None, *, stats: bool = False,
@@ -102,5 +107,7 @@ def wait(timeout: float | None = None, *, stats: bool = False,
         return _shape(stats, noticeboard, [], {})
     _quiesce("wait", timeout)
     st = _stats() if stats else []
+    board = _noticeboard.board_now() if noticeboard else {}
+    _noticeboard.clear()  # a new runtime starts with an empty board
     _runtime.mark_down()
-    return _shape(stats, noticeboard, st, {})
+    return _shape(stats, noticeboard, st, board)

@@ -348,6 +348,19 @@ class Session {
     mail([&](Client& cl) { cl.mail_set_tags(program, tags, behavior); });
   }
 
+  // (board cown id or 0, its committed value's bytes or None).
+  std::pair<std::uint64_t, py::object> mail_board(
+      std::uint64_t program, std::uint64_t proposed,
+      std::pair<std::uint64_t, std::uint64_t> after, std::uint64_t behavior) {
+    Client::Mail m;
+    mail([&](Client& cl) {
+      m = cl.mail_board(program, proposed,
+                        Client::Barrier{after.first, after.second}, behavior);
+    });
+    py::object data = m.got ? py::object(py::bytes(m.value.data)) : py::none();
+    return {m.cown, data};
+  }
+
   // Worker role: opens the gate for bodies (the process has bound this
   // session first) and blocks until the daemon closes the session.
   std::string serve() {
@@ -483,6 +496,7 @@ PYBIND11_MODULE(_core, m) {
       .def("mail_cancel", &Session::mail_cancel)
       .def("mail_release", &Session::mail_release)
       .def("mail_return", &Session::mail_return)
+      .def("mail_board", &Session::mail_board)
       .def("mail_drain", &Session::mail_drain)
       .def("mail_set_tags", &Session::mail_set_tags);
 }

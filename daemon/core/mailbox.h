@@ -53,6 +53,10 @@ class Mailbox {
   const std::string& tag(int q) const { return tags_[q]; }
   std::deque<Value>& queue(int q) { return queues_[q]; }
   const std::vector<std::deque<Value>>& queues() const { return queues_; }
+  // The program's noticeboard cown (API.md 11), 0 until one is set; the
+  // Scheduler counts one reference to it while set.
+  CownId board;
+
   std::deque<Waiter>& waiters() { return waiters_; }
   const std::deque<Waiter>& waiters() const { return waiters_; }
 

@@ -231,6 +231,15 @@ class Scheduler {
                        const std::vector<std::string>& tags,
                        BehaviorId behavior = {});
   std::size_t mail_queued(SessionId program) const;
+  // The program's noticeboard (API.md 11) is a cown its behaviors write
+  // in order; the daemon names it to every process of the program and
+  // reads its committed value for their snapshots. Sets `proposed` (a
+  // live cown) if none is set yet, counting a reference to it until the
+  // program closes; returns the board (0: none, when `proposed` is 0).
+  Result<CownId> mail_board(SessionId caller, SessionId program,
+                            CownId proposed, BehaviorId behavior = {});
+  // The board's committed value (nullptr when `board` is 0).
+  const Value* committed(CownId board) const;
 
   // Emits QuiescedEvent{session, request} when the session's in-flight
   // count is zero (at once if it is). From an admin session: the daemon's.

@@ -166,6 +166,11 @@ std::string Scheduler::check_ref_counts() const {
   };
   for (const auto& [program, m] : mailboxes_) {
     if (find_session(program) == nullptr) return "a mailbox of no session";
+    if (m.board) {
+      std::uint32_t r = cowns_.find(m.board);
+      if (r == NONE) return "a noticeboard is a freed cown";
+      ++counted[r];
+    }
     for (const auto& q : m.queues()) {
       for (const Value& v : q) {
         if (!count_message(v)) return "a queued message embeds a freed cown";

@@ -258,6 +258,25 @@ Status Scheduler::mail_set_tags(SessionId caller, SessionId program,
   return Ok{};
 }
 
+Result<CownId> Scheduler::mail_board(SessionId caller, SessionId program,
+                                     CownId proposed, BehaviorId behavior) {
+  Result<Mailbox*> box = mailbox_for(caller, program, behavior);
+  if (!box) return box.error();
+  Mailbox& m = *box.value();
+  if (!m.board && proposed) {
+    Status st = check_refs({proposed}, "a noticeboard");
+    if (!st) return st.error();
+    cowns_.add_refs({proposed});
+    m.board = proposed;
+  }
+  return m.board;
+}
+
+const Value* Scheduler::committed(CownId board) const {
+  std::uint32_t c = board ? cowns_.find(board) : NONE;
+  return c == NONE ? nullptr : &cowns_.at(c).value;
+}
+
 std::size_t Scheduler::mail_queued(SessionId program) const {
   auto it = mailboxes_.find(program);
   if (it == mailboxes_.end()) return 0;
@@ -293,6 +312,7 @@ void Scheduler::close_mail(SessionId session) {
   for (std::size_t i = 0; i < it->second.queues().size(); ++i) {
     for (Value& v : it->second.queue(static_cast<int>(i))) drop_value(v);
   }
+  if (it->second.board) cowns_.release_refs({it->second.board});
   mailboxes_.erase(it);
 }
 

@@ -90,6 +90,7 @@ class Dispatcher final : public FrameHandler {
   void mail(Peer& p, const proto::fb::Mail& m);
   void mail_now(Peer& p, const proto::fb::Mail& m);
   void mail_send(Peer& p, const proto::fb::Mail& m);
+  void mail_board(Peer& p, const proto::fb::Mail& m);
   void mail_reply(Peer& p, const proto::fb::Mail& m, const core::Status& st);
   void send_mail(const core::MailEvent& e);
 

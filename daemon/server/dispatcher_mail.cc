@@ -70,6 +70,8 @@ void Dispatcher::mail_now(Peer& p, const fb::Mail& m) {
     case fb::MailKind::SetTags:
       st = scheduler_.mail_set_tags(p.session, program, names_, behavior);
       break;
+    case fb::MailKind::Board:
+      return mail_board(p, m);
     default:
       st = core::fail(Errc::malformed, "unknown Mail kind");
   }
@@ -96,6 +98,25 @@ void Dispatcher::mail_send(Peer& p, const fb::Mail& m) {
                                          core::BehaviorId{m.behavior()});
   if (!st) unlink_unnamed(blobs);
   mail_reply(p, m, st);
+}
+
+void Dispatcher::mail_board(Peer& p, const fb::Mail& m) {
+  core::Result<core::CownId> board = scheduler_.mail_board(
+      p.session, core::SessionId{m.program()}, core::CownId{m.cown()},
+      core::BehaviorId{m.behavior()});
+  if (!board) return mail_reply(p, m, board.error());
+  const core::Value* v = scheduler_.committed(board.value());
+  if (v == nullptr) {
+    encoder_for(p).mail_reply(m.request(), false, {}, nullptr);
+  } else {
+    ref_ids_.clear();
+    for (core::CownId r : v->refs) ref_ids_.push_back(r.value);
+    proto::ValueRef value{v->data, v->exception, to_wire(v->error), ref_ids_,
+                          v->blobs};
+    encoder_for(p).mail_reply(m.request(), true, {}, &value,
+                              board.value().value);
+  }
+  p.connection->flush_soon();
 }
 
 void Dispatcher::mail_reply(Peer& p, const fb::Mail& m,

@@ -178,24 +178,25 @@ void Encoder::pinned_freed(std::span<const std::uint64_t> ids) {
 void Encoder::mail(std::uint64_t request, fb::MailKind kind,
                    std::uint64_t program, std::span<const std::string> tags,
                    bool wait, const ValueRef* v, std::uint64_t behavior,
-                   std::uint64_t after_session, std::uint64_t after_frames) {
+                   std::uint64_t after_session, std::uint64_t after_frames,
+                   std::uint64_t cown) {
   fbb_.Clear();
   auto list = names(tags);
   flatbuffers::Offset<fb::Value> value = v ? this->value(*v) : 0;
   finish(fb::Message::Mail, fb::CreateMail(fbb_, request, kind, program, list,
                                            wait, value, behavior,
-                                           after_session, after_frames)
+                                           after_session, after_frames, cown)
                                 .Union());
 }
 
 void Encoder::mail_reply(std::uint64_t request, bool got, std::string_view tag,
-                         const ValueRef* v) {
+                         const ValueRef* v, std::uint64_t cown) {
   fbb_.Clear();
   auto t = got ? fbb_.CreateString(tag.data(), tag.size())
                : flatbuffers::Offset<flatbuffers::String>();
   flatbuffers::Offset<fb::Value> value = v ? this->value(*v) : 0;
   finish(fb::Message::MailReply,
-         fb::CreateMailReply(fbb_, request, got, t, value).Union());
+         fb::CreateMailReply(fbb_, request, got, t, value, cown).Union());
 }
 
 void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,

@@ -287,5 +287,31 @@ TEST_F(SchedulerMailTest, AReturnedMessageGoesBackFirstInLine) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
+TEST_F(SchedulerMailTest, TheFirstBoardSetIsTheProgramsUntilItCloses) {
+  SessionGrant w = s.open_session(Role::worker, 3, "w");
+  CownId first = cown(a, 1), second = cown(a, 2);
+  ASSERT_TRUE(s.create_cown(a.id, first, val("{}"), false));
+  ASSERT_TRUE(s.create_cown(a.id, second, val("{}"), false));
+  Result<CownId> none = s.mail_board(a.id, {}, {});
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none.value()) << "asking sets nothing";
+  EXPECT_EQ(s.mail_board(a.id, {}, first).value(), first);
+  EXPECT_EQ(s.mail_board(a.id, {}, second).value(), first) << "first wins";
+  BehaviorId body = running_on(w, a);
+  EXPECT_EQ(s.mail_board(w.id, a.id, {}, body).value(), first)
+      << "a worker running a's behavior finds a's board";
+  ASSERT_TRUE(s.drop_cown(a.id, first));
+  ASSERT_TRUE(s.drop_cown(a.id, second));
+  ASSERT_NE(s.committed(first), nullptr) << "the board keeps its cown";
+  EXPECT_EQ(s.committed(first)->data, "{}");
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  EXPECT_FALSE(s.mail_board(b.id, {}, cown(b, 9))) << "no such cown";
+  EXPECT_EQ(s.mail_board(a.id, {}, cown(a, 9)).value(), first)
+      << "once set, a proposal is not looked at";
+  complete_ok(s, w.id, body);
+  s.close_session(a.id);
+  expect_idle(s, 0);
+}
+
 }  // namespace
 }  // namespace bocd::core::test

@@ -284,6 +284,7 @@ class Client {
     std::string tag;
     Value value;
     std::uint64_t request = 0;
+    std::uint64_t cown = 0;  // mail_board: the board
   };
   // `after`: from mail_barrier() of the worker's first Client, when the
   // value may name cowns its running body created.
@@ -324,6 +325,11 @@ class Client {
   void mail_set_tags(std::uint64_t program,
                      const std::vector<std::string>& tags,
                      std::uint64_t behavior = 0);
+  // The program's noticeboard cown (API.md 11), setting `proposed` if
+  // none is set (0: only ask): `cown` names it (0: none yet) and, when
+  // `got`, `value` is its committed value (a snapshot).
+  Mail mail_board(std::uint64_t program, std::uint64_t proposed,
+                  Barrier after = {}, std::uint64_t behavior = 0);
 
   // Blocks until the daemon closes this session (a worker process's main
   // loop: bodies run on the executor thread meanwhile). Returns why.
@@ -365,9 +371,10 @@ class Client {
   void on_error(const proto::fb::Error& error);
   void on_mail_reply(const proto::fb::MailReply& reply);
   // Sends a Mail op that is answered, and waits for the answer.
-  void mail_call(std::uint64_t program, int kind,
+  Mail mail_call(std::uint64_t program, int kind,
                  const std::vector<std::string>& tags, const Value* value,
-                 Barrier after, std::uint64_t behavior);
+                 Barrier after, std::uint64_t behavior,
+                 std::uint64_t cown = 0);
   // Ends receive `request` here, sending `kind` (Release or Return) if a
   // message came for it.
   void end_receive(std::uint64_t request, int kind, std::uint64_t behavior);

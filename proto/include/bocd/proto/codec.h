@@ -69,9 +69,10 @@ class Encoder {
   void mail(std::uint64_t request, fb::MailKind kind, std::uint64_t program,
             std::span<const std::string> tags, bool wait,
             const ValueRef* value, std::uint64_t behavior = 0,
-            std::uint64_t after_session = 0, std::uint64_t after_frames = 0);
+            std::uint64_t after_session = 0, std::uint64_t after_frames = 0,
+            std::uint64_t cown = 0);
   void mail_reply(std::uint64_t request, bool got, std::string_view tag,
-                  const ValueRef* value);
+                  const ValueRef* value, std::uint64_t cown = 0);
   void quiesce(std::uint64_t request);
   void status_request(std::uint64_t request);
   void stop(std::uint64_t request);
