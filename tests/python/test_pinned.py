@@ -97,6 +97,31 @@ def test_handle_travels_through_capture_and_cown_value():
     assert PID in p.value and MAIN in p.value
 
 
+def test_handle_travels_through_a_noticeboard_entry():
+    """A PinnedCown in a board entry: a worker behavior reads it from its
+    snapshot and schedules on it, and that behavior runs here."""
+    import bocd
+
+    p = PinnedCown([])
+    bocd.notice_seed("pinned-handle", p)
+
+    @when(Cown(0))
+    def on_worker(c):
+        q = bocd.notice_read("pinned-handle")
+
+        @when(q)
+        def back_home(q):
+            q.value.append((os.getpid(), threading.get_ident()))
+
+        return os.getpid()
+
+    settle()
+    assert on_worker.unwrap() != PID
+    assert p.value == [(PID, MAIN)]
+    bocd.notice_delete("pinned-handle")
+    settle()
+
+
 def test_value_unreachable_on_worker_and_construction_refused():
     p = PinnedCown(1)
 
