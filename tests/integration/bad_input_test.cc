@@ -541,9 +541,10 @@ TEST(BadInput, BehaviorQueuedOnADisconnectedOwnersCownStillRuns) {
 // Sends one Mail with `request`; `value` only for Send.
 void send_mail(RawClient& c, std::uint64_t request, fb::MailKind kind,
                const std::vector<std::string>& tags, std::uint64_t program = 0,
-               const proto::ValueRef* value = nullptr, bool wait = false) {
+               const proto::ValueRef* value = nullptr, bool wait = false,
+               std::uint64_t behavior = 0) {
   c.send([&](proto::Encoder& e) {
-    e.mail(request, kind, program, tags, wait, value);
+    e.mail(request, kind, program, tags, wait, value, behavior);
   });
 }
 
@@ -603,12 +604,76 @@ TEST(BadInput, MailSendNamingZeroOrTwoTagsIsRefusedAndTheSessionGoesOn) {
   expect_unharmed(d, good, {"Malformed", "Mail Send names one tag"});
 }
 
+TEST(BadInput, MailSendCarryingNoValueIsRefused) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  bad.handshake();
+  send_mail(bad, 1, fb::MailKind::Send, {"t"});
+  expect_mail_error(bad, fb::ErrorCode::Malformed, 1,
+                    "Mail Send carries no value");
+  send_mail(bad, 2, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(bad, 2, false);  // nothing was queued
+  proto::ValueRef empty{""};  // an empty value is still a value
+  send_mail(bad, 3, fb::MailKind::Send, {"t"}, 0, &empty);
+  expect_mail_reply(bad, 3, false);
+  send_mail(bad, 4, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(bad, 4, true);
+  expect_unharmed(d, good, {"Malformed", "Mail Send carries no value"});
+}
+
+TEST(BadInput, ReceiveNamingNoTagIsRefused) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  bad.handshake();
+  // A waiting one would otherwise park for good: no send can match it.
+  send_mail(bad, 1, fb::MailKind::Receive, {}, 0, nullptr, true);
+  expect_mail_error(bad, fb::ErrorCode::Malformed, 1,
+                    "a receive names no tag");
+  send_mail(bad, 2, fb::MailKind::Receive, {});
+  expect_mail_error(bad, fb::ErrorCode::Malformed, 2,
+                    "a receive names no tag");
+  // Request 1 was never parked: the number is free, and a Cancel of it
+  // has nothing to answer.
+  send_mail(bad, 1, fb::MailKind::Cancel, {});
+  proto::ValueRef v{"v"};
+  send_mail(bad, 3, fb::MailKind::Send, {"t"}, 0, &v);
+  expect_mail_reply(bad, 3, false);
+  send_mail(bad, 1, fb::MailKind::Receive, {"t"}, 0, nullptr, true);
+  EXPECT_EQ(mail_data(expect_mail_reply(bad, 1, true)), "v");
+  expect_unharmed(d, good, {"Malformed", "a receive names no tag"});
+}
+
+TEST(BadInput, SetTagsNamingATagTwiceIsRefusedAndDropsNothing) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  bad.handshake();
+  proto::ValueRef v{"kept"};
+  send_mail(bad, 1, fb::MailKind::Send, {"x"}, 0, &v);
+  expect_mail_reply(bad, 1, false);
+  send_mail(bad, 2, fb::MailKind::SetTags, {"x", "y", "x"});
+  expect_mail_error(bad, fb::ErrorCode::Malformed, 2,
+                    "set_tags names 'x' twice");
+  send_mail(bad, 3, fb::MailKind::Receive, {"x"});
+  EXPECT_EQ(mail_data(expect_mail_reply(bad, 3, true)), "kept")
+      << "the refused set_tags dropped the queued message";
+  send_mail(bad, 4, fb::MailKind::SetTags, {"x", "y"});
+  expect_mail_reply(bad, 4, false);
+  expect_unharmed(d, good, {"Malformed", "set_tags names 'x' twice"});
+}
+
 TEST(BadInput, UnknownMailKindIsRefusedAndTheSessionGoesOn) {
   DaemonProcess d;
   GoodClient good(d.socket());
   RawClient bad(d.socket());
   bad.handshake();
-  for (std::uint8_t kind : {6, 42, 255}) {
+  // The first kind past the schema's last (Return was 6), and two more.
+  const auto first_unknown =
+      static_cast<std::uint8_t>(static_cast<int>(fb::MailKind::MAX) + 1);
+  for (std::uint8_t kind : {first_unknown, std::uint8_t{42},
+                            std::uint8_t{255}}) {
     send_mail(bad, 100 + kind, static_cast<fb::MailKind>(kind), {"t"});
     expect_mail_error(bad, fb::ErrorCode::Malformed, 100 + kind,
                       "unknown Mail kind");
@@ -668,29 +733,192 @@ TEST(BadInput, ClientMayNotUseAnotherProgramsQueues) {
   expect_unharmed(d, good, {"NotPermitted", words});
 }
 
-TEST(BadInput, WorkerNamingNoOpenProgramIsRefused) {
+// The behavior of the next frame on raw worker `w`, a Dispatch for
+// `program`.
+std::uint64_t next_dispatch(RawClient& w, std::uint64_t program) {
+  Reply r = next_reply(w);
+  const auto* d = r.as<fb::Dispatch>();
+  EXPECT_NE(d, nullptr) << "expected Dispatch, got " << r.kind();
+  if (d == nullptr) return 0;
+  EXPECT_EQ(d->session(), program);
+  return d->behavior();
+}
+
+// A worker session uses a program's queues only naming a behavior of that
+// program it is running: not none, not another program's, not one it has
+// completed.
+TEST(BadInput, WorkerNamingNoBehaviorOfTheProgramItRunsIsRefused) {
   DaemonProcess d;
   GoodClient good(d.socket());
   RawClient admin(d.socket());
   std::uint64_t admin_session = admin.handshake(fb::Role::Admin);
   RawClient worker(d.socket());
   std::uint64_t worker_session = worker.handshake(fb::Role::Worker);
-  RawClient program(d.socket());
-  std::uint64_t program_session = program.handshake();
+  RawClient p(d.socket());
+  std::uint64_t p_session = p.handshake();
+  RawClient q(d.socket());
+  std::uint64_t q_session = q.handshake();
+  p.send([](proto::Encoder& e) {
+    e.submit(1, {}, 0, fb::Executor::Workers, 0, "p's");
+  });
+  const std::uint64_t p_run = next_dispatch(worker, p_session);
+  // The only worker runs one behavior at a time: q's waits.
+  q.send([](proto::Encoder& e) {
+    e.submit(2, {}, 0, fb::Executor::Workers, 0, "q's");
+  });
+  ASSERT_NE(status_of(q, 3).as<fb::Status>(), nullptr);
+
+  const std::string words =
+      "a worker may use only the message queues of a program whose "
+      "behavior it is running";
   proto::ValueRef v{"for the program"};
-  const std::uint64_t no_program[] = {0, admin_session, worker_session,
-                                      program_session + 50};
-  for (std::uint64_t named : no_program) {
-    send_mail(worker, 1, fb::MailKind::Send, {"t"}, named, &v);
-    expect_mail_error(worker, fb::ErrorCode::NotPermitted, 1,
-                      "session " + std::to_string(named) +
-                          " is not an open program");
+  for (auto kind : {fb::MailKind::Send, fb::MailKind::Receive,
+                    fb::MailKind::Drain, fb::MailKind::SetTags}) {
+    const proto::ValueRef* value = kind == fb::MailKind::Send ? &v : nullptr;
+    send_mail(worker, 10, kind, {"t"}, p_session, value);  // no behavior
+    expect_mail_error(worker, fb::ErrorCode::NotPermitted, 10, words);
+    // p's behavior, naming another session's queues.
+    for (std::uint64_t named :
+         {std::uint64_t{0}, admin_session, worker_session, q_session}) {
+      send_mail(worker, 11, kind, {"t"}, named, value, false, p_run);
+      expect_mail_error(worker, fb::ErrorCode::NotPermitted, 11, words);
+    }
   }
-  send_mail(worker, 2, fb::MailKind::Send, {"t"}, program_session, &v);
-  expect_mail_reply(worker, 2, false);
-  send_mail(program, 3, fb::MailKind::Receive, {"t"});
-  EXPECT_EQ(mail_data(expect_mail_reply(program, 3, true)), "for the program");
-  expect_unharmed(d, good, {"NotPermitted", "is not an open program"});
+  send_mail(worker, 12, fb::MailKind::Send, {"t"}, p_session, &v, false,
+            p_run);
+  expect_mail_reply(worker, 12, false);
+  send_mail(p, 13, fb::MailKind::Receive, {"t"});
+  EXPECT_EQ(mail_data(expect_mail_reply(p, 13, true)), "for the program");
+  send_mail(q, 14, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(q, 14, false);  // nothing was planted there
+
+  // p's behavior completes; q's then runs on the worker.
+  worker.send([&](proto::Encoder& e) { e.complete(p_run, {}); });
+  const std::uint64_t q_run = next_dispatch(worker, q_session);
+  send_mail(worker, 15, fb::MailKind::Send, {"t"}, p_session, &v, false,
+            p_run);
+  expect_mail_error(worker, fb::ErrorCode::NotPermitted, 15, words);
+  send_mail(worker, 16, fb::MailKind::Send, {"t"}, p_session, &v, false,
+            q_run);
+  expect_mail_error(worker, fb::ErrorCode::NotPermitted, 16, words);
+  send_mail(worker, 17, fb::MailKind::Send, {"t"}, q_session, &v, false,
+            q_run);
+  expect_mail_reply(worker, 17, false);
+  send_mail(q, 18, fb::MailKind::Receive, {"t"});
+  EXPECT_EQ(mail_data(expect_mail_reply(q, 18, true)), "for the program");
+  send_mail(p, 19, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(p, 19, false);
+  worker.send([&](proto::Encoder& e) { e.complete(q_run, {}); });
+  ASSERT_NE(status_of(worker, 20).as<fb::Status>(), nullptr);
+  expect_unharmed(d, good, {"NotPermitted", words});
+}
+
+// Mail.after_session names a worker session of the sender's own process:
+// not one of another process (the daemon's pool worker here), not a
+// client, not a session that does not exist. Refused even when its frames
+// are already handled.
+TEST(BadInput, MailWaitingForASessionNotAWorkerOfItsProcessIsRefused) {
+  DaemonProcess d({"--workers", "1", "--python", TEST_WORKER});
+  GoodClient good(d.socket());
+  RawClient mailer(d.socket());
+  std::uint64_t base = 0;
+  std::uint64_t mailer_session = mailer.handshake(fb::Role::Client, &base);
+  // The pool's worker, once it has run a behavior that names its pid; the
+  // mailer's own behavior on the result runs after it (no worker of this
+  // process is connected yet to take the pool's).
+  const std::uint64_t result[] = {base + 1};
+  mailer.send([&](proto::Encoder& e) {
+    e.submit(1, {}, result[0], fb::Executor::Workers, 0, "pid");
+    e.submit(2, result, 0, fb::Executor::Submitter, 0, "");
+  });
+  Reply dispatched = next_reply(mailer);
+  const auto* dispatch = dispatched.as<fb::Dispatch>();
+  ASSERT_NE(dispatch, nullptr) << "expected Dispatch, got "
+                               << dispatched.kind();
+  ASSERT_NE(dispatch->cowns(), nullptr);
+  ASSERT_EQ(dispatch->cowns()->size(), 1u);
+  const fb::Value* pid = dispatch->cowns()->Get(0)->value();
+  ASSERT_NE(pid, nullptr);
+  ASSERT_NE(pid->data(), nullptr);
+  const std::string worker_pid(pid->data()->begin(), pid->data()->end());
+  ASSERT_NE(worker_pid, std::to_string(::getpid()));
+  mailer.send([&](proto::Encoder& e) {
+    e.complete(dispatch->behavior(), {});
+  });
+  std::uint64_t foreign = 0;
+  Reply r = status_of(mailer, 3);
+  const auto* s = r.as<fb::Status>();
+  ASSERT_NE(s, nullptr);
+  for (const fb::SessionInfo* info : *s->sessions()) {
+    if (info->role() == fb::Role::Worker &&
+        std::to_string(info->pid()) == worker_pid) {
+      foreign = info->id();
+    }
+  }
+  ASSERT_NE(foreign, 0u) << "no worker session of pid " << worker_pid;
+  RawClient own_worker(d.socket());
+  std::uint64_t own = own_worker.handshake(fb::Role::Worker);
+
+  const std::string words =
+      "a Mail may wait only for a worker session of its own process";
+  proto::ValueRef v{"v"};
+  const std::vector<std::string> t = {"t"};
+  const std::uint64_t not_ours[] = {foreign, mailer_session, own + 1000};
+  for (std::uint64_t after : not_ours) {
+    mailer.send([&](proto::Encoder& e) {
+      e.mail(1, fb::MailKind::Send, 0, t, false, &v, 0, after, 1);
+    });
+    expect_mail_error(mailer, fb::ErrorCode::NotPermitted, 1, words);
+    mailer.send([&](proto::Encoder& e) {
+      e.mail(2, fb::MailKind::Receive, 0, t, false, nullptr, 0, after, 1);
+    });
+    expect_mail_error(mailer, fb::ErrorCode::NotPermitted, 2, words);
+  }
+  // Its own worker, whose first frame is handled: at once.
+  mailer.send([&](proto::Encoder& e) {
+    e.mail(3, fb::MailKind::Send, 0, t, false, &v, 0, own, 1);
+  });
+  expect_mail_reply(mailer, 3, false);
+  send_mail(mailer, 4, fb::MailKind::Receive, {"t"});
+  EXPECT_EQ(mail_data(expect_mail_reply(mailer, 4, true)), "v");
+  send_mail(mailer, 5, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(mailer, 5, false);  // the refused sends queued nothing
+  expect_unharmed(d, good, {"NotPermitted", words});
+}
+
+// Each Mail op held back is a frame copy in the daemon: one connection may
+// have 1024 waiting; the next is refused, and the held ones still run, in
+// order, once the worker's frame comes.
+TEST(BadInput, MailOpsHeldBackPastTheBoundAreRefused) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient worker(d.socket());
+  std::uint64_t ws = worker.handshake(fb::Role::Worker);  // frame 1
+  RawClient mailer(d.socket());
+  mailer.handshake();
+  constexpr std::uint64_t BOUND = 1024;
+  const std::vector<std::string> t = {"t"};
+  mailer.send([&](proto::Encoder& e) {
+    // The first waits for the worker's frame 2; the rest wait behind it.
+    e.mail(1, fb::MailKind::Drain, 0, t, false, nullptr, 0, ws, 2);
+    for (std::uint64_t r = 2; r <= BOUND + 1; ++r) {
+      e.mail(r, fb::MailKind::Drain, 0, t, false, nullptr);
+    }
+  });
+  expect_mail_error(mailer, fb::ErrorCode::TooManyInFlight, BOUND + 1,
+                    "too many Mail ops waiting for a worker's frames");
+  worker.send([](proto::Encoder& e) { e.status_request(1); });  // frame 2
+  for (std::uint64_t r = 1; r <= BOUND; ++r) {
+    Reply reply = next_reply(mailer);
+    const auto* m = reply.as<fb::MailReply>();
+    ASSERT_NE(m, nullptr) << "expected MailReply " << r << ", got "
+                          << reply.kind();
+    ASSERT_EQ(m->request(), r);
+  }
+  ASSERT_NE(status_of(mailer, 2).as<fb::Status>(), nullptr);
+  expect_unharmed(d, good,
+                  {"TooManyInFlight",
+                   "too many Mail ops waiting for a worker's frames"});
 }
 
 TEST(BadInput, MailSendNamingAMissingCownOrAForeignBlobIsRefused) {
@@ -716,14 +944,15 @@ TEST(BadInput, MailSendNamingAMissingCownOrAForeignBlobIsRefused) {
                   {"UnknownCown", "named in a message does not exist"});
 }
 
-TEST(BadInput, CancelAndReleaseNamingNoReceiveAreIgnored) {
+TEST(BadInput, CancelReleaseAndReturnNamingNoReceiveAreIgnored) {
   DaemonProcess d;
   GoodClient good(d.socket());
   RawClient bad(d.socket());
   bad.handshake();
   send_mail(bad, 50, fb::MailKind::Cancel, {});
   send_mail(bad, 51, fb::MailKind::Release, {});
-  // Neither is answered: the next frame is the Status.
+  send_mail(bad, 54, fb::MailKind::Return, {});
+  // None is answered: the next frame is the Status.
   ASSERT_NE(status_of(bad, 52).as<fb::Status>(), nullptr);
   send_mail(bad, 53, fb::MailKind::Receive, {"t"});
   expect_mail_reply(bad, 53, false);
@@ -731,9 +960,10 @@ TEST(BadInput, CancelAndReleaseNamingNoReceiveAreIgnored) {
   good.expect_served();
 }
 
-// Two receives under one request number both deliver a message naming a
-// cown; when the session goes, neither message may keep the cown alive.
-TEST(BadInput, ReceivesReusingARequestNumberLeakNoCown) {
+// A receive may not reuse the request number of one still parked or
+// leased: it is refused, and the message it would have taken (naming a
+// cown) stays queued; when the session goes, nothing keeps the cown.
+TEST(BadInput, ReceiveReusingARequestNumberInUseIsRefusedAndLeaksNoCown) {
   DaemonProcess d;
   GoodClient good(d.socket());
   RawClient admin(d.socket());
@@ -752,18 +982,29 @@ TEST(BadInput, ReceivesReusingARequestNumberLeakNoCown) {
   send_mail(*bad, 5, fb::MailKind::Receive, {"t"});
   expect_mail_reply(*bad, 5, true);
   send_mail(*bad, 5, fb::MailKind::Receive, {"t"});
-  expect_mail_reply(*bad, 5, true);
+  expect_mail_error(*bad, fb::ErrorCode::Malformed, 5,
+                    "receive request 5 is already in use");
+  // Parked, too.
+  send_mail(*bad, 6, fb::MailKind::Receive, {"empty"}, 0, nullptr, true);
+  send_mail(*bad, 6, fb::MailKind::Receive, {"t"}, 0, nullptr, true);
+  expect_mail_error(*bad, fb::ErrorCode::Malformed, 6,
+                    "receive request 6 is already in use");
   Reply before = status_of(admin, 1);
   ASSERT_NE(before.as<fb::Status>(), nullptr);
-  EXPECT_EQ(before.as<fb::Status>()->cowns(), 1u) << "two leases keep x";
+  EXPECT_EQ(before.as<fb::Status>()->cowns(), 1u) << "the lease keeps x";
+  // The refused receives took nothing: the second message is still queued
+  // for a receive under a free number.
+  send_mail(*bad, 7, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(*bad, 7, true);
+  send_mail(*bad, 8, fb::MailKind::Receive, {"t"});
+  expect_mail_reply(*bad, 8, false);
   bad.reset();
   EXPECT_TRUE(session_gone(admin, bad_session));
   Reply after = status_of(admin, 2);
   ASSERT_NE(after.as<fb::Status>(), nullptr);
   EXPECT_EQ(after.as<fb::Status>()->cowns(), 0u)
-      << "a lease overwritten under its request number leaked x";
-  expect_unharmed(d, good,
-                  {disconnected(bad_session), "peer closed the connection"});
+      << "a lease or the parked receive leaked x";
+  expect_unharmed(d, good, {"Malformed", "receive request 5 is already in use"});
 }
 
 }  // namespace

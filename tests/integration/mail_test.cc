@@ -1,16 +1,22 @@
 // Messaging (API.md section 12) through the C++ client against the real
-// daemon: per-tag FIFO, polls and parked receives, cancel, the configured
-// limits with bocpy's words, cowns kept alive by messages in flight and
-// freed when nothing holds them, and a worker process's second connection
-// sending for a program after its barrier. Waits for events are receives
-// and round trips; every timeout is only a guard against a hung daemon.
+// daemon: per-tag FIFO, polls and parked receives, cancel, return, the
+// configured limits with bocpy's words, cowns kept alive by messages in
+// flight and freed when nothing holds them, and a worker process's second
+// connection messaging for a program whose behavior it runs, after its
+// barrier and in its own order. Waits for events are receives, round trips
+// and bodies the test holds; every timeout is only a guard against a hung
+// daemon.
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -47,16 +53,76 @@ client::Options options(const DaemonProcess& d, const char* program) {
   return o;
 }
 
-// A worker-role client in this process. While it is connected, any client
-// of this process may use another program's queues, as a worker process's
-// second connection does. Its body runs pool behaviors (none by default).
+// A worker-role client in this process; its body runs pool behaviors.
 client::Options worker_options(const DaemonProcess& d, client::Body body) {
   client::Options o = options(d, "worker");
-  o.worker = body ? std::move(body) : [](Access&) {
-    ADD_FAILURE() << "no pool behavior was submitted";
-  };
+  o.worker = std::move(body);
   return o;
 }
+
+// A pool behavior as a worker process's messaging names it: the program
+// it belongs to and the daemon's id for it.
+struct Running {
+  std::uint64_t program = 0;
+  std::uint64_t behavior = 0;
+};
+
+// A worker-role client in this process whose body holds each pool behavior
+// running until the test lets it end. While one runs, any client of this
+// process may use that program's queues by naming it, as a worker
+// process's second connection does.
+class HeldWorker {
+ public:
+  explicit HeldWorker(const DaemonProcess& d)
+      : client_(worker_options(d, [this](Access& a) { hold(a); })) {}
+  ~HeldWorker() { finish_all(); }  // before client_ goes
+
+  Client& client() { return client_; }
+
+  // The next pool behavior to start running here, in the order they came.
+  Running next() {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, GUARD, [&] { return !started_.empty(); })) {
+      ADD_FAILURE() << "no pool behavior started";
+      return Running{};
+    }
+    Running r = started_.front();
+    started_.pop_front();
+    return r;
+  }
+  // Lets the body of `r` return (its behavior then completes).
+  void finish(const Running& r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_.insert(r.behavior);
+    cv_.notify_all();
+  }
+  // Lets every body return at once, now and later.
+  void finish_all() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  void hold(Access& a) {
+    Running me{a.session(), a.behavior()};
+    std::unique_lock<std::mutex> lock(mu_);
+    started_.push_back(me);
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_ || finished_.count(me.behavior) > 0; });
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Running> started_;
+  std::set<std::uint64_t> finished_;
+  bool open_ = false;
+  Client client_;  // last: its bodies use the members above
+};
+
+const std::string NOT_ITS_BEHAVIOR =
+    "a worker may use only the message queues of a program whose behavior "
+    "it is running";
 
 Value text(std::string data, std::vector<std::uint64_t> refs = {}) {
   Value v;
@@ -75,11 +141,12 @@ Mail answer(Client& c, std::uint64_t request) {
   return *m;
 }
 
-// One poll (wait = false) of the caller's own `tags`. The lease of a
-// delivered message is released at once: these messages name no cowns.
+// One poll (wait = false) of the caller's own `tags`, the request ended at
+// once (a delivered message's lease released: these name no cowns).
 Mail poll(Client& c, const std::vector<std::string>& tags) {
-  Mail m = answer(c, c.mail_receive(0, tags, false));
-  if (m.got) c.mail_release(m.request, 0);
+  std::uint64_t r = c.mail_receive(0, tags, false);
+  Mail m = answer(c, r);
+  c.mail_release(r, 0);
   return m;
 }
 
@@ -287,6 +354,47 @@ TEST(Mail, CancelAfterDeliveryStillReturnsTheMessage) {
   EXPECT_EQ(poll_data(c, "t"), "next");
 }
 
+// ---- Return -------------------------------------------------------------
+
+TEST(Mail, ReturnPutsTheMessageBackAtTheHeadOfItsTag) {
+  DaemonProcess d;
+  Client c(options(d, "return"));
+  c.mail_send(0, "t", text("first"));
+  c.mail_send(0, "t", text("second"));
+  std::uint64_t r = c.mail_receive(0, {"t"}, false);
+  Mail m = answer(c, r);
+  ASSERT_TRUE(m.got);
+  EXPECT_EQ(m.value.data, "first");
+  EXPECT_EQ(answer(c, r).value.data, "first")
+      << "the answer is kept until the request ends";
+  c.mail_return(r);
+  expect_refused([&] { c.mail_wait(r, milliseconds(0)); }, Errc::not_permitted,
+                 "no such receive in progress");
+  EXPECT_EQ(poll_data(c, "t"), "first") << "not back at the head";
+  EXPECT_EQ(poll_data(c, "t"), "second");
+  EXPECT_EQ(poll_data(c, "t"), "(none)") << "returned once, not twice";
+  c.wait();
+  EXPECT_TRUE(c.take_errors().empty()) << "a Return is not answered";
+}
+
+TEST(Mail, ReturnedMessageGoesToAReceiveParkedOnItsTag) {
+  DaemonProcess d;
+  Client c(options(d, "return-to-parked"));
+  c.mail_send(0, "t", text("only"));
+  std::uint64_t first = c.mail_receive(0, {"t"}, false);
+  ASSERT_TRUE(answer(c, first).got);
+  std::uint64_t parked = c.mail_receive(0, {"x", "t"}, true);
+  expect_parked(c, parked);
+  c.mail_return(first);
+  Mail m = answer(c, parked);
+  ASSERT_TRUE(m.got) << "the returned message did not reach the parked "
+                        "receive";
+  EXPECT_EQ(m.tag, "t");
+  EXPECT_EQ(m.value.data, "only");
+  c.mail_release(parked, 0);
+  EXPECT_EQ(poll_data(c, "t"), "(none)") << "delivered once, not requeued";
+}
+
 TEST(Mail, MessagingFromABodyOnTheExecutorThreadIsALogicError) {
   DaemonProcess d;
   Client c(options(d, "from-body"));
@@ -419,6 +527,31 @@ TEST(MailLifetime, DrainSetTagsAndAnUnheldReleaseFreeTheCowns) {
                  "cown " + hex(xs[2].id) + " does not exist");
 }
 
+TEST(MailLifetime, ReturnedMessageKeepsItsCownUntilReceivedAndReleased) {
+  DaemonProcess d;
+  Client c(options(d, "returned"));
+  const std::uint64_t baseline = cowns_in(d);
+  CownRef x = c.create("payload");
+  c.mail_send(0, "t", text("names x", {x.id}));
+  c.drop(x);
+  std::uint64_t r = c.mail_receive(0, {"t"}, false);
+  ASSERT_TRUE(answer(c, r).got);
+  c.mail_return(r);
+  c.wait();  // the Return has been handled: only the queue keeps x
+  EXPECT_EQ(cowns_in(d), baseline + 1) << "the returned message lost x";
+  std::uint64_t again = c.mail_receive(0, {"t"}, false);
+  Mail m = answer(c, again);
+  ASSERT_TRUE(m.got);
+  EXPECT_EQ(m.value.refs, std::vector<std::uint64_t>{x.id});
+  c.hold(m.value.refs);
+  c.mail_release(again, 0);
+  EXPECT_EQ(c.read(x).data, "payload");
+  c.drop(x);
+  c.wait();
+  EXPECT_EQ(cowns_in(d), baseline);
+  EXPECT_TRUE(c.take_errors().empty());
+}
+
 TEST(MailLifetime, ProgramLeavingWithALeaseAndAQueuedMessageLeaksNothing) {
   DaemonProcess d;
   const std::uint64_t baseline = cowns_in(d);
@@ -441,18 +574,21 @@ TEST(MailLifetime, ProgramLeavingWithALeaseAndAQueuedMessageLeaksNothing) {
 
 TEST(MailLifetime, WorkerSideReceiverLeavingWithALeaseLeaksNothing) {
   DaemonProcess d;
-  Client w(worker_options(d, nullptr));
+  HeldWorker w(d);
   Client p(options(d, "program"));
   const std::uint64_t baseline = cowns_in(d);
   CownRef x = p.create("x");
   p.mail_send(0, "t", text("names x", {x.id}));
   p.drop(x);
-  p.wait();
+  p.submit_to_workers({}, "held", false);
+  Running running = w.next();
+  ASSERT_EQ(running.program, p.session());
   std::uint64_t session = 0;
   {
     Client m(options(d, "worker-mailer"));
     session = m.session();
-    Mail got = answer(m, m.mail_receive(p.session(), {"t"}, false));
+    Mail got = answer(m, m.mail_receive(p.session(), {"t"}, false,
+                                        running.behavior));
     ASSERT_TRUE(got.got) << "a client of a worker's process reads the "
                             "program's queue";
     EXPECT_EQ(got.value.refs, std::vector<std::uint64_t>{x.id});
@@ -464,6 +600,62 @@ TEST(MailLifetime, WorkerSideReceiverLeavingWithALeaseLeaksNothing) {
 }
 
 // ---- A worker's second connection ---------------------------------------
+
+// Every kind of Mail naming `program` and `behavior` from `m` is refused
+// with not_permitted in exactly `words`.
+void expect_every_kind_refused(Client& m, std::uint64_t program,
+                               std::uint64_t behavior,
+                               const std::string& words) {
+  SCOPED_TRACE("program " + std::to_string(program) + ", behavior " +
+               std::to_string(behavior));
+  expect_refused(
+      [&] { m.mail_send(program, "t", text("planted"), {}, behavior); },
+      Errc::not_permitted, words);
+  expect_refused(
+      [&] { answer(m, m.mail_receive(program, {"t"}, false, behavior)); },
+      Errc::not_permitted, words);
+  expect_refused([&] { m.mail_drain(program, {"t"}, behavior); },
+                 Errc::not_permitted, words);
+  expect_refused([&] { m.mail_set_tags(program, {"t"}, behavior); },
+                 Errc::not_permitted, words);
+}
+
+// A client of a worker's process uses a program's queues only while it
+// names a behavior of that program running on a worker of its process:
+// not with no behavior, another program's, or one that has completed.
+TEST(MailWorker, ProcessNamesARunningBehaviorOfTheProgramWhoseQueuesItUses) {
+  DaemonProcess d;
+  HeldWorker w(d);
+  Client p(options(d, "program"));
+  Client q(options(d, "other-program"));
+  Client m(options(d, "worker-mailer"));
+  CownRef p_done = p.submit_to_workers({}, "p's", true);
+  Running p_run = w.next();
+  ASSERT_EQ(p_run.program, p.session());
+  // One worker, one behavior at a time: q's waits until p's ends.
+  CownRef q_done = q.submit_to_workers({}, "q's", true);
+
+  m.mail_send(p.session(), "t", text("kept"), {}, p_run.behavior);
+  expect_every_kind_refused(m, p.session(), 0, NOT_ITS_BEHAVIOR);
+  expect_every_kind_refused(m, q.session(), p_run.behavior, NOT_ITS_BEHAVIOR);
+  // The refusals changed nothing: the drains and set_tags dropped nothing,
+  // the sends queued nothing.
+  EXPECT_EQ(poll_data(p, "t"), "kept");
+  EXPECT_EQ(poll_data(p, "t"), "(none)");
+  EXPECT_EQ(poll_data(q, "t"), "(none)");
+
+  w.finish(p_run);
+  p.read(p_done);  // p's behavior has completed
+  Running q_run = w.next();
+  ASSERT_EQ(q_run.program, q.session());
+  expect_every_kind_refused(m, p.session(), p_run.behavior, NOT_ITS_BEHAVIOR);
+  expect_every_kind_refused(m, p.session(), q_run.behavior, NOT_ITS_BEHAVIOR);
+  m.mail_send(q.session(), "t", text("for q"), {}, q_run.behavior);
+  EXPECT_EQ(poll_data(q, "t"), "for q");
+  EXPECT_EQ(poll_data(p, "t"), "(none)");
+  w.finish(q_run);
+  q.read(q_done);
+}
 
 // A pool behavior on the worker client creates a cown in its body and
 // sends it to the program from a second client of this process, after the
@@ -477,7 +669,8 @@ TEST(MailWorker, BodySendsACownItCreatedAfterTheWorkersBarrier) {
     CownRef made = worker.create("made by the body");
     client::MailBarrier after = worker.mail_barrier();
     EXPECT_EQ(after.session, worker.session());
-    mailer.mail_send(a.session(), "out", text("names it", {made.id}), after);
+    mailer.mail_send(a.session(), "out", text("names it", {made.id}), after,
+                     a.behavior());
     worker.drop(made);  // the queued message keeps it
     a.set_result(std::to_string(made.id));
   }));
@@ -503,20 +696,26 @@ TEST(MailWorker, BodySendsACownItCreatedAfterTheWorkersBarrier) {
 
 TEST(MailWorker, ReceiveParkedOnAProgramThatClosesIsRefused) {
   DaemonProcess d;
-  Client w(worker_options(d, nullptr));
+  HeldWorker w(d);
   auto p = std::make_unique<Client>(options(d, "program"));
   Client m(options(d, "worker-mailer"));
   const std::uint64_t program = p->session();
-  std::uint64_t r = m.mail_receive(program, {"t"}, true);
+  p->submit_to_workers({}, "held", false);
+  Running running = w.next();
+  ASSERT_EQ(running.program, program);
+  std::uint64_t r = m.mail_receive(program, {"t"}, true, running.behavior);
   expect_parked(m, r);
   p.reset();
   expect_refused([&] { answer(m, r); }, Errc::session_closed,
                  "program session " + std::to_string(program) +
                      " closed while a receive waited");
-  expect_refused(
-      [&] { m.mail_send(program, "t", text("too late")); },
-      Errc::not_permitted,
-      "session " + std::to_string(program) + " is not an open program");
+  // Once its behavior has ended, naming it is refused. The one worker
+  // starts the next pool behavior only after that end.
+  w.finish(running);
+  Client q(options(d, "next-program"));
+  q.submit_to_workers({}, "next", false);
+  EXPECT_EQ(w.next().program, q.session());
+  expect_every_kind_refused(m, program, running.behavior, NOT_ITS_BEHAVIOR);
 }
 
 // One poll of the program's own `tag`; the caller releases what it got.
@@ -524,14 +723,47 @@ Mail poll_program(Client& p, const std::string& tag) {
   return answer(p, p.mail_receive(0, {tag}, false));
 }
 
+// The next frame on a raw worker session: a Dispatch, whose behavior and
+// result cown it returns.
+struct Dispatched {
+  std::uint64_t behavior = 0;
+  std::uint64_t program = 0;
+  std::uint64_t result = 0;
+};
+Dispatched next_dispatch(RawClient& worker) {
+  auto f = worker.next_frame();
+  if (!f) {
+    ADD_FAILURE() << "the worker's connection closed";
+    return {};
+  }
+  const auto* dispatch = envelope(*f)->message_as_Dispatch();
+  if (dispatch == nullptr) {
+    ADD_FAILURE() << "expected a Dispatch on the worker";
+    return {};
+  }
+  return {dispatch->behavior(), dispatch->session(), dispatch->result()};
+}
+
+// Completes `b` on a raw worker, its result cown getting `result`.
+void complete(RawClient& worker, const Dispatched& b, const char* result) {
+  proto::CownValueRef update{b.result, {result}};
+  worker.send([&](proto::Encoder& e) {
+    e.complete(b.behavior, {&update, b.result != 0 ? 1u : 0u});
+  });
+}
+
 // The barrier at the protocol level, where the order is in the test's
-// hands: a raw worker session and a raw mailer of this process.
+// hands: a raw worker session running the program's pool behavior and a
+// raw mailer of this process naming it.
 TEST(MailWorker, SendWithAfterWaitsUntilTheWorkersFramesAreHandled) {
   DaemonProcess d;
   RawClient worker(d.socket());
   std::uint64_t base = 0;
   std::uint64_t ws = worker.handshake(fb::Role::Worker, &base);  // frame 1
   Client p(options(d, "program"));
+  CownRef done = p.submit_to_workers({}, "make", true);
+  Dispatched b = next_dispatch(worker);
+  ASSERT_EQ(b.program, p.session());
   RawClient mailer(d.socket());
   mailer.handshake();
   const std::uint64_t made = base + 1;
@@ -541,7 +773,8 @@ TEST(MailWorker, SendWithAfterWaitsUntilTheWorkersFramesAreHandled) {
 
   // Without `after` the cown is not there yet.
   mailer.send([&](proto::Encoder& e) {
-    e.mail(1, fb::MailKind::Send, p.session(), out, false, &value);
+    e.mail(1, fb::MailKind::Send, p.session(), out, false, &value,
+           b.behavior);
   });
   auto f = mailer.next_frame();
   ASSERT_TRUE(f);
@@ -552,7 +785,8 @@ TEST(MailWorker, SendWithAfterWaitsUntilTheWorkersFramesAreHandled) {
 
   // With `after` = the worker's second frame: it waits for it.
   mailer.send([&](proto::Encoder& e) {
-    e.mail(2, fb::MailKind::Send, p.session(), out, false, &value, 0, ws, 2);
+    e.mail(2, fb::MailKind::Send, p.session(), out, false, &value,
+           b.behavior, ws, 2);
     e.status_request(3);
   });
   f = mailer.next_frame();
@@ -578,6 +812,54 @@ TEST(MailWorker, SendWithAfterWaitsUntilTheWorkersFramesAreHandled) {
   p.hold(m.value.refs);
   p.mail_release(m.request, 0);
   EXPECT_EQ(p.read(CownRef{made}).data, "made by the worker");
+  complete(worker, b, "done");
+  EXPECT_EQ(p.read(done).data, "done");
+}
+
+// Once a Mail op from one connection waits for a worker's frames, every
+// later op from that connection waits behind it, barrier or not; another
+// connection's ops do not.
+TEST(MailWorker, OpsAfterAHeldBackOneWaitBehindItInOrder) {
+  DaemonProcess d;
+  RawClient worker(d.socket());
+  std::uint64_t ws = worker.handshake(fb::Role::Worker);  // frame 1
+  RawClient mailer(d.socket());
+  mailer.handshake();
+  Client other(options(d, "other"));
+  proto::ValueRef held{"held back"};
+  const std::vector<std::string> t = {"t"};
+  mailer.send([&](proto::Encoder& e) {
+    e.mail(1, fb::MailKind::Send, 0, t, false, &held, 0, ws, 2);
+    e.mail(2, fb::MailKind::Receive, 0, t, false, nullptr);  // a poll
+    e.status_request(3);
+  });
+  auto f = mailer.next_frame();
+  ASSERT_TRUE(f);
+  const auto* status = envelope(*f)->message_as_Status();
+  ASSERT_NE(status, nullptr)
+      << "the poll behind the held-back Send was answered first";
+  EXPECT_EQ(status->request(), 3u);
+  // Another connection is not held: its own send and poll go through.
+  other.mail_send(0, "t", text("not held"));
+  EXPECT_EQ(poll_data(other, "t"), "not held");
+
+  worker.send([](proto::Encoder& e) { e.status_request(1); });  // frame 2
+  f = mailer.next_frame();
+  ASSERT_TRUE(f);
+  const auto* sent = envelope(*f)->message_as_MailReply();
+  ASSERT_NE(sent, nullptr);
+  EXPECT_EQ(sent->request(), 1u);
+  f = mailer.next_frame();
+  ASSERT_TRUE(f);
+  const auto* polled = envelope(*f)->message_as_MailReply();
+  ASSERT_NE(polled, nullptr);
+  EXPECT_EQ(polled->request(), 2u);
+  EXPECT_TRUE(polled->got()) << "the poll ran before the Send it followed";
+  ASSERT_NE(polled->value(), nullptr);
+  ASSERT_NE(polled->value()->data(), nullptr);
+  EXPECT_EQ(std::string(polled->value()->data()->begin(),
+                        polled->value()->data()->end()),
+            "held back");
 }
 
 TEST(MailWorker, SendWaitingOnAWorkerThatLeavesIsAnsweredNotLost) {
@@ -586,13 +868,17 @@ TEST(MailWorker, SendWaitingOnAWorkerThatLeavesIsAnsweredNotLost) {
   std::uint64_t base = 0;
   std::uint64_t ws = worker->handshake(fb::Role::Worker, &base);
   Client p(options(d, "program"));
+  CownRef done = p.submit_to_workers({}, "held", true);
+  Dispatched b = next_dispatch(*worker);
+  ASSERT_EQ(b.program, p.session());
   RawClient mailer(d.socket());
   mailer.handshake();
   const std::uint64_t refs[] = {base + 1};
   proto::ValueRef value{"names it", false, fb::ErrorCode::None, refs};
   const std::vector<std::string> out = {"out"};
   mailer.send([&](proto::Encoder& e) {
-    e.mail(7, fb::MailKind::Send, p.session(), out, false, &value, 0, ws, 5);
+    e.mail(7, fb::MailKind::Send, p.session(), out, false, &value,
+           b.behavior, ws, 5);
     e.status_request(8);
   });
   auto f = mailer.next_frame();
@@ -604,12 +890,15 @@ TEST(MailWorker, SendWaitingOnAWorkerThatLeavesIsAnsweredNotLost) {
   const auto* err = envelope(*f)->message_as_Error();
   ASSERT_NE(err, nullptr) << "expected an Error answering the Send";
   EXPECT_EQ(err->request(), 7u);
-  // Handled as if it came now: no worker of this process is left, so the
-  // mailer may no longer name another program's queues.
+  // Handled as if it came now: no worker of this process is left (nor the
+  // behavior it ran), so the mailer may no longer name another program's
+  // queues.
   EXPECT_EQ(err->code(), fb::ErrorCode::NotPermitted);
   EXPECT_EQ(err->message() ? err->message()->str() : "",
             "a program may use only its own message queues");
   EXPECT_FALSE(poll_program(p, "out").got);
+  EXPECT_EQ(p.read(done).error, Errc::executor_lost)
+      << "the behavior on the worker that left was not failed";
 }
 
 }  // namespace
