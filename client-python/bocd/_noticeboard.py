@@ -50,7 +50,9 @@ class _Removed:
 REMOVED = _Removed()
 
 _board_lock = threading.Lock()
-_board: Any = None        # this process's handle on the board cown
+# Handles on boards, by program: a program's own under 0; a worker serves
+# many programs, each with its own board.
+_boards: dict[int, Any] = {}
 _snap = threading.local()  # .behavior, .board: the running body's snapshot
 
 
@@ -80,13 +82,14 @@ def _ask(proposed: int, after: tuple[int, int] = (0, 0)) -> tuple[int, Any]:
 
 
 def _board_cown() -> Any:
-    """This process's handle on the program's board, making it if none."""
-    global _board
-    if _board is not None:
-        return _board
+    """A handle on the running program's board, making the board if none."""
+    _, program, _ = _messaging._route()
+    board = _boards.get(program)
+    if board is not None:
+        return board
     from ._cown import Cown
     with _board_lock:
-        if _board is None:
+        if program not in _boards:
             board_id, _ = _ask(0)
             if board_id == 0:
                 fresh = Cown({})
@@ -95,8 +98,10 @@ def _board_cown() -> Any:
                 after = (_runtime._session.mail_barrier()
                          if _runtime.in_worker() else (0, 0))
                 board_id, _ = _ask(fresh._id, after)
-            _board = Cown._from_id(board_id)
-    return _board
+            # Borrowed in a body, it becomes held when the body ends
+            # (end_borrowing), being kept here.
+            _boards[program] = Cown._from_id(board_id)
+        return _boards[program]
 
 
 def _schedule(body: Callable[..., Any], *captures: Any) -> Any:
@@ -164,6 +169,10 @@ def notice_seed(key: str, value: Any) -> None:
     if _runtime.in_worker():
         raise RuntimeError(
             "notice_seed may only be called from the primary interpreter")
+    if _runtime.current_behavior() is not None:
+        raise RuntimeError(
+            "notice_seed cannot be called inside a behavior: it waits for "
+            "its write. Use notice_write, or seed before scheduling.")
     _check_key(key)
     _serial.encode(value).discard()
     _runtime.ensure_started()
@@ -230,7 +239,7 @@ def board_now() -> dict[str, Any]:
 
 def clear() -> None:
     """Empties the board (at wait(): a new runtime starts with none)."""
-    if _board is None and (_runtime._session is None or _ask(0)[0] == 0):
+    if 0 not in _boards and (_runtime._session is None or _ask(0)[0] == 0):
         return
     done = _schedule(_clear_body)
     with done:

@@ -24,10 +24,14 @@ Result<Mailbox*> Scheduler::mailbox_for(SessionId caller, SessionId program,
     }
     program = caller;
   } else {
+    // A program's behaviors may still run after it left: its queues went
+    // with it, so the program must be open too.
+    const Session* owner = find_session(program);
     std::uint32_t b = behavior ? behaviors_.find(behavior) : NONE;
     const Session* runner =
         b == NONE ? nullptr : find_session(behaviors_.at(b).running_on);
-    if (b == NONE || behaviors_.at(b).state != BehaviorState::RUNNING ||
+    if (owner == nullptr || owner->closed || owner->role != Role::client ||
+        b == NONE || behaviors_.at(b).state != BehaviorState::RUNNING ||
         behaviors_.at(b).session != program || runner == nullptr ||
         runner->role != Role::worker || runner->pid != c->pid) {
       return fail(Errc::not_permitted,

@@ -65,6 +65,7 @@ class Dispatcher final : public FrameHandler {
     std::vector<std::uint64_t> body;
   };
   const Deferred* last_deferred_of(const Peer& p) const;
+  bool barrier_met(const proto::fb::Mail& m);
   void defer(Peer& p, const proto::fb::Mail& m, core::SessionId after,
              std::uint64_t frames);
   // Handles what waited for `after` (all of it when `all`: it closed).

@@ -20,13 +20,8 @@ constexpr std::size_t MAX_DEFERRED_PER_SENDER = 1024;
 }  // namespace
 
 void Dispatcher::mail(Peer& p, const fb::Mail& m) {
-  // Per-sender order: once one op waits, every later one waits behind it.
-  const Deferred* last = last_deferred_of(p);
-  if (last != nullptr) {
-    return defer(p, m, last->after, last->frames);
-  }
-  if (m.after_session() != 0) {
-    core::SessionId after{m.after_session()};
+  core::SessionId after{m.after_session()};
+  if (after) {
     Peer* w = peer_of(after);
     if (w == nullptr || w->role != core::Role::worker ||
         w->connection->peer().pid != p.connection->peer().pid) {
@@ -35,11 +30,20 @@ void Dispatcher::mail(Peer& p, const fb::Mail& m) {
                         "own process",
                         0, m.request());
     }
-    if (w->frames < m.after_frames()) {
-      return defer(p, m, after, m.after_frames());
-    }
   }
+  // Per-sender order: once one op waits, every later one waits behind it
+  // (and, when its turn comes, for its own barrier too: run_deferred).
+  if (const Deferred* last = last_deferred_of(p)) {
+    return defer(p, m, last->after, last->frames);
+  }
+  if (!barrier_met(m)) return defer(p, m, after, m.after_frames());
   mail_now(p, m);
+}
+
+bool Dispatcher::barrier_met(const fb::Mail& m) {
+  if (m.after_session() == 0) return true;
+  Peer* w = peer_of(core::SessionId{m.after_session()});
+  return w == nullptr || w->frames >= m.after_frames();  // gone: wait no more
 }
 
 void Dispatcher::mail_now(Peer& p, const fb::Mail& m) {
@@ -174,7 +178,21 @@ void Dispatcher::run_deferred(core::SessionId after, bool all) {
     const fb::Mail* m = env ? env->message_as_Mail() : nullptr;
     if (m == nullptr) continue;  // verified once already
     frame_ = body;
-    mail_now(c->second, *m);
+    Peer& p = c->second;
+    // Behind an op that waits again, or waiting for its own barrier: back
+    // in line, in order (the first one back blocks the rest of its sender).
+    if (const Deferred* last = last_deferred_of(p)) {
+      deferred_.push_back(Deferred{last->after, last->frames, d.connection,
+                                   d.size, std::move(d.body)});
+      continue;
+    }
+    if (!barrier_met(*m)) {
+      deferred_.push_back(Deferred{core::SessionId{m->after_session()},
+                                   m->after_frames(), d.connection, d.size,
+                                   std::move(d.body)});
+      continue;
+    }
+    mail_now(p, *m);
     deliver_events();
   }
 }

@@ -440,9 +440,9 @@ def test_pinned_behaviors_take_their_own_snapshots():
 
 
 def test_seed_from_a_pinned_behavior():
-    # A pinned body runs on the main thread, where notice_seed is allowed
-    # (API.md 11.1: only workers are refused). It must not fail after
-    # having written the entry.
+    # A pinned body runs on the main thread, but inside a behavior, where
+    # bocd refuses to wait (as acquire() and wait() do): notice_seed
+    # raises there before writing anything (docs/python.md).
     p = run_python(
         textwrap.dedent(
             """\
@@ -465,7 +465,10 @@ def test_seed_from_a_pinned_behavior():
         )
     )
     assert p.returncode == 0, explain(p)
-    assert p.stdout.splitlines() == ["{'s': 1} seeded"], explain(p)
+    assert p.stdout.splitlines() == [
+        "{} RuntimeError('notice_seed cannot be called inside a behavior: it "
+        "waits for its write. Use notice_write, or seed before scheduling.')"
+    ], explain(p)
 
 
 # ---------------------------------------------------------------- concurrency

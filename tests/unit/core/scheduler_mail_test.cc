@@ -287,6 +287,17 @@ TEST_F(SchedulerMailTest, AReturnedMessageGoesBackFirstInLine) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
+TEST_F(SchedulerMailTest, AClosedProgramsRunningBehaviorFindsNoQueues) {
+  SessionGrant w = s.open_session(Role::worker, 3, "w");
+  BehaviorId body = running_on(w, a);
+  s.close_session(a.id);  // body still runs
+  EXPECT_FALSE(send(w.id, "t", "to nobody", a.id, body));
+  EXPECT_FALSE(s.mail_board(w.id, a.id, {}, body));
+  EXPECT_EQ(s.mail_queued(a.id), 0u);
+  complete_ok(s, w.id, body);
+  expect_idle(s, 0);
+}
+
 TEST_F(SchedulerMailTest, TheFirstBoardSetIsTheProgramsUntilItCloses) {
   SessionGrant w = s.open_session(Role::worker, 3, "w");
   CownId first = cown(a, 1), second = cown(a, 2);
