@@ -31,6 +31,7 @@ struct Welcome {
   std::uint64_t id_count = 0;
   std::uint32_t max_cowns = 0;
   std::uint32_t max_frame = 0;
+  std::uint32_t notice_keys = 64;
 };
 
 class Channel {

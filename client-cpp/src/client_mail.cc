@@ -101,6 +101,10 @@ void Client::mail_send(std::uint64_t program, const std::string& tag,
             after, behavior);
 }
 
+std::uint32_t Client::notice_keys() const {
+  return channel_->welcome().notice_keys;
+}
+
 Client::Barrier Client::mail_barrier() {
   // Sync writes (a worker's): nothing is left behind an async write.
   return Barrier{session(), channel_->flush_counted()};

@@ -38,6 +38,10 @@ class Session:
     def behaviors_accepted(self) -> int:
         """Behaviors of this session (own and nested) the daemon had
         accepted at the last quiesce."""
+    @property
+    def notice_keys(self) -> int:
+        """Keys a noticeboard holds on this daemon."""
+        ...
     def close(self) -> None: ...
     def create(self, data: bytes, refs: list[int], blobs: list[str]) -> int:
         """Creates a cown holding `data`; returns its id."""

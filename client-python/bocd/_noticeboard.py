@@ -25,7 +25,7 @@ from . import _messaging, _runtime, _serial
 
 log = logging.getLogger("bocd.noticeboard")
 
-MAX_KEYS = 64
+MAX_KEYS = 64  # the default of bocd serve --max-notice-keys
 MAX_KEY_BYTES = 63
 
 
@@ -112,9 +112,12 @@ def _schedule(body: Callable[..., Any], *captures: Any) -> Any:
 # ---- the behaviors that mutate the board (run in a worker, one at a time)
 
 def _put(entries: dict[str, Any], key: str, value: Any) -> None:
-    if key not in entries and len(entries) >= MAX_KEYS:
+    # The daemon's limit (bocd serve --max-notice-keys), as the worker
+    # running this behavior heard it at its handshake.
+    limit = _runtime._session.notice_keys if _runtime._session else MAX_KEYS
+    if key not in entries and len(entries) >= limit:
         log.warning("noticeboard is full (%d keys): entry %r dropped",
-                    MAX_KEYS, key)
+                    limit, key)
         return
     entries[key] = value
 

@@ -473,6 +473,8 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<std::string, std::string, py::object>(), py::arg("socket"),
            py::arg("program"), py::arg("body") = py::none())
       .def_property_readonly("behaviors_accepted", &Session::behaviors_accepted)
+      .def_property_readonly("notice_keys",
+                             [](Session& s) { return s.c()->notice_keys(); })
       .def("close", &Session::close)
       .def("create", &Session::create)
       .def("drop_many", &Session::drop_many)

@@ -37,6 +37,7 @@ server::ServerConfig server_config(const ServeOptions& o) {
   c.socket_path = o.socket.empty() ? proto::default_socket_path() : o.socket;
   c.allow_gid = resolve_group(o.allow_group);
   c.max_frame_bytes = o.max_frame_bytes;
+  c.notice_keys = o.max_notice_keys;
   c.limits.max_cowns_per_behavior = o.max_cowns_per_behavior;
   c.limits.max_dispatch_bytes = o.max_frame_bytes;
   c.limits.worker_pipeline = o.worker_pipeline;

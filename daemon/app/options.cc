@@ -48,6 +48,9 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
   app.add_option("--max-tags", o.max_tags,
                  "message queues (tags) per program")
       ->check(CLI::Range(1u, 4096u));
+  app.add_option("--max-notice-keys", o.max_notice_keys,
+                 "noticeboard keys per program")
+      ->check(CLI::Range(1u, 1u << 16));
   app.add_option("--max-messages", o.max_messages,
                  "messages one tag's queue holds")
       ->check(CLI::Range(1u, 1u << 24));

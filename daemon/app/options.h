@@ -30,6 +30,7 @@ struct ServeOptions {
   // Messaging (API.md 12): tagged queues per program, messages per queue.
   unsigned max_tags = 16;
   unsigned max_messages = 16384;
+  unsigned max_notice_keys = 64;  // noticeboard keys per program
 };
 
 struct StatusOptions {

@@ -170,7 +170,8 @@ void Dispatcher::hello(Peer& p, const fb::Hello& m) {
              grant.id.value, role_name(p.role), p.connection->peer().pid,
              p.connection->peer().uid, p.program);
   encoder_for(p).welcome(grant.id.value, grant.id_base, grant.id_count,
-                         info_.max_cowns_per_behavior, info_.max_frame_bytes);
+                         info_.max_cowns_per_behavior, info_.max_frame_bytes,
+                         info_.notice_keys);
   p.connection->flush_soon();
 }
 

@@ -28,6 +28,7 @@ struct DaemonInfo {
   std::uint32_t max_cowns_per_behavior = 1024;
   std::function<std::chrono::steady_clock::time_point()> now;
   std::chrono::steady_clock::time_point started;
+  std::uint32_t notice_keys = 64;  // announced in Welcome
 };
 
 class Dispatcher final : public FrameHandler {

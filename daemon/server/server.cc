@@ -22,7 +22,7 @@ Server::Server(asio::io_context& io, ServerConfig config, Clock now)
                   DaemonInfo{config_.version, config_.workers,
                              config_.max_frame_bytes,
                              config_.limits.max_cowns_per_behavior, now,
-                             now()}),
+                             now(), config_.notice_keys}),
       now_(now),
       watchdog_(config_.pump_warn.count()),
       watchdog_timer_(io) {}

@@ -28,6 +28,7 @@ struct ServerConfig {
   std::string socket_path;
   std::optional<gid_t> allow_gid;
   std::uint32_t max_frame_bytes = proto::DEFAULT_MAX_FRAME_BYTES;
+  std::uint32_t notice_keys = 64;  // noticeboard keys per program
   // A peer whose unread output exceeds this is disconnected.
   std::size_t max_queued_bytes = std::size_t{1} << 30;
   core::Limits limits;

@@ -134,11 +134,11 @@ void Encoder::hello(fb::Role role, std::int32_t pid, std::string_view program,
 
 void Encoder::welcome(std::uint64_t session, std::uint64_t id_base,
                       std::uint64_t id_count, std::uint32_t max_cowns,
-                      std::uint32_t max_frame) {
+                      std::uint32_t max_frame, std::uint32_t notice_keys) {
   fbb_.Clear();
   finish(fb::Message::Welcome,
          fb::CreateWelcome(fbb_, session, id_base, id_count, max_cowns,
-                           max_frame)
+                           max_frame, notice_keys)
              .Union());
 }
 

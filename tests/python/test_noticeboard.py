@@ -808,3 +808,31 @@ def test_two_programs_have_separate_boards(board, fifo):
         [repr(keys), repr(keys), "[]"],
         {"parent0": 0, "parent1": 1, "parent_only": "p"},
     ), f"this program's board: {parent}\n{explain(p)}"
+
+
+def test_key_limit_is_the_daemons(tmp_path):
+    """bocd serve --max-notice-keys 3: the fourth key is dropped, and a
+    deleted one frees its slot (row 13: limits configurable on the daemon)."""
+    from bocd._daemon import Daemon
+
+    child = textwrap.dedent(
+        """\
+        import bocd
+        bocd.start()
+        for k in ("a", "b", "c", "d"):
+            bocd.notice_write(k, k)
+        print(sorted(bocd.quiesce(noticeboard=True)))
+        bocd.notice_delete("a")
+        bocd.notice_write("d", "d")
+        print(sorted(bocd.quiesce(noticeboard=True)))
+        """
+    )
+    d = Daemon(workers=1, log_file=str(tmp_path / "bocd.log"),
+               extra_args=("--max-notice-keys", "3")).start()
+    try:
+        p = run_python(child, env_extra={"BOCD_SOCKET": d.socket})
+    finally:
+        d.stop()
+    assert p.returncode == 0, explain(p)
+    assert p.stdout.splitlines() == ["['a', 'b', 'c']", "['b', 'c', 'd']"], explain(p)
+    assert "noticeboard is full (3 keys): entry 'd' dropped" in p.stderr

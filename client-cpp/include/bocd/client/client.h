@@ -330,6 +330,8 @@ class Client {
   // `got`, `value` is its committed value (a snapshot).
   Mail mail_board(std::uint64_t program, std::uint64_t proposed,
                   Barrier after = {}, std::uint64_t behavior = 0);
+  // Keys a noticeboard holds on this daemon (bocd serve --max-notice-keys).
+  std::uint32_t notice_keys() const;
 
   // Blocks until the daemon closes this session (a worker process's main
   // loop: bodies run on the executor thread meanwhile). Returns why.
