@@ -46,6 +46,8 @@ _raised_episode = -1
 # Per wake-up of a pumping wait(), so a stream of pinned work cannot keep
 # it from seeing its deadline.
 WAIT_PUMP_BATCH = 64
+# Time the first ask of a bounded wait gets for the daemon's answer.
+ANSWER_S = 0.005
 
 # Seams for tests (time in the client is injected): the clock the deadline
 # reads, and (seconds, episode) of the pinned queue's current wait.
@@ -166,12 +168,19 @@ def wait_pumping(session: Any, seconds: float) -> bool:
     session is asked at least once, so a zero timeout answers whether it
     is quiescent now)."""
     end = None if seconds < 0 else _now() + seconds
+    first = True
     while True:
         if session.pinned_depth():
             _pump(session, None, WAIT_PUMP_BATCH, False)
         park = _poll_ms / 1000.0
         if end is not None:
             park = max(0.0, min(park, end - _now()))
+        if first:
+            # The daemon answers only once quiescent: a zero timeout still
+            # gives its answer a round trip's time, so an idle program's
+            # quiesce(0) succeeds.
+            park = max(park, ANSWER_S)
+            first = False
         if session.wait_or_pinned(park) == 1:
             _cown.forget_freed_pinned(session)
             return True

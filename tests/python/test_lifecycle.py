@@ -185,6 +185,26 @@ def test_quiesce_timeout_raises_and_runtime_stays_usable(fifo):
     assert after.unwrap() == 2
 
 
+def test_zero_timeout_answers_whether_quiescent_now(fifo):
+    """quiesce(0) on an idle program succeeds (it raised TimeoutError: the
+    daemon's answer takes a round trip); on a busy one it raises."""
+    wait(timeout=GUARD)
+    start()
+    assert quiesce(0) is None
+    gate, started = fifo("gate"), fifo("started")
+
+    @when(Cown(0))
+    def slow(c, gate=gate, started=started):
+        announce_and_wait(started, gate, "in")
+
+    with held_at_gate(started, gate):
+        with pytest.raises(TimeoutError):
+            quiesce(0)
+    settle()
+    assert quiesce(0) is None
+    assert wait(0) is None
+
+
 def test_wait_timeout_raises_and_tears_nothing_down(fifo):
     """Row 1."""
     gate, started = fifo("gate"), fifo("started")
