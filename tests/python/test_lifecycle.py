@@ -188,9 +188,10 @@ def test_quiesce_timeout_raises_and_runtime_stays_usable(fifo):
 def test_zero_timeout_answers_whether_quiescent_now(fifo):
     """quiesce(0) on an idle program succeeds (it raised TimeoutError: the
     daemon's answer takes a round trip); on a busy one it raises."""
-    wait(timeout=GUARD)
-    start()
-    assert quiesce(0) is None
+    p = run_python("import bocd\nbocd.start()\nprint(bocd.quiesce(0), "
+                   "bocd.wait(0))\n")
+    assert p.returncode == 0, explain(p)
+    assert p.stdout.split() == ["None", "None"], explain(p)
     gate, started = fifo("gate"), fifo("started")
 
     @when(Cown(0))
