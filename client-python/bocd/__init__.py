@@ -11,6 +11,7 @@ import math
 from typing import Any, NamedTuple
 
 from . import _cown, _noticeboard, _pump, _runtime
+from ._behaviors import Behaviors
 from ._cown import Cown, CownCapsule, PinnedCown
 from ._messaging import TIMEOUT, drain, receive, send, set_tags
 from ._noticeboard import (REMOVED, notice_delete, notice_read, notice_seed,
@@ -28,7 +29,7 @@ except Exception:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "Cown", "CownCapsule", "PinnedCown", "PumpResult", "REMOVED", "TIMEOUT",
+    "Behaviors", "Cown", "CownCapsule", "PinnedCown", "PumpResult", "REMOVED", "TIMEOUT",
     "WORKER_COUNT", "WaitResult", "__version__", "drain", "notice_delete",
     "notice_read", "notice_seed", "notice_update", "notice_write",
     "noticeboard", "pump", "quiesce", "receive", "runtime_stats", "send",

@@ -330,3 +330,23 @@ def test_wait_stats_after_a_two_worker_session():
         for d in stats
     )
     assert pushed >= 30
+
+
+def test_behaviors_object_starts_quiesces_and_stops():
+    """API.md 4.6: bocpy's Behaviors, a handle on this process's runtime."""
+    wait(timeout=GUARD)
+    b = bocd.Behaviors(2)
+    assert b.num_workers == 2
+    assert bocd.Behaviors().num_workers == bocd.WORKER_COUNT
+    with b as same:
+        assert same is b
+        c = Cown(1)
+
+        @when(c)
+        def double(c):
+            return c.value * 2
+
+        assert b.quiesce(GUARD) is True
+        assert double.unwrap() == 2
+    # __exit__ stopped it: a new @when starts a fresh runtime.
+    assert bocd.wait() is None
