@@ -1007,5 +1007,215 @@ TEST(BadInput, ReceiveReusingARequestNumberInUseIsRefusedAndLeaksNoCown) {
   expect_unharmed(d, good, {"Malformed", "receive request 5 is already in use"});
 }
 
+
+// ---- The noticeboard (Mail Board) -------------------------------------------
+
+// Sends Mail Board `request` proposing `cown` (0: only asks) for `program`
+// (0: the sender's own), acting for `behavior`.
+void send_board(RawClient& c, std::uint64_t request, std::uint64_t cown,
+                std::uint64_t program = 0, std::uint64_t behavior = 0) {
+  c.send([&](proto::Encoder& e) {
+    e.mail(request, fb::MailKind::Board, program, {}, false, nullptr,
+           behavior, 0, 0, cown);
+  });
+}
+
+// Expects the MailReply to Board `request` naming `board` (0: none set,
+// so got = false and no value) and, when set, carrying `committed`.
+void expect_board(RawClient& c, std::uint64_t request, std::uint64_t board,
+                  const std::string& committed = "") {
+  SCOPED_TRACE("Board request " + std::to_string(request));
+  Reply r = expect_mail_reply(c, request, board != 0);
+  const auto* m = r.as<fb::MailReply>();
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->cown(), board) << "the board named is " << hex(m->cown())
+                              << ", expected " << hex(board);
+  if (board == 0) {
+    EXPECT_EQ(m->value(), nullptr) << "no board, yet a value came";
+  } else {
+    EXPECT_EQ(mail_data(r), committed);
+  }
+}
+
+// A proposal naming a cown that does not exist is refused and sets
+// nothing: the program still has no board, and a live cown proposed next
+// becomes it.
+TEST(BadInput, BoardProposingAMissingCownIsRefusedAndSetsNoBoard) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient bad(d.socket());
+  std::uint64_t base = 0;
+  bad.handshake(fb::Role::Client, &base);
+  const std::uint64_t missing = base + 9;
+  send_board(bad, 1, missing);
+  expect_mail_error(bad, fb::ErrorCode::UnknownCown, 1,
+                    "cown " + hex(missing) +
+                        " named in a noticeboard does not exist");
+  send_board(bad, 2, 0);
+  expect_board(bad, 2, 0);
+  // Created, dropped and then proposed: gone by then, refused the same.
+  const std::uint64_t dropped = base + 2;
+  bad.send([&](proto::Encoder& e) {
+    e.create_cown(dropped, {"short-lived"}, false);
+    e.drop_cown(dropped);
+  });
+  send_board(bad, 3, dropped);
+  expect_mail_error(bad, fb::ErrorCode::UnknownCown, 3,
+                    "cown " + hex(dropped) +
+                        " named in a noticeboard does not exist");
+  send_board(bad, 4, 0);
+  expect_board(bad, 4, 0);
+  const std::uint64_t live = base + 1;
+  bad.send([&](proto::Encoder& e) {
+    e.create_cown(live, {"the board"}, false);
+  });
+  send_board(bad, 5, live);
+  expect_board(bad, 5, live, "the board");
+  expect_unharmed(d, good,
+                  {"UnknownCown", "named in a noticeboard does not exist"});
+}
+
+// The first live cown proposed is the board for good: a later proposal is
+// ignored and answered with the first, and another program's board is its
+// own.
+TEST(BadInput, BoardKeepsTheFirstCownProposed) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient p(d.socket());
+  std::uint64_t base = 0;
+  p.handshake(fb::Role::Client, &base);
+  const std::uint64_t first = base + 1, second = base + 2;
+  p.send([&](proto::Encoder& e) {
+    e.create_cown(first, {"first"}, false);
+    e.create_cown(second, {"second"}, false);
+  });
+  send_board(p, 1, first);
+  expect_board(p, 1, first, "first");
+  send_board(p, 2, second);
+  expect_board(p, 2, first, "first");
+  send_board(p, 3, 0);
+  expect_board(p, 3, first, "first");
+  // A missing cown proposed once a board is set changes nothing either.
+  send_board(p, 4, base + 9);
+  Reply r = next_reply(p);
+  if (const auto* m = r.as<fb::MailReply>()) {
+    EXPECT_EQ(m->cown(), first);
+  } else {
+    EXPECT_NE(r.as<fb::Error>(), nullptr) << "got " << r.kind();
+  }
+  send_board(p, 5, 0);
+  expect_board(p, 5, first, "first");
+
+  RawClient q(d.socket());
+  std::uint64_t q_base = 0;
+  q.handshake(fb::Role::Client, &q_base);
+  send_board(q, 6, 0);
+  expect_board(q, 6, 0);
+  q.send([&](proto::Encoder& e) {
+    e.create_cown(q_base + 1, {"q's"}, false);
+  });
+  send_board(q, 7, q_base + 1);
+  expect_board(q, 7, q_base + 1, "q's");
+  send_board(p, 8, 0);
+  expect_board(p, 8, first, "first");
+  EXPECT_TRUE(d.alive());
+  good.expect_served();
+}
+
+TEST(BadInput, AdminMayNotAskForABoard) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient p(d.socket());
+  std::uint64_t base = 0;
+  std::uint64_t program = p.handshake(fb::Role::Client, &base);
+  p.send([&](proto::Encoder& e) {
+    e.create_cown(base + 1, {"proposed by the admin"}, false);
+  });
+  ASSERT_NE(status_of(p, 1).as<fb::Status>(), nullptr);  // it exists
+  RawClient admin(d.socket());
+  admin.handshake(fb::Role::Admin);
+  const std::string words = "admin sessions may not send Mail";
+  send_board(admin, 2, base + 1);
+  expect_mail_error(admin, fb::ErrorCode::NotPermitted, 2, words);
+  send_board(admin, 3, base + 1, program);
+  expect_mail_error(admin, fb::ErrorCode::NotPermitted, 3, words);
+  send_board(admin, 4, 0);
+  expect_mail_error(admin, fb::ErrorCode::NotPermitted, 4, words);
+  // The program's board was not set by either.
+  send_board(p, 5, 0);
+  expect_board(p, 5, 0);
+  ASSERT_NE(status_of(admin, 6).as<fb::Status>(), nullptr);
+  expect_unharmed(d, good, {"NotPermitted", words});
+}
+
+// A worker session reaches a program's board only naming a behavior of
+// that program it is running: not none, not another program's, not one it
+// has completed. A refused proposal sets no board.
+TEST(BadInput, WorkerNamingNoRunningBehaviorOfTheProgramGetsNoBoard) {
+  DaemonProcess d;
+  GoodClient good(d.socket());
+  RawClient worker(d.socket());
+  std::uint64_t worker_base = 0;
+  std::uint64_t worker_session =
+      worker.handshake(fb::Role::Worker, &worker_base);
+  RawClient p(d.socket());
+  std::uint64_t p_base = 0;
+  std::uint64_t p_session = p.handshake(fb::Role::Client, &p_base);
+  RawClient q(d.socket());
+  std::uint64_t q_session = q.handshake();
+  const std::uint64_t x = p_base + 1;
+  p.send([&](proto::Encoder& e) {
+    e.create_cown(x, {"x"}, false);
+    e.submit(1, {}, 0, fb::Executor::Workers, 0, "p's");
+  });
+  const std::uint64_t p_run = next_dispatch(worker, p_session);
+  q.send([](proto::Encoder& e) {
+    e.submit(2, {}, 0, fb::Executor::Workers, 0, "q's");
+  });
+  ASSERT_NE(status_of(q, 3).as<fb::Status>(), nullptr);
+
+  const std::string words =
+      "a worker may use only the message queues of a program whose "
+      "behavior it is running";
+  send_board(worker, 10, x, p_session);  // no behavior
+  expect_mail_error(worker, fb::ErrorCode::NotPermitted, 10, words);
+  send_board(worker, 11, 0, p_session);
+  expect_mail_error(worker, fb::ErrorCode::NotPermitted, 11, words);
+  for (std::uint64_t named : {std::uint64_t{0}, worker_session, q_session}) {
+    send_board(worker, 12, x, named, p_run);  // p's behavior, not p
+    expect_mail_error(worker, fb::ErrorCode::NotPermitted, 12, words);
+  }
+  send_board(p, 13, 0);
+  expect_board(p, 13, 0);
+  send_board(q, 14, 0);
+  expect_board(q, 14, 0);
+
+  send_board(worker, 15, x, p_session, p_run);
+  expect_board(worker, 15, x, "x");
+  send_board(p, 16, 0);
+  expect_board(p, 16, x, "x");
+
+  // p's behavior completes; q's then runs on the worker.
+  worker.send([&](proto::Encoder& e) { e.complete(p_run, {}); });
+  const std::uint64_t q_run = next_dispatch(worker, q_session);
+  send_board(worker, 17, 0, p_session, p_run);
+  expect_mail_error(worker, fb::ErrorCode::NotPermitted, 17, words);
+  send_board(worker, 18, 0, p_session, q_run);
+  expect_mail_error(worker, fb::ErrorCode::NotPermitted, 18, words);
+  send_board(worker, 19, 0, q_session, q_run);
+  expect_board(worker, 19, 0);
+  const std::uint64_t made = worker_base + 1;  // made by q's body
+  worker.send([&](proto::Encoder& e) {
+    e.create_cown(made, {"q's board"}, false);
+  });
+  send_board(worker, 20, made, q_session, q_run);
+  expect_board(worker, 20, made, "q's board");
+  send_board(q, 21, 0);
+  expect_board(q, 21, made, "q's board");
+  worker.send([&](proto::Encoder& e) { e.complete(q_run, {}); });
+  ASSERT_NE(status_of(worker, 22).as<fb::Status>(), nullptr);
+  expect_unharmed(d, good, {"NotPermitted", words});
+}
+
 }  // namespace
 }  // namespace bocd::testing

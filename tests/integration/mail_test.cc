@@ -901,5 +901,140 @@ TEST(MailWorker, SendWaitingOnAWorkerThatLeavesIsAnsweredNotLost) {
       << "the behavior on the worker that left was not failed";
 }
 
+
+// ---- The noticeboard (Mail Board) -----------------------------------------
+
+// The reply carries the board's committed value: not the one a running
+// behavior is writing, and then what it committed, from a worker's body
+// and from a body on the submitter, refs included.
+TEST(MailBoard, ReplyCarriesTheValueBehaviorsCommitted) {
+  DaemonProcess d;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false, go = false;
+  Client w(worker_options(d, [&](Access& a) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      started = true;
+      cv.notify_all();
+      cv.wait_for(lock, GUARD, [&] { return go; });
+    }
+    a.mut(0) = "written by a worker";
+  }));
+  auto let_go = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    go = true;
+    cv.notify_all();
+  };
+  Client p(options(d, "board-writer"));
+  EXPECT_EQ(p.mail_board(0, 0).cown, 0u) << "a board before any proposal";
+  CownRef board = p.create("empty");
+  Mail first = p.mail_board(0, board.id);
+  EXPECT_EQ(first.cown, board.id);
+  EXPECT_TRUE(first.got);
+  EXPECT_EQ(first.value.data, "empty");
+
+  const CownRef on_board[] = {board};
+  CownRef done = p.submit_to_workers(on_board, "write", true);
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, GUARD, [&] { return started; }))
+        << "the worker's body never started";
+  }
+  Mail during = p.mail_board(0, 0);
+  EXPECT_EQ(during.cown, board.id);
+  EXPECT_EQ(during.value.data, "empty")
+      << "the reply carried a value not yet committed";
+  let_go();
+  p.read(done);  // the behavior has completed: its write is committed
+  Mail after = p.mail_board(0, 0);
+  EXPECT_EQ(after.cown, board.id);
+  EXPECT_TRUE(after.got);
+  EXPECT_EQ(after.value.data, "written by a worker");
+
+  CownRef entry = p.create("an entry's cown");
+  p.submit({board}, [entry](Access& a) {
+    a.mut(0) = "names an entry";
+    a.set_refs(0, {entry.id});
+  });
+  p.wait();
+  Mail last = p.mail_board(0, 0);
+  EXPECT_EQ(last.cown, board.id);
+  EXPECT_EQ(last.value.data, "names an entry");
+  EXPECT_EQ(last.value.refs, std::vector<std::uint64_t>{entry.id});
+  EXPECT_TRUE(p.take_errors().empty());
+}
+
+// A client of a worker's process reaches the board of the program whose
+// behavior it runs (proposing, then reading), never another program's.
+TEST(MailBoard, WorkerProcessReachesOnlyTheBoardOfTheProgramItRuns) {
+  DaemonProcess d;
+  HeldWorker w(d);
+  Client p(options(d, "program"));
+  Client q(options(d, "other-program"));
+  Client m(options(d, "worker-mailer"));
+  CownRef p_board = p.create("p's board");
+  EXPECT_EQ(p.mail_board(0, p_board.id).cown, p_board.id);
+  p.submit_to_workers({}, "held", false);
+  Running running = w.next();
+  ASSERT_EQ(running.program, p.session());
+
+  CownRef mine = m.create("the mailer's");
+  expect_refused(
+      [&] { m.mail_board(p.session(), mine.id, {}, 0); },
+      Errc::not_permitted, NOT_ITS_BEHAVIOR);
+  expect_refused(
+      [&] { m.mail_board(q.session(), mine.id, {}, running.behavior); },
+      Errc::not_permitted, NOT_ITS_BEHAVIOR);
+  Mail seen = m.mail_board(p.session(), mine.id, {}, running.behavior);
+  EXPECT_EQ(seen.cown, p_board.id) << "the program's first proposal won";
+  EXPECT_EQ(seen.value.data, "p's board");
+  EXPECT_EQ(q.mail_board(0, 0).cown, 0u) << "the refusal set q's board";
+  EXPECT_EQ(m.mail_board(0, 0).cown, 0u) << "the mailer's own board is "
+                                            "not the program's";
+  w.finish(running);
+}
+
+// The board is referenced by the program while it is open: it outlives
+// the program's handle (with what its value names) and is freed when the
+// program closes. A proposal that lost keeps no reference.
+TEST(MailLifetime, BoardOutlivesTheProgramsHandleAndGoesWithTheProgram) {
+  DaemonProcess d;
+  const std::uint64_t baseline = cowns_in(d);
+  std::uint64_t session = 0;
+  {
+    Client p(options(d, "board-owner"));
+    session = p.session();
+    CownRef entry = p.create("entry");
+    const std::uint64_t refs[] = {entry.id};
+    CownRef board = p.create("names entry", refs);
+    CownRef late = p.create("proposed too late");
+    EXPECT_EQ(p.mail_board(0, board.id).cown, board.id);
+    EXPECT_EQ(p.mail_board(0, late.id).cown, board.id);
+    p.drop(entry);
+    p.drop(board);
+    p.drop(late);
+    p.wait();  // the drops are handled: only the board keeps the two
+    EXPECT_EQ(cowns_in(d), baseline + 2)
+        << "expected the board and the cown its value names";
+    Mail m = p.mail_board(0, 0);
+    EXPECT_EQ(m.cown, board.id);
+    EXPECT_TRUE(m.got);
+    EXPECT_EQ(m.value.data, "names entry");
+    EXPECT_EQ(m.value.refs, std::vector<std::uint64_t>{entry.id});
+    // Still a cown behaviors can write: dropping the entry's ref frees it.
+    p.submit({board}, [](Access& a) {
+      a.mut(0) = "no entries";
+      a.set_refs(0, {});
+    });
+    p.wait();
+    EXPECT_EQ(cowns_in(d), baseline + 1) << "only the board is left";
+    EXPECT_EQ(p.mail_board(0, 0).value.data, "no entries");
+    EXPECT_TRUE(p.take_errors().empty());
+  }  // the program closes
+  EXPECT_TRUE(gone_leaving(d, session, baseline))
+      << "cowns now: " << cowns_in(d) << ", baseline " << baseline;
+}
+
 }  // namespace
 }  // namespace bocd::testing
