@@ -187,6 +187,13 @@ void Client::mail_release(std::uint64_t request, std::uint64_t behavior) {
   end_receive(request, static_cast<int>(fb::MailKind::Release), behavior);
 }
 
+void Client::mail_release_snapshot(std::uint64_t request,
+                                   std::uint64_t behavior) {
+  channel_->send([&](proto::Encoder& enc) {
+    enc.mail(request, fb::MailKind::Release, 0, {}, false, nullptr, behavior);
+  });
+}
+
 void Client::mail_return(std::uint64_t request) {
   end_receive(request, static_cast<int>(fb::MailKind::Return), 0);
 }

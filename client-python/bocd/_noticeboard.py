@@ -14,6 +14,7 @@ the main thread, outside behaviors, every read takes a fresh snapshot
 """
 from __future__ import annotations
 
+import copy
 import logging
 import pickle
 import threading
@@ -75,33 +76,53 @@ def _check_started(verb: str) -> None:
             f"cannot {verb} the noticeboard before the runtime is started")
 
 
-def _ask(proposed: int, after: tuple[int, int] = (0, 0)) -> tuple[int, Any]:
+def _ask(proposed: int, after: tuple[int, int] = (0, 0),
+         entries: bool = True) -> tuple[int, Any]:
+    """(board id or 0, its committed entries or None), the entries' cown
+    handles taken before the daemon lets go of them."""
     session, program, running = _messaging._route()
-    return session.mail_board(program, proposed, after,
-                              running if program else 0)
+    board_id, data, request = session.mail_board(program, proposed, after,
+                                                 running if program else 0)
+    if data is None or not entries:
+        if data is not None:
+            session.mail_release_snapshot(request, 0)
+        return board_id, None
+    try:
+        # copy: the value's blobs may go once released.
+        return board_id, _serial.loads(data, None, copy=True)
+    finally:
+        # Handles are held (sent before this, on the same connection) or,
+        # in a body, borrowed: then the daemon keeps them until it ends.
+        session.mail_release_snapshot(request, running)
 
 
 def _board_cown() -> Any:
-    """A handle on the running program's board, making the board if none."""
-    _, program, _ = _messaging._route()
-    board = _boards.get(program)
-    if board is not None:
-        return board
+    """A handle on the running program's board, making the board if none.
+
+    A program keeps its handle. A worker asks each time and keeps none: a
+    handle it kept would hold the board (and every cown its entries name)
+    for the worker's life, past the program's; the daemon's reference is
+    what keeps a board alive, until its program closes."""
     from ._cown import Cown
+    keep = not _runtime.in_worker()
+    if keep and 0 in _boards:
+        return _boards[0]
     with _board_lock:
-        if program not in _boards:
-            board_id, _ = _ask(0)
-            if board_id == 0:
-                fresh = Cown({})
-                # From a worker's body the new cown travels on the
-                # worker's own connection: the daemon waits to read it.
-                after = (_runtime._session.mail_barrier()
-                         if _runtime.in_worker() else (0, 0))
-                board_id, _ = _ask(fresh._id, after)
-            # Borrowed in a body, it becomes held when the body ends
-            # (end_borrowing), being kept here.
-            _boards[program] = Cown._from_id(board_id)
-        return _boards[program]
+        if keep and 0 in _boards:
+            return _boards[0]
+        board_id, _ = _ask(0, entries=False)
+        if board_id == 0:
+            fresh = Cown({})
+            # From a worker's body the new cown travels on the worker's
+            # own connection: the daemon waits to read it. The worker's
+            # handle goes with `fresh`; the board's reference stays.
+            after = (_runtime._session.mail_barrier()
+                     if _runtime.in_worker() else (0, 0))
+            board_id, _ = _ask(fresh._id, after, entries=False)
+        board = Cown._from_id(board_id)
+        if keep:
+            _boards[0] = board
+        return board
 
 
 def _schedule(body: Callable[..., Any], *captures: Any) -> Any:
@@ -132,7 +153,9 @@ def _update_body(board: Any, key: str, fn: Callable[[Any], Any],
                  default: Any) -> None:
     entries = board.value
     try:
-        new = fn(entries.get(key, default))
+        # A copy: an array entry is a view of shared memory, and an fn
+        # that changed it in place and then raised would leave the change.
+        new = fn(copy.deepcopy(entries.get(key, default)))
     except Exception as e:  # the old value stays
         log.warning("noticeboard_update(%r) failed: %r", key, e)
         return
@@ -145,7 +168,8 @@ def _update_body(board: Any, key: str, fn: Callable[[Any], Any],
 
 def _delete_body(board: Any, key: str) -> None:
     entries = board.value
-    if entries.pop(key, None) is not None or key not in entries:
+    if key in entries:  # else nothing changes: nothing to commit
+        del entries[key]
         board.value = entries
 
 
@@ -213,8 +237,8 @@ def _snapshot() -> dict[str, Any]:
     if not _runtime.in_worker() and _runtime._session is None:
         board: dict[str, Any] = {}  # nothing has connected: nothing written
     else:
-        _, data = _ask(0)
-        board = {} if data is None else _serial.loads(data, None, copy=True)
+        _, entries = _ask(0)
+        board = {} if entries is None else entries
     if running is not None:
         _snap.behavior, _snap.board = running[0], board
     return board
@@ -232,17 +256,24 @@ def notice_read(key: str, default: Any = None) -> Any:
     return _snapshot().get(key, default)
 
 
+def end_behavior() -> None:
+    """Drops the running body's snapshot (the worker calls this as each
+    body ends): kept, its cown handles would outlive the behavior."""
+    _snap.behavior = _snap.board = None
+
+
 def board_now() -> dict[str, Any]:
     """The committed board, for quiesce/wait(noticeboard=True)."""
     if _runtime._session is None:
         return {}
-    _, data = _ask(0)
-    return {} if data is None else _serial.loads(data, None, copy=True)
+    _, entries = _ask(0)
+    return {} if entries is None else entries
 
 
 def clear() -> None:
     """Empties the board (at wait(): a new runtime starts with none)."""
-    if 0 not in _boards and (_runtime._session is None or _ask(0)[0] == 0):
+    if 0 not in _boards and (_runtime._session is None
+                             or _ask(0, entries=False)[0] == 0):
         return
     done = _schedule(_clear_body)
     with done:

@@ -27,6 +27,7 @@ import types
 from typing import Any
 
 from . import _core, _cown, _runtime, _serial
+from . import _noticeboard
 from ._cown import (Cown, CownCapsule, PinnedCown, _Hold, begin_borrowing,
                     end_borrowing)
 
@@ -232,6 +233,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             cap._hold = None  # ownership ends with the body
             borrowed.append(cap)
         del params, holds, cap, h
+        _noticeboard.end_behavior()  # its snapshot must not outlive it
         end_borrowing(borrowed)
         out, err = sys.stdout, sys.stderr
         if (type(out) is not _Forward or type(err) is not _Forward

@@ -348,8 +348,9 @@ class Session {
     mail([&](Client& cl) { cl.mail_set_tags(program, tags, behavior); });
   }
 
-  // (board cown id or 0, its committed value's bytes or None).
-  std::pair<std::uint64_t, py::object> mail_board(
+  // (board cown id or 0, its committed value's bytes or None, request);
+  // with bytes, call mail_release_snapshot(request, ...) once decoded.
+  py::tuple mail_board(
       std::uint64_t program, std::uint64_t proposed,
       std::pair<std::uint64_t, std::uint64_t> after, std::uint64_t behavior) {
     Client::Mail m;
@@ -358,7 +359,11 @@ class Session {
                         Client::Barrier{after.first, after.second}, behavior);
     });
     py::object data = m.got ? py::object(py::bytes(m.value.data)) : py::none();
-    return {m.cown, data};
+    return py::make_tuple(m.cown, data, m.request);
+  }
+
+  void mail_release_snapshot(std::uint64_t request, std::uint64_t behavior) {
+    mail([&](Client& cl) { cl.mail_release_snapshot(request, behavior); });
   }
 
   // Worker role: opens the gate for bodies (the process has bound this
@@ -499,6 +504,7 @@ PYBIND11_MODULE(_core, m) {
       .def("mail_release", &Session::mail_release)
       .def("mail_return", &Session::mail_return)
       .def("mail_board", &Session::mail_board)
+      .def("mail_release_snapshot", &Session::mail_release_snapshot)
       .def("mail_drain", &Session::mail_drain)
       .def("mail_set_tags", &Session::mail_set_tags);
 }

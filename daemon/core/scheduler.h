@@ -240,6 +240,12 @@ class Scheduler {
                             CownId proposed, BehaviorId behavior = {});
   // The board's committed value (nullptr when `board` is 0).
   const Value* committed(CownId board) const;
+  // Keeps what a snapshot of `board` names (its cowns and blobs) leased to
+  // `receiver` under `request`, until mail_release, as a delivered
+  // message is: a reader takes its handles before a later write frees
+  // them. Nothing when the value names none (or the request is in use).
+  void lease_snapshot(SessionId receiver, std::uint64_t request,
+                      CownId board);
 
   // Emits QuiescedEvent{session, request} when the session's in-flight
   // count is zero (at once if it is). From an admin session: the daemon's.

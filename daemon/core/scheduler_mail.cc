@@ -189,7 +189,7 @@ void Scheduler::mail_return(SessionId receiver, std::uint64_t request) {
   Lease l = std::move(it->second);
   leases_.erase(it);
   auto box = mailboxes_.find(l.program);
-  if (box == mailboxes_.end()) {  // the program has gone
+  if (box == mailboxes_.end() || l.tag.empty()) {  // gone, or a snapshot's
     drop_value(l.value);
     note_freed();
     return;
@@ -279,6 +279,17 @@ Result<CownId> Scheduler::mail_board(SessionId caller, SessionId program,
 const Value* Scheduler::committed(CownId board) const {
   std::uint32_t c = board ? cowns_.find(board) : NONE;
   return c == NONE ? nullptr : &cowns_.at(c).value;
+}
+
+void Scheduler::lease_snapshot(SessionId receiver, std::uint64_t request,
+                               CownId board) {
+  const Value* v = committed(board);
+  if (v == nullptr || (v->refs.empty() && v->blobs.empty())) return;
+  if (leases_.count({receiver, request}) != 0) return;
+  Value names{{}, false, Errc::none, v->refs, v->blobs};
+  count_value(names);
+  // No tag: mail_return drops it rather than queue it anywhere.
+  leases_[{receiver, request}] = Lease{{}, {}, std::move(names)};
 }
 
 std::size_t Scheduler::mail_queued(SessionId program) const {

@@ -109,6 +109,7 @@ void Dispatcher::mail_board(Peer& p, const fb::Mail& m) {
       p.session, core::SessionId{m.program()}, core::CownId{m.cown()},
       core::BehaviorId{m.behavior()});
   if (!board) return mail_reply(p, m, board.error());
+  scheduler_.lease_snapshot(p.session, m.request(), board.value());
   const core::Value* v = scheduler_.committed(board.value());
   if (v == nullptr) {
     encoder_for(p).mail_reply(m.request(), false, {}, nullptr);

@@ -1009,8 +1009,11 @@ TEST(MailLifetime, BoardOutlivesTheProgramsHandleAndGoesWithTheProgram) {
     const std::uint64_t refs[] = {entry.id};
     CownRef board = p.create("names entry", refs);
     CownRef late = p.create("proposed too late");
-    EXPECT_EQ(p.mail_board(0, board.id).cown, board.id);
-    EXPECT_EQ(p.mail_board(0, late.id).cown, board.id);
+    for (CownRef proposed : {board, late}) {
+      Mail set = p.mail_board(0, proposed.id);
+      EXPECT_EQ(set.cown, board.id) << "the first proposal wins";
+      p.mail_release_snapshot(set.request, 0);  // it names entry
+    }
     p.drop(entry);
     p.drop(board);
     p.drop(late);
@@ -1022,11 +1025,16 @@ TEST(MailLifetime, BoardOutlivesTheProgramsHandleAndGoesWithTheProgram) {
     EXPECT_TRUE(m.got);
     EXPECT_EQ(m.value.data, "names entry");
     EXPECT_EQ(m.value.refs, std::vector<std::uint64_t>{entry.id});
-    // Still a cown behaviors can write: dropping the entry's ref frees it.
+    // Still a cown behaviors can write: dropping the entry's ref frees it,
+    // once the snapshot's lease on it is released too.
     p.submit({board}, [](Access& a) {
       a.mut(0) = "no entries";
       a.set_refs(0, {});
     });
+    p.wait();
+    EXPECT_EQ(cowns_in(d), baseline + 2)
+        << "the snapshot keeps what it names until released";
+    p.mail_release_snapshot(m.request, 0);
     p.wait();
     EXPECT_EQ(cowns_in(d), baseline + 1) << "only the board is left";
     EXPECT_EQ(p.mail_board(0, 0).value.data, "no entries");

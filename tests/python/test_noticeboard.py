@@ -32,6 +32,7 @@ from bocd import REMOVED, Cown, when
 from conftest import (
     GUARD,
     FifoWriter,
+    announce_and_wait,
     explain,
     fifo_read,
     fifo_write,
@@ -836,3 +837,35 @@ def test_key_limit_is_the_daemons(tmp_path):
     assert p.returncode == 0, explain(p)
     assert p.stdout.splitlines() == ["['a', 'b', 'c']", "['b', 'c', 'd']"], explain(p)
     assert "noticeboard is full (3 keys): entry 'd' dropped" in p.stderr
+
+
+def test_a_snapshots_cowns_outlive_a_later_delete(board, fifo):
+    """A behavior's snapshot names a cown only the board kept; the entry is
+    deleted (and committed) before the body uses its handle: the handle
+    still works, because the snapshot kept what it names until the body
+    ends (before, the cown was freed and scheduling on it failed)."""
+    gate, started = fifo("gate"), fifo("started")
+    x = Cown("entry value")
+    bocd.notice_seed("k", x)
+    del x
+    gc.collect()
+    bocd.quiesce(timeout=GUARD)  # main's drop is sent: only the board keeps it
+
+    @when(Cown(0))
+    def reader(c, gate=gate, started=started):
+        h = bocd.notice_read("k")
+        announce_and_wait(started, gate, "read")
+
+        @when(h)
+        def use(h):
+            return h.value
+
+        return use
+
+    with held_at_gate(started, gate) as note:
+        assert note == "read"
+        bocd.notice_delete("k")
+        bocd.notice_seed("after", 1)  # ordered after the delete: committed
+        assert "k" not in bocd.noticeboard()
+    settle()
+    assert reader.unwrap().unwrap() == "entry value"

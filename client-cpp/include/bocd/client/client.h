@@ -330,6 +330,9 @@ class Client {
   // `got`, `value` is its committed value (a snapshot).
   Mail mail_board(std::uint64_t program, std::uint64_t proposed,
                   Barrier after = {}, std::uint64_t behavior = 0);
+  // A mail_board reply's cowns are leased to this session as a received
+  // message's are: release them (Mail::request) once handles are taken.
+  void mail_release_snapshot(std::uint64_t request, std::uint64_t behavior);
   // Keys a noticeboard holds on this daemon (bocd serve --max-notice-keys).
   std::uint32_t notice_keys() const;
 
