@@ -1,5 +1,7 @@
 #include "mailbox.h"
 
+#include <algorithm>
+
 namespace bocd::core {
 
 Mailbox::Mailbox(SessionId program, MailLimits limits)
@@ -27,6 +29,13 @@ int Mailbox::bind(std::string_view tag) {
     }
   }
   return NONE;
+}
+
+std::deque<Mailbox::Waiter>::iterator Mailbox::waiter_for(
+    std::string_view tag) {
+  return std::find_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) {
+    return std::find(w.tags.begin(), w.tags.end(), tag) != w.tags.end();
+  });
 }
 
 void Mailbox::rebind(const std::vector<std::string>& tags) {

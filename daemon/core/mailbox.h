@@ -58,6 +58,8 @@ class Mailbox {
   CownId board;
 
   std::deque<Waiter>& waiters() { return waiters_; }
+  // The oldest receive parked on `tag`, or waiters().end().
+  std::deque<Waiter>::iterator waiter_for(std::string_view tag);
   const std::deque<Waiter>& waiters() const { return waiters_; }
 
  private:

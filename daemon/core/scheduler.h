@@ -57,7 +57,7 @@ struct Limits {
   // Seeds the session id-range prefixes. The host passes randomness so
   // cown ids are not guessable; tests pass a constant and replay exactly.
   std::uint64_t seed = 1;
-  MailLimits mail;  // messaging queues per program
+  MailLimits mail = {};  // messaging queues per program
 };
 
 struct SessionGrant {
@@ -342,6 +342,12 @@ class Scheduler {
   void lease(SessionId receiver, std::uint64_t request, SessionId program,
              const std::string& tag, Value value);
   bool parked(SessionId receiver, std::uint64_t request) const;
+  // A message for queue `q` of `m` under `tag`: to the oldest receive
+  // parked on the tag, else into the queue (at its head when `first`),
+  // else (q is NONE) dropped.
+  void hand_over(Mailbox& m, int q, const std::string& tag, Value value,
+                 bool first);
+  void clear_queue(Mailbox& m, int q);
   bool is_worker_pid(std::int32_t pid) const;
   void count_value(const Value& v);
   void drop_value(Value& v);

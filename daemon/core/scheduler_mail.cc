@@ -78,17 +78,8 @@ Status Scheduler::mail_send(SessionId caller, SessionId program,
                     "': tag capacity exceeded");
   }
   if (m.full(q)) return fail(Errc::queue_full, "Message queue is full");
-  auto& waiters = m.waiters();
-  auto w = std::find_if(waiters.begin(), waiters.end(), [&](const auto& x) {
-    return std::find(x.tags.begin(), x.tags.end(), tag) != x.tags.end();
-  });
   count_value(value);
-  if (w == waiters.end()) {
-    m.queue(q).push_back(std::move(value));
-  } else {
-    lease(w->receiver, w->request, m.program(), tag, std::move(value));
-    waiters.erase(w);
-  }
+  hand_over(m, q, tag, std::move(value), false);
   value = Value{};
   return Ok{};
 }
@@ -194,27 +185,33 @@ void Scheduler::mail_return(SessionId receiver, std::uint64_t request) {
     note_freed();
     return;
   }
+  // Back where it was, first in line (to a receive parked on its tag if
+  // there is one); a tag set_tags unbound meanwhile is bound again.
   Mailbox& m = box->second;
-  auto& ws = m.waiters();
-  auto w = std::find_if(ws.begin(), ws.end(), [&](const auto& x) {
-    return std::find(x.tags.begin(), x.tags.end(), l.tag) != x.tags.end();
-  });
-  if (w != ws.end()) {
+  hand_over(m, m.bind(l.tag), l.tag, std::move(l.value), true);
+}
+
+void Scheduler::hand_over(Mailbox& m, int q, const std::string& tag,
+                          Value value, bool first) {
+  auto w = m.waiter_for(tag);
+  if (w != m.waiters().end()) {
     SessionId to = w->receiver;
-    std::uint64_t req = w->request;
-    ws.erase(w);
-    lease(to, req, l.program, l.tag, std::move(l.value));
-    return;
-  }
-  // Back where it was, first in line; a tag set_tags unbound in between
-  // is bound again (it had a queue a moment ago).
-  int q = m.bind(l.tag);
-  if (q == Mailbox::NONE) {
-    drop_value(l.value);
+    std::uint64_t request = w->request;
+    m.waiters().erase(w);
+    lease(to, request, m.program(), tag, std::move(value));
+  } else if (q == Mailbox::NONE) {
+    drop_value(value);  // no queue left for it (mail_return only)
     note_freed();
-    return;
+  } else if (first) {
+    m.queue(q).push_front(std::move(value));
+  } else {
+    m.queue(q).push_back(std::move(value));
   }
-  m.queue(q).push_front(std::move(l.value));
+}
+
+void Scheduler::clear_queue(Mailbox& m, int q) {
+  for (Value& v : m.queue(q)) drop_value(v);
+  m.queue(q).clear();
 }
 
 Status Scheduler::mail_drain(SessionId caller, SessionId program,
@@ -229,8 +226,7 @@ Status Scheduler::mail_drain(SessionId caller, SessionId program,
       return fail(Errc::tag_capacity,
                   "No message queue found for tag: '" + tag + "'");
     }
-    for (Value& v : m.queue(q)) drop_value(v);
-    m.queue(q).clear();
+    clear_queue(m, q);
   }
   note_freed();
   return Ok{};
@@ -253,9 +249,8 @@ Status Scheduler::mail_set_tags(SessionId caller, SessionId program,
                 "Only " + std::to_string(limits_.mail.tags) +
                     " or fewer tags supported");
   }
-  for (std::size_t i = 0; i < m.queues().size(); ++i) {
-    for (Value& v : m.queue(static_cast<int>(i))) drop_value(v);
-    m.queue(static_cast<int>(i)).clear();
+  for (std::size_t q = 0; q < m.queues().size(); ++q) {
+    clear_queue(m, static_cast<int>(q));
   }
   m.rebind(tags);
   note_freed();
@@ -324,8 +319,8 @@ void Scheduler::close_mail(SessionId session) {
                                     std::to_string(session.value) +
                                     " closed while a receive waited"});
   }
-  for (std::size_t i = 0; i < it->second.queues().size(); ++i) {
-    for (Value& v : it->second.queue(static_cast<int>(i))) drop_value(v);
+  for (std::size_t q = 0; q < it->second.queues().size(); ++q) {
+    clear_queue(it->second, static_cast<int>(q));
   }
   if (it->second.board) cowns_.release_refs({it->second.board});
   mailboxes_.erase(it);
