@@ -15,6 +15,7 @@ generous guard so a broken daemon fails the test instead of hanging the suite.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import shutil
@@ -373,6 +374,20 @@ def hold_until_open(c, gate: str):
         open(gate).read()
 
     return hold
+
+
+def churn() -> None:
+    """Behaviors and a quiesce: handle drops are flushed in batches, so a
+    premature free of a cown only a value, a message or the board names
+    would happen here."""
+    for i in range(300):
+
+        @bocd.when(bocd.Cown(i))
+        def bump(c):
+            c.value += 1
+
+    gc.collect()
+    settle()
 
 
 def increment(c, times: int) -> None:

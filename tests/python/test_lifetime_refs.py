@@ -6,24 +6,11 @@ short-lived cowns a program makes."""
 import gc
 
 from bocd import Cown, quiesce, when
-from conftest import daemon_status, settle
+from conftest import churn, daemon_status, settle
 
 
 def cown_count(daemon) -> int:
     return int(daemon_status(daemon.socket)["cowns"])
-
-
-def churn():
-    """Drops of other handles are flushed in batches; make some traffic so
-    a premature free of the inner cown would have happened."""
-    for i in range(300):
-
-        @when(Cown(i))
-        def t(c):
-            c.value += 1
-
-    gc.collect()
-    settle()
 
 
 def test_inner_cown_alive_after_its_handle_is_deleted():

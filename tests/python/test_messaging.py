@@ -29,6 +29,7 @@ import pytest
 import bocd
 from bocd import Cown, when
 from conftest import (
+    churn,
     GUARD,
     FifoWriter,
     explain,
@@ -78,19 +79,6 @@ def hang_guard(tag: str, n: int = 1):
         yield
     finally:
         timer.cancel()
-
-
-def churn():
-    """Behaviors and a quiesce: handle drops are flushed in batches, so a
-    premature free of a cown only named by a message would happen here."""
-    for i in range(300):
-
-        @when(Cown(i))
-        def bump(c):
-            c.value += 1
-
-    gc.collect()
-    settle()
 
 
 # ---------------------------------------------------------------- basics

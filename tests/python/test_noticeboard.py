@@ -30,6 +30,7 @@ import pytest
 import bocd
 from bocd import REMOVED, Cown, when
 from conftest import (
+    churn,
     GUARD,
     FifoWriter,
     announce_and_wait,
@@ -80,19 +81,6 @@ def gate_board(key: str, gate: str) -> None:
     scheduled after it wait behind it."""
     fn = functools.partial(pathlib.Path.read_text, pathlib.Path(gate))
     bocd.notice_update(key, fn, "utf-8")  # fn("utf-8"): read_text(encoding=)
-
-
-def churn():
-    """Behaviors and a quiesce: handle drops are flushed in batches, so a
-    premature free of a cown only the board names would happen here."""
-    for i in range(300):
-
-        @when(Cown(i))
-        def bump(c):
-            c.value += 1
-
-    gc.collect()
-    settle()
 
 
 # ---------------------------------------------------------------- names
