@@ -194,8 +194,79 @@ def _closure_values(fn: types.FunctionType) -> tuple[Any, ...] | None:
     return tuple(out)
 
 
+# Per code object whose parameters are exactly its cowns (no defaults,
+# captures or keyword-only parameters): its prefix and embedded cown ids.
+# Such a behavior travels as the prefix, then nothing for one cown or b"P"
+# and its ids in parameter order: no call record to pickle or to load.
+_plain: dict[types.CodeType, tuple[bytes, list[int]]] = {}
+_PLAIN_FLAGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+
+
+def _plain_prefix(fn: types.FunctionType) -> tuple[bytes, list[int]] | None:
+    """`fn`'s prefix if `fn` is plain (see ``_plain``), else None."""
+    code = fn.__code__
+    if code.co_kwonlyargcount or code.co_flags & _PLAIN_FLAGS:
+        return None
+    _plain[code] = cached = _prefix(fn)
+    return cached
+
+
 def _schedule(fn: Any, args: Sequence[Any], extras: list[Any] | None,
               frame: types.FrameType | None) -> Cown[Any]:
+    # The common case first, in as few steps as possible: @when over single
+    # cowns, whose function takes just them, in a program with no pinned
+    # cowns. It must be cheap: the program schedules every behavior itself.
+    if (extras is None and type(fn) is types.FunctionType
+            and fn.__defaults__ is None and fn.__closure__ is None
+            and fn.__kwdefaults__ is None and not _cown._pinned):
+        code = fn.__code__
+        plain = _plain.get(code) or _plain_prefix(fn)
+        if plain is not None and code.co_argcount == len(args):
+            flat = []
+            for a in args:
+                if not isinstance(a, _Handle):
+                    break
+                flat.append(a._id)
+            else:
+                prefix = plain[0]
+                if len(flat) > 1:  # the daemon sends ids sorted, deduplicated
+                    prefix += b"P" + struct.pack(f"<{len(flat)}Q", *flat)
+                return _submit(flat, prefix, plain[1], None)
+    return _schedule_general(fn, args, extras, frame)
+
+
+def _submit(flat: list[int], prefix: bytes, code_refs: list[int],
+            call: _serial.Encoded | None) -> Cown[Any]:
+    """Sends the behavior; returns its result cown, held by this process."""
+    running = _runtime.current_behavior()
+    if running is not None:
+        session = _runtime.session()
+        parent = running[0]
+    else:
+        session = _runtime.ensure_started()
+        parent = 0
+        _runtime.count_scheduled()
+    if call is None:
+        ident = session.submit(flat, prefix, True, parent, code_refs, [])
+    else:
+        try:
+            ident = session.submit(flat, prefix + call.data, True, parent,
+                                   call.refs + code_refs, call.blobs)
+        except BaseException:
+            call.discard()
+            raise
+    result = Cown.__new__(Cown)
+    result._id = ident
+    result._hold = None
+    # The submitting session (this process) owns the result cown's handle
+    # (DESIGN D5), a worker's for a nested behavior too.
+    result._held = True
+    _register(ident, fresh=True)
+    return result
+
+
+def _schedule_general(fn: Any, args: Sequence[Any], extras: list[Any] | None,
+                      frame: types.FrameType | None) -> Cown[Any]:
     if type(fn) is not types.FunctionType:
         if isinstance(fn, str):
             raise TypeError("whencall() takes a behavior function, not a "
@@ -215,28 +286,7 @@ def _schedule(fn: Any, args: Sequence[Any], extras: list[Any] | None,
               *(kwdefaults.values() if kwdefaults else ()))
     call = _serial.encode_record(
         (shape, extras, defaults, kwdefaults, closure), leaves)
-    running = _runtime.current_behavior()
-    if running is not None:
-        session = _runtime.session()
-        parent = running[0]
-    else:
-        session = _runtime.ensure_started()
-        parent = 0
-        _runtime.count_scheduled()
-    try:
-        ident = session.submit(flat, prefix + call.data, True, parent,
-                               call.refs + code_refs, call.blobs)
-    except BaseException:
-        call.discard()
-        raise
-    result = Cown.__new__(Cown)
-    result._id = ident
-    result._hold = None
-    # The submitting session (this process) owns the result cown's handle
-    # (DESIGN D5), a worker's for a nested behavior too.
-    result._held = True
-    _register(ident, fresh=True)
-    return result
+    return _submit(flat, prefix, code_refs, call)
 
 
 def when(*cowns: Any) -> Callable[[Callable[..., Any]], Cown[Any]]:

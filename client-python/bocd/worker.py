@@ -39,6 +39,7 @@ class BehaviorResolveError(RuntimeError):
 
 
 _templates: dict[bytes, types.FunctionType] = {}  # by the blob's digest
+_PLAIN_TAG = ord("P")  # call records are pickles: they start with b"\x80"
 
 
 def _own_globals(t: types.FunctionType) -> types.FunctionType:
@@ -86,12 +87,19 @@ def _resolve(key: bytes, blob: bytes) -> types.FunctionType:
 def _function(payload: bytes) -> tuple[types.FunctionType, Any, Any]:
     """The behavior's function and arguments from a payload: the code
     blob's length and digest, the blob, then what was snapshotted at
-    scheduling time."""
+    scheduling time; for a plain behavior (see ``_when._plain``) nothing
+    when it has one cown (shape None), else b"P" and its ids in order."""
     (n,) = struct.unpack_from("<I", payload)
     key = payload[4:20]
     t = _templates.get(key)
     if t is None:
         t = _resolve(key, payload[20:20 + n])
+    tail = len(payload) - 20 - n
+    if tail == 0:  # a plain behavior over one cown
+        return t, None, ()
+    if payload[20 + n] == _PLAIN_TAG:  # plain: the cowns' ids, in order
+        return t, list(struct.unpack_from(f"<{tail // 8}Q", payload,
+                                          21 + n)), ()
     shape, extras, defaults, kwdefaults, cells = _serial.loads(
         memoryview(payload)[20 + n:])
     if defaults is None and kwdefaults is None and cells is None:
@@ -177,29 +185,36 @@ def _pinned_param(ident: int) -> PinnedCown[Any]:
 def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
          values: tuple[tuple[bytes, bool, int], ...], has_result: bool
          ) -> tuple[list[Any], tuple[bytes, bool, list[int], list[str]] | None]:
+    # Every step here is paid once per behavior: the worker's share of a
+    # tiny behavior's cost is mostly this function (bench/py_cpu_split.py).
     _runtime._tls.behavior = (behavior, session)
-    borrowed = begin_borrowing()
+    borrowed: list[Any] = []
+    _cown._borrowed.handles = borrowed
     global raised
     raised = None
     params: dict[int, Any] = {}
+    holds = []
     new = CownCapsule.__new__
     pinned = _cown._pinned
-    in_program = not _runtime.in_worker()  # a pinned body, run by pump()
+    in_program = not _runtime._is_worker  # a pinned body, run by pump()
     for ident, (data, exc, error) in zip(ids, values):
         if pinned and ident in pinned:
             # A pinned body in this program's pump(): the value is here.
             params[ident] = _pinned_param(ident)
+            holds.append(None)
             continue
         cap = new(CownCapsule)
         cap._id = ident
         cap._held = False
-        cap._hold = _Hold(data, exc, error, None, in_program)
+        cap._hold = h = _Hold(data, exc, error, None, in_program)
         params[ident] = cap  # a duplicate id aliases the same cown
-    holds = [params[i]._hold for i in ids]
+        holds.append(h)
     try:
         try:
             fn, shape, extras = _function(payload)
-            if len(shape) == 1 and type(shape[0]) is int:
+            if shape is None:
+                args = [params[i] for i in ids]
+            elif len(shape) == 1 and type(shape[0]) is int:
                 args = [params[shape[0]]]
             else:
                 args = [params[s] if type(s) is int else [params[i] for i in s]
@@ -210,15 +225,24 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             _note(e)
             value, exc = e, True
         updates = []
-        for k, h in enumerate(holds):
-            if h is None or not h.touched:
-                continue
-            try:
-                e = _serial.encode(h.value, h.blobs)
-                updates.append((k, e.data, bool(h.exc), e.refs, e.blobs))
-            except BaseException as e:  # the cown keeps its previous value
-                value, exc = e, True
-                raised = e
+        k = 0
+        for h in holds:
+            if h is not None and h.touched:
+                v = h.value
+                try:
+                    data = (pickle.dumps(v, 5) if type(v) in _SCALARS
+                            else None)  # the common value: skip encode()
+                    if data is not None and len(data) < _serial.STREAM_MAX:
+                        updates.append((k, data, bool(h.exc), _EMPTY, _EMPTY))
+                    else:
+                        e = _serial.encode(v, h.blobs)
+                        updates.append((k, e.data, bool(h.exc), e.refs,
+                                        e.blobs))
+                except BaseException as e:  # the cown keeps its old value
+                    value, exc = e, True
+                    raised = e
+                del v
+            k += 1
         if not has_result:
             result = None
         elif value is None and not exc:
@@ -239,6 +263,10 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         if (type(out) is not _Forward or type(err) is not _Forward
                 or out._parts or err._parts):
             _flush_output()  # before the completion
+
+
+_SCALARS = _serial._SCALARS  # pickled as they are, small (no blobs, refs)
+_EMPTY: list[Any] = []  # read, never changed
 
 
 class _Forward(io.TextIOBase):

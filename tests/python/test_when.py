@@ -106,6 +106,25 @@ def test_same_cown_twice():
     assert twice.unwrap() == 10
 
 
+def test_cowns_reach_parameters_in_when_order():
+    # The daemon dispatches a request set sorted by id; each parameter must
+    # still get the cown listed in its place, nested behaviors too.
+    cs = [Cown(i) for i in range(5)]
+
+    @when(cs[3], cs[0], cs[4], cs[1])
+    def f(a, b, c, d):
+        @when(d, c, a)
+        def inner(x, y, z):
+            return x.value, y.value, z.value
+        return a.value, b.value, c.value, d.value, inner
+
+    settle()
+    outer = f.unwrap()
+    assert outer[:4] == (3, 0, 4, 1)
+    settle()
+    assert outer[4].unwrap() == (1, 4, 3)
+
+
 def test_duplicate_cowns_alias_one_value():
     a, b = Cown(1), Cown(2)
 
