@@ -41,6 +41,7 @@ server::ServerConfig server_config(const ServeOptions& o) {
   c.limits.max_cowns_per_behavior = o.max_cowns_per_behavior;
   c.limits.max_dispatch_bytes = o.max_frame_bytes;
   c.limits.worker_pipeline = o.worker_pipeline;
+  c.limits.pipeline_below_us = o.pipeline_below_us;
   c.limits.mail = core::MailLimits{o.max_tags, o.max_messages};
   // Unguessable cown ids (DESIGN D9): the core is seeded, not random.
   c.limits.seed = std::random_device{}() |

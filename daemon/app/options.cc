@@ -45,6 +45,10 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
   app.add_option("--worker-pipeline", o.worker_pipeline,
                  "behaviors sent to one worker ahead of its completions")
       ->check(CLI::Range(1u, 64u));
+  app.add_option("--pipeline-below-us", o.pipeline_below_us,
+                 "send a busy worker more only while its recent behaviors "
+                 "ran shorter than this (microseconds; -1: always)")
+      ->check(CLI::Range(-1, 60'000'000));
   app.add_option("--max-tags", o.max_tags,
                  "message queues (tags) per program")
       ->check(CLI::Range(1u, 4096u));

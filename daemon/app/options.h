@@ -23,10 +23,12 @@ struct ServeOptions {
   double stop_timeout_s = 10.0;
   unsigned max_frame_bytes = 64u << 20;
   unsigned max_cowns_per_behavior = 1024;
-  // Behaviors queued on one worker at a time (see core::Limits). 1: a
-  // behavior never waits behind a long one on a busy worker while another
-  // worker idles; more hides the round trip between short behaviors.
-  unsigned worker_pipeline = 1;
+  // Behaviors queued on one worker at a time, and the run time under
+  // which a busy worker is sent more (see core::Limits). Deep pipelines
+  // hide the round trip between short behaviors; the bound keeps a
+  // behavior from waiting behind a long one while another worker idles.
+  unsigned worker_pipeline = 8;
+  int pipeline_below_us = 200;
   // Messaging (API.md 12): tagged queues per program, messages per queue.
   unsigned max_tags = 16;
   unsigned max_messages = 16384;

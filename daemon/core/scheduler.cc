@@ -226,7 +226,7 @@ void Scheduler::dispatch(std::uint32_t b, SessionId to) {
   bh.state = BehaviorState::RUNNING;
   bh.running_on = to;
   Session* s = find_session(to);
-  if (s->running++ == 0) s->busy_since_us = now_us_;
+  if (s->running++ == 0) s->busy_since_us = s->started_us = now_us_;
   if (bh.pinned) {
     ++s->pinned_dispatched;
     if (s->pinned_running++ == 0) ++s->pinned_episode;
@@ -235,14 +235,27 @@ void Scheduler::dispatch(std::uint32_t b, SessionId to) {
 }
 
 void Scheduler::dispatch_to_workers() {
-  while (!worker_queue_.empty() && !idle_workers_.empty()) {
-    SessionId w = idle_workers_.front();
-    idle_workers_.pop_front();
-    ++find_session(w)->pool_running;
+  // Idle workers' credits are at the front; a busy worker's credit is
+  // passed over (left in place) while its behaviors run long.
+  std::size_t i = 0;
+  while (!worker_queue_.empty() && i < idle_workers_.size()) {
+    SessionId w = idle_workers_[i];
+    Session* s = find_session(w);
+    if (s->pool_running > 0 && !pipelines(*s)) {
+      ++i;
+      continue;
+    }
+    idle_workers_.erase(idle_workers_.begin() + static_cast<std::ptrdiff_t>(i));
+    ++s->pool_running;
     std::uint32_t b = worker_queue_.front();
     worker_queue_.pop_front();
     dispatch(b, w);
   }
+}
+
+bool Scheduler::pipelines(const Session& s) const {
+  if (limits_.pipeline_below_us < 0) return true;
+  return s.run_us >= 0 && s.run_us < limits_.pipeline_below_us;
 }
 
 Status Scheduler::complete(SessionId executor, BehaviorId id,
@@ -343,6 +356,9 @@ void Scheduler::finish(std::uint32_t b) {
   if (bh.state == BehaviorState::RUNNING) {
     if (Session* s = find_session(bh.running_on)) {
       ++s->ran;
+      // The next one queued there starts now (see Session::started_us).
+      std::int64_t took = now_us_ - std::exchange(s->started_us, now_us_);
+      s->run_us = s->run_us < 0 ? took : (7 * s->run_us + took) / 8;
       if (--s->running == 0) {
         s->busy_us += static_cast<std::uint64_t>(now_us_ - s->busy_since_us);
       }

@@ -46,10 +46,16 @@ struct Limits {
   std::uint64_t max_in_flight_per_session = std::uint64_t{1} << 22;
   // Behaviors dispatched to one worker before it completes one. More than
   // one hides the round trip: the next body is already in the worker's
-  // socket when it finishes one. Workers write each completion as its body
-  // ends (client-cpp flush_now), so a queued body never delays it; the
-  // cost is balance: a long body holds up to this many - 1 queued ones.
+  // socket when it finishes one, and one read brings it several. Workers
+  // write each completion as its body ends (client-cpp flush_now), so a
+  // queued body never delays it; the cost is balance: a long body holds up
+  // the ones queued behind it while another worker may be idle.
   std::uint32_t worker_pipeline = 1;  // the daemon passes --worker-pipeline
+  // So a worker is sent a behavior while it runs another only while its
+  // recent behaviors were short: a moving average of their run times
+  // (host time, see set_time) under this many microseconds. A worker with
+  // no completed behavior yet counts as slow. Negative: always.
+  std::int64_t pipeline_below_us = 200;
   // Largest dispatch message (the frame limit), estimated from its values,
   // payload and a fixed allowance per cown. A behavior over it fails with
   // too_large on its result cown instead of being sent.
@@ -306,12 +312,19 @@ class Scheduler {
     std::uint64_t pinned_dispatched = 0;
     std::int64_t busy_since_us = 0;
     std::uint64_t busy_us = 0;
+    // When its oldest running behavior started: it runs them one at a
+    // time, in dispatch order. And the moving average of their run
+    // times, -1 before the first (Limits::pipeline_below_us).
+    std::int64_t started_us = 0;
+    std::int64_t run_us = -1;
     // Cowns this session took a handle on with hold_cowns (slot indices:
     // stable while held, since the hold keeps the cown live). Never one
     // it holds an owner handle on.
     std::unordered_set<std::uint32_t> held;
   };
 
+  // Whether worker `s`, running one, may be sent another now.
+  bool pipelines(const Session& s) const;
   Result<std::uint32_t> check_submit(SessionId submitter, Session& s,
                                      const SubmitRequest& r,
                                      SessionId& owner, SessionId& executor,

@@ -34,6 +34,8 @@ class ModelRun {
         sched_(Limits{.max_cowns_per_behavior = MAX_COWNS,
                       .max_in_flight_per_session = MAX_IN_FLIGHT,
                       .worker_pipeline = PIPELINE,
+                      // Every credit usable: the model has no run times.
+                      .pipeline_below_us = -1,
                       .seed = seed}) {}
 
   // Returns "" or the first divergence, with the step that showed it.

@@ -14,7 +14,7 @@ using SchedulerCloseTest = SchedulerWithClient;
 using SchedulerAdminTest = SchedulerWithClient;
 
 TEST(SchedulerWorkerTest, WorkerPoolDispatchRespectsPipelineCredits) {
-  Scheduler s(Limits{.worker_pipeline = 2});
+  Scheduler s(Limits{.worker_pipeline = 2, .pipeline_below_us = -1});
   SessionGrant a = s.open_session(Role::client, 1, "a");
   SessionGrant w1 = s.open_session(Role::worker, 2, "w1");
   BehaviorId b1 = submit_ok(s, a.id, pooled({}));
@@ -37,6 +37,70 @@ TEST(SchedulerWorkerTest, WorkerPoolDispatchRespectsPipelineCredits) {
   for (BehaviorId b : {b2, b3}) complete_ok(s, w1.id, b);
   for (BehaviorId b : {b5, b6}) complete_ok(s, w2.id, b);
   EXPECT_EQ(s.completed(), 6u);
+  expect_idle(s, 0);
+}
+
+// A busy worker is sent more only while its behaviors run short, so a
+// behavior never waits behind a long one while another worker could start
+// it (Limits::pipeline_below_us). Time is injected through set_time.
+TEST(SchedulerWorkerTest, PipelineOnlyWhileBehaviorsRunShort) {
+  Scheduler s(Limits{.worker_pipeline = 3, .pipeline_below_us = 100});
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant w = s.open_session(Role::worker, 2, "w");
+  s.set_time(1'000);
+  BehaviorId b1 = submit_ok(s, a.id, pooled({}));
+  BehaviorId b2 = submit_ok(s, a.id, pooled({}));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b1})
+      << "no run time known yet: one at a time";
+  s.set_time(1'020);
+  complete_ok(s, w.id, b1);  // ran 20 us: short
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b2});
+  BehaviorId b3 = submit_ok(s, a.id, pooled({}));
+  BehaviorId b4 = submit_ok(s, a.id, pooled({}));
+  EXPECT_EQ(dispatched_to(s, w.id), (std::vector<BehaviorId>{b3, b4}))
+      << "short behaviors fill the pipeline";
+  s.set_time(101'020);
+  complete_ok(s, w.id, b2);  // 100 ms: the average is now long
+  BehaviorId b5 = submit_ok(s, a.id, pooled({}));
+  EXPECT_TRUE(drain(s).dispatched.empty())
+      << "b5 waits in the daemon while w still runs b3, b4";
+  complete_ok(s, w.id, b3);
+  complete_ok(s, w.id, b4);
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b5})
+      << "an idle worker always takes work";
+  for (int i = 0; i < 40; ++i) {  // many short runs bring the average down
+    BehaviorId b = i == 0 ? b5 : submit_ok(s, a.id, pooled({}));
+    if (i > 0) EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b});
+    complete_ok(s, w.id, b);
+  }
+  BehaviorId c1 = submit_ok(s, a.id, pooled({}));
+  BehaviorId c2 = submit_ok(s, a.id, pooled({}));
+  EXPECT_EQ(dispatched_to(s, w.id), (std::vector<BehaviorId>{c1, c2}))
+      << "short again: pipelined again";
+  complete_ok(s, w.id, c1);
+  complete_ok(s, w.id, c2);
+  expect_idle(s, 0);
+}
+
+// A long behavior on one worker: the others' work goes to the idle worker,
+// not into the busy one's pipeline.
+TEST(SchedulerWorkerTest, LongBehaviorLeavesQueuedWorkToAnIdleWorker) {
+  Scheduler s(Limits{.worker_pipeline = 4, .pipeline_below_us = 100});
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant w1 = s.open_session(Role::worker, 2, "w1");
+  s.set_time(0);
+  BehaviorId warm = submit_ok(s, a.id, pooled({}));
+  EXPECT_EQ(dispatched_to(s, w1.id), std::vector<BehaviorId>{warm});
+  s.set_time(5'000);
+  complete_ok(s, w1.id, warm);  // 5 ms
+  BehaviorId slow = submit_ok(s, a.id, pooled({}));
+  BehaviorId next = submit_ok(s, a.id, pooled({}));
+  EXPECT_EQ(dispatched_to(s, w1.id), std::vector<BehaviorId>{slow});
+  SessionGrant w2 = s.open_session(Role::worker, 3, "w2");
+  EXPECT_EQ(dispatched_to(s, w2.id), std::vector<BehaviorId>{next})
+      << "next waited for a worker that could start it";
+  complete_ok(s, w1.id, slow);
+  complete_ok(s, w2.id, next);
   expect_idle(s, 0);
 }
 
