@@ -23,7 +23,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=20_000)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--pipeline", type=int, default=1)
+    p.add_argument("--pipeline", type=int, default=8)
     args = p.parse_args()
 
     from bocd._daemon import Daemon

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <future>
 
 #include "bocd/proto/socket_path.h"
@@ -287,9 +288,13 @@ void Client::run_dispatch(const fb::Dispatch& d) {
   Pending p = take_pending(d);
   Access a = load_values(d, p, scratch_);
   Value result;
+  auto start = std::chrono::steady_clock::now();
   call_body(p.body ? p.body : worker_, d, a, result);
   if (a.deferred_) return;  // completed later by release()
-  send_completion(d, result, scratch_);
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::steady_clock::now() - start).count();
+  send_completion(d, result, scratch_,
+                  std::max<std::uint64_t>(1, static_cast<std::uint64_t>(ns)));
   // A worker has more behaviors queued behind this one (the daemon's
   // worker pipeline); its completion must not wait for them.
   if (!d.own()) channel_->flush_urgent();
@@ -353,7 +358,7 @@ Access Client::load_values(const fb::Dispatch& d, const Pending& p,
 }
 
 void Client::send_completion(const fb::Dispatch& d, Value& result,
-                             Scratch& scratch) {
+                             Scratch& scratch, std::uint64_t run_ns) {
   std::vector<proto::CownValueRef>& updates = scratch.updates;
   updates.clear();
   for (std::size_t i = 0; i < scratch.slots.size(); ++i) {
@@ -385,11 +390,11 @@ void Client::send_completion(const fb::Dispatch& d, Value& result,
   }
   if (channel_->on_io_thread()) {
     channel_->send_batched([&](proto::Encoder& enc) {
-      enc.complete(d.behavior(), updates);
+      enc.complete(d.behavior(), updates, run_ns);
     });
   } else {  // a pinned run: the cowns' next behaviors wait for this frame
     channel_->send_direct([&](proto::Encoder& enc) {
-      enc.complete(d.behavior(), updates);
+      enc.complete(d.behavior(), updates, run_ns);
     });
   }
 }

@@ -14,6 +14,7 @@ nothing unless they outlive the body (see ``promote_escaped``).
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 import threading
 from typing import Any, Generic, TypeVar
@@ -123,8 +124,14 @@ class _Hold:
 
     def get(self) -> Any:
         if not self.loaded:
-            self.value, self.exc = decode(self.data, self.exc, self.error,
-                                          self.blobs, self.copy)
+            data = self.data
+            if data[:1] == b"\x80" and not self.error and not self.copy:
+                # A plain pickle stream in a worker (the usual small
+                # value): what decode() would do, without its steps.
+                self.value = pickle.loads(data)
+            else:
+                self.value, self.exc = decode(data, self.exc, self.error,
+                                              self.blobs, self.copy)
             self.loaded = True
             self.data = b""
         self.touched = True  # the caller may mutate it in place

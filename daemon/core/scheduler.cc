@@ -259,7 +259,8 @@ bool Scheduler::pipelines(const Session& s) const {
 }
 
 Status Scheduler::complete(SessionId executor, BehaviorId id,
-                           std::vector<CownUpdate>& updates) {
+                           std::vector<CownUpdate>& updates,
+                           std::optional<std::int64_t> ran_us) {
   std::uint32_t b = behaviors_.find(id);
   if (b == NONE || behaviors_.at(b).state != BehaviorState::RUNNING ||
       behaviors_.at(b).running_on != executor) {
@@ -307,7 +308,7 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
     u.value = Value{};  // the old value's bytes go now, not at reuse
   }
   return_credit(b, executor);
-  finish(b);
+  finish(b, ran_us);
   run_ready();
   return Ok{};
 }
@@ -351,13 +352,17 @@ void Scheduler::abort(std::uint32_t b, Errc code, std::string message) {
   finish(b);
 }
 
-void Scheduler::finish(std::uint32_t b) {
+void Scheduler::finish(std::uint32_t b, std::optional<std::int64_t> ran_us) {
   Behavior& bh = behaviors_.at(b);
   if (bh.state == BehaviorState::RUNNING) {
     if (Session* s = find_session(bh.running_on)) {
       ++s->ran;
       // The next one queued there starts now (see Session::started_us).
+      // By this clock, a body's time includes its dispatch's latency: on
+      // a busy host, enough to make every body look long. The executor's
+      // own measure, when it gives one, does not.
       std::int64_t took = now_us_ - std::exchange(s->started_us, now_us_);
+      if (ran_us && *ran_us >= 0) took = *ran_us;
       s->run_us = s->run_us < 0 ? took : (7 * s->run_us + took) / 8;
       if (--s->running == 0) {
         s->busy_us += static_cast<std::uint64_t>(now_us_ - s->busy_since_us);

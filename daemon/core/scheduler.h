@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <deque>
 #include <map>
 #include <string>
@@ -179,9 +180,11 @@ class Scheduler {
   // live cown) and releases its cowns. The new values' refs are counted
   // before the old values' are released, so a value may keep what it
   // embedded. On failure nothing changes and the behavior stays RUNNING.
-  // The values of `updates` are moved from.
+  // The values of `updates` are moved from. `ran_us`: how long the body
+  // ran by the executor's own clock, if it said (Limits::pipeline_below_us).
   Status complete(SessionId executor, BehaviorId behavior,
-                  std::vector<CownUpdate>& updates);
+                  std::vector<CownUpdate>& updates,
+                  std::optional<std::int64_t> ran_us = std::nullopt);
 
   // The executor's completion of `behavior` was refused (complete() failed
   // on its updates): ends it without committing anything, its result cown
@@ -340,7 +343,8 @@ class Scheduler {
   std::uint64_t dispatch_bytes(std::uint32_t b) const;
   void dispatch_to_workers();
   void abort(std::uint32_t b, Errc code, std::string message);
-  void finish(std::uint32_t b);
+  void finish(std::uint32_t b,
+              std::optional<std::int64_t> ran_us = std::nullopt);
   // Events for what the cown table freed (blobs, pinned cowns).
   void note_freed();
   void return_credit(std::uint32_t b, SessionId executor);

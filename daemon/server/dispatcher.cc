@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 
 #include "bocd/proto/blob_name.h"
 #include "error_map.h"
@@ -250,7 +253,12 @@ void Dispatcher::complete(Peer& p, const fb::Complete& m) {
   core::BehaviorId behavior{m.behavior()};
   if (!bad.empty()) return refuse_completion(p, behavior, Errc::not_permitted,
                                              not_a_blob(bad));
-  auto st = scheduler_.complete(p.session, behavior, updates_);
+  std::optional<std::int64_t> ran_us;
+  if (m.run_ns() != 0) {
+    ran_us = static_cast<std::int64_t>(
+        std::min<std::uint64_t>(m.run_ns() / 1000, INT64_MAX));
+  }
+  auto st = scheduler_.complete(p.session, behavior, updates_, ran_us);
   if (!st) refuse_completion(p, behavior, st.error().code, st.error().message);
 }
 

@@ -217,11 +217,12 @@ void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,
 }
 
 void Encoder::complete(std::uint64_t behavior,
-                       std::span<const CownValueRef> updates) {
+                       std::span<const CownValueRef> updates,
+                       std::uint64_t run_ns) {
   fbb_.Clear();
   auto ups = cown_values(updates);
   finish(fb::Message::Complete,
-         fb::CreateComplete(fbb_, behavior, ups).Union());
+         fb::CreateComplete(fbb_, behavior, ups, run_ns).Union());
 }
 
 void Encoder::quiesce(std::uint64_t request) {

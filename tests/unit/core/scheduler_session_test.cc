@@ -82,6 +82,35 @@ TEST(SchedulerWorkerTest, PipelineOnlyWhileBehaviorsRunShort) {
   expect_idle(s, 0);
 }
 
+// On a busy host a dispatch may wait long before the worker reads it; the
+// body's run time the worker reports is what counts, not the daemon's view.
+TEST(SchedulerWorkerTest, PipelineTrustsTheExecutorsRunTime) {
+  Scheduler s(Limits{.worker_pipeline = 2, .pipeline_below_us = 100});
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant w = s.open_session(Role::worker, 2, "w");
+  s.set_time(0);
+  BehaviorId b1 = submit_ok(s, a.id, pooled({}));
+  BehaviorId b2 = submit_ok(s, a.id, pooled({}));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b1});
+  s.set_time(50'000);  // 50 ms by the daemon's clock, 10 us in the body
+  std::vector<CownUpdate> none;
+  ASSERT_TRUE(s.complete(w.id, b1, none, 10).ok());
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b2});
+  BehaviorId b3 = submit_ok(s, a.id, pooled({}));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b3})
+      << "short by the worker's measure: pipelined";
+  s.set_time(50'010);
+  ASSERT_TRUE(s.complete(w.id, b2, none, 100'000).ok());  // long, it says
+  ASSERT_TRUE(s.complete(w.id, b3, none, 100'000).ok());
+  BehaviorId b4 = submit_ok(s, a.id, pooled({}));
+  BehaviorId b5 = submit_ok(s, a.id, pooled({}));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b4})
+      << "long by the worker's measure, though quick by the daemon's";
+  complete_ok(s, w.id, b4);
+  complete_ok(s, w.id, b5);
+  expect_idle(s, 0);
+}
+
 // A long behavior on one worker: the others' work goes to the idle worker,
 // not into the busy one's pipeline.
 TEST(SchedulerWorkerTest, LongBehaviorLeavesQueuedWorkToAnIdleWorker) {

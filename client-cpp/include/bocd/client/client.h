@@ -371,8 +371,10 @@ class Client {
   Pending take_pending(const proto::fb::Dispatch& dispatch);
   Access load_values(const proto::fb::Dispatch& dispatch, const Pending& p,
                      Scratch& scratch);
+  // `run_ns`: how long the body ran (0: not measured), for the daemon's
+  // pipelining (proto Complete.run_ns).
   void send_completion(const proto::fb::Dispatch& dispatch, Value& result,
-                       Scratch& scratch);
+                       Scratch& scratch, std::uint64_t run_ns = 0);
   void on_error(const proto::fb::Error& error);
   void on_mail_reply(const proto::fb::MailReply& reply);
   // Sends a Mail op that is answered, and waits for the answer.

@@ -64,7 +64,8 @@ class Encoder {
               std::uint64_t parent, std::string_view payload,
               std::span<const std::uint64_t> refs = {},
               std::span<const std::string> blobs = {});
-  void complete(std::uint64_t behavior, std::span<const CownValueRef> updates);
+  void complete(std::uint64_t behavior, std::span<const CownValueRef> updates,
+                std::uint64_t run_ns = 0);
   // Messaging; `value` only for Send (nullptr otherwise).
   void mail(std::uint64_t request, fb::MailKind kind, std::uint64_t program,
             std::span<const std::string> tags, bool wait,
