@@ -174,6 +174,33 @@ std::uint64_t Channel::flush_counted() {
   return 1 + encoder_.frames() + io_encoder_.frames();
 }
 
+void Channel::linger() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) {
+      lingering_ = false;
+      return;
+    }
+    if (!pending_.empty()) {
+      idle_lingers_ = 0;
+      schedule_flush_locked();  // runs next on this thread: no wake-up
+    } else if (++idle_lingers_ >= IDLE_LINGERS) {
+      idle_lingers_ = 0;
+      lingering_ = false;  // the next send wakes this thread again
+      return;
+    }
+  }
+  linger_timer_.expires_after(LINGER);
+  linger_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) {
+      std::lock_guard<std::mutex> lock(mu_);
+      lingering_ = false;
+      return;
+    }
+    linger();
+  });
+}
+
 void Channel::schedule_flush_locked() {
   if (flush_scheduled_) return;
   flush_scheduled_ = true;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -59,15 +60,29 @@ class Channel {
   // write. Frames leave in the order their send() calls returned, across
   // threads: on the IO thread, batched frames (send_batched) go first.
   // The IO thread writes them, so a burst of sends costs one write.
+  //
+  // From another thread, the first send after a quiet spell wakes the IO
+  // thread, which writes it at once and then, while sends keep coming,
+  // writes what has gathered every LINGER (see linger()) without being
+  // woken for each: a wake-up is a context switch, and a program's flood
+  // of submits would otherwise pay one per frame or two. A frame waits at
+  // most LINGER; a caller about to block on a reply writes everything
+  // itself (send_direct, flush_urgent).
   template <class F>
   void send(F&& encode) {
-    if (on_io_thread()) hand_over_io_output();
+    bool io = on_io_thread();
+    if (io) hand_over_io_output();
     std::lock_guard<std::mutex> lock(mu_);
     encode(encoder_);
     if (sync_writes_) {
       write_direct_locked();  // see set_sync_writes
-    } else {
+    } else if (io) {
       schedule_flush_locked();
+    } else if (pending_.size() >= DIRECT_BYTES) {
+      write_direct_locked();  // enough for one write: no need to wait
+    } else if (!lingering_) {
+      lingering_ = true;
+      boost::asio::post(io_, [this] { linger(); });
     }
   }
 
@@ -125,6 +140,7 @@ class Channel {
   void handshake(proto::fb::Role role, const std::string& program);
   void read();
   void flush();
+  void linger();
   void schedule_flush_locked();
   void write_direct_locked();
   void mark_closed();
@@ -149,6 +165,15 @@ class Channel {
   std::mutex mu_;
   std::vector<std::uint8_t> pending_;   // guarded by mu_
   bool flush_scheduled_ = false;        // guarded by mu_
+  // linger() runs (or is posted): other threads' sends need not wake the
+  // IO thread. It stops after IDLE_LINGERS rounds that found nothing.
+  bool lingering_ = false;              // guarded by mu_
+  int idle_lingers_ = 0;                // guarded by mu_
+  static constexpr auto LINGER = std::chrono::microseconds(100);
+  static constexpr int IDLE_LINGERS = 4;
+  // A send from another thread that leaves this much pending writes it.
+  static constexpr std::size_t DIRECT_BYTES = 32 * 1024;
+  boost::asio::steady_timer linger_timer_{io_};  // IO thread only
   bool async_in_flight_ = false;        // guarded by mu_: writing_ is out
   bool closed_ = false;                 // guarded by mu_: no direct writes
   proto::Encoder encoder_{pending_};    // guarded by mu_
