@@ -80,9 +80,47 @@ py::dict daemon_status(const std::string& socket, double timeout_s) {
 using Ids = std::vector<std::uint64_t>;
 using Names = std::vector<std::string>;
 
+// A new reference, or the pending Python error thrown.
+PyObject* checked(PyObject* o) {
+  if (o == nullptr) throw py::error_already_set();
+  return o;
+}
+
+// Reads (slot, data, exception, refs, blobs) or (data, exception, refs,
+// blobs) parts: the bytes, and the ids and names when there are any.
+std::string_view bytes_of(PyObject* o) {
+  char* data = nullptr;
+  Py_ssize_t n = 0;
+  if (PyBytes_AsStringAndSize(o, &data, &n) != 0) {
+    throw py::error_already_set();
+  }
+  return {data, static_cast<std::size_t>(n)};
+}
+
+template <class T>
+std::vector<T> list_of(PyObject* o) {
+  if (PyList_Check(o) && PyList_GET_SIZE(o) == 0) return {};
+  return py::reinterpret_borrow<py::object>(o).cast<std::vector<T>>();
+}
+
+bool truth(PyObject* o) {
+  int t = PyObject_IsTrue(o);
+  if (t < 0) throw py::error_already_set();
+  return t != 0;
+}
+
+PyObject* item(PyObject* tuple, Py_ssize_t i, Py_ssize_t size) {
+  if (!PyTuple_Check(tuple) || PyTuple_GET_SIZE(tuple) != size) {
+    throw std::runtime_error("bocd worker: malformed body result");
+  }
+  return PyTuple_GET_ITEM(tuple, i);
+}
+
 // Runs one worker behavior: hands the dispatch to the Python `body`, which
 // returns (updates, result): updates is [(slot, data, exception, refs,
-// blobs)], result is (data, exception, refs, blobs) or None.
+// blobs)], result is (data, exception, refs, blobs) or None. Written
+// against the C API, not pybind11's casts: this runs once per behavior,
+// and its conversions were a visible share of a worker's time.
 void run_python_body(const py::object& body, Access& a) {
   py::gil_scoped_acquire gil;
   // A worker's bodies run on the client's IO thread, which Python did not
@@ -93,28 +131,56 @@ void run_python_body(const py::object& body, Access& a) {
   // thread, which has its own already; keeping it changes nothing.)
   static thread_local bool kept = (gil.inc_ref(), true);
   (void)kept;
-  py::tuple ids(a.size());
-  py::tuple values(a.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    ids[i] = py::int_(a.cown(i).id);
-    values[i] = to_python(a.get(i));
-  }
-  py::bytes payload(a.payload().data(), a.payload().size());
   try {
-    py::tuple out = body(a.behavior(), a.session(), payload, ids, values,
-                         a.has_result());
-    for (py::handle u : py::reinterpret_borrow<py::list>(out[0])) {
-      auto t = py::reinterpret_borrow<py::tuple>(u);
-      std::size_t slot = t[0].cast<std::size_t>();
-      a.mut(slot) = t[1].cast<std::string>();
-      if (t[2].cast<bool>()) a.set_exception(slot, true);
-      a.set_refs(slot, t[3].cast<Ids>());
-      a.set_blobs(slot, t[4].cast<Names>());
+    auto n = static_cast<Py_ssize_t>(a.size());
+    auto ids = py::reinterpret_steal<py::object>(checked(PyTuple_New(n)));
+    auto values = py::reinterpret_steal<py::object>(checked(PyTuple_New(n)));
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      const Value& v = a.get(static_cast<std::size_t>(i));
+      PyTuple_SET_ITEM(ids.ptr(), i, checked(PyLong_FromUnsignedLongLong(
+                                         a.cown(static_cast<std::size_t>(i)).id)));
+      PyObject* t = checked(PyTuple_New(3));
+      PyTuple_SET_ITEM(values.ptr(), i, t);
+      PyTuple_SET_ITEM(t, 0, checked(PyBytes_FromStringAndSize(
+                                 v.data.data(),
+                                 static_cast<Py_ssize_t>(v.data.size()))));
+      PyTuple_SET_ITEM(t, 1, PyBool_FromLong(v.exception));
+      PyTuple_SET_ITEM(t, 2, checked(PyLong_FromLong(static_cast<long>(v.error))));
     }
-    if (!out[1].is_none() && a.has_result()) {
-      auto r = py::reinterpret_borrow<py::tuple>(out[1]);
-      a.set_result(r[0].cast<std::string>(), r[1].cast<bool>(),
-                   r[2].cast<Ids>(), r[3].cast<Names>());
+    py::object args[] = {
+        py::reinterpret_steal<py::object>(
+            checked(PyLong_FromUnsignedLongLong(a.behavior()))),
+        py::reinterpret_steal<py::object>(
+            checked(PyLong_FromUnsignedLongLong(a.session()))),
+        py::reinterpret_steal<py::object>(checked(PyBytes_FromStringAndSize(
+            a.payload().data(), static_cast<Py_ssize_t>(a.payload().size())))),
+        ids,
+        values,
+        py::reinterpret_borrow<py::object>(a.has_result() ? Py_True : Py_False),
+    };
+    PyObject* argv[6];
+    for (int i = 0; i < 6; ++i) argv[i] = args[i].ptr();
+    auto out = py::reinterpret_steal<py::object>(
+        checked(PyObject_Vectorcall(body.ptr(), argv, 6, nullptr)));
+    PyObject* updates = item(out.ptr(), 0, 2);
+    if (!PyList_Check(updates)) {
+      throw std::runtime_error("bocd worker: malformed body updates");
+    }
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(updates); ++k) {
+      PyObject* u = PyList_GET_ITEM(updates, k);
+      std::size_t slot = PyLong_AsSize_t(item(u, 0, 5));
+      if (PyErr_Occurred()) throw py::error_already_set();
+      if (slot >= a.size()) throw std::runtime_error("bocd worker: bad slot");
+      a.mut(slot) = bytes_of(item(u, 1, 5));
+      if (truth(item(u, 2, 5))) a.set_exception(slot, true);
+      a.set_refs(slot, list_of<std::uint64_t>(item(u, 3, 5)));
+      a.set_blobs(slot, list_of<std::string>(item(u, 4, 5)));
+    }
+    PyObject* r = item(out.ptr(), 1, 2);
+    if (r != Py_None && a.has_result()) {
+      a.set_result(std::string(bytes_of(item(r, 0, 4))), truth(item(r, 1, 4)),
+                   list_of<std::uint64_t>(item(r, 2, 4)),
+                   list_of<std::string>(item(r, 3, 4)));
     }
   } catch (const std::exception& e) {
     // The Python side catches everything a body raises; reaching here is a
