@@ -53,8 +53,9 @@ struct Limits {
   // the ones queued behind it while another worker may be idle.
   std::uint32_t worker_pipeline = 1;  // the daemon passes --worker-pipeline
   // So a worker is sent a behavior while it runs another only while its
-  // recent behaviors were short: a moving average of their run times
-  // (host time, see set_time) under this many microseconds. A worker with
+  // recent behaviors were short (a moving average of their run times, as
+  // the worker reports them, under this many microseconds) and the one it
+  // runs now has run for less, by host time (see set_time). A worker with
   // no completed behavior yet counts as slow. Negative: always.
   std::int64_t pipeline_below_us = 200;
   // Largest dispatch message (the frame limit), estimated from its values,

@@ -79,6 +79,17 @@ TEST(SchedulerWorkerTest, PipelineOnlyWhileBehaviorsRunShort) {
       << "short again: pipelined again";
   complete_ok(s, w.id, c1);
   complete_ok(s, w.id, c2);
+  // The average is short, but the body running now has run long (it may
+  // be blocked): nothing more is queued behind it.
+  BehaviorId d1 = submit_ok(s, a.id, pooled({}));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{d1});
+  s.set_time(101'020 + 500);
+  BehaviorId d2 = submit_ok(s, a.id, pooled({}));
+  EXPECT_TRUE(drain(s).dispatched.empty())
+      << "d1 has run 500 us: d2 waits for a worker that can start it";
+  complete_ok(s, w.id, d1);
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{d2});
+  complete_ok(s, w.id, d2);
   expect_idle(s, 0);
 }
 
