@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <future>
 #include <string>
@@ -54,6 +55,33 @@ TEST(Client, BehaviorsOnOneCownRunInSubmissionOrder) {
   for (int i = 0; i < 5000; ++i) expected += std::to_string(i) + ",";
   EXPECT_EQ(c.read(log).data, expected);
   c.wait();
+}
+
+// Submits the program's thread sends and never follows with a call that
+// writes (read, wait, acquire) still leave: the IO thread writes them, at
+// once after a quiet spell, else within its linger (channel.h). Singles
+// and bursts, so both the waking and the lingering path are taken.
+TEST(Client, SubmitsLeaveWithoutACallThatFlushes) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef x = c.create("0");
+  for (int round = 0; round < 200; ++round) {
+    int burst = round % 4 == 0 ? 50 : 1;
+    std::promise<void> ran;
+    std::future<void> done = ran.get_future();
+    for (int i = 0; i < burst; ++i) {
+      bool last = i == burst - 1;
+      c.submit({x}, [&ran, last](Access& a) {
+        a.mut(0) = std::to_string(as_int(a.get(0).data) + 1);
+        if (last) ran.set_value();
+      });
+    }
+    // A liveness guard, not a speed assertion: without the IO thread's
+    // write this would wait forever.
+    ASSERT_EQ(done.wait_for(std::chrono::seconds(60)), std::future_status::ready)
+        << "round " << round << ": a submit never left the program";
+  }
+  EXPECT_EQ(c.read(x).data, std::to_string(50 * 50 + 150));
 }
 
 TEST(Client, AcquireWaitsForEarlierBehaviorsAndHoldsUntilRelease) {
