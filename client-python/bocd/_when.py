@@ -25,7 +25,7 @@ import types
 from typing import Any, Callable, Sequence
 
 from . import _cown, _runtime, _serial
-from ._cown import Cown, CownCapsule, _Handle, _register
+from ._cown import Cown, CownCapsule, _Handle, _counts, _register
 
 _CO_ASYNC = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | \
     inspect.CO_ITERABLE_COROUTINE
@@ -211,27 +211,52 @@ def _plain_prefix(fn: types.FunctionType) -> tuple[bytes, list[int]] | None:
     return cached
 
 
+def _plain_call(fn: Any, args: Sequence[Any]) -> Cown[Any] | None:
+    """Schedules a plain behavior (see ``_plain``) over single cowns, in a
+    program with no pinned cowns, in as few steps as possible: a program
+    schedules every behavior itself, so this is its share of each one's
+    cost. None when the call is not of that shape (``_schedule`` then)."""
+    if (type(fn) is not types.FunctionType or fn.__defaults__ is not None
+            or fn.__closure__ is not None or fn.__kwdefaults__ is not None
+            or _cown._pinned):
+        return None
+    code = fn.__code__
+    plain = _plain.get(code) or _plain_prefix(fn)
+    if plain is None or code.co_argcount != len(args):
+        return None
+    flat = []
+    for a in args:
+        if not isinstance(a, _Handle):
+            return None
+        flat.append(a._id)
+    prefix = plain[0]
+    if len(flat) > 1:  # the daemon sends ids sorted and deduplicated
+        prefix += b"P" + struct.pack(f"<{len(flat)}Q", *flat)
+    if not _runtime._up or getattr(_runtime._tls, "behavior", None) is not None:
+        return _submit(flat, prefix, plain[1], None)  # first, or nested
+    # _submit's steps for a started program's own thread, inlined.
+    _runtime._scheduled += 1
+    ident = _runtime._session.submit(flat, prefix, True, 0, plain[1], _NONE)
+    result = _new_cown(Cown)
+    result._id = ident
+    result._hold = None
+    result._held = True
+    # _register(ident, fresh=True) for an id never seen before: one dict
+    # store, atomic under the GIL, needs no lock.
+    _counts[ident] = 1
+    return result
+
+
+_new_cown = Cown.__new__
+_NONE: list[Any] = []  # read, never changed
+
+
 def _schedule(fn: Any, args: Sequence[Any], extras: list[Any] | None,
               frame: types.FrameType | None) -> Cown[Any]:
-    # The common case first, in as few steps as possible: @when over single
-    # cowns, whose function takes just them, in a program with no pinned
-    # cowns. It must be cheap: the program schedules every behavior itself.
-    if (extras is None and type(fn) is types.FunctionType
-            and fn.__defaults__ is None and fn.__closure__ is None
-            and fn.__kwdefaults__ is None and not _cown._pinned):
-        code = fn.__code__
-        plain = _plain.get(code) or _plain_prefix(fn)
-        if plain is not None and code.co_argcount == len(args):
-            flat = []
-            for a in args:
-                if not isinstance(a, _Handle):
-                    break
-                flat.append(a._id)
-            else:
-                prefix = plain[0]
-                if len(flat) > 1:  # the daemon sends ids sorted, deduplicated
-                    prefix += b"P" + struct.pack(f"<{len(flat)}Q", *flat)
-                return _submit(flat, prefix, plain[1], None)
+    if extras is None:
+        result = _plain_call(fn, args)
+        if result is not None:
+            return result
     return _schedule_general(fn, args, extras, frame)
 
 
@@ -294,7 +319,10 @@ def when(*cowns: Any) -> Callable[[Callable[..., Any]], Cown[Any]]:
     and binds its name to the result cown. Each argument is a cown (one
     parameter) or a list/tuple of cowns (one list parameter)."""
     def decorator(fn: Callable[..., Any]) -> Cown[Any]:
-        return _schedule(fn, cowns, None, sys._getframe(1))
+        result = _plain_call(fn, cowns)
+        if result is not None:
+            return result
+        return _schedule_general(fn, cowns, None, sys._getframe(1))
     return decorator
 
 
