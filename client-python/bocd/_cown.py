@@ -116,7 +116,8 @@ class _Hold:
         self.loaded = False
         self.touched = False  # must be written back: it may have changed
         self.lease = lease    # main side: the daemon's id for the request
-        self.blobs: dict[str, Any] = {}  # blobs the value was read from
+        # Blobs the value was read from (made when a value is read from any).
+        self.blobs: dict[str, Any] | None = None
         # Whether big buffers are copied out of shared memory: in the
         # program, which may keep the value after its cown moves on (a
         # worker's ownership ends with the body, so it reads them in place).
@@ -130,6 +131,8 @@ class _Hold:
                 # value): what decode() would do, without its steps.
                 self.value = pickle.loads(data)
             else:
+                if self.blobs is None:
+                    self.blobs = {}
                 self.value, self.exc = decode(data, self.exc, self.error,
                                               self.blobs, self.copy)
             self.loaded = True

@@ -257,7 +257,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             cap._hold = None  # ownership ends with the body
             borrowed.append(cap)
         del params, holds, cap, h
-        _noticeboard.end_behavior()  # its snapshot must not outlive it
+        _nb_snap.behavior = _nb_snap.board = None  # must not outlive it
         end_borrowing(borrowed)
         out, err = sys.stdout, sys.stderr
         if (type(out) is not _Forward or type(err) is not _Forward
@@ -265,6 +265,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             _flush_output()  # before the completion
 
 
+_nb_snap = _noticeboard._snap  # the body's snapshot (end_behavior)
 _SCALARS = _serial._SCALARS  # pickled as they are, small (no blobs, refs)
 _EMPTY: list[Any] = []  # read, never changed
 
