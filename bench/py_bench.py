@@ -5,6 +5,7 @@ Run it with the interpreter that has bocd installed:
     .venv/bin/python bench/py_bench.py                  # everything, full size
     .venv/bin/python bench/py_bench.py --n 0.05         # a quick, small run
     .venv/bin/python bench/py_bench.py --only W1,W4 --peers bocd,pool
+    .venv/bin/python bench/py_bench.py --only W1 --peers bocd,pool --repeat 5
 
 Workloads (counts are multiplied by --n):
   W1  20,000 independent tiny behaviors (each increments its own counter)
@@ -29,7 +30,10 @@ Peers, each in its own process per worker count (bench/py_bench_child.py):
 A peer that cannot be set up is skipped with the reason. Every workload
 checks its result (W2 order, W3 conservation, ...) and prints the check.
 The "bocd vs" column is how many times better bocd is than that peer
-(rate ratio; for W4 latency ratio; for W5 speedup ratio).
+(rate ratio; for W4 latency ratio; for W5 speedup ratio). With --repeat N
+every peer runs N times, in interleaved rounds (so a slow spell of the
+machine falls on all of them), and each figure is the median run, with
+the range of the N shown: one run on a shared VM can swing by a third.
 """
 
 import argparse
@@ -227,13 +231,43 @@ def value_of(workload, res):
 
 def describe(workload, res):
     if workload == "W4":
-        return f"median {res['median_us']:.1f} us, p99 {res['p99_us']:.1f} us"
+        return (f"median {res['median_us']:.1f} us, p99 {res['p99_us']:.1f} "
+                f"us" + spread_of(workload, res))
     if workload == "W5":
         return (f"{res['speedup']:.2f}x  ({res['seconds_1']:.2f} s -> "
-                f"{res['seconds_2']:.2f} s)")
+                f"{res['seconds_2']:.2f} s)" + spread_of(workload, res))
     if workload == "W6":
-        return f"{res['gbps']:.2f} GB/s  ({res['seconds']:.2f} s)"
-    return f"{res['n'] / res['seconds']:,.0f} /s  ({res['seconds']:.2f} s)"
+        text = f"{res['gbps']:.2f} GB/s  ({res['seconds']:.2f} s)"
+    else:
+        text = f"{res['n'] / res['seconds']:,.0f} /s  ({res['seconds']:.2f} s)"
+    return text + spread_of(workload, res)
+
+
+def spread_of(workload, res):
+    """For a median of several runs: how many, and the range they gave."""
+    if res.get("runs", 1) < 2:
+        return ""
+    lo, hi = res["range"]
+    if workload == "W4":
+        return f"  [median of {res['runs']}: {lo:.0f}-{hi:.0f} us]"
+    if workload in ("W5", "W6"):
+        return f"  [median of {res['runs']}: {lo:.2f}-{hi:.2f}]"
+    return f"  [median of {res['runs']}: {lo:,.0f}-{hi:,.0f}]"
+
+
+def median_result(runs, workload):
+    """The median of one peer's runs of a workload (by the compared value;
+    of an even number, the worse middle one), noting how many there were
+    and their range; an error when none succeeded."""
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return runs[0]
+    higher = value_of(workload, ok[0])[1]
+    ok.sort(key=lambda r: value_of(workload, r)[0], reverse=not higher)
+    mid = dict(ok[(len(ok) - 1) // 2])  # worst first: the worse middle
+    values = [value_of(workload, r)[0] for r in ok]
+    mid["runs"], mid["range"] = len(ok), (min(values), max(values))
+    return mid
 
 
 def print_table(headers, rows):
@@ -313,6 +347,8 @@ def parse_args(argv=None):
                    help="size of W6's array in MB (default 100)")
     p.add_argument("--timeout", type=float, default=900,
                    help="seconds before a peer's child process is abandoned")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="runs of every peer, interleaved; report medians")
     p.add_argument("--verbose", action="store_true",
                    help="show every child's stderr")
     args = p.parse_args(argv)
@@ -329,15 +365,23 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     args.spin_iters = calibrate_spin()
-    results, skipped = {}, {}
+    pythons, skipped = {}, {}
     for peer in args.peers:
         python, reason = SETUP[peer]()
         if reason:
             log(f"skipping {peer}: {reason}")
             skipped[peer] = reason
             continue
-        log(f"{peer} ({python})")
-        results[peer] = run_peer(python, peer, args)
+        pythons[peer] = python
+    runs = {peer: [] for peer in pythons}
+    for r in range(max(1, args.repeat)):
+        for peer, python in pythons.items():
+            log(f"{peer} ({python})" + (f", run {r + 1} of {args.repeat}"
+                                        if args.repeat > 1 else ""))
+            runs[peer].append(run_peer(python, peer, args))
+    results = {peer: {w: median_result([run[w] for run in peer_runs], w)
+                      for w in args.only}
+               for peer, peer_runs in runs.items()}
     report(results, skipped, args)
 
 
