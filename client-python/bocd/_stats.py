@@ -62,9 +62,11 @@ def runtime_stats(timeout: float = 10.0) -> dict[str, Any]:
 
     * ``workers``: one dict per worker process of the daemon, with
       ``worker_index``, ``pid``, ``behaviors_run``, ``running`` (dispatched
-      to it, not yet ended: its queue depth) and ``busy_s`` (time it held
-      at least one behavior). Workers serve every program of the daemon,
-      so these count all of their work.
+      to it, not yet ended: its queue depth), ``busy_s`` (time it held
+      at least one behavior) and ``mean_run_s`` (the moving average of its
+      bodies' run times, by which the daemon decides whether to send it
+      more while it is busy; None before its first). Workers serve every
+      program of the daemon, so these count all of their work.
     * ``main``: this program as an executor of its pinned work: ``pid``,
       ``pinned_dispatched`` (pinned behaviors routed to it so far),
       ``pinned_depth`` (routed, not yet run by pump()), ``behaviors_run``,
@@ -81,6 +83,7 @@ def runtime_stats(timeout: float = 10.0) -> dict[str, Any]:
         "behaviors_run": w["ran"],
         "running": w["running"],
         "busy_s": w["busy_us"] / 1e6,
+        "mean_run_s": None if w["mean_run_us"] < 0 else w["mean_run_us"] / 1e6,
     } for i, w in enumerate(_workers(status))]
     me = _main(status) or dict.fromkeys(
         ("ran", "busy_us", "pinned_dispatched", "pinned_depth", "in_flight"), 0)

@@ -64,6 +64,7 @@ py::dict daemon_status(const std::string& socket, double timeout_s) {
     d["busy_us"] = x.busy_us;
     d["pinned_dispatched"] = x.pinned_dispatched;
     d["pinned_depth"] = x.pinned_depth;
+    d["mean_run_us"] = x.mean_run_us;
     sessions.append(d);
   }
   py::dict out;

@@ -49,7 +49,8 @@ std::string to_json(const DaemonStatus& s) {
          ",\"running\":" + std::to_string(x.running) +
          ",\"busy_ms\":" + std::to_string(x.busy_us / 1000.0) +
          ",\"pinned_dispatched\":" + std::to_string(x.pinned_dispatched) +
-         ",\"pinned_depth\":" + std::to_string(x.pinned_depth) + "}";
+         ",\"pinned_depth\":" + std::to_string(x.pinned_depth) +
+         ",\"mean_run_us\":" + std::to_string(x.mean_run_us) + "}";
   }
   return o + "]}";
 }
@@ -64,19 +65,21 @@ void print_text(const DaemonStatus& s, const std::string& socket) {
       static_cast<unsigned long long>(s.in_flight),
       static_cast<unsigned long long>(s.behaviors_completed),
       static_cast<unsigned long long>(s.queued));
-  // RAN/RUNNING/BUSY are as an executor; PINNED is pinned work dispatched
-  // to the session, PQ its pinned queue now.
-  std::printf("%-8s %-7s %-8s %-10s %-10s %-8s %-10s %-8s %-4s %s\n",
+  // RAN/RUNNING/BUSY are as an executor, RUN-US its mean body time ("-"
+  // before its first); PINNED is pinned work dispatched to the session, PQ
+  // its pinned queue now.
+  std::printf("%-8s %-7s %-8s %-10s %-10s %-8s %-10s %-8s %-8s %-4s %s\n",
               "SESSION", "ROLE", "PID", "IN-FLIGHT", "RAN", "RUNNING",
-              "BUSY-S", "PINNED", "PQ", "PROGRAM");
+              "BUSY-S", "RUN-US", "PINNED", "PQ", "PROGRAM");
   for (const auto& x : s.sessions) {
-    std::printf("%-8llu %-7s %-8d %-10llu %-10llu %-8u %-10.3f %-8llu %-4u %s\n",
-                static_cast<unsigned long long>(x.id), x.role.c_str(), x.pid,
-                static_cast<unsigned long long>(x.in_flight),
-                static_cast<unsigned long long>(x.ran), x.running,
-                x.busy_us / 1e6,
-                static_cast<unsigned long long>(x.pinned_dispatched),
-                x.pinned_depth, x.program.c_str());
+    std::string run = x.mean_run_us < 0 ? "-" : std::to_string(x.mean_run_us);
+    std::printf(
+        "%-8llu %-7s %-8d %-10llu %-10llu %-8u %-10.3f %-8s %-8llu %-4u %s\n",
+        static_cast<unsigned long long>(x.id), x.role.c_str(), x.pid,
+        static_cast<unsigned long long>(x.in_flight),
+        static_cast<unsigned long long>(x.ran), x.running, x.busy_us / 1e6,
+        run.c_str(), static_cast<unsigned long long>(x.pinned_dispatched),
+        x.pinned_depth, x.program.c_str());
   }
 }
 

@@ -121,6 +121,9 @@ struct SessionSummary {
   std::uint64_t busy_us = 0;
   std::uint64_t pinned_dispatched = 0;
   std::uint32_t pinned_depth = 0;
+  // The moving average of its bodies' run times that pipelining goes by
+  // (Limits::pipeline_below_us); -1 before its first.
+  std::int64_t mean_run_us = -1;
 };
 
 // A program's pinned work (DESIGN D8): behaviors dispatched to it because

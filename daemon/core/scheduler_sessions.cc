@@ -193,7 +193,7 @@ std::vector<SessionSummary> Scheduler::sessions() const {
     out.push_back(SessionSummary{s.id, s.role, s.pid, s.program,
                                  s.terminator.count(), s.ran, s.running,
                                  busy, s.pinned_dispatched,
-                                 s.pinned_running});
+                                 s.pinned_running, s.run_us});
   }
   std::sort(out.begin(), out.end(),
             [](const SessionSummary& a, const SessionSummary& b) {

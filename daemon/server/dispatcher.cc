@@ -301,7 +301,7 @@ void Dispatcher::status(Peer& p, const fb::StatusRequest& m) {
     sessions.push_back(fb::CreateSessionInfo(
         fbb, s.id.value, to_wire(s.role), s.pid, fbb.CreateString(s.program),
         s.in_flight, s.ran, s.running, s.busy_us, s.pinned_dispatched,
-        s.pinned_depth));
+        s.pinned_depth, s.mean_run_us));
   }
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
       info_.now() - info_.started);

@@ -160,6 +160,9 @@ def test_runtime_stats_count_worker_runs_and_pinned_dispatches():
     assert worker_runs(after) - worker_runs(before) == 30, (before, after)
     assert worker_busy(after) > worker_busy(before)
     assert all(w["running"] == 0 for w in after["workers"]), after
+    for w in after["workers"]:  # a worker that has run one has a mean
+        if w["behaviors_run"] > 0:
+            assert w["mean_run_s"] is not None and w["mean_run_s"] >= 0, w
     assert after["main"]["pinned_dispatched"] - (
         before["main"]["pinned_dispatched"]) == 5
     assert after["main"]["behaviors_run"] - before["main"]["behaviors_run"] == 5
@@ -197,8 +200,9 @@ def test_cli_quiesce_stats_json_reports_each_worker(bocd_daemon):
     assert len(workers) == 2
     for w in workers:
         assert set(w) >= {"ran", "running", "busy_ms", "pinned_dispatched",
-                          "pinned_depth"}, w
+                          "pinned_depth", "mean_run_us"}, w
         assert w["running"] == 0 and w["pinned_depth"] == 0
+        assert (w["mean_run_us"] >= 0) == (w["ran"] > 0), w
     assert sum(w["ran"] for w in workers) >= 7
     assert sum(w["busy_ms"] for w in workers) > 0
     assert c.unwrap() == 7

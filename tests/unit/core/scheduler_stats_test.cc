@@ -27,6 +27,7 @@ TEST_F(SchedulerStatsTest, BusyTimeCountsWhileAWorkerHoldsWork) {
   SessionSummary mid = summary_of(s.sessions(), w.id);
   EXPECT_EQ(mid.running, 1u);
   EXPECT_EQ(mid.ran, 0u);
+  EXPECT_EQ(mid.mean_run_us, -1) << "no body has finished there yet";
   EXPECT_EQ(mid.busy_us, 400u) << "a running behavior counts up to now";
   s.set_time(1'500);
   complete_ok(s, w.id, first);
@@ -36,6 +37,8 @@ TEST_F(SchedulerStatsTest, BusyTimeCountsWhileAWorkerHoldsWork) {
   s.set_time(9'250);
   complete_ok(s, w.id, second);
   SessionSummary end = summary_of(s.sessions(), w.id);
+  // 500 us, then 250 us: the moving average weighs the new one by 1/8.
+  EXPECT_EQ(end.mean_run_us, (7 * 500 + 250) / 8);
   EXPECT_EQ(end.ran, 2u);
   EXPECT_EQ(end.running, 0u);
   EXPECT_EQ(end.busy_us, 750u);

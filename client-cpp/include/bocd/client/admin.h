@@ -25,6 +25,9 @@ struct SessionStatus {
   std::uint64_t busy_us = 0;        // time it held at least one
   std::uint64_t pinned_dispatched = 0;
   std::uint32_t pinned_depth = 0;   // its pinned queue now
+  // Moving average of its bodies' run times, which the daemon pipelines
+  // by (--pipeline-below-us); -1 before its first.
+  std::int64_t mean_run_us = -1;
 };
 
 struct DaemonStatus {
