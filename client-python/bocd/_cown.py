@@ -37,6 +37,13 @@ _borrowed = threading.local()
 
 def _register(ident: int, fresh: bool) -> None:
     """Counts a held handle; `fresh` when the daemon already gave us one."""
+    if fresh:
+        # An id this process has just made (a new cown, a result): in no
+        # count and no pending drop yet, and no other thread knows it, so
+        # one dict store (atomic under the GIL) does. Every behavior a
+        # program schedules passes here.
+        _counts[ident] = 1
+        return
     with _counts_lock:
         n = _counts.get(ident, 0)
         _counts[ident] = n + 1
@@ -46,7 +53,7 @@ def _register(ident: int, fresh: bool) -> None:
             # (a hold now would be a no-op the late drop then undoes).
             del _drops[ident]
             return
-    if first and not fresh:
+    if first:
         _runtime.session().hold([ident])
 
 

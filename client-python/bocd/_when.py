@@ -25,7 +25,7 @@ import types
 from typing import Any, Callable, Sequence
 
 from . import _cown, _runtime, _serial
-from ._cown import Cown, CownCapsule, _Handle, _counts, _register
+from ._cown import Cown, CownCapsule, _Handle, _register
 
 _CO_ASYNC = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | \
     inspect.CO_ITERABLE_COROUTINE
@@ -232,23 +232,7 @@ def _plain_call(fn: Any, args: Sequence[Any]) -> Cown[Any] | None:
     prefix = plain[0]
     if len(flat) > 1:  # the daemon sends ids sorted and deduplicated
         prefix += b"P" + struct.pack(f"<{len(flat)}Q", *flat)
-    if not _runtime._up or getattr(_runtime._tls, "behavior", None) is not None:
-        return _submit(flat, prefix, plain[1], None)  # first, or nested
-    # _submit's steps for a started program's own thread, inlined.
-    _runtime._scheduled += 1
-    ident = _runtime._session.submit(flat, prefix, True, 0, plain[1], _NONE)
-    result = _new_cown(Cown)
-    result._id = ident
-    result._hold = None
-    result._held = True
-    # _register(ident, fresh=True) for an id never seen before: one dict
-    # store, atomic under the GIL, needs no lock.
-    _counts[ident] = 1
-    return result
-
-
-_new_cown = Cown.__new__
-_NONE: list[Any] = []  # read, never changed
+    return _submit(flat, prefix, plain[1], None)
 
 
 def _schedule(fn: Any, args: Sequence[Any], extras: list[Any] | None,
@@ -272,7 +256,7 @@ def _submit(flat: list[int], prefix: bytes, code_refs: list[int],
         parent = 0
         _runtime.count_scheduled()
     if call is None:
-        ident = session.submit(flat, prefix, True, parent, code_refs, [])
+        ident = session.submit(flat, prefix, True, parent, code_refs, _NONE)
     else:
         try:
             ident = session.submit(flat, prefix + call.data, True, parent,
@@ -280,7 +264,7 @@ def _submit(flat: list[int], prefix: bytes, code_refs: list[int],
         except BaseException:
             call.discard()
             raise
-    result = Cown.__new__(Cown)
+    result = _new_cown(Cown)
     result._id = ident
     result._hold = None
     # The submitting session (this process) owns the result cown's handle
@@ -288,6 +272,10 @@ def _submit(flat: list[int], prefix: bytes, code_refs: list[int],
     result._held = True
     _register(ident, fresh=True)
     return result
+
+
+_new_cown = Cown.__new__
+_NONE: list[Any] = []  # read, never changed
 
 
 def _schedule_general(fn: Any, args: Sequence[Any], extras: list[Any] | None,
