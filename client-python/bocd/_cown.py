@@ -133,9 +133,11 @@ class _Hold:
     def get(self) -> Any:
         if not self.loaded:
             data = self.data
-            if data[:1] == b"\x80" and not self.error and not self.copy:
-                # A plain pickle stream in a worker (the usual small
-                # value): what decode() would do, without its steps.
+            if (data[:1] == b"\x80" and not self.error
+                    and not _serial.keep_own_classes):
+                # A plain pickle stream (the usual small value) where no
+                # classes are kept (a worker): what decode() ends in
+                # (_serial.unpickle's first case), without its steps.
                 self.value = pickle.loads(data)
             else:
                 if self.blobs is None:

@@ -160,13 +160,22 @@ def _place(mv: memoryview, reuse: dict[str, Any] | None,
     return name, 0, n
 
 
+def small_scalar(value: Any) -> bytes | None:
+    """The pickle of a plain scalar that travels inline (no refs, no blobs),
+    made without a pickler object: the common small value. Else None."""
+    if type(value) in _SCALARS:
+        data = pickle.dumps(value, 5)
+        if len(data) < STREAM_MAX:
+            return data
+    return None
+
+
 def encode(value: Any, reuse: dict[str, Any] | None = None) -> Encoded:
     """Pickles `value`. `reuse`: the blobs this cown's value was read from
     (see the module docstring)."""
-    if type(value) in _SCALARS:  # the common small value: no pickler object
-        data = pickle.dumps(value, 5)
-        if len(data) < STREAM_MAX:
-            return Encoded(data, [], [])
+    data = small_scalar(value)
+    if data is not None:
+        return Encoded(data, [], [])
     stream, refs, oob = _pickle(value)
     if not oob and len(stream) < STREAM_MAX:
         return Encoded(stream, refs, [])

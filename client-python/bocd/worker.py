@@ -230,9 +230,8 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             if h is not None and h.touched:
                 v = h.value
                 try:
-                    data = (pickle.dumps(v, 5) if type(v) in _SCALARS
-                            else None)  # the common value: skip encode()
-                    if data is not None and len(data) < _serial.STREAM_MAX:
+                    data = _serial.small_scalar(v)  # no Encoded to build
+                    if data is not None:
                         updates.append((k, data, bool(h.exc), _EMPTY, _EMPTY))
                     else:
                         e = _serial.encode(v, h.blobs)
@@ -257,7 +256,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             cap._hold = None  # ownership ends with the body
             borrowed.append(cap)
         del params, holds, cap, h
-        _nb_snap.behavior = _nb_snap.board = None  # must not outlive it
+        _noticeboard.end_behavior()  # its snapshot must not outlive it
         end_borrowing(borrowed)
         out, err = sys.stdout, sys.stderr
         if (type(out) is not _Forward or type(err) is not _Forward
@@ -265,8 +264,6 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             _flush_output()  # before the completion
 
 
-_nb_snap = _noticeboard._snap  # the body's snapshot (end_behavior)
-_SCALARS = _serial._SCALARS  # pickled as they are, small (no blobs, refs)
 _EMPTY: list[Any] = []  # read, never changed
 
 
