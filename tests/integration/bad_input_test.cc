@@ -9,6 +9,7 @@
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -744,6 +745,32 @@ std::uint64_t next_dispatch(RawClient& w, std::uint64_t program) {
   return d->behavior();
 }
 
+// What the daemon says when a worker session names no behavior it runs of
+// the program whose queues or board it asks for.
+const std::string WORKER_NOT_RUNNING =
+    "a worker may use only the message queues of a program whose behavior "
+    "it is running";
+
+// The scene the worker-trust tests start from: program p's behavior runs
+// on the only worker and q's waits behind it (a worker runs one at a
+// time). `first` encodes p's frames that go before its submit (a cown to
+// name, say). Returns p's running behavior.
+std::uint64_t p_runs_q_waits(RawClient& worker, RawClient& p,
+                             std::uint64_t p_session, RawClient& q,
+                             const std::function<void(proto::Encoder&)>& first =
+                                 nullptr) {
+  p.send([&](proto::Encoder& e) {
+    if (first) first(e);
+    e.submit(1, {}, 0, fb::Executor::Workers, 0, "p's");
+  });
+  const std::uint64_t p_run = next_dispatch(worker, p_session);
+  q.send([](proto::Encoder& e) {
+    e.submit(2, {}, 0, fb::Executor::Workers, 0, "q's");
+  });
+  EXPECT_NE(status_of(q, 3).as<fb::Status>(), nullptr);
+  return p_run;
+}
+
 // A worker session uses a program's queues only naming a behavior of that
 // program it is running: not none, not another program's, not one it has
 // completed.
@@ -758,19 +785,8 @@ TEST(BadInput, WorkerNamingNoBehaviorOfTheProgramItRunsIsRefused) {
   std::uint64_t p_session = p.handshake();
   RawClient q(d.socket());
   std::uint64_t q_session = q.handshake();
-  p.send([](proto::Encoder& e) {
-    e.submit(1, {}, 0, fb::Executor::Workers, 0, "p's");
-  });
-  const std::uint64_t p_run = next_dispatch(worker, p_session);
-  // The only worker runs one behavior at a time: q's waits.
-  q.send([](proto::Encoder& e) {
-    e.submit(2, {}, 0, fb::Executor::Workers, 0, "q's");
-  });
-  ASSERT_NE(status_of(q, 3).as<fb::Status>(), nullptr);
-
-  const std::string words =
-      "a worker may use only the message queues of a program whose "
-      "behavior it is running";
+  const std::uint64_t p_run = p_runs_q_waits(worker, p, p_session, q);
+  const std::string& words = WORKER_NOT_RUNNING;
   proto::ValueRef v{"for the program"};
   for (auto kind : {fb::MailKind::Send, fb::MailKind::Receive,
                     fb::MailKind::Drain, fb::MailKind::SetTags}) {
@@ -1164,19 +1180,10 @@ TEST(BadInput, WorkerNamingNoRunningBehaviorOfTheProgramGetsNoBoard) {
   RawClient q(d.socket());
   std::uint64_t q_session = q.handshake();
   const std::uint64_t x = p_base + 1;
-  p.send([&](proto::Encoder& e) {
-    e.create_cown(x, {"x"}, false);
-    e.submit(1, {}, 0, fb::Executor::Workers, 0, "p's");
-  });
-  const std::uint64_t p_run = next_dispatch(worker, p_session);
-  q.send([](proto::Encoder& e) {
-    e.submit(2, {}, 0, fb::Executor::Workers, 0, "q's");
-  });
-  ASSERT_NE(status_of(q, 3).as<fb::Status>(), nullptr);
-
-  const std::string words =
-      "a worker may use only the message queues of a program whose "
-      "behavior it is running";
+  const std::uint64_t p_run = p_runs_q_waits(
+      worker, p, p_session, q,
+      [&](proto::Encoder& e) { e.create_cown(x, {"x"}, false); });
+  const std::string& words = WORKER_NOT_RUNNING;
   send_board(worker, 10, x, p_session);  // no behavior
   expect_mail_error(worker, fb::ErrorCode::NotPermitted, 10, words);
   send_board(worker, 11, 0, p_session);
