@@ -35,11 +35,6 @@ std::vector<CownRef> to_refs(const std::vector<std::uint64_t>& ids) {
   return out;
 }
 
-// A value as Python sees it: (data, exception flag, daemon error code).
-py::tuple to_python(const Value& v) {
-  return py::make_tuple(py::bytes(v.data), v.exception,
-                        static_cast<int>(v.error));
-}
 
 // The daemon's status as a dict, read over a short admin session: a
 // program's own session cannot see other sessions' figures.
@@ -87,6 +82,18 @@ PyObject* checked(PyObject* o) {
   return o;
 }
 
+// A value as Python sees it: (data, exception flag, daemon error code).
+py::tuple to_python(const Value& v) {
+  auto t = py::reinterpret_steal<py::tuple>(checked(PyTuple_New(3)));
+  PyTuple_SET_ITEM(t.ptr(), 0, checked(PyBytes_FromStringAndSize(
+                                   v.data.data(),
+                                   static_cast<Py_ssize_t>(v.data.size()))));
+  PyTuple_SET_ITEM(t.ptr(), 1, PyBool_FromLong(v.exception));
+  PyTuple_SET_ITEM(t.ptr(), 2,
+                   checked(PyLong_FromLong(static_cast<long>(v.error))));
+  return t;
+}
+
 // Reads (slot, data, exception, refs, blobs) or (data, exception, refs,
 // blobs) parts: the bytes, and the ids and names when there are any.
 std::string_view bytes_of(PyObject* o) {
@@ -117,11 +124,64 @@ PyObject* item(PyObject* tuple, Py_ssize_t i, Py_ssize_t size) {
   return PyTuple_GET_ITEM(tuple, i);
 }
 
-// Runs one worker behavior: hands the dispatch to the Python `body`, which
-// returns (updates, result): updates is [(slot, data, exception, refs,
-// blobs)], result is (data, exception, refs, blobs) or None. Written
-// against the C API, not pybind11's casts: this runs once per behavior,
-// and its conversions were a visible share of a worker's time.
+// Calls the Python `body` with the dispatch: (behavior, session, payload,
+// ids, values, has_result). Written against the C API, not pybind11's
+// casts, as is take_outcome(): they run once per behavior, and their
+// conversions were a visible share of a worker's time.
+py::object call_python_body(const py::object& body, const Access& a) {
+  auto n = static_cast<Py_ssize_t>(a.size());
+  auto ids = py::reinterpret_steal<py::object>(checked(PyTuple_New(n)));
+  auto values = py::reinterpret_steal<py::object>(checked(PyTuple_New(n)));
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    auto k = static_cast<std::size_t>(i);
+    PyTuple_SET_ITEM(ids.ptr(), i,
+                     checked(PyLong_FromUnsignedLongLong(a.cown(k).id)));
+    PyTuple_SET_ITEM(values.ptr(), i, to_python(a.get(k)).release().ptr());
+  }
+  py::object args[] = {
+      py::reinterpret_steal<py::object>(
+          checked(PyLong_FromUnsignedLongLong(a.behavior()))),
+      py::reinterpret_steal<py::object>(
+          checked(PyLong_FromUnsignedLongLong(a.session()))),
+      py::reinterpret_steal<py::object>(checked(PyBytes_FromStringAndSize(
+          a.payload().data(), static_cast<Py_ssize_t>(a.payload().size())))),
+      ids,
+      values,
+      py::reinterpret_borrow<py::object>(a.has_result() ? Py_True : Py_False),
+  };
+  PyObject* argv[6];
+  for (int i = 0; i < 6; ++i) argv[i] = args[i].ptr();
+  return py::reinterpret_steal<py::object>(
+      checked(PyObject_Vectorcall(body.ptr(), argv, 6, nullptr)));
+}
+
+// Applies what the body returned, (updates, result): updates is [(slot,
+// data, exception, refs, blobs)], result is (data, exception, refs, blobs)
+// or None.
+void take_outcome(const py::object& out, Access& a) {
+  PyObject* updates = item(out.ptr(), 0, 2);
+  if (!PyList_Check(updates)) {
+    throw std::runtime_error("bocd worker: malformed body updates");
+  }
+  for (Py_ssize_t k = 0; k < PyList_GET_SIZE(updates); ++k) {
+    PyObject* u = PyList_GET_ITEM(updates, k);
+    std::size_t slot = PyLong_AsSize_t(item(u, 0, 5));
+    if (PyErr_Occurred()) throw py::error_already_set();
+    if (slot >= a.size()) throw std::runtime_error("bocd worker: bad slot");
+    a.mut(slot) = bytes_of(item(u, 1, 5));
+    if (truth(item(u, 2, 5))) a.set_exception(slot, true);
+    a.set_refs(slot, list_of<std::uint64_t>(item(u, 3, 5)));
+    a.set_blobs(slot, list_of<std::string>(item(u, 4, 5)));
+  }
+  PyObject* r = item(out.ptr(), 1, 2);
+  if (r != Py_None && a.has_result()) {
+    a.set_result(std::string(bytes_of(item(r, 0, 4))), truth(item(r, 1, 4)),
+                 list_of<std::uint64_t>(item(r, 2, 4)),
+                 list_of<std::string>(item(r, 3, 4)));
+  }
+}
+
+// Runs one worker behavior through the Python `body` (bocd.worker.run).
 void run_python_body(const py::object& body, Access& a) {
   py::gil_scoped_acquire gil;
   // A worker's bodies run on the client's IO thread, which Python did not
@@ -133,56 +193,7 @@ void run_python_body(const py::object& body, Access& a) {
   static thread_local bool kept = (gil.inc_ref(), true);
   (void)kept;
   try {
-    auto n = static_cast<Py_ssize_t>(a.size());
-    auto ids = py::reinterpret_steal<py::object>(checked(PyTuple_New(n)));
-    auto values = py::reinterpret_steal<py::object>(checked(PyTuple_New(n)));
-    for (Py_ssize_t i = 0; i < n; ++i) {
-      const Value& v = a.get(static_cast<std::size_t>(i));
-      PyTuple_SET_ITEM(ids.ptr(), i, checked(PyLong_FromUnsignedLongLong(
-                                         a.cown(static_cast<std::size_t>(i)).id)));
-      PyObject* t = checked(PyTuple_New(3));
-      PyTuple_SET_ITEM(values.ptr(), i, t);
-      PyTuple_SET_ITEM(t, 0, checked(PyBytes_FromStringAndSize(
-                                 v.data.data(),
-                                 static_cast<Py_ssize_t>(v.data.size()))));
-      PyTuple_SET_ITEM(t, 1, PyBool_FromLong(v.exception));
-      PyTuple_SET_ITEM(t, 2, checked(PyLong_FromLong(static_cast<long>(v.error))));
-    }
-    py::object args[] = {
-        py::reinterpret_steal<py::object>(
-            checked(PyLong_FromUnsignedLongLong(a.behavior()))),
-        py::reinterpret_steal<py::object>(
-            checked(PyLong_FromUnsignedLongLong(a.session()))),
-        py::reinterpret_steal<py::object>(checked(PyBytes_FromStringAndSize(
-            a.payload().data(), static_cast<Py_ssize_t>(a.payload().size())))),
-        ids,
-        values,
-        py::reinterpret_borrow<py::object>(a.has_result() ? Py_True : Py_False),
-    };
-    PyObject* argv[6];
-    for (int i = 0; i < 6; ++i) argv[i] = args[i].ptr();
-    auto out = py::reinterpret_steal<py::object>(
-        checked(PyObject_Vectorcall(body.ptr(), argv, 6, nullptr)));
-    PyObject* updates = item(out.ptr(), 0, 2);
-    if (!PyList_Check(updates)) {
-      throw std::runtime_error("bocd worker: malformed body updates");
-    }
-    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(updates); ++k) {
-      PyObject* u = PyList_GET_ITEM(updates, k);
-      std::size_t slot = PyLong_AsSize_t(item(u, 0, 5));
-      if (PyErr_Occurred()) throw py::error_already_set();
-      if (slot >= a.size()) throw std::runtime_error("bocd worker: bad slot");
-      a.mut(slot) = bytes_of(item(u, 1, 5));
-      if (truth(item(u, 2, 5))) a.set_exception(slot, true);
-      a.set_refs(slot, list_of<std::uint64_t>(item(u, 3, 5)));
-      a.set_blobs(slot, list_of<std::string>(item(u, 4, 5)));
-    }
-    PyObject* r = item(out.ptr(), 1, 2);
-    if (r != Py_None && a.has_result()) {
-      a.set_result(std::string(bytes_of(item(r, 0, 4))), truth(item(r, 1, 4)),
-                   list_of<std::uint64_t>(item(r, 2, 4)),
-                   list_of<std::string>(item(r, 3, 4)));
-    }
+    take_outcome(call_python_body(body, a), a);
   } catch (const std::exception& e) {
     // The Python side catches everything a body raises; reaching here is a
     // defect in the worker itself, reported on the result cown.
