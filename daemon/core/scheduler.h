@@ -48,7 +48,7 @@ struct Limits {
   // Behaviors dispatched to one worker before it completes one. More than
   // one hides the round trip: the next body is already in the worker's
   // socket when it finishes one, and one read brings it several. Workers
-  // write each completion as its body ends (client-cpp flush_now), so a
+  // write each completion as its body ends (client-cpp flush_urgent), so a
   // queued body never delays it; the cost is balance: a long body holds up
   // the ones queued behind it while another worker may be idle.
   std::uint32_t worker_pipeline = 1;  // the daemon passes --worker-pipeline
