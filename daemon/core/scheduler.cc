@@ -123,6 +123,9 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
   bh.submitter = submitter;
   bh.executor = executor;
   bh.pinned = pinned;
+  if (Session* e = pinned ? find_session(executor) : nullptr) {
+    ++e->pinned_waiting;
+  }
   bh.tag = r.tag;
   bh.result = r.result;
   bh.payload = std::move(r.payload);
@@ -229,6 +232,7 @@ void Scheduler::dispatch(std::uint32_t b, SessionId to) {
   if (s->running++ == 0) s->busy_since_us = s->started_us = now_us_;
   if (bh.pinned) {
     ++s->pinned_dispatched;
+    --s->pinned_waiting;  // it was routed to `to`, its executor
     if (s->pinned_running++ == 0) ++s->pinned_episode;
   }
   events_.push_back(DispatchEvent{to, behaviors_.id_of(b)});
@@ -372,6 +376,8 @@ void Scheduler::finish(std::uint32_t b, std::optional<std::int64_t> ran_us) {
       }
       if (bh.pinned) --s->pinned_running;
     }
+  } else if (Session* e = bh.pinned ? find_session(bh.executor) : nullptr) {
+    --e->pinned_waiting;  // ended without running (cancelled, too large)
   }
   for (const Request& r : bh.requests) {
     if (r.next == NONE) {

@@ -294,6 +294,11 @@ class Scheduler {
   std::size_t queued_for_workers() const { return worker_queue_.size(); }
   std::size_t live_behaviors() const { return behaviors_.live(); }
   std::size_t session_count() const { return session_index_.size(); }
+  // Behaviors whose request set holds one of `session`'s pinned cowns that
+  // have not been dispatched to it yet (waiting for their cowns). A
+  // program that sees zero here, after every dispatch sent to it before
+  // the answer, holds all of its pinned work that could run now (pump()).
+  std::uint32_t pinned_waiting(SessionId session) const;
   // Every open session with pinned work outstanding (for the watchdog).
   std::vector<PinnedQueue> pinned_queues() const;
   std::vector<SessionSummary> sessions() const;
@@ -312,6 +317,8 @@ class Scheduler {
     std::uint32_t pool_running = 0;  // a worker's behaviors from the pool
     std::uint64_t accepted = 0;      // behaviors accepted for this program
     std::uint32_t pinned_running = 0;  // its pinned work (PinnedQueue)
+    // Pinned behaviors routed to it and not yet dispatched (pinned_waiting).
+    std::uint32_t pinned_waiting = 0;
     std::uint64_t pinned_episode = 0;
     // As an executor (SessionSummary).
     std::uint32_t running = 0;

@@ -20,6 +20,7 @@ std::string Scheduler::check_invariants() const {
   std::uint64_t live = 0;
   std::map<SessionId, std::uint32_t> running_on_worker;
   std::map<SessionId, std::uint32_t> pinned_running;
+  std::map<SessionId, std::uint32_t> pinned_waiting;
   std::map<SessionId, std::uint32_t> running_on;
   for (std::uint32_t b = 0; b < behaviors_.capacity(); ++b) {
     const Behavior& bh = behaviors_.at(b);
@@ -32,6 +33,8 @@ std::string Scheduler::check_invariants() const {
     if (bh.state == BehaviorState::RUNNING) ++running_on[bh.running_on];
     if (bh.state == BehaviorState::RUNNING && bh.pinned) {
       ++pinned_running[bh.running_on];
+    } else if (bh.pinned) {
+      ++pinned_waiting[bh.executor];
     }
     for (std::uint32_t k = 0; k < bh.requests.size(); ++k) {
       const Request& r = bh.requests[k];
@@ -49,6 +52,9 @@ std::string Scheduler::check_invariants() const {
     if (s.closed && n == 0) return "closed idle session not erased";
     if (s.pinned_running != pinned_running[id]) {
       return "pinned work count drifted";
+    }
+    if (s.pinned_waiting != pinned_waiting[id]) {
+      return "waiting pinned work count drifted";
     }
     if (s.running != running_on[id]) return "running count drifted";
     if (s.role == Role::worker && !s.closed &&

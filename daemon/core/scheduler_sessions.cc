@@ -173,6 +173,11 @@ std::uint64_t Scheduler::in_flight(SessionId session) const {
   return s == nullptr ? 0 : s->terminator.count();
 }
 
+std::uint32_t Scheduler::pinned_waiting(SessionId session) const {
+  const Session* s = find_session(session);
+  return s == nullptr ? 0 : s->pinned_waiting;
+}
+
 std::vector<PinnedQueue> Scheduler::pinned_queues() const {
   std::vector<PinnedQueue> out;
   for (const Session& s : sessions_) {

@@ -52,6 +52,43 @@ TEST_F(PinnedQueuesTest, OwnerClosingEndsItsQueue) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
+// pinned_waiting: what a program must still expect back before its pump()
+// has seen everything ready (the answer to a Sync).
+TEST_F(PinnedQueuesTest, WaitingCountsRoutedWorkUntilItIsDispatched) {
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  CownId p = cown(a, 1), q = cown(b, 1);
+  ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
+  ASSERT_TRUE(s.create_cown(b.id, q, Value{}, false));
+  BehaviorId first = submit_ok(s, a.id, pooled({p}));
+  EXPECT_EQ(s.pinned_waiting(a.id), 0u) << "dispatched at once";
+  BehaviorId second = submit_ok(s, a.id, pooled({p}));
+  BehaviorId third = submit_ok(s, b.id, pooled({q, p}));
+  EXPECT_EQ(s.pinned_waiting(a.id), 2u) << "queued behind first";
+  EXPECT_EQ(s.pinned_waiting(b.id), 0u) << "counted for the owner only";
+  EXPECT_EQ(s.check_invariants(), "");
+  complete_ok(s, a.id, first);
+  EXPECT_EQ(s.pinned_waiting(a.id), 1u);
+  complete_ok(s, a.id, second);
+  EXPECT_EQ(s.pinned_waiting(a.id), 0u);
+  complete_ok(s, a.id, third);
+  expect_idle(s, 2);
+}
+
+TEST_F(PinnedQueuesTest, WaitingWorkCancelledWithItsSessionLeavesTheCount) {
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  CownId p = cown(a, 1);
+  ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
+  BehaviorId first = submit_ok(s, a.id, pooled({p}));
+  submit_ok(s, b.id, pooled({p}, cown(b, 1)));
+  submit_ok(s, b.id, pooled({p}));
+  EXPECT_EQ(s.pinned_waiting(a.id), 2u);
+  s.close_session(b.id);  // its two are cancelled, still queued
+  EXPECT_EQ(s.check_invariants(), "");
+  complete_ok(s, a.id, first);  // they leave without running
+  EXPECT_EQ(s.pinned_waiting(a.id), 0u);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
 // The owner keeps a pinned cown's value: it hears when nothing can name
 // the cown any more, and not before (a value embedding it keeps it alive).
 TEST_F(PinnedQueuesTest, OwnerHearsWhenItsPinnedCownIsFreed) {
