@@ -49,6 +49,7 @@ std::pair<std::uint64_t, std::uint64_t> reply_ids(const fb::Envelope& env) {
   switch (env.message_type()) {
     case fb::Message::Submit: return {env.message_as_Submit()->tag(), 0};
     case fb::Message::Quiesce: return {0, env.message_as_Quiesce()->request()};
+    case fb::Message::Sync: return {0, env.message_as_Sync()->request()};
     case fb::Message::StatusRequest:
       return {0, env.message_as_StatusRequest()->request()};
     case fb::Message::Stop: return {0, env.message_as_Stop()->request()};
@@ -113,6 +114,9 @@ void Dispatcher::handle(Peer& p, const fb::Envelope& env) {
   switch (type) {
     case fb::Message::Hello: return hello(p, *env.message_as_Hello());
     case fb::Message::Quiesce: return quiesce(p, *env.message_as_Quiesce());
+    case fb::Message::Sync:
+      if (!admin) return sync(p, *env.message_as_Sync());
+      break;
     case fb::Message::StatusRequest:
       return status(p, *env.message_as_StatusRequest());
     case fb::Message::Stop:
@@ -283,6 +287,13 @@ void Dispatcher::refuse_completion(Peer& p, core::BehaviorId behavior,
 
 void Dispatcher::quiesce(Peer& p, const fb::Quiesce& m) {
   scheduler_.quiesce(p.session, m.request());
+}
+
+void Dispatcher::sync(Peer& p, const fb::Sync& m) {
+  // Every event of earlier frames went out after its frame (on_frame), so
+  // this answer follows every Dispatch sent to the session before it.
+  encoder_for(p).synced(m.request(), scheduler_.pinned_waiting(p.session));
+  p.connection->flush_soon();
 }
 
 void Dispatcher::stop(Peer& p, const fb::Stop& m) {

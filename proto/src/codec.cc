@@ -230,6 +230,17 @@ void Encoder::quiesce(std::uint64_t request) {
   finish(fb::Message::Quiesce, fb::CreateQuiesce(fbb_, request).Union());
 }
 
+void Encoder::sync(std::uint64_t request) {
+  fbb_.Clear();
+  finish(fb::Message::Sync, fb::CreateSync(fbb_, request).Union());
+}
+
+void Encoder::synced(std::uint64_t request, std::uint32_t pinned_waiting) {
+  fbb_.Clear();
+  finish(fb::Message::Synced,
+         fb::CreateSynced(fbb_, request, pinned_waiting).Union());
+}
+
 void Encoder::status_request(std::uint64_t request) {
   fbb_.Clear();
   finish(fb::Message::StatusRequest,

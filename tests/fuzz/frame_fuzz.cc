@@ -102,6 +102,8 @@ void read_client_messages(const fb::Envelope& env, Digest& d) {
     d.add(m->updates());
   } else if (const auto* m = env.message_as_Quiesce()) {
     d.add(m->request());
+  } else if (const auto* m = env.message_as_Sync()) {
+    d.add(m->request());
   } else if (const auto* m = env.message_as_StatusRequest()) {
     d.add(m->request());
   } else if (const auto* m = env.message_as_Stop()) {
@@ -147,6 +149,9 @@ void read_daemon_messages(const fb::Envelope& env, Digest& d) {
     d.add(static_cast<std::uint64_t>(m->own()));
   } else if (const auto* m = env.message_as_Quiesced()) {
     d.add(m->request());
+  } else if (const auto* m = env.message_as_Synced()) {
+    d.add(m->request());
+    d.add(m->pinned_waiting());
   } else if (const auto* m = env.message_as_Status()) {
     read_status(*m, d);
   } else if (const auto* m = env.message_as_Stopping()) {
@@ -229,6 +234,8 @@ bool reencode_client_message(const fb::Envelope& env,
     e.complete(m->behavior(), cown_values(m->updates(), value_refs));
   } else if (const auto* m = env.message_as_Quiesce()) {
     e.quiesce(m->request());
+  } else if (const auto* m = env.message_as_Sync()) {
+    e.sync(m->request());
   } else if (const auto* m = env.message_as_StatusRequest()) {
     e.status_request(m->request());
   } else if (const auto* m = env.message_as_Stop()) {
@@ -251,6 +258,8 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
                bytes_of(m->payload()), m->own());
   } else if (const auto* m = env.message_as_Quiesced()) {
     e.quiesced(m->request());
+  } else if (const auto* m = env.message_as_Synced()) {
+    e.synced(m->request(), m->pinned_waiting());
   } else if (const auto* m = env.message_as_Stopping()) {
     e.stopping(m->request());
   } else if (const auto* m = env.message_as_Error()) {

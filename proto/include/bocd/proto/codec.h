@@ -75,6 +75,8 @@ class Encoder {
   void mail_reply(std::uint64_t request, bool got, std::string_view tag,
                   const ValueRef* value, std::uint64_t cown = 0);
   void quiesce(std::uint64_t request);
+  void sync(std::uint64_t request);
+  void synced(std::uint64_t request, std::uint32_t pinned_waiting);
   void status_request(std::uint64_t request);
   void stop(std::uint64_t request);
   void dispatch(std::uint64_t behavior, std::uint64_t tag,
