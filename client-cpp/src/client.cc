@@ -127,6 +127,7 @@ CownRef Client::create_pinned() {
     std::lock_guard<std::mutex> lock(mu_);
     check_usable_locked();
     id = next_cown_id_locked();
+    own_pinned_.insert(id);
   }
   channel_->send([&](proto::Encoder& enc) {
     enc.create_cown(id, proto::ValueRef{{}, false, {}, {}, {}}, true);
@@ -204,6 +205,11 @@ CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
   check_usable_locked();
   std::uint64_t result = with_result ? next_cown_id_locked() : 0;
   std::uint64_t tag = next_tag_++;
+  if (!own_pinned_.empty() && !pinned_submitted_) {
+    pinned_submitted_ = std::any_of(ids.begin(), ids.end(), [&](auto id) {
+      return own_pinned_.count(id) != 0;
+    });
+  }
   channel_->send([&](proto::Encoder& enc) {
     enc.submit(tag, ids, result, fb::Executor::Workers, parent, payload,
                refs, blobs);
@@ -235,7 +241,12 @@ void Client::on_frame(const fb::Envelope& env,
       if (ids == nullptr) return;
       std::lock_guard<std::mutex> lock(mu_);
       freed_pinned_.insert(freed_pinned_.end(), ids->begin(), ids->end());
+      for (std::uint64_t id : *ids) own_pinned_.erase(id);
       return;
+    }
+    case fb::Message::Synced: {
+      const fb::Synced* m = env.message_as_Synced();
+      return on_synced(m->request(), m->pinned_waiting());
     }
     case fb::Message::Output:
       return on_output(*env.message_as_Output());
@@ -659,6 +670,47 @@ std::chrono::steady_clock::duration Client::pinned_age(
   if (episode != nullptr) *episode = pinned_episode_;
   if (pinned_.empty()) return {};
   return std::chrono::steady_clock::now() - pinned_since_;
+}
+
+bool Client::pinned_sync_needed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pinned_submitted_ || pinned_waiting_ > 0 || sync_request_ != 0;
+}
+
+bool Client::sync_pinned(std::chrono::milliseconds timeout) {
+  not_from_executor("Client::sync_pinned");
+  std::uint64_t request = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    if (sync_request_ == 0) {
+      request = sync_request_ = next_request_++;
+      sync_answered_ = false;
+      // A submit from here on is encoded after the Sync: it needs another.
+      pinned_submitted_ = false;
+    }
+  }
+  if (request != 0) {
+    channel_->send_direct([&](proto::Encoder& enc) { enc.sync(request); });
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  auto answered = [&] { return sync_answered_ || !broken_.empty(); };
+  if (timeout.count() < 0) {
+    cv_.wait(lock, answered);
+  } else if (!cv_.wait_for(lock, timeout, answered)) {
+    return false;
+  }
+  check_usable_locked();
+  sync_request_ = 0;
+  return true;
+}
+
+void Client::on_synced(std::uint64_t request, std::uint32_t pinned_waiting) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (request != sync_request_) return;  // not ours: ignored
+  sync_answered_ = true;
+  pinned_waiting_ = pinned_waiting;
+  cv_.notify_all();
 }
 
 Client::Waited Client::wait_or_pinned(std::chrono::milliseconds timeout) {

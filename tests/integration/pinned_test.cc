@@ -81,6 +81,47 @@ TEST(Pinned, WaitOrPinnedTimesOutUntilPinnedWorkArrives) {
   EXPECT_EQ(c.wait_or_pinned(GUARD), Waited::quiesced);
 }
 
+// pump()'s contract: after sync_pinned(), every pinned behavior that was
+// ready when the daemon read the request is queued here, with no waiting.
+TEST(Pinned, SyncBringsEveryReadyPinnedBehaviorBeforeItAnswers) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  EXPECT_FALSE(c.pinned_sync_needed()) << "no pinned cown: nothing to ask";
+  std::vector<CownRef> ps;
+  for (int i = 0; i < 10; ++i) ps.push_back(c.create_pinned());
+  EXPECT_FALSE(c.pinned_sync_needed()) << "no pinned work submitted";
+  for (CownRef p : ps) c.submit_to_workers(std::vector<CownRef>{p}, "", false);
+  EXPECT_TRUE(c.pinned_sync_needed());
+  ASSERT_TRUE(c.sync_pinned(GUARD));
+  EXPECT_EQ(c.pinned_depth(), 10u);
+  EXPECT_FALSE(c.pinned_sync_needed()) << "nothing left waiting";
+  while (c.run_pinned([](Access&) {})) {
+  }
+  EXPECT_EQ(c.wait_or_pinned(GUARD), Waited::quiesced);
+}
+
+// A chain on one pinned cown: each completion lets the next in, and the
+// answer says more is waiting until the last has been let in.
+TEST(Pinned, SyncSaysWhilePinnedWorkStillWaitsForItsCowns) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef p = c.create_pinned();
+  for (int i = 0; i < 3; ++i) {
+    c.submit_to_workers(std::vector<CownRef>{p}, std::to_string(i), false);
+  }
+  std::string order;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.pinned_sync_needed()) << "step " << i;
+    ASSERT_TRUE(c.sync_pinned(GUARD));
+    ASSERT_EQ(c.pinned_depth(), 1u) << "one at a time: they share p";
+    ASSERT_TRUE(c.run_pinned([&](Access& a) { order += a.payload(); }));
+  }
+  ASSERT_TRUE(c.sync_pinned(GUARD));
+  EXPECT_FALSE(c.pinned_sync_needed());
+  EXPECT_EQ(order, "012");
+  EXPECT_EQ(c.wait_or_pinned(GUARD), Waited::quiesced);
+}
+
 TEST(Pinned, BlockingCallsFromAPinnedBodyAreRefused) {
   DaemonProcess d;
   Client c({d.socket()});

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "bocd/client/errors.h"
@@ -262,6 +263,19 @@ class Client {
   // when empty. `episode` counts the times it became non-empty.
   std::chrono::steady_clock::duration pinned_age(
       std::uint64_t* episode = nullptr) const;
+  // Whether pinned work of this program may be on its way here, so that
+  // sync_pinned() is needed to see it: since the last answered sync, this
+  // client submitted a behavior holding one of its pinned cowns, or the
+  // daemon then still held some pinned work waiting for its cowns (a
+  // pinned completion or a release may have let it in).
+  bool pinned_sync_needed() const;
+  // Asks the daemon for every pinned dispatch it owes this program. On
+  // true, each pinned behavior that was ready when the daemon read the
+  // request is in the pinned queue. Waits up to `timeout` (negative:
+  // without bound); false on timeout, the request left open (the next
+  // call waits for the same answer). Not from a behavior body. Throws
+  // ConnectionError once the connection is lost.
+  bool sync_pinned(std::chrono::milliseconds timeout);
   enum class Waited { quiesced, pinned, timeout };
   // As quiesce(), returning `pinned` as soon as pinned work is queued (the
   // caller runs it and waits again). A negative timeout waits without
@@ -377,6 +391,7 @@ class Client {
                        Scratch& scratch, std::uint64_t run_ns = 0);
   void on_error(const proto::fb::Error& error);
   void on_mail_reply(const proto::fb::MailReply& reply);
+  void on_synced(std::uint64_t request, std::uint32_t pinned_waiting);
   // Sends a Mail op that is answered, and waits for the answer.
   Mail mail_call(std::uint64_t program, int kind,
                  const std::vector<std::string>& tags, const Value* value,
@@ -432,6 +447,13 @@ class Client {
   std::vector<std::uint64_t> freed_pinned_;  // for take_freed_pinned
   std::chrono::steady_clock::time_point pinned_since_;
   std::uint64_t pinned_episode_ = 0;
+  // This program's live pinned cowns (create_pinned, until PinnedFreed):
+  // a submit naming one may bring pinned work back (pinned_sync_needed).
+  std::unordered_set<std::uint64_t> own_pinned_;
+  bool pinned_submitted_ = false;  // since the last Sync was sent
+  std::uint32_t pinned_waiting_ = 0;  // from the last Synced
+  std::uint64_t sync_request_ = 0;    // the open Sync, 0 if none
+  bool sync_answered_ = false;
   // The thread inside run_pinned, if any (read lock-free by
   // not_from_executor, which refuses blocking calls from its bodies).
   std::atomic<std::thread::id> pinned_thread_{};
