@@ -9,31 +9,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _lifecycle, _runtime
+
 
 class Behaviors:
     """A handle on this process's runtime (``bocd.start``/``bocd.wait``)."""
 
     def __init__(self, num_workers: int | None = None) -> None:
-        from . import _runtime
         self.num_workers = (_runtime.WORKER_COUNT if num_workers is None
                             else num_workers)
 
     def start(self, module: Any = None) -> None:
         """Starts the runtime with ``num_workers`` (``module`` is bocpy's
         and has no use here: code travels with each behavior)."""
-        from . import _runtime
         _runtime.start(self.num_workers, module)
 
     def stop(self, timeout: float | None = None) -> None:
         """The teardown ``wait`` uses: returns once quiescent."""
-        from . import wait
-        wait(timeout)
+        _lifecycle.wait(timeout)
 
     def quiesce(self, timeout: float | None = None) -> bool:
         """True once quiescent, False when ``timeout`` passes first."""
-        from . import quiesce
         try:
-            quiesce(timeout)
+            _lifecycle.quiesce(timeout)
         except TimeoutError:
             return False
         return True

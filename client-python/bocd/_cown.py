@@ -468,6 +468,7 @@ def _materialize(kind: str, ident: int) -> _Handle[Any]:
 
 _serial.materialize = _materialize
 _serial.handle_type = _Handle
+_runtime.at_shutdown(flush_drops)  # the daemon hears of the last drops
 
 
 def begin_borrowing() -> list[_Handle[Any]]:

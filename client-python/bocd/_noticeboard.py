@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import _messaging, _runtime, _serial
+from ._cown import Cown
+from ._when import whencall
 
 log = logging.getLogger("bocd.noticeboard")
 
@@ -103,7 +105,6 @@ def _board_cown() -> Any:
     handle it kept would hold the board (and every cown its entries name)
     for the worker's life, past the program's; the daemon's reference is
     what keeps a board alive, until its program closes."""
-    from ._cown import Cown
     keep = not _runtime.in_worker()
     if keep and 0 in _boards:
         return _boards[0]
@@ -126,7 +127,6 @@ def _board_cown() -> Any:
 
 
 def _schedule(body: Callable[..., Any], *captures: Any) -> Any:
-    from ._when import whencall
     return whencall(body, [_board_cown()], list(captures))
 
 
@@ -257,9 +257,12 @@ def notice_read(key: str, default: Any = None) -> Any:
 
 
 def end_behavior() -> None:
-    """Drops the running body's snapshot (the worker calls this as each
-    body ends): kept, its cown handles would outlive the behavior."""
+    """Drops the running body's snapshot as each body ends: kept, its cown
+    handles would outlive the behavior."""
     _snap.behavior = _snap.board = None
+
+
+_runtime.at_behavior_end(end_behavior)
 
 
 def board_now() -> dict[str, Any]:

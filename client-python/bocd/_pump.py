@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any, Callable, NamedTuple
 
-from . import _cown, _runtime
+from . import _body, _cown, _runtime
 
 MAX_MS = 9223372036853  # bocpy's bound: ms that still fit in ns as int64
 
@@ -103,11 +103,10 @@ def _watch(session: Any) -> None:
 
 
 def _run_one(session: Any) -> tuple[bool, BaseException | None]:
-    from . import worker  # the body runner is the worker's
-    if not session.run_pinned(worker.run):
+    runner = _body.PinnedRun()
+    if not session.run_pinned(runner):
         return False, None
-    e, worker.raised = worker.raised, None
-    return True, e
+    return True, runner.raised
 
 
 def pump(deadline_ms: int | None = None, max_behaviors: int | None = None,

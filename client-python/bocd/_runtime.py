@@ -16,7 +16,7 @@ import atexit
 import os
 import re
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from . import _core
 from ._daemon import Daemon
@@ -30,6 +30,23 @@ _up = False
 _is_worker = False
 _scheduled = 0                 # behaviors scheduled from outside behaviors
 _tls = threading.local()       # .behavior: (id, program session) in a body
+
+# Work that modules above this one register instead of being imported
+# from here (which would make import cycles): run after each behavior body,
+# in registration order, and at exit before the session closes.
+behavior_end_hooks: list[Callable[[], None]] = []
+_shutdown_hooks: list[Callable[[], None]] = []
+
+
+def at_behavior_end(hook: Callable[[], None]) -> None:
+    """Runs `hook` after every behavior body this process runs (a worker's
+    or a pinned one), before its completion is sent; it must not raise."""
+    behavior_end_hooks.append(hook)
+
+
+def at_shutdown(hook: Callable[[], None]) -> None:
+    """Runs `hook` at exit, before this process's session is closed."""
+    _shutdown_hooks.append(hook)
 
 
 def _physical_cores() -> int:
@@ -115,8 +132,8 @@ def _shutdown() -> None:
     with _lock:
         if _session is not None:
             try:
-                from . import _cown
-                _cown.flush_drops()
+                for hook in _shutdown_hooks:
+                    hook()
                 _session.close()
             except Exception:
                 pass

@@ -24,7 +24,7 @@ import sys
 import types
 from typing import Any, Callable, Sequence
 
-from . import _cown, _runtime, _serial
+from . import _body, _cown, _runtime, _serial
 from ._cown import Cown, CownCapsule, _Handle, _register
 
 _CO_ASYNC = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | \
@@ -93,9 +93,8 @@ def _local_prefix(fn: types.FunctionType) -> bytes:
     if prefix is not None:
         return prefix
     _check_shape(fn)
-    from . import worker  # the body runner, which pump() uses
     key = b"L" + struct.pack("<Q", len(_local_prefixes)) + bytes(7)
-    worker._templates[key] = _template(fn)
+    _body.register_local(key, _template(fn))
     prefix = _local_prefixes[code] = struct.pack("<I", 0) + key
     return prefix
 

@@ -1,0 +1,302 @@
+"""The body runner: one dispatched behavior, from its payload to its outcome.
+
+Both executors use it: a worker process (``bocd.worker``, on its session's
+IO thread) and a program's ``pump()``, which runs pinned behaviors on the
+main thread. Given the dispatch (behavior and program ids, payload, cown
+ids and values), it rebuilds the function, hands it its cowns, runs it,
+and returns the cowns' new values and the result.
+
+Everything a body raises (BaseException too) lands on its result cown
+with the exception flag set; a value or result that cannot be pickled
+becomes the result's exception and the cown keeps its previous value
+(API.md section 17, row 4). Work to do after each body (the noticeboard
+snapshot, a worker's output) is registered with ``_runtime.at_behavior_end``:
+this module imports nothing above it in the package.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import marshal
+import os
+import pickle
+import struct
+import sys
+import traceback
+import types
+from typing import Any
+
+from . import _cown, _runtime, _serial
+from ._cown import Cown, CownCapsule, PinnedCown, _Hold, end_borrowing
+
+log = logging.getLogger(f"worker{os.environ.get('BOCD_WORKER_INDEX', '')}")
+
+# (cown updates, result) as the C++ client applies them: updates are
+# [(slot, data, exception, refs, blobs)], the result (data, exception,
+# refs, blobs) or None.
+Result = tuple[bytes, bool, list[int], list[str]]
+Outcome = tuple[list[Any], "Result | None"]
+
+
+class BehaviorResolveError(RuntimeError):
+    """A behavior's code could not be rebuilt in the worker."""
+
+
+_templates: dict[bytes, types.FunctionType] = {}  # by the blob's digest
+_PLAIN_TAG = ord("P")  # call records are pickles: they start with b"\x80"
+
+
+def register_local(key: bytes, fn: types.FunctionType) -> None:
+    """Registers a template under `key` for behaviors that run in this
+    program (pinned ones): their payloads name it instead of code."""
+    _templates[key] = fn
+
+
+def _own_globals(t: types.FunctionType) -> types.FunctionType:
+    """In a program, a by-value body from its own ``__main__`` (a pinned
+    body a worker scheduled) runs over the script's real globals, as one
+    the program scheduled itself does, rather than over the copies that
+    travelled with it; unless the script lacks a name it uses."""
+    main = sys.modules.get("__main__")
+    if t.__module__ != "__main__" or main is None:
+        return t
+    real = main.__dict__
+    if any(k not in real for k in t.__globals__ if not k.startswith("__")):
+        return t
+    f = types.FunctionType(t.__code__, real, t.__name__, t.__defaults__,
+                           t.__closure__)
+    f.__qualname__ = t.__qualname__
+    f.__kwdefaults__ = t.__kwdefaults__
+    return f
+
+
+def _resolve(key: bytes, blob: bytes) -> types.FunctionType:
+    t = _templates.get(key)
+    if t is not None:
+        return t
+    if blob[:1] == b"V":
+        t = _serial.unpickle(blob[1:])
+        if not _runtime.in_worker():
+            t = _own_globals(t)
+    else:
+        module, code, name, qualname = pickle.loads(blob[1:])
+        try:
+            mod = importlib.import_module(module)
+        except BaseException as e:
+            raise BehaviorResolveError(
+                f"behavior {qualname}: defining module '{module}' is not "
+                f"importable in a worker process ({e!r})") from None
+        code = marshal.loads(code)
+        cells = tuple(types.CellType() for _ in code.co_freevars) or None
+        t = types.FunctionType(code, mod.__dict__, name, None, cells)
+        t.__qualname__ = qualname
+    _templates[key] = t
+    return t
+
+
+def _function(payload: bytes) -> tuple[types.FunctionType, Any, Any]:
+    """The behavior's function and arguments from a payload: the code
+    blob's length and digest, the blob, then what was snapshotted at
+    scheduling time; for a plain behavior (see ``_when._plain``) nothing
+    when it has one cown (shape None), else b"P" and its ids in order."""
+    (n,) = struct.unpack_from("<I", payload)
+    key = payload[4:20]
+    t = _templates.get(key)
+    if t is None:
+        t = _resolve(key, payload[20:20 + n])
+    tail = len(payload) - 20 - n
+    if tail == 0:  # a plain behavior over one cown
+        return t, None, ()
+    if payload[20 + n] == _PLAIN_TAG:  # plain: the cowns' ids, in order
+        return t, list(struct.unpack_from(f"<{tail // 8}Q", payload,
+                                          21 + n)), ()
+    shape, extras, defaults, kwdefaults, cells = _serial.loads(
+        memoryview(payload)[20 + n:])
+    if defaults is None and kwdefaults is None and cells is None:
+        return t, shape, extras
+    closure = tuple(types.CellType(v) for v in cells) if cells is not None else None
+    fn = types.FunctionType(t.__code__, t.__globals__, t.__name__, defaults,
+                            closure)
+    fn.__kwdefaults__ = kwdefaults
+    fn.__qualname__ = t.__qualname__
+    return fn, shape, extras
+
+
+def _note(e: BaseException) -> None:
+    if not _runtime.in_worker():
+        # A pinned body in pump(): the program sees it on the result cown
+        # or re-raised by pump(); its traceback stays on it for that.
+        return
+    text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    log.error("behavior raised %s", text.rstrip())
+    note = f"raised in bocd worker pid {os.getpid()}:\n{text.rstrip()}"
+    if hasattr(e, "add_note"):
+        e.add_note(note)
+    e.__traceback__ = None  # frames would keep the body's cowns alive
+
+
+def _encode_result(value: Any, exc: bool
+                   ) -> tuple[Result, BaseException | None]:
+    """The result as sent, and the error that replaced it if it could not
+    be pickled."""
+    if type(value) is Cown:  # a returned Cown arrives as a CownCapsule
+        cap = CownCapsule.__new__(CownCapsule)
+        cap._id, cap._held, cap._hold = value._id, False, None
+        value = cap
+    try:
+        e = _serial.encode(value)
+    except BaseException as err:  # the result cannot be pickled
+        e = _serial.encode(_picklable(err))
+        return (e.data, True, e.refs, e.blobs), err
+    return (e.data, exc, e.refs, e.blobs), None
+
+
+def _picklable(err: BaseException) -> BaseException:
+    """`err` if it pickles, else a RuntimeError that says what it was."""
+    try:
+        _serial.encode(err)
+        return err
+    except BaseException:
+        return RuntimeError(f"unpicklable exception: {err!r}")
+
+
+def _failed(e: BaseException) -> Outcome:
+    """The outcome of a defect in the runner itself, not in the body."""
+    log.exception("bocd worker failed running a behavior")
+    result, _ = _encode_result(RuntimeError(
+        f"bocd worker pid {os.getpid()} failed: {e!r}"), True)
+    return [], result
+
+
+def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
+        values: tuple[tuple[bytes, bool, int], ...], has_result: bool
+        ) -> Outcome:
+    """Runs one dispatched behavior in a worker; see the module docstring."""
+    if _cown._drops:
+        _cown.flush_drops()  # the previous behavior's completion is out
+    try:
+        updates, result, _ = _run(behavior, session, payload, ids, values,
+                                  has_result)
+        return updates, result
+    except BaseException as e:
+        return _failed(e)
+    finally:
+        _runtime._tls.behavior = None
+
+
+class PinnedRun:
+    """The runner pump() hands the client for one pinned behavior; keeps
+    what the body raised (None when it returned) in ``raised``."""
+
+    __slots__ = ("raised",)
+
+    def __init__(self) -> None:
+        self.raised: BaseException | None = None
+
+    def __call__(self, behavior: int, session: int, payload: bytes,
+                 ids: tuple[int, ...],
+                 values: tuple[tuple[bytes, bool, int], ...],
+                 has_result: bool) -> Outcome:
+        try:
+            updates, result, self.raised = _run(
+                behavior, session, payload, ids, values, has_result)
+            return updates, result
+        except BaseException as e:
+            return _failed(e)
+        finally:
+            _runtime._tls.behavior = None
+
+
+_NONE_RESULT = (pickle.dumps(None, 5), False, [], [])  # read, never changed
+
+
+def _pinned_param(ident: int) -> PinnedCown[Any]:
+    """A borrowed handle to this program's pinned cown (made here, so no
+    local of _run keeps it and end_borrowing sees only real escapes)."""
+    pc = PinnedCown.__new__(PinnedCown)
+    pc._id, pc._held, pc._hold = ident, False, None
+    return pc
+
+
+def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
+         values: tuple[tuple[bytes, bool, int], ...], has_result: bool
+         ) -> tuple[list[Any], Result | None, BaseException | None]:
+    # Every step here is paid once per behavior: the worker's share of a
+    # tiny behavior's cost is mostly this function (bench/py_cpu_split.py).
+    _runtime._tls.behavior = (behavior, session)
+    borrowed: list[Any] = []
+    _cown._borrowed.handles = borrowed
+    raised: BaseException | None = None
+    params: dict[int, Any] = {}
+    holds = []
+    new = CownCapsule.__new__
+    pinned = _cown._pinned
+    in_program = not _runtime._is_worker  # a pinned body, run by pump()
+    for ident, (data, exc, error) in zip(ids, values):
+        if pinned and ident in pinned:
+            # A pinned body in this program's pump(): the value is here.
+            params[ident] = _pinned_param(ident)
+            holds.append(None)
+            continue
+        cap = new(CownCapsule)
+        cap._id = ident
+        cap._held = False
+        cap._hold = h = _Hold(data, exc, error, None, in_program)
+        params[ident] = cap  # a duplicate id aliases the same cown
+        holds.append(h)
+    try:
+        try:
+            fn, shape, extras = _function(payload)
+            if shape is None:
+                args = [params[i] for i in ids]
+            elif len(shape) == 1 and type(shape[0]) is int:
+                args = [params[shape[0]]]
+            else:
+                args = [params[s] if type(s) is int else [params[i] for i in s]
+                        for s in shape]
+            value, exc = fn(*args, *extras), False
+            del fn, args
+        except BaseException as e:
+            _note(e)
+            value, exc = e, True
+            raised = e
+        updates = []
+        k = 0
+        for h in holds:
+            if h is not None and h.touched:
+                v = h.value
+                try:
+                    data = _serial.small_scalar(v)  # no Encoded to build
+                    if data is not None:
+                        updates.append((k, data, bool(h.exc), _EMPTY, _EMPTY))
+                    else:
+                        e = _serial.encode(v, h.blobs)
+                        updates.append((k, e.data, bool(h.exc), e.refs,
+                                        e.blobs))
+                except BaseException as e:  # the cown keeps its old value
+                    value, exc = e, True
+                    raised = e
+                del v
+            k += 1
+        if not has_result:
+            result = None
+        elif value is None and not exc:
+            result = _NONE_RESULT
+        else:
+            result, unpicklable = _encode_result(value, exc)
+            if unpicklable is not None:
+                raised = unpicklable
+        del value
+        return updates, result, raised
+    finally:
+        cap = h = None
+        for cap in params.values():
+            cap._hold = None  # ownership ends with the body
+            borrowed.append(cap)
+        del params, holds, cap, h
+        for hook in _runtime.behavior_end_hooks:
+            hook()  # the noticeboard snapshot, a worker's output, ...
+        end_borrowing(borrowed)
+
+
+_EMPTY: list[Any] = []  # read, never changed

@@ -1,0 +1,90 @@
+"""wait() and quiesce(): waiting for a program's behaviors (API.md 4.2-4.4,
+with section 17 rows 1, 2 and 11).
+
+Both wait for this program's session to be quiescent, running its pinned
+work meanwhile (``_pump.wait_pumping``). ``quiesce`` is a checkpoint;
+``wait`` then ends the runtime, so that the next ``@when`` or ``start()``
+begins a fresh one.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+from . import _cown, _noticeboard, _pump, _runtime
+from ._stats import bocpy_stats as _stats
+
+
+class WaitResult(NamedTuple):
+    """What wait()/quiesce() return when both stats and noticeboard are asked."""
+    stats: list[dict[str, int]]
+    noticeboard: dict[str, Any]
+
+
+def _not_in_behavior(name: str) -> None:
+    if _runtime.current_behavior() is not None or _runtime.in_worker():
+        raise RuntimeError(
+            f"{name}() cannot be called from inside a behavior: it would wait "
+            "for the behavior that calls it. Schedule a follow-on @when on "
+            "its result cown instead.")
+
+
+def _check_timeout(timeout: float | None) -> float:
+    if timeout is None:
+        return -1.0
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number or None, got {type(timeout).__name__}")
+    if math.isnan(timeout):
+        raise ValueError("timeout must not be NaN")
+    if timeout > 1e9 or math.isinf(timeout):
+        return -1.0
+    return max(0.0, float(timeout))
+
+
+def _shape(stats: bool, noticeboard: bool, st: list[dict[str, int]],
+           nb: dict[str, Any]) -> Any:
+    if stats and noticeboard:
+        return WaitResult(st, nb)
+    if stats:
+        return st
+    if noticeboard:
+        return nb
+    return None
+
+
+def _quiesce(name: str, timeout: float | None) -> None:
+    seconds = _check_timeout(timeout)
+    _cown.flush_drops()
+    # Pumps while it waits: this program's pinned behaviors run only here.
+    if not _pump.wait_pumping(_runtime.session(), seconds):
+        raise TimeoutError(
+            f"{name}(): runtime did not reach quiescence within timeout={timeout}")
+
+
+def quiesce(timeout: float | None = None, *, stats: bool = False,
+            noticeboard: bool = False) -> Any:
+    """Blocks until every behavior this program scheduled (and their nested
+    behaviors) has finished. A checkpoint: nothing is torn down. Raises
+    TimeoutError when `timeout` seconds pass first (nothing is cancelled)."""
+    _not_in_behavior("quiesce")
+    if not _runtime.is_up():
+        return _shape(stats, noticeboard, [], {})
+    _quiesce("quiesce", timeout)
+    board = _noticeboard.board_now() if noticeboard else {}
+    return _shape(stats, noticeboard, _stats() if stats else [], board)
+
+
+def wait(timeout: float | None = None, *, stats: bool = False,
+         noticeboard: bool = False) -> Any:
+    """As quiesce(), then ends this runtime: the next @when or start()
+    begins a fresh one. Cowns keep their values and stay usable. Raises
+    TimeoutError, with nothing torn down, when `timeout` passes first."""
+    _not_in_behavior("wait")
+    if not _runtime.is_up():
+        return _shape(stats, noticeboard, [], {})
+    _quiesce("wait", timeout)
+    st = _stats() if stats else []
+    board = _noticeboard.board_now() if noticeboard else {}
+    _noticeboard.clear()  # a new runtime starts with an empty board
+    _runtime.mark_down()
+    return _shape(stats, noticeboard, st, board)
