@@ -68,6 +68,13 @@ class Session:
         `body`; False when none is queued."""
     def pinned_depth(self) -> int:
         """Pinned behaviors queued for this program's main thread."""
+    def pinned_sync_needed(self) -> bool:
+        """Whether pinned work may be on its way here (sync_pinned would
+        bring it): pinned work submitted since the last sync, or still
+        waiting for its cowns then."""
+    def sync_pinned(self, timeout: float) -> bool:
+        """Brings every pinned dispatch the daemon owes this program into
+        the queue; False on timeout (call again); negative: no bound."""
     def take_freed_pinned(self) -> list[int]:
         """Ids of this program's pinned cowns the daemon has freed since
         the last call."""

@@ -48,6 +48,8 @@ _raised_episode = -1
 WAIT_PUMP_BATCH = 64
 # Time the first ask of a bounded wait gets for the daemon's answer.
 ANSWER_S = 0.005
+# A blocking step waits at most this long before Python checks for signals.
+SLICE_S = 0.1
 
 # Seams for tests (time in the client is injected): the clock the deadline
 # reads, and (seconds, episode) of the pinned queue's current wait.
@@ -109,6 +111,27 @@ def _run_one(session: Any) -> tuple[bool, BaseException | None]:
     return True, runner.raised
 
 
+def ready_depth() -> int | None:
+    """How many pinned behaviors a pump() called now would find ready (a
+    sync first, if pinned work may be on its way); None where this process
+    has no pinned queue of its own (a worker, a behavior body)."""
+    session = _runtime._session
+    if (session is None or _runtime.in_worker()
+            or _runtime.current_behavior() is not None):
+        return None
+    with _lock:
+        if session.pinned_sync_needed():
+            _sync(session)
+        return int(session.pinned_depth())
+
+
+def _sync(session: Any) -> None:
+    """Brings every pinned behavior the daemon would dispatch here now into
+    the queue (one round trip), waiting in slices so Ctrl-C gets through."""
+    while not session.sync_pinned(SLICE_S):
+        pass
+
+
 def pump(deadline_ms: int | None = None, max_behaviors: int | None = None,
          raise_on_error: bool = False) -> PumpResult:
     """Runs queued pinned behaviors of this program, one at a time and each
@@ -144,12 +167,21 @@ def _pump(session: Any, deadline_ms: int | None, max_behaviors: int | None,
         _watch(session)
         end = None if deadline_ms is None else _now() + deadline_ms / 1000.0
         executed = raised = 0
+        ran_since_sync = True  # so the first empty queue asks, if needed
         while max_behaviors is None or executed < max_behaviors:
             if end is not None and _now() >= end:
                 return PumpResult(executed, session.pinned_depth() > 0, raised)
             ran, e = _run_one(session)
             if not ran:
-                break
+                # What ran may have let in pinned work queued behind it, as
+                # bocpy's pump() runs a chain on one cown to its end; what
+                # is in flight back from the daemon is asked for first.
+                if not ran_since_sync or not session.pinned_sync_needed():
+                    break
+                _sync(session)
+                ran_since_sync = False
+                continue
+            ran_since_sync = True
             executed += 1
             if e is None:
                 continue

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import _runtime
+from . import _pump, _runtime
 
 STAT_KEYS = (
     "worker_index", "pushed_local", "dispatched_to_pending", "pushed_remote",
@@ -69,13 +69,15 @@ def runtime_stats(timeout: float = 10.0) -> dict[str, Any]:
       program of the daemon, so these count all of their work.
     * ``main``: this program as an executor of its pinned work: ``pid``,
       ``pinned_dispatched`` (pinned behaviors routed to it so far),
-      ``pinned_depth`` (routed, not yet run by pump()), ``behaviors_run``,
+      ``pinned_depth`` (what a pump() called now would run: every pinned
+      behavior ready now and not yet run), ``behaviors_run``,
       ``busy_s``, and ``in_flight`` (its behaviors not yet completed).
     * ``queued``: ready behaviors waiting for a free worker.
 
     Reads the daemon's figures over a short admin connection; nothing is
     waited for or torn down. Raises ConnectionError if the daemon is gone.
     """
+    depth = _pump.ready_depth()  # first: the daemon has then read our submits
     status = _runtime.daemon_status(timeout)
     workers = [{
         "worker_index": i,
@@ -90,7 +92,7 @@ def runtime_stats(timeout: float = 10.0) -> dict[str, Any]:
     main = {
         "pid": os.getpid(),
         "pinned_dispatched": me["pinned_dispatched"],
-        "pinned_depth": me["pinned_depth"],
+        "pinned_depth": me["pinned_depth"] if depth is None else depth,
         "behaviors_run": me["ran"],
         "busy_s": me["busy_us"] / 1e6,
         "in_flight": me["in_flight"],

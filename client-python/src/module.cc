@@ -335,6 +335,17 @@ class Session {
 
   std::size_t pinned_depth() { return c()->pinned_depth(); }
 
+  bool pinned_sync_needed() { return c()->pinned_sync_needed(); }
+
+  // Seconds, negative for no bound; False on timeout (call again).
+  bool sync_pinned(double timeout) {
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
+    py::gil_scoped_release nogil;
+    return cl.sync_pinned(std::chrono::milliseconds(
+        timeout < 0 ? -1 : static_cast<std::int64_t>(timeout * 1000.0)));
+  }
+
   std::vector<std::uint64_t> take_freed_pinned() {
     return c()->take_freed_pinned();
   }
@@ -571,6 +582,8 @@ PYBIND11_MODULE(_core, m) {
       .def("create_pinned", &Session::create_pinned)
       .def("run_pinned", &Session::run_pinned)
       .def("pinned_depth", &Session::pinned_depth)
+      .def("pinned_sync_needed", &Session::pinned_sync_needed)
+      .def("sync_pinned", &Session::sync_pinned)
       .def("take_freed_pinned", &Session::take_freed_pinned)
       .def("pinned_age", &Session::pinned_age)
       .def("wait_or_pinned", &Session::wait_or_pinned)
