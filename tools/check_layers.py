@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""Enforces the layering of shared/STYLE.md: which layer may include what.
+"""Enforces the layering of docs/architecture.md: which layer may include
+what.
 
 Each layer lists the include prefixes it may use; anything else in a quoted
 or angled include that names one of our layers or a third-party library is
-a violation. Run by ctest as the `layering` test.
+a violation. In the Python package, the modules' imports of one another
+(function-level ones too) must form no cycle, and no module may import the
+package itself (``from . import name`` of a name that is not a module).
+Run by ctest as the `layering` test.
 """
+import ast
 import pathlib
 import re
 import sys
@@ -65,8 +70,61 @@ def kind_of(header):
     return None
 
 
+PACKAGE = "client-python/bocd"
+
+
+def package_imports(path, modules):
+    """The sibling modules `path` imports, and names it takes from the
+    package itself."""
+    out, upward = set(), []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                out.add(node.module.split(".")[0])
+                continue
+            for alias in node.names:
+                if alias.name in modules:
+                    out.add(alias.name)
+                else:
+                    upward.append(alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.level > 1:
+            upward.append("." * node.level + (node.module or ""))
+    return out, upward
+
+
+def python_cycles():
+    """Import cycles and upward imports among the package's modules."""
+    base = ROOT / PACKAGE
+    if not base.exists():
+        return []
+    paths = {p.stem: p for p in sorted(base.glob("*.py"))
+             if p.stem != "__init__"}
+    modules = set(paths) | {p.stem for p in base.glob("*.pyi")}
+    graph, errors = {}, []
+    for name, path in paths.items():
+        graph[name], upward = package_imports(path, modules)
+        for what in upward:
+            errors.append(f"{path}: imports {what!r} from the package itself")
+    state = {}
+
+    def visit(name, stack):
+        state[name] = "open"
+        for dep in sorted(graph.get(name, ())):
+            if state.get(dep) == "open":
+                cycle = stack[stack.index(dep):] + [dep]
+                errors.append(f"{base}: import cycle {' -> '.join(cycle)}")
+            elif dep not in state:
+                visit(dep, stack + [dep])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    return errors
+
+
 def main():
-    errors = []
+    errors = python_cycles()
     for rel, layer in LAYER_DIRS.items():
         base = ROOT / rel
         if not base.exists():
