@@ -523,42 +523,6 @@ void Client::throw_dropped_reason() {
   throw e;
 }
 
-Lease Client::acquire(CownRef cown) {
-  not_from_executor("Client::acquire");
-  auto promise = std::make_shared<std::promise<Lease>>();
-  auto future = promise->get_future();
-  submit({cown}, [promise = std::move(promise)](Access& a) {
-    a.defer();
-    promise->set_value(Lease{a.behavior(), a.cown(0), a.get(0)});
-  });
-  channel_->flush_urgent();
-  try {
-    return future.get();
-  } catch (const std::future_error&) {
-    throw_dropped_reason();
-  }
-}
-
-void Client::release(const Lease& lease, const Value* update) {
-  std::vector<proto::CownValueRef> updates;
-  if (update != nullptr) {
-    check_fits("a released cown's value", update->data.size(),
-               update->refs.size(), update->blobs.size());
-    updates.push_back({lease.cown.id,
-                       proto::ValueRef{update->data, update->exception, {},
-                                       update->refs, update->blobs}});
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    check_usable_locked();
-  }
-  // The cown's next behavior waits for this frame: write it now rather
-  // than wake the IO thread to write it.
-  channel_->send_direct([&](proto::Encoder& enc) {
-    enc.complete(lease.behavior, updates);
-  });
-}
-
 Client::Waited Client::wait_quiesced(
     std::chrono::steady_clock::time_point deadline, bool bounded,
     bool or_pinned) {

@@ -217,10 +217,28 @@ class Client {
   // call has run (an ordered request, not a peek).
   Value read(CownRef cown);
 
-  // An ordered request for one cown from outside any behavior: waits for
-  // every behavior submitted on it before this call, then holds it (later
-  // ones wait) until release(). Must not be called from a behavior body.
+  // An ordered request for one cown: waits for every behavior submitted on
+  // it before this call, then holds it (later ones wait) until release().
+  // From outside any behavior, or from a pinned body on the thread running
+  // run_pinned() (it deadlocks if the cown is queued behind this program's
+  // own pinned work: nobody else can run that); never from a body on the
+  // IO thread (std::logic_error).
   Lease acquire(CownRef cown);
+  // acquire() in steps, so a caller can wait in slices (to see Ctrl-C) and
+  // run its pinned work meanwhile: acquire_begin() sends the request and
+  // returns its number; acquire_wait() waits up to `timeout` (negative:
+  // without bound) for the grant, which it moves to `out`. With
+  // `or_pinned`, it returns `pinned` as soon as pinned work is queued
+  // here. Throws Error if the daemon refused the request (an unknown
+  // cown), ConnectionError once the connection is lost. Both from the
+  // threads acquire() allows.
+  enum class Acquired { granted, pinned, timeout };
+  std::uint64_t acquire_begin(CownRef cown);
+  Acquired acquire_wait(std::uint64_t request, std::chrono::milliseconds timeout,
+                        Lease& out, bool or_pinned = false);
+  // Gives up request `request` (an interrupted wait): a grant already made
+  // or made later is released at once, the value unchanged.
+  void acquire_cancel(std::uint64_t request);
   // Ends a hold: commits `update` as the cown's value, its refs included
   // (unchanged when null), and hands the cown to its next behavior.
   void release(const Lease& lease, const Value* update);
@@ -457,6 +475,13 @@ class Client {
   // The thread inside run_pinned, if any (read lock-free by
   // not_from_executor, which refuses blocking calls from its bodies).
   std::atomic<std::thread::id> pinned_thread_{};
+
+  // acquire_begin() requests not yet taken by acquire_wait(), by number.
+  struct AcquireSlot;
+  struct AcquireGuard;  // the body's: tells the waiter it was dropped unrun
+  std::unordered_map<std::uint64_t, std::shared_ptr<AcquireSlot>> acquires_;
+  void on_granted(const std::shared_ptr<AcquireSlot>& slot, Access& a);
+  void not_on_this_io_thread(const char* what) const;
 
   // Mail requests awaiting their MailReply (or Error), by request.
   struct MailSlot {
