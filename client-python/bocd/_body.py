@@ -226,6 +226,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     _runtime._tls.behavior = (behavior, session)
     borrowed: list[Any] = []
     _cown._borrowed.handles = borrowed
+    _cown._taken.handles = None  # acquire() inside the body makes it
     raised: BaseException | None = None
     params: dict[int, Any] = {}
     holds = []
@@ -294,6 +295,8 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             cap._hold = None  # ownership ends with the body
             borrowed.append(cap)
         del params, holds, cap, h
+        if _cown._taken.handles:
+            _cown.end_body()  # what the body acquired and kept
         for hook in _runtime.behavior_end_hooks:
             hook()  # the noticeboard snapshot, a worker's output, ...
         end_borrowing(borrowed)

@@ -52,8 +52,14 @@ class Session:
                parent: int, refs: list[int], blobs: list[str]) -> int:
         """Submits a behavior for the worker pool; returns its result cown
         id (0 without one)."""
-    def acquire(self, id: int) -> tuple[int, Value]:
-        """Ordered hold of one cown: (lease, value). Blocks."""
+    def acquire_begin(self, id: int) -> int:
+        """Sends an ordered request for the cown; returns its number."""
+    def acquire_wait(self, request: int, timeout: float,
+                     or_pinned: bool) -> tuple[int, Value] | int:
+        """(lease, value) once granted; 0 on timeout; 2 when `or_pinned`
+        and pinned work is queued here. Negative timeout: no bound."""
+    def acquire_cancel(self, request: int) -> None:
+        """Gives the request up; a grant is let go unchanged."""
     def release(self, behavior: int, id: int, data: Optional[bytes],
                 exception: bool, refs: list[int], blobs: list[str]) -> None: ...
     def quiesce(self, timeout: float) -> bool:

@@ -17,6 +17,7 @@ import os
 import pickle
 import sys
 import threading
+import weakref
 from typing import Any, Generic, TypeVar
 
 from . import _runtime, _serial
@@ -112,10 +113,10 @@ class _Hold:
     """Ownership of one cown: its value while owned, loaded lazily."""
 
     __slots__ = ("data", "error", "value", "exc", "loaded", "touched", "lease",
-                 "blobs", "copy")
+                 "blobs", "copy", "via")
 
     def __init__(self, data: bytes, exc: bool, error: int,
-                 lease: int | None, copy: bool) -> None:
+                 lease: int | None, copy: bool, via: Any = None) -> None:
         self.data = data
         self.error = error
         self.value: Any = None
@@ -129,6 +130,7 @@ class _Hold:
         # program, which may keep the value after its cown moves on (a
         # worker's ownership ends with the body, so it reads them in place).
         self.copy = copy
+        self.via = via  # the session holding `lease` (acquire())
 
     def get(self) -> Any:
         if not self.loaded:
@@ -199,6 +201,13 @@ class _Handle(Generic[T]):
 
     def __del__(self) -> None:
         try:
+            h = self._hold
+            if h is not None and h.lease is not None and \
+                    not _shared_elsewhere(self, h):
+                _end_hold(self._id, h)  # nobody can release it any more
+        except BaseException:
+            pass
+        try:
             if self._held:
                 self._held = False
                 _unregister(self._id)
@@ -241,15 +250,40 @@ class _Handle(Generic[T]):
 
     def acquire(self) -> None:
         """Waits for behaviors scheduled earlier on this cown, then holds it
-        until release(). Outside behaviors only."""
+        until release(): an ordered request in the cown's queue (API.md
+        section 17, row 3). Interruptible (Ctrl-C); on the main thread it
+        runs this program's pinned work while it waits, which the cown may
+        be queued behind.
+
+        Inside a behavior it may take a cown outside the behavior's
+        request set; the body waits for it, and releasing it is the body's
+        job (a hold left at the end of the body is released then). It
+        deadlocks if the cown is held by a behavior that waits for this
+        one, as in bocpy."""
         if self._hold is not None:
             return
         if _runtime.current_behavior() is not None:
-            raise RuntimeError(
-                "acquire() cannot be called inside a behavior: schedule a "
-                "@when on this cown instead")
-        lease, (data, exc, error) = _runtime.session().acquire(self._id)
-        self._hold = _Hold(data, exc, error, lease, True)
+            session = _runtime.waiting_session()
+            lease, value = wait_for_lease(session, session.acquire_begin(
+                self._id), pump=False)
+            self._hold = _Hold(*value, lease, True, session)
+            taken = getattr(_taken, "handles", None)
+            if taken is None:
+                taken = _taken.handles = []
+            taken.append(self)
+            return
+        with _holds_lock:
+            shared = _main_holds.get(self._id)
+            if shared is not None:  # another handle to it holds it
+                self._hold = shared[0]
+                shared[1].append(weakref.ref(self))
+                return
+        session = _runtime.session()
+        lease, value = wait_for_lease(session, session.acquire_begin(
+            self._id), pump=threading.current_thread() is threading.main_thread())
+        self._hold = h = _Hold(*value, lease, True, session)
+        with _holds_lock:
+            _main_holds[self._id] = (h, [weakref.ref(self)])
 
     def release(self) -> None:
         """Commits the held value and hands the cown to its next behavior.
@@ -258,22 +292,9 @@ class _Handle(Generic[T]):
         the pickling error is raised."""
         h = self._hold
         if h is None or h.lease is None:
-            return
+            return  # not held, or a behavior's parameter (held by the body)
         self._hold = None
-        s = _runtime.session()
-        if not h.touched:
-            s.release(h.lease, self._id, None, False, [], [])
-            return
-        try:
-            e = _serial.encode(h.value, h.blobs)
-        except BaseException:
-            s.release(h.lease, self._id, None, False, [], [])
-            raise
-        try:
-            s.release(h.lease, self._id, e.data, h.exc, e.refs, e.blobs)
-        except BaseException:
-            e.discard()
-            raise
+        _end_hold(self._id, h)
 
     def unwrap(self) -> T:
         """Takes the value out (leaving None) once the cown is free; raises
@@ -340,6 +361,152 @@ class _Handle(Generic[T]):
     def __reduce__(self) -> Any:
         # Reached only by a pickler other than bocd's (which writes ids).
         return (_materialize, (self._kind, self._id))
+
+
+# Cowns this program holds outside behaviors (acquire(), with, wait()), by
+# id: the hold and weak references to the handles that share it, so that
+# every handle to the cown sees it held and one release() ends it for all.
+_main_holds: dict[int, tuple[_Hold, list[weakref.ref[_Handle[Any]]]]] = {}
+_holds_lock = threading.Lock()
+# Cowns wait() left held (hold_frame_cowns): released when a new runtime
+# starts, so behaviors scheduled then do not wait behind them.
+_wait_held: set[int] = set()
+# Handles the running behavior acquired, per thread (.handles; see
+# begin_body).
+_taken = threading.local()
+# Seconds a blocking acquire waits before Python looks for signals.
+SLICE_S = 0.1
+
+
+def _shared_elsewhere(handle: "_Handle[Any]", h: _Hold) -> bool:
+    """Whether another live handle shares `handle`'s main-side hold."""
+    with _holds_lock:
+        shared = _main_holds.get(handle._id)
+        if shared is None or shared[0] is not h:
+            return False
+        return any(r() is not None and r() is not handle for r in shared[1])
+
+
+def _end_hold(ident: int, h: _Hold) -> None:
+    """Releases hold `h` on cown `ident` (once, whichever handle asks),
+    committing its value when it may have changed; no handle sharing it
+    holds it any more. If the value cannot be pickled, the cown is
+    released unchanged and the pickling error is raised."""
+    lease, h.lease = h.lease, None
+    if lease is None:
+        return
+    with _holds_lock:
+        shared = _main_holds.get(ident)
+        if shared is not None and shared[0] is h:
+            del _main_holds[ident]
+            _wait_held.discard(ident)
+            for ref in shared[1]:
+                other = ref()
+                if other is not None and other._hold is h:
+                    other._hold = None
+    s = h.via
+    if not h.touched:
+        s.release(lease, ident, None, False, [], [])
+        return
+    try:
+        e = _serial.encode(h.value, h.blobs)
+    except BaseException:
+        s.release(lease, ident, None, False, [], [])
+        raise
+    try:
+        s.release(lease, ident, e.data, h.exc, e.refs, e.blobs)
+    except BaseException:
+        e.discard()
+        raise
+
+
+def wait_for_lease(session: Any, request: int, pump: bool
+                   ) -> tuple[int, tuple[bytes, bool, int]]:
+    """Waits for acquire request `request` in slices (so Ctrl-C raises
+    here), running this program's pinned work meanwhile when `pump`; on
+    any exception the request is given up, a late grant let go."""
+    try:
+        while True:
+            got = session.acquire_wait(request, SLICE_S, pump)
+            if type(got) is tuple:
+                return got
+            if got == 2:
+                _runtime.pump_pinned()
+    except BaseException:
+        session.acquire_cancel(request)
+        raise
+
+
+def end_body() -> None:
+    """A behavior ends on this thread: what its body acquired and left
+    held is released (committing its value, as leaving ``with`` does)."""
+    lst = getattr(_taken, "handles", None)
+    _taken.handles = None
+    for handle in lst or ():
+        try:
+            handle.release()
+        except BaseException:  # unpicklable: released unchanged already
+            pass
+
+
+def hold_frame_cowns(frame: Any) -> None:
+    """What wait() does to cowns (API.md 4.2, section 17 row 2): every
+    Cown that a local or global of `frame` and the frames below it refers
+    to directly comes out held by this program, so its value is readable.
+    Ordered acquires, sent together and then waited for; cowns reachable
+    only through containers are left alone (acquire() reads them)."""
+    found: dict[int, list[_Handle[Any]]] = {}
+    scopes: set[int] = set()
+    while frame is not None:
+        for scope in (frame.f_locals, frame.f_globals):
+            if id(scope) in scopes:
+                continue
+            scopes.add(id(scope))
+            for value in list(scope.values()):
+                if isinstance(value, _Handle) and type(value) is not PinnedCown \
+                        and value._hold is None:
+                    found.setdefault(value._id, []).append(value)
+        frame = frame.f_back
+    with _holds_lock:
+        for ident in [i for i in found if i in _main_holds]:
+            handles = found.pop(ident)
+            for handle in handles:
+                handle._hold = _main_holds[ident][0]
+                _main_holds[ident][1].append(weakref.ref(handle))
+    if not found:
+        return
+    session = _runtime.session()
+    pending = [(ident, session.acquire_begin(ident)) for ident in found]
+    try:
+        while pending:
+            ident, request = pending[0]
+            lease, value = wait_for_lease(session, request, pump=True)
+            pending.pop(0)
+            h = _Hold(*value, lease, True, session)
+            handles = found[ident]
+            for handle in handles:
+                handle._hold = h
+            with _holds_lock:
+                _main_holds[ident] = (h, [weakref.ref(x) for x in handles])
+                _wait_held.add(ident)
+    except BaseException:
+        for _, request in pending[1:]:
+            session.acquire_cancel(request)
+        raise
+
+
+def release_wait_holds() -> None:
+    """A new runtime starts: the cowns the last wait() left held go back,
+    with what the program wrote to them (whether or not a handle to them
+    is still alive)."""
+    with _holds_lock:
+        held = [(i, _main_holds[i][0]) for i in _wait_held if i in _main_holds]
+        _wait_held.clear()
+    for ident, h in held:
+        try:
+            _end_hold(ident, h)
+        except Exception:  # unpicklable: released unchanged
+            pass
 
 
 class Cown(_Handle[T]):
@@ -469,6 +636,7 @@ def _materialize(kind: str, ident: int) -> _Handle[Any]:
 _serial.materialize = _materialize
 _serial.handle_type = _Handle
 _runtime.at_shutdown(flush_drops)  # the daemon hears of the last drops
+_runtime.at_start(release_wait_holds)
 
 
 def begin_borrowing() -> list[_Handle[Any]]:

@@ -9,6 +9,7 @@ begins a fresh one.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, NamedTuple
 
 from . import _cown, _noticeboard, _pump, _runtime
@@ -78,11 +79,17 @@ def wait(timeout: float | None = None, *, stats: bool = False,
          noticeboard: bool = False) -> Any:
     """As quiesce(), then ends this runtime: the next @when or start()
     begins a fresh one. Cowns keep their values and stay usable. Raises
-    TimeoutError, with nothing torn down, when `timeout` passes first."""
+    TimeoutError, with nothing torn down, when `timeout` passes first.
+
+    As in bocpy, every Cown that a local or global of the calling thread's
+    frames refers to directly comes out held by the program, so
+    ``wait(); print(c.value)`` works; the next runtime's start lets them
+    go (a cown reached only through a container: use acquire() or with)."""
     _not_in_behavior("wait")
     if not _runtime.is_up():
         return _shape(stats, noticeboard, [], {})
     _quiesce("wait", timeout)
+    _cown.hold_frame_cowns(sys._getframe(1))
     st = _stats() if stats else []
     board = _noticeboard.board_now() if noticeboard else {}
     _noticeboard.clear()  # a new runtime starts with an empty board

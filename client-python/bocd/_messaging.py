@@ -5,7 +5,7 @@ row 13), so the program's threads and its behaviors on every worker share
 them. A program speaks over its own session. A worker process runs its
 bodies on its session's IO thread, where waiting for a reply would block
 the thread that reads it, so it messages over a second session of its own
-(``_worker_mail``), naming the program of the running behavior.
+(``_runtime.waiting_session``), naming the program of the running behavior.
 
 A received message keeps its cowns alive in the daemon until the receiver
 has taken its own handles: outside a behavior the handles are held (sent
@@ -15,7 +15,6 @@ and the daemon keeps the cowns until that behavior ends.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,42 +26,39 @@ TIMEOUT = "__timeout__"
 # A blocking receive waits in slices so that Ctrl-C reaches the program.
 _SLICE_S = 0.1
 
-_worker_mail: Any = None
-_worker_mail_lock = threading.Lock()
-
-
 def _route() -> tuple[Any, int, int]:
     """(session to speak over, program to name, behavior running here)."""
     b = _runtime.current_behavior()
     if _runtime.in_worker():
-        global _worker_mail
-        if _worker_mail is None:
-            with _worker_mail_lock:
-                if _worker_mail is None:
-                    _worker_mail = _core.Session(
-                        _core.default_socket_path(), "bocd.worker/mail")
         if b is None:  # pragma: no cover - worker code runs in behaviors
             raise RuntimeError("messaging in a worker needs a running behavior")
-        return _worker_mail, b[1], b[0]
+        return _runtime.waiting_session(), b[1], b[0]
     return _runtime.session(), 0, b[0] if b is not None else 0
+
+
+def _encodable(tag: str) -> str:
+    """`tag`, or UnicodeEncodeError when it cannot travel (an unpaired
+    surrogate, say), raised before anything is sent."""
+    tag.encode("utf-8")
+    return tag
 
 
 def _check_tag(tag: Any) -> str:
     if not isinstance(tag, str):
         raise TypeError("tag must be a str")
-    return tag
+    return _encodable(tag)
 
 
 def _tag_list(tags: Any) -> list[str]:
     if isinstance(tags, str):
-        return [tags]
+        return [_encodable(tags)]
     if not isinstance(tags, (list, tuple)):
         raise TypeError("tags must either be a single str or a list/tuple")
     if not tags:
         raise RuntimeError("tags must contain at least one value")
     if not all(isinstance(t, str) for t in tags):
         raise TypeError("tags must contain only str objects")
-    return list(tags)
+    return [_encodable(t) for t in tags]
 
 
 def send(tag: str, contents: Any) -> None:
@@ -180,6 +176,7 @@ def set_tags(tags: Sequence[str]) -> None:
     names = list(tags)
     if not all(isinstance(t, str) for t in names):
         raise TypeError("Tags must contain only str objects")
+    names = [_encodable(t) for t in names]
     session, program, behavior = _route()
     try:
         session.mail_set_tags(program, names, behavior if program else 0)

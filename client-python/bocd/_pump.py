@@ -193,6 +193,17 @@ def _pump(session: Any, deadline_ms: int | None, max_behaviors: int | None,
         return PumpResult(executed, False, raised)
 
 
+def _pump_for_a_waiter() -> None:
+    """For a call that waits on the main thread for a cown that may be
+    queued behind this program's pinned work: runs a batch of it."""
+    session = _runtime._session
+    if session is not None and _runtime.current_behavior() is None:
+        _pump(session, None, WAIT_PUMP_BATCH, False)
+
+
+_runtime.pump_pinned = _pump_for_a_waiter
+
+
 def wait_pumping(session: Any, seconds: float) -> bool:
     """Waits for the session to be quiescent, running pinned work as it
     arrives; negative `seconds` waits without bound. False on timeout (the

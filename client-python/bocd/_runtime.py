@@ -36,6 +36,10 @@ _tls = threading.local()       # .behavior: (id, program session) in a body
 # in registration order, and at exit before the session closes.
 behavior_end_hooks: list[Callable[[], None]] = []
 _shutdown_hooks: list[Callable[[], None]] = []
+_start_hooks: list[Callable[[], None]] = []
+# Runs a batch of this program's pinned work (set by _pump): for calls
+# that wait on the main thread for a cown queued behind it.
+pump_pinned: Callable[[], None] = lambda: None
 
 
 def at_behavior_end(hook: Callable[[], None]) -> None:
@@ -47,6 +51,12 @@ def at_behavior_end(hook: Callable[[], None]) -> None:
 def at_shutdown(hook: Callable[[], None]) -> None:
     """Runs `hook` at exit, before this process's session is closed."""
     _shutdown_hooks.append(hook)
+
+
+def at_start(hook: Callable[[], None]) -> None:
+    """Runs `hook` each time a runtime starts (the first @when after
+    wait(), or start()), before anything is scheduled on it."""
+    _start_hooks.append(hook)
 
 
 def _physical_cores() -> int:
@@ -91,6 +101,26 @@ def current_behavior() -> tuple[int, int] | None:
 
 def in_worker() -> bool:
     return _is_worker
+
+
+_waiting: Any = None  # a worker's second session (waiting_session)
+
+
+def waiting_session() -> Any:
+    """The session a call that waits for the daemon speaks over. A worker's
+    bodies run on its session's IO thread, where waiting for a reply would
+    block the thread that reads it: a worker waits (messaging, acquire)
+    over a second session of its own, opened on first need. Elsewhere it
+    is this process's session."""
+    global _waiting
+    if not _is_worker:
+        return session()
+    if _waiting is None:
+        with _lock:
+            if _waiting is None:
+                _waiting = _core.Session(_core.default_socket_path(),
+                                         "bocd.worker/wait")
+    return _waiting
 
 
 def bind_worker(session: Any) -> None:
@@ -208,6 +238,8 @@ def start(worker_count: int | None = None,
         count = worker_count or _worker_count or WORKER_COUNT
         if _session is None:
             _connect(count)
+        for hook in _start_hooks:
+            hook()
         _worker_count = count
         _scheduled = 0
         global _accepted_base

@@ -281,16 +281,45 @@ class Session {
     return cl.submit_to_workers(set, p, with_result, parent, refs, blobs).id;
   }
 
-  // Returns (lease behavior id, value tuple).
-  py::tuple acquire(std::uint64_t id) {
+  // An ordered request for the cown; returns its number for acquire_wait.
+  std::uint64_t acquire_begin(std::uint64_t id) {
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
+    py::gil_scoped_release nogil;
+    return cl.acquire_begin(CownRef{id});
+  }
+
+  // Waits up to `timeout` seconds (negative: no bound): (lease behavior
+  // id, value tuple) once granted; else 0 (timed out) or 2 (with
+  // `or_pinned`, pinned work is queued here).
+  py::object acquire_wait(std::uint64_t request, double timeout,
+                          bool or_pinned) {
     std::shared_ptr<Client> client = c();
     Client& cl = *client;
     Lease lease;
+    Client::Acquired got;
     {
       py::gil_scoped_release nogil;
-      lease = cl.acquire(CownRef{id});
+      got = cl.acquire_wait(
+          request,
+          std::chrono::milliseconds(
+              timeout < 0 ? -1 : static_cast<std::int64_t>(timeout * 1000.0)),
+          lease, or_pinned);
     }
-    return py::make_tuple(lease.behavior, to_python(lease.value));
+    switch (got) {
+      case Client::Acquired::granted:
+        return py::make_tuple(lease.behavior, to_python(lease.value));
+      case Client::Acquired::pinned: return py::int_(2);
+      case Client::Acquired::timeout: break;
+    }
+    return py::int_(0);
+  }
+
+  void acquire_cancel(std::uint64_t request) {
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
+    py::gil_scoped_release nogil;
+    cl.acquire_cancel(request);
   }
 
   void release(std::uint64_t behavior, std::uint64_t id,
@@ -575,7 +604,9 @@ PYBIND11_MODULE(_core, m) {
       .def("hold", &Session::hold)
       .def("output", &Session::output)
       .def("submit", &Session::submit)
-      .def("acquire", &Session::acquire)
+      .def("acquire_begin", &Session::acquire_begin)
+      .def("acquire_wait", &Session::acquire_wait)
+      .def("acquire_cancel", &Session::acquire_cancel)
       .def("release", &Session::release)
       .def("quiesce", &Session::quiesce)
       .def("serve", &Session::serve)
