@@ -207,7 +207,8 @@ class PinnedRun:
             _runtime._tls.behavior = None
 
 
-_NONE_RESULT = (pickle.dumps(None, 5), False, [], [])  # read, never changed
+# Read, never changed.
+_NONE_RESULT: Result = (pickle.dumps(None, 5), False, [], [])
 
 
 def _pinned_param(ident: int) -> PinnedCown[Any]:
@@ -229,7 +230,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     _cown._taken.handles = None  # acquire() inside the body makes it
     raised: BaseException | None = None
     params: dict[int, Any] = {}
-    holds = []
+    holds: list[_Hold | None] = []
     new = CownCapsule.__new__
     pinned = _cown._pinned
     in_program = not _runtime._is_worker  # a pinned body, run by pump()
@@ -242,9 +243,9 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         cap = new(CownCapsule)
         cap._id = ident
         cap._held = False
-        cap._hold = h = _Hold(data, exc, error, None, in_program)
+        cap._hold = hold = _Hold(data, exc, error, None, in_program)
         params[ident] = cap  # a duplicate id aliases the same cown
-        holds.append(h)
+        holds.append(hold)
     try:
         try:
             fn, shape, extras = _function(payload)
@@ -267,16 +268,16 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             if h is not None and h.touched:
                 v = h.value
                 try:
-                    data = _serial.small_scalar(v)  # no Encoded to build
-                    if data is not None:
-                        updates.append((k, data, bool(h.exc), _EMPTY, _EMPTY))
+                    small = _serial.small_scalar(v)  # no Encoded to build
+                    if small is not None:
+                        updates.append((k, small, bool(h.exc), _EMPTY, _EMPTY))
                     else:
-                        e = _serial.encode(v, h.blobs)
-                        updates.append((k, e.data, bool(h.exc), e.refs,
-                                        e.blobs))
-                except BaseException as e:  # the cown keeps its old value
-                    value, exc = e, True
-                    raised = e
+                        enc = _serial.encode(v, h.blobs)
+                        updates.append((k, enc.data, bool(h.exc), enc.refs,
+                                        enc.blobs))
+                except BaseException as err:  # the cown keeps its old value
+                    value, exc = err, True
+                    raised = err
                 del v
             k += 1
         if not has_result:
@@ -290,11 +291,14 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         del value
         return updates, result, raised
     finally:
-        cap = h = None
-        for cap in params.values():
-            cap._hold = None  # ownership ends with the body
-            borrowed.append(cap)
-        del params, holds, cap, h
+        for param in params.values():
+            param._hold = None  # ownership ends with the body
+            borrowed.append(param)
+        # No local may keep a handle: end_borrowing counts references.
+        del params, holds
+        cap = param = None  # type: ignore[assignment]
+        hold = h = None  # type: ignore[assignment]
+        del cap, param, hold, h
         if _cown._taken.handles:
             _cown.end_body()  # what the body acquired and kept
         for hook in _runtime.behavior_end_hooks:

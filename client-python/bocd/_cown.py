@@ -18,7 +18,7 @@ import pickle
 import sys
 import threading
 import weakref
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from . import _runtime, _serial
 
@@ -160,9 +160,13 @@ class _Hold:
 class _Handle(Generic[T]):
     __slots__ = ("_id", "_held", "_hold", "__weakref__")
     _kind = "C"
+    _id: int              # the daemon's id of the cown
+    _held: bool           # this handle counts in _counts (not borrowed)
+    _hold: _Hold | None   # ownership while held here
 
     def __init__(self, value: T) -> None:
-        if type(value) is CownCapsule:  # another handle to the same cown
+        if isinstance(value, CownCapsule) and type(value) is CownCapsule:
+            # Another handle to the same cown.
             self._id = value._id
             self._hold = None
             self._held = False
@@ -221,7 +225,7 @@ class _Handle(Generic[T]):
         RuntimeError. Setting it clears the exception flag."""
         if self._hold is None:
             raise RuntimeError(_NOT_OWNER)
-        return self._hold.get()
+        return cast(T, self._hold.get())
 
     @value.setter
     def value(self, value: T) -> None:
@@ -529,7 +533,7 @@ class CownCapsule(_Handle[T]):
     __slots__ = ()
     _kind = "K"
 
-    def acquired(self) -> bool:  # type: ignore[override]
+    def acquired(self) -> bool:  # type: ignore[override,unused-ignore]
         """Whether the running behavior (or this program) owns the cown."""
         return self._owned()
 
@@ -544,6 +548,7 @@ class CownCapsule(_Handle[T]):
 # (forget_freed_pinned): a value or queued behavior may name the cown
 # after this process's last handle to it is gone.
 _pinned: dict[int, Any] = {}
+_pinned_exc: set[int] = set()  # ids whose exception flag was set by hand
 _MISSING = object()
 
 
@@ -584,21 +589,34 @@ class PinnedCown(Cown[T]):
         value = _pinned.get(self._id, _MISSING)
         if value is _MISSING:
             raise _pinned_error(self._id)
-        return value  # type: ignore[return-value]
+        return cast(T, value)
 
     @value.setter
     def value(self, value: T) -> None:
         if self._id not in _pinned:
             raise _pinned_error(self._id)
         _pinned[self._id] = value
+        _pinned_exc.discard(self._id)  # as writing any cown's value does
 
     @property
     def exception(self) -> bool:
-        """Always False: a pinned cown's value is never a stored error."""
-        return False
+        """The exception flag, as set by hand (a pinned cown's value is
+        never an error a behavior stored); in the owning program only."""
+        if self._id not in _pinned:
+            raise _pinned_error(self._id)
+        return self._id in _pinned_exc
+
+    @exception.setter
+    def exception(self, flag: Any) -> None:
+        if self._id not in _pinned:
+            raise _pinned_error(self._id)
+        if flag:
+            _pinned_exc.add(self._id)
+        else:
+            _pinned_exc.discard(self._id)
 
     @property
-    def acquired(self) -> bool:  # type: ignore[override]
+    def acquired(self) -> bool:
         """True in the owning program, where the value always is."""
         return self._id in _pinned
 
@@ -626,6 +644,7 @@ def forget_freed_pinned(session: Any) -> None:
     """Drops the values of this program's pinned cowns the daemon freed."""
     for ident in session.take_freed_pinned():
         _pinned.pop(ident, None)
+        _pinned_exc.discard(ident)
 
 
 def _materialize(kind: str, ident: int) -> _Handle[Any]:

@@ -81,7 +81,7 @@ class Daemon:
         self.socket = socket_path
         self.log_file = log_file or os.path.join(
             os.path.dirname(os.path.abspath(socket_path)), "bocd.log")
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, Union, overload
 
 from . import _cown, _noticeboard, _pump, _runtime
 from ._stats import bocpy_stats as _stats
@@ -20,6 +20,12 @@ class WaitResult(NamedTuple):
     """What wait()/quiesce() return when both stats and noticeboard are asked."""
     stats: list[dict[str, int]]
     noticeboard: dict[str, Any]
+
+
+# What wait() and quiesce() return, by the flags they are given.
+Stats = list[dict[str, int]]
+Board = dict[str, Any]
+Waited = Union[None, Stats, Board, WaitResult]
 
 
 def _not_in_behavior(name: str) -> None:
@@ -42,8 +48,7 @@ def _check_timeout(timeout: float | None) -> float:
     return max(0.0, float(timeout))
 
 
-def _shape(stats: bool, noticeboard: bool, st: list[dict[str, int]],
-           nb: dict[str, Any]) -> Any:
+def _shape(stats: bool, noticeboard: bool, st: Stats, nb: Board) -> Waited:
     if stats and noticeboard:
         return WaitResult(st, nb)
     if stats:
@@ -62,8 +67,25 @@ def _quiesce(name: str, timeout: float | None) -> None:
             f"{name}(): runtime did not reach quiescence within timeout={timeout}")
 
 
+@overload
+def quiesce(timeout: float | None = None, *, stats: Literal[False] = False,
+            noticeboard: Literal[False] = False) -> None: ...
+@overload
+def quiesce(timeout: float | None = None, *, stats: Literal[True],
+            noticeboard: Literal[False] = False) -> Stats: ...
+@overload
+def quiesce(timeout: float | None = None, *, stats: Literal[False] = False,
+            noticeboard: Literal[True]) -> Board: ...
+@overload
+def quiesce(timeout: float | None = None, *, stats: Literal[True],
+            noticeboard: Literal[True]) -> WaitResult: ...
+@overload
 def quiesce(timeout: float | None = None, *, stats: bool = False,
-            noticeboard: bool = False) -> Any:
+            noticeboard: bool = False) -> Waited: ...
+
+
+def quiesce(timeout: float | None = None, *, stats: bool = False,
+            noticeboard: bool = False) -> Waited:
     """Blocks until every behavior this program scheduled (and their nested
     behaviors) has finished. A checkpoint: nothing is torn down. Raises
     TimeoutError when `timeout` seconds pass first (nothing is cancelled)."""
@@ -75,8 +97,25 @@ def quiesce(timeout: float | None = None, *, stats: bool = False,
     return _shape(stats, noticeboard, _stats() if stats else [], board)
 
 
+@overload
+def wait(timeout: float | None = None, *, stats: Literal[False] = False,
+         noticeboard: Literal[False] = False) -> None: ...
+@overload
+def wait(timeout: float | None = None, *, stats: Literal[True],
+         noticeboard: Literal[False] = False) -> Stats: ...
+@overload
+def wait(timeout: float | None = None, *, stats: Literal[False] = False,
+         noticeboard: Literal[True]) -> Board: ...
+@overload
+def wait(timeout: float | None = None, *, stats: Literal[True],
+         noticeboard: Literal[True]) -> WaitResult: ...
+@overload
 def wait(timeout: float | None = None, *, stats: bool = False,
-         noticeboard: bool = False) -> Any:
+         noticeboard: bool = False) -> Waited: ...
+
+
+def wait(timeout: float | None = None, *, stats: bool = False,
+         noticeboard: bool = False) -> Waited:
     """As quiesce(), then ends this runtime: the next @when or start()
     begins a fresh one. Cowns keep their values and stay usable. Raises
     TimeoutError, with nothing torn down, when `timeout` passes first.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from . import _core, _runtime, _serial
 
@@ -105,8 +105,22 @@ def _seconds(timeout: Any) -> float:
     return float(timeout)
 
 
+R = TypeVar("R")
+
+
+@overload
 def receive(tags: str | Sequence[str], timeout: float = -1,
-            after: Callable[[], Any] | None = None) -> Any:
+            after: None = None) -> tuple[str, Any]: ...
+@overload
+def receive(tags: str | Sequence[str], timeout: float,
+            after: Callable[[], R]) -> tuple[str, Any] | R: ...
+@overload
+def receive(tags: str | Sequence[str], timeout: float = -1, *,
+            after: Callable[[], R]) -> tuple[str, Any] | R: ...
+
+
+def receive(tags: str | Sequence[str], timeout: float = -1,
+            after: Callable[[], R] | None = None) -> tuple[str, Any] | R:
     """The first message under one of ``tags`` as ``(tag, contents)``.
 
     ``timeout < 0`` (or NaN) waits without bound, ``0`` polls once,

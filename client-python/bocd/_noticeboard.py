@@ -113,7 +113,7 @@ def _board_cown() -> Any:
             return _boards[0]
         board_id, _ = _ask(0, entries=False)
         if board_id == 0:
-            fresh = Cown({})
+            fresh: Cown[dict[str, Any]] = Cown({})
             # From a worker's body the new cown travels on the worker's
             # own connection: the daemon waits to read it. The worker's
             # handle goes with `fresh`; the board's reference stays.
@@ -233,7 +233,8 @@ def notice_delete(key: str) -> None:
 def _snapshot() -> dict[str, Any]:
     running = _runtime.current_behavior()
     if running is not None and getattr(_snap, "behavior", None) == running[0]:
-        return _snap.board
+        kept: dict[str, Any] = _snap.board
+        return kept
     if not _runtime.in_worker() and _runtime._session is None:
         board: dict[str, Any] = {}  # nothing has connected: nothing written
     else:

@@ -57,7 +57,8 @@ _now: Callable[[], float] = time.monotonic
 
 
 def _queue_age(session: Any) -> tuple[float, int]:
-    return session.pinned_age()
+    age: tuple[float, int] = session.pinned_age()
+    return age
 
 
 def _positive_int(value: Any) -> bool:

@@ -95,6 +95,8 @@ def _handle(pickler: Any, obj: Any) -> Any:
 
 
 class _FastPickler(pickle.Pickler):
+    refs: list[int]  # ids of the cowns whose handles it wrote, set per use
+
     # The C pickler calls this for objects other than exact builtins.
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, handle_type):
@@ -108,7 +110,8 @@ class _FastPickler(pickle.Pickler):
         return NotImplemented
 
 
-class _CloudPickler(cloudpickle.Pickler):
+class _CloudPickler(cloudpickle.Pickler):  # type: ignore[misc]
+    refs: list[int]
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, handle_type):
             return _handle(self, obj)
@@ -197,7 +200,8 @@ def encode(value: Any, reuse: dict[str, Any] | None = None) -> Encoded:
     return Encoded(data, refs, names, created)
 
 
-def encode_record(record: tuple, leaves: tuple) -> Encoded:
+def encode_record(record: tuple[Any, ...], leaves: tuple[Any, ...]
+                  ) -> Encoded:
     """encode(record) for a tuple whose parts are ints, lists of ints, None
     and containers of `leaves`: when every leaf is a plain scalar, the C
     pickler needs no pickler object (a behavior's call record, usually)."""
@@ -267,7 +271,7 @@ class _KeepOwnClasses(pickle.Unpickler):
         tracker = args[4] if len(args) > 4 else None
         known = (tracker is not None and
                  tracker in _cloudpickle_impl._DYNAMIC_CLASS_TRACKER_BY_ID)
-        cls = _cloudpickle_impl._make_skeleton_class(*args)
+        cls: type = _cloudpickle_impl._make_skeleton_class(*args)
         if known:
             self._found[id(cls)] = cls
         return cls
@@ -275,7 +279,8 @@ class _KeepOwnClasses(pickle.Unpickler):
     def _setstate(self, obj: type, state: Any) -> type:
         if id(obj) in self._found:
             return obj
-        return _cloudpickle_impl._class_setstate(obj, state)
+        restored: type = _cloudpickle_impl._class_setstate(obj, state)
+        return restored
 
 
 def unpickle(data: Any, buffers: Any = ()) -> Any:
@@ -287,7 +292,7 @@ def unpickle(data: Any, buffers: Any = ()) -> Any:
     return _KeepOwnClasses(io.BytesIO(data), buffers).load()
 
 
-def loads(data: bytes, keep: dict[str, Any] | None = None,
+def loads(data: bytes | memoryview, keep: dict[str, Any] | None = None,
           copy: bool = False) -> Any:
     """Unpickles bytes from encode(); b"" (a fresh result cown) is None.
     Blobs mapped to read it are added to `keep` (by name). With `copy`,

@@ -35,7 +35,7 @@ def _main(status: dict[str, Any]) -> dict[str, Any] | None:
     pid = os.getpid()
     for s in status["sessions"]:
         if s["role"] == "client" and s["pid"] == pid:
-            return s
+            return dict(s)
     return None
 
 

@@ -22,7 +22,9 @@ import pickle
 import struct
 import sys
 import types
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
+
+R = TypeVar("R")
 
 from . import _body, _cown, _runtime, _serial
 from ._cown import Cown, CownCapsule, _Handle, _register
@@ -284,6 +286,7 @@ def _schedule_general(fn: Any, args: Sequence[Any], extras: list[Any] | None,
             raise TypeError("whencall() takes a behavior function, not a "
                             "thunk name. Pass the function object itself.")
         raise TypeError(f"@when needs a Python function, got {type(fn).__name__}")
+    code_refs: list[int]
     if _runs_here(args):
         prefix, code_refs = _local_prefix(fn), []
     else:
@@ -301,11 +304,11 @@ def _schedule_general(fn: Any, args: Sequence[Any], extras: list[Any] | None,
     return _submit(flat, prefix, code_refs, call)
 
 
-def when(*cowns: Any) -> Callable[[Callable[..., Any]], Cown[Any]]:
+def when(*cowns: Any) -> Callable[[Callable[..., R]], Cown[R]]:
     """Schedules the decorated function as a behavior over `cowns` at once
     and binds its name to the result cown. Each argument is a cown (one
     parameter) or a list/tuple of cowns (one list parameter)."""
-    def decorator(fn: Callable[..., Any]) -> Cown[Any]:
+    def decorator(fn: Callable[..., R]) -> Cown[R]:
         result = _plain_call(fn, cowns)
         if result is not None:
             return result
@@ -313,8 +316,8 @@ def when(*cowns: Any) -> Callable[[Callable[..., Any]], Cown[Any]]:
     return decorator
 
 
-def whencall(func: Callable[..., Any], args: Sequence[Any],
-             captures: Sequence[Any]) -> Cown[Any]:
+def whencall(func: Callable[..., R], args: Sequence[Any],
+             captures: Sequence[Any]) -> Cown[R]:
     """@when without the sugar: runs ``func(*cowns, *captures)`` as a
     behavior over `args` (cowns and groups); returns its result cown."""
     if isinstance(func, str):

@@ -41,11 +41,11 @@ class _Forward(io.TextIOBase):
         return False
 
     def fileno(self) -> int:
-        return self._original.fileno()
+        return int(self._original.fileno())
 
     def write(self, s: str) -> int:
         if _runtime.current_behavior() is None:
-            return self._original.write(s)
+            return int(self._original.write(s))
         self._parts.append(s)
         self._size += len(s)
         if "\n" in s or self._size >= 8192:
