@@ -2,8 +2,10 @@
 # Runs every test: builds and runs the C++ suite (unit, property,
 # integration against the real daemon, fuzz corpus replay, layering),
 # installs the Python package into .venv and runs its pytest suite against
-# the real daemon, then builds the C++ tests again with AddressSanitizer and
-# UndefinedBehaviorSanitizer and runs them. Fails if anything fails.
+# the real daemon and mypy --strict over it, runs the suite again on the
+# oldest and newest other CPython >= 3.10 present, then builds the C++
+# tests again with AddressSanitizer and UndefinedBehaviorSanitizer and runs
+# them. Fails if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -17,6 +19,19 @@ echo "== Python package (.venv)"
 bash tools/venv.sh
 echo "== Python tests"
 .venv/bin/python -m pytest tests/python -q
+echo "== Python types (mypy --strict)"
+.venv/bin/mypy --strict -p bocd
+.venv/bin/mypy --strict tests/typing
+
+# "Any CPython >= 3.10": the suite again on the oldest and the newest
+# interpreter the machine has (tools/pythons.sh), one venv each; ccache
+# makes each package build compile only its extension module.
+for python in $(bash tools/pythons.sh .venv/bin/python); do
+  v=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  echo "== Python $v package (.venv-$v) and tests"
+  BOCD_VENV=".venv-$v" PYTHON="$python" bash tools/venv.sh
+  ".venv-$v/bin/python" -m pytest tests/python -q
+done
 
 echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
 bash tools/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug \
