@@ -253,11 +253,13 @@ void Scheduler::dispatch_to_workers() {
     ++s->pool_running;
     std::uint32_t b = worker_queue_.front();
     worker_queue_.pop_front();
+    s->pool_order.push_back(b);
     dispatch(b, w);
   }
 }
 
 bool Scheduler::pipelines(const Session& s) const {
+  if (s.stalled_on != NONE) return false;  // its body blocks
   if (limits_.pipeline_below_us < 0) return true;
   // Its recent behaviors ran short, and so far the one it runs now has:
   // a body that blocks must not have others queued behind it.
@@ -347,6 +349,32 @@ bool Scheduler::fail_running(SessionId executor, BehaviorId id, Errc code,
   return true;
 }
 
+Result<std::vector<BehaviorId>> Scheduler::take_back(SessionId worker,
+                                                     BehaviorId behavior) {
+  Session* s = open_session_ptr(worker);
+  if (s == nullptr || s->role != Role::worker) {
+    return fail(Errc::not_permitted, "only a worker's behaviors are taken back");
+  }
+  std::vector<BehaviorId> back;
+  std::uint32_t b = behaviors_.find(behavior);
+  auto at = std::find(s->pool_order.begin(), s->pool_order.end(), b);
+  if (b == NONE || at == s->pool_order.end()) return back;
+  s->stalled_on = b;
+  for (auto it = at + 1; it != s->pool_order.end(); ++it) {
+    Behavior& later = behaviors_.at(*it);
+    later.state = BehaviorState::READY;
+    later.running_on = SessionId{};
+    --s->running;
+    --s->pool_running;
+    idle_workers_.push_back(worker);  // its credit, unused while stalled
+    back.push_back(behaviors_.id_of(*it));
+  }
+  worker_queue_.insert(worker_queue_.begin(), at + 1, s->pool_order.end());
+  s->pool_order.erase(at + 1, s->pool_order.end());
+  dispatch_to_workers();
+  return back;
+}
+
 void Scheduler::abort(std::uint32_t b, Errc code, std::string message) {
   Behavior& bh = behaviors_.at(b);
   if (bh.result) {
@@ -375,6 +403,11 @@ void Scheduler::finish(std::uint32_t b, std::optional<std::int64_t> ran_us) {
         s->busy_us += static_cast<std::uint64_t>(now_us_ - s->busy_since_us);
       }
       if (bh.pinned) --s->pinned_running;
+      if (!bh.executor) {
+        s->pool_order.erase(
+            std::find(s->pool_order.begin(), s->pool_order.end(), b));
+        if (s->stalled_on == b) s->stalled_on = NONE;
+      }
     }
   } else if (Session* e = bh.pinned ? find_session(bh.executor) : nullptr) {
     --e->pinned_waiting;  // ended without running (cancelled, too large)

@@ -198,6 +198,18 @@ class Scheduler {
   bool fail_running(SessionId executor, BehaviorId behavior, Errc code,
                     std::string message);
 
+  // Worker `worker`'s body of `behavior` blocks (it waits for a message or
+  // a cown) or has run long. The pool behaviors dispatched to it after
+  // that one, which it runs in order and so has not started, are taken
+  // back: READY again, at the head of the worker queue in their order,
+  // for other workers. The worker gets no more until `behavior` ends. It
+  // must drop the dispatches of the ids returned (the daemon may send
+  // them to it again later). Nothing is taken back when `behavior` is not
+  // running there (it has ended: what followed may have started).
+  // not_permitted from a session that is not a worker.
+  Result<std::vector<BehaviorId>> take_back(SessionId worker,
+                                            BehaviorId behavior);
+
   // ---- Messaging (API.md section 12): a Mailbox per program ----------
   // `program` names whose queues: 0 for the caller itself (a client). A
   // worker names the program of the behavior it runs, which must be an
@@ -315,6 +327,11 @@ class Scheduler {
     bool closed = false;
     Terminator terminator;
     std::uint32_t pool_running = 0;  // a worker's behaviors from the pool
+    // Those behaviors (slots), in dispatch order: the order it runs them.
+    std::deque<std::uint32_t> pool_order;
+    // The behavior whose body blocks (take_back), NONE if none: the worker
+    // is sent nothing more until it ends.
+    std::uint32_t stalled_on = NONE;
     std::uint64_t accepted = 0;      // behaviors accepted for this program
     std::uint32_t pinned_running = 0;  // its pinned work (PinnedQueue)
     // Pinned behaviors routed to it and not yet dispatched (pinned_waiting).

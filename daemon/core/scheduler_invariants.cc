@@ -63,6 +63,21 @@ std::string Scheduler::check_invariants() const {
             limits_.worker_pipeline) {
       return "worker credits drifted";
     }
+    if (s.pool_order.size() != running_on_worker[id]) {
+      return "a worker's dispatch order drifted";
+    }
+    for (std::uint32_t b : s.pool_order) {
+      const Behavior& bh = behaviors_.at(b);
+      if (bh.state != BehaviorState::RUNNING || bh.running_on != id ||
+          bh.executor) {
+        return "a worker's dispatch order names a behavior not running there";
+      }
+    }
+    if (s.stalled_on != NONE &&
+        std::find(s.pool_order.begin(), s.pool_order.end(), s.stalled_on) ==
+            s.pool_order.end()) {
+      return "a worker is stalled on a behavior it does not run";
+    }
   }
   for (const auto& [id, n] : per_session) {
     if (find_session(id) == nullptr) return "behavior of no session";

@@ -28,6 +28,8 @@ struct Session {
   bool open = true;
   std::uint64_t next_id = 1;           // next fresh cown id: base + next_id
   std::uint32_t pool_running = 0;      // workers: pool behaviors it runs
+  std::vector<BehaviorId> order;       // ... in dispatch order
+  BehaviorId stalled;                  // take_back's: sent nothing until done
   std::vector<std::uint64_t> waiters;  // quiesce requests not yet fired
 };
 
@@ -118,7 +120,12 @@ class Model {
     note(b.fate == Fate::live, "behavior finished twice");
     b.fate = fate;
     live.erase(i);
-    if (b.running && !b.executor) --sessions[b.running_on.value].pool_running;
+    if (b.running && !b.executor) {
+      Session& w = sessions[b.running_on.value];
+      --w.pool_running;
+      std::erase(w.order, b.id);
+      if (w.stalled == b.id) w.stalled = BehaviorId{};
+    }
     b.running = false;
     if (b.result && error != Errc::none) {
       cowns.at(b.result).value = Value{};

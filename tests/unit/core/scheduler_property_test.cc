@@ -77,10 +77,12 @@ class ModelRun {
       close_one();
     } else if (r < 92) {
       quiesce();
-    } else if (r < 96) {
+    } else if (r < 95) {
       hold();
-    } else {
+    } else if (r < 98) {
       drop_cown();
+    } else {
+      take_back();
     }
     after_command();
   }
@@ -300,6 +302,35 @@ class ModelRun {
     check(sched_.view(b.id, v), "a refused complete stopped the behavior");
   }
 
+  // A worker says one of its bodies blocks: what it was sent after that
+  // one comes back (a body that has ended gives nothing back).
+  void take_back() {
+    std::vector<SessionId> workers;
+    for (SessionId s : m_.open_sessions(false)) {
+      if (session(s).role == Role::worker && !session(s).order.empty()) {
+        workers.push_back(s);
+      }
+    }
+    if (workers.empty()) return;
+    SessionId w = any(workers);
+    model::Session& ws = session(w);
+    std::size_t at = pick(ws.order.size());
+    BehaviorId b = ws.order[at];
+    doing_ = "take back after " + std::to_string(b.value);
+    std::vector<BehaviorId> expect(ws.order.begin() + at + 1, ws.order.end());
+    Result<std::vector<BehaviorId>> got = sched_.take_back(w, b);
+    check(got.ok() && got.value() == expect,
+          "take_back gave back other than what followed");
+    for (BehaviorId later : expect) {
+      model::Behavior& lb = m_.behaviors[m_.by_id.at(later.value)];
+      lb.running = false;
+      lb.running_on = SessionId{};
+      --ws.pool_running;
+    }
+    ws.order.resize(at + 1);
+    ws.stalled = b;
+  }
+
   void close_one() {
     SessionId s = any(m_.open_sessions(true));
     doing_ = "close session " + std::to_string(s.value);
@@ -412,6 +443,9 @@ class ModelRun {
       model::Session& w = session(d.to);
       check(w.open && w.role == Role::worker, "pool work sent to a non-worker");
       check(++w.pool_running <= PIPELINE, "worker sent over worker_pipeline");
+      check(w.pool_running == 1 || !w.stalled,
+            "a stalled worker was sent more");
+      w.order.push_back(d.behavior);
     }
     b.running = true;
     b.running_on = d.to;
@@ -445,7 +479,7 @@ class ModelRun {
     }
     auto per_session = m_.counts();
     for (const auto& [id, s] : m_.sessions) {
-      if (pool_waiting && s.open && s.role == Role::worker) {
+      if (pool_waiting && s.open && s.role == Role::worker && !s.stalled) {
         check(s.pool_running == PIPELINE, "pool work waits, a worker idles");
       }
       check(sched_.in_flight(SessionId{id}) == per_session[id],
