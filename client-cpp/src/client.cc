@@ -58,7 +58,8 @@ void Access::set_result(std::string data, bool exception,
 Client::Client(Options options)
     : window_(options.window),
       worker_(std::move(options.worker)),
-      on_output_(std::move(options.on_output)) {
+      on_output_(std::move(options.on_output)),
+      stall_after_(options.stall_after) {
   pending_.reserve(window_ + 1);
   std::string path =
       options.socket.empty() ? proto::default_socket_path() : options.socket;
@@ -70,9 +71,22 @@ Client::Client(Options options)
                    on_frame(e, body);
                  },
                   [this](const std::string& why) { on_closed(why); });
+  if (worker_ && stall_after_.count() > 0) {
+    watchdog_ = std::thread([this] { watch_stalls(); });
+  }
 }
 
-Client::~Client() { channel_->close(); }
+Client::~Client() {
+  if (watchdog_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    watchdog_cv_.notify_all();
+    watchdog_.join();
+  }
+  channel_->close();
+}
 
 std::uint64_t Client::session() const { return channel_->welcome().session; }
 
@@ -222,9 +236,11 @@ void Client::on_frame(const fb::Envelope& env,
   switch (env.message_type()) {
     case fb::Message::Dispatch: {
       const fb::Dispatch& d = *env.message_as_Dispatch();
-      if (!worker_ && queue_pinned(d, body)) return;
+      if (worker_ ? hold_dispatch(body) : queue_pinned(d, body)) return;
       return run_dispatch(d);
     }
+    case fb::Message::Recalled:
+      return on_recalled(*env.message_as_Recalled());
     case fb::Message::Quiesced: {
       std::lock_guard<std::mutex> lock(mu_);
       const fb::Quiesced* q = env.message_as_Quiesced();
@@ -300,7 +316,18 @@ void Client::run_dispatch(const fb::Dispatch& d) {
   Access a = load_values(d, p, scratch_);
   Value result;
   auto start = std::chrono::steady_clock::now();
+  if (worker_) {  // for the watchdog (watch_stalls)
+    running_behavior_.store(d.behavior(), std::memory_order_relaxed);
+    // seq_cst with watchdog_parked_: the watchdog, parking, sets it and
+    // then reads this count; either it sees this body or we see it parked.
+    bodies_started_.fetch_add(1);
+    if (watchdog_parked_.load()) {
+      { std::lock_guard<std::mutex> lock(mu_); }  // it is waiting, or sees us
+      watchdog_cv_.notify_one();
+    }
+  }
   call_body(p.body ? p.body : worker_, d, a, result);
+  if (worker_) running_behavior_.store(0, std::memory_order_relaxed);
   if (a.deferred_) return;  // completed later by release()
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                 std::chrono::steady_clock::now() - start).count();
@@ -491,6 +518,7 @@ void Client::on_closed(const std::string& why) {
     broken_ = why;
     dropped.swap(pending_);
     pinned_.clear();  // the daemon has failed them; none may run now
+    held_.clear();
     cv_.notify_all();
   }
 }

@@ -67,6 +67,9 @@ class Session:
         waits without bound. False on timeout."""
     def serve(self) -> str:
         """Worker: serves until the daemon closes the session."""
+    def blocking(self, behavior: int) -> None:
+        """Worker: the body of `behavior` is about to wait; what the daemon
+        pipelined behind it goes to other workers."""
     def create_pinned(self) -> int:
         """A pinned cown of this session (its value stays in the program)."""
     def run_pinned(self, body: Callable[..., Any]) -> bool:

@@ -430,12 +430,18 @@ def wait_for_lease(session: Any, request: int, pump: bool
     here), running this program's pinned work meanwhile when `pump`; on
     any exception the request is given up, a late grant let go."""
     try:
+        # A free cown is granted within a round trip: only a longer wait
+        # holds up what the daemon pipelined behind this body.
+        got = session.acquire_wait(request, _runtime.FIRST_WAIT_S, pump)
+        if type(got) is tuple:
+            return got
+        _runtime.about_to_wait()
         while True:
+            if got == 2:
+                _runtime.pump_pinned()
             got = session.acquire_wait(request, SLICE_S, pump)
             if type(got) is tuple:
                 return got
-            if got == 2:
-                _runtime.pump_pinned()
     except BaseException:
         session.acquire_cancel(request)
         raise

@@ -160,14 +160,21 @@ def _wait(session: Any, request: int, seconds: float) -> Any:
         return session.mail_wait(request, -1.0)
     end = None if not seconds > 0 or math.isinf(seconds) else (
         time.monotonic() + seconds)
+    # A message that is queued comes back within a round trip: only a
+    # longer wait holds up what the daemon pipelined behind this body.
+    first = _runtime.FIRST_WAIT_S
+    said = False
     while True:
         left = _SLICE_S if end is None else min(_SLICE_S, end - time.monotonic())
         if left <= 0:
             session.mail_cancel(request)
             return session.mail_wait(request, -1.0)
-        reply = session.mail_wait(request, left)
+        reply = session.mail_wait(request, left if said else min(left, first))
         if reply is not None:
             return reply
+        if not said:
+            _runtime.about_to_wait()
+            said = True
 
 
 def drain(tags: str | Sequence[str]) -> None:

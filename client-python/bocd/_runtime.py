@@ -106,6 +106,21 @@ def in_worker() -> bool:
 _waiting: Any = None  # a worker's second session (waiting_session)
 
 
+# How long a blocking call inside a body waits before it says so (a round
+# trip answers what is there at once).
+FIRST_WAIT_S = 0.001
+
+
+def about_to_wait() -> None:
+    """Called by a blocking call before it waits: in a worker's body, the
+    daemon gives the behaviors it pipelined behind this one to other
+    workers, so none waits behind a body that waits (maybe for it)."""
+    if _is_worker and _session is not None:
+        running = current_behavior()
+        if running is not None:
+            _session.blocking(running[0])
+
+
 def waiting_session() -> Any:
     """The session a call that waits for the daemon speaks over. A worker's
     bodies run on its session's IO thread, where waiting for a reply would

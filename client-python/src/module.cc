@@ -484,6 +484,15 @@ class Session {
     mail([&](Client& cl) { cl.mail_release_snapshot(request, behavior); });
   }
 
+  // Worker role: the running body of `behavior` is about to wait; the
+  // daemon gives what it pipelined behind it to other workers.
+  void blocking(std::uint64_t behavior) {
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
+    py::gil_scoped_release nogil;
+    cl.blocking(behavior);
+  }
+
   // Worker role: opens the gate for bodies (the process has bound this
   // session first) and blocks until the daemon closes the session.
   std::string serve() {
@@ -610,6 +619,7 @@ PYBIND11_MODULE(_core, m) {
       .def("release", &Session::release)
       .def("quiesce", &Session::quiesce)
       .def("serve", &Session::serve)
+      .def("blocking", &Session::blocking)
       .def("create_pinned", &Session::create_pinned)
       .def("run_pinned", &Session::run_pinned)
       .def("pinned_depth", &Session::pinned_depth)

@@ -117,6 +117,11 @@ void Dispatcher::handle(Peer& p, const fb::Envelope& env) {
     case fb::Message::Sync:
       if (!admin) return sync(p, *env.message_as_Sync());
       break;
+    case fb::Message::Blocked:
+      if (p.role == core::Role::worker) {
+        return blocked(p, *env.message_as_Blocked());
+      }
+      break;
     case fb::Message::StatusRequest:
       return status(p, *env.message_as_StatusRequest());
     case fb::Message::Stop:
@@ -293,6 +298,21 @@ void Dispatcher::sync(Peer& p, const fb::Sync& m) {
   // Every event of earlier frames went out after its frame (on_frame), so
   // this answer follows every Dispatch sent to the session before it.
   encoder_for(p).synced(m.request(), scheduler_.pinned_waiting(p.session));
+  p.connection->flush_soon();
+}
+
+void Dispatcher::blocked(Peer& p, const fb::Blocked& m) {
+  auto back = scheduler_.take_back(p.session, core::BehaviorId{m.behavior()});
+  std::vector<std::uint64_t> wire;
+  if (back) {
+    for (core::BehaviorId b : back.value()) wire.push_back(b.value);
+  }
+  if (!wire.empty()) {
+    log().debug("session {}: behavior {:#x} blocks; {} behavior(s) taken back",
+                p.session.value, m.behavior(), wire.size());
+  }
+  // Always answered: the worker runs nothing it reads until it has this.
+  encoder_for(p).recalled(m.behavior(), wire);
   p.connection->flush_soon();
 }
 

@@ -88,6 +88,7 @@ class Dispatcher final : public FrameHandler {
   void complete(Peer& p, const proto::fb::Complete& m);
   void quiesce(Peer& p, const proto::fb::Quiesce& m);
   void sync(Peer& p, const proto::fb::Sync& m);
+  void blocked(Peer& p, const proto::fb::Blocked& m);
   void status(Peer& p, const proto::fb::StatusRequest& m);
   void stop(Peer& p, const proto::fb::Stop& m);
   void mail(Peer& p, const proto::fb::Mail& m);

@@ -42,6 +42,7 @@ class Alignment {
     if (const auto* m = env.message_as_CreateCown()) return ok(m->value());
     if (const auto* m = env.message_as_HoldCown()) return ok(m->ids());
     if (const auto* m = env.message_as_PinnedFreed()) return ok(m->ids());
+    if (const auto* m = env.message_as_Recalled()) return ok(m->behaviors());
     if (const auto* m = env.message_as_Submit()) {
       return ok(m->cowns()) && ok(m->refs());
     }
@@ -239,6 +240,19 @@ void Encoder::synced(std::uint64_t request, std::uint32_t pinned_waiting) {
   fbb_.Clear();
   finish(fb::Message::Synced,
          fb::CreateSynced(fbb_, request, pinned_waiting).Union());
+}
+
+void Encoder::blocked(std::uint64_t behavior) {
+  fbb_.Clear();
+  finish(fb::Message::Blocked, fb::CreateBlocked(fbb_, behavior).Union());
+}
+
+void Encoder::recalled(std::uint64_t behavior,
+                       std::span<const std::uint64_t> behaviors) {
+  fbb_.Clear();
+  auto list = ids(behaviors);
+  finish(fb::Message::Recalled,
+         fb::CreateRecalled(fbb_, behavior, list).Union());
 }
 
 void Encoder::status_request(std::uint64_t request) {

@@ -104,6 +104,8 @@ void read_client_messages(const fb::Envelope& env, Digest& d) {
     d.add(m->request());
   } else if (const auto* m = env.message_as_Sync()) {
     d.add(m->request());
+  } else if (const auto* m = env.message_as_Blocked()) {
+    d.add(m->behavior());
   } else if (const auto* m = env.message_as_StatusRequest()) {
     d.add(m->request());
   } else if (const auto* m = env.message_as_Stop()) {
@@ -152,6 +154,9 @@ void read_daemon_messages(const fb::Envelope& env, Digest& d) {
   } else if (const auto* m = env.message_as_Synced()) {
     d.add(m->request());
     d.add(m->pinned_waiting());
+  } else if (const auto* m = env.message_as_Recalled()) {
+    d.add(m->behavior());
+    d.add(m->behaviors());
   } else if (const auto* m = env.message_as_Status()) {
     read_status(*m, d);
   } else if (const auto* m = env.message_as_Stopping()) {
@@ -236,6 +241,8 @@ bool reencode_client_message(const fb::Envelope& env,
     e.quiesce(m->request());
   } else if (const auto* m = env.message_as_Sync()) {
     e.sync(m->request());
+  } else if (const auto* m = env.message_as_Blocked()) {
+    e.blocked(m->behavior());
   } else if (const auto* m = env.message_as_StatusRequest()) {
     e.status_request(m->request());
   } else if (const auto* m = env.message_as_Stop()) {
@@ -260,6 +267,8 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
     e.quiesced(m->request());
   } else if (const auto* m = env.message_as_Synced()) {
     e.synced(m->request(), m->pinned_waiting());
+  } else if (const auto* m = env.message_as_Recalled()) {
+    e.recalled(m->behavior(), ids_of(m->behaviors()));
   } else if (const auto* m = env.message_as_Stopping()) {
     e.stopping(m->request());
   } else if (const auto* m = env.message_as_Error()) {

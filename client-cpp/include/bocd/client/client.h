@@ -40,6 +40,7 @@ struct Dispatch;
 struct Error;
 struct Output;
 struct MailReply;
+struct Recalled;
 }  // namespace fb
 }  // namespace bocd::proto
 
@@ -156,6 +157,10 @@ struct Options {
   // stderr (stream 2) in a worker process, on the IO thread. Empty: it is
   // written to this process's file descriptor 1 or 2.
   std::function<void(int stream, std::string_view data)> on_output;
+  // Worker role: a body that has run this long is reported as blocking()
+  // (zero: never); checked on a tick of this length, so reported after
+  // between one and two of it.
+  std::chrono::milliseconds stall_after{1};
 };
 
 class Client {
@@ -372,6 +377,14 @@ class Client {
   // loop: bodies run on the executor thread meanwhile). Returns why.
   std::string serve_until_closed();
 
+  // Worker role: the running body of `behavior` is about to wait (for a
+  // message, a cown) and may wait long. Tells the daemon (once per
+  // behavior), which gives the behaviors it pipelined here after this one
+  // to other workers (proto Blocked). A body that runs long without
+  // saying so is reported the same way by the client's own watchdog
+  // thread after Options::stall_after. Any thread; no-op for a program.
+  void blocking(std::uint64_t behavior);
+
   std::uint64_t session() const;
   // Behaviors the daemon had accepted for this session (its own and the
   // nested ones its behaviors scheduled) at the last wait()/quiesce().
@@ -475,6 +488,27 @@ class Client {
   // The thread inside run_pinned, if any (read lock-free by
   // not_from_executor, which refuses blocking calls from its bodies).
   std::atomic<std::thread::id> pinned_thread_{};
+
+  // ---- Worker role: taking back pipelined work (client_worker.cc) ----
+  // Dispatches read after a Blocked was sent and before its Recalled:
+  // none may start until the answer says which were taken back.
+  void on_recalled(const proto::fb::Recalled& m);
+  bool hold_dispatch(std::span<const std::uint8_t> body);
+  void run_held();
+  void watch_stalls();
+  std::uint64_t blocked_sent_ = 0;      // guarded by mu_
+  std::uint64_t awaiting_recall_ = 0;   // guarded by mu_
+  std::deque<std::vector<std::uint8_t>> held_;  // guarded by mu_
+  // The behavior whose body runs on the IO thread (0: none) and a count of
+  // bodies started, read by the watchdog: relaxed, it only needs to see
+  // eventually that the same body is still running.
+  std::atomic<std::uint64_t> running_behavior_{0};
+  std::atomic<std::uint64_t> bodies_started_{0};
+  std::atomic<bool> watchdog_parked_{false};
+  std::chrono::milliseconds stall_after_;
+  bool stopping_ = false;               // guarded by mu_
+  std::condition_variable watchdog_cv_;
+  std::thread watchdog_;
 
   // acquire_begin() requests not yet taken by acquire_wait(), by number.
   struct AcquireSlot;

@@ -77,6 +77,9 @@ class Encoder {
   void quiesce(std::uint64_t request);
   void sync(std::uint64_t request);
   void synced(std::uint64_t request, std::uint32_t pinned_waiting);
+  void blocked(std::uint64_t behavior);
+  void recalled(std::uint64_t behavior,
+                std::span<const std::uint64_t> behaviors);
   void status_request(std::uint64_t request);
   void stop(std::uint64_t request);
   void dispatch(std::uint64_t behavior, std::uint64_t tag,

@@ -12,7 +12,7 @@
 namespace bocd::proto {
 
 // Bumped by any change to schema/bocd.fbs that is not append-only, or that
-// adds a request the peer must answer (2: Sync).
+// adds a request the peer must answer (2: Sync, Blocked).
 inline constexpr std::uint32_t PROTOCOL_VERSION = 2;
 inline constexpr std::size_t FRAME_HEADER_BYTES = 4;
 // Values travel inline until shared-memory blobs land (DESIGN D4), so the
