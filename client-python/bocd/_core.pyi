@@ -33,7 +33,7 @@ class Session:
     when `body` is given (it then runs the behaviors dispatched to it)."""
 
     def __init__(self, socket: str, program: str,
-                 body: Optional[Body] = None) -> None: ...
+                 body: Optional[Body] = None, stall_ms: int = 1) -> None: ...
     @property
     def behaviors_accepted(self) -> int:
         """Behaviors of this session (own and nested) the daemon had

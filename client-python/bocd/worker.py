@@ -91,7 +91,9 @@ def main() -> None:
                         format="%(name)s[%(process)d] %(levelname)s %(message)s")
     socket = os.environ.get("BOCD_SOCKET") or _core.default_socket_path()
     index = os.environ.get("BOCD_WORKER_INDEX", "0")
-    session = _core.Session(socket, f"bocd.worker[{index}]", _body.run)
+    stall_ms = int(os.environ.get("BOCD_STALL_MS", "1"))
+    session = _core.Session(socket, f"bocd.worker[{index}]", _body.run,
+                            stall_ms)
     _session = session
     _runtime.bind_worker(session)
     _runtime.at_behavior_end(_flush_if_written)

@@ -203,10 +203,12 @@ void run_python_body(const py::object& body, Access& a) {
 
 class Session {
  public:
-  Session(std::string socket, std::string program, py::object body) {
+  Session(std::string socket, std::string program, py::object body,
+          int stall_ms) {
     Options o;
     o.socket = std::move(socket);
     o.program = std::move(program);
+    o.stall_after = std::chrono::milliseconds(stall_ms);
     if (!body.is_none()) {
       body_ = std::make_shared<py::object>(std::move(body));
       auto held = body_;
@@ -602,8 +604,9 @@ PYBIND11_MODULE(_core, m) {
         "The daemon socket a client uses when none is given.");
 
   py::class_<Session>(m, "Session")
-      .def(py::init<std::string, std::string, py::object>(), py::arg("socket"),
-           py::arg("program"), py::arg("body") = py::none())
+      .def(py::init<std::string, std::string, py::object, int>(),
+           py::arg("socket"), py::arg("program"), py::arg("body") = py::none(),
+           py::arg("stall_ms") = 1)
       .def_property_readonly("behaviors_accepted", &Session::behaviors_accepted)
       .def_property_readonly("notice_keys",
                              [](Session& s) { return s.c()->notice_keys(); })

@@ -74,7 +74,8 @@ int Daemon::run() {
   // stdio at /dev/null by now, and workers inherit stdio.
   if (options_.workers > 0) {
     pool_ = std::make_unique<WorkerPool>(
-        io_, WorkerSpec{options_.workers, options_.python, socket_path()});
+        io_, WorkerSpec{options_.workers, options_.python, socket_path(),
+                        options_.stall_ms});
     pool_->start();
   }
   watch_signals();

@@ -49,6 +49,10 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
                  "send a busy worker more only while its recent behaviors "
                  "ran shorter than this (microseconds; -1: always)")
       ->check(CLI::Range(-1, 60'000'000));
+  app.add_option("--stall-ms", o.stall_ms,
+                 "a worker gives back what was pipelined behind a body that "
+                 "has run this long (milliseconds; 0: only when it waits)")
+      ->check(CLI::Range(0u, 60'000u));
   app.add_option("--max-tags", o.max_tags,
                  "message queues (tags) per program")
       ->check(CLI::Range(1u, 4096u));

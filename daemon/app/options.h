@@ -29,6 +29,9 @@ struct ServeOptions {
   // behavior from waiting behind a long one while another worker idles.
   unsigned worker_pipeline = 8;
   int pipeline_below_us = 200;
+  // A worker reports a body that has run this long as blocking, so what
+  // was pipelined behind it goes elsewhere (0: off). Passed to workers.
+  unsigned stall_ms = 1;
   // Messaging (API.md 12): tagged queues per program, messages per queue.
   unsigned max_tags = 16;
   unsigned max_messages = 16384;

@@ -29,6 +29,7 @@ struct WorkerSpec {
   unsigned count = 0;
   std::string python = "python3";
   std::string socket;
+  unsigned stall_ms = 1;  // $BOCD_STALL_MS of each worker (--stall-ms)
 };
 
 class WorkerPool {
