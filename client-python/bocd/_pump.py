@@ -231,14 +231,15 @@ def wait_pumping(session: Any, seconds: float) -> bool:
             return False
 
 
-def set_pump_watchdog(warn_ms: int | None = 1000, raise_ms: int | None = None,
-                      on_starve: Callable[[int, str], None] | None = None
-                      ) -> None:
+def set_pump_watchdog(warn_ms: int | None = 1000,
+                      on_starve: Callable[[int, str], None] | None = None,
+                      *, raise_ms: int | None = None) -> None:
     """Watches this program's pinned queue, checked on each pump() (and the
     pumping inside wait()/quiesce()): once it has been non-empty for
     `warn_ms`, calls ``on_starve(0, message)`` (or logs a warning on logger
     "bocd.pump"), once per non-empty episode; with `raise_ms`, the next
-    pump() raises RuntimeError once it has been non-empty that long."""
+    pump() raises RuntimeError once it has been non-empty that long.
+    The positional order is bocpy 0.14's; `raise_ms` is bocd's own."""
     global _watchdog
     for name, value in (("warn_ms", warn_ms), ("raise_ms", raise_ms)):
         if value is None:

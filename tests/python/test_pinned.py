@@ -599,3 +599,14 @@ def test_pinned_body_from_main_uses_the_real_globals(tmp_path):
     p = run_python(code, cwd=tmp_path)
     assert p.returncode == 0, explain(p)
     assert p.stdout.split() == ["True", "3"], explain(p)
+
+
+def test_watchdog_takes_bocpys_positional_order():
+    # bocpy 0.14: set_pump_watchdog(warn_ms, on_starve); raise_ms is
+    # bocd's, by keyword only.
+    try:
+        bocd.set_pump_watchdog(1000, lambda severity, message: None)
+        with pytest.raises(TypeError):
+            bocd.set_pump_watchdog(1000, None, 5)  # type: ignore[misc]
+    finally:
+        bocd.set_pump_watchdog(None)
