@@ -1,13 +1,13 @@
 // bocd::client::Client: a C++ program's session with the bocd daemon.
 //
 // Cowns hold bytes. A behavior is a request set plus a C++ callable that
-// this client runs (on its own executor thread) once the daemon has granted
-// it every cown of the set; the callable may read and replace the values,
-// and the daemon commits them when it returns. Submitting never waits for
+// this client runs (on its IO thread, which reads the daemon's frames) once
+// the daemon has granted it every cown of the set; the callable may read
+// and replace the values, and the daemon commits them when it returns. Submitting never waits for
 // a round trip: submissions are pipelined and batched.
 //
 // Thread safety: every method may be called from any thread. Behavior
-// bodies run one at a time on the client's executor thread; a body may
+// bodies run one at a time on the client's IO thread; a body may
 // create cowns and submit behaviors but must not call read(), wait() or
 // quiesce() (they would wait for the thread they block): those throw
 // std::logic_error there.
@@ -311,10 +311,10 @@ class Client {
   // process names the program of the behavior it runs (Access::session())
   // and that `behavior` (Access::behavior()), from a second Client it
   // opened for messaging, because its bodies run on the first one's
-  // executor thread, which these calls would block. Each call throws Error
+  // IO thread, which these calls would block. Each call throws Error
   // as the daemon refuses (tag_capacity, queue_full, not_permitted,
   // malformed) and ConnectionError once the connection is lost. Not from a
-  // body on this client's executor thread (std::logic_error); a pinned
+  // body on this client's IO thread (std::logic_error); a pinned
   // body may.
   struct Mail {
     bool got = false;  // false: nothing came (a poll, a cancel)
@@ -374,7 +374,7 @@ class Client {
   std::uint32_t notice_keys() const;
 
   // Blocks until the daemon closes this session (a worker process's main
-  // loop: bodies run on the executor thread meanwhile). Returns why.
+  // loop: bodies run on the IO thread meanwhile). Returns why.
   std::string serve_until_closed();
 
   // Worker role: the running body of `behavior` is about to wait (for a
