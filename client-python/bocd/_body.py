@@ -74,12 +74,16 @@ def _resolve(key: bytes, blob: bytes) -> types.FunctionType:
     t = _templates.get(key)
     if t is not None:
         return t
+    marked = 1 + len(_serial.CODE_MARK)
+    why = _serial.code_mismatch(blob[1:marked])
+    if why is not None:
+        raise BehaviorResolveError(f"behavior not run: {why}")
     if blob[:1] == b"V":
-        t = _serial.unpickle(blob[1:])
+        t = _serial.unpickle(blob[marked:])
         if not _runtime.in_worker():
             t = _own_globals(t)
     else:
-        module, code, name, qualname = pickle.loads(blob[1:])
+        module, code, name, qualname = pickle.loads(blob[marked:])
         try:
             mod = importlib.import_module(module)
         except BaseException as e:

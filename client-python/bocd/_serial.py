@@ -25,6 +25,7 @@ may do that, so two cowns never share memory.
 from __future__ import annotations
 
 import collections
+import importlib.util
 import io
 import marshal
 import pickle
@@ -37,6 +38,26 @@ import cloudpickle
 from cloudpickle import cloudpickle as _cloudpickle_impl
 
 from . import _core
+
+# Marks code made by this interpreter: its bytecode magic number, then its
+# major and minor version. Marshalled and pickled code objects are specific
+# to one CPython version, and loading another's can crash the interpreter,
+# so a behavior's code is checked against this before anything is loaded.
+CODE_MARK = importlib.util.MAGIC_NUMBER + bytes(sys.version_info[:2])
+
+
+def code_mismatch(mark: bytes) -> str | None:
+    """Why code marked `mark` cannot run here, or None when it can."""
+    if mark == CODE_MARK:
+        return None
+    made = "an unknown Python"
+    if len(mark) == len(CODE_MARK):
+        made = f"CPython {mark[-2]}.{mark[-1]}"
+    here = "%d.%d" % sys.version_info[:2]
+    return (f"its code was compiled by {made} (bytecode magic "
+            f"{mark[:4].hex()}), and this worker runs CPython {here} "
+            f"(magic {CODE_MARK[:4].hex()}); code runs only on the interpreter "
+            "version it was made for")
 
 OOB_MIN = 64 * 1024
 STREAM_MAX = 1 << 20

@@ -74,12 +74,14 @@ def _prefix(fn: types.FunctionType) -> tuple[bytes, list[int]]:
         return cached
     _check_shape(fn)
     refs: list[int] = []
+    # The kind, then the interpreter's mark (_serial.CODE_MARK): a worker
+    # of another version refuses the code before loading any of it.
     if _importable(fn):
-        blob = b"M" + pickle.dumps(
+        blob = b"M" + _serial.CODE_MARK + pickle.dumps(
             (fn.__module__, marshal.dumps(code), fn.__name__, fn.__qualname__))
     else:
         data, refs = _serial.dumps_inband(_template(fn))
-        blob = b"V" + data
+        blob = b"V" + _serial.CODE_MARK + data
     # A digest first, so a worker finds the code it has rebuilt before by
     # 16 bytes instead of hashing (and slicing) the whole blob each time.
     key = hashlib.blake2b(blob, digest_size=16).digest()

@@ -3,8 +3,11 @@ argument checks and captures (API.md 6.1-6.5, 17 rows 6-8; checks 1-2,
 20-23, 27-35)."""
 
 import os
+import struct
 
 import pytest
+
+import bocd
 
 from bocd import Cown, when, whencall
 from conftest import fifo_read, fifo_write, hold_until_open, settle
@@ -427,3 +430,28 @@ def test_captured_cown_is_a_handle_not_acquired():
     acquired, inner = f.unwrap()
     assert acquired is False
     assert inner.unwrap() == 21
+
+
+def test_code_from_another_interpreter_version_fails_with_a_clear_error():
+    # A behavior's code says which CPython made it; a worker of another
+    # version refuses it (loading foreign bytecode can crash a worker).
+    from bocd import _runtime, _serial, _when
+
+    prefix, refs = _when._prefix(probe_fn)
+    (n,) = struct.unpack_from("<I", prefix)
+    blob = bytearray(prefix[20:20 + n])
+    mark = len(_serial.CODE_MARK)
+    blob[1 + mark - 2:1 + mark] = bytes([3, 99])  # "made by CPython 3.99"
+    forged = (struct.pack("<I", len(blob)) + b"forged-code-key!" + bytes(blob))
+    c = Cown(5)
+    result_id = _runtime.session().submit([c._id], forged, True, 0, refs, [])
+    result = bocd.CownCapsule._from_id(result_id)
+    settle()
+    with pytest.raises(RuntimeError) as e:
+        result.unwrap()
+    assert "compiled by CPython 3.99" in str(e.value)
+    assert "this worker runs CPython" in str(e.value)
+
+
+def probe_fn(c):
+    return c.value
