@@ -19,6 +19,11 @@ Channel::Channel(std::string path, fb::Role role, const std::string& program)
     : path_(std::move(path)) {
   boost::system::error_code ec;
   socket_.connect(stream::endpoint(path_), ec);
+  if (ec == boost::asio::error::not_found ||
+      ec == boost::system::errc::no_such_file_or_directory ||
+      ec == boost::asio::error::connection_refused) {
+    throw NoDaemonError("no bocd daemon at " + path_ + ": " + ec.message());
+  }
   if (ec) {
     throw ConnectionError("cannot connect to the bocd daemon at " + path_ +
                           ": " + ec.message());

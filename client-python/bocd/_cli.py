@@ -1,4 +1,5 @@
-"""The ``bocd`` console script: runs the daemon binary shipped in this package."""
+"""The ``bocd`` console script: runs the daemon binary shipped in this package,
+with this package's interpreter as its workers' default (``$BOCD_PYTHON``)."""
 from __future__ import annotations
 
 import os
@@ -8,5 +9,9 @@ from ._daemon import binary
 
 
 def main() -> None:
-    path = binary()
+    try:
+        path = binary()
+    except FileNotFoundError as e:
+        sys.exit(f"bocd: {e}")
+    os.environ.setdefault("BOCD_PYTHON", sys.executable)
     os.execv(path, [path, *sys.argv[1:]])

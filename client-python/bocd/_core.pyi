@@ -11,6 +11,9 @@ class DaemonError(RuntimeError):
 class DaemonConnectionError(ConnectionError):
     """The daemon cannot be reached or went away; names the socket."""
 
+class NoDaemonError(DaemonConnectionError):
+    """Nothing listens on the socket (no socket file, or a stale one)."""
+
 def daemon_status(socket: str, timeout: float) -> dict[str, Any]:
     """The daemon's status: sessions with their executor figures."""
     ...

@@ -32,13 +32,23 @@ def binary() -> str:
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bin", "bocd")
     if os.path.exists(here):
         return here
+    # A daemon installed on its own (cmake --install); never this package's
+    # console script of the same name, which would run itself again.
     found = shutil.which("bocd")
-    if found:
+    if found and _is_executable_binary(found):
         return found
     raise FileNotFoundError(
         "bocd daemon binary not found: expected " + here + " (reinstall the "
         "package) or set BOCD_BINARY"
     )
+
+
+def _is_executable_binary(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
 
 
 def _search_path() -> str:

@@ -150,16 +150,32 @@ def _program_name() -> str:
     return f"{os.path.basename(argv0)}[{os.getpid()}]"
 
 
+def _private_forced() -> bool:
+    return os.environ.get("BOCD_PRIVATE", "") not in ("", "0")
+
+
 def _connect(worker_count: int) -> None:
-    """Connects this program; starts a private daemon if none answers."""
+    """Connects this program to $BOCD_SOCKET or the default socket.
+
+    A private daemon is started when $BOCD_PRIVATE is set (not "0"), or
+    when nothing listens on the default socket and $BOCD_SOCKET is unset.
+    Any other failure is an error naming the socket and the reason: a
+    daemon that refuses this program (permissions, another user, another
+    protocol version) never becomes a silent private one."""
     global _session, _daemon, _socket
-    socket = _core.default_socket_path()
-    try:
-        _session = _core.Session(socket, _program_name())
-        _socket = socket
-        return
-    except ConnectionError:
-        pass
+    if not _private_forced():
+        socket = _core.default_socket_path()
+        try:
+            _session = _core.Session(socket, _program_name())
+            _socket = socket
+            return
+        except _core.NoDaemonError as e:
+            if os.environ.get("BOCD_SOCKET"):
+                raise _core.NoDaemonError(
+                    f"{e}. $BOCD_SOCKET names a daemon that is not running: "
+                    "start it (bocd serve --socket ...), or unset "
+                    "BOCD_SOCKET (or set BOCD_PRIVATE=1) for a daemon of "
+                    "this program's own") from None
     daemon = Daemon(workers=worker_count).start()
     try:
         _session = _core.Session(daemon.socket, _program_name())
@@ -299,3 +315,11 @@ def mark_down() -> None:
 def private_daemon() -> Daemon | None:
     """The daemon this program started for itself, if any."""
     return _daemon
+
+
+def daemon_info() -> dict[str, Any]:
+    """Which daemon this process uses: its socket, and whether it is the
+    program's own private one (empty before the first connection)."""
+    if _session is None:
+        return {}
+    return {"socket": _socket, "private": _daemon is not None}

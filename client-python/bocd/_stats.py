@@ -73,6 +73,8 @@ def runtime_stats(timeout: float = 10.0) -> dict[str, Any]:
       behavior ready now and not yet run), ``behaviors_run``,
       ``busy_s``, and ``in_flight`` (its behaviors not yet completed).
     * ``queued``: ready behaviors waiting for a free worker.
+    * ``daemon``: the daemon this program uses: ``socket``, ``pid``, and
+      ``private`` (True when the program started it for itself).
 
     Reads the daemon's figures over a short admin connection; nothing is
     waited for or torn down. Raises ConnectionError if the daemon is gone.
@@ -97,4 +99,6 @@ def runtime_stats(timeout: float = 10.0) -> dict[str, Any]:
         "busy_s": me["busy_us"] / 1e6,
         "in_flight": me["in_flight"],
     }
-    return {"workers": workers, "main": main, "queued": status["queued"]}
+    daemon = dict(_runtime.daemon_info(), pid=status["pid"])
+    return {"workers": workers, "main": main, "queued": status["queued"],
+            "daemon": daemon}

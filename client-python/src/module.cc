@@ -567,8 +567,10 @@ PYBIND11_MODULE(_core, m) {
   auto daemon_error = py::register_exception<Error>(m, "DaemonError",
                                                     PyExc_RuntimeError);
   (void)daemon_error;
-  py::register_exception<ConnectionError>(m, "DaemonConnectionError",
-                                          PyExc_ConnectionError);
+  auto connection_error = py::register_exception<ConnectionError>(
+      m, "DaemonConnectionError", PyExc_ConnectionError);
+  py::register_exception<NoDaemonError>(m, "NoDaemonError",
+                                        connection_error.ptr());
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

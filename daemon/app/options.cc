@@ -2,6 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
+
+#include "cpus.h"
 #include "exit_codes.h"
 
 namespace bocd::app {
@@ -11,9 +14,14 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
   app.add_option("--socket", o.socket, "UNIX socket path (default: "
                  "$BOCD_SOCKET, $XDG_RUNTIME_DIR/bocd/bocd.sock or "
                  "/tmp/bocd-$UID/bocd.sock)");
-  app.add_option("--workers", o.workers, "Python worker processes to run")
-      ->check(CLI::Range(0u, 4096u));
-  app.add_option("--python", o.python, "interpreter for worker processes");
+  app.add_option("--workers", o.workers,
+                 "Python worker processes to run (default: physical cores)")
+      ->check(CLI::Range(0u, 4096u))
+      ->capture_default_str();
+  app.add_option("--python", o.python,
+                 "interpreter for worker processes (default: $BOCD_PYTHON, "
+                 "which the bocd command sets to its own, else python3)")
+      ->capture_default_str();
   app.add_option("--pump-warn-ms", o.pump_warn_ms,
                  "warn when a program leaves pinned work waiting this long "
                  "(0 disables)");
@@ -67,13 +75,19 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
 }  // namespace
 
 std::variant<Command, int> parse_command_line(int argc, char** argv) {
-  CLI::App app{"bocd: Behavior-Oriented Concurrency as a service"};
+  CLI::App app{"bocd: Behavior-Oriented Concurrency as a service", "bocd"};
+  app.set_version_flag("--version", "bocd " BOCD_VERSION);
+  app.option_defaults()->always_capture_default();
   app.require_subcommand(0, 1);
   // `bocd --workers N` alone means `bocd serve --workers N`: both sets of
   // options write the same struct. The config file is read by the top
   // level (CLI11 reads it there only): its plain keys and its [serve]
   // section both land in `serve`.
   ServeOptions serve;
+  serve.workers = physical_cores();
+  if (const char* python = std::getenv("BOCD_PYTHON"); python && *python) {
+    serve.python = python;
+  }
   add_serve_options(app, serve);
   app.set_config("--config", "", "read serve options from a TOML/INI file");
   auto* serve_cmd = app.add_subcommand("serve", "run the daemon");
@@ -107,6 +121,8 @@ std::variant<Command, int> parse_command_line(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);

@@ -72,6 +72,12 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
                                    socket_, "--log-file", log_file_,
                                    "--log-level", "debug", "--ready-fd",
                                    std::to_string(ready[1])};
+  // No worker pool unless a test asks for one (the daemon's default is
+  // one worker per core, running Python).
+  if (std::find(extra_args.begin(), extra_args.end(), "--workers") ==
+      extra_args.end()) {
+    args.insert(args.end(), {"--workers", "0"});
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = spawn(args, -1, ready[1]);
   ::close(ready[1]);

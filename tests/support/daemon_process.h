@@ -16,6 +16,8 @@ const char* bocd_binary();
 
 class DaemonProcess {
  public:
+  // `bocd serve --foreground` with `extra_args`, and `--workers 0` unless
+  // they say otherwise.
   explicit DaemonProcess(std::vector<std::string> extra_args = {});
   ~DaemonProcess();
   DaemonProcess(const DaemonProcess&) = delete;

@@ -56,6 +56,14 @@ class ConnectionError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Nothing listens on the socket: no socket file, or a stale one nobody
+// serves. Unlike a refusal (permissions, a daemon of another user), a
+// program may then start a daemon of its own.
+class NoDaemonError : public ConnectionError {
+ public:
+  using ConnectionError::ConnectionError;
+};
+
 // A wait or quiesce did not finish in time.
 class Timeout : public std::runtime_error {
  public:

@@ -1,0 +1,119 @@
+"""Programs on a daemon they did not start: which daemon a program uses,
+what happens when that daemon is not there or refuses it, and a service
+started with `bocd serve`'s defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import textwrap
+import threading
+
+import bocd
+from conftest import (GUARD, bocd_cli, bocd_exe, explain, private_env,
+                      run_python)
+
+REPORT = textwrap.dedent("""
+    import json, bocd
+    from bocd import Cown, when
+
+    @when(Cown(20))
+    def f(c):
+        return c.value + 1
+
+    print(json.dumps({"result": f.unwrap(),
+                      "daemon": bocd.runtime_stats()["daemon"]}))
+""")
+
+
+def test_runtime_stats_name_the_daemon_in_use(bocd_daemon):
+    daemon = bocd.runtime_stats()["daemon"]
+    assert daemon == {"socket": bocd_daemon.socket, "private": False,
+                      "pid": bocd_daemon.pid}
+
+
+def test_bocd_private_forces_a_daemon_of_the_programs_own(bocd_daemon,
+                                                          tmp_path):
+    env = dict(private_env(tmp_path), BOCD_SOCKET=bocd_daemon.socket,
+               BOCD_PRIVATE="1")
+    p = run_python(REPORT, env_extra=env)
+    assert p.returncode == 0, explain(p)
+    out = json.loads(p.stdout)
+    assert out["result"] == 21
+    assert out["daemon"]["private"] is True
+    assert out["daemon"]["socket"] != bocd_daemon.socket
+
+
+def test_bocd_socket_naming_no_daemon_is_an_error(tmp_path):
+    missing = str(tmp_path / "nobody.sock")
+    p = run_python(REPORT, env_extra={"BOCD_SOCKET": missing})
+    assert p.returncode != 0, explain(p)
+    assert f"no bocd daemon at {missing}" in p.stderr, explain(p)
+    assert "unset BOCD_SOCKET" in p.stderr, explain(p)
+
+
+def test_a_daemon_that_refuses_the_program_is_an_error_not_a_fallback(
+        tmp_path):
+    # Something listens and hangs up at once, as a daemon does to a peer
+    # it does not admit: the program must say so, not start its own.
+    path = str(tmp_path / "refusing.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen()
+    stop = threading.Event()
+
+    def refuse():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.close()
+
+    t = threading.Thread(target=refuse, daemon=True)
+    t.start()
+    try:
+        p = run_python(REPORT, env_extra={"BOCD_SOCKET": path})
+    finally:
+        stop.set()
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the accept()
+        listener.close()
+        t.join(GUARD)
+    assert p.returncode != 0, explain(p)
+    assert path in p.stderr, explain(p)
+    assert "ConnectionError" in p.stderr, explain(p)
+
+
+def test_console_script_without_its_daemon_binary_says_so(tmp_path):
+    # Not an exec loop through the `bocd` console script on PATH.
+    package = tmp_path / "bocd"
+    source = os.path.dirname(bocd.__file__)
+    shutil.copytree(source, package, ignore=shutil.ignore_patterns("bin"))
+    env = {"PYTHONPATH": str(tmp_path), "BOCD_BINARY": None,
+           "PATH": os.path.dirname(bocd_exe()) + os.pathsep +
+           os.environ.get("PATH", "")}
+    p = run_python("from bocd._cli import main; main()", env_extra=env,
+                   timeout=GUARD)
+    assert p.returncode != 0, explain(p)
+    assert "bocd daemon binary not found" in p.stderr, explain(p)
+
+
+def test_serve_with_its_defaults_runs_behaviors(tmp_path):
+    # No --workers, no --python: one worker per core, on the interpreter
+    # of the bocd command itself.
+    sock = str(tmp_path / "svc" / "bocd.sock")
+    os.makedirs(os.path.dirname(sock), mode=0o700)
+    started = bocd_cli("serve", "--socket", sock)
+    assert started.returncode == 0, explain(started)
+    try:
+        status = json.loads(bocd_cli("status", "--json", "--socket",
+                                     sock).stdout)
+        assert status["workers"] == bocd._runtime._physical_cores()
+        p = run_python(REPORT, env_extra={"BOCD_SOCKET": sock})
+        assert p.returncode == 0, explain(p)
+        assert json.loads(p.stdout)["result"] == 21
+    finally:
+        stopped = bocd_cli("stop", "--socket", sock)
+        assert stopped.returncode == 0, explain(stopped)
