@@ -106,6 +106,10 @@ class Daemon:
                "--workers", str(self.workers), "--python", self.python,
                "--log-file", self.log_file, "--ready-fd", str(write_fd),
                *self.extra_args]
+        if self._dir is not None:
+            # Ours alone: the daemon removes it as it exits, also when this
+            # program is killed (it dies with us, PR_SET_PDEATHSIG).
+            cmd += ["--owned-dir", self._dir]
         env = dict(os.environ)
         env.pop("BOCD_SOCKET", None)
         env["PYTHONPATH"] = _search_path()

@@ -220,15 +220,53 @@ std::string default_log_file(const ServeOptions& o) {
 
 }  // namespace
 
+// Sets up logging, or says why it cannot (an unwritable --log-file).
+bool start_logging(const ServeOptions& o) {
+  try {
+    setup_logging(log_config(o));
+    return true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bocd: cannot log to %s: %s\n",
+                 o.log_file.empty() ? "stderr" : o.log_file.c_str(), e.what());
+    return false;
+  }
+}
+
+// --owned-dir: the files this daemon made there, then the directory.
+void remove_owned_dir(const ServeOptions& o) {
+  namespace fs = std::filesystem;
+  spdlog::shutdown();  // closes the log file
+  std::error_code ec;
+  fs::path dir(o.owned_dir);
+  std::string socket = o.socket.empty() ? proto::default_socket_path()
+                                        : o.socket;
+  for (const fs::path& file : {fs::path(socket), fs::path(o.log_file)}) {
+    if (!file.empty() && file.parent_path() == dir) fs::remove(file, ec);
+  }
+  for (int k = 1; k <= o.log_files && !o.log_file.empty(); ++k) {
+    fs::path rotated = o.log_file + "." + std::to_string(k);
+    if (rotated.parent_path() == dir) fs::remove(rotated, ec);
+  }
+  fs::remove(dir, ec);  // only if empty: nothing else is removed
+}
+
 int serve(const ServeOptions& options) {
   ServeOptions o = options;
   if (o.foreground) {
-    setup_logging(log_config(o));
-    return serve_in_child(o, o.ready_fd, /*detach=*/false);
+    if (!start_logging(o)) return EXIT_FAILED;
+    int code = serve_in_child(o, o.ready_fd, /*detach=*/false);
+    if (!o.owned_dir.empty()) remove_owned_dir(o);
+    return code;
   }
   if (o.log_file.empty()) o.log_file = default_log_file(o);
+  std::error_code ec;
   std::filesystem::create_directories(
-      std::filesystem::path(o.log_file).parent_path());
+      std::filesystem::path(o.log_file).parent_path(), ec);
+  if (ec) {
+    std::fprintf(stderr, "bocd: cannot log to %s: %s\n", o.log_file.c_str(),
+                 ec.message().c_str());
+    return EXIT_FAILED;
+  }
   int fds[2];
   if (::pipe(fds) != 0) {
     std::perror("bocd: pipe");
@@ -243,8 +281,13 @@ int serve(const ServeOptions& options) {
   if (pid == 0) {
     ::close(fds[0]);
     ::setsid();
-    setup_logging(log_config(o));
-    std::_Exit(serve_in_child(o, fds[1], /*detach=*/true));
+    if (!start_logging(o)) {
+      (void)!::write(fds[1], "failed:cannot open the log file", 31);
+      std::_Exit(EXIT_FAILED);
+    }
+    int code = serve_in_child(o, fds[1], /*detach=*/true);
+    if (!o.owned_dir.empty()) remove_owned_dir(o);
+    std::_Exit(code);
   }
   ::close(fds[1]);
   std::string reply;

@@ -42,6 +42,9 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
   app.add_option("--ready-fd", o.ready_fd,
                  "with --foreground: write \"ok\" to this file descriptor "
                  "once serving, or \"failed:<why>\" (for supervisors)");
+  app.add_option("--owned-dir", o.owned_dir,
+                 "on exit, remove the socket and log files in this directory, "
+                 "then the directory if empty (a program's private daemon)");
   app.add_option("--stop-timeout", o.stop_timeout_s,
                  "seconds to let in-flight behaviors finish on stop")
       ->check(CLI::NonNegativeNumber);

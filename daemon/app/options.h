@@ -21,6 +21,9 @@ struct ServeOptions {
   bool foreground = false;
   int ready_fd = -1;           // with --foreground: write "ok" here once serving
   double stop_timeout_s = 10.0;
+  // A directory the daemon owns (a program's private daemon): on exit it
+  // removes its socket and log files there, then the directory if empty.
+  std::string owned_dir;
   unsigned max_frame_bytes = 64u << 20;
   unsigned max_cowns_per_behavior = 1024;
   // Behaviors queued on one worker at a time, and the run time under

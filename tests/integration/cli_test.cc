@@ -35,6 +35,43 @@ TEST(Cli, UnreachableDaemonHasItsOwnExitCode) {
   EXPECT_NE(r.out.find("/tmp/bocd-no-such-dir/x.sock"), std::string::npos);
 }
 
+TEST(Cli, VersionAndHelpNameTheProgram) {
+  auto v = run_bocd({"--version"});
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+  EXPECT_EQ(v.out.rfind("bocd ", 0), 0u) << v.out;
+  auto h = run_bocd({"serve", "--help"});
+  EXPECT_EQ(h.exit_code, 0) << h.out;
+  EXPECT_NE(h.out.find("Usage: bocd serve"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("--stall-ms UINT:UINT in [0 - 60000]=1"),
+            std::string::npos) << "defaults are shown: " << h.out;
+}
+
+TEST(Cli, UnwritableLogFileIsAFailureThatSaysSo) {
+  char dir[] = "/tmp/bocd-cli-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string socket = std::string(dir) + "/bocd.sock";
+  // A directory where the log file should be: no process can open it.
+  for (bool foreground : {true, false}) {
+    std::vector<std::string> args = {"serve", "--socket", socket,
+                                     "--workers", "0", "--log-file", dir};
+    if (foreground) args.push_back("--foreground");
+    auto r = run_bocd(args);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find("cannot log to " + std::string(dir)),
+              std::string::npos) << r.out;
+  }
+  ::rmdir(dir);
+}
+
+TEST(Cli, OwnedDirectoryGoesWithTheDaemon) {
+  // A program's private daemon: its directory, socket and log go with it
+  // however it is stopped (here SIGTERM, as when its program dies).
+  DaemonProcess d({"--owned-dir", DaemonProcess::DIR});
+  ASSERT_EQ(::access(d.dir().c_str(), F_OK), 0);
+  EXPECT_EQ(d.stop(), 0);
+  EXPECT_EQ(::access(d.dir().c_str(), F_OK), -1) << d.dir() << " was left";
+}
+
 TEST(Cli, UsageErrorHasItsOwnExitCode) {
   EXPECT_EQ(run_bocd({"status", "--no-such-flag"}).exit_code, 2);
   EXPECT_EQ(run_bocd({"serve", "--log-format", "xml"}).exit_code, 2);

@@ -8,12 +8,13 @@ import json
 import os
 import shutil
 import socket
+import sys
 import textwrap
 import threading
 
 import bocd
-from conftest import (GUARD, bocd_cli, bocd_exe, explain, private_env,
-                      run_python)
+from conftest import (GUARD, _child_env, bocd_cli, bocd_exe, explain,
+                      private_env, run_python)
 
 REPORT = textwrap.dedent("""
     import json, bocd
@@ -117,3 +118,49 @@ def test_serve_with_its_defaults_runs_behaviors(tmp_path):
     finally:
         stopped = bocd_cli("stop", "--socket", sock)
         assert stopped.returncode == 0, explain(stopped)
+
+
+def _wait_exit(pid: int) -> None:
+    """Waits (no polling) until process `pid`, not our child, has exited."""
+    import select
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        ready, _, _ = select.select([fd], [], [], GUARD)
+        assert ready, f"process {pid} still runs"
+    finally:
+        os.close(fd)
+
+
+def test_a_program_killed_by_sigterm_leaves_no_private_daemon_files(tmp_path):
+    import signal
+    import subprocess
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent("""
+            import json, sys, bocd
+            from bocd import Cown, when
+
+            @when(Cown(1))
+            def f(c):
+                return c.value
+
+            f.unwrap()
+            print(json.dumps(bocd.runtime_stats()["daemon"]), flush=True)
+            sys.stdin.read()  # until the test kills us
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env=_child_env(private_env(tmp_path)))
+    try:
+        daemon = json.loads(child.stdout.readline())
+        assert daemon["private"] is True
+        directory = os.path.dirname(daemon["socket"])
+        assert os.path.isdir(directory)
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(GUARD) == -signal.SIGTERM
+        _wait_exit(daemon["pid"])
+    finally:
+        child.kill()
+        child.wait(GUARD)
+    assert not os.path.exists(directory), os.listdir(directory)

@@ -78,6 +78,9 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
       extra_args.end()) {
     args.insert(args.end(), {"--workers", "0"});
   }
+  for (std::string& a : extra_args) {
+    if (a == DIR) a = dir_;
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = spawn(args, -1, ready[1]);
   ::close(ready[1]);

@@ -17,8 +17,9 @@ const char* bocd_binary();
 class DaemonProcess {
  public:
   // `bocd serve --foreground` with `extra_args`, and `--workers 0` unless
-  // they say otherwise.
+  // they say otherwise. An argument equal to DIR stands for dir().
   explicit DaemonProcess(std::vector<std::string> extra_args = {});
+  static constexpr const char* DIR = "{dir}";
   ~DaemonProcess();
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
