@@ -59,6 +59,7 @@ Client::Client(Options options)
     : window_(options.window),
       worker_(std::move(options.worker)),
       on_output_(std::move(options.on_output)),
+      on_unhandled_(std::move(options.on_unhandled)),
       stall_after_(options.stall_after) {
   pending_.reserve(window_ + 1);
   std::string path =
@@ -241,6 +242,16 @@ void Client::on_frame(const fb::Envelope& env,
     }
     case fb::Message::Recalled:
       return on_recalled(*env.message_as_Recalled());
+    case fb::Message::Unhandled: {
+      const fb::Unhandled* u = env.message_as_Unhandled();
+      if (!on_unhandled_ || u->value() == nullptr) return;
+      const fb::Value& v = *u->value();
+      Value value;
+      if (v.data()) value.data.assign(v.data()->begin(), v.data()->end());
+      value.exception = v.exception();
+      value.error = static_cast<Errc>(v.error());
+      return on_unhandled_(CownRef{u->cown()}, value);
+    }
     case fb::Message::Quiesced: {
       std::lock_guard<std::mutex> lock(mu_);
       const fb::Quiesced* q = env.message_as_Quiesced();

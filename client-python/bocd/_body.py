@@ -131,8 +131,12 @@ def _note(e: BaseException) -> None:
         # A pinned body in pump(): the program sees it on the result cown
         # or re-raised by pump(); its traceback stays on it for that.
         return
-    text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
-    log.error("behavior raised %s", text.rstrip())
+    # The body's frames, not this runner's (the first one).
+    tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
+    text = "".join(traceback.format_exception(type(e), e, tb))
+    # Debug only: the program reads it from the result cown, or hears of it
+    # when that cown goes without anyone taking it (_cown._report_unhandled).
+    log.debug("behavior raised %s", text.rstrip())
     note = f"raised in bocd worker pid {os.getpid()}:\n{text.rstrip()}"
     if hasattr(e, "add_note"):
         e.add_note(note)

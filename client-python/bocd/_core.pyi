@@ -36,7 +36,9 @@ class Session:
     when `body` is given (it then runs the behaviors dispatched to it)."""
 
     def __init__(self, socket: str, program: str,
-                 body: Optional[Body] = None, stall_ms: int = 1) -> None: ...
+                 body: Optional[Body] = None, stall_ms: int = 1,
+                 on_unhandled: Optional[Callable[[int, Value], None]] = None
+                 ) -> None: ...
     @property
     def behaviors_accepted(self) -> int:
         """Behaviors of this session (own and nested) the daemon had

@@ -660,7 +660,48 @@ def _materialize(kind: str, ident: int) -> _Handle[Any]:
 
 _serial.materialize = _materialize
 _serial.handle_type = _Handle
-_runtime.at_shutdown(flush_drops)  # the daemon hears of the last drops
+def _report_unhandled(ident: int, value: tuple[bytes, bool, int]) -> None:
+    """Writes to stderr that result cown `ident` went holding an exception
+    nobody took (unwrap() takes it), as bocpy does: its repr, and the
+    traceback the worker noted on it."""
+    data, _, error = value
+    try:
+        shown, _ = decode(data, True, error) if data else (None, True)
+        text = "an unhandled exception" + (
+            f": {shown!r}" if data else " (not shown: it named cowns or "
+            "shared memory that went with it)")
+        notes = getattr(shown, "__notes__", None) or []
+    except Exception as e:  # a class this program cannot load, say
+        text, notes = f"an unhandled exception that cannot be read here ({e!r})", []
+    lines = [f"Cown(0x{ident:x}) contains {text}", *notes]
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
+def _drop_everything() -> None:
+    """At exit: every cown this program holds goes (so the daemon reports
+    results holding exceptions nobody took, as bocpy does when its cowns
+    die), and the reports are waited for, a round trip at most."""
+    with _holds_lock:
+        held = [(i, h) for i, (h, _) in _main_holds.items()]
+    for ident, h in held:  # a held cown is not freed while held
+        try:
+            _end_hold(ident, h)
+        except Exception:
+            pass
+    with _counts_lock:
+        _drops.update(dict.fromkeys(_counts))
+        _counts.clear()
+    flush_drops()
+    s = _runtime._session
+    if s is not None and not _runtime.in_worker():
+        try:
+            s.sync_pinned(1.0)  # answered after what the drops caused
+        except Exception:
+            pass
+
+
+_runtime.report_unhandled = _report_unhandled
+_runtime.at_shutdown(_drop_everything)
 _runtime.at_start(release_wait_holds)
 
 

@@ -40,6 +40,14 @@ _start_hooks: list[Callable[[], None]] = []
 # Runs a batch of this program's pinned work (set by _pump): for calls
 # that wait on the main thread for a cown queued behind it.
 pump_pinned: Callable[[], None] = lambda: None
+# Reports a result cown freed holding an exception nobody took (set by
+# _cown), called on the session's IO thread: (cown id, (data, flag, error)).
+report_unhandled: Callable[[int, tuple[bytes, bool, int]], None] = \
+    lambda ident, value: None
+
+
+def _on_unhandled(ident: int, value: tuple[bytes, bool, int]) -> None:
+    report_unhandled(ident, value)
 
 
 def at_behavior_end(hook: Callable[[], None]) -> None:
@@ -166,8 +174,10 @@ def _connect(worker_count: int) -> None:
     if not _private_forced():
         socket = _core.default_socket_path()
         try:
-            _session = _core.Session(socket, _program_name())
+            _session = _core.Session(socket, _program_name(),
+                                     on_unhandled=_on_unhandled)
             _socket = socket
+            atexit.register(_shutdown)
             return
         except _core.NoDaemonError as e:
             if os.environ.get("BOCD_SOCKET"):
@@ -178,7 +188,8 @@ def _connect(worker_count: int) -> None:
                     "this program's own") from None
     daemon = Daemon(workers=worker_count).start()
     try:
-        _session = _core.Session(daemon.socket, _program_name())
+        _session = _core.Session(daemon.socket, _program_name(),
+                                 on_unhandled=_on_unhandled)
     except BaseException:
         daemon.stop()
         raise

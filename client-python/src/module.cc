@@ -204,11 +204,23 @@ void run_python_body(const py::object& body, Access& a) {
 class Session {
  public:
   Session(std::string socket, std::string program, py::object body,
-          int stall_ms) {
+          int stall_ms, py::object on_unhandled) {
     Options o;
     o.socket = std::move(socket);
     o.program = std::move(program);
     o.stall_after = std::chrono::milliseconds(stall_ms);
+    if (!on_unhandled.is_none()) {
+      auto fn = std::make_shared<py::object>(std::move(on_unhandled));
+      // On the IO thread: a report must never take the connection down.
+      o.on_unhandled = [fn](CownRef cown, const Value& v) {
+        py::gil_scoped_acquire gil;
+        try {
+          (*fn)(cown.id, to_python(v));
+        } catch (py::error_already_set& e) {
+          e.discard_as_unraisable("bocd: reporting an unhandled exception");
+        }
+      };
+    }
     if (!body.is_none()) {
       body_ = std::make_shared<py::object>(std::move(body));
       auto held = body_;
@@ -606,9 +618,9 @@ PYBIND11_MODULE(_core, m) {
         "The daemon socket a client uses when none is given.");
 
   py::class_<Session>(m, "Session")
-      .def(py::init<std::string, std::string, py::object, int>(),
+      .def(py::init<std::string, std::string, py::object, int, py::object>(),
            py::arg("socket"), py::arg("program"), py::arg("body") = py::none(),
-           py::arg("stall_ms") = 1)
+           py::arg("stall_ms") = 1, py::arg("on_unhandled") = py::none())
       .def_property_readonly("behaviors_accepted", &Session::behaviors_accepted)
       .def_property_readonly("notice_keys",
                              [](Session& s) { return s.c()->notice_keys(); })

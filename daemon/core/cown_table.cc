@@ -65,6 +65,13 @@ void CownTable::free_slot(std::uint32_t index) {
   for (CownId id : c.value.refs) released_.push_back(find(id));
   blobs_.release(c.value.blobs);
   if (c.pinned) freed_pinned_.emplace_back(c.owner, c.id);
+  if (c.report_to && c.value.exception) {
+    bool whole = c.value.refs.empty() && c.value.blobs.empty();
+    unhandled_.push_back(Unhandled{
+        c.report_to, c.id,
+        Value{whole ? std::move(c.value.data) : std::string(), true,
+              c.value.error, {}, {}}});
+  }
   index_.erase(c.id.value);
   c.value = Value{};
   c.live = false;

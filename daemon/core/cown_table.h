@@ -38,6 +38,9 @@ struct Cown {
   SessionId owner;          // the session whose owner handle it is
   bool owner_handle = false;  // the owner has not dropped its handle yet
   bool pinned = false;      // behaviors on it run on the owner (DESIGN D8)
+  // A result cown's program: told if the cown is freed still holding an
+  // exception nobody took (0: nobody is told).
+  SessionId report_to;
   // Stored values and live payloads naming it, and sessions holding it.
   std::uint64_t refs = 0;
   // Tail of the request queue: the behavior slot and its request position
@@ -101,6 +104,20 @@ class CownTable {
     return out;
   }
 
+  // Cowns freed since the last call that held an exception with its flag
+  // still set, for their report_to session: the value when it names no
+  // cown or blob (those go with it), else empty data.
+  struct Unhandled {
+    SessionId to;
+    CownId id;
+    Value value;
+  };
+  std::vector<Unhandled> take_unhandled() {
+    std::vector<Unhandled> out;
+    out.swap(unhandled_);
+    return out;
+  }
+
  private:
   bool referenced(const Cown& c) const {
     return c.owner_handle || c.last_behavior != NONE || c.refs != 0;
@@ -121,6 +138,7 @@ class CownTable {
   std::vector<std::uint32_t> released_;  // the cascade's worklist
   BlobTable blobs_;
   std::vector<std::pair<SessionId, CownId>> freed_pinned_;
+  std::vector<Unhandled> unhandled_;
 };
 
 }  // namespace bocd::core

@@ -61,7 +61,18 @@ struct MailEvent {
   std::string message;
 };
 
+// Result cown `id` of program `to` was freed still holding an exception
+// whose flag nobody cleared (bocpy prints these): its value, or empty
+// data when the value named cowns or blobs that went with it.
+struct UnhandledEvent {
+  SessionId to;
+  CownId id;
+  std::string data;
+  Errc error = Errc::none;  // set: the daemon wrote it (data is its text)
+};
+
 using Event = std::variant<DispatchEvent, QuiescedEvent, FailedEvent,
-                           BlobFreedEvent, PinnedFreedEvent, MailEvent>;
+                           BlobFreedEvent, PinnedFreedEvent, MailEvent,
+                           UnhandledEvent>;
 
 }  // namespace bocd::core

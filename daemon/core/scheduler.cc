@@ -97,8 +97,9 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
     // the program's mistake, like a body's exception: with a result cown,
     // that is where it goes (check_submit has checked the id is fresh).
     if (f.code == Errc::mixed_pinned_owners && r.result) {
-      cowns_.insert(r.result, Value{f.message, true, f.code, {}, {}},
-                    submitter, false);
+      std::uint32_t c = cowns_.insert(
+          r.result, Value{f.message, true, f.code, {}, {}}, submitter, false);
+      cowns_.at(c).report_to = owner;
       return BehaviorId{};
     }
     return f;
@@ -145,6 +146,7 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
     // payload) takes its own handle with hold_cowns, so a worker restart
     // frees it only if nothing else refers to it (DESIGN D5).
     std::uint32_t c = cowns_.insert(r.result, Value{}, submitter, false);
+    cowns_.at(c).report_to = owner;  // its program hears of a lost raise
     bh.requests.push_back(Request{c, NONE});
   }
   // Taken now: run_ready() may end it at once (its pinned cown's owner is
@@ -437,6 +439,12 @@ void Scheduler::note_freed() {
     // A closed owner's values are gone with it: nobody to tell.
     if (open_session_ptr(owner) != nullptr) {
       events_.push_back(PinnedFreedEvent{owner, id});
+    }
+  }
+  for (CownTable::Unhandled& u : cowns_.take_unhandled()) {
+    if (open_session_ptr(u.to) != nullptr) {
+      events_.push_back(UnhandledEvent{u.to, u.id, std::move(u.value.data),
+                                       u.value.error});
     }
   }
   if (!cowns_.blobs().has_freed()) return;

@@ -368,8 +368,18 @@ void Dispatcher::deliver_events() {
       }
     } else if (const auto* m = std::get_if<core::MailEvent>(&e)) {
       send_mail(*m);
+    } else if (const auto* u = std::get_if<core::UnhandledEvent>(&e)) {
+      send_unhandled(*u);
     }
   }
+}
+
+void Dispatcher::send_unhandled(const core::UnhandledEvent& u) {
+  Peer* to = peer_of(u.to);
+  if (to == nullptr || to->role != core::Role::client) return;
+  encoder_for(*to).unhandled(
+      u.id.value, proto::ValueRef{u.data, true, to_wire(u.error)});
+  to->connection->flush_soon();
 }
 
 void Dispatcher::send_dispatch(Peer& to, core::BehaviorId behavior) {

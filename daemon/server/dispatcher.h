@@ -97,6 +97,7 @@ class Dispatcher final : public FrameHandler {
   void mail_board(Peer& p, const proto::fb::Mail& m);
   void mail_reply(Peer& p, const proto::fb::Mail& m, const core::Status& st);
   void send_mail(const core::MailEvent& e);
+  void send_unhandled(const core::UnhandledEvent& u);
 
   void deliver_events();
   void send_dispatch(Peer& to, core::BehaviorId behavior);

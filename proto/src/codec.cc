@@ -43,6 +43,7 @@ class Alignment {
     if (const auto* m = env.message_as_HoldCown()) return ok(m->ids());
     if (const auto* m = env.message_as_PinnedFreed()) return ok(m->ids());
     if (const auto* m = env.message_as_Recalled()) return ok(m->behaviors());
+    if (const auto* m = env.message_as_Unhandled()) return ok(m->value());
     if (const auto* m = env.message_as_Submit()) {
       return ok(m->cowns()) && ok(m->refs());
     }
@@ -240,6 +241,12 @@ void Encoder::synced(std::uint64_t request, std::uint32_t pinned_waiting) {
   fbb_.Clear();
   finish(fb::Message::Synced,
          fb::CreateSynced(fbb_, request, pinned_waiting).Union());
+}
+
+void Encoder::unhandled(std::uint64_t cown, const ValueRef& v) {
+  fbb_.Clear();
+  auto val = value(v);
+  finish(fb::Message::Unhandled, fb::CreateUnhandled(fbb_, cown, val).Union());
 }
 
 void Encoder::blocked(std::uint64_t behavior) {

@@ -157,6 +157,9 @@ void read_daemon_messages(const fb::Envelope& env, Digest& d) {
   } else if (const auto* m = env.message_as_Recalled()) {
     d.add(m->behavior());
     d.add(m->behaviors());
+  } else if (const auto* m = env.message_as_Unhandled()) {
+    d.add(m->cown());
+    d.add(m->value());
   } else if (const auto* m = env.message_as_Status()) {
     read_status(*m, d);
   } else if (const auto* m = env.message_as_Stopping()) {
@@ -269,6 +272,9 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
     e.synced(m->request(), m->pinned_waiting());
   } else if (const auto* m = env.message_as_Recalled()) {
     e.recalled(m->behavior(), ids_of(m->behaviors()));
+  } else if (const auto* m = env.message_as_Unhandled()) {
+    std::vector<std::uint64_t> refs;
+    e.unhandled(m->cown(), value_ref(m->value(), refs));
   } else if (const auto* m = env.message_as_Stopping()) {
     e.stopping(m->request());
   } else if (const auto* m = env.message_as_Error()) {

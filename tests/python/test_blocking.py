@@ -8,8 +8,9 @@ would wait for each other for ever."""
 from __future__ import annotations
 
 import bocd
-from bocd import Cown, when
-from conftest import GUARD, announce_and_wait, held_at_gate, settle
+from bocd import Cown, _runtime, when
+from conftest import (GUARD, announce_and_wait, fifo_write, held_at_gate,
+                      settle)
 
 
 def _warm() -> None:
@@ -69,16 +70,23 @@ def test_a_body_in_receive_gets_what_a_behavior_pipelined_behind_it_sends(
 def test_a_body_acquiring_a_cown_is_not_held_up_by_its_next_writer(fifo):
     _warm()
     x = Cown(0)
+    go = fifo("go")
     with _busy(fifo):
 
         @when(Cown(0))
-        def reader(c, x=x):
-            with x as v:  # ordered after `writer`, scheduled next
+        def reader(c, x=x, go=go):
+            open(go).read()  # until `writer` is surely queued on x
+            with x as v:  # so this waits for it
                 return v
 
         @when(x)
         def writer(x):
             x.value = 5
+
+        # The daemon has read both submits once this program's Sync is
+        # answered (it answers in order).
+        _runtime.session().sync_pinned(GUARD)
+        fifo_write(go)
 
     settle()
     assert reader.unwrap() == 5

@@ -113,13 +113,53 @@ def test_output_of_a_failing_body_arrives(capfd):
         raise ValueError("raise-marker")
 
     settle()
-    out, err = capfd.readouterr()
-    assert "before-raise-marker" in out
-    assert "raise-marker" in err  # the worker logs the exception
     try:
         fails.unwrap()
     except ValueError:
         pass
+    out, err = capfd.readouterr()
+    assert "before-raise-marker" in out
+    # Taken from its result cown: reported nowhere else (as in bocpy).
+    assert "raise-marker" not in err
+
+
+def test_an_exception_nobody_takes_is_reported_when_its_cown_goes():
+    # As bocpy: a result cown that goes with its exception flag still set
+    # (unwrap() clears it) is reported on stderr, with the body's
+    # traceback; one that was taken is not. The module-level ones go at
+    # exit.
+    p = run_python(textwrap.dedent("""
+        from bocd import Cown, quiesce, when
+
+        @when(Cown(1))
+        def ignored(c):
+            raise ValueError("nobody-took-this")
+
+        @when(Cown(2))
+        def taken(c):
+            raise KeyError("this-was-taken")
+
+        def part():
+            @when(Cown(3))
+            def local(c):
+                raise RuntimeError("a-local-one")
+
+        part()
+        quiesce()
+        try:
+            taken.unwrap()
+        except KeyError:
+            print("took it")
+    """))
+    assert p.returncode == 0, explain(p)
+    assert p.stdout.split() == ["took", "it"], explain(p)
+    err = p.stderr
+    assert "contains an unhandled exception: ValueError('nobody-took-this')" \
+        in err, explain(p)
+    assert "contains an unhandled exception: RuntimeError('a-local-one')" \
+        in err, explain(p)
+    assert ", in ignored\nValueError: nobody-took-this" in err, "its traceback"
+    assert "this-was-taken" not in err, explain(p)
 
 
 def test_program_sees_output_before_quiesce_returns(tmp_path):

@@ -415,6 +415,9 @@ class ModelRun {
         check(m_.cowns.count(f->id) == 0 && f->owner.value != 0,
               "a PinnedFreedEvent for a cown the model keeps");
         pinned_freed.insert(f->id.value);
+      } else if (auto* u = std::get_if<UnhandledEvent>(&e)) {
+        check(m_.cowns.count(u->id) == 0,
+              "an UnhandledEvent for a cown the model keeps");
       } else {
         check(false, "a FailedEvent, though no value nears the size limit");
       }

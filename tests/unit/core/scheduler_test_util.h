@@ -27,6 +27,7 @@ struct Drained {
   std::vector<std::string> freed;  // BlobFreedEvent names
   std::vector<PinnedFreedEvent> pinned_freed;
   std::vector<MailEvent> mail;
+  std::vector<UnhandledEvent> unhandled;
 };
 
 inline Drained drain(Scheduler& s) {
@@ -42,6 +43,8 @@ inline Drained drain(Scheduler& s) {
       d.pinned_freed.push_back(*p);
     } else if (auto* m = std::get_if<MailEvent>(&e)) {
       d.mail.push_back(*m);
+    } else if (auto* u = std::get_if<UnhandledEvent>(&e)) {
+      d.unhandled.push_back(*u);
     } else {
       d.freed.push_back(std::get<BlobFreedEvent>(e).name);
     }

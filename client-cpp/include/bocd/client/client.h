@@ -157,6 +157,11 @@ struct Options {
   // stderr (stream 2) in a worker process, on the IO thread. Empty: it is
   // written to this process's file descriptor 1 or 2.
   std::function<void(int stream, std::string_view data)> on_output;
+  // Called on the IO thread when a result cown of this program's is freed
+  // still holding an exception whose flag nobody cleared (proto
+  // Unhandled): the cown and what it held (data empty when the value named
+  // cowns or blobs). Empty: nothing is done.
+  std::function<void(CownRef cown, const Value& value)> on_unhandled;
   // Worker role: a body that has run this long is reported as blocking()
   // (zero: never); checked on a tick of this length, so reported after
   // between one and two of it.
@@ -456,6 +461,7 @@ class Client {
   std::size_t window_;
   Body worker_;
   std::function<void(int, std::string_view)> on_output_;
+  std::function<void(CownRef, const Value&)> on_unhandled_;
   std::uint64_t next_id_ = 1;  // cown ids: id_base + n
 
   mutable std::mutex mu_;

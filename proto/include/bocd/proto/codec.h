@@ -78,6 +78,7 @@ class Encoder {
   void sync(std::uint64_t request);
   void synced(std::uint64_t request, std::uint32_t pinned_waiting);
   void blocked(std::uint64_t behavior);
+  void unhandled(std::uint64_t cown, const ValueRef& value);
   void recalled(std::uint64_t behavior,
                 std::span<const std::uint64_t> behaviors);
   void status_request(std::uint64_t request);
