@@ -210,3 +210,53 @@ TEST_F(SchedulerCownsTest, UnknownRefIsRefusedAndNothingChanges) {
 
 }  // namespace
 }  // namespace bocd::core
+
+namespace bocd::core {
+namespace {
+
+using namespace test;  // NOLINT: the helpers are the test vocabulary
+
+// A result cown freed with its exception flag still set is reported to
+// its program (bocpy prints these); one whose flag was cleared is not, and
+// neither is a cown that is no behavior's result.
+TEST(SchedulerUnhandledTest, AResultFreedHoldingAnExceptionIsReported) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant w = s.open_session(Role::worker, 2, "w");
+  CownId raised = cown(a, 1), cleared = cown(a, 2), plain = cown(a, 3);
+  ASSERT_TRUE(s.create_cown(a.id, plain, Value{"x", true}, false));
+  BehaviorId b1 = submit_ok(s, a.id, pooled({}, raised));
+  BehaviorId b2 = submit_ok(s, a.id, pooled({}, cleared));
+  drain(s);
+  complete_ok(s, w.id, b1, {CownUpdate{raised, Value{"boom", true}}});
+  complete_ok(s, w.id, b2, {CownUpdate{cleared, Value{"None", false}}});
+  for (CownId c : {raised, cleared, plain}) ASSERT_TRUE(s.drop_cown(a.id, c));
+  std::vector<UnhandledEvent> got = drain(s).unhandled;
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].to, a.id);
+  EXPECT_EQ(got[0].id, raised);
+  EXPECT_EQ(got[0].data, "boom");
+  expect_idle(s, 0);
+}
+
+TEST(SchedulerUnhandledTest, ANestedResultIsReportedToItsProgramNotTheWorker) {
+  Scheduler s;
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant w = s.open_session(Role::worker, 2, "w");
+  BehaviorId outer = submit_ok(s, a.id, pooled({}));
+  drain(s);
+  CownId inner_result = cown(w, 1);
+  BehaviorId inner =
+      submit_ok(s, w.id, nested_in(outer, pooled({}, inner_result)));
+  complete_ok(s, w.id, outer);
+  drain(s);
+  ASSERT_TRUE(s.drop_cown(w.id, inner_result));  // the worker's handle goes
+  complete_ok(s, w.id, inner, {CownUpdate{inner_result, Value{"e", true}}});
+  std::vector<UnhandledEvent> got = drain(s).unhandled;
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].to, a.id);
+  expect_idle(s, 0);
+}
+
+}  // namespace
+}  // namespace bocd::core
