@@ -9,6 +9,7 @@ before the behavior's completion.
 """
 from __future__ import annotations
 
+import ctypes
 import io
 import logging
 import os
@@ -82,8 +83,23 @@ def _flush_if_written() -> None:
         _flush_output()
 
 
+def _die_with_the_daemon() -> None:
+    """A worker's session notices the daemon's death only between bodies:
+    with this, a body that runs on (or blocks) ends with the daemon too."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except Exception:  # pragma: no cover - not Linux
+        return
+    daemon = os.environ.get("BOCD_DAEMON_PID", "")
+    if daemon.isdigit() and os.getppid() != int(daemon):
+        os._exit(1)  # it died before we asked
+
+
 def main() -> None:
     global _session
+    _die_with_the_daemon()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the daemon stops us
     sys.stdout = _Forward(1, sys.stdout)
     sys.stderr = _Forward(2, sys.stderr)

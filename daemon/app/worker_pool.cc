@@ -35,13 +35,16 @@ std::vector<std::string> worker_environment(const WorkerSpec& spec,
   for (char** e = environ; *e != nullptr; ++e) {
     if (std::strncmp(*e, "BOCD_SOCKET=", 12) == 0 ||
         std::strncmp(*e, "BOCD_WORKER_INDEX=", 18) == 0 ||
-        std::strncmp(*e, "BOCD_STALL_MS=", 14) == 0) {
+        std::strncmp(*e, "BOCD_STALL_MS=", 14) == 0 ||
+        std::strncmp(*e, "BOCD_DAEMON_PID=", 16) == 0) {
       continue;
     }
     env.emplace_back(*e);
   }
   env.push_back("BOCD_SOCKET=" + spec.socket);
   env.push_back("BOCD_STALL_MS=" + std::to_string(spec.stall_ms));
+  // The worker dies with the daemon (it checks it was not orphaned first).
+  env.push_back("BOCD_DAEMON_PID=" + std::to_string(::getpid()));
   env.push_back("BOCD_WORKER_INDEX=" + std::to_string(index));
   return env;
 }

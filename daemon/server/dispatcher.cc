@@ -178,9 +178,12 @@ void Dispatcher::hello(Peer& p, const fb::Hello& m) {
                                        p.program);
   p.session = grant.id;
   by_session_[grant.id] = &p;
-  log().info("session {} connected: {} pid {} uid {} program '{}'",
-             grant.id.value, role_name(p.role), p.connection->peer().pid,
-             p.connection->peer().uid, p.program);
+  // An admin command (bocd status, say) is not news: debug only.
+  log().log(p.role == core::Role::admin ? spdlog::level::debug
+                                        : spdlog::level::info,
+            "session {} connected: {} pid {} uid {} program '{}'",
+            grant.id.value, role_name(p.role), p.connection->peer().pid,
+            p.connection->peer().uid, p.program);
   encoder_for(p).welcome(grant.id.value, grant.id_base, grant.id_count,
                          info_.max_cowns_per_behavior, info_.max_frame_bytes,
                          info_.notice_keys);
@@ -329,6 +332,8 @@ void Dispatcher::status(Peer& p, const fb::StatusRequest& m) {
   auto& fbb = encoder_for(p).builder();
   std::vector<flatbuffers::Offset<fb::SessionInfo>> sessions;
   for (const auto& s : scheduler_.sessions()) {
+    // An admin command's own session is no news to it.
+    if (s.id == p.session && p.role == core::Role::admin) continue;
     sessions.push_back(fb::CreateSessionInfo(
         fbb, s.id.value, to_wire(s.role), s.pid, fbb.CreateString(s.program),
         s.in_flight, s.ran, s.running, s.busy_us, s.pinned_dispatched,
@@ -430,9 +435,11 @@ void Dispatcher::on_closed(Connection& c, const std::string& reason) {
   if (it == connections_.end()) return;
   Peer& p = it->second;
   if (p.session) {
-    log().info("session {} disconnected: {} pid {} program '{}': {}",
-               p.session.value, role_name(p.role), c.peer().pid, p.program,
-               reason);
+    log().log(p.role == core::Role::admin ? spdlog::level::debug
+                                          : spdlog::level::info,
+              "session {} disconnected: {} pid {} program '{}': {}",
+              p.session.value, role_name(p.role), c.peer().pid, p.program,
+              reason);
     by_session_.erase(p.session);
     tick();
     scheduler_.close_session(p.session);

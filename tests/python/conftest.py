@@ -220,6 +220,22 @@ def process_gone(pid: int) -> bool:
         return True
 
 
+def wait_exit(pid: int, timeout: float = GUARD) -> None:
+    """Waits, on an event and not by polling, until process `pid` (not
+    necessarily our child) has exited."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        assert ready, f"process {pid} still runs after {timeout} s"
+    finally:
+        os.close(fd)
+
+
 # ---------------------------------------------------------------- FIFOs
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GUARD, _child_env, _guarded, explain
+from conftest import GUARD, _child_env, _guarded, explain, wait_exit
 
 CHILD = textwrap.dedent(
     """\
@@ -115,6 +115,7 @@ def run_child(tmp_path, daemon, mode, fifo):
     try:
         ready = _guarded(proc.stdout.readline, proc.kill, "child READY", GUARD)
         assert ready.startswith("READY"), ready + proc.stderr.read()
+        proc.readline_ready = ready  # type: ignore[attr-defined]
         yield proc
     finally:
         if proc.poll() is None:
@@ -139,8 +140,11 @@ def test_daemon_killed_while_quiesce_is_pending(tmp_path, fifo, doomed_daemon):
     try:
         # The child is in (or about to enter) quiesce() with a behavior
         # parked on its gate: the daemon dies under it.
+        worker = int(proc.readline_ready.split()[1])
         os.kill(doomed_daemon.pid, signal.SIGKILL)
         check_output(proc, doomed_daemon.socket)
+        # The worker stuck in that behavior dies with its daemon.
+        wait_exit(worker)
     finally:
         gen.close()
 

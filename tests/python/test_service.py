@@ -14,7 +14,7 @@ import threading
 
 import bocd
 from conftest import (GUARD, _child_env, bocd_cli, bocd_exe, explain,
-                      private_env, run_python)
+                      private_env, run_python, wait_exit)
 
 REPORT = textwrap.dedent("""
     import json, bocd
@@ -120,20 +120,6 @@ def test_serve_with_its_defaults_runs_behaviors(tmp_path):
         assert stopped.returncode == 0, explain(stopped)
 
 
-def _wait_exit(pid: int) -> None:
-    """Waits (no polling) until process `pid`, not our child, has exited."""
-    import select
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    try:
-        ready, _, _ = select.select([fd], [], [], GUARD)
-        assert ready, f"process {pid} still runs"
-    finally:
-        os.close(fd)
-
-
 def test_a_program_killed_by_sigterm_leaves_no_private_daemon_files(tmp_path):
     import signal
     import subprocess
@@ -159,7 +145,7 @@ def test_a_program_killed_by_sigterm_leaves_no_private_daemon_files(tmp_path):
         assert os.path.isdir(directory)
         child.send_signal(signal.SIGTERM)
         assert child.wait(GUARD) == -signal.SIGTERM
-        _wait_exit(daemon["pid"])
+        wait_exit(daemon["pid"])
     finally:
         child.kill()
         child.wait(GUARD)
