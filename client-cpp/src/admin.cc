@@ -51,7 +51,8 @@ struct AdminClient::State {
   static DaemonStatus decode(const fb::Status& s) {
     DaemonStatus d{s.version() ? s.version()->str() : "", s.pid(),
                    s.uptime_ms(), s.workers(), s.cowns(), s.in_flight(),
-                   s.behaviors_completed(), {}, s.queued()};
+                   s.behaviors_completed(), {}, s.queued(),
+                   s.workers_problem() ? s.workers_problem()->str() : ""};
     if (s.sessions() != nullptr) {
       for (const fb::SessionInfo* i : *s.sessions()) {
         d.sessions.push_back(SessionStatus{

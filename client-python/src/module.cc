@@ -69,6 +69,7 @@ py::dict daemon_status(const std::string& socket, double timeout_s) {
   out["in_flight"] = s.in_flight;
   out["completed"] = s.behaviors_completed;
   out["queued"] = s.queued;
+  out["workers_problem"] = s.workers_problem;
   out["sessions"] = sessions;
   return out;
 }

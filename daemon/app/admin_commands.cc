@@ -33,7 +33,8 @@ std::string to_json(const DaemonStatus& s) {
                   ",\"in_flight\":" + std::to_string(s.in_flight) +
                   ",\"behaviors_completed\":" +
                   std::to_string(s.behaviors_completed) +
-                  ",\"queued\":" + std::to_string(s.queued);
+                  ",\"queued\":" + std::to_string(s.queued) +
+                  ",\"workers_problem\":" + json_string(s.workers_problem);
   double secs = s.uptime_ms / 1000.0;
   o += ",\"throughput_per_s\":" +
        std::to_string(secs > 0 ? s.behaviors_completed / secs : 0.0);
@@ -65,6 +66,10 @@ void print_text(const DaemonStatus& s, const std::string& socket) {
       static_cast<unsigned long long>(s.in_flight),
       static_cast<unsigned long long>(s.behaviors_completed),
       static_cast<unsigned long long>(s.queued));
+  if (!s.workers_problem.empty()) {
+    std::printf("workers cannot run behaviors: %s\n",
+                s.workers_problem.c_str());
+  }
   // RAN/RUNNING/BUSY are as an executor, RUN-US its mean body time ("-"
   // before its first); PINNED is pinned work dispatched to the session, PQ
   // its pinned queue now.

@@ -55,8 +55,16 @@ server::ServerConfig server_config(const ServeOptions& o) {
 }  // namespace
 
 Daemon::Daemon(const ServeOptions& options) : options_(options) {
+  server::ServerConfig config = server_config(options);
+  config.workers_problem = [this]() -> std::string {
+    if (options_.workers == 0) {
+      return "the daemon runs no worker processes (bocd serve --workers 0), "
+             "and no worker has connected";
+    }
+    return pool_ ? pool_->problem() : "";
+  };
   server_ = std::make_unique<server::Server>(
-      io_, server_config(options),
+      io_, std::move(config),
       [] { return std::chrono::steady_clock::now(); });
   server_->on_stop_requested([this] { begin_stop("stop requested by admin"); });
 }

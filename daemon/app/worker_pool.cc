@@ -4,6 +4,9 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <fcntl.h>
+
+#include <array>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -80,10 +83,17 @@ void WorkerPool::spawn(unsigned index) {
   auto argv = pointers(args);
   auto envp = pointers(env);
   pid_t pid = -1;
-  // The worker inherits stdio only: not the listening socket, client
-  // connections or a supervisor's readiness pipe.
+  // Its stdout and stderr come back through a pipe, to the log.
+  int out[2] = {-1, -1};
+  if (::pipe2(out, O_CLOEXEC) != 0) out[0] = out[1] = -1;
+  // The worker inherits stdin and that pipe only: not the listening
+  // socket, client connections or a supervisor's readiness pipe.
   posix_spawn_file_actions_t actions;
   ::posix_spawn_file_actions_init(&actions);
+  if (out[1] >= 0) {
+    ::posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    ::posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+  }
   ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   // Its own process group: a Ctrl-C at the daemon's terminal is for the
   // daemon, which drains and then stops its workers.
@@ -97,11 +107,19 @@ void WorkerPool::spawn(unsigned index) {
                           argv.data(), envp.data());
   ::posix_spawnattr_destroy(&attr);
   ::posix_spawn_file_actions_destroy(&actions);
+  if (out[1] >= 0) ::close(out[1]);
   Slot& slot = slots_[index];
   slot.started = std::chrono::steady_clock::now();
+  slot.tail.clear();
+  slot.partial.clear();
+  if (out[0] >= 0) {
+    slot.output = std::make_unique<asio::posix::stream_descriptor>(io_, out[0]);
+    read_output(index);
+  }
   if (rc != 0) {
-    log().error("worker {}: cannot start '{}': {}", index, spec_.python,
-                std::strerror(rc));
+    slot.died = "cannot start '" + spec_.python + "': " + std::strerror(rc);
+    log().error("worker {}: {}", index, slot.died);
+    slot.output.reset();
     on_death(index, 127 << 8);
     return;
   }
@@ -127,6 +145,8 @@ void WorkerPool::reap() {
       if (slots_[i].pid == pid) {
         log().warn("worker {} (pid {}) died: {}", i, pid, describe(status));
         slots_[i].pid = -1;
+        slots_[i].died = "worker " + std::to_string(i) + " (" + spec_.python +
+                         ") " + describe(status);
         on_death(i, status);
       }
     }
@@ -149,6 +169,61 @@ void WorkerPool::on_death(unsigned index, int status) {
   slot.restart->async_wait([this, index](const boost::system::error_code& ec) {
     if (!ec && !stopping_) spawn(index);
   });
+}
+
+void WorkerPool::read_output(unsigned index) {
+  Slot& slot = slots_[index];
+  auto buffer = std::make_shared<std::array<char, 4096>>();
+  asio::posix::stream_descriptor* fd = slot.output.get();
+  fd->async_read_some(
+      asio::buffer(*buffer),
+      [this, index, buffer, fd](const boost::system::error_code& ec,
+                                std::size_t n) {
+        // A restart replaces the descriptor: this read was for the old one.
+        if (slots_[index].output.get() != fd) return;
+        if (ec) {  // it exited: a last line without its newline counts too
+          if (!slots_[index].partial.empty()) take_lines(index, "\n");
+          return;
+        }
+        take_lines(index, std::string_view(buffer->data(), n));
+        read_output(index);
+      });
+}
+
+void WorkerPool::take_lines(unsigned index, std::string_view chunk) {
+  constexpr std::size_t TAIL = 12, LONGEST = 2000;
+  Slot& slot = slots_[index];
+  slot.partial.append(chunk);
+  std::size_t start = 0, end;
+  while ((end = slot.partial.find('\n', start)) != std::string::npos) {
+    std::string line = slot.partial.substr(start, std::min(end - start, LONGEST));
+    start = end + 1;
+    log().info("worker {} (pid {}): {}", index, slot.pid, line);
+    slot.tail.push_back(std::move(line));
+    if (slot.tail.size() > TAIL) slot.tail.erase(slot.tail.begin());
+  }
+  slot.partial.erase(0, start);
+  if (slot.partial.size() > LONGEST) slot.partial.clear();  // no newline
+}
+
+std::string WorkerPool::problem() const {
+  auto now = std::chrono::steady_clock::now();
+  const Slot* last = nullptr;
+  for (const Slot& s : slots_) {
+    bool proven = s.pid > 0 && (s.quick_deaths == 0 ||
+                                now - s.started >= std::chrono::seconds(1));
+    if (proven) return "";  // serving, or starting for the first time
+    if (s.quick_deaths > 0 && (last == nullptr || s.started > last->started)) {
+      last = &s;
+    }
+  }
+  if (last == nullptr) return "";
+  std::string why = "workers die as they start; the last: " + last->died;
+  if (!last->tail.empty()) {
+    why += "; its output ended with:";
+    for (const std::string& line : last->tail) why += "\n  " + line;
+  }
+  return why;
 }
 
 std::size_t WorkerPool::running() const {

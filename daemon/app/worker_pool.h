@@ -4,7 +4,10 @@
 // every start and death with pid and status, and restarts the dead (at
 // once, or with a growing delay when a worker keeps dying young, so a
 // broken interpreter cannot spin the daemon). Workers connect back as
-// role-worker sessions; the scheduler sends them behaviors.
+// role-worker sessions; the scheduler sends them behaviors. What a worker
+// writes to its stdout or stderr outside behaviors (a start-up error, say)
+// is logged line by line, and the last lines explain a worker that dies
+// young (problem()).
 //
 // Thread: the io_context thread only.
 #pragma once
@@ -44,6 +47,11 @@ class WorkerPool {
   // alive after `grace`. `done` runs once all are reaped.
   void stop(std::chrono::milliseconds grace, std::function<void()> done);
   std::size_t running() const;
+  // Why no worker can run behaviors now: every worker has died young
+  // since it last started (its exit status and its last lines of output),
+  // or cannot be started. "" while one is alive and not known to fail
+  // (it may still be starting).
+  std::string problem() const;
 
  private:
   struct Slot {
@@ -51,9 +59,16 @@ class WorkerPool {
     std::chrono::steady_clock::time_point started;
     unsigned quick_deaths = 0;  // consecutive deaths within a second
     std::unique_ptr<boost::asio::steady_timer> restart;
+    // Its output, read line by line; the last lines, and why it last died.
+    std::unique_ptr<boost::asio::posix::stream_descriptor> output;
+    std::string partial;
+    std::vector<std::string> tail;
+    std::string died;
   };
 
   void spawn(unsigned index);
+  void read_output(unsigned index);
+  void take_lines(unsigned index, std::string_view chunk);
   void watch_children();
   void reap();
   void on_death(unsigned index, int status);

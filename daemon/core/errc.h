@@ -31,10 +31,11 @@ enum class Errc : std::uint16_t {
   too_large,
   tag_capacity,   // messaging: no free queue for a new tag
   queue_full,     // messaging: the tag's queue holds its limit
+  no_workers,     // no worker can run the behavior (none, or none starts)
 };
 
 // Number of Errc values; the server's map test iterates over them.
-inline constexpr std::uint16_t ERRC_COUNT = 19;
+inline constexpr std::uint16_t ERRC_COUNT = 20;
 
 struct Failure {
   Errc code = Errc::none;

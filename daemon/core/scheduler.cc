@@ -377,6 +377,34 @@ Result<std::vector<BehaviorId>> Scheduler::take_back(SessionId worker,
   return back;
 }
 
+std::size_t Scheduler::fail_unserved(std::int64_t grace_us,
+                                     const std::string& why) {
+  bool any_worker = std::any_of(sessions_.begin(), sessions_.end(),
+                                [](const Session& s) {
+                                  return s.id && !s.closed &&
+                                         s.role == Role::worker;
+                                });
+  if (worker_queue_.empty() || any_worker || why.empty()) {
+    unserved_since_us_ = -1;
+    return 0;
+  }
+  if (unserved_since_us_ < 0) unserved_since_us_ = now_us_;
+  if (now_us_ - unserved_since_us_ < grace_us) return 0;
+  std::string message = "behavior not run: no worker can run it: " + why;
+  std::deque<std::uint32_t> failing;
+  failing.swap(worker_queue_);
+  for (std::uint32_t b : failing) {
+    const Behavior& bh = behaviors_.at(b);
+    if (open_session_ptr(bh.submitter) != nullptr) {
+      events_.push_back(
+          FailedEvent{bh.submitter, bh.tag, Errc::no_workers, message});
+    }
+    abort(b, Errc::no_workers, message);
+  }
+  run_ready();  // what the failed ones held may let others in
+  return failing.size();
+}
+
 void Scheduler::abort(std::uint32_t b, Errc code, std::string message) {
   Behavior& bh = behaviors_.at(b);
   if (bh.result) {

@@ -210,6 +210,15 @@ class Scheduler {
   Result<std::vector<BehaviorId>> take_back(SessionId worker,
                                             BehaviorId behavior);
 
+  // Called periodically by the host, with `why` non-empty when it knows no
+  // worker is coming (none configured, none starts). Once behaviors have
+  // waited for a worker that long (`grace_us` of host time, see set_time)
+  // with no worker session open and `why` said at every call, each fails
+  // without running: its result cown gets no_workers with `why`, and its
+  // submitter hears it (FailedEvent), so nothing waits in silence. Returns
+  // how many failed.
+  std::size_t fail_unserved(std::int64_t grace_us, const std::string& why);
+
   // ---- Messaging (API.md section 12): a Mailbox per program ----------
   // `program` names whose queues: 0 for the caller itself (a client). A
   // worker names the program of the behavior it runs, which must be an
@@ -419,6 +428,7 @@ class Scheduler {
       global_waiters_;
   std::uint64_t next_token_ = 1;
   std::vector<std::uint32_t> ready_;   // made READY, not yet routed
+  std::int64_t unserved_since_us_ = -1;  // fail_unserved's episode
   std::deque<std::uint32_t> worker_queue_;  // READY, for the worker pool
   // One entry per free dispatch slot of a worker (Limits::worker_pipeline
   // each): the only record of a worker's credits.

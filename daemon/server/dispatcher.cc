@@ -341,12 +341,14 @@ void Dispatcher::status(Peer& p, const fb::StatusRequest& m) {
   }
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
       info_.now() - info_.started);
+  std::string problem = info_.workers_problem ? info_.workers_problem() : "";
   auto reply = fb::CreateStatus(
       fbb, m.request(), fbb.CreateString(info_.version),
       static_cast<std::int32_t>(getpid()),
       static_cast<std::uint64_t>(uptime.count()), info_.workers,
       scheduler_.cown_count(), scheduler_.in_flight(), scheduler_.completed(),
-      fbb.CreateVector(sessions), scheduler_.queued_for_workers());
+      fbb.CreateVector(sessions), scheduler_.queued_for_workers(),
+      problem.empty() ? 0 : fbb.CreateString(problem));
   encoder_for(p).finish(fb::Message::Status, reply.Union());
   p.connection->flush_soon();
 }

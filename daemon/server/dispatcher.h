@@ -29,6 +29,8 @@ struct DaemonInfo {
   std::function<std::chrono::steady_clock::time_point()> now;
   std::chrono::steady_clock::time_point started;
   std::uint32_t notice_keys = 64;  // announced in Welcome
+  // Why the worker pool cannot run behaviors now, or "" (Status).
+  std::function<std::string()> workers_problem;
 };
 
 class Dispatcher final : public FrameHandler {
@@ -41,6 +43,10 @@ class Dispatcher final : public FrameHandler {
   void on_open(const std::shared_ptr<Connection>& c);
   void on_frame(Connection& c, std::span<const std::uint8_t> body) override;
   void on_closed(Connection& c, const std::string& reason) override;
+
+  // Sends what the scheduler's events ask for (after a command the host
+  // ran on the scheduler itself, outside any frame).
+  void flush_events() { deliver_events(); }
 
   // Closes every connection once its queued output is written (daemon
   // shutdown).

@@ -27,6 +27,7 @@ BOCD_PIN(too_many_in_flight, TooManyInFlight);
 BOCD_PIN(too_large, TooLarge);
 BOCD_PIN(tag_capacity, TagCapacity);
 BOCD_PIN(queue_full, QueueFull);
+BOCD_PIN(no_workers, NoWorkers);
 #undef BOCD_PIN
 // Every schema code has a core twin, and no more.
 static_assert(static_cast<std::uint16_t>(W::MAX) + 1 == core::ERRC_COUNT);

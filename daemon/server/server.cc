@@ -22,10 +22,11 @@ Server::Server(asio::io_context& io, ServerConfig config, Clock now)
                   DaemonInfo{config_.version, config_.workers,
                              config_.max_frame_bytes,
                              config_.limits.max_cowns_per_behavior, now,
-                             now(), config_.notice_keys}),
+                             now(), config_.notice_keys,
+                             config_.workers_problem}),
       now_(now),
       watchdog_(config_.pump_warn.count()),
-      watchdog_timer_(io) {}
+      housekeeping_timer_(io) {}
 
 Server::~Server() { stop_listening(); }
 
@@ -75,21 +76,40 @@ void Server::listen() {
   acceptor_->listen(asio::socket_base::max_listen_connections);
   log().info("listening on {}", config_.socket_path);
   accept();
-  if (watchdog_.enabled()) watch_pinned();
+  housekeeping();
 }
 
-void Server::watch_pinned() {
-  // Checked a few times per threshold: an alert comes at most a quarter
-  // of it late, and an idle daemon wakes at most 4 times a second.
-  auto period = std::clamp(config_.pump_warn / 4,
-                           std::chrono::milliseconds(10),
-                           std::chrono::milliseconds(250));
-  watchdog_timer_.expires_after(period);
-  watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+void Server::housekeeping() {
+  // A few times per threshold: a pump alert comes at most a quarter of it
+  // late, work no worker will run fails at most 250 ms after its grace,
+  // and an idle daemon wakes at most 4 times a second.
+  auto period = std::chrono::milliseconds(250);
+  if (watchdog_.enabled()) {
+    period = std::clamp(config_.pump_warn / 4, std::chrono::milliseconds(10),
+                        period);
+  }
+  housekeeping_timer_.expires_after(period);
+  housekeeping_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || !acceptor_) return;
-    check_pinned_work();
-    watch_pinned();
+    if (watchdog_.enabled()) check_pinned_work();
+    check_unserved();
+    housekeeping();
   });
+}
+
+void Server::check_unserved() {
+  std::string why = config_.workers_problem ? config_.workers_problem() : "";
+  scheduler_.set_time(std::chrono::duration_cast<std::chrono::microseconds>(
+                          now_().time_since_epoch())
+                          .count());
+  std::size_t failed = scheduler_.fail_unserved(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          config_.unserved_grace)
+          .count(),
+      why);
+  if (failed == 0) return;
+  log().warn("{} behavior(s) failed: no worker can run them: {}", failed, why);
+  dispatcher_.flush_events();
 }
 
 void Server::check_pinned_work() {
@@ -139,7 +159,7 @@ void Server::stop_listening() {
   boost::system::error_code ignored;
   acceptor_->close(ignored);
   acceptor_.reset();
-  watchdog_timer_.cancel();
+  housekeeping_timer_.cancel();
   std::error_code fs_ec;
   std::filesystem::remove(config_.socket_path, fs_ec);
   log().info("stopped listening on {}", config_.socket_path);

@@ -37,6 +37,11 @@ struct ServerConfig {
   // Log a program whose pinned work has waited this long (DESIGN D8);
   // zero disables.
   std::chrono::milliseconds pump_warn{1000};
+  // Why the worker pool cannot run behaviors now, or "" when it can or
+  // may soon (workers starting): behaviors waiting that long for a worker
+  // while it says why fail with that reason (Scheduler::fail_unserved).
+  std::function<std::string()> workers_problem;
+  std::chrono::milliseconds unserved_grace{1000};
 };
 
 // Another daemon answers on the socket path.
@@ -70,8 +75,9 @@ class Server {
  private:
   void accept();
   void prepare_path();
-  void watch_pinned();
+  void housekeeping();
   void check_pinned_work();
+  void check_unserved();
 
   boost::asio::io_context& io_;
   ServerConfig config_;
@@ -80,7 +86,7 @@ class Server {
   std::optional<boost::asio::local::stream_protocol::acceptor> acceptor_;
   Clock now_;
   core::PumpWatchdog watchdog_;
-  boost::asio::steady_timer watchdog_timer_;
+  boost::asio::steady_timer housekeeping_timer_;
 };
 
 }  // namespace bocd::server

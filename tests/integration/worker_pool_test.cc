@@ -122,5 +122,47 @@ TEST(WorkerPool, InterpreterThatCannotStartIsLoggedAndTheDaemonServes) {
   EXPECT_TRUE(d.alive());
 }
 
+// Nothing waits in silence: a behavior no worker will run fails on its
+// result cown, after about a second, saying why.
+void expect_fails_with(const DaemonProcess& d, const std::string& why) {
+  Client c({d.socket()});
+  CownRef x = c.create("5");
+  CownRef r = c.submit_to_workers({&x, 1}, "incr", true);
+  client::Value v = c.read(r);
+  EXPECT_EQ(v.error, client::Errc::no_workers) << v.data;
+  EXPECT_NE(v.data.find("no worker can run it"), std::string::npos) << v.data;
+  EXPECT_NE(v.data.find(why), std::string::npos) << v.data;
+  EXPECT_EQ(c.read(x).data, "5") << "its cown was released unchanged";
+}
+
+TEST(WorkerPool, NoWorkerProcessesMeansBehaviorsFailSayingSo) {
+  DaemonProcess d({"--workers", "0"});
+  expect_fails_with(d, "runs no worker processes");
+}
+
+TEST(WorkerPool, AnInterpreterThatCannotStartFailsBehaviorsSayingWhy) {
+  DaemonProcess d({"--workers", "1", "--python", "/nonexistent/python"});
+  expect_fails_with(d, "cannot start '/nonexistent/python'");
+  auto r = run_bocd({"status", "--socket", d.socket()});
+  EXPECT_NE(r.out.find("workers cannot run behaviors: "), std::string::npos)
+      << r.out;
+}
+
+TEST(WorkerPool, WorkersThatDieAtStartUpAreExplainedInTheirOwnWords) {
+  // An interpreter that cannot run bocd's worker: it says so and exits.
+  std::string dir = ::testing::TempDir();
+  std::string fake = dir + "/fake-python-" + std::to_string(::getpid());
+  {
+    std::ofstream f(fake);
+    f << "#!/bin/sh\necho 'fake: No module named bocd' >&2\nexit 3\n";
+  }
+  ::chmod(fake.c_str(), 0755);
+  DaemonProcess d({"--workers", "2", "--python", fake});
+  expect_fails_with(d, "fake: No module named bocd");
+  EXPECT_NE(d.log().find("fake: No module named bocd"), std::string::npos)
+      << "the worker's output is in the daemon log: " << d.log();
+  ::unlink(fake.c_str());
+}
+
 }  // namespace
 }  // namespace bocd::testing

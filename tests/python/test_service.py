@@ -150,3 +150,40 @@ def test_a_program_killed_by_sigterm_leaves_no_private_daemon_files(tmp_path):
         child.kill()
         child.wait(GUARD)
     assert not os.path.exists(directory), os.listdir(directory)
+
+
+def test_a_behavior_no_worker_can_run_fails_saying_why(tmp_path):
+    # Workers that cannot start: the behavior fails on its result cown
+    # within about a second, and quiesce() says it failed too.
+    from bocd._daemon import Daemon
+    d = Daemon(socket_path=str(tmp_path / "broken.sock"), workers=1,
+               python="/nonexistent/python").start()
+    try:
+        p = run_python(textwrap.dedent("""
+            import bocd
+            from bocd import Cown, when
+
+            @when(Cown(1))
+            def f(c):
+                return c.value
+
+            try:
+                bocd.quiesce()
+            except Exception as e:
+                print("quiesce:", e)
+            try:
+                f.unwrap()
+            except RuntimeError as e:
+                print("unwrap:", e)
+            print("status:", bocd._runtime.daemon_status()["workers_problem"])
+        """), env_extra={"BOCD_SOCKET": d.socket}, timeout=GUARD)
+    finally:
+        d.stop()
+    assert p.returncode == 0, explain(p)
+    lines = p.stdout.splitlines()
+    why = "cannot start '/nonexistent/python'"
+    assert lines[0].startswith("quiesce: ") and why in lines[0], explain(p)
+    assert lines[1].startswith("unwrap: behavior not run: no worker can run "
+                               "it: "), explain(p)
+    assert why in lines[1], explain(p)
+    assert lines[2].startswith("status: ") and why in lines[2], explain(p)

@@ -40,6 +40,8 @@ struct DaemonStatus {
   std::uint64_t behaviors_completed = 0;
   std::vector<SessionStatus> sessions;  // the admin's own included
   std::uint64_t queued = 0;  // ready behaviors waiting for a free worker
+  // Why the worker pool cannot run behaviors now ("" when it can).
+  std::string workers_problem = {};
 };
 
 class AdminClient {

@@ -31,6 +31,7 @@ enum class Errc : std::uint16_t {
   too_large,
   tag_capacity,
   queue_full,
+  no_workers,
 };
 
 const std::error_category& category();
