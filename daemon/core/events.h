@@ -71,8 +71,22 @@ struct UnhandledEvent {
   Errc error = Errc::none;  // set: the daemon wrote it (data is its text)
 };
 
+// Start a worker process for program `program`, which connects as a
+// worker bound to it (SessionOptions::bound_to), or report that it could
+// not (Scheduler::worker_failed). Its environment is the host's to know.
+struct SpawnWorkerEvent {
+  SessionId program;
+};
+
+// Close worker `worker`'s session: its program is gone, it has been idle
+// too long, or its place is needed. It is sent nothing more.
+struct RetireWorkerEvent {
+  SessionId worker;
+};
+
 using Event = std::variant<DispatchEvent, QuiescedEvent, FailedEvent,
                            BlobFreedEvent, PinnedFreedEvent, MailEvent,
-                           UnhandledEvent>;
+                           UnhandledEvent, SpawnWorkerEvent,
+                           RetireWorkerEvent>;
 
 }  // namespace bocd::core

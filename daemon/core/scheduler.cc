@@ -201,7 +201,7 @@ void Scheduler::run_ready() {
       }
       abort(b, Errc::too_large, std::move(why));
     } else if (!bh.executor) {
-      worker_queue_.push_back(b);
+      queue_for_workers(b);
     } else if (open_session_ptr(bh.executor) == nullptr) {
       abort(b, Errc::executor_lost,
             "behavior failed: session " + std::to_string(bh.executor.value) +
@@ -238,35 +238,6 @@ void Scheduler::dispatch(std::uint32_t b, SessionId to) {
     if (s->pinned_running++ == 0) ++s->pinned_episode;
   }
   events_.push_back(DispatchEvent{to, behaviors_.id_of(b)});
-}
-
-void Scheduler::dispatch_to_workers() {
-  // Idle workers' credits are at the front; a busy worker's credit is
-  // passed over (left in place) while its behaviors run long.
-  std::size_t i = 0;
-  while (!worker_queue_.empty() && i < idle_workers_.size()) {
-    SessionId w = idle_workers_[i];
-    Session* s = find_session(w);
-    if (s->pool_running > 0 && !pipelines(*s)) {
-      ++i;
-      continue;
-    }
-    idle_workers_.erase(idle_workers_.begin() + static_cast<std::ptrdiff_t>(i));
-    ++s->pool_running;
-    std::uint32_t b = worker_queue_.front();
-    worker_queue_.pop_front();
-    s->pool_order.push_back(b);
-    dispatch(b, w);
-  }
-}
-
-bool Scheduler::pipelines(const Session& s) const {
-  if (s.stalled_on != NONE) return false;  // its body blocks
-  if (limits_.pipeline_below_us < 0) return true;
-  // Its recent behaviors ran short, and so far the one it runs now has:
-  // a body that blocks must not have others queued behind it.
-  return s.run_us >= 0 && s.run_us < limits_.pipeline_below_us &&
-         now_us_ - s.started_us < limits_.pipeline_below_us;
 }
 
 Status Scheduler::complete(SessionId executor, BehaviorId id,
@@ -318,24 +289,9 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
     cowns_.blobs().release(u.value.blobs);
     u.value = Value{};  // the old value's bytes go now, not at reuse
   }
-  return_credit(b, executor);
   finish(b, ran_us);
   run_ready();
   return Ok{};
-}
-
-void Scheduler::return_credit(std::uint32_t b, SessionId executor) {
-  // Only a behavior the pool dispatched (always to a worker) spent one of
-  // the worker's slots; one routed to it as submitter or pinned owner did
-  // not.
-  if (behaviors_.at(b).executor) return;
-  // A worker left with nothing to run goes first: behaviors spread over
-  // idle workers before any is pipelined behind a running one.
-  if (--find_session(executor)->pool_running == 0) {
-    idle_workers_.push_front(executor);
-  } else {
-    idle_workers_.push_back(executor);
-  }
 }
 
 bool Scheduler::fail_running(SessionId executor, BehaviorId id, Errc code,
@@ -345,64 +301,9 @@ bool Scheduler::fail_running(SessionId executor, BehaviorId id, Errc code,
       behaviors_.at(b).running_on != executor) {
     return false;
   }
-  return_credit(b, executor);
   abort(b, code, std::move(message));
   run_ready();
   return true;
-}
-
-Result<std::vector<BehaviorId>> Scheduler::take_back(SessionId worker,
-                                                     BehaviorId behavior) {
-  Session* s = open_session_ptr(worker);
-  if (s == nullptr || s->role != Role::worker) {
-    return fail(Errc::not_permitted, "only a worker's behaviors are taken back");
-  }
-  std::vector<BehaviorId> back;
-  std::uint32_t b = behaviors_.find(behavior);
-  auto at = std::find(s->pool_order.begin(), s->pool_order.end(), b);
-  if (b == NONE || at == s->pool_order.end()) return back;
-  s->stalled_on = b;
-  for (auto it = at + 1; it != s->pool_order.end(); ++it) {
-    Behavior& later = behaviors_.at(*it);
-    later.state = BehaviorState::READY;
-    later.running_on = SessionId{};
-    --s->running;
-    --s->pool_running;
-    idle_workers_.push_back(worker);  // its credit, unused while stalled
-    back.push_back(behaviors_.id_of(*it));
-  }
-  worker_queue_.insert(worker_queue_.begin(), at + 1, s->pool_order.end());
-  s->pool_order.erase(at + 1, s->pool_order.end());
-  dispatch_to_workers();
-  return back;
-}
-
-std::size_t Scheduler::fail_unserved(std::int64_t grace_us,
-                                     const std::string& why) {
-  bool any_worker = std::any_of(sessions_.begin(), sessions_.end(),
-                                [](const Session& s) {
-                                  return s.id && !s.closed &&
-                                         s.role == Role::worker;
-                                });
-  if (worker_queue_.empty() || any_worker || why.empty()) {
-    unserved_since_us_ = -1;
-    return 0;
-  }
-  if (unserved_since_us_ < 0) unserved_since_us_ = now_us_;
-  if (now_us_ - unserved_since_us_ < grace_us) return 0;
-  std::string message = "behavior not run: no worker can run it: " + why;
-  std::deque<std::uint32_t> failing;
-  failing.swap(worker_queue_);
-  for (std::uint32_t b : failing) {
-    const Behavior& bh = behaviors_.at(b);
-    if (open_session_ptr(bh.submitter) != nullptr) {
-      events_.push_back(
-          FailedEvent{bh.submitter, bh.tag, Errc::no_workers, message});
-    }
-    abort(b, Errc::no_workers, message);
-  }
-  run_ready();  // what the failed ones held may let others in
-  return failing.size();
 }
 
 void Scheduler::abort(std::uint32_t b, Errc code, std::string message) {
@@ -433,11 +334,7 @@ void Scheduler::finish(std::uint32_t b, std::optional<std::int64_t> ran_us) {
         s->busy_us += static_cast<std::uint64_t>(now_us_ - s->busy_since_us);
       }
       if (bh.pinned) --s->pinned_running;
-      if (!bh.executor) {
-        s->pool_order.erase(
-            std::find(s->pool_order.begin(), s->pool_order.end(), b));
-        if (s->stalled_on == b) s->stalled_on = NONE;
-      }
+      if (!bh.executor) left_worker(*s, b);
     }
   } else if (Session* e = bh.pinned ? find_session(bh.executor) : nullptr) {
     --e->pinned_waiting;  // ended without running (cancelled, too large)

@@ -58,6 +58,16 @@ struct Limits {
   // runs now has run for less, by host time (see set_time). A worker with
   // no completed behavior yet counts as slow. Negative: always.
   std::int64_t pipeline_below_us = 200;
+  // The worker processes the daemon starts for programs (SpawnWorkerEvent)
+  // are busy (have a body dispatched) at most this many at once, across
+  // every program (bocd serve --workers); 0: no bound. Workers that
+  // connect on their own (no program) are not counted.
+  std::uint32_t max_busy_workers = 0;
+  // Worker processes the daemon keeps for programs, busy or idle, and
+  // being started; past it the longest-idle one is retired for a program
+  // that needs one. 0: the daemon starts none (only workers that connect
+  // on their own serve).
+  std::uint32_t max_worker_processes = 0;
   // Largest dispatch message (the frame limit), estimated from its values,
   // payload and a fixed allowance per cown. A behavior over it fails with
   // too_large on its result cown instead of being sent.
@@ -66,6 +76,17 @@ struct Limits {
   // cown ids are not guessable; tests pass a constant and replay exactly.
   std::uint64_t seed = 1;
   MailLimits mail = {};  // messaging queues per program
+};
+
+// How a session serves or is served by the worker pool.
+struct SessionOptions {
+  // A worker started for this program (SpawnWorkerEvent): it serves that
+  // program only, and is retired when the program closes. 0: it serves
+  // every program without workers of its own.
+  SessionId bound_to;
+  // A program whose pool behaviors run only on workers started for it
+  // (its environment needs them: a Python program).
+  bool own_workers = false;
 };
 
 struct SessionGrant {
@@ -146,7 +167,8 @@ class Scheduler {
   // statistics (SessionSummary::busy_us). Never moves backwards.
   void set_time(std::int64_t now_us) { now_us_ = std::max(now_us_, now_us); }
 
-  SessionGrant open_session(Role role, std::int32_t pid, std::string program);
+  SessionGrant open_session(Role role, std::int32_t pid, std::string program,
+                            SessionOptions options = {});
   // Cancels the session's queued behaviors, aborts behaviors running on it
   // (their result cowns get an executor_lost error; their cowns keep their
   // committed values), drops its cown handles (owner and held).
@@ -218,6 +240,15 @@ class Scheduler {
   // submitter hears it (FailedEvent), so nothing waits in silence. Returns
   // how many failed.
   std::size_t fail_unserved(std::int64_t grace_us, const std::string& why);
+
+  // The host could not start a worker it was asked for (SpawnWorkerEvent)
+  // for `program`, or it died before connecting: why. The program's work
+  // waits for another try (after a growing delay) and, unserved, fails
+  // with `why` (fail_unserved).
+  void worker_failed(SessionId program, std::string why);
+  // Retires workers started for programs that have run nothing for
+  // `idle_us` of host time (RetireWorkerEvent). Returns how many.
+  std::size_t retire_idle_workers(std::int64_t idle_us);
 
   // ---- Messaging (API.md section 12): a Mailbox per program ----------
   // `program` names whose queues: 0 for the caller itself (a client). A
@@ -312,7 +343,7 @@ class Scheduler {
   std::uint64_t accepted(SessionId session) const;
   std::size_t cown_count() const { return cowns_.size(); }
   // READY behaviors waiting for a free worker slot.
-  std::size_t queued_for_workers() const { return worker_queue_.size(); }
+  std::size_t queued_for_workers() const { return pool_queued_; }
   std::size_t live_behaviors() const { return behaviors_.live(); }
   std::size_t session_count() const { return session_index_.size(); }
   // Behaviors whose request set holds one of `session`'s pinned cowns that
@@ -341,6 +372,27 @@ class Scheduler {
     // The behavior whose body blocks (take_back), NONE if none: the worker
     // is sent nothing more until it ends.
     std::uint32_t stalled_on = NONE;
+    // A worker: the program it was started for (0: none, it serves every
+    // program without workers of its own); retiring: asked to go, sent
+    // nothing more; since when it has had nothing to run.
+    SessionId bound_to;
+    bool retiring = false;
+    std::int64_t idle_since_us = 0;
+    // A program: its READY pool behaviors, oldest first, and whether it is
+    // in waiting_programs_; its open workers (not retiring); workers asked
+    // for and not connected yet; whether only its own workers may serve
+    // it; why its last worker failed to start, when the next may be
+    // started, and the delay after another failure; since when its work
+    // has gone unserved (fail_unserved), -1 if it has not.
+    std::deque<std::uint32_t> pool_queue;
+    bool waiting = false;
+    std::vector<SessionId> workers;
+    std::uint32_t spawning = 0;
+    bool own_workers = false;
+    std::string worker_problem;
+    std::int64_t next_spawn_us = 0;
+    std::int64_t spawn_backoff_us = 0;
+    std::int64_t unserved_since_us = -1;
     std::uint64_t accepted = 0;      // behaviors accepted for this program
     std::uint32_t pinned_running = 0;  // its pinned work (PinnedQueue)
     // Pinned behaviors routed to it and not yet dispatched (pinned_waiting).
@@ -363,8 +415,26 @@ class Scheduler {
     std::unordered_set<std::uint32_t> held;
   };
 
+  // ---- the worker pool (scheduler_pool.cc) ----
   // Whether worker `s`, running one, may be sent another now.
   bool pipelines(const Session& s) const;
+  // A READY pool behavior joins its program's queue.
+  void queue_for_workers(std::uint32_t b);
+  // Hands queued pool behaviors to workers, the waiting programs in turn;
+  // asks for workers where a program lacks them.
+  void dispatch_to_workers();
+  // A worker for program `p` that may be sent a behavior now, or 0.
+  SessionId pick_worker(const Session& p, bool may_pipeline);
+  bool may_start_body() const;
+  void send_to_worker(std::uint32_t b, Session& w);
+  // Pool behavior `b` left worker `w` (completed or aborted).
+  void left_worker(Session& w, std::uint32_t b);
+  void ask_for_workers();
+  bool retire_longest_idle(SessionId except);
+  void retire(Session& w);
+  // A session opens or closes: its part in the pool.
+  void join_pool(Session& s, const SessionOptions& options);
+  void leave_pool(Session& s);
   Result<std::uint32_t> check_submit(SessionId submitter, Session& s,
                                      const SubmitRequest& r,
                                      SessionId& owner, SessionId& executor,
@@ -373,18 +443,17 @@ class Scheduler {
   Status check_refs(const std::vector<CownId>& refs, const char* where) const;
   void release_holds(Session& s);
   std::string check_ref_counts() const;  // part of check_invariants
+  std::string check_pool() const;        // part of check_invariants
   void enqueue(std::uint32_t b);
   void make_ready(std::uint32_t b);
   void run_ready();
   void dispatch(std::uint32_t b, SessionId to);
   std::uint64_t dispatch_bytes(std::uint32_t b) const;
-  void dispatch_to_workers();
   void abort(std::uint32_t b, Errc code, std::string message);
   void finish(std::uint32_t b,
               std::optional<std::int64_t> ran_us = std::nullopt);
   // Events for what the cown table freed (blobs, pinned cowns).
   void note_freed();
-  void return_credit(std::uint32_t b, SessionId executor);
   void leave(SessionId session);
   Session* open_session_ptr(SessionId id);
   // Live sessions, closed or not (a closed one lives until its count is 0).
@@ -429,10 +498,13 @@ class Scheduler {
   std::uint64_t next_token_ = 1;
   std::vector<std::uint32_t> ready_;   // made READY, not yet routed
   std::int64_t unserved_since_us_ = -1;  // fail_unserved's episode
-  std::deque<std::uint32_t> worker_queue_;  // READY, for the worker pool
-  // One entry per free dispatch slot of a worker (Limits::worker_pipeline
-  // each): the only record of a worker's credits.
-  std::deque<SessionId> idle_workers_;
+  // Programs with pool behaviors queued, in the order they are served.
+  std::deque<SessionId> waiting_programs_;
+  std::size_t pool_queued_ = 0;             // their queues' total
+  std::vector<SessionId> unbound_workers_;  // open, serving any program
+  std::uint32_t busy_workers_ = 0;   // bound workers with pool_running > 0
+  std::uint32_t bound_workers_ = 0;  // open bound workers, not retiring
+  std::uint32_t spawning_ = 0;       // workers asked for, not connected
   std::vector<Event> events_;
   std::unordered_map<SessionId, Mailbox> mailboxes_;  // by program
   // Delivered messages not yet released, by (receiver, request).

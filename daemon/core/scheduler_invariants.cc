@@ -12,6 +12,47 @@
 
 namespace bocd::core {
 
+// The worker pool's bookkeeping against the sessions and behaviors.
+std::string Scheduler::check_pool() const {
+  std::uint32_t busy = 0, bound = 0, spawning = 0;
+  std::size_t queued = 0, waiting = 0;
+  for (const Session& s : sessions_) {
+    if (!s.id) continue;
+    spawning += s.spawning;
+    queued += s.pool_queue.size();
+    if (s.waiting != !s.pool_queue.empty()) return "a program's turn drifted";
+    if (s.waiting) ++waiting;
+    for (std::uint32_t b : s.pool_queue) {
+      const Behavior& bh = behaviors_.at(b);
+      if (bh.state != BehaviorState::READY || bh.session != s.id ||
+          bh.executor) {
+        return "a pool queue holds a behavior not ready for it";
+      }
+    }
+    for (SessionId w : s.workers) {
+      const Session* ws = find_session(w);
+      if (ws == nullptr || ws->closed || ws->retiring || ws->bound_to != s.id) {
+        return "a program lists a worker that is not its own";
+      }
+    }
+    if (s.role != Role::worker || s.closed || !s.bound_to) continue;
+    if (s.pool_running > 0) ++busy;
+    if (!s.retiring) ++bound;
+  }
+  if (busy != busy_workers_) return "busy worker count drifted";
+  if (bound != bound_workers_) return "bound worker count drifted";
+  if (spawning > spawning_) return "spawning count drifted";
+  if (queued != pool_queued_) return "queued pool behavior count drifted";
+  if (waiting != waiting_programs_.size()) return "turn order drifted";
+  for (SessionId w : unbound_workers_) {
+    const Session* ws = find_session(w);
+    if (ws == nullptr || ws->closed || ws->bound_to || ws->retiring) {
+      return "an unbound worker is listed wrongly";
+    }
+  }
+  return "";
+}
+
 std::string Scheduler::check_invariants() const {
   // Every (behavior, request position) waiting on each cown.
   std::map<std::uint32_t, std::vector<std::pair<std::uint32_t, std::uint32_t>>>
@@ -57,10 +98,8 @@ std::string Scheduler::check_invariants() const {
       return "waiting pinned work count drifted";
     }
     if (s.running != running_on[id]) return "running count drifted";
-    if (s.role == Role::worker && !s.closed &&
-        std::count(idle_workers_.begin(), idle_workers_.end(), id) +
-                running_on_worker[id] !=
-            limits_.worker_pipeline) {
+    if (s.pool_running != running_on_worker[id] ||
+        s.pool_running > limits_.worker_pipeline) {
       return "worker credits drifted";
     }
     if (s.pool_order.size() != running_on_worker[id]) {
@@ -82,6 +121,7 @@ std::string Scheduler::check_invariants() const {
   for (const auto& [id, n] : per_session) {
     if (find_session(id) == nullptr) return "behavior of no session";
   }
+  if (std::string broken = check_pool(); !broken.empty()) return broken;
 
   std::map<std::uint32_t, std::uint32_t> heads_of;  // behavior -> queues headed
   for (const auto& [c, list] : entries) {

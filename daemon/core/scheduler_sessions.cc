@@ -26,7 +26,8 @@ std::uint32_t Scheduler::next_prefix() {
 }
 
 SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
-                                     std::string program) {
+                                     std::string program,
+                                     SessionOptions options) {
   SessionId id{next_session_++};
   std::uint32_t slot = take_slot(sessions_, free_sessions_);
   session_index_.insert(id.value, slot);
@@ -38,13 +39,7 @@ SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
   s.program = std::move(program);
   s.prefix = next_prefix();
   prefixes_.insert(s.prefix);
-  if (role == Role::worker) {
-    // One credit at the front (an idle worker goes first), the pipeline's
-    // extra ones at the back (used once every worker has work).
-    idle_workers_.push_front(id);
-    idle_workers_.insert(idle_workers_.end(), limits_.worker_pipeline - 1, id);
-    dispatch_to_workers();
-  }
+  join_pool(s, options);
   return SessionGrant{id, std::uint64_t{s.prefix} << 32,
                       std::uint64_t{1} << 32};
 }
@@ -85,9 +80,7 @@ void Scheduler::close_session(SessionId id) {
   prefixes_.erase(s->prefix);
   release_holds(*s);
   close_mail(id);
-  idle_workers_.erase(
-      std::remove(idle_workers_.begin(), idle_workers_.end(), id),
-      idle_workers_.end());
+  leave_pool(*s);
   for (auto it = global_waiters_.begin(); it != global_waiters_.end();) {
     if (it->second.first == id) {
       all_.forget(it->first);
@@ -113,16 +106,14 @@ void Scheduler::close_session(SessionId id) {
   }
   // `s` may be erased by these (its count reaching zero); not used after.
   for (std::uint32_t i : to_abort) abort(i, Errc::executor_lost, reason);
-  // Cancelled behaviors already queued for the worker pool leave now.
-  std::deque<std::uint32_t> keep;
-  for (std::uint32_t b : worker_queue_) {
-    if (behaviors_.at(b).cancelled) {
-      ready_.push_back(b);
-    } else {
-      keep.push_back(b);
-    }
+  // Its behaviors queued for the worker pool leave now (cancelled).
+  if (Session* p = find_session(id); p != nullptr && !p->pool_queue.empty()) {
+    pool_queued_ -= p->pool_queue.size();
+    ready_.insert(ready_.end(), p->pool_queue.begin(), p->pool_queue.end());
+    p->pool_queue.clear();
+    p->waiting = false;
+    std::erase(waiting_programs_, id);
   }
-  worker_queue_.swap(keep);
   cowns_.drop_owner(id);
   run_ready();
   Session* left = find_session(id);

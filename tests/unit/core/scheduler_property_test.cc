@@ -418,6 +418,9 @@ class ModelRun {
       } else if (auto* u = std::get_if<UnhandledEvent>(&e)) {
         check(m_.cowns.count(u->id) == 0,
               "an UnhandledEvent for a cown the model keeps");
+      } else if (std::holds_alternative<SpawnWorkerEvent>(e) ||
+                 std::holds_alternative<RetireWorkerEvent>(e)) {
+        check(false, "worker events, though the daemon starts no workers");
       } else {
         check(false, "a FailedEvent, though no value nears the size limit");
       }

@@ -28,6 +28,8 @@ struct Drained {
   std::vector<PinnedFreedEvent> pinned_freed;
   std::vector<MailEvent> mail;
   std::vector<UnhandledEvent> unhandled;
+  std::vector<SessionId> spawn_for;  // SpawnWorkerEvent programs
+  std::vector<SessionId> retired;    // RetireWorkerEvent workers
 };
 
 inline Drained drain(Scheduler& s) {
@@ -45,6 +47,10 @@ inline Drained drain(Scheduler& s) {
       d.mail.push_back(*m);
     } else if (auto* u = std::get_if<UnhandledEvent>(&e)) {
       d.unhandled.push_back(*u);
+    } else if (auto* sp = std::get_if<SpawnWorkerEvent>(&e)) {
+      d.spawn_for.push_back(sp->program);
+    } else if (auto* r = std::get_if<RetireWorkerEvent>(&e)) {
+      d.retired.push_back(r->worker);
     } else {
       d.freed.push_back(std::get<BlobFreedEvent>(e).name);
     }
