@@ -15,7 +15,8 @@ namespace asio = boost::asio;
 namespace fb = proto::fb;
 using stream = asio::local::stream_protocol;
 
-Channel::Channel(std::string path, fb::Role role, const std::string& program)
+Channel::Channel(std::string path, fb::Role role, const std::string& program,
+                 const proto::Encoder::HelloExtras& extras)
     : path_(std::move(path)) {
   boost::system::error_code ec;
   socket_.connect(stream::endpoint(path_), ec);
@@ -28,17 +29,21 @@ Channel::Channel(std::string path, fb::Role role, const std::string& program)
     throw ConnectionError("cannot connect to the bocd daemon at " + path_ +
                           ": " + ec.message());
   }
-  handshake(role, program);
+  handshake(role, program, extras);
 }
 
 Channel::~Channel() { close(); }
 
-void Channel::handshake(fb::Role role, const std::string& program) {
+void Channel::handshake(fb::Role role, const std::string& program,
+                        const proto::Encoder::HelloExtras& extras) {
   std::vector<std::uint8_t> hello;
   proto::Encoder enc(hello);
-  enc.hello(role, static_cast<std::int32_t>(::getpid()), program);
+  enc.hello(role, static_cast<std::int32_t>(::getpid()), program, extras);
   boost::system::error_code ec;
   asio::write(socket_, asio::buffer(hello), ec);
+  // A daemon answers at once; one that does not (hung, or not a bocd
+  // daemon) must not hold the caller for ever.
+  auto deadline = std::chrono::steady_clock::now() + HANDSHAKE_TIMEOUT;
   for (;;) {
     std::span<const std::uint8_t> body;
     auto next = frames_.next(body);
@@ -63,6 +68,18 @@ void Channel::handshake(fb::Role role, const std::string& program) {
     }
     if (next != proto::FrameBuffer::Next::need_more) {
       throw ConnectionError("bad frame from daemon at " + path_);
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{socket_.native_handle(), POLLIN, 0};
+    int ready = left.count() > 0
+                    ? ::poll(&p, 1, static_cast<int>(left.count()))
+                    : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) {
+      throw ConnectionError(
+          "the bocd daemon at " + path_ + " did not answer the handshake "
+          "within " + std::to_string(HANDSHAKE_TIMEOUT.count()) + " s");
     }
     auto space = frames_.prepare(4096);
     std::size_t n = socket_.read_some(asio::buffer(space.data(), space.size()),

@@ -45,7 +45,8 @@ class Channel {
 
   // Throws ConnectionError when nothing answers at `path`, Error when the
   // daemon refuses the handshake.
-  Channel(std::string path, proto::fb::Role role, const std::string& program);
+  Channel(std::string path, proto::fb::Role role, const std::string& program,
+          const proto::Encoder::HelloExtras& extras = {});
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
@@ -137,7 +138,8 @@ class Channel {
   }
 
  private:
-  void handshake(proto::fb::Role role, const std::string& program);
+  void handshake(proto::fb::Role role, const std::string& program,
+                 const proto::Encoder::HelloExtras& extras);
   void read();
   void flush();
   void linger();
@@ -173,6 +175,7 @@ class Channel {
   static constexpr int IDLE_LINGERS = 4;
   // A send from another thread that leaves this much pending writes it.
   static constexpr std::size_t DIRECT_BYTES = 32 * 1024;
+  static constexpr std::chrono::seconds HANDSHAKE_TIMEOUT{5};
   boost::asio::steady_timer linger_timer_{io_};  // IO thread only
   bool async_in_flight_ = false;        // guarded by mu_: writing_ is out
   bool closed_ = false;                 // guarded by mu_: no direct writes

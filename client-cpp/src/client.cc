@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <future>
 
@@ -64,8 +65,25 @@ Client::Client(Options options)
   pending_.reserve(window_ + 1);
   std::string path =
       options.socket.empty() ? proto::default_socket_path() : options.socket;
+  proto::Encoder::HelloExtras extras;
+  if (options.environment) {
+    const Environment& e = *options.environment;
+    extras.has_env = true;
+    extras.python = e.python;
+    extras.python_version = e.version;
+    extras.code_mark = e.code_mark;
+    extras.sys_path = e.sys_path;
+    extras.cwd = e.cwd;
+  }
+  std::string token = options.worker_token;
+  if (token.empty() && worker_) {
+    const char* from_env = std::getenv("BOCD_WORKER_TOKEN");
+    if (from_env != nullptr) token = from_env;
+  }
+  extras.token = token;
   channel_ = std::make_unique<Channel>(
-      path, worker_ ? fb::Role::Worker : fb::Role::Client, options.program);
+      path, worker_ ? fb::Role::Worker : fb::Role::Client, options.program,
+      extras);
   if (worker_) channel_->set_sync_writes();  // see mail_barrier()
   channel_->start([this](const fb::Envelope& e,
                           std::span<const std::uint8_t> body) {

@@ -128,10 +128,30 @@ Encoder::cown_values(std::span<const CownValueRef> values) {
 
 void Encoder::hello(fb::Role role, std::int32_t pid, std::string_view program,
                     std::uint32_t version) {
+  hello(role, pid, program, HelloExtras{}, version);
+}
+
+void Encoder::hello(fb::Role role, std::int32_t pid, std::string_view program,
+                    const HelloExtras& x, std::uint32_t version) {
   fbb_.Clear();
-  auto name = fbb_.CreateString(program.data(), program.size());
+  auto text = [this](std::string_view s) {
+    return fbb_.CreateString(s.data(), s.size());
+  };
+  auto name = text(program);
+  flatbuffers::Offset<fb::Environment> env = 0;
+  if (x.has_env) {
+    auto python = text(x.python);
+    auto pyver = text(x.python_version);
+    auto mark = fbb_.CreateVector(
+        reinterpret_cast<const std::uint8_t*>(x.code_mark.data()),
+        x.code_mark.size());
+    auto path = names(x.sys_path);
+    auto cwd = text(x.cwd);
+    env = fb::CreateEnvironment(fbb_, python, pyver, mark, path, cwd);
+  }
+  auto token = x.token.empty() ? 0 : text(x.token);
   finish(fb::Message::Hello,
-         fb::CreateHello(fbb_, version, role, pid, name).Union());
+         fb::CreateHello(fbb_, version, role, pid, name, env, token).Union());
 }
 
 void Encoder::welcome(std::uint64_t session, std::uint64_t id_base,

@@ -50,6 +50,20 @@ class Digest {
     add(v->size());
     for (std::uint64_t x : *v) add(x);
   }
+  void add(const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>*
+               v) {
+    if (v == nullptr) return none();
+    add(v->size());
+    for (const flatbuffers::String* s : *v) add(s);
+  }
+  void add(const fb::Environment* e) {
+    if (e == nullptr) return none();
+    add(e->python());
+    add(e->version());
+    add(e->code_mark());
+    add(e->sys_path());
+    add(e->cwd());
+  }
   void add(const fb::Value* v) {
     add(v ? v->data() : nullptr);
     add(v ? v->exception() : false);
@@ -81,6 +95,8 @@ void read_client_messages(const fb::Envelope& env, Digest& d) {
     d.add(static_cast<std::uint64_t>(m->role()));
     d.add(static_cast<std::uint32_t>(m->pid()));
     d.add(m->program());
+    d.add(m->env());
+    d.add(m->token());
   } else if (const auto* m = env.message_as_CreateCown()) {
     d.add(m->id());
     d.add(m->value());
@@ -226,7 +242,23 @@ bool reencode_client_message(const fb::Envelope& env,
   std::vector<std::uint64_t> refs;
   std::vector<std::vector<std::uint64_t>> value_refs;
   if (const auto* m = env.message_as_Hello()) {
-    e.hello(m->role(), m->pid(), text_of(m->program()), m->version());
+    bocd::proto::Encoder::HelloExtras x;
+    std::vector<std::string> path;
+    if (const fb::Environment* h = m->env()) {
+      x.has_env = true;
+      x.python = text_of(h->python());
+      x.python_version = text_of(h->version());
+      x.code_mark = bytes_of(h->code_mark());
+      x.cwd = text_of(h->cwd());
+      if (h->sys_path()) {
+        for (const flatbuffers::String* s : *h->sys_path()) {
+          path.push_back(s->str());
+        }
+      }
+      x.sys_path = path;
+    }
+    x.token = text_of(m->token());
+    e.hello(m->role(), m->pid(), text_of(m->program()), x, m->version());
   } else if (const auto* m = env.message_as_CreateCown()) {
     e.create_cown(m->id(), value_ref(m->value(), refs), m->pinned());
   } else if (const auto* m = env.message_as_DropCown()) {

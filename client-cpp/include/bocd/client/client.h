@@ -143,6 +143,17 @@ struct Lease {
   Value value;
 };
 
+// What a program's pool behaviors need of their workers (proto
+// Environment): the daemon starts workers for that program alone, running
+// `python` with `sys_path` in `cwd`. The Python client fills it in.
+struct Environment {
+  std::string python;
+  std::string version;
+  std::string code_mark;  // bytes: the interpreter's bytecode mark
+  std::vector<std::string> sys_path;
+  std::string cwd;
+};
+
 struct Options {
   std::string socket;   // empty: proto::default_socket_path()
   std::string program = "bocd-cpp-client";
@@ -162,6 +173,14 @@ struct Options {
   // Unhandled): the cown and what it held (data empty when the value named
   // cowns or blobs). Empty: nothing is done.
   std::function<void(CownRef cown, const Value& value)> on_unhandled;
+  // A program with an environment gets workers of its own (a Python
+  // program); without one its pool behaviors go to the daemon's default
+  // workers.
+  std::optional<Environment> environment;
+  // Worker role: the token the daemon gave a worker it started, naming
+  // the program it serves. Empty: $BOCD_WORKER_TOKEN, if set; else the
+  // worker serves every program without workers of its own.
+  std::string worker_token;
   // Worker role: a body that has run this long is reported as blocking()
   // (zero: never); checked on a tick of this length, so reported after
   // between one and two of it.

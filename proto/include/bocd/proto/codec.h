@@ -48,6 +48,16 @@ class Encoder {
 
   void hello(fb::Role role, std::int32_t pid, std::string_view program,
              std::uint32_t version = PROTOCOL_VERSION);
+  // A program's environment (Hello.env) and a worker's token.
+  struct HelloExtras {
+    std::string_view python, python_version, code_mark, cwd;
+    std::span<const std::string> sys_path;
+    bool has_env = false;
+    std::string_view token;
+  };
+  void hello(fb::Role role, std::int32_t pid, std::string_view program,
+             const HelloExtras& extras,
+             std::uint32_t version = PROTOCOL_VERSION);
   void welcome(std::uint64_t session, std::uint64_t id_base,
                std::uint64_t id_count, std::uint32_t max_cowns,
                std::uint32_t max_frame, std::uint32_t notice_keys = 64);
