@@ -32,6 +32,7 @@ KINDS = {
     "spdlog/": "spdlog",
     "fmt/": "spdlog",
     "CLI/": "cli11",
+    "nlohmann/": "json",
     "pybind11/": "pybind11",
     "nanobind/": "pybind11",
 }
@@ -46,7 +47,7 @@ ALLOWED = {
     "server": {"core", "proto", "shm", "asio", "boost", "spdlog", "server",
                "os"},
     "app": {"core", "proto", "shm", "server", "asio", "boost", "spdlog",
-            "cli11", "client", "app", "os"},
+            "cli11", "json", "client", "app", "os"},
     "client": {"proto", "asio", "interprocess", "boost", "client", "os"},
     "python": {"client", "pybind11"},
 }

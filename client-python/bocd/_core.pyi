@@ -37,8 +37,8 @@ class Session:
 
     def __init__(self, socket: str, program: str,
                  body: Optional[Body] = None, stall_ms: int = 1,
-                 on_unhandled: Optional[Callable[[int, Value], None]] = None
-                 ) -> None: ...
+                 on_unhandled: Optional[Callable[[int, Value], None]] = None,
+                 environment: Optional[dict[str, Any]] = None) -> None: ...
     @property
     def behaviors_accepted(self) -> int:
         """Behaviors of this session (own and nested) the daemon had

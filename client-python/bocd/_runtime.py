@@ -15,10 +15,11 @@ from __future__ import annotations
 import atexit
 import os
 import re
+import sys
 import threading
 from typing import Any, Callable
 
-from . import _core
+from . import _core, _serial
 from ._daemon import Daemon
 
 _lock = threading.RLock()
@@ -153,9 +154,25 @@ def bind_worker(session: Any) -> None:
 
 
 def _program_name() -> str:
-    import sys
     argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "python"
     return f"{os.path.basename(argv0)}[{os.getpid()}]"
+
+
+def _environment() -> dict[str, Any]:
+    """What this program's workers must run (proto Environment): this
+    interpreter, its bytecode mark, this search path and working
+    directory. The daemon starts workers for this program alone."""
+    cwd = os.getcwd()
+    # '' means the working directory; a worker starts elsewhere.
+    path = []
+    for p in sys.path:
+        p = os.path.abspath(p or cwd)
+        if p not in path:
+            path.append(p)
+    return {"python": sys.executable,
+            "version": "%d.%d.%d" % sys.version_info[:3],
+            "code_mark": _serial.CODE_MARK,
+            "sys_path": path, "cwd": cwd}
 
 
 def _private_forced() -> bool:
@@ -175,7 +192,8 @@ def _connect(worker_count: int) -> None:
         socket = _core.default_socket_path()
         try:
             _session = _core.Session(socket, _program_name(),
-                                     on_unhandled=_on_unhandled)
+                                     on_unhandled=_on_unhandled,
+                                     environment=_environment())
             _socket = socket
             atexit.register(_shutdown)
             return
@@ -189,7 +207,8 @@ def _connect(worker_count: int) -> None:
     daemon = Daemon(workers=worker_count).start()
     try:
         _session = _core.Session(daemon.socket, _program_name(),
-                                 on_unhandled=_on_unhandled)
+                                 on_unhandled=_on_unhandled,
+                                 environment=_environment())
     except BaseException:
         daemon.stop()
         raise

@@ -92,8 +92,8 @@ def _die_with_the_daemon() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except Exception:  # pragma: no cover - not Linux
         return
-    daemon = os.environ.get("BOCD_DAEMON_PID", "")
-    if daemon.isdigit() and os.getppid() != int(daemon):
+    parent = os.environ.get("BOCD_PARENT_PID", "")
+    if parent.isdigit() and os.getppid() != int(parent):
         os._exit(1)  # it died before we asked
 
 

@@ -205,11 +205,21 @@ void run_python_body(const py::object& body, Access& a) {
 class Session {
  public:
   Session(std::string socket, std::string program, py::object body,
-          int stall_ms, py::object on_unhandled) {
+          int stall_ms, py::object on_unhandled, py::object environment) {
     Options o;
     o.socket = std::move(socket);
     o.program = std::move(program);
     o.stall_after = std::chrono::milliseconds(stall_ms);
+    if (!environment.is_none()) {
+      py::dict e = environment.cast<py::dict>();
+      Environment env;
+      env.python = e["python"].cast<std::string>();
+      env.version = e["version"].cast<std::string>();
+      env.code_mark = e["code_mark"].cast<std::string>();  // bytes
+      env.sys_path = e["sys_path"].cast<std::vector<std::string>>();
+      env.cwd = e["cwd"].cast<std::string>();
+      o.environment = std::move(env);
+    }
     if (!on_unhandled.is_none()) {
       auto fn = std::make_shared<py::object>(std::move(on_unhandled));
       // On the IO thread: a report must never take the connection down.
@@ -619,9 +629,11 @@ PYBIND11_MODULE(_core, m) {
         "The daemon socket a client uses when none is given.");
 
   py::class_<Session>(m, "Session")
-      .def(py::init<std::string, std::string, py::object, int, py::object>(),
+      .def(py::init<std::string, std::string, py::object, int, py::object,
+                    py::object>(),
            py::arg("socket"), py::arg("program"), py::arg("body") = py::none(),
-           py::arg("stall_ms") = 1, py::arg("on_unhandled") = py::none())
+           py::arg("stall_ms") = 1, py::arg("on_unhandled") = py::none(),
+           py::arg("environment") = py::none())
       .def_property_readonly("behaviors_accepted", &Session::behaviors_accepted)
       .def_property_readonly("notice_keys",
                              [](Session& s) { return s.c()->notice_keys(); })

@@ -48,6 +48,14 @@ server::ServerConfig server_config(const ServeOptions& o) {
                   (std::uint64_t{std::random_device{}()} << 32);
   c.version = BOCD_VERSION;
   c.workers = o.workers;
+  c.limits.max_busy_workers = o.workers;
+  c.limits.max_worker_processes =
+      o.workers == 0 ? 0
+                     : std::max(o.workers, o.max_worker_processes != 0
+                                               ? o.max_worker_processes
+                                               : 2 * o.workers);
+  c.worker_idle = std::chrono::milliseconds(
+      static_cast<long long>(o.worker_idle_s * 1000));
   c.pump_warn = std::chrono::milliseconds(o.pump_warn_ms);
   return c;
 }
@@ -58,10 +66,10 @@ Daemon::Daemon(const ServeOptions& options) : options_(options) {
   server::ServerConfig config = server_config(options);
   config.workers_problem = [this]() -> std::string {
     if (options_.workers == 0) {
-      return "the daemon runs no worker processes (bocd serve --workers 0), "
-             "and no worker has connected";
+      return "the daemon starts no worker processes (bocd serve --workers "
+             "0), and no worker has connected";
     }
-    return pool_ ? pool_->problem() : "";
+    return workers_ ? workers_->problem() : "";
   };
   server_ = std::make_unique<server::Server>(
       io_, std::move(config),
@@ -79,12 +87,12 @@ void Daemon::listen() {
 
 int Daemon::run() {
   // Started here, not in listen(): a detaching daemon has pointed its
-  // stdio at /dev/null by now, and workers inherit stdio.
+  // stdio at /dev/null by now, and workers inherit stdin.
   if (options_.workers > 0) {
-    pool_ = std::make_unique<WorkerPool>(
-        io_, WorkerSpec{options_.workers, options_.python, socket_path(),
-                        options_.stall_ms});
-    pool_->start();
+    workers_ = std::make_unique<WorkerProvisioner>(
+        io_, WorkerSpec{options_.python, socket_path(), options_.stall_ms},
+        *server_);
+    server_->set_worker_source(workers_.get());
   }
   watch_signals();
   io_.run();
@@ -128,7 +136,7 @@ void Daemon::begin_stop(const char* why) {
              server_->scheduler().in_flight());
   server_->stop_listening();
   server_->scheduler().close_terminators();
-  if (pool_) pool_->stop_restarting();
+
   drain_deadline_ = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(
                         static_cast<long>(options_.stop_timeout_s * 1000));
@@ -151,8 +159,9 @@ void Daemon::poll_drain() {
     log().warn("stop timeout: {} behaviors still in flight are cancelled",
                sched.in_flight());
   }
-  if (pool_) {
-    pool_->stop(std::chrono::seconds(2), [this] { close_sessions(); });
+  if (workers_) {
+    server_->set_worker_source(nullptr);
+    workers_->stop(std::chrono::seconds(2), [this] { close_sessions(); });
   } else {
     close_sessions();
   }

@@ -1,8 +1,9 @@
 // Daemon: the composition root of `bocd serve`. Wires the server (which
-// owns the scheduler) and the worker pool to an io_context, signals and
-// log sinks, and runs the graceful stop: stop accepting, refuse new
-// behaviors, let those in flight finish (bounded), stop the workers, close
-// sessions, remove the socket.
+// owns the scheduler) and the worker provisioner (which starts workers
+// for programs) to an io_context, signals and log sinks, and runs the
+// graceful stop: stop accepting, refuse new behaviors, let those in
+// flight finish (bounded), stop the workers, close sessions, remove the
+// socket.
 #pragma once
 
 #include <chrono>
@@ -16,7 +17,7 @@
 
 #include "options.h"
 #include "server/server.h"
-#include "worker_pool.h"
+#include "worker_provisioner.h"
 
 namespace bocd::app {
 
@@ -47,7 +48,7 @@ class Daemon {
   boost::asio::signal_set hup_signal_{io_, SIGHUP};
   boost::asio::steady_timer drain_timer_{io_};
   std::unique_ptr<server::Server> server_;
-  std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<WorkerProvisioner> workers_;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point drain_deadline_;
 };

@@ -15,12 +15,16 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
                  "$BOCD_SOCKET, $XDG_RUNTIME_DIR/bocd/bocd.sock or "
                  "/tmp/bocd-$UID/bocd.sock)");
   app.add_option("--workers", o.workers,
-                 "Python worker processes to run (default: physical cores)")
+                 "behaviors that run at once on the workers the daemon "
+                 "starts, across programs; 0: it starts none (default: "
+                 "physical cores)")
       ->check(CLI::Range(0u, 4096u))
       ->capture_default_str();
   app.add_option("--python", o.python,
-                 "interpreter for worker processes (default: $BOCD_PYTHON, "
-                 "which the bocd command sets to its own, else python3)")
+                 "interpreter of the workers of programs that do not say "
+                 "theirs (a Python program runs its own) (default: "
+                 "$BOCD_PYTHON, which the bocd command sets to its own, else "
+                 "python3)")
       ->capture_default_str();
   app.add_option("--pump-warn-ms", o.pump_warn_ms,
                  "warn when a program leaves pinned work waiting this long "
@@ -60,6 +64,13 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
                  "send a busy worker more only while its recent behaviors "
                  "ran shorter than this (microseconds; -1: always)")
       ->check(CLI::Range(-1, 60'000'000));
+  app.add_option("--max-worker-processes", o.max_worker_processes,
+                 "worker processes kept across programs, busy or idle (0: "
+                 "twice --workers)")
+      ->check(CLI::Range(0u, 65536u));
+  app.add_option("--worker-idle-s", o.worker_idle_s,
+                 "retire a worker that has run nothing for this long")
+      ->check(CLI::PositiveNumber);
   app.add_option("--stall-ms", o.stall_ms,
                  "a worker gives back what was pipelined behind a body that "
                  "has run this long (milliseconds; 0: only when it waits)")

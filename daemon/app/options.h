@@ -35,6 +35,10 @@ struct ServeOptions {
   // A worker reports a body that has run this long as blocking, so what
   // was pipelined behind it goes elsewhere (0: off). Passed to workers.
   unsigned stall_ms = 1;
+  // Worker processes kept across programs (0: twice --workers).
+  unsigned max_worker_processes = 0;
+  // A worker that has run nothing this long is retired.
+  double worker_idle_s = 60;
   // Messaging (API.md 12): tagged queues per program, messages per queue.
   unsigned max_tags = 16;
   unsigned max_messages = 16384;

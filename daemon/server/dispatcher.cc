@@ -173,9 +173,16 @@ void Dispatcher::hello(Peer& p, const fb::Hello& m) {
   }
   p.role = to_core(m.role());
   p.program = m.program() ? m.program()->str() : "";
+  std::string why;
+  std::optional<core::SessionOptions> options = session_options(p, m, why);
+  if (!options) {
+    send_error(p, Errc::not_permitted, why);
+    p.connection->close_after_flush(why);
+    return;
+  }
   // The kernel's pid, not the claimed one: logs must name the real process.
   auto grant = scheduler_.open_session(p.role, p.connection->peer().pid,
-                                       p.program);
+                                       p.program, *options);
   p.session = grant.id;
   by_session_[grant.id] = &p;
   // An admin command (bocd status, say) is not news: debug only.
@@ -188,6 +195,43 @@ void Dispatcher::hello(Peer& p, const fb::Hello& m) {
                          info_.max_cowns_per_behavior, info_.max_frame_bytes,
                          info_.notice_keys);
   p.connection->flush_soon();
+}
+
+std::optional<core::SessionOptions> Dispatcher::session_options(
+    Peer& p, const fb::Hello& m, std::string& why) {
+  core::SessionOptions o;
+  if (p.role == core::Role::client && m.env() != nullptr) {
+    const fb::Environment& e = *m.env();
+    auto env = std::make_shared<ProgramEnvironment>();
+    env->python = e.python() ? e.python()->str() : "";
+    env->version = e.version() ? e.version()->str() : "";
+    if (e.code_mark()) {
+      env->code_mark.assign(e.code_mark()->begin(), e.code_mark()->end());
+    }
+    if (e.sys_path()) {
+      for (const flatbuffers::String* s : *e.sys_path()) {
+        env->sys_path.push_back(s->str());
+      }
+    }
+    env->cwd = e.cwd() ? e.cwd()->str() : "";
+    if (env->python.empty()) {
+      why = "Hello.env names no interpreter";
+      return std::nullopt;
+    }
+    p.env = std::move(env);
+    o.own_workers = true;
+  }
+  if (p.role == core::Role::worker && m.token() && m.token()->size() > 0) {
+    std::optional<core::SessionId> program =
+        workers_ ? workers_->claim(m.token()->str()) : std::nullopt;
+    if (!program) {
+      why = "this worker's token names no program of this daemon (its "
+            "program may have gone)";
+      return std::nullopt;
+    }
+    o.bound_to = *program;
+  }
+  return o;
 }
 
 void Dispatcher::create_cown(Peer& p, const fb::CreateCown& m) {
@@ -377,7 +421,27 @@ void Dispatcher::deliver_events() {
       send_mail(*m);
     } else if (const auto* u = std::get_if<core::UnhandledEvent>(&e)) {
       send_unhandled(*u);
+    } else if (const auto* sp = std::get_if<core::SpawnWorkerEvent>(&e)) {
+      spawn_worker(sp->program);
+    } else if (const auto* r = std::get_if<core::RetireWorkerEvent>(&e)) {
+      retire_worker(r->worker);
     }
+  }
+}
+
+void Dispatcher::spawn_worker(core::SessionId program) {
+  Peer* p = peer_of(program);
+  if (workers_ == nullptr || p == nullptr) {
+    scheduler_.worker_failed(program, "the daemon starts no workers");
+    return;  // the failure's effects go out with the next events
+  }
+  workers_->spawn(program, p->env.get(), p->program);
+}
+
+void Dispatcher::retire_worker(core::SessionId worker) {
+  if (Peer* p = peer_of(worker)) {
+    log().debug("session {}: worker retired", worker.value);
+    p->connection->close_after_flush("worker retired");
   }
 }
 

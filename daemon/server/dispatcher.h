@@ -17,6 +17,7 @@
 #include "bocd/proto/codec.h"
 #include "connection.h"
 #include "core/core.h"
+#include "worker_source.h"
 
 namespace bocd::server {
 
@@ -39,6 +40,8 @@ class Dispatcher final : public FrameHandler {
 
   // Called when an admin asks the daemon to stop; the app shuts down.
   void on_stop_requested(std::function<void()> fn) { on_stop_ = std::move(fn); }
+  // Who starts workers for programs (none: the daemon starts none).
+  void set_worker_source(WorkerSource* source) { workers_ = source; }
 
   void on_open(const std::shared_ptr<Connection>& c);
   void on_frame(Connection& c, std::span<const std::uint8_t> body) override;
@@ -60,6 +63,8 @@ class Dispatcher final : public FrameHandler {
     core::Role role = core::Role::client;
     std::string program;
     std::uint64_t frames = 0;  // handled so far, the Hello included
+    // A program's environment (Hello.env), for the workers started for it.
+    std::shared_ptr<const ProgramEnvironment> env;
   };
 
   // A Mail Send held until session `after` has had `frames` frames
@@ -104,6 +109,11 @@ class Dispatcher final : public FrameHandler {
   void mail_reply(Peer& p, const proto::fb::Mail& m, const core::Status& st);
   void send_mail(const core::MailEvent& e);
   void send_unhandled(const core::UnhandledEvent& u);
+  void spawn_worker(core::SessionId program);
+  void retire_worker(core::SessionId worker);
+  // The session options a Hello asks for, or why it is refused.
+  std::optional<core::SessionOptions> session_options(
+      Peer& p, const proto::fb::Hello& m, std::string& why);
 
   void deliver_events();
   void send_dispatch(Peer& to, core::BehaviorId behavior);
@@ -115,6 +125,7 @@ class Dispatcher final : public FrameHandler {
   core::Scheduler& scheduler_;
   DaemonInfo info_;
   std::function<void()> on_stop_;
+  WorkerSource* workers_ = nullptr;
   std::uint64_t next_connection_ = 1;
   // By connection number (Connection::session holds it); element pointers
   // are stable, so by_session_ points into it.

@@ -97,6 +97,16 @@ void Server::housekeeping() {
   });
 }
 
+void Server::worker_failed(core::SessionId program, std::string why) {
+  log().warn("session {}: a worker could not be started for it: {}",
+             program.value, why);
+  scheduler_.set_time(std::chrono::duration_cast<std::chrono::microseconds>(
+                          now_().time_since_epoch())
+                          .count());
+  scheduler_.worker_failed(program, std::move(why));
+  dispatcher_.flush_events();
+}
+
 void Server::check_unserved() {
   std::string why = config_.workers_problem ? config_.workers_problem() : "";
   scheduler_.set_time(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -107,9 +117,15 @@ void Server::check_unserved() {
           config_.unserved_grace)
           .count(),
       why);
-  if (failed == 0) return;
-  log().warn("{} behavior(s) failed: no worker can run them: {}", failed, why);
-  dispatcher_.flush_events();
+  std::size_t retired = scheduler_.retire_idle_workers(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          config_.worker_idle)
+          .count());
+  if (failed > 0) {
+    log().warn("{} behavior(s) failed: no worker can run them{}{}", failed,
+               why.empty() ? "" : ": ", why);
+  }
+  if (failed > 0 || retired > 0) dispatcher_.flush_events();
 }
 
 void Server::check_pinned_work() {

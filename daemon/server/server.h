@@ -42,6 +42,8 @@ struct ServerConfig {
   // while it says why fail with that reason (Scheduler::fail_unserved).
   std::function<std::string()> workers_problem;
   std::chrono::milliseconds unserved_grace{1000};
+  // Workers started for programs retire after running nothing this long.
+  std::chrono::milliseconds worker_idle{60000};
 };
 
 // Another daemon answers on the socket path.
@@ -66,6 +68,13 @@ class Server {
   void close_sessions(const std::string& reason);
 
   void on_stop_requested(std::function<void()> fn);
+  // Who starts workers for programs; it must outlive the server.
+  void set_worker_source(WorkerSource* source) {
+    dispatcher_.set_worker_source(source);
+  }
+  // A worker asked for `program` could not be started, or died before it
+  // connected: `why` (its own words, if any).
+  void worker_failed(core::SessionId program, std::string why);
   std::size_t connection_count() const {
     return dispatcher_.connection_count();
   }

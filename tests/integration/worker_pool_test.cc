@@ -40,7 +40,7 @@ bool workers_connected(const DaemonProcess& d, int n) {
   return false;
 }
 
-TEST(WorkerPool, BehaviorsForThePoolRunOnWorkerProcesses) {
+TEST(WorkerPool, BehaviorsRunOnWorkersStartedForTheirProgram) {
   DaemonProcess d(pool_args(2));
   Client c({d.socket()});
   CownRef counter = c.create("0");
@@ -53,14 +53,22 @@ TEST(WorkerPool, BehaviorsForThePoolRunOnWorkerProcesses) {
   CownRef pid = c.submit_to_workers({}, "pid", true);
   std::string worker_pid = c.read(pid).data;
   EXPECT_NE(worker_pid, std::to_string(::getpid()));
-  EXPECT_NE(d.log().find("started: pid " + worker_pid), std::string::npos);
+  EXPECT_NE(d.log().find("worker pid " + worker_pid + " started for session"),
+            std::string::npos) << d.log();
 }
 
-TEST(WorkerPool, StatusShowsTheWorkerSessions) {
+TEST(WorkerPool, EachProgramHasWorkersOfItsOwnWhichGoWithIt) {
   DaemonProcess d(pool_args(2));
-  EXPECT_TRUE(workers_connected(d, 2)) << d.log();
-  EXPECT_NE(d.log().find("worker 0 started"), std::string::npos);
-  EXPECT_NE(d.log().find("worker 1 started"), std::string::npos);
+  std::string first, second;
+  {
+    Client a({d.socket()});
+    first = a.read(a.submit_to_workers({}, "pid", true)).data;
+    Client b({d.socket()});
+    second = b.read(b.submit_to_workers({}, "pid", true)).data;
+    EXPECT_NE(first, second) << "two programs never share a worker";
+  }
+  // Both programs have gone: so have their workers.
+  EXPECT_TRUE(workers_connected(d, 0)) << d.log();
 }
 
 TEST(WorkerPool, BodyThatThrowsLandsOnItsResultCown) {
@@ -94,31 +102,38 @@ TEST(WorkerPool, WorkerKilledMidBehaviorFailsItAndIsReplaced) {
   EXPECT_NE(lost.data.find("pid " + std::to_string(pid)), std::string::npos)
       << lost.data;
   // The cown kept its last committed value, and the next behavior ran on
-  // the replacement worker.
+  // a new worker.
   EXPECT_EQ(c.read(after).data, "42");
   EXPECT_EQ(c.read(x).data, "42");
+  EXPECT_NE(c.read(c.submit_to_workers({}, "pid", true)).data,
+            std::to_string(pid));
   std::string log = d.log();
-  EXPECT_NE(log.find("(pid " + std::to_string(pid) + ") died: signal 9"),
+  EXPECT_NE(log.find("worker pid " + std::to_string(pid) +
+                     " (session 1's) was killed by signal 9"),
             std::string::npos) << log;
-  EXPECT_TRUE(workers_connected(d, 1));
 }
 
 TEST(WorkerPool, StopTakesTheWorkersDown) {
   DaemonProcess d(pool_args(2));
-  ASSERT_TRUE(workers_connected(d, 2));
+  Client c({d.socket()});
+  std::string pid = c.read(c.submit_to_workers({}, "pid", true)).data;
   auto r = run_bocd({"stop", "--socket", d.socket()});
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(d.wait_exit(), 0);
   std::string log = d.log();
-  EXPECT_NE(log.find("died: signal 15"), std::string::npos) << log;
-  EXPECT_EQ(log.find("restarting"), std::string::npos) << log;
+  EXPECT_NE(log.find("worker pid " + pid + " (session 1's) was killed by "
+                     "signal 15"),
+            std::string::npos) << log;
 }
 
 TEST(WorkerPool, InterpreterThatCannotStartIsLoggedAndTheDaemonServes) {
   DaemonProcess d({"--workers", "1", "--python", "/nonexistent/python"});
-  EXPECT_EQ(run_bocd({"status", "--socket", d.socket()}).exit_code, 0);
-  EXPECT_NE(d.log().find("cannot start '/nonexistent/python'"),
+  Client c({d.socket()});
+  client::Value v = c.read(c.submit_to_workers({}, "pid", true));
+  EXPECT_EQ(v.error, client::Errc::no_workers) << v.data;
+  EXPECT_NE(d.log().find("could not be started ('/nonexistent/python'"),
             std::string::npos) << d.log();
+  EXPECT_EQ(run_bocd({"status", "--socket", d.socket()}).exit_code, 0);
   EXPECT_TRUE(d.alive());
 }
 
@@ -137,12 +152,12 @@ void expect_fails_with(const DaemonProcess& d, const std::string& why) {
 
 TEST(WorkerPool, NoWorkerProcessesMeansBehaviorsFailSayingSo) {
   DaemonProcess d({"--workers", "0"});
-  expect_fails_with(d, "runs no worker processes");
+  expect_fails_with(d, "starts no worker processes");
 }
 
 TEST(WorkerPool, AnInterpreterThatCannotStartFailsBehaviorsSayingWhy) {
   DaemonProcess d({"--workers", "1", "--python", "/nonexistent/python"});
-  expect_fails_with(d, "cannot start '/nonexistent/python'");
+  expect_fails_with(d, "could not be started ('/nonexistent/python'");
   auto r = run_bocd({"status", "--socket", d.socket()});
   EXPECT_NE(r.out.find("workers cannot run behaviors: "), std::string::npos)
       << r.out;

@@ -48,8 +48,11 @@ def children(pid: int) -> set[int]:
 
 
 def session_pids(daemon) -> set[int]:
-    """This process and the session daemon's workers."""
-    return {os.getpid(), daemon.pid, *children(daemon.pid)}
+    """This process, the session daemon, its templates and their workers."""
+    templates = children(daemon.pid)
+    workers = set().union(*(children(t) for t in templates)) if templates \
+        else set()
+    return {os.getpid(), daemon.pid, *templates, *workers}
 
 
 def new_blobs(before: set[str], daemon) -> set[str]:
@@ -373,9 +376,12 @@ CHILD = textwrap.dedent(
     with b as v:
         assert int(v[0]) == 3, v[0]
     dpid = _runtime.private_daemon().pid
-    with open(f"/proc/{dpid}/task/{dpid}/children") as f:
-        workers = [int(x) for x in f.read().split()]
-    pids = {os.getpid(), dpid, *workers}
+    def children(pid):
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    templates = children(dpid)  # the daemon's; they fork the workers
+    workers = [w for t in templates for w in children(t)]
+    pids = {os.getpid(), dpid, *templates, *workers}
     live = [n for n in os.listdir("/dev/shm")
             if n.startswith("bocd-") and int(n.split("-")[1], 16) in pids]
     print("PIDS", *sorted(pids), flush=True)

@@ -153,13 +153,15 @@ def test_a_program_killed_by_sigterm_leaves_no_private_daemon_files(tmp_path):
 
 
 def test_a_behavior_no_worker_can_run_fails_saying_why(tmp_path):
-    # Workers that cannot start: the behavior fails on its result cown
-    # within about a second, and quiesce() says it failed too.
+    # A program whose environment cannot start (its interpreter is gone):
+    # the behavior fails on its result cown within about a second, and
+    # quiesce() says it failed too.
     from bocd._daemon import Daemon
-    d = Daemon(socket_path=str(tmp_path / "broken.sock"), workers=1,
-               python="/nonexistent/python").start()
+    d = Daemon(socket_path=str(tmp_path / "broken.sock"), workers=1).start()
     try:
         p = run_python(textwrap.dedent("""
+            import sys
+            sys.executable = "/nonexistent/python"  # what workers would run
             import bocd
             from bocd import Cown, when
 
