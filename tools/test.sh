@@ -17,20 +17,26 @@ ctest --test-dir build --output-on-failure -j "$jobs"
 
 echo "== Python package (.venv)"
 bash tools/venv.sh
+# "Any CPython >= 3.10": the oldest and the newest other interpreter the
+# machine has (tools/pythons.sh) get a venv each; ccache makes each
+# package build compile only its extension module. The main suite runs
+# programs on them against its daemon; then each runs the suite itself.
+others=()
+for python in $(bash tools/pythons.sh .venv/bin/python); do
+  v=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  echo "== Python $v package (.venv-$v)"
+  BOCD_VENV=".venv-$v" PYTHON="$python" bash tools/venv.sh
+  others+=("$PWD/.venv-$v/bin/python")
+done
+export BOCD_TEST_PYTHONS="${others[*]}"
 echo "== Python tests"
 .venv/bin/python -m pytest tests/python -q
 echo "== Python types (mypy --strict)"
 .venv/bin/mypy --strict -p bocd
 .venv/bin/mypy --strict tests/typing
-
-# "Any CPython >= 3.10": the suite again on the oldest and the newest
-# interpreter the machine has (tools/pythons.sh), one venv each; ccache
-# makes each package build compile only its extension module.
-for python in $(bash tools/pythons.sh .venv/bin/python); do
-  v=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-  echo "== Python $v package (.venv-$v) and tests"
-  BOCD_VENV=".venv-$v" PYTHON="$python" bash tools/venv.sh
-  ".venv-$v/bin/python" -m pytest tests/python -q
+for python in "${others[@]}"; do
+  echo "== Python tests on $("$python" --version)"
+  "$python" -m pytest tests/python -q
 done
 
 echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"

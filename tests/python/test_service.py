@@ -8,9 +8,12 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import textwrap
 import threading
+
+import pytest
 
 import bocd
 from conftest import (GUARD, _child_env, bocd_cli, bocd_exe, explain,
@@ -189,3 +192,108 @@ def test_a_behavior_no_worker_can_run_fails_saying_why(tmp_path):
                                "it: "), explain(p)
     assert why in lines[1], explain(p)
     assert lines[2].startswith("status: ") and why in lines[2], explain(p)
+
+
+# Other interpreters with bocd installed (tools/test.sh sets this: the
+# oldest and newest other CPython on the machine, one venv each).
+OTHER_PYTHONS = os.environ.get("BOCD_TEST_PYTHONS", "").split()
+
+VERSION_REPORT = textwrap.dedent("""
+    import json, sys
+    from bocd import Cown, when
+
+    @when(Cown(2))
+    def where(c):
+        import sys
+        return c.value * 21, list(sys.version_info[:2])
+
+    value, worker_version = where.unwrap()
+    print(json.dumps({"value": value, "worker": worker_version,
+                      "program": list(sys.version_info[:2])}))
+""")
+
+
+@pytest.mark.skipif(not OTHER_PYTHONS, reason="no other CPython with bocd "
+                    "installed (tools/test.sh makes them: BOCD_TEST_PYTHONS)")
+@pytest.mark.parametrize("python", OTHER_PYTHONS or ["none"])
+def test_a_program_on_another_python_runs_on_workers_of_its_version(
+        bocd_daemon, python):
+    # The service runs this suite's interpreter; the program runs another,
+    # from another venv: its workers run its version, not the service's.
+    p = subprocess.run([python, "-c", VERSION_REPORT], capture_output=True,
+                       text=True, timeout=GUARD, cwd="/",
+                       env=_child_env({"BOCD_SOCKET": bocd_daemon.socket}))
+    assert p.returncode == 0, explain(p)
+    out = json.loads(p.stdout)
+    assert out["value"] == 42
+    assert out["worker"] == out["program"] != list(sys.version_info[:2])
+
+
+def test_behaviors_in_a_module_beside_the_script_run_on_the_service(
+        bocd_daemon, tmp_path):
+    # main.py imports helpers.py, which defines the behaviors; run from
+    # another directory, against a service started elsewhere.
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "helpers.py").write_text(textwrap.dedent("""
+        from bocd import Cown, when
+
+        FACTOR = 3
+
+        def triple(n):
+            c = Cown(n)
+
+            @when(c)
+            def times(c):
+                return c.value * FACTOR
+
+            return times
+    """))
+    (app / "main.py").write_text(textwrap.dedent("""
+        import helpers
+        print(helpers.triple(14).unwrap())
+    """))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    p = run_python(None, args=[str(app / "main.py")], cwd=elsewhere,
+                   env_extra={"BOCD_SOCKET": bocd_daemon.socket})
+    assert p.returncode == 0, explain(p)
+    assert p.stdout.strip() == "42", explain(p)
+
+
+ISOLATION = textwrap.dedent("""
+    import json, sys
+    from bocd import Cown, when
+
+    ROLE = sys.argv[1]
+
+    @when(Cown(ROLE))
+    def look(c):
+        import json, os
+        seen = {"dumps": json.dumps.__name__,
+                "env": os.environ.get("BOCD_TEST_MARK"),
+                "flag": globals().get("PATCHED")}
+        if c.value == "first":  # leave a mark in this worker
+            json.dumps = lambda *a, **k: "patched"
+            os.environ["BOCD_TEST_MARK"] = "left by the first program"
+            globals()["PATCHED"] = True
+        return seen
+
+    print(json.dumps(look.unwrap()))
+""")
+
+
+def test_one_programs_behaviors_never_see_anothers_changes(bocd_daemon):
+    # Two programs, one after the other, on the same service: what the
+    # first does to its workers' modules, environment and globals does
+    # not reach the second's behaviors (workers serve one program).
+    env = {"BOCD_SOCKET": bocd_daemon.socket}
+    first = run_python(ISOLATION, env_extra=env, args=["-c", ISOLATION,
+                                                       "first"])
+    second = run_python(ISOLATION, env_extra=env, args=["-c", ISOLATION,
+                                                        "second"])
+    for p in (first, second):
+        assert p.returncode == 0, explain(p)
+    clean = {"dumps": "dumps", "env": None, "flag": None}
+    assert json.loads(first.stdout) == clean
+    assert json.loads(second.stdout) == clean, explain(second)
