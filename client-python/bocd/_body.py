@@ -24,6 +24,7 @@ import struct
 import sys
 import traceback
 import types
+from collections import OrderedDict
 from typing import Any
 
 from . import _cown, _runtime, _serial
@@ -42,14 +43,51 @@ class BehaviorResolveError(RuntimeError):
     """A behavior's code could not be rebuilt in the worker."""
 
 
-_templates: dict[bytes, types.FunctionType] = {}  # by the blob's digest
+class CodeCache:
+    """Functions rebuilt from code blobs, by the blob's digest. Once the
+    blobs of those kept pass `budget` bytes, the least recently used go
+    (a worker serves one program, but a long-running one may run
+    endlessly many code objects); one that goes is rebuilt if needed."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self._entries: OrderedDict[bytes, tuple[types.FunctionType, int]] = \
+            OrderedDict()
+
+    def get(self, key: bytes) -> types.FunctionType | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        self._entries.move_to_end(key)
+        return entry[0]
+
+    def put(self, key: bytes, fn: types.FunctionType, size: int) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.size -= old[1]
+        self._entries[key] = (fn, size)
+        self.size += size
+        while self.size > self.budget and len(self._entries) > 1:
+            _, (_, gone) = self._entries.popitem(last=False)
+            self.size -= gone
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+CODE_CACHE_BYTES = int(os.environ.get("BOCD_CODE_CACHE_BYTES", 64 << 20))
+_code = CodeCache(CODE_CACHE_BYTES)
+# Behaviors that run in this program (pinned ones) name these: their code
+# is never sent, so they are never dropped.
+_local: dict[bytes, types.FunctionType] = {}
 _PLAIN_TAG = ord("P")  # call records are pickles: they start with b"\x80"
 
 
 def register_local(key: bytes, fn: types.FunctionType) -> None:
     """Registers a template under `key` for behaviors that run in this
     program (pinned ones): their payloads name it instead of code."""
-    _templates[key] = fn
+    _local[key] = fn
 
 
 def _own_globals(t: types.FunctionType) -> types.FunctionType:
@@ -71,9 +109,13 @@ def _own_globals(t: types.FunctionType) -> types.FunctionType:
 
 
 def _resolve(key: bytes, blob: bytes) -> types.FunctionType:
-    t = _templates.get(key)
+    t = _local.get(key) if not blob else None
     if t is not None:
         return t
+    if not blob:
+        raise BehaviorResolveError(
+            "behavior not run: it names code registered in its program, "
+            "which does not run here")
     marked = 1 + len(_serial.CODE_MARK)
     why = _serial.code_mismatch(blob[1:marked])
     if why is not None:
@@ -94,7 +136,7 @@ def _resolve(key: bytes, blob: bytes) -> types.FunctionType:
         cells = tuple(types.CellType() for _ in code.co_freevars) or None
         t = types.FunctionType(code, mod.__dict__, name, None, cells)
         t.__qualname__ = qualname
-    _templates[key] = t
+    _code.put(key, t, len(blob))
     return t
 
 
@@ -105,7 +147,7 @@ def _function(payload: bytes) -> tuple[types.FunctionType, Any, Any]:
     when it has one cown (shape None), else b"P" and its ids in order."""
     (n,) = struct.unpack_from("<I", payload)
     key = payload[4:20]
-    t = _templates.get(key)
+    t = _code.get(key)
     if t is None:
         t = _resolve(key, payload[20:20 + n])
     tail = len(payload) - 20 - n

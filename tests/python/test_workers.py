@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 
+import bocd
 from bocd import Cown, when
 from bocd._daemon import Daemon
 from conftest import (
@@ -232,3 +233,38 @@ def test_behaviors_keep_running_after_a_crash(fifo):
     assert bump.unwrap() == 2
     with pytest.raises(BaseException):
         doomed.unwrap()
+
+
+def test_a_workers_code_cache_is_bounded_by_bytes():
+    from bocd._body import CodeCache
+
+    def fn():
+        pass
+
+    cache = CodeCache(budget=100)
+    for i in range(10):
+        cache.put(b"k%d" % i, fn, 30)
+        assert cache.size <= 100
+    assert len(cache) == 3, "the least recently used went"
+    assert cache.get(b"k9") is fn and cache.get(b"k0") is None
+    cache.get(b"k7")  # used now: kept over k8
+    cache.put(b"new", fn, 30)
+    assert cache.get(b"k7") is fn and cache.get(b"k8") is None
+
+
+def test_the_cache_in_a_worker_counts_the_code_it_keeps():
+    # Every distinct code object a program sends is cached in its worker,
+    # up to the budget, counted by its blob's bytes.
+    results = []
+    for i in range(5):
+        ns = {}
+        exec(f"def body{i}(c):\n"
+             f"    from bocd import _body\n"
+             f"    return _body._code.size, len(_body._code), "
+             f"_body._code.budget\n", ns)
+        results.append(bocd.whencall(ns[f"body{i}"], [Cown(i)], []))
+    settle()
+    sizes = [r.unwrap() for r in results]
+    for size, count, budget in sizes:
+        assert 0 < size <= budget
+        assert count >= 1
