@@ -59,7 +59,8 @@ void Channel::handshake(fb::Role role, const std::string& program,
       if (w == nullptr) throw ConnectionError("daemon did not welcome us");
       welcome_ = Welcome{w->session(), w->id_base(), w->id_count(),
                          w->max_cowns_per_behavior(), w->max_frame_bytes(),
-                         w->notice_keys() ? w->notice_keys() : 64u};
+                         w->notice_keys() ? w->notice_keys() : 64u,
+                         w->max_in_flight()};
       // The daemon sends frames as large as it accepts.
       frames_.set_max_frame_bytes(
           std::max(w->max_frame_bytes(), proto::DEFAULT_MAX_FRAME_BYTES));

@@ -234,6 +234,15 @@ CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
   std::vector<std::uint64_t> ids;
   ids.reserve(cowns.size());
   for (CownRef c : cowns) ids.push_back(c.id);
+  if (parent == 0) {
+    // Never on a thread that runs bodies: they end what it waits for.
+    if (needs_room() && !channel_->on_io_thread() &&
+        pinned_thread_.load(std::memory_order_relaxed) !=
+            std::this_thread::get_id()) {
+      make_room(std::chrono::milliseconds(-1));
+    }
+    in_flight_bound_.fetch_add(1, std::memory_order_relaxed);
+  }
   std::lock_guard<std::mutex> lock(mu_);
   check_usable_locked();
   std::uint64_t result = with_result ? next_cown_id_locked() : 0;
@@ -275,6 +284,11 @@ void Client::on_frame(const fb::Envelope& env,
       const fb::Quiesced* q = env.message_as_Quiesced();
       auto it = quiesce_done_.find(q->request());
       if (it != quiesce_done_.end()) it->second = true;
+      if (q->request() == room_request_) {
+        room_answered_ = true;
+        in_flight_bound_.store(channel_->welcome().max_in_flight / 4,
+                               std::memory_order_relaxed);
+      }
       accepted_ = std::max(accepted_, q->behaviors());
       cv_.notify_all();
       return;
@@ -691,6 +705,39 @@ std::chrono::steady_clock::duration Client::pinned_age(
   if (episode != nullptr) *episode = pinned_episode_;
   if (pinned_.empty()) return {};
   return std::chrono::steady_clock::now() - pinned_since_;
+}
+
+bool Client::needs_room() const {
+  std::uint64_t limit = channel_->welcome().max_in_flight;
+  return limit != 0 &&
+         in_flight_bound_.load(std::memory_order_relaxed) >= limit / 2;
+}
+
+bool Client::make_room(std::chrono::milliseconds timeout) {
+  std::uint64_t request = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    if (room_request_ == 0) {
+      request = room_request_ = next_request_++;
+      room_answered_ = false;
+    }
+  }
+  std::uint64_t below = channel_->welcome().max_in_flight / 4;
+  if (request != 0) {
+    channel_->send_direct(
+        [&](proto::Encoder& enc) { enc.quiesce(request, below); });
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  auto answered = [&] { return room_answered_ || !broken_.empty(); };
+  if (timeout.count() < 0) {
+    cv_.wait(lock, answered);
+  } else if (!cv_.wait_for(lock, timeout, answered)) {
+    return false;
+  }
+  check_usable_locked();
+  room_request_ = 0;
+  return true;
 }
 
 bool Client::pinned_sync_needed() const {

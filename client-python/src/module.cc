@@ -302,8 +302,23 @@ class Session {
     auto set = to_refs(cowns);
     std::shared_ptr<Client> client = c();
     Client& cl = *client;
+    if (parent == 0 && cl.needs_room()) make_room(cl);
     py::gil_scoped_release nogil;
     return cl.submit_to_workers(set, p, with_result, parent, refs, blobs).id;
+  }
+
+  // The program holds its submits near its limit of behaviors in flight:
+  // waits for room in slices, so that Ctrl-C raises here.
+  static void make_room(Client& cl) {
+    for (;;) {
+      bool room;
+      {
+        py::gil_scoped_release nogil;
+        room = cl.make_room(std::chrono::milliseconds(100));
+      }
+      if (room) return;
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    }
   }
 
   // An ordered request for the cown; returns its number for acquire_wait.

@@ -71,6 +71,10 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
   app.add_option("--worker-idle-s", o.worker_idle_s,
                  "retire a worker that has run nothing for this long")
       ->check(CLI::PositiveNumber);
+  app.add_option("--max-in-flight", o.max_in_flight,
+                 "behaviors one program may have in flight; a program near "
+                 "it waits to submit more")
+      ->check(CLI::Range(std::uint64_t{16}, std::uint64_t{1} << 40));
   app.add_option("--stall-ms", o.stall_ms,
                  "a worker gives back what was pipelined behind a body that "
                  "has run this long (milliseconds; 0: only when it waits)")

@@ -35,6 +35,8 @@ struct ServeOptions {
   // A worker reports a body that has run this long as blocking, so what
   // was pipelined behind it goes elsewhere (0: off). Passed to workers.
   unsigned stall_ms = 1;
+  // Behaviors one program may have in flight (past it @when waits).
+  std::uint64_t max_in_flight = std::uint64_t{1} << 22;
   // Worker processes kept across programs (0: twice --workers).
   unsigned max_worker_processes = 0;
   // A worker that has run nothing this long is retired.

@@ -44,6 +44,9 @@ enum class Role : std::uint8_t { client, worker, admin };
 
 struct Limits {
   std::uint32_t max_cowns_per_behavior = 1024;
+  // Behaviors in flight per program: past it a submit is refused
+  // (too_many_in_flight). Programs learn it at their handshake and hold
+  // their submits at half of it until it drops (quiesce with `below`).
   std::uint64_t max_in_flight_per_session = std::uint64_t{1} << 22;
   // Behaviors dispatched to one worker before it completes one. More than
   // one hides the round trip: the next body is already in the worker's
@@ -313,8 +316,10 @@ class Scheduler {
                       CownId board);
 
   // Emits QuiescedEvent{session, request} when the session's in-flight
-  // count is zero (at once if it is). From an admin session: the daemon's.
-  void quiesce(SessionId session, std::uint64_t request);
+  // count is at most `below` (zero: quiescent; at once if it is). From an
+  // admin session: the daemon's count, to zero.
+  void quiesce(SessionId session, std::uint64_t request,
+               std::uint64_t below = 0);
 
   // Refuses every later submit with shutting_down (daemon stopping).
   void close_terminators();

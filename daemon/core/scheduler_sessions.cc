@@ -140,7 +140,8 @@ void Scheduler::leave(SessionId session) {
   if (s.closed && s.terminator.count() == 0) erase_session(s);
 }
 
-void Scheduler::quiesce(SessionId session, std::uint64_t request) {
+void Scheduler::quiesce(SessionId session, std::uint64_t request,
+                        std::uint64_t below) {
   Session* s = open_session_ptr(session);
   if (s == nullptr) return;
   fired_.clear();
@@ -154,7 +155,7 @@ void Scheduler::quiesce(SessionId session, std::uint64_t request) {
       global_waiters_.erase(it);
     }
   } else {
-    s->terminator.wait(request, fired_);
+    s->terminator.wait(request, fired_, below);
     for (std::uint64_t r : fired_) events_.push_back(QuiescedEvent{session, r});
   }
 }

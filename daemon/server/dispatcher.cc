@@ -193,7 +193,7 @@ void Dispatcher::hello(Peer& p, const fb::Hello& m) {
             p.connection->peer().uid, p.program);
   encoder_for(p).welcome(grant.id.value, grant.id_base, grant.id_count,
                          info_.max_cowns_per_behavior, info_.max_frame_bytes,
-                         info_.notice_keys);
+                         info_.notice_keys, info_.max_in_flight);
   p.connection->flush_soon();
 }
 
@@ -338,7 +338,7 @@ void Dispatcher::refuse_completion(Peer& p, core::BehaviorId behavior,
 }
 
 void Dispatcher::quiesce(Peer& p, const fb::Quiesce& m) {
-  scheduler_.quiesce(p.session, m.request());
+  scheduler_.quiesce(p.session, m.request(), m.below());
 }
 
 void Dispatcher::sync(Peer& p, const fb::Sync& m) {

@@ -30,6 +30,7 @@ struct DaemonInfo {
   std::function<std::chrono::steady_clock::time_point()> now;
   std::chrono::steady_clock::time_point started;
   std::uint32_t notice_keys = 64;  // announced in Welcome
+  std::uint64_t max_in_flight = 0;  // likewise (Limits' per session)
   // Why the worker pool cannot run behaviors now, or "" (Status).
   std::function<std::string()> workers_problem;
 };

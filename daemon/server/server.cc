@@ -23,6 +23,7 @@ Server::Server(asio::io_context& io, ServerConfig config, Clock now)
                              config_.max_frame_bytes,
                              config_.limits.max_cowns_per_behavior, now,
                              now(), config_.notice_keys,
+                             config_.limits.max_in_flight_per_session,
                              config_.workers_problem}),
       now_(now),
       watchdog_(config_.pump_warn.count()),

@@ -156,11 +156,12 @@ void Encoder::hello(fb::Role role, std::int32_t pid, std::string_view program,
 
 void Encoder::welcome(std::uint64_t session, std::uint64_t id_base,
                       std::uint64_t id_count, std::uint32_t max_cowns,
-                      std::uint32_t max_frame, std::uint32_t notice_keys) {
+                      std::uint32_t max_frame, std::uint32_t notice_keys,
+                      std::uint64_t max_in_flight) {
   fbb_.Clear();
   finish(fb::Message::Welcome,
          fb::CreateWelcome(fbb_, session, id_base, id_count, max_cowns,
-                           max_frame, notice_keys)
+                           max_frame, notice_keys, max_in_flight)
              .Union());
 }
 
@@ -247,9 +248,10 @@ void Encoder::complete(std::uint64_t behavior,
          fb::CreateComplete(fbb_, behavior, ups, run_ns).Union());
 }
 
-void Encoder::quiesce(std::uint64_t request) {
+void Encoder::quiesce(std::uint64_t request, std::uint64_t below) {
   fbb_.Clear();
-  finish(fb::Message::Quiesce, fb::CreateQuiesce(fbb_, request).Union());
+  finish(fb::Message::Quiesce,
+         fb::CreateQuiesce(fbb_, request, below).Union());
 }
 
 void Encoder::sync(std::uint64_t request) {

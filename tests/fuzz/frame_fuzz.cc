@@ -118,6 +118,7 @@ void read_client_messages(const fb::Envelope& env, Digest& d) {
     d.add(m->updates());
   } else if (const auto* m = env.message_as_Quiesce()) {
     d.add(m->request());
+    d.add(m->below());
   } else if (const auto* m = env.message_as_Sync()) {
     d.add(m->request());
   } else if (const auto* m = env.message_as_Blocked()) {
@@ -157,6 +158,8 @@ void read_daemon_messages(const fb::Envelope& env, Digest& d) {
     d.add(m->id_count());
     d.add(m->max_cowns_per_behavior());
     d.add(m->max_frame_bytes());
+    d.add(m->notice_keys());
+    d.add(m->max_in_flight());
   } else if (const auto* m = env.message_as_Dispatch()) {
     d.add(m->behavior());
     d.add(m->tag());
@@ -273,7 +276,7 @@ bool reencode_client_message(const fb::Envelope& env,
   } else if (const auto* m = env.message_as_Complete()) {
     e.complete(m->behavior(), cown_values(m->updates(), value_refs));
   } else if (const auto* m = env.message_as_Quiesce()) {
-    e.quiesce(m->request());
+    e.quiesce(m->request(), m->below());
   } else if (const auto* m = env.message_as_Sync()) {
     e.sync(m->request());
   } else if (const auto* m = env.message_as_Blocked()) {
@@ -293,7 +296,8 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
   std::vector<std::vector<std::uint64_t>> value_refs;
   if (const auto* m = env.message_as_Welcome()) {
     e.welcome(m->session(), m->id_base(), m->id_count(),
-              m->max_cowns_per_behavior(), m->max_frame_bytes());
+              m->max_cowns_per_behavior(), m->max_frame_bytes(),
+              m->notice_keys(), m->max_in_flight());
   } else if (const auto* m = env.message_as_Dispatch()) {
     e.dispatch(m->behavior(), m->tag(), m->session(),
                cown_values(m->cowns(), value_refs), m->result(),

@@ -17,7 +17,8 @@ import pytest
 
 import bocd
 from conftest import (GUARD, _child_env, bocd_cli, bocd_exe, explain,
-                      private_env, run_python, wait_exit)
+                      fifo_read, fifo_write, private_env, run_python,
+                      wait_exit)
 
 REPORT = textwrap.dedent("""
     import json, bocd
@@ -297,3 +298,69 @@ def test_one_programs_behaviors_never_see_anothers_changes(bocd_daemon):
     clean = {"dumps": "dumps", "env": None, "flag": None}
     assert json.loads(first.stdout) == clean
     assert json.loads(second.stdout) == clean, explain(second)
+
+
+FLOOD = textwrap.dedent("""
+    import signal, sys
+    import bocd
+    from bocd import Cown, when
+
+    started, gate, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+    c = Cown(0)
+
+    @when(c)
+    def hold(c, started=started, gate=gate):
+        open(started, "w").close()
+        open(gate).read()
+
+    if mode == "interrupt":
+        def ctrl_c(*_):
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGALRM, ctrl_c)
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        for _ in range(500):  # all queued behind `hold`
+            @when(c)
+            def inc(c):
+                c.value += 1
+    except KeyboardInterrupt:
+        print("interrupted")
+        open(gate, "w").write("go")  # (the test opens it in the other mode)
+    bocd.quiesce()
+    with c as v:
+        print(v)
+""")
+
+
+@pytest.mark.parametrize("mode", ["wait", "interrupt"])
+def test_when_waits_for_room_at_the_in_flight_limit(tmp_path, fifo, mode):
+    # 64 in flight at most: the program's @when waits (interruptibly) at
+    # half of that instead of being refused, and goes on as they complete.
+    from bocd._daemon import Daemon
+    d = Daemon(socket_path=str(tmp_path / "small.sock"), workers=1,
+               extra_args=("--max-in-flight", "64")).start()
+    started, gate = fifo("started"), fifo("gate")
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", FLOOD, started, gate, mode],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=_child_env({"BOCD_SOCKET": d.socket}))
+        try:
+            fifo_read(started)  # `hold` runs; the floods waits behind it
+            if mode == "wait":
+                fifo_write(gate)  # while it waits for room, or after
+            out, err = proc.communicate(timeout=GUARD)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    finally:
+        d.stop()
+    p = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    assert p.returncode == 0, explain(p)
+    lines = out.split()
+    if mode == "wait":
+        assert lines == ["500"], explain(p)
+    else:  # the alarm came while it waited for room
+        assert lines[0] == "interrupted", explain(p)
+        assert 16 <= int(lines[1]) < 500, explain(p)

@@ -135,5 +135,30 @@ TEST(TerminatorTest, WaitOnClosedIdleTerminatorFiresAtOnce) {
   EXPECT_EQ(t.waiter_count(), 0u);
 }
 
+// A waiter with a level hears when the count is down to it: room for a
+// program that holds its submits near its limit.
+TEST(TerminatorTest, LevelWaitersFireWhenTheCountIsDownToTheirLevel) {
+  Terminator t;
+  Fired fired;
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(t.try_enter());
+  t.wait(1, fired, 4);
+  t.wait(2, fired, 2);
+  t.wait(3, fired);  // quiescence
+  EXPECT_TRUE(fired.empty());
+  t.leave(fired);
+  EXPECT_TRUE(fired.empty()) << "5 in flight";
+  t.leave(fired);
+  EXPECT_EQ(fired, (Fired{1})) << "4: the first's level";
+  t.wait(4, fired, 9);  // already there: at once
+  EXPECT_EQ(fired, (Fired{1, 4}));
+  t.leave(fired);
+  t.leave(fired);
+  EXPECT_EQ(fired, (Fired{1, 4, 2}));
+  t.leave(fired);
+  t.leave(fired);
+  EXPECT_EQ(fired, (Fired{1, 4, 2, 3}));
+  EXPECT_EQ(t.waiter_count(), 0u);
+}
+
 }  // namespace
 }  // namespace bocd::core

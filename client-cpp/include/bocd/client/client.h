@@ -229,7 +229,9 @@ class Client {
   }
 
   // Submits a behavior for the daemon's worker pool: a worker process
-  // runs it, interpreting `payload`. With `with_result`, returns its
+  // runs it, interpreting `payload`. From outside any behavior body, it
+  // first waits for room when this program has, by its own count, half
+  // the daemon's limit of behaviors in flight (see needs_room()). With `with_result`, returns its
   // result cown (ordered after it); else CownRef{}. Not counted in the
   // window: the daemon's in-flight limit bounds these. `parent` is the
   // behavior() of the running worker behavior that schedules this one, or
@@ -241,6 +243,15 @@ class Client {
                             std::uint64_t parent = 0,
                             std::span<const std::uint64_t> refs = {},
                             std::span<const std::string> blobs = {});
+
+  // Back-pressure. The daemon refuses a program's submits past its limit
+  // of behaviors in flight (Welcome); a program holds them at half of it:
+  // needs_room() says it should (its own count of what it submitted since
+  // it last heard from the daemon), and make_room() waits up to `timeout`
+  // (negative: no bound) until the daemon says it is down to a quarter.
+  // False on timeout (call again: the request stays open).
+  bool needs_room() const;
+  bool make_room(std::chrono::milliseconds timeout);
 
   // The value of `cown` once every behavior submitted on it before this
   // call has run (an ordered request, not a peek).
@@ -496,6 +507,12 @@ class Client {
   static constexpr std::size_t MAX_ERRORS = 1024;
   std::vector<Error> errors_;
   std::uint64_t accepted_ = 0;  // from the last Quiesced
+  // Back-pressure: at most how many of this program's behaviors are in
+  // flight, by its own count (pool submits since the last room answer,
+  // added to what that answer allowed); the open room request, if any.
+  std::atomic<std::uint64_t> in_flight_bound_{0};
+  std::uint64_t room_request_ = 0;  // guarded by mu_
+  bool room_answered_ = false;      // guarded by mu_
   std::string broken_;  // non-empty once the connection is lost
 
   // Pinned dispatches (whole frames) for run_pinned, oldest first.

@@ -60,7 +60,8 @@ class Encoder {
              std::uint32_t version = PROTOCOL_VERSION);
   void welcome(std::uint64_t session, std::uint64_t id_base,
                std::uint64_t id_count, std::uint32_t max_cowns,
-               std::uint32_t max_frame, std::uint32_t notice_keys = 64);
+               std::uint32_t max_frame, std::uint32_t notice_keys = 64,
+               std::uint64_t max_in_flight = 0);
   void create_cown(std::uint64_t id, const ValueRef& value, bool pinned);
   void drop_cown(std::uint64_t id);
   void hold_cown(std::span<const std::uint64_t> ids);
@@ -84,7 +85,7 @@ class Encoder {
             std::uint64_t cown = 0);
   void mail_reply(std::uint64_t request, bool got, std::string_view tag,
                   const ValueRef* value, std::uint64_t cown = 0);
-  void quiesce(std::uint64_t request);
+  void quiesce(std::uint64_t request, std::uint64_t below = 0);
   void sync(std::uint64_t request);
   void synced(std::uint64_t request, std::uint32_t pinned_waiting);
   void blocked(std::uint64_t behavior);
