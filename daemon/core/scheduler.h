@@ -392,6 +392,7 @@ class Scheduler {
     std::deque<std::uint32_t> pool_queue;
     bool waiting = false;
     std::vector<SessionId> workers;
+    std::uint32_t busy = 0;  // of those, running pool work
     std::uint32_t spawning = 0;
     bool own_workers = false;
     std::string worker_problem;
@@ -431,6 +432,9 @@ class Scheduler {
   // A worker for program `p` that may be sent a behavior now, or 0.
   SessionId pick_worker(const Session& p, bool may_pipeline);
   bool may_start_body() const;
+  // Whether program `p` already has its share of the busy places while
+  // others wait for one.
+  bool has_its_share(const Session& p) const;
   void send_to_worker(std::uint32_t b, Session& w);
   // Pool behavior `b` left worker `w` (completed or aborted).
   void left_worker(Session& w, std::uint32_t b);

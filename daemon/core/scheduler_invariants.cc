@@ -35,6 +35,13 @@ std::string Scheduler::check_pool() const {
         return "a program lists a worker that is not its own";
       }
     }
+    std::uint32_t own_busy = 0;
+    for (const Session& w : sessions_) {
+      if (w.id && !w.closed && w.bound_to == s.id && w.pool_running > 0) {
+        ++own_busy;
+      }
+    }
+    if (own_busy != s.busy) return "a program's busy worker count drifted";
     if (s.role != Role::worker || s.closed || !s.bound_to) continue;
     if (s.pool_running > 0) ++busy;
     if (!s.retiring) ++bound;

@@ -49,6 +49,17 @@ bool Scheduler::may_start_body() const {
          busy_workers_ < limits_.max_busy_workers;
 }
 
+bool Scheduler::has_its_share(const Session& p) const {
+  // Places are shared out among the programs with work waiting: a flood
+  // from one keeps at most its share busy, so another's next behavior
+  // finds one free instead of waiting for the flood's to drain.
+  std::size_t sharing = waiting_programs_.size();
+  if (limits_.max_busy_workers == 0 || sharing < 2) return false;
+  std::uint32_t share = std::max<std::uint32_t>(
+      1, limits_.max_busy_workers / static_cast<std::uint32_t>(sharing));
+  return p.busy >= share;
+}
+
 void Scheduler::dispatch_to_workers() {
   // One behavior per waiting program per turn: a program served goes to
   // the back; one that can get no worker now keeps its place.
@@ -84,10 +95,11 @@ SessionId Scheduler::pick_worker(const Session& p, bool may_pipeline) {
   // any is pipelined behind another.
   const std::vector<SessionId>* pools[] = {&p.workers, &unbound_workers_};
   std::size_t n = p.own_workers ? 1 : 2;
+  bool may_start = may_start_body() && !has_its_share(p);
   for (std::size_t k = 0; k < n; ++k) {
     for (SessionId id : *pools[k]) {
       const Session& w = *find_session(id);
-      if (w.pool_running == 0 && (!w.bound_to || may_start_body())) return id;
+      if (w.pool_running == 0 && (!w.bound_to || may_start)) return id;
     }
   }
   if (!may_pipeline) return SessionId{};
@@ -104,7 +116,10 @@ SessionId Scheduler::pick_worker(const Session& p, bool may_pipeline) {
 }
 
 void Scheduler::send_to_worker(std::uint32_t b, Session& w) {
-  if (w.pool_running++ == 0 && w.bound_to) ++busy_workers_;
+  if (w.pool_running++ == 0 && w.bound_to) {
+    ++busy_workers_;
+    if (Session* p = find_session(w.bound_to)) ++p->busy;
+  }
   w.pool_order.push_back(b);
   dispatch(b, w.id);
 }
@@ -114,7 +129,10 @@ void Scheduler::left_worker(Session& w, std::uint32_t b) {
   if (w.stalled_on == b) w.stalled_on = NONE;
   if (--w.pool_running == 0) {
     w.idle_since_us = now_us_;
-    if (w.bound_to) --busy_workers_;
+    if (w.bound_to) {
+      --busy_workers_;
+      if (Session* p = find_session(w.bound_to)) --p->busy;
+    }
   }
 }
 

@@ -93,6 +93,36 @@ TEST(SchedulerPoolTest, TheBusyBoundMakesProgramsTakeTurnsWithoutPipelining) {
   expect_idle(s, 0);
 }
 
+TEST(SchedulerPoolTest, AFloodKeepsOnlyItsShareOfPlacesWhileOthersWait) {
+  // Two places; a floods with two workers. Once b waits too, a place a
+  // frees goes to b, and a keeps one: b never waits for a's flood.
+  Scheduler s(Limits{.worker_pipeline = 1, .max_busy_workers = 2,
+                     .max_worker_processes = 4});
+  SessionGrant a = s.open_session(Role::client, 1, "a", OWN);
+  SessionGrant b = s.open_session(Role::client, 2, "b", OWN);
+  SessionGrant wa1 = s.open_session(Role::worker, 3, "wa1", bound(a));
+  SessionGrant wa2 = s.open_session(Role::worker, 4, "wa2", bound(a));
+  SessionGrant wb = s.open_session(Role::worker, 5, "wb", bound(b));
+  std::vector<BehaviorId> flood;
+  for (int i = 0; i < 6; ++i) flood.push_back(submit_ok(s, a.id, pooled({})));
+  EXPECT_EQ(drain(s).dispatched.size(), 2u) << "alone, a has both places";
+  BehaviorId mine = submit_ok(s, b.id, pooled({}));
+  complete_ok(s, wa1.id, flood[0]);
+  EXPECT_EQ(dispatched_to(s, wb.id), std::vector<BehaviorId>{mine});
+  complete_ok(s, wa2.id, flood[1]);
+  EXPECT_EQ(dispatched_to(s, wa1.id), std::vector<BehaviorId>{flood[2]})
+      << "one place each while both wait";
+  complete_ok(s, wb.id, mine);
+  EXPECT_EQ(dispatched_to(s, wa2.id), std::vector<BehaviorId>{flood[3]})
+      << "b has nothing waiting: a may have both again";
+  complete_ok(s, wa1.id, flood[2]);
+  complete_ok(s, wa2.id, flood[3]);
+  drain(s);
+  complete_ok(s, wa1.id, flood[4]);
+  complete_ok(s, wa2.id, flood[5]);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
 TEST(SchedulerPoolTest, AtTheProcessBoundTheLongestIdleWorkerMakesRoom) {
   Scheduler s(Limits{.worker_pipeline = 1, .max_busy_workers = 2,
                      .max_worker_processes = 1});
