@@ -123,7 +123,7 @@ def setup_bocpy():
     log(f"creating {BOCPY_VENV} with {base} and pip install bocpy ...")
     ok, out = run_quiet([base, "-m", "venv", "--clear", str(BOCPY_VENV)])
     if ok:
-        ok, out = run_quiet([str(py), "-m", "pip", "install", "-q", "bocpy"])
+        ok, out = run_quiet([str(py), "-m", "pip", "install", "-q", "bocpy==0.14.0"])
     if not ok or not run_quiet(probe)[0]:
         return None, f"bocpy not installable: {out}"
     return str(py), None
