@@ -36,7 +36,10 @@ echo "== Python types (mypy --strict)"
 .venv/bin/mypy --strict tests/typing
 for python in "${others[@]}"; do
   echo "== Python tests on $("$python" --version)"
-  "$python" -m pytest tests/python -q
+  # Its "other" interpreters are the rest, the main one among them.
+  rest=("$PWD/.venv/bin/python")
+  for o in "${others[@]}"; do [ "$o" = "$python" ] || rest+=("$o"); done
+  BOCD_TEST_PYTHONS="${rest[*]}" "$python" -m pytest tests/python -q
 done
 
 echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"

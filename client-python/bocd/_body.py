@@ -182,6 +182,8 @@ def _note(e: BaseException) -> None:
     note = f"raised in bocd worker pid {os.getpid()}:\n{text.rstrip()}"
     if hasattr(e, "add_note"):
         e.add_note(note)
+    else:  # 3.10: a plain attribute, which pickles with the exception
+        e.__notes__ = [*getattr(e, "__notes__", ()), note]  # type: ignore[attr-defined]
     e.__traceback__ = None  # frames would keep the body's cowns alive
 
 

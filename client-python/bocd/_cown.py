@@ -314,7 +314,7 @@ class _Handle(Generic[T]):
             if not held:
                 self.release()
         if exc and isinstance(value, BaseException):
-            raise value
+            raise _shown(value)
         return value
 
     def __enter__(self) -> T:
@@ -651,6 +651,22 @@ def forget_freed_pinned(session: Any) -> None:
     for ident in session.take_freed_pinned():
         _pinned.pop(ident, None)
         _pinned_exc.discard(ident)
+
+
+class RemoteTraceback(Exception):
+    """The traceback a worker noted on an exception, shown as its cause on
+    Python 3.10, which does not print notes (as multiprocessing does)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _shown(e: BaseException) -> BaseException:
+    """`e`, made to show the worker's traceback when raised here."""
+    notes = getattr(e, "__notes__", None)
+    if sys.version_info < (3, 11) and notes and e.__cause__ is None:
+        e.__cause__ = RemoteTraceback("\n".join(notes))
+    return e
 
 
 def _materialize(kind: str, ident: int) -> _Handle[Any]:
