@@ -20,7 +20,7 @@ import threading
 import weakref
 from typing import Any, Generic, TypeVar, cast
 
-from . import _runtime, _serial
+from . import _core, _runtime, _serial
 
 T = TypeVar("T")
 
@@ -102,10 +102,12 @@ def decode(data: bytes, exception: bool, error: int,
            keep: dict[str, Any] | None = None,
            copy: bool = False) -> tuple[Any, bool]:
     """A stored value: (value, exception flag). A daemon-written error
-    (for example the executor died) becomes a RuntimeError with its text.
-    Shared-memory blobs it is read from are added to `keep`."""
+    becomes an exception with its text: MemoryError for the program's byte
+    cap, RuntimeError for the rest (the executor died, say). Shared-memory
+    blobs it is read from are added to `keep`."""
     if error:
-        return RuntimeError(data.decode("utf-8", "replace")), True
+        kind = MemoryError if error == _core.MEMORY_CAP else RuntimeError
+        return kind(data.decode("utf-8", "replace")), True
     return _serial.loads(data, keep, copy), exception
 
 

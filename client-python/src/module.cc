@@ -601,6 +601,9 @@ std::pair<std::uintptr_t, std::size_t> buffer_span(py::handle obj) {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "bocd's binding of the C++ client: sessions, cown ids, bytes.";
+  // The daemon error code of a value refused by the program's byte cap
+  // (it reads as MemoryError).
+  m.attr("MEMORY_CAP") = static_cast<int>(Errc::memory_cap);
 
   auto daemon_error = py::register_exception<Error>(m, "DaemonError",
                                                     PyExc_RuntimeError);

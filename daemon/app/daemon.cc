@@ -50,6 +50,7 @@ server::ServerConfig server_config(const ServeOptions& o) {
   c.workers = o.workers;
   c.limits.max_busy_workers = o.workers;
   c.limits.max_in_flight_per_session = o.max_in_flight;
+  c.limits.max_program_bytes = o.max_program_bytes;
   c.limits.max_worker_processes =
       o.workers == 0 ? 0
                      : std::max(o.workers, o.max_worker_processes != 0

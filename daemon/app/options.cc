@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "cpus.h"
+#include "machine.h"
 #include "exit_codes.h"
 
 namespace bocd::app {
@@ -75,6 +75,11 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
                  "behaviors one program may have in flight; a program near "
                  "it waits to submit more")
       ->check(CLI::Range(std::uint64_t{16}, std::uint64_t{1} << 40));
+  app.add_option("--max-program-bytes", o.max_program_bytes,
+                 "bytes of cown values (and their shared-memory blobs) one "
+                 "program may have stored; past it the cown holds a "
+                 "MemoryError (0: no cap; default: half of memory)")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 50));
   app.add_option("--stall-ms", o.stall_ms,
                  "a worker gives back what was pipelined behind a body that "
                  "has run this long (milliseconds; 0: only when it waits)")
@@ -103,6 +108,7 @@ std::variant<Command, int> parse_command_line(int argc, char** argv) {
   // section both land in `serve`.
   ServeOptions serve;
   serve.workers = physical_cores();
+  serve.max_program_bytes = physical_memory() / 2;
   if (const char* python = std::getenv("BOCD_PYTHON"); python && *python) {
     serve.python = python;
   }

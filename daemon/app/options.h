@@ -37,6 +37,9 @@ struct ServeOptions {
   unsigned stall_ms = 1;
   // Behaviors one program may have in flight (past it @when waits).
   std::uint64_t max_in_flight = std::uint64_t{1} << 22;
+  // Bytes of cown values one program may have stored (0: no cap); the
+  // default is set to half the machine's memory by the parser.
+  std::uint64_t max_program_bytes = 0;
   // Worker processes kept across programs (0: twice --workers).
   unsigned max_worker_processes = 0;
   // A worker that has run nothing this long is retired.

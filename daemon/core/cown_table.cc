@@ -1,5 +1,7 @@
 #include "cown_table.h"
 
+#include <utility>
+
 #include "slots.h"
 
 namespace bocd::core {
@@ -20,14 +22,16 @@ bool CownTable::all_live(const std::vector<CownId>& ids,
 }
 
 std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
-                                bool pinned) {
+                                bool pinned, SessionId payer) {
   add_refs(value.refs);
   blobs_.add(value.blobs);
   std::uint32_t index = take_slot(slots_, free_);
   Cown& c = slots_[index];
   c.id = id;
+  charge(payer, value.bytes(), 0);
   c.value = std::move(value);
   c.owner = owner;
+  c.payer = payer;
   c.owner_handle = true;
   c.pinned = pinned;
   c.refs = 0;
@@ -36,6 +40,20 @@ std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
   index_.insert(id.value, index);
   link(index, owner);
   return index;
+}
+
+Value CownTable::replace_value(std::uint32_t index, Value value) {
+  Cown& c = slots_[index];
+  charge(c.payer, value.bytes(), c.value.bytes());
+  return std::exchange(c.value, std::move(value));
+}
+
+void CownTable::charge(SessionId payer, std::uint64_t add,
+                       std::uint64_t remove) {
+  if (add == remove) return;
+  std::uint64_t& n = bytes_[payer];
+  n = n + add - remove;
+  if (n == 0) bytes_.erase(payer);
 }
 
 void CownTable::add_refs(const std::vector<CownId>& ids) {
@@ -64,6 +82,7 @@ void CownTable::free_slot(std::uint32_t index) {
   // Still live: each holds a count from this value until drained.
   for (CownId id : c.value.refs) released_.push_back(find(id));
   blobs_.release(c.value.blobs);
+  charge(c.payer, 0, c.value.bytes());  // before its data moves below
   if (c.pinned) freed_pinned_.emplace_back(c.owner, c.id);
   if (c.report_to && c.value.exception) {
     bool whole = c.value.refs.empty() && c.value.blobs.empty();

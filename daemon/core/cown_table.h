@@ -36,6 +36,9 @@ struct Cown {
   CownId id;
   Value value;
   SessionId owner;          // the session whose owner handle it is
+  // The program whose byte cap its value counts against (the owner, or
+  // the program a worker owner was started for).
+  SessionId payer;
   bool owner_handle = false;  // the owner has not dropped its handle yet
   bool pinned = false;      // behaviors on it run on the owner (DESIGN D8)
   // A result cown's program: told if the cown is freed still holding an
@@ -63,7 +66,21 @@ class CownTable {
 
   // Creates a cown and counts its value's refs. The caller has checked
   // the id is free and every ref names a live cown.
-  std::uint32_t insert(CownId id, Value value, SessionId owner, bool pinned);
+  std::uint32_t insert(CownId id, Value value, SessionId owner, bool pinned,
+                       SessionId payer);
+
+  // Stores `value` in cown `index` and returns the old one, whose refs and
+  // blobs are still counted (the caller releases them, after counting the
+  // new value's). Every change of a stored value goes through here, so
+  // the bytes per payer stay true.
+  Value replace_value(std::uint32_t index, Value value);
+
+  // Bytes of the values stored in cowns that `payer` pays for (Value::
+  // bytes; a blob named by two values counts twice).
+  std::uint64_t bytes_of(SessionId payer) const {
+    auto it = bytes_.find(payer);
+    return it == bytes_.end() ? 0 : it->second;
+  }
 
   Cown& at(std::uint32_t index) { return slots_[index]; }
   const Cown& at(std::uint32_t index) const { return slots_[index]; }
@@ -128,6 +145,7 @@ class CownTable {
   // zero, until the cascade ends.
   void drain_released();
   void link(std::uint32_t index, SessionId owner);
+  void charge(SessionId payer, std::uint64_t add, std::uint64_t remove);
   void unlink(std::uint32_t index);
 
   std::vector<Cown> slots_;
@@ -135,6 +153,8 @@ class CownTable {
   FlatIndex index_;
   // Head of each owner's intrusive list.
   std::unordered_map<SessionId, std::uint32_t> heads_;
+  // Stored bytes per payer (no entry: none).
+  std::unordered_map<SessionId, std::uint64_t> bytes_;
   std::vector<std::uint32_t> released_;  // the cascade's worklist
   BlobTable blobs_;
   std::vector<std::pair<SessionId, CownId>> freed_pinned_;

@@ -32,10 +32,11 @@ enum class Errc : std::uint16_t {
   tag_capacity,   // messaging: no free queue for a new tag
   queue_full,     // messaging: the tag's queue holds its limit
   no_workers,     // no worker can run the behavior (none, or none starts)
+  memory_cap,     // a program's stored values would pass its byte cap
 };
 
 // Number of Errc values; the server's map test iterates over them.
-inline constexpr std::uint16_t ERRC_COUNT = 20;
+inline constexpr std::uint16_t ERRC_COUNT = 21;
 
 struct Failure {
   Errc code = Errc::none;

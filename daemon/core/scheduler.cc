@@ -97,8 +97,9 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
     // the program's mistake, like a body's exception: with a result cown,
     // that is where it goes (check_submit has checked the id is fresh).
     if (f.code == Errc::mixed_pinned_owners && r.result) {
-      std::uint32_t c = cowns_.insert(
-          r.result, Value{f.message, true, f.code, {}, {}}, submitter, false);
+      std::uint32_t c = cowns_.insert(r.result,
+                                      Value{f.message, true, f.code, {}, {}},
+                                      submitter, false, owner);
       cowns_.at(c).report_to = owner;
       return BehaviorId{};
     }
@@ -145,7 +146,7 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
     // from there. Any other process that gets the cown (in a value or a
     // payload) takes its own handle with hold_cowns, so a worker restart
     // frees it only if nothing else refers to it (DESIGN D5).
-    std::uint32_t c = cowns_.insert(r.result, Value{}, submitter, false);
+    std::uint32_t c = cowns_.insert(r.result, Value{}, submitter, false, owner);
     cowns_.at(c).report_to = owner;  // its program hears of a lost raise
     bh.requests.push_back(Request{c, NONE});
   }
@@ -275,6 +276,20 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
     Status st = check_refs(u.value.refs, "a new value");
     if (!st) return st;
   }
+  if (std::string why = over_cap(updates); !why.empty()) {
+    // All or nothing: the cowns keep their values, the behavior fails.
+    for (const CownUpdate& u : updates) {  // the host unlinks new blobs
+      cowns_.blobs().add(u.value.blobs);
+      cowns_.blobs().release(u.value.blobs);
+    }
+    if (!bh.result && open_session_ptr(bh.submitter) != nullptr) {
+      events_.push_back(FailedEvent{bh.submitter, bh.tag, Errc::memory_cap,
+                                    "behavior's writes not stored: " + why});
+    }
+    abort(b, Errc::memory_cap, "behavior's writes not stored: " + why);
+    run_ready();
+    return Ok{};
+  }
   // Count every new value's refs before releasing any old one's: a value
   // that keeps a cown it embeds must not free it in between.
   for (const CownUpdate& u : updates) {
@@ -282,7 +297,8 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
     cowns_.blobs().add(u.value.blobs);  // likewise: an array kept in place
   }
   for (std::size_t i = 0; i < updates.size(); ++i) {
-    std::swap(cowns_.at(scratch_[i]).value, updates[i].value);
+    updates[i].value =
+        cowns_.replace_value(scratch_[i], std::move(updates[i].value));
   }
   for (CownUpdate& u : updates) {
     cowns_.release_refs(u.value.refs);
@@ -292,6 +308,33 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
   finish(b, ran_us);
   run_ready();
   return Ok{};
+}
+
+std::string Scheduler::over_cap(const std::vector<CownUpdate>& updates) const {
+  if (limits_.max_program_bytes == 0) return "";
+  // Growth per payer (a completion's cowns may belong to several
+  // programs; a handful, so a flat list).
+  std::vector<std::pair<SessionId, std::int64_t>> growth;
+  for (std::size_t i = 0; i < updates.size(); ++i) {
+    const Cown& c = cowns_.at(scratch_[i]);
+    auto d = static_cast<std::int64_t>(updates[i].value.bytes()) -
+             static_cast<std::int64_t>(c.value.bytes());
+    auto it = std::find_if(growth.begin(), growth.end(),
+                           [&](const auto& g) { return g.first == c.payer; });
+    if (it == growth.end()) {
+      growth.emplace_back(c.payer, d);
+    } else {
+      it->second += d;
+    }
+  }
+  for (const auto& [payer, d] : growth) {
+    if (d <= 0) continue;
+    if (std::string why = over_cap(payer, static_cast<std::uint64_t>(d));
+        !why.empty()) {
+      return why;
+    }
+  }
+  return "";
 }
 
 bool Scheduler::fail_running(SessionId executor, BehaviorId id, Errc code,
@@ -310,8 +353,8 @@ void Scheduler::abort(std::uint32_t b, Errc code, std::string message) {
   Behavior& bh = behaviors_.at(b);
   if (bh.result) {
     std::uint32_t c = cowns_.find(bh.result);
-    Value old = std::exchange(cowns_.at(c).value,
-                              Value{std::move(message), true, code, {}, {}});
+    Value old = cowns_.replace_value(
+        c, Value{std::move(message), true, code, {}, {}});
     cowns_.release_refs(old.refs);
     cowns_.blobs().release(old.blobs);
   }

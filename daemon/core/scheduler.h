@@ -78,6 +78,12 @@ struct Limits {
   // Seeds the session id-range prefixes. The host passes randomness so
   // cown ids are not guessable; tests pass a constant and replay exactly.
   std::uint64_t seed = 1;
+  // Bytes of cown values (and the blobs they name) one program may have
+  // stored at once (Value::bytes), counting the cowns its workers create;
+  // 0: no cap. A new cown that would pass it holds a memory_cap error
+  // instead of its value; a completion that would, stores nothing and
+  // fails its behavior with memory_cap.
+  std::uint64_t max_program_bytes = 0;
   MailLimits mail = {};  // messaging queues per program
 };
 
@@ -340,6 +346,10 @@ class Scheduler {
 
   // ---- inspection (status, tests) ----
   const Value* value_of(CownId id) const;
+  // Bytes of the values stored for program `session` (the byte cap's count).
+  std::uint64_t stored_bytes(SessionId session) const {
+    return cowns_.bytes_of(session);
+  }
   std::uint64_t in_flight() const { return all_.count(); }
   std::uint64_t in_flight(SessionId session) const;
   std::uint64_t completed() const { return completed_; }
@@ -450,6 +460,12 @@ class Scheduler {
                                      bool& pinned);
   Status check_new_cown(const Session& s, CownId id) const;
   Status check_refs(const std::vector<CownId>& refs, const char* where) const;
+  // The program whose byte cap a cown made by `session` counts against.
+  SessionId payer_of(SessionId session) const;
+  // "" when `payer` may store `add` more bytes; else why not.
+  std::string over_cap(SessionId payer, std::uint64_t add) const;
+  // The same for a completion's updates (their cowns in scratch_).
+  std::string over_cap(const std::vector<CownUpdate>& updates) const;
   void release_holds(Session& s);
   std::string check_ref_counts() const;  // part of check_invariants
   std::string check_pool() const;        // part of check_invariants

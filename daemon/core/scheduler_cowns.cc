@@ -39,8 +39,40 @@ Status Scheduler::create_cown(SessionId session, CownId id, Value value,
   if (!st) return st;
   st = check_refs(value.refs, "the new cown's value");
   if (!st) return st;
-  cowns_.insert(id, std::move(value), session, pinned);
+  SessionId payer = payer_of(session);
+  if (std::string why = over_cap(payer, value.bytes()); !why.empty()) {
+    // The cown exists, holding the reason: reading it raises, and if
+    // nobody does, its program hears of it when it goes.
+    cowns_.blobs().add(value.blobs);  // reported freed: the host unlinks
+    cowns_.blobs().release(value.blobs);
+    std::uint32_t c = cowns_.insert(
+        id, Value{"cown " + hex(id.value) + " holds no value: " + why, true,
+                  Errc::memory_cap, {}, {}},
+        session, pinned, payer);
+    cowns_.at(c).report_to = payer;
+    return Ok{};
+  }
+  cowns_.insert(id, std::move(value), session, pinned, payer);
   return Ok{};
+}
+
+SessionId Scheduler::payer_of(SessionId session) const {
+  const Session* s = find_session(session);
+  return s != nullptr && s->bound_to ? s->bound_to : session;
+}
+
+std::string Scheduler::over_cap(SessionId payer, std::uint64_t add) const {
+  std::uint64_t cap = limits_.max_program_bytes;
+  std::uint64_t now = cowns_.bytes_of(payer);
+  if (cap == 0 || add <= cap - std::min(now, cap)) return "";
+  const Session* s = find_session(payer);
+  std::string who = s != nullptr && !s->program.empty()
+                        ? "program '" + s->program + "'"
+                        : "session " + std::to_string(payer.value) + "'s program";
+  return "storing " + std::to_string(add) + " more bytes would bring " + who +
+         " to " + std::to_string(now + add) +
+         " bytes of cown values, over its cap of " + std::to_string(cap) +
+         " bytes (the daemon's --max-program-bytes)";
 }
 
 Status Scheduler::hold_cowns(SessionId session, const std::vector<CownId>& ids) {

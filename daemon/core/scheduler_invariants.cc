@@ -248,10 +248,15 @@ std::string Scheduler::check_ref_counts() const {
   for (const auto& [key, l] : leases_) {
     if (!count_message(l.value)) return "a leased message embeds a freed cown";
   }
+  std::map<SessionId, std::uint64_t> bytes;
   for (std::uint32_t c = 0; c < cowns_.capacity(); ++c) {
     const Cown& cown = cowns_.at(c);
     if (!cown.live) continue;
     if (cown.refs != counted[c]) return "a cown's reference count drifted";
+    bytes[cown.payer] += cown.value.bytes();
+  }
+  for (const auto& [payer, n] : bytes) {
+    if (cowns_.bytes_of(payer) != n) return "a program's stored bytes drifted";
   }
   return "";
 }

@@ -2,6 +2,7 @@
 // (DESIGN D4); it only moves them between cowns, dispatches and commits.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,18 @@ struct Value {
   // The shared-memory blobs `data` refers to (DESIGN D4); while stored in a
   // cown, each entry counts one reference to its blob (BlobTable).
   std::vector<std::string> blobs = {};
+  // The sizes of those blobs, as the host measured them when the value
+  // arrived: what they cost the program's byte cap (Limits).
+  std::uint64_t blob_bytes = 0;
+
+  // The bytes this value holds the daemon's memory (and its blobs, shared
+  // memory) to: what a program's byte cap counts.
+  std::uint64_t bytes() const { return data.size() + blob_bytes; }
 
   friend bool operator==(const Value& a, const Value& b) {
     return a.data == b.data && a.exception == b.exception &&
-           a.error == b.error && a.refs == b.refs && a.blobs == b.blobs;
+           a.error == b.error && a.refs == b.refs && a.blobs == b.blobs &&
+           a.blob_bytes == b.blob_bytes;
   }
 };
 

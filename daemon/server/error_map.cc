@@ -28,6 +28,7 @@ BOCD_PIN(too_large, TooLarge);
 BOCD_PIN(tag_capacity, TagCapacity);
 BOCD_PIN(queue_full, QueueFull);
 BOCD_PIN(no_workers, NoWorkers);
+BOCD_PIN(memory_cap, MemoryCap);
 #undef BOCD_PIN
 // Every schema code has a core twin, and no more.
 static_assert(static_cast<std::uint16_t>(W::MAX) + 1 == core::ERRC_COUNT);

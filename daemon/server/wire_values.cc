@@ -1,6 +1,7 @@
 #include "wire_values.h"
 
 #include "bocd/proto/blob_name.h"
+#include "shm/blobs.h"
 
 namespace bocd::server {
 
@@ -37,6 +38,11 @@ core::Value to_core(const fb::Value* v, std::string& bad_blob) {
   // An executor may not forge a daemon error; it stays the program's bytes.
   to_core(v->refs(), out.refs);
   to_core(v->blobs(), out.blobs, bad_blob);
+  // Measured here, not taken from the sender: the byte cap counts what
+  // the blobs really hold.
+  for (const std::string& name : out.blobs) {
+    out.blob_bytes += shm::blob_size(name);
+  }
   return out;
 }
 

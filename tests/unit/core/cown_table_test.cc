@@ -19,14 +19,14 @@ std::vector<std::uint32_t> insert_n(CownTable& t, SessionId owner,
                                     std::uint64_t base, int n) {
   std::vector<std::uint32_t> out;
   for (int i = 1; i <= n; ++i) {
-    out.push_back(t.insert(CownId{base + i}, Value{}, owner, false));
+    out.push_back(t.insert(CownId{base + i}, Value{}, owner, false, owner));
   }
   return out;
 }
 
 TEST(CownTableTest, InsertedCownIsFoundById) {
   CownTable t;
-  std::uint32_t c = t.insert(CownId{10}, val("x"), A, true);
+  std::uint32_t c = t.insert(CownId{10}, val("x"), A, true, A);
   EXPECT_EQ(t.find(CownId{10}), c);
   EXPECT_EQ(t.find(CownId{11}), NONE);
   const Cown& cown = t.at(c);
@@ -42,7 +42,7 @@ TEST(CownTableTest, InsertedCownIsFoundById) {
 
 TEST(CownTableTest, DropHandleFreesIdleCown) {
   CownTable t;
-  std::uint32_t c = t.insert(CownId{10}, val("x"), A, false);
+  std::uint32_t c = t.insert(CownId{10}, val("x"), A, false, A);
   t.drop_handle(c);
   EXPECT_EQ(t.find(CownId{10}), NONE);
   EXPECT_FALSE(t.at(c).live);
@@ -52,9 +52,9 @@ TEST(CownTableTest, DropHandleFreesIdleCown) {
 
 TEST(CownTableTest, FreedSlotIsReused) {
   CownTable t;
-  std::uint32_t c = t.insert(CownId{10}, Value{}, A, false);
+  std::uint32_t c = t.insert(CownId{10}, Value{}, A, false, A);
   t.drop_handle(c);
-  std::uint32_t d = t.insert(CownId{20}, val("y"), B, false);
+  std::uint32_t d = t.insert(CownId{20}, val("y"), B, false, B);
   EXPECT_EQ(d, c);
   EXPECT_EQ(t.capacity(), 1u);
   EXPECT_EQ(t.find(CownId{20}), d);
@@ -65,7 +65,7 @@ TEST(CownTableTest, FreedSlotIsReused) {
 
 TEST(CownTableTest, CownWithOwnerHandleIsNotFreed) {
   CownTable t;
-  std::uint32_t c = t.insert(CownId{10}, Value{}, A, false);
+  std::uint32_t c = t.insert(CownId{10}, Value{}, A, false, A);
   EXPECT_FALSE(t.free_if_unreferenced(c));
   EXPECT_EQ(t.find(CownId{10}), c);
   t.drop_handle(c);
@@ -76,7 +76,7 @@ TEST(CownTableTest, CownWithOwnerHandleIsNotFreed) {
 // scheduler frees it when the queue empties.
 TEST(CownTableTest, CownWithQueuedBehaviorIsNotFreed) {
   CownTable t;
-  std::uint32_t c = t.insert(CownId{10}, val("x"), A, false);
+  std::uint32_t c = t.insert(CownId{10}, val("x"), A, false, A);
   t.at(c).last_behavior = 0;
   t.drop_handle(c);
   EXPECT_EQ(t.find(CownId{10}), c);
@@ -135,7 +135,7 @@ TEST(CownTableTest, DroppingEveryHandleOneByOneEmptiesTheOwnerList) {
   for (std::uint32_t c : a) t.drop_handle(c);
   EXPECT_EQ(t.size(), 0u);
   // The owner's list is gone; a new cown starts a fresh one.
-  std::uint32_t c = t.insert(CownId{150}, Value{}, A, false);
+  std::uint32_t c = t.insert(CownId{150}, Value{}, A, false, A);
   t.drop_owner(A);
   EXPECT_EQ(t.find(CownId{150}), NONE);
   EXPECT_FALSE(t.at(c).live);

@@ -32,6 +32,7 @@ enum class Errc : std::uint16_t {
   tag_capacity,
   queue_full,
   no_workers,
+  memory_cap,
 };
 
 const std::error_category& category();

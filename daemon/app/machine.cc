@@ -1,6 +1,7 @@
-#include "cpus.h"
+#include "machine.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
@@ -37,6 +38,13 @@ unsigned physical_cores() {
     cores.emplace(package, core);
   }
   return cores.empty() ? 1u : static_cast<unsigned>(cores.size());
+}
+
+std::uint64_t physical_memory() {
+  long pages = ::sysconf(_SC_PHYS_PAGES);
+  long page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return 4096;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
 }
 
 }  // namespace bocd::app
