@@ -59,7 +59,7 @@ struct AdminClient::State {
             i->id(), role_name(i->role()), i->pid(),
             i->program() ? i->program()->str() : "", i->in_flight(),
             i->ran(), i->running(), i->busy_us(), i->pinned_dispatched(),
-            i->pinned_depth(), i->mean_run_us()});
+            i->pinned_depth(), i->mean_run_us(), i->serves()});
       }
     }
     return d;

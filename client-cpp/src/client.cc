@@ -74,6 +74,7 @@ Client::Client(Options options)
     extras.code_mark = e.code_mark;
     extras.sys_path = e.sys_path;
     extras.cwd = e.cwd;
+    extras.bocd_path = e.bocd_path;
   }
   std::string token = options.worker_token;
   if (token.empty() && worker_) {

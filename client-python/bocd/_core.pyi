@@ -41,6 +41,9 @@ class Session:
                  on_unhandled: Optional[Callable[[int, Value], None]] = None,
                  environment: Optional[dict[str, Any]] = None) -> None: ...
     @property
+    def session_id(self) -> int:
+        """This session's id on the daemon (status records name it)."""
+    @property
     def behaviors_accepted(self) -> int:
         """Behaviors of this session (own and nested) the daemon had
         accepted at the last quiesce."""

@@ -161,7 +161,8 @@ def _program_name() -> str:
 def _environment() -> dict[str, Any]:
     """What this program's workers must run (proto Environment): this
     interpreter, its bytecode mark, this search path and working
-    directory. The daemon starts workers for this program alone."""
+    directory, and this bocd. The daemon starts workers for this program
+    alone."""
     cwd = os.getcwd()
     # '' means the working directory; a worker starts elsewhere.
     path = []
@@ -169,10 +170,12 @@ def _environment() -> dict[str, Any]:
         p = os.path.abspath(p or cwd)
         if p not in path:
             path.append(p)
+    here = os.path.dirname(os.path.abspath(__file__))  # .../bocd
     return {"python": sys.executable,
             "version": "%d.%d.%d" % sys.version_info[:3],
             "code_mark": _serial.CODE_MARK,
-            "sys_path": path, "cwd": cwd}
+            "sys_path": path, "cwd": cwd,
+            "bocd_path": os.path.dirname(here)}
 
 
 def _private_forced() -> bool:

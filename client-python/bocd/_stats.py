@@ -5,8 +5,7 @@ counterpart. quiesce(stats=True) keeps bocpy's 14 keys (API.md 4.5: tests
 check the exact set) with these meanings: behaviors the program scheduled
 count under pushed_remote and those its behaviors scheduled under
 dispatched_to_pending (as bocpy does), on worker 0; popped_local is the
-behaviors each worker has run (for every program of the daemon); the rest
-stay 0. runtime_stats() gives what a bocd user wants to see: per worker,
+behaviors each of this program's workers has run; the rest stay 0. runtime_stats() gives what a bocd user wants to see: per worker,
 behaviors run, busy time and queue depth; for this program's main thread,
 its pinned dispatches and pinned queue.
 """
@@ -25,16 +24,25 @@ STAT_KEYS = (
 )
 
 
+def _me() -> int:
+    s = _runtime._session
+    return s.session_id if s is not None else 0
+
+
 def _workers(status: dict[str, Any]) -> list[dict[str, Any]]:
-    # Sessions come sorted by id: a replacement worker takes the place
-    # after those still serving.
-    return [s for s in status["sessions"] if s["role"] == "worker"]
+    """This program's workers: those the daemon started for it (other
+    programs' are none of its business), and any that serve every
+    program. Sessions come sorted by id: a replacement worker takes the
+    place after those still serving."""
+    me = _me()
+    return [s for s in status["sessions"]
+            if s["role"] == "worker" and s["serves"] in (0, me)]
 
 
 def _main(status: dict[str, Any]) -> dict[str, Any] | None:
-    pid = os.getpid()
+    me = _me()
     for s in status["sessions"]:
-        if s["role"] == "client" and s["pid"] == pid:
+        if s["role"] == "client" and s["id"] == me:
             return dict(s)
     return None
 
@@ -60,13 +68,14 @@ def runtime_stats(timeout: float = 10.0) -> dict[str, Any]:
 
     Returns ``{"workers": [...], "main": {...}, "queued": n}``:
 
-    * ``workers``: one dict per worker process of the daemon, with
+    * ``workers``: one dict per worker process serving this program, with
       ``worker_index``, ``pid``, ``behaviors_run``, ``running`` (dispatched
       to it, not yet ended: its queue depth), ``busy_s`` (time it held
       at least one behavior) and ``mean_run_s`` (the moving average of its
       bodies' run times, by which the daemon decides whether to send it
-      more while it is busy; None before its first). Workers serve every
-      program of the daemon, so these count all of their work.
+      more while it is busy; None before its first). The daemon starts
+      workers for each program alone; workers that connected on their
+      own serve every program, and count all of their work.
     * ``main``: this program as an executor of its pinned work: ``pid``,
       ``pinned_dispatched`` (pinned behaviors routed to it so far),
       ``pinned_depth`` (what a pump() called now would run: every pinned

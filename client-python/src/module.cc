@@ -60,6 +60,7 @@ py::dict daemon_status(const std::string& socket, double timeout_s) {
     d["pinned_dispatched"] = x.pinned_dispatched;
     d["pinned_depth"] = x.pinned_depth;
     d["mean_run_us"] = x.mean_run_us;
+    d["serves"] = x.serves;
     sessions.append(d);
   }
   py::dict out;
@@ -218,6 +219,7 @@ class Session {
       env.code_mark = e["code_mark"].cast<std::string>();  // bytes
       env.sys_path = e["sys_path"].cast<std::vector<std::string>>();
       env.cwd = e["cwd"].cast<std::string>();
+      env.bocd_path = e["bocd_path"].cast<std::string>();
       o.environment = std::move(env);
     }
     if (!on_unhandled.is_none()) {
@@ -263,6 +265,7 @@ class Session {
   }
 
   std::uint64_t behaviors_accepted() { return c()->behaviors_accepted(); }
+  std::uint64_t session_id() { return c()->session(); }
 
   std::uint64_t create(const py::bytes& data, const Ids& refs,
                        const Names& blobs) {
@@ -653,6 +656,7 @@ PYBIND11_MODULE(_core, m) {
            py::arg("stall_ms") = 1, py::arg("on_unhandled") = py::none(),
            py::arg("environment") = py::none())
       .def_property_readonly("behaviors_accepted", &Session::behaviors_accepted)
+      .def_property_readonly("session_id", &Session::session_id)
       .def_property_readonly("notice_keys",
                              [](Session& s) { return s.c()->notice_keys(); })
       .def("close", &Session::close)

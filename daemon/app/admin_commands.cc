@@ -51,7 +51,8 @@ std::string to_json(const DaemonStatus& s) {
          ",\"busy_ms\":" + std::to_string(x.busy_us / 1000.0) +
          ",\"pinned_dispatched\":" + std::to_string(x.pinned_dispatched) +
          ",\"pinned_depth\":" + std::to_string(x.pinned_depth) +
-         ",\"mean_run_us\":" + std::to_string(x.mean_run_us) + "}";
+         ",\"mean_run_us\":" + std::to_string(x.mean_run_us) +
+         ",\"serves\":" + std::to_string(x.serves) + "}";
   }
   return o + "]}";
 }
@@ -78,13 +79,15 @@ void print_text(const DaemonStatus& s, const std::string& socket) {
               "BUSY-S", "RUN-US", "PINNED", "PQ", "PROGRAM");
   for (const auto& x : s.sessions) {
     std::string run = x.mean_run_us < 0 ? "-" : std::to_string(x.mean_run_us);
+    std::string program = x.program;
+    if (x.serves != 0) program += " (for session " + std::to_string(x.serves) + ")";
     std::printf(
         "%-8llu %-7s %-8d %-10llu %-10llu %-8u %-10.3f %-8s %-8llu %-4u %s\n",
         static_cast<unsigned long long>(x.id), x.role.c_str(), x.pid,
         static_cast<unsigned long long>(x.in_flight),
         static_cast<unsigned long long>(x.ran), x.running, x.busy_us / 1e6,
         run.c_str(), static_cast<unsigned long long>(x.pinned_dispatched),
-        x.pinned_depth, x.program.c_str());
+        x.pinned_depth, program.c_str());
   }
 }
 

@@ -279,8 +279,15 @@ int serve(const ServeOptions& options) {
   }
   if (o.log_file.empty()) o.log_file = default_log_file(o);
   std::error_code ec;
-  std::filesystem::create_directories(
-      std::filesystem::path(o.log_file).parent_path(), ec);
+  // A directory made here is 0700, as the server makes the socket's (by
+  // default the log's is the socket's, made here first).
+  std::filesystem::path log_dir =
+      std::filesystem::path(o.log_file).parent_path();
+  if (!log_dir.empty() && !std::filesystem::exists(log_dir, ec) &&
+      std::filesystem::create_directories(log_dir, ec)) {
+    std::filesystem::permissions(log_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   if (ec) {
     std::fprintf(stderr, "bocd: cannot log to %s: %s\n", o.log_file.c_str(),
                  ec.message().c_str());

@@ -101,6 +101,8 @@ std::variant<Command, int> parse_command_line(int argc, char** argv) {
   CLI::App app{"bocd: Behavior-Oriented Concurrency as a service", "bocd"};
   app.set_version_flag("--version", "bocd " BOCD_VERSION);
   app.option_defaults()->always_capture_default();
+  // A misspelt key in --config must not be dropped in silence.
+  app.allow_config_extras(CLI::config_extras_mode::error);
   app.require_subcommand(0, 1);
   // `bocd --workers N` alone means `bocd serve --workers N`: both sets of
   // options write the same struct. The config file is read by the top

@@ -113,9 +113,10 @@ void WorkerProvisioner::spawn(core::SessionId program,
 
 WorkerTemplate& WorkerProvisioner::template_for(
     const server::ProgramEnvironment& env) {
-  // One per interpreter and the bytecode it makes; one that has failed is
-  // replaced (the scheduler spaces out the retries).
-  std::string key = env.python + '\0' + env.code_mark;
+  // One per interpreter, the bytecode it makes and the bocd it imports;
+  // one that has failed is replaced (the scheduler spaces out the
+  // retries).
+  std::string key = env.python + '\0' + env.code_mark + '\0' + env.bocd_path;
   auto it = templates_.find(key);
   if (it != templates_.end() && !it->second->failed()) return *it->second;
   WorkerTemplate::Events events{
@@ -123,7 +124,7 @@ WorkerTemplate& WorkerProvisioner::template_for(
       [this](const std::string& t, const std::string& l) { on_output(t, l); },
       [this](const std::string& t, const std::string& s) { on_exited(t, s); }};
   auto fresh = std::make_unique<WorkerTemplate>(
-      io_, env.python, env.sys_path, child_environment(), std::move(events));
+      io_, env.python, env.bocd_path, child_environment(), std::move(events));
   WorkerTemplate& t = *fresh;
   if (it != templates_.end()) {
     // Kept until reaped, with its handlers' object: retired after this.
@@ -204,7 +205,7 @@ void WorkerProvisioner::on_exited(const std::string& token,
   } else {
     std::string why = (w.pid > 0 ? "a worker (pid " + std::to_string(w.pid) +
                                        ") " + status
-                                 : "a worker " + status) +
+                                 : "no worker could start: " + status) +
                       w.output->tail_text();
     last_failure_ = why;
     last_failure_at_ = std::chrono::steady_clock::now();

@@ -27,30 +27,21 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
-std::string joined(const std::vector<std::string>& parts, char sep) {
-  std::string out;
-  for (const std::string& p : parts) {
-    if (!out.empty()) out += sep;
-    out += p;
-  }
-  return out;
-}
-
 }  // namespace
 
 WorkerTemplate::WorkerTemplate(asio::io_context& io, std::string python,
-                               std::vector<std::string> search_path,
+                               std::string bocd_path,
                                std::vector<std::string> env, Events events)
     : io_(io),
       python_(std::move(python)),
       events_(std::move(events)),
       output_(io) {
-  start(search_path, env);
+  start(bocd_path, env);
 }
 
 WorkerTemplate::~WorkerTemplate() { stop(); }
 
-void WorkerTemplate::start(const std::vector<std::string>& search_path,
+void WorkerTemplate::start(const std::string& bocd_path,
                            const std::vector<std::string>& base_env) {
   int pair[2];
   int out[2];
@@ -59,8 +50,10 @@ void WorkerTemplate::start(const std::vector<std::string>& search_path,
     return fail(std::string("cannot start a template: ") + std::strerror(errno));
   }
   std::vector<std::string> env = base_env;
-  // The program's search path finds the bocd it runs.
-  env.push_back("PYTHONPATH=" + joined(search_path, ':'));
+  // The program's bocd, and nothing else of its search path: a module
+  // beside its script (a json.py) must not shadow what the template
+  // imports. Each worker takes the program's whole path after the fork.
+  if (!bocd_path.empty()) env.push_back("PYTHONPATH=" + bocd_path);
   std::vector<std::string> args = {python_, "-m", "bocd.template"};
   auto argv = pointers(args);
   auto envp = pointers(env);
@@ -70,6 +63,9 @@ void WorkerTemplate::start(const std::vector<std::string>& search_path,
   ::posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   ::posix_spawn_file_actions_adddup2(&actions, out[1], 2);
   ::posix_spawn_file_actions_addclosefrom_np(&actions, 4);
+  // `-m` puts the working directory first on sys.path: "/", not wherever
+  // the daemon was started.
+  ::posix_spawn_file_actions_addchdir_np(&actions, "/");
   posix_spawnattr_t attr;
   ::posix_spawnattr_init(&attr);
   // Its own process group: a Ctrl-C at the daemon's terminal is for the

@@ -52,10 +52,11 @@ class WorkerTemplate {
         exited;
   };
 
-  // Starts `python -m bocd.template` with `search_path` as its PYTHONPATH
-  // and `env` as its environment.
+  // Starts `python -m bocd.template` in "/", with `bocd_path` (where the
+  // program imports bocd from; empty: the interpreter's own) as its
+  // PYTHONPATH and `env` as its environment.
   WorkerTemplate(boost::asio::io_context& io, std::string python,
-                 std::vector<std::string> search_path,
+                 std::string bocd_path,
                  std::vector<std::string> env, Events events);
   ~WorkerTemplate();
   WorkerTemplate(const WorkerTemplate&) = delete;
@@ -71,7 +72,7 @@ class WorkerTemplate {
   void stop();
 
  private:
-  void start(const std::vector<std::string>& search_path,
+  void start(const std::string& bocd_path,
              const std::vector<std::string>& env);
   void read();
   void handle(const std::string& line);

@@ -154,6 +154,8 @@ struct SessionSummary {
   // The moving average of its bodies' run times that pipelining goes by
   // (Limits::pipeline_below_us); -1 before its first.
   std::int64_t mean_run_us = -1;
+  // A worker started for one program: that program (Session::bound_to).
+  SessionId serves;
 };
 
 // A program's pinned work (DESIGN D8): behaviors dispatched to it because

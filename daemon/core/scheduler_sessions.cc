@@ -190,7 +190,7 @@ std::vector<SessionSummary> Scheduler::sessions() const {
     out.push_back(SessionSummary{s.id, s.role, s.pid, s.program,
                                  s.terminator.count(), s.ran, s.running,
                                  busy, s.pinned_dispatched,
-                                 s.pinned_running, s.run_us});
+                                 s.pinned_running, s.run_us, s.bound_to});
   }
   std::sort(out.begin(), out.end(),
             [](const SessionSummary& a, const SessionSummary& b) {

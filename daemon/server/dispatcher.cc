@@ -214,6 +214,7 @@ std::optional<core::SessionOptions> Dispatcher::session_options(
       }
     }
     env->cwd = e.cwd() ? e.cwd()->str() : "";
+    env->bocd_path = e.bocd_path() ? e.bocd_path()->str() : "";
     if (env->python.empty()) {
       why = "Hello.env names no interpreter";
       return std::nullopt;
@@ -381,7 +382,7 @@ void Dispatcher::status(Peer& p, const fb::StatusRequest& m) {
     sessions.push_back(fb::CreateSessionInfo(
         fbb, s.id.value, to_wire(s.role), s.pid, fbb.CreateString(s.program),
         s.in_flight, s.ran, s.running, s.busy_us, s.pinned_dispatched,
-        s.pinned_depth, s.mean_run_us));
+        s.pinned_depth, s.mean_run_us, s.serves.value));
   }
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
       info_.now() - info_.started);

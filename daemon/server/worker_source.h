@@ -22,6 +22,7 @@ struct ProgramEnvironment {
   std::string code_mark;
   std::vector<std::string> sys_path;
   std::string cwd;
+  std::string bocd_path;  // where its bocd package is imported from
 };
 
 class WorkerSource {

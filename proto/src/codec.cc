@@ -147,7 +147,9 @@ void Encoder::hello(fb::Role role, std::int32_t pid, std::string_view program,
         x.code_mark.size());
     auto path = names(x.sys_path);
     auto cwd = text(x.cwd);
-    env = fb::CreateEnvironment(fbb_, python, pyver, mark, path, cwd);
+    auto bocd_path = text(x.bocd_path);
+    env = fb::CreateEnvironment(fbb_, python, pyver, mark, path, cwd,
+                                bocd_path);
   }
   auto token = x.token.empty() ? 0 : text(x.token);
   finish(fb::Message::Hello,

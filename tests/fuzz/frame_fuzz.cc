@@ -63,6 +63,7 @@ class Digest {
     add(e->code_mark());
     add(e->sys_path());
     add(e->cwd());
+    add(e->bocd_path());
   }
   void add(const fb::Value* v) {
     add(v ? v->data() : nullptr);
@@ -253,6 +254,7 @@ bool reencode_client_message(const fb::Envelope& env,
       x.python_version = text_of(h->version());
       x.code_mark = bytes_of(h->code_mark());
       x.cwd = text_of(h->cwd());
+      x.bocd_path = text_of(h->bocd_path());
       if (h->sys_path()) {
         for (const flatbuffers::String* s : *h->sys_path()) {
           path.push_back(s->str());

@@ -179,6 +179,19 @@ TEST(Cli, ConfigFileSetsServeOptions) {
   EXPECT_EQ(run_bocd({"stop", "--socket", socket}).exit_code, 0);
 }
 
+TEST(Cli, AMisspeltConfigKeyIsAUsageErrorNamingIt) {
+  DaemonProcess probe;  // only for a private directory
+  std::string config = probe.dir() + "/typo.toml";
+  {
+    std::ofstream out(config);
+    out << "[serve]\nlog_format = \"json\"\n";  // the option is log-format
+  }
+  auto r = run_bocd({"serve", "--config", config, "--socket",
+                     probe.dir() + "/typo.sock"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("log_format"), std::string::npos) << r.out;
+}
+
 TEST(Cli, LogFileRotatesAtMaxBytes) {
   DaemonProcess d({"--log-max-bytes", "2048", "--log-files", "2"});
   // Each status adds connect and disconnect lines (~250 bytes).

@@ -124,6 +124,20 @@ def test_serve_with_its_defaults_runs_behaviors(tmp_path):
         assert stopped.returncode == 0, explain(stopped)
 
 
+def test_a_detached_serve_makes_its_socket_directory_0700(tmp_path):
+    # The log (beside the socket) is opened before the server makes the
+    # socket's directory: whoever makes it, it is the daemon user's alone.
+    sock = str(tmp_path / "fresh" / "bocd.sock")
+    started = bocd_cli("serve", "--socket", sock, "--workers", "0")
+    assert started.returncode == 0, explain(started)
+    try:
+        assert os.stat(os.path.dirname(sock)).st_mode & 0o777 == 0o700
+        assert os.path.exists(os.path.join(os.path.dirname(sock), "bocd.log"))
+    finally:
+        stopped = bocd_cli("stop", "--socket", sock)
+        assert stopped.returncode == 0, explain(stopped)
+
+
 def test_a_program_killed_by_sigterm_leaves_no_private_daemon_files(tmp_path):
     import signal
     import subprocess
@@ -262,6 +276,36 @@ def test_behaviors_in_a_module_beside_the_script_run_on_the_service(
     assert p.stdout.strip() == "42", explain(p)
 
 
+def test_a_module_beside_the_first_script_does_not_break_the_template(
+        tmp_path):
+    # The first program on a fresh service has a json.py beside its script.
+    # The workers' template (which imports json) must not load it: it runs
+    # with bocd's directory alone on its path; the workers it forks take the
+    # program's path. A later program on the same interpreter runs too.
+    from bocd._daemon import Daemon
+    d = Daemon(socket_path=str(tmp_path / "fresh.sock"), workers=1).start()
+    try:
+        for name, shadow in (("first", True), ("second", False)):
+            app = tmp_path / name
+            app.mkdir()
+            if shadow:
+                (app / "json.py").write_text(
+                    "raise ImportError(\"the program's json.py\")\n")
+            (app / "main.py").write_text(textwrap.dedent("""
+                from bocd import Cown, when
+                @when(Cown(20))
+                def add(c):
+                    return c.value + 22
+                print(add.unwrap())
+            """))
+            p = run_python(None, args=[str(app / "main.py")], cwd=app,
+                           env_extra={"BOCD_SOCKET": d.socket})
+            assert p.returncode == 0, explain(p)
+            assert p.stdout.strip() == "42", explain(p)
+    finally:
+        d.stop()
+
+
 ISOLATION = textwrap.dedent("""
     import json, sys
     from bocd import Cown, when
@@ -364,3 +408,39 @@ def test_when_waits_for_room_at_the_in_flight_limit(tmp_path, fifo, mode):
     else:  # the alarm came while it waited for room
         assert lines[0] == "interrupted", explain(p)
         assert 16 <= int(lines[1]) < 500, explain(p)
+
+
+STATS_REPORT = textwrap.dedent("""
+    import json, os, sys
+    import bocd
+    from bocd import Cown, when
+
+    @when(Cown(0))
+    def where(c):
+        import os
+        return os.getpid()
+
+    mine = where.unwrap()
+    seen = [w["pid"] for w in bocd.runtime_stats()["workers"]]
+    print(json.dumps({"mine": mine, "seen": seen}), flush=True)
+    sys.stdin.readline()  # keeps its workers while the other looks
+""")
+
+
+def test_runtime_stats_show_a_program_its_own_workers_only(bocd_daemon):
+    env = _child_env({"BOCD_SOCKET": bocd_daemon.socket})
+    first = subprocess.Popen([sys.executable, "-c", STATS_REPORT], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        a = json.loads(first.stdout.readline())
+        second = subprocess.run([sys.executable, "-c", STATS_REPORT],
+                                input="\n", capture_output=True, text=True,
+                                timeout=GUARD, env=env)
+        assert second.returncode == 0, explain(second)
+        b = json.loads(second.stdout)
+    finally:
+        first.communicate("\n", timeout=GUARD)
+    assert a["mine"] in a["seen"]
+    assert b["mine"] in b["seen"]
+    assert a["mine"] not in b["seen"], "another program's worker is shown"

@@ -28,6 +28,8 @@ struct SessionStatus {
   // Moving average of its bodies' run times, which the daemon pipelines
   // by (--pipeline-below-us); -1 before its first.
   std::int64_t mean_run_us = -1;
+  // A worker started for one program: its session id (0: none).
+  std::uint64_t serves = 0;
 };
 
 struct DaemonStatus {

@@ -152,6 +152,7 @@ struct Environment {
   std::string code_mark;  // bytes: the interpreter's bytecode mark
   std::vector<std::string> sys_path;
   std::string cwd;
+  std::string bocd_path;  // the directory its bocd package is imported from
 };
 
 struct Options {

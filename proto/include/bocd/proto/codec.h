@@ -50,7 +50,7 @@ class Encoder {
              std::uint32_t version = PROTOCOL_VERSION);
   // A program's environment (Hello.env) and a worker's token.
   struct HelloExtras {
-    std::string_view python, python_version, code_mark, cwd;
+    std::string_view python, python_version, code_mark, cwd, bocd_path;
     std::span<const std::string> sys_path;
     bool has_env = false;
     std::string_view token;
