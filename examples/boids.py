@@ -17,8 +17,9 @@ behavior per frame on the main thread, never one per bird.
     python examples/boids.py [--birds 200] [--frames N] [--seed 1]
     python examples/boids.py --headless --frames 30
 
-The window needs pyglet; ``--headless`` runs without a display (and without
-pyglet) and prints a summary.
+It needs numpy, and its window needs pyglet: ``pip install .[examples]``
+from the repository brings both. ``--headless`` runs without a display (and
+without pyglet) and prints a summary.
 """
 
 import argparse

@@ -11,7 +11,9 @@ the window stays responsive however much work waits.
     python examples/tk_counter.py [--updates 40] [--chunk 100000]
     python examples/tk_counter.py --headless
 
-``--headless`` makes no window (there may be no display): the counter is a
+The window needs tkinter, which comes with CPython but not with every
+build of it (on Debian it is the python3-tk package). ``--headless`` makes
+no window (there may be no display) and needs no tkinter: the counter is a
 plain object and a small timer loop stands in for Tk's, with the same
 after(), mainloop() and quit(), the same tick and the same pinned flow.
 """
