@@ -3,7 +3,8 @@
 Runs N behaviors (each with its result cown, and a fresh cown per
 behavior) in batches with quiesce() between, and prints the daemon's
 resident set size and cown count after each tenth of the run. Flat
-figures show that cowns nobody refers to are freed (DESIGN D5).
+figures show that cowns nobody refers to are freed (docs/python.md
+"Lifetime").
 
     .venv/bin/python bench/py_lifetime.py [--n 1000000] [--batch 10000]
 """

@@ -1,6 +1,6 @@
-// Client messaging (API.md section 12): request/reply over the session's
-// channel. Every Mail op but Cancel, Release and Return is answered by one
-// MailReply or Error naming its request; see bocd.fbs.
+// Client messaging (docs/protocol.md, Messaging): request/reply over the
+// session's channel. Every Mail op but Cancel, Release and Return is
+// answered by one MailReply or Error naming its request; see bocd.fbs.
 #include "bocd/client/client.h"
 #include "channel.h"
 

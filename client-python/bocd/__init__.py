@@ -3,7 +3,8 @@
 The API of bocpy (``@when``, ``Cown``, ``wait``, ``quiesce``, ...), with
 behaviors run by the daemon's worker processes, so Python code uses every
 core on any CPython >= 3.10. Change ``import bocpy`` to ``import bocd``.
-See API.md for the contract and where bocd differs from bocpy.
+See docs/python.md for the contract, and its table "Compatibility with
+bocpy 0.14" for where bocd differs from bocpy.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``Behaviors``: bocpy's runtime object (API.md 4.6), kept for its tests.
+"""``Behaviors``: bocpy's runtime object, kept for its tests.
 
 bocd's runtime is the program's session with the daemon, one per process,
 so a ``Behaviors`` is a thin handle on it: ``start`` is ``bocd.start``,

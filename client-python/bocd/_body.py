@@ -9,9 +9,10 @@ and returns the cowns' new values and the result.
 Everything a body raises (BaseException too) lands on its result cown
 with the exception flag set; a value or result that cannot be pickled
 becomes the result's exception and the cown keeps its previous value
-(API.md section 17, row 4). Work to do after each body (the noticeboard
-snapshot, a worker's output) is registered with ``_runtime.at_behavior_end``:
-this module imports nothing above it in the package.
+(docs/python.md "Values", and its row in "Compatibility with bocpy 0.14").
+Work to do after each body (the noticeboard snapshot, a worker's output) is
+registered with ``_runtime.at_behavior_end``: this module imports nothing
+above it in the package.
 """
 from __future__ import annotations
 

@@ -2,14 +2,15 @@
 
 A handle names a cown in the daemon by id. Holding a value needs
 ownership: inside a behavior, its parameters own their cowns for the body;
-on the main side, ``acquire()`` is an ordered request in the cown's queue
-(API.md section 17, row 3) held until ``release()``.
+on the main side, ``acquire()`` is an ordered request in the cown's queue,
+not bocpy's steal, held until ``release()`` (docs/python.md
+"Holding cowns").
 
-Lifetime (DESIGN D5): this process tells the daemon when it gains its first
-handle to a cown and when it drops its last one. Handles made while a
-behavior runs (its parameters, cowns in its captures or values) are
-*borrowed*: the running behavior keeps those cowns alive, so they cost
-nothing unless they outlive the body (see ``promote_escaped``).
+Lifetime (docs/python.md "Lifetime"): this process tells the daemon when it
+gains its first handle to a cown and when it drops its last one. Handles
+made while a behavior runs (its parameters, cowns in its captures or
+values) are *borrowed*: the running behavior keeps those cowns alive, so
+they cost nothing unless they outlive the body (see ``promote_escaped``).
 """
 from __future__ import annotations
 
@@ -256,10 +257,10 @@ class _Handle(Generic[T]):
 
     def acquire(self) -> None:
         """Waits for behaviors scheduled earlier on this cown, then holds it
-        until release(): an ordered request in the cown's queue (API.md
-        section 17, row 3). Interruptible (Ctrl-C); on the main thread it
-        runs this program's pinned work while it waits, which the cown may
-        be queued behind.
+        until release(): an ordered request in the cown's queue, not
+        bocpy's steal (docs/python.md "Holding cowns"). Interruptible
+        (Ctrl-C); on the main thread it runs this program's pinned work
+        while it waits, which the cown may be queued behind.
 
         Inside a behavior it may take a cown outside the behavior's
         request set; the body waits for it, and releasing it is the body's
@@ -462,7 +463,7 @@ def end_body() -> None:
 
 
 def hold_frame_cowns(frame: Any) -> None:
-    """What wait() does to cowns (API.md 4.2, section 17 row 2): every
+    """What wait() does to cowns (docs/python.md "Holding cowns"): every
     Cown that a local or global of `frame` and the frames below it refers
     to directly comes out held by this program, so its value is readable.
     Ordered acquires, sent together and then waited for; cowns reachable
@@ -551,10 +552,10 @@ class CownCapsule(_Handle[T]):
         return self
 
 
-# Values of this program's pinned cowns, by id (DESIGN D8): they never
-# leave the process. One stays until the daemon reports the cown freed
-# (forget_freed_pinned): a value or queued behavior may name the cown
-# after this process's last handle to it is gone.
+# Values of this program's pinned cowns, by id: they never leave the
+# process (docs/python.md "Pinned cowns"). One stays until the daemon
+# reports the cown freed (forget_freed_pinned): a value or queued behavior
+# may name the cown after this process's last handle to it is gone.
 _pinned: dict[int, Any] = {}
 _pinned_exc: set[int] = set()  # ids whose exception flag was set by hand
 _MISSING = object()

@@ -1,5 +1,7 @@
-"""wait() and quiesce(): waiting for a program's behaviors (API.md 4.2-4.4,
-with section 17 rows 1, 2 and 11).
+"""wait() and quiesce(): waiting for a program's behaviors.
+
+What wait() leaves held is in docs/python.md "Holding cowns"; where both
+differ from bocpy's, in its table "Compatibility with bocpy 0.14".
 
 Both wait for this program's session to be quiescent, running its pinned
 work meanwhile (``_pump.wait_pumping``). ``quiesce`` is a checkpoint;

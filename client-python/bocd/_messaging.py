@@ -1,10 +1,12 @@
-"""Messaging: send, receive, drain, set_tags (API.md section 12).
+"""Messaging: send, receive, drain, set_tags (docs/python.md "Messaging").
 
-The queues live in the daemon, one set per program session (API.md 17
-row 13), so the program's threads and its behaviors on every worker share
-them. A program speaks over its own session. A worker process runs its
-bodies on its session's IO thread, where waiting for a reply would block
-the thread that reads it, so it messages over a second session of its own
+The queues live in the daemon, one set per program session, so the
+program's threads and its behaviors on every worker share them, and they
+survive start() and wait(), unlike bocpy's (see the table
+"Compatibility with bocpy 0.14" in docs/python.md). A program speaks over
+its own session. A worker process runs its bodies on its session's IO
+thread, where waiting for a reply would block the thread that reads it, so
+it messages over a second session of its own
 (``_runtime.waiting_session``), naming the program of the running behavior.
 
 A received message keeps its cowns alive in the daemon until the receiver

@@ -1,4 +1,4 @@
-"""The noticeboard (API.md section 11), shared by every process of a program.
+"""The noticeboard, shared by every process of a program.
 
 The board is one cown per program whose value is a dict of entries. The
 daemon names it to every process of the program (Mail Board) and reads
@@ -6,6 +6,7 @@ its committed value for snapshots. Every mutation is a behavior on that
 cown, so mutations apply one at a time, in the order scheduled, with
 ``notice_update``'s ``fn`` run in one place (a worker) atomically; cown
 handles inside entries stay alive because the board's value embeds them.
+See docs/python.md "Noticeboard".
 
 A behavior's first read takes a snapshot (the committed value) and keeps
 it for the rest of the behavior, so it does not see its own writes. On
@@ -70,8 +71,8 @@ def _check_key(key: Any) -> str:
 
 
 def _check_started(verb: str) -> None:
-    """On the main side, mutations need a running runtime (API.md 11.1),
-    checked before the key."""
+    """On the main side, mutations need a running runtime, checked before
+    the key."""
     if (not _runtime.in_worker() and _runtime.current_behavior() is None
             and not _runtime.is_up()):
         raise RuntimeError(

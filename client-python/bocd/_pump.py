@@ -1,12 +1,12 @@
 """pump(): running this program's pinned behaviors on its main thread.
 
 A behavior whose request set holds a PinnedCown of this program is routed
-here by the daemon (DESIGN D8) and waits in the client's pinned queue;
-``pump()`` runs queued ones one at a time, to completion, on the calling
-thread. ``wait()`` and ``quiesce()`` pump while they wait (``wait_pumping``),
+here by the daemon and waits in the client's pinned queue; ``pump()`` runs
+queued ones one at a time, to completion, on the calling thread.
+``wait()`` and ``quiesce()`` pump while they wait (``wait_pumping``),
 woken at once when pinned work arrives and parking at most
-``set_wait_pump_poll`` milliseconds. API.md section 10, with section 17
-rows 5 and 16.
+``set_wait_pump_poll`` milliseconds. See docs/python.md "Pinned cowns", and
+its table "Compatibility with bocpy 0.14" for where bocd differs.
 """
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ process (``bocd.worker``) has its own session, set by ``bind_worker``.
 
 "Up" is bocpy's notion of a running runtime: set by start(), cleared by
 wait(). The session itself stays connected across wait() so that cowns
-keep their values (API.md section 17, row 2).
+keep their values (docs/python.md, "Compatibility with bocpy 0.14": cowns
+across wait()).
 """
 from __future__ import annotations
 

@@ -6,21 +6,23 @@ importable classes, which the C pickler handles alone; anything defined in
 the fast pickler give up and the value is pickled again with cloudpickle,
 which ships such definitions by value.
 
-Cown handles inside a value are written as the daemon's id (DESIGN D5), and
-the ids a value embeds are collected so the daemon can keep those cowns
-alive while the value refers to them. Code objects travel with marshal,
-which keeps their file name and line numbers (cloudpickle renames them
-"<dynamic-code>"), so tracebacks from workers name the real file; workers
-run the same interpreter, so marshal's format fits.
+Cown handles inside a value are written as the daemon's id, and the ids a
+value embeds are collected so the daemon can keep those cowns alive while
+the value refers to them (docs/protocol.md "Cown lifetime"). Code objects
+travel with marshal, which keeps their file name and line numbers
+(cloudpickle renames them "<dynamic-code>"), so tracebacks from workers
+name the real file; workers run the same interpreter, so marshal's format
+fits.
 
-Large data never crosses the socket (DESIGN D4): pickle-5 out-of-band
-buffers of at least ``OOB_MIN`` bytes (numpy arrays, say) and pickle streams
-of at least ``STREAM_MAX`` bytes go into shared-memory blobs
-(``_core.Blob``) and the value carries their names. A value read from
-blobs maps them; when the same cown's value is written back and a buffer
-still lies inside a blob it was read from (an array updated in place), the
-blob is named again instead of copied. Only the cown the blob was read for
-may do that, so two cowns never share memory.
+Large data never crosses the socket (docs/protocol.md
+"Shared-memory blobs"): pickle-5 out-of-band buffers of at least
+``OOB_MIN`` bytes (numpy arrays, say) and pickle streams of at least
+``STREAM_MAX`` bytes go into shared-memory blobs (``_core.Blob``) and the
+value carries their names. A value read from blobs maps them; when the
+same cown's value is written back and a buffer still lies inside a blob it
+was read from (an array updated in place), the blob is named again instead
+of copied. Only the cown the blob was read for may do that, so two cowns
+never share memory.
 """
 from __future__ import annotations
 

@@ -1,11 +1,13 @@
 """Statistics: bocpy's per-worker dicts, and bocd's own richer figures.
 
 The daemon schedules centrally, so bocpy's work-stealing counters have no
-counterpart. quiesce(stats=True) keeps bocpy's 14 keys (API.md 4.5: tests
-check the exact set) with these meanings: behaviors the program scheduled
+counterpart. quiesce(stats=True) keeps bocpy's 14 keys (tests check the
+exact set; see the stats row of the table "Compatibility with bocpy 0.14"
+in docs/python.md) with these meanings: behaviors the program scheduled
 count under pushed_remote and those its behaviors scheduled under
 dispatched_to_pending (as bocpy does), on worker 0; popped_local is the
-behaviors each of this program's workers has run; the rest stay 0. runtime_stats() gives what a bocd user wants to see: per worker,
+behaviors each of this program's workers has run; the rest stay 0.
+runtime_stats() gives what a bocd user wants to see: per worker,
 behaviors run, busy time and queue depth; for this program's main thread,
 its pinned dispatches and pinned queue.
 """

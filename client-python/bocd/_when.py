@@ -5,13 +5,14 @@ the function's code blob (cached per code object, so a ``@when`` in a loop
 serializes its code once), the request-set shape (which parameter is a
 cown and which a group), and what is snapshotted at scheduling time: bare
 trailing parameters looked up by name, defaults, keyword-only defaults and
-closure cells (API.md section 17, rows 6-8).
+closure cells (docs/python.md "Code"; the closures row of its table
+"Compatibility with bocpy 0.14" says how bocpy differs).
 
 Code blobs: a function from an importable module travels as (module name,
 marshalled code) and is rebuilt in the worker against that module's real
 namespace; anything else (``__main__``, ``-c``, stdin, the REPL) travels by
 value with cloudpickle, so a script's top level never runs again in a
-worker (row 9).
+worker (docs/python.md "Code").
 """
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ _CO_GENERATOR = inspect.CO_GENERATOR
 _prefixes: dict[types.CodeType, tuple[bytes, list[int]]] = {}
 # Per code object, for behaviors that run in this program (their request
 # set holds one of its pinned cowns): a prefix naming a template that runs
-# against the function's own globals, never pickled (DESIGN D8).
+# against the function's own globals, never pickled (docs/python.md
+# "Pinned cowns").
 _local_prefixes: dict[types.CodeType, bytes] = {}
 
 
@@ -270,8 +272,9 @@ def _submit(flat: list[int], prefix: bytes, code_refs: list[int],
     result = _new_cown(Cown)
     result._id = ident
     result._hold = None
-    # The submitting session (this process) owns the result cown's handle
-    # (DESIGN D5), a worker's for a nested behavior too.
+    # The submitting session (this process) owns the result cown's handle,
+    # a worker's for a nested behavior too (docs/protocol.md
+    # "Cown lifetime").
     result._held = True
     _register(ident, fresh=True)
     return result

@@ -1,10 +1,10 @@
 """A worker template: ``python -m bocd.template``, started by the daemon.
 
 One runs per Python environment the daemon serves (an interpreter and the
-bocd it imports, DESIGN D7). It imports bocd once, then forks a worker
-each time the daemon asks, so a program's first behavior waits for a
-fork, not for an interpreter to start. A forked worker takes the
-program's ``sys.path`` and working directory, and serves that program
+bocd it imports; docs/architecture.md "App"). It imports bocd once, then
+forks a worker each time the daemon asks, so a program's first behavior
+waits for a fork, not for an interpreter to start. A forked worker takes
+the program's ``sys.path`` and working directory, and serves that program
 alone (its token says which).
 
 It speaks JSON lines with the daemon over file descriptor 3:

@@ -1,11 +1,11 @@
 """A bocd worker process: ``python -m bocd.worker``.
 
-The daemon starts N of these (DESIGN D7) with $BOCD_SOCKET and
-$BOCD_WORKER_INDEX set. Each connects with role worker and runs the
-behaviors the daemon dispatches to it, one at a time, on the client's IO
-thread: ``_body.run`` is called there with the GIL held. What a body
-writes to stdout or stderr goes to its program (``_Forward``), flushed
-before the behavior's completion.
+The daemon starts N of these (docs/service.md "Workers") with
+$BOCD_SOCKET and $BOCD_WORKER_INDEX set. Each connects with role worker
+and runs the behaviors the daemon dispatches to it, one at a time, on the
+client's IO thread: ``_body.run`` is called there with the GIL held. What
+a body writes to stdout or stderr goes to its program (``_Forward``),
+flushed before the behavior's completion.
 """
 from __future__ import annotations
 

@@ -390,7 +390,7 @@ class Session {
         static_cast<std::int64_t>(timeout * 1000.0)));
   }
 
-  // ---- pinned work (DESIGN D8) ----
+  // ---- pinned work (docs/protocol.md, Pinned cowns) ----
   std::uint64_t create_pinned() {
     std::shared_ptr<Client> client = c();
     Client& cl = *client;
@@ -445,7 +445,8 @@ class Session {
     return 0;
   }
 
-  // ---- Messaging: the daemon's refusals as the exceptions API.md names.
+  // ---- Messaging: the daemon's refusals as the exceptions bocpy raises
+  // (KeyError, RuntimeError; see mail() and docs/protocol.md, Messaging).
   // `behavior`: in a worker process, the running behavior it acts for.
   void mail_send(std::uint64_t program, const std::string& tag,
                  const py::bytes& data, const Ids& refs, const Names& blobs,

@@ -43,7 +43,8 @@ server::ServerConfig server_config(const ServeOptions& o) {
   c.limits.worker_pipeline = o.worker_pipeline;
   c.limits.pipeline_below_us = o.pipeline_below_us;
   c.limits.mail = core::MailLimits{o.max_tags, o.max_messages};
-  // Unguessable cown ids (DESIGN D9): the core is seeded, not random.
+  // Unguessable cown ids (docs/protocol.md, Handshake): the core is
+  // seeded, not random.
   c.limits.seed = std::random_device{}() |
                   (std::uint64_t{std::random_device{}()} << 32);
   c.version = BOCD_VERSION;
@@ -298,7 +299,8 @@ int serve(const ServeOptions& options) {
     std::perror("bocd: pipe");
     return EXIT_FAILED;
   }
-  // Forked before logging or any thread starts (DESIGN D7).
+  // Forked before logging or any thread starts: only the forking thread
+  // survives a fork.
   pid_t pid = ::fork();
   if (pid < 0) {
     std::perror("bocd: fork");

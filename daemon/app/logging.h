@@ -1,6 +1,6 @@
-// Log sinks of the daemon (DESIGN D10): one named spdlog logger per layer
-// ("app", "server"), text or JSON lines, to stderr or a file that SIGHUP
-// reopens (for logrotate). Sinks are configured here only.
+// Log sinks of the daemon (docs/service.md, Logs): one named spdlog logger
+// per layer ("app", "server"), text or JSON lines, to stderr or a file that
+// SIGHUP reopens (for logrotate). Sinks are configured here only.
 #pragma once
 
 #include <cstddef>

@@ -44,7 +44,8 @@ struct ServeOptions {
   unsigned max_worker_processes = 0;
   // A worker that has run nothing this long is retired.
   double worker_idle_s = 60;
-  // Messaging (API.md 12): tagged queues per program, messages per queue.
+  // Messaging (docs/protocol.md, Messaging): tagged queues per program,
+  // messages per queue.
   unsigned max_tags = 16;
   unsigned max_messages = 16384;
   unsigned max_notice_keys = 64;  // noticeboard keys per program

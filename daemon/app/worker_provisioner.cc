@@ -83,7 +83,8 @@ std::vector<std::string> WorkerProvisioner::child_environment() const {
 }
 
 std::string WorkerProvisioner::new_token() {
-  // Unguessable: a token is a claim to serve a program (DESIGN D9).
+  // Unguessable: a token is a claim to serve a program (docs/protocol.md,
+  // Handshake).
   std::random_device random;
   std::string token;
   for (int i = 0; i < 4; ++i) {

@@ -1,10 +1,11 @@
 // WorkerProvisioner: starts the worker processes the scheduler asks for,
-// each for one program (DESIGN D7, server::WorkerSource). A program that
-// described its Python environment gets workers forked from a template of
-// that environment (WorkerTemplate: one per interpreter and bocd), which
-// take the program's search path and working directory; a program that
-// described none gets `--python -m bocd.worker` started directly. Every
-// worker is given a token that names its program, presented in its Hello.
+// each for one program (server::WorkerSource; docs/architecture.md, App).
+// A program that described its Python environment gets workers forked from
+// a template of that environment (WorkerTemplate: one per interpreter and
+// bocd), which take the program's search path and working directory; a
+// program that described none gets `--python -m bocd.worker` started
+// directly. Every worker is given a token that names its program,
+// presented in its Hello.
 //
 // A worker that cannot be started, or exits before it connects, is
 // reported to the server with its exit status and its last lines of

@@ -1,9 +1,9 @@
-// WorkerTemplate: one `python -m bocd.template` process, which has
-// imported bocd once and forks a worker each time it is asked (DESIGN D7),
-// so a program's first behavior waits for a fork, not for an interpreter
-// to start. It serves one environment: one interpreter and the bocd it
-// imports (the first program's search path finds it); each worker takes
-// its own program's search path and working directory.
+// WorkerTemplate: one `python -m bocd.template` process, which has imported
+// bocd once and forks a worker each time it is asked (docs/architecture.md,
+// App), so a program's first behavior waits for a fork, not for an
+// interpreter to start. It serves one environment: one interpreter and the
+// bocd it imports (the first program's search path finds it); each worker
+// takes its own program's search path and working directory.
 //
 // The daemon and the template speak JSON lines over a socketpair (see
 // bocd/template.py for the messages). Requests made while the template

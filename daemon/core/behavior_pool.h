@@ -45,7 +45,7 @@ struct Behavior {
   SessionId submitter;     // who sent the Submit
   SessionId executor;      // 0: the worker pool; else this session runs it
   SessionId running_on;    // set while RUNNING
-  bool pinned = false;     // runs on its pinned cown's owner (DESIGN D8)
+  bool pinned = false;     // runs on its pinned cown's owner
   std::uint64_t tag = 0;
   std::uint32_t pending = 0;  // queues this behavior does not head yet
   CownId result;

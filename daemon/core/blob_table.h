@@ -1,8 +1,8 @@
-// BlobTable counts the references to shared-memory blobs (DESIGN D4): one
-// per entry of a stored value's `blobs` and of a live behavior's payload
-// blobs. The core never maps or names blobs beyond these strings; a blob
-// whose count falls to zero is reported (take_freed) for the host to
-// unlink.
+// BlobTable counts the references to shared-memory blobs (docs/protocol.md,
+// Shared-memory blobs): one per entry of a stored value's `blobs` and of a
+// live behavior's payload blobs. The core never maps or names blobs beyond
+// these strings; a blob whose count falls to zero is reported (take_freed)
+// for the host to unlink.
 #pragma once
 
 #include <cstdint>

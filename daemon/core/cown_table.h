@@ -5,13 +5,14 @@
 // cowns form an intrusive list so that dropping a session's handles needs
 // no allocation per cown.
 //
-// Lifetime (DESIGN D5): a cown lives while its owner handle is held, a
-// behavior is queued on it, or its reference count is above zero. The count
-// is one per entry of a stored value's `refs` naming it, per entry of a
-// live behavior's payload refs, and per session holding it (HoldCown); the
-// table keeps the first kind itself, the Scheduler the other two through
-// add_ref/release_ref. Freeing a cown releases its value's refs, which may
-// free more cowns: a cascade, run with a worklist, never by recursion.
+// Lifetime (docs/protocol.md, Cown lifetime): a cown lives while its owner
+// handle is held, a behavior is queued on it, or its reference count is
+// above zero. The count is one per entry of a stored value's `refs` naming
+// it, per entry of a live behavior's payload refs, and per session holding
+// it (HoldCown); the table keeps the first kind itself, the Scheduler the
+// other two through add_ref/release_ref. Freeing a cown releases its
+// value's refs, which may free more cowns: a cascade, run with a worklist,
+// never by recursion.
 //
 // Known limit: counts do not see cycles. Cowns whose values embed each
 // other (A's value refs B, B's refs A; or A refs itself) keep each other
@@ -40,7 +41,7 @@ struct Cown {
   // the program a worker owner was started for).
   SessionId payer;
   bool owner_handle = false;  // the owner has not dropped its handle yet
-  bool pinned = false;      // behaviors on it run on the owner (DESIGN D8)
+  bool pinned = false;      // behaviors on it run on the owner
   // A result cown's program: told if the cown is freed still holding an
   // exception nobody took (0: nobody is told).
   SessionId report_to;
@@ -107,9 +108,9 @@ class CownTable {
   std::size_t size() const { return index_.size(); }
   std::size_t capacity() const { return slots_.size(); }
 
-  // The blobs stored values and live behaviors name (DESIGN D4). Values
-  // entering or leaving the table count theirs here; the scheduler counts
-  // replaced values' and payloads'.
+  // The blobs stored values and live behaviors name (docs/protocol.md,
+  // Shared-memory blobs). Values entering or leaving the table count theirs
+  // here; the scheduler counts replaced values' and payloads'.
   BlobTable& blobs() { return blobs_; }
   const BlobTable& blobs() const { return blobs_; }
 

@@ -42,7 +42,7 @@ struct BlobFreedEvent {
 };
 
 // Pinned cown `id` of session `owner` is freed: the owner may drop the
-// value it keeps for it (DESIGN D8).
+// value it keeps for it (docs/protocol.md, Pinned cowns).
 struct PinnedFreedEvent {
   SessionId owner;
   CownId id;

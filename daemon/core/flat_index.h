@@ -1,10 +1,10 @@
 // FlatIndex: an open-addressing map from a 64-bit id to a 32-bit slot
-// index, for the cown table's hot path (one probe sequence in one array,
-// no node allocation). Hand-written because the core is std-only
-// (STYLE.md) and std::unordered_map's node-per-entry layout cost a fifth
-// of the core's time in bench/core_bench. Linear probing with
-// backward-shift deletion, so there are no tombstones to clean up.
-// Key 0 is reserved as "empty" (no id is 0).
+// index, for the cown table's hot path (one probe sequence in one array, no
+// node allocation). Hand-written because the core is std-only
+// (docs/architecture.md, Layers) and std::unordered_map's node-per-entry
+// layout cost a fifth of the core's time in bench/core_bench. Linear
+// probing with backward-shift deletion, so there are no tombstones to clean
+// up. Key 0 is reserved as "empty" (no id is 0).
 #pragma once
 
 #include <cstdint>

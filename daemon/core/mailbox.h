@@ -1,7 +1,7 @@
-// Mailbox: one program's message queues (API.md section 12), as plain
-// data the Scheduler drives. A tag is bound to a free queue the first time
-// it is used (send, receive or drain); set_tags rebinds. Each queue is a
-// FIFO of at most MailLimits::messages values. A receive that finds
+// Mailbox: one program's message queues (docs/protocol.md, Messaging), as
+// plain data the Scheduler drives. A tag is bound to a free queue the first
+// time it is used (send, receive or drain); set_tags rebinds. Each queue is
+// a FIFO of at most MailLimits::messages values. A receive that finds
 // nothing may park as a Waiter until a send to one of its queues.
 //
 // The Mailbox counts no references: the Scheduler adds a value's cown and
@@ -53,8 +53,8 @@ class Mailbox {
   const std::string& tag(int q) const { return tags_[q]; }
   std::deque<Value>& queue(int q) { return queues_[q]; }
   const std::vector<std::deque<Value>>& queues() const { return queues_; }
-  // The program's noticeboard cown (API.md 11), 0 until one is set; the
-  // Scheduler counts one reference to it while set.
+  // The program's noticeboard cown (docs/python.md, Noticeboard), 0 until
+  // one is set; the Scheduler counts one reference to it while set.
   CownId board;
 
   std::deque<Waiter>& waiters() { return waiters_; }

@@ -1,6 +1,7 @@
 // PumpWatchdog: which programs have left pinned work waiting too long
-// (DESIGN D8). A program's pinned behaviors run only when its main thread
-// pumps; one that never pumps stalls every behavior queued behind them.
+// (docs/protocol.md, Pinned cowns). A program's pinned behaviors run only
+// when its main thread pumps; one that never pumps stalls every behavior
+// queued behind them.
 //
 // Pure, like the rest of the core: the caller passes the time (in
 // milliseconds from any fixed origin) and the queues the scheduler reports

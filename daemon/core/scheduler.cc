@@ -145,7 +145,8 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
     // result Cown) lives in the submitting process, which drops the handle
     // from there. Any other process that gets the cown (in a value or a
     // payload) takes its own handle with hold_cowns, so a worker restart
-    // frees it only if nothing else refers to it (DESIGN D5).
+    // frees it only if nothing else refers to it
+    // (docs/protocol.md, Cown lifetime).
     std::uint32_t c = cowns_.insert(r.result, Value{}, submitter, false, owner);
     cowns_.at(c).report_to = owner;  // its program hears of a lost raise
     bh.requests.push_back(Request{c, NONE});

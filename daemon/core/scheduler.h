@@ -1,7 +1,8 @@
 // Scheduler: the whole BOC scheduling state of a daemon, as a pure,
-// single-threaded, deterministic state machine (DESIGN D1). Commands in
-// (open/close session, create/hold/drop cown, submit, complete, quiesce),
-// events out (dispatch, quiesced). No IO, threads, clocks or logging.
+// single-threaded, deterministic state machine (docs/architecture.md,
+// The core). Commands in (open/close session, create/hold/drop cown,
+// submit, complete, quiesce), events out (dispatch, quiesced). No IO,
+// threads, clocks or logging.
 //
 // Thread: one. The daemon calls it from its io_context thread only.
 //
@@ -9,11 +10,12 @@
 // sorted, de-duplicated request set in one step, so behaviors that share a
 // cown run in submission order and no set of behaviors can deadlock.
 //
-// Lifetime contract (DESIGN D5): a cown lives while a session holds a
-// handle to it (its creator's owner handle, or one taken by hold_cowns), a
-// stored value embeds it (Value::refs), a live behavior's payload embeds it
-// (SubmitRequest::refs) or a behavior is queued on it. CownTable counts
-// them and frees cascades; cycles leak (see cown_table.h).
+// Lifetime contract (docs/protocol.md, Cown lifetime): a cown lives while a
+// session holds a handle to it (its creator's owner handle, or one taken by
+// hold_cowns), a stored value embeds it (Value::refs), a live behavior's
+// payload embeds it (SubmitRequest::refs) or a behavior is queued on it.
+// CownTable counts them and frees cascades; cycles leak (see
+// cown_table.h).
 #pragma once
 
 #include <algorithm>
@@ -115,7 +117,8 @@ struct SubmitRequest {
   // Cowns the payload embeds (repeats allowed): each is kept alive until
   // the behavior completes or is aborted.
   std::vector<CownId> refs;
-  // The shared-memory blobs the payload names (DESIGN D4).
+  // The shared-memory blobs the payload names (docs/protocol.md,
+  // Shared-memory blobs).
   std::vector<std::string> blobs;
 };
 
@@ -158,11 +161,11 @@ struct SessionSummary {
   SessionId serves;
 };
 
-// A program's pinned work (DESIGN D8): behaviors dispatched to it because
-// they hold its pinned cowns, not yet completed. `episode` counts the times
-// the count rose from zero, so a watcher tells one wait from the next; a
-// completion that lets the next pinned behavior in at once ends an episode
-// too (the owner is pumping).
+// A program's pinned work (docs/protocol.md, Pinned cowns): behaviors
+// dispatched to it because they hold its pinned cowns, not yet completed.
+// `episode` counts the times the count rose from zero, so a watcher tells
+// one wait from the next; a completion that lets the next pinned behavior
+// in at once ends an episode too (the owner is pumping).
 struct PinnedQueue {
   SessionId session;
   std::uint32_t depth = 0;
@@ -261,7 +264,7 @@ class Scheduler {
   // `idle_us` of host time (RetireWorkerEvent). Returns how many.
   std::size_t retire_idle_workers(std::int64_t idle_us);
 
-  // ---- Messaging (API.md section 12): a Mailbox per program ----------
+  // ---- Messaging (docs/protocol.md, Messaging): a Mailbox per program ----
   // `program` names whose queues: 0 for the caller itself (a client). A
   // worker names the program of the behavior it runs, which must be an
   // open client session. Values are moved from; their cown and blob
@@ -307,11 +310,12 @@ class Scheduler {
                        const std::vector<std::string>& tags,
                        BehaviorId behavior = {});
   std::size_t mail_queued(SessionId program) const;
-  // The program's noticeboard (API.md 11) is a cown its behaviors write
-  // in order; the daemon names it to every process of the program and
-  // reads its committed value for their snapshots. Sets `proposed` (a
-  // live cown) if none is set yet, counting a reference to it until the
-  // program closes; returns the board (0: none, when `proposed` is 0).
+  // The program's noticeboard (docs/python.md, Noticeboard) is a cown its
+  // behaviors write in order; the daemon names it to every process of the
+  // program and reads its committed value for their snapshots. Sets
+  // `proposed` (a live cown) if none is set yet, counting a reference to it
+  // until the program closes; returns the board (0: none, when `proposed`
+  // is 0).
   Result<CownId> mail_board(SessionId caller, SessionId program,
                             CownId proposed, BehaviorId behavior = {});
   // The board's committed value (nullptr when `board` is 0).

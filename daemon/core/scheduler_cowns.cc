@@ -1,6 +1,6 @@
 // Scheduler: the cown lifetime commands (create, hold, drop) and the
-// checks on embedded refs (DESIGN D5). Behaviors are in scheduler.cc,
-// sessions in scheduler_sessions.cc.
+// checks on embedded refs (docs/protocol.md, Cown lifetime). Behaviors are
+// in scheduler.cc, sessions in scheduler_sessions.cc.
 #include <string>
 
 #include "hex.h"

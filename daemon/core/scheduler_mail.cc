@@ -1,5 +1,5 @@
 // Scheduler messaging: per-program Mailboxes, their waiters and leases
-// (API.md section 12; scheduler.h states the contracts).
+// (docs/protocol.md, Messaging; scheduler.h states the contracts).
 #include <algorithm>
 
 #include "scheduler.h"

@@ -1,5 +1,5 @@
-// A cown's value as the core stores it. The core never interprets the bytes
-// (DESIGN D4); it only moves them between cowns, dispatches and commits.
+// A cown's value as the core stores it. The core never interprets the
+// bytes; it only moves them between cowns, dispatches and commits.
 #pragma once
 
 #include <cstdint>
@@ -20,12 +20,13 @@ struct Value {
   // Set when the daemon produced this value itself (data is then a UTF-8
   // message), e.g. the executor of the behavior died.
   Errc error = Errc::none;
-  // The cowns whose handles `data` embeds (DESIGN D5), as the client
-  // listed them (repeats allowed). While stored in a cown, each entry
-  // counts one reference to its cown (CownTable).
+  // The cowns whose handles `data` embeds, as the client listed them
+  // (repeats allowed). While stored in a cown, each entry counts one
+  // reference to its cown (CownTable; docs/protocol.md, Cown lifetime).
   std::vector<CownId> refs = {};
-  // The shared-memory blobs `data` refers to (DESIGN D4); while stored in a
-  // cown, each entry counts one reference to its blob (BlobTable).
+  // The shared-memory blobs `data` refers to; while stored in a cown, each
+  // entry counts one reference to its blob (BlobTable; docs/protocol.md,
+  // Shared-memory blobs).
   std::vector<std::string> blobs = {};
   // The sizes of those blobs, as the host measured them when the value
   // arrived: what they cost the program's byte cap (Limits).

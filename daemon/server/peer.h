@@ -1,6 +1,6 @@
 // Who is on the other end of a UNIX socket (SO_PEERCRED), and whether the
-// daemon lets them in (DESIGN D9): the daemon's own uid, or a member of the
-// group named with --allow-group.
+// daemon lets them in: the daemon's own uid, or a member of the group
+// named with --allow-group (docs/service.md, Permission refused).
 #pragma once
 
 #include <sys/types.h>

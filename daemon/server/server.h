@@ -1,6 +1,7 @@
 // Server: the daemon's socket edge. Listens on a UNIX stream socket,
 // admits peers by SO_PEERCRED, and runs one Dispatcher over one Scheduler,
-// all on the io_context thread it is given (DESIGN D1).
+// all on the io_context thread it is given: the core is single-threaded
+// (docs/architecture.md, Layers).
 //
 // Socket file rules: the parent directory is created 0700 if missing; the
 // socket is 0600. A socket file left by a dead daemon is replaced; a live
@@ -34,8 +35,8 @@ struct ServerConfig {
   core::Limits limits;
   std::string version;
   std::uint32_t workers = 0;
-  // Log a program whose pinned work has waited this long (DESIGN D8);
-  // zero disables.
+  // Log a program whose pinned work has waited this long (the watchdog of
+  // docs/protocol.md, Pinned cowns); zero disables.
   std::chrono::milliseconds pump_warn{1000};
   // Why the worker pool cannot run behaviors now, or "" when it can or
   // may soon (workers starting): behaviors waiting that long for a worker

@@ -1,6 +1,7 @@
-// The daemon's side of shared-memory blobs (DESIGN D4). Clients and
-// workers create and map blobs (client-cpp's Blob); the daemon only
-// removes them once no stored value or live behavior names one.
+// The daemon's side of shared-memory blobs (docs/protocol.md,
+// Shared-memory blobs). Clients and workers create and map blobs
+// (client-cpp's Blob); the daemon only removes them once no stored value
+// or live behavior names one.
 #pragma once
 
 #include <cstdint>

@@ -94,7 +94,8 @@ std::vector<std::pair<std::string, Bytes>> sample_frames() {
   add("error", [](auto& e) {
     e.error(fb::ErrorCode::UnknownCown, "cown 0x1 does not exist", 9, 0);
   });
-  // DESIGN D5: cown ids embedded in values and payloads, and held handles.
+  // Cown lifetime: cown ids embedded in values and payloads, and held
+  // handles.
   const CownValueRef with_refs[] = {{ids[0], {"holds 2", false, {}, ids}}};
   add("hold_cown", [&](auto& e) { e.hold_cown(ids); });
   add("submit_refs", [&](auto& e) {

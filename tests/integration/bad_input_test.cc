@@ -402,7 +402,8 @@ TEST(BadInput, AdminMayNotSubmit) {
   expect_error(admin, fb::ErrorCode::NotPermitted, 3);
   admin.send([](proto::Encoder& e) { e.create_cown(1, {"x"}, false); });
   expect_error(admin, fb::ErrorCode::NotPermitted);
-  // An admin takes no cown handles either (DESIGN D5).
+  // An admin takes no cown handles either
+  // (docs/protocol.md, Cown lifetime).
   const std::uint64_t ids[] = {1};
   admin.send([&](proto::Encoder& e) { e.hold_cown(ids); });
   expect_error(admin, fb::ErrorCode::NotPermitted);

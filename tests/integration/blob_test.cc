@@ -1,9 +1,10 @@
-// Shared-memory blobs against the real daemon (DESIGN D4): a blob named by
-// a value lives while a stored value or a live behavior names it, the
-// daemon unlinks it after that and at stop, and it refuses names that are
-// not blob names. Each check of /dev/shm follows a round trip (read() or
-// wait()) issued after the command that freed the blob: the daemon unlinks
-// while handling that command, before it answers the next one.
+// Shared-memory blobs against the real daemon (docs/protocol.md,
+// Shared-memory blobs): a blob named by a value lives while a stored value
+// or a live behavior names it, the daemon unlinks it after that and at
+// stop, and it refuses names that are not blob names. Each check of
+// /dev/shm follows a round trip (read() or wait()) issued after the command
+// that freed the blob: the daemon unlinks while handling that command,
+// before it answers the next one.
 #include <unistd.h>
 
 #include <atomic>

@@ -1,6 +1,6 @@
-// Cown lifetime against the real daemon (DESIGN D5): short-lived cowns do
-// not accumulate, and a cown embedded in another cown's value lives as long
-// as that value, whoever created it.
+// Cown lifetime against the real daemon (docs/protocol.md, Cown lifetime):
+// short-lived cowns do not accumulate, and a cown embedded in another
+// cown's value lives as long as that value, whoever created it.
 #include <chrono>
 #include <cstdint>
 #include <string>

@@ -1,6 +1,6 @@
-// Messaging (API.md section 12) through the C++ client against the real
-// daemon: per-tag FIFO, polls and parked receives, cancel, return, the
-// configured limits with bocpy's words, cowns kept alive by messages in
+// Messaging (docs/protocol.md, Messaging) through the C++ client against
+// the real daemon: per-tag FIFO, polls and parked receives, cancel, return,
+// the configured limits with bocpy's words, cowns kept alive by messages in
 // flight and freed when nothing holds them, and a worker process's second
 // connection messaging for a program whose behavior it runs, after its
 // barrier and in its own order. Waits for events are receives, round trips

@@ -1,4 +1,5 @@
-// Who may connect (SO_PEERCRED, DESIGN D9) and the socket's permissions.
+// Who may connect (SO_PEERCRED) and the socket's permissions
+// (docs/service.md, Permission refused).
 // The cross-user cases need root to take another uid; they skip otherwise.
 #include <grp.h>
 #include <pwd.h>

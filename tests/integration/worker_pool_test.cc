@@ -1,7 +1,8 @@
-// The daemon's worker pool (DESIGN D7) with tests/support/test_worker
-// standing in for `python -m bocd.worker`: behaviors submitted for the pool
-// run on worker processes; a worker killed mid-behavior fails only that
-// behavior and is replaced; stop takes the workers down.
+// The daemon's worker pool (docs/architecture.md, The worker pool) with
+// tests/support/test_worker standing in for `python -m bocd.worker`:
+// behaviors submitted for the pool run on worker processes; a worker
+// killed mid-behavior fails only that behavior and is replaced; stop takes
+// the workers down.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -419,8 +419,8 @@ def kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
-# The 14 per-worker stats keys of API.md 4.5, spelled out here (not taken
-# from the package) so the tests check the contract.
+# The 14 per-worker stats keys of bocpy's wait(stats=True), spelled out here
+# (not taken from the package) so the tests check the contract.
 STAT_KEYS = {
     "worker_index",
     "pushed_local",

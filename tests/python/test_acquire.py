@@ -1,7 +1,7 @@
-"""Reading and holding cowns as a bocpy program does (API.md 4.2, 5.2 and
-section 17 rows 2, 3 and 12): wait() leaves the caller's cowns readable,
-acquire() is an ordered request from the program or from inside a
-behavior, and every wait for a cown can be interrupted."""
+"""Reading and holding cowns as a bocpy program does (docs/python.md
+"Holding cowns"): wait() leaves the caller's cowns readable, acquire() is
+an ordered request from the program or from inside a behavior, and every
+wait for a cown can be interrupted."""
 
 from __future__ import annotations
 

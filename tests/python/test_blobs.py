@@ -1,7 +1,7 @@
-"""Shared-memory blobs (DESIGN D4, docs/python.md "Values"): pickle-5
-out-of-band buffers >= 64 KiB and pickle streams >= 1 MiB live in POSIX
-shared-memory objects /dev/shm/bocd-<pid hex>-<hex>, reused in place by the
-cown they were read for, and unlinked by the daemon once no value names them.
+"""Shared-memory blobs (docs/python.md "Values"): pickle-5 out-of-band
+buffers >= 64 KiB and pickle streams >= 1 MiB live in POSIX shared-memory
+objects /dev/shm/bocd-<pid hex>-<hex>, reused in place by the cown they were
+read for, and unlinked by the daemon once no value names them.
 
 Listings of /dev/shm are compared before and after each step. Only names made
 by this process or by the session daemon's workers count (the name embeds the
@@ -275,11 +275,11 @@ def test_value_kept_after_release_is_not_changed_by_later_behaviors():
 
 
 def test_failed_write_back_keeps_previous_array():
-    """API.md 17 row 4: a value that cannot be pickled becomes the result's
-    exception and the cown keeps its previous value (the array, not the
-    unpicklable tuple). An update the body made in place to a shared-memory
-    buffer is not copied, so it cannot be rolled back and stays, as writes
-    before a raise do (docs/python.md)."""
+    """A value that cannot be pickled becomes the result's exception and
+    the cown keeps its previous value (the array, not the unpicklable
+    tuple). An update the body made in place to a shared-memory buffer is
+    not copied, so it cannot be rolled back and stays, as writes before a
+    raise do (docs/python.md "Values")."""
     c = Cown(np.zeros(100_000, dtype=np.int64))
 
     @when(c)

@@ -1,5 +1,5 @@
 """Cown: construction, ownership, acquire/release/with, unwrap, identity, repr
-(API.md 5.1-5.4, 17 rows 3 and 12; checks 4-7)."""
+(docs/python.md "Values", "Lifetime" and "Holding cowns")."""
 
 import os
 import threading

@@ -1,5 +1,5 @@
 """start / wait / quiesce / WaitResult / WORKER_COUNT / stats
-(API.md 3, 4, 13, 17 rows 1, 2, 11, 14; checks 36-43)."""
+(docs/python.md "Processes" and "Compatibility with bocpy 0.14")."""
 
 import json
 import os
@@ -336,7 +336,7 @@ def test_wait_stats_after_a_two_worker_session():
 
 
 def test_behaviors_object_starts_quiesces_and_stops():
-    """API.md 4.6: bocpy's Behaviors, a handle on this process's runtime."""
+    """bocpy's Behaviors, a handle on this process's runtime."""
     wait(timeout=GUARD)
     b = bocd.Behaviors(2)
     assert b.num_workers == 2

@@ -1,6 +1,6 @@
-"""Cown lifetime (DESIGN D5): cowns nothing refers to are freed, so many
-short-lived cowns keep the daemon's cown table bounded; cowns still referred
-to by a value or a queued behavior stay alive."""
+"""Cown lifetime (docs/python.md "Lifetime"): cowns nothing refers to are
+freed, so many short-lived cowns keep the daemon's cown table bounded;
+cowns still referred to by a value or a queued behavior stay alive."""
 
 import gc
 

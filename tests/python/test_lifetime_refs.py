@@ -1,4 +1,4 @@
-"""Cown lifetime across values (DESIGN D5, API.md 5.4): a cown named only
+"""Cown lifetime across values (docs/python.md "Lifetime"): a cown named only
 by another cown's value stays alive and readable; cowns nothing names are
 freed, so the daemon's cown table does not grow with the number of
 short-lived cowns a program makes."""

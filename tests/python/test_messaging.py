@@ -1,5 +1,5 @@
-"""Messaging: send, receive, drain, set_tags and TIMEOUT (API.md section 12;
-section 17 rows 10 and 13; checks 57-67).
+"""Messaging: send, receive, drain, set_tags and TIMEOUT (docs/python.md
+"Messaging", and the message rows of "Compatibility with bocpy 0.14").
 
 bocd's decisions differ from bocpy: no tags are reserved for the runtime (16
 user tags, also while a runtime is up), and queued messages and tag layouts
@@ -676,7 +676,7 @@ def test_daemon_limits_are_configurable(tmp_path):
     ], explain(p)
 
 
-# ---------------------------------------------------------------- lifecycle (row 10)
+# ---------------------------------------------------------------- lifecycle
 
 
 def test_messages_survive_wait_and_start(tag):

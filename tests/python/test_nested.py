@@ -1,5 +1,5 @@
 """Behaviors scheduled from inside behaviors, and returned cowns
-(API.md 6.6, 8.2; checks 24-26)."""
+(docs/protocol.md "A behavior": a nested behavior's parent)."""
 
 import os
 

@@ -1,5 +1,5 @@
 """The noticeboard: notice_write, notice_seed, notice_update, notice_delete,
-notice_read, noticeboard and REMOVED (API.md section 11; section 17 row 13).
+notice_read, noticeboard and REMOVED (docs/python.md "Noticeboard").
 
 The board is per program and lives in the daemon: this test process is one
 program for the whole pytest session, and its behaviors (on the daemon's
@@ -804,7 +804,8 @@ def test_two_programs_have_separate_boards(board, fifo):
 
 def test_key_limit_is_the_daemons(tmp_path):
     """bocd serve --max-notice-keys 3: the fourth key is dropped, and a
-    deleted one frees its slot (row 13: limits configurable on the daemon)."""
+    deleted one frees its slot (the limit is the daemon's, docs/python.md
+    "Noticeboard")."""
     from bocd._daemon import Daemon
 
     child = textwrap.dedent(

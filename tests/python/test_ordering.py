@@ -1,4 +1,6 @@
-"""Ordering and atomicity (API.md 7; checks 16-19)."""
+"""Ordering and atomicity: behaviors that share a cown run in the order
+they were scheduled, each holding its whole request set at once
+(docs/protocol.md "A behavior")."""
 
 import os
 import random

@@ -1,7 +1,7 @@
-"""Behavior output (API.md 6.7, docs/python.md "Processes"): what a body
-prints or logs reaches its program's stdout/stderr, and has done so by the
-time quiesce() returns. The client writes it to fds 1 and 2, so capfd sees it
-in-process even though the body ran in a daemon worker."""
+"""Behavior output (docs/python.md "Processes"): what a body prints or logs
+reaches its program's stdout/stderr, and has done so by the time quiesce()
+returns. The client writes it to fds 1 and 2, so capfd sees it in-process
+even though the body ran in a daemon worker."""
 
 import textwrap
 

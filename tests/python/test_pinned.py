@@ -1,4 +1,4 @@
-"""PinnedCown, pump() and the watchdogs (API.md section 10, DESIGN D8),
+"""PinnedCown, pump() and the watchdogs (docs/python.md "Pinned cowns"),
 against the real daemon: pinned behaviors run on this program's main
 thread, their regular cowns are loaded here and committed back."""
 import os

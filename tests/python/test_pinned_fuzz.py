@@ -1,5 +1,5 @@
-"""Random mixed request sets over pinned and regular cowns (API.md sections
-6.5, 7, 8.3 and 10.1), generated with hypothesis.
+"""Random mixed request sets over pinned and regular cowns (docs/python.md
+"Pinned cowns"), generated with hypothesis.
 
 A program is a list of behaviors, each over a random non-empty choice of a
 pool of PinnedCowns and regular Cowns, passed as single cowns, as one group
@@ -201,8 +201,8 @@ def test_mixed_request_sets_keep_per_cown_order(program):
 @FUZZ
 @given(program=steps(raising=True))
 def test_raising_bodies_keep_their_writes_and_the_order(program):
-    """API.md 8.3: the exception lands on the result cown, the cowns are
-    released, and writes made before the raise are kept (no rollback)."""
+    """The exception lands on the result cown, the cowns are released, and
+    writes made before the raise are kept (no rollback)."""
     run_program(program)
 
 

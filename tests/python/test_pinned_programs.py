@@ -1,7 +1,7 @@
-"""Two programs with pinned cowns on one daemon (API.md section 10, DESIGN
-D8): each program's pinned behaviors run in that program, on its main
-thread, also when a worker behavior schedules them, and only that program
-pumps them.
+"""Two programs with pinned cowns on one daemon (docs/python.md
+"Pinned cowns"): each program's pinned behaviors run in that program, on
+its main thread, also when a worker behavior schedules them, and only that
+program pumps them.
 
 Each child makes its own PinnedCowns and schedules worker behaviors that
 schedule back onto them. The test holds both children in the middle of a

@@ -1,6 +1,6 @@
-"""pump() runs what is ready when it is called (API.md 10.2), as a bocpy
-program calls it: schedule pinned work, then pump() at once, with no wait
-for the dispatches to travel back from the daemon."""
+"""pump() runs what is ready when it is called, as a bocpy program calls
+it: schedule pinned work, then pump() at once, with no wait for the
+dispatches to travel back from the daemon (docs/python.md "Pinned cowns")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The result-cown contract: values, raised and returned exceptions,
-BaseException bodies (API.md 8; checks 9-13, 15)."""
+BaseException bodies (docs/python.md "Code")."""
 
 import pytest
 

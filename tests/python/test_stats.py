@@ -1,6 +1,7 @@
-"""wait(stats=True) (API.md 4.5): one dict per worker (WORKER_COUNT, which
-conftest sets to 2 through BOCD_WORKERS), exactly the 14 documented keys,
-int values, and pushed_* counters covering every behavior scheduled."""
+"""wait(stats=True): one dict per worker (WORKER_COUNT, which conftest
+sets to 2 through BOCD_WORKERS), exactly the 14 keys bocpy has (the stats
+row of the table "Compatibility with bocpy 0.14" in docs/python.md), int
+values, and pushed_* counters covering every behavior scheduled."""
 
 import json
 import threading
@@ -99,8 +100,8 @@ def test_quiesce_stats_are_monotonic_within_a_runtime():
 
 
 def test_wait_stats_count_nested_behaviors():
-    """API.md 4.5: the pushed_* sum is at least the number of behaviors
-    scheduled, and behaviors scheduled inside a behavior count too (under
+    """The pushed_* sum is at least the number of behaviors scheduled, and
+    behaviors scheduled inside a behavior count too (under
     dispatched_to_pending or pushed_local)."""
     wait(timeout=GUARD)
     c = Cown(0)

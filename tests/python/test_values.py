@@ -1,5 +1,6 @@
-"""Values crossing processes: unpicklable values and return values (API.md 5.1,
-17 row 4), numpy arrays through shared memory, large values, assorted types."""
+"""Values crossing processes: unpicklable values and return values
+(docs/python.md "Values"), numpy arrays through shared memory, large values,
+assorted types."""
 
 import dataclasses
 import threading

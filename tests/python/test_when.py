@@ -1,6 +1,6 @@
 """@when and whencall: scheduling, groups, duplicates, zero-cown behaviors,
-argument checks and captures (API.md 6.1-6.5, 17 rows 6-8; checks 1-2,
-20-23, 27-35)."""
+argument checks and captures (docs/python.md "Code", and the closures row
+of its table "Compatibility with bocpy 0.14")."""
 
 import os
 import struct

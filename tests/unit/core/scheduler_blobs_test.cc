@@ -1,6 +1,6 @@
-// Shared-memory blob counting in the Scheduler (DESIGN D4): a blob is
-// reported freed (BlobFreedEvent, once) when no stored value and no live
-// behavior's payload names it any more.
+// Shared-memory blob counting in the Scheduler (docs/protocol.md,
+// Shared-memory blobs): a blob is reported freed (BlobFreedEvent, once)
+// when no stored value and no live behavior's payload names it any more.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,6 +1,7 @@
-// Cown lifetime across processes (DESIGN D5): handles held by sessions,
-// cowns embedded in stored values and in behavior payloads, the cascade
-// when a cown is freed, and the refusal of refs naming no cown.
+// Cown lifetime across processes (docs/protocol.md, Cown lifetime):
+// handles held by sessions, cowns embedded in stored values and in
+// behavior payloads, the cascade when a cown is freed, and the refusal of
+// refs naming no cown.
 #include <gtest/gtest.h>
 
 #include <vector>

@@ -31,8 +31,9 @@ TEST(SchedulerReviewTest, CownIdZeroIsUnknownEverywhere) {
 
 // A nested behavior's result cown once belonged to the program, so the
 // worker holding the object for it could not drop it. Now it is the
-// submitting worker's handle (DESIGN D5), and a worker that dies still does
-// not free it while its behavior is queued on it or the program holds it.
+// submitting worker's handle (docs/protocol.md, Cown lifetime), and a
+// worker that dies still does not free it while its behavior is queued on
+// it or the program holds it.
 TEST(SchedulerReviewTest, NestedResultCownOutlivesTheSubmittingWorker) {
   Scheduler s;
   SessionGrant p = s.open_session(Role::client, 1, "program");

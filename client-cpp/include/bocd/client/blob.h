@@ -1,11 +1,12 @@
-// bocd::client::Blob: a shared-memory blob (DESIGN D4).
+// bocd::client::Blob: a shared-memory blob (docs/protocol.md,
+// Shared-memory blobs).
 //
 // Large values and pickle-5 out-of-band buffers live in blobs and travel as
 // names, never through the socket. One blob is one POSIX shared-memory
-// object, created 0600 with an unguessable name ("bocd-<pid hex>-<64
-// random bits hex>", DESIGN D9) and mapped read-write. The daemon unlinks
-// a blob once no stored value or queued behavior names it; a mapping stays
-// valid after the unlink until it is destroyed.
+// object, created 0600 with an unguessable name ("bocd-<pid hex>-<64 random
+// bits hex>", bocd/proto/blob_name.h) and mapped read-write. The daemon
+// unlinks a blob once no stored value or queued behavior names it; a
+// mapping stays valid after the unlink until it is destroyed.
 //
 // Built on Boost.Interprocess rather than by hand: it owns the details of
 // shm_open, ftruncate, mmap and unlink. Throws Error(too_large) or

@@ -57,7 +57,7 @@ std::string default_socket_path();
 // sessions of the same daemon. A cown lives while a session holds a handle
 // to it, a stored value or a queued behavior's payload embeds it (its id
 // listed in Value::refs or submit's refs), or a behavior is queued on it
-// (DESIGN D5).
+// (docs/protocol.md, Cown lifetime).
 struct CownRef {
   std::uint64_t id = 0;
   friend bool operator==(CownRef a, CownRef b) { return a.id == b.id; }
@@ -294,7 +294,7 @@ class Client {
   // As wait(), bounded: false on timeout (nothing is cancelled).
   bool quiesce(std::chrono::milliseconds timeout);
 
-  // ---- Pinned work (DESIGN D8) -----------------------------------------
+  // ---- Pinned work (docs/protocol.md, Pinned cowns) --------------------
   // A behavior whose request set holds a pinned cown runs in that cown's
   // owner program. One this client has no body for (a payload behavior, as
   // the Python client submits) waits in its pinned queue until the
@@ -341,7 +341,7 @@ class Client {
   // bound.
   Waited wait_or_pinned(std::chrono::milliseconds timeout);
 
-  // ---- Messaging (API.md section 12) ------------------------------------
+  // ---- Messaging (docs/protocol.md, Messaging) --------------------------
   // A program's tagged queues live in the daemon, shared by every process
   // of the program. `program` is 0 for this session's own queues. A worker
   // process names the program of the behavior it runs (Access::session())
@@ -398,9 +398,9 @@ class Client {
   void mail_set_tags(std::uint64_t program,
                      const std::vector<std::string>& tags,
                      std::uint64_t behavior = 0);
-  // The program's noticeboard cown (API.md 11), setting `proposed` if
-  // none is set (0: only ask): `cown` names it (0: none yet) and, when
-  // `got`, `value` is its committed value (a snapshot).
+  // The program's noticeboard cown (docs/python.md, Noticeboard), setting
+  // `proposed` if none is set (0: only ask): `cown` names it (0: none yet)
+  // and, when `got`, `value` is its committed value (a snapshot).
   Mail mail_board(std::uint64_t program, std::uint64_t proposed,
                   Barrier after = {}, std::uint64_t behavior = 0);
   // A mail_board reply's cowns are leased to this session as a received

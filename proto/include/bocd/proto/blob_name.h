@@ -1,6 +1,7 @@
-// The form of a shared-memory blob name (DESIGN D4): part of the contract
-// between the processes that create blobs (clients, workers) and the
-// daemon, which unlinks them. "bocd-<pid hex>-<64 random bits hex>".
+// The form of a shared-memory blob name (docs/protocol.md, Shared-memory
+// blobs): part of the contract between the processes that create blobs
+// (clients, workers) and the daemon, which unlinks them.
+// "bocd-<pid hex>-<64 random bits hex>".
 // The daemon unlinks only names of this form, so a client cannot make it
 // remove another shared-memory object.
 #pragma once

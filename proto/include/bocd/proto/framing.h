@@ -15,8 +15,9 @@ namespace bocd::proto {
 // adds a request the peer must answer (2: Sync, Blocked).
 inline constexpr std::uint32_t PROTOCOL_VERSION = 2;
 inline constexpr std::size_t FRAME_HEADER_BYTES = 4;
-// Values travel inline until shared-memory blobs land (DESIGN D4), so the
-// bound is generous; the daemon's --max-frame option lowers it.
+// Values travel inline unless their writer puts them in shared-memory
+// blobs (docs/protocol.md, Shared-memory blobs), so the bound is generous;
+// the daemon's --max-frame option lowers it.
 inline constexpr std::uint32_t DEFAULT_MAX_FRAME_BYTES = 64u << 20;
 
 class FrameBuffer {
