@@ -1,4 +1,4 @@
-"""Python benchmark: bocd against process pools, Dask and bocpy (issue 3, §5).
+"""Python benchmark: bocd against process pools, Dask and bocpy.
 
 Run it with the interpreter that has bocd installed:
 
@@ -302,7 +302,7 @@ def report(results, skipped, args):
 
 
 def report_targets(results):
-    """The figures issue 3 sets targets for, where both sides ran."""
+    """The figures our speed goals name, where both sides ran."""
     b = results.get("bocd", {})
     lines = []
 
@@ -324,7 +324,7 @@ def report_targets(results):
     if b.get("W4") and "error" not in b["W4"]:
         lines.append(f"W4 bocd median = {b['W4']['median_us']:.1f} us (target <= 20)")
     if lines:
-        print("\ntargets (issue 3)")
+        print("\ntargets")
         for line in lines:
             print("  " + line)
 

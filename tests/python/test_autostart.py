@@ -1,7 +1,7 @@
 """The embedded default: with no daemon answering, a program starts a private
 one (its own interpreter, sys.path and socket) and stops it at exit, normally
 or by an unhandled exception, leaving no process, socket or shared-memory
-object behind (issue 3 section 3)."""
+object behind."""
 
 import os
 import textwrap

@@ -1,5 +1,5 @@
 """A daemon that goes away: pending and future calls raise ConnectionError
-naming the socket, never hang (issue 3 section 3)."""
+naming the socket, never hang."""
 
 import os
 import signal

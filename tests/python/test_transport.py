@@ -1,6 +1,6 @@
 """Where behavior code comes from: a script's __main__, python -c, stdin, the
 REPL and importable modules; tracebacks; print/logging from behaviors
-(issue 3 section 2; docs/python.md "Code" and "Processes"). Each case runs
+(docs/python.md "Code" and "Processes"). Each case runs
 in a fresh process against the session's daemon, except the
 importable-module case, whose package is only on the child's sys.path: it
 auto-starts a private daemon matched to the child."""

@@ -1,6 +1,6 @@
 """The daemon's worker pool: N `python -m bocd.worker` processes forked by the
 daemon, restarted when they die, and a worker SIGKILLed mid-behavior
-(issue 3 section 3; docs/service.md "Workers")."""
+(docs/service.md "Workers")."""
 
 import os
 import signal
