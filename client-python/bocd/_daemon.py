@@ -1,12 +1,11 @@
 """Running a bocd daemon from Python: the embedded default and test fixtures.
 
-`Daemon` starts ``bocd serve --foreground`` as a child of this process,
-matched to this interpreter (its workers run ``sys.executable -m
-bocd.worker`` with this process's ``sys.path``), and stops it on request or
-when this process dies (the child gets SIGTERM through PR_SET_PDEATHSIG).
-Workers inherit this process's stdout and stderr, so ``print`` in a
-behavior reaches the program's terminal; the daemon's own log goes to a
-file.
+`Daemon` starts ``bocd serve --foreground`` as a child of this process
+(``--python`` this interpreter), and stops it on request or when this
+process dies (the child gets SIGTERM through PR_SET_PDEATHSIG). Like any
+daemon, it starts each program's workers from a template of that
+program's interpreter; ``print`` in a behavior reaches the program's
+stdout through the daemon. The daemon's own log goes to a file.
 """
 from __future__ import annotations
 
@@ -32,7 +31,7 @@ def binary() -> str:
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bin", "bocd")
     if os.path.exists(here):
         return here
-    # A daemon installed on its own (cmake --install); never this package's
+    # A daemon binary installed on its own, on PATH; never this package's
     # console script of the same name, which would run itself again.
     found = shutil.which("bocd")
     if found and _is_executable_binary(found):
