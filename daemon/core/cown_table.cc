@@ -32,6 +32,7 @@ std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
   c.value = std::move(value);
   c.owner = owner;
   c.payer = payer;
+  c.program = payer;  // the Scheduler sets the program it belongs to
   c.owner_handle = true;
   c.pinned = pinned;
   c.refs = 0;

@@ -40,6 +40,9 @@ struct Cown {
   // The program whose byte cap its value counts against (the owner, or
   // the program a worker owner was started for).
   SessionId payer;
+  // The program whose sessions may name it (Scheduler::may_name): the
+  // process that made it, or the program a worker made it for.
+  SessionId program;
   bool owner_handle = false;  // the owner has not dropped its handle yet
   bool pinned = false;      // behaviors on it run on the owner
   // A result cown's program: told if the cown is freed still holding an

@@ -51,14 +51,15 @@ Result<std::uint32_t> Scheduler::check_submit(SessionId submitter,
     Status st = check_new_cown(s, r.result);
     if (!st) return st.error();
   }
-  if (Status st = check_refs(r.refs, "the payload"); !st) return st.error();
+  if (Status st = check_refs(s, r.refs, "the payload"); !st) {
+    return st.error();
+  }
   scratch_.clear();
   SessionId pinned_owner;
   for (CownId id : r.cowns) {
     std::uint32_t c = cowns_.find(id);
-    if (c == NONE) {
-      return fail(Errc::unknown_cown,
-                  "cown " + hex(id.value) + " does not exist");
+    if (c == NONE || !may_name(s, c)) {
+      return not_nameable(id, "the request set");
     }
     const Cown& cown = cowns_.at(c);
     if (cown.pinned) {
@@ -101,6 +102,7 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
                                       Value{f.message, true, f.code, {}, {}},
                                       submitter, false, owner);
       cowns_.at(c).report_to = owner;
+      cowns_.at(c).program = find_session(owner)->acts_for;
       return BehaviorId{};
     }
     return f;
@@ -149,6 +151,7 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
     // (docs/protocol.md, Cown lifetime).
     std::uint32_t c = cowns_.insert(r.result, Value{}, submitter, false, owner);
     cowns_.at(c).report_to = owner;  // its program hears of a lost raise
+    cowns_.at(c).program = program->acts_for;
     bh.requests.push_back(Request{c, NONE});
   }
   // Taken now: run_ready() may end it at once (its pinned cown's owner is
@@ -273,8 +276,9 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
     }
     scratch_.push_back(c);
   }
+  const Session* e = find_session(executor);
   for (const CownUpdate& u : updates) {
-    Status st = check_refs(u.value.refs, "a new value");
+    Status st = check_refs(*e, u.value.refs, "a new value");
     if (!st) return st;
   }
   if (std::string why = over_cap(updates); !why.empty()) {

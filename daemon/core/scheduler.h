@@ -386,6 +386,10 @@ class Scheduler {
     std::string program;
     std::uint32_t prefix = 0;
     bool closed = false;
+    // The program it names cowns for (may_name): the first open session of
+    // its process (a process's sessions act as one program), or for a
+    // worker started for a program, that program's.
+    SessionId acts_for;
     Terminator terminator;
     std::uint32_t pool_running = 0;  // a worker's behaviors from the pool
     // Those behaviors (slots), in dispatch order: the order it runs them.
@@ -465,9 +469,23 @@ class Scheduler {
                                      SessionId& owner, SessionId& executor,
                                      bool& pinned);
   Status check_new_cown(const Session& s, CownId id) const;
-  Status check_refs(const std::vector<CownId>& refs, const char* where) const;
+  // Capabilities (docs/protocol.md, Who may name a cown): every cown
+  // belongs to one program (Cown::program), a process's sessions being
+  // one program. A client names only its program's; a worker started for
+  // a program, that program's; a worker serving every program, its own
+  // process's and those of the programs whose behaviors it holds now.
+  // Values carry only what their writer could name, so a cown a program
+  // was handed in a value is one it may name.
+  bool may_name(const Session& s, std::uint32_t cown) const;
+  // Every id names a live cown `s` may name, else unknown_cown (the same
+  // answer for both: not_nameable).
+  Status check_refs(const Session& s, const std::vector<CownId>& refs,
+                    const char* where) const;
+  static Failure not_nameable(CownId id, const char* where);
   // The program whose byte cap a cown made by `session` counts against.
   SessionId payer_of(SessionId session) const;
+  // The program whose sessions may name a cown `session` makes now.
+  SessionId program_of_new(SessionId session) const;
   // "" when `payer` may store `add` more bytes; else why not.
   std::string over_cap(SessionId payer, std::uint64_t add) const;
   // The same for a completion's updates (their cowns in scratch_).
@@ -522,6 +540,10 @@ class Scheduler {
   std::vector<std::uint32_t> free_sessions_;
   FlatIndex session_index_;
   std::unordered_set<std::uint32_t> prefixes_;  // of open sessions
+  // Open sessions by pid: the first one's id (what they act for) and how
+  // many. Kept only while one is open, so a reused pid starts afresh.
+  std::unordered_map<std::int32_t, std::pair<SessionId, std::uint32_t>>
+      processes_;
   Terminator all_;                     // daemon-wide count; admin waiters
   // Admin quiesce waiters by terminator token: (session, request).
   std::unordered_map<std::uint64_t, std::pair<SessionId, std::uint64_t>>

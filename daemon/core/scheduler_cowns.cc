@@ -1,6 +1,7 @@
 // Scheduler: the cown lifetime commands (create, hold, drop) and the
 // checks on embedded refs (docs/protocol.md, Cown lifetime). Behaviors are
 // in scheduler.cc, sessions in scheduler_sessions.cc.
+#include <algorithm>
 #include <string>
 
 #include "hex.h"
@@ -21,14 +22,36 @@ Status Scheduler::check_new_cown(const Session& s, CownId id) const {
   return Ok{};
 }
 
-Status Scheduler::check_refs(const std::vector<CownId>& refs,
+bool Scheduler::may_name(const Session& s, std::uint32_t c) const {
+  SessionId program = cowns_.at(c).program;
+  if (s.role == Role::admin) return false;
+  if (program == s.acts_for) return true;
+  if (s.role != Role::worker || s.bound_to) return false;
+  // A worker serving every program acts for the programs whose behaviors
+  // it has been sent and not finished (it decodes a dispatch, taking its
+  // handles, while it may still run an earlier one).
+  return std::any_of(s.pool_order.begin(), s.pool_order.end(),
+                     [&](std::uint32_t b) {
+                       const Session* p = find_session(behaviors_.at(b).session);
+                       return p != nullptr && p->acts_for == program;
+                     });
+}
+
+Status Scheduler::check_refs(const Session& s, const std::vector<CownId>& refs,
                              const char* where) const {
-  CownId missing;
-  if (!cowns_.all_live(refs, missing)) {
-    return fail(Errc::unknown_cown, "cown " + hex(missing.value) + " named in " +
-                                        where + " does not exist");
+  for (CownId id : refs) {
+    std::uint32_t c = cowns_.find(id);
+    if (c == NONE || !may_name(s, c)) return not_nameable(id, where);
   }
   return Ok{};
+}
+
+Failure Scheduler::not_nameable(CownId id, const char* where) {
+  // One answer for "no such cown" and "another program's": a guesser
+  // learns nothing about which ids exist.
+  return Failure{Errc::unknown_cown,
+                 "cown " + hex(id.value) + " named in " + where +
+                     " does not exist or is another program's"};
 }
 
 Status Scheduler::create_cown(SessionId session, CownId id, Value value,
@@ -37,7 +60,7 @@ Status Scheduler::create_cown(SessionId session, CownId id, Value value,
   if (s == nullptr) return fail(Errc::session_closed, "session is closed");
   Status st = check_new_cown(*s, id);
   if (!st) return st;
-  st = check_refs(value.refs, "the new cown's value");
+  st = check_refs(*s, value.refs, "the new cown's value");
   if (!st) return st;
   SessionId payer = payer_of(session);
   if (std::string why = over_cap(payer, value.bytes()); !why.empty()) {
@@ -50,15 +73,30 @@ Status Scheduler::create_cown(SessionId session, CownId id, Value value,
                   Errc::memory_cap, {}, {}},
         session, pinned, payer);
     cowns_.at(c).report_to = payer;
+    cowns_.at(c).program = program_of_new(session);
     return Ok{};
   }
-  cowns_.insert(id, std::move(value), session, pinned, payer);
+  std::uint32_t c = cowns_.insert(id, std::move(value), session, pinned, payer);
+  cowns_.at(c).program = program_of_new(session);
   return Ok{};
 }
 
 SessionId Scheduler::payer_of(SessionId session) const {
   const Session* s = find_session(session);
   return s != nullptr && s->bound_to ? s->bound_to : session;
+}
+
+SessionId Scheduler::program_of_new(SessionId session) const {
+  const Session* s = find_session(session);
+  if (s == nullptr) return session;
+  if (s->role == Role::worker && !s->bound_to && !s->pool_order.empty()) {
+    // Made in the body it runs now: the oldest behavior it was sent (it
+    // runs them in order).
+    const Session* p =
+        find_session(behaviors_.at(s->pool_order.front()).session);
+    if (p != nullptr) return p->acts_for;
+  }
+  return s->acts_for;
 }
 
 std::string Scheduler::over_cap(SessionId payer, std::uint64_t add) const {
@@ -81,7 +119,7 @@ Status Scheduler::hold_cowns(SessionId session, const std::vector<CownId>& ids) 
   std::string missing;
   for (CownId id : ids) {
     std::uint32_t c = cowns_.find(id);
-    if (c == NONE) {
+    if (c == NONE || !may_name(*s, c)) {
       missing += (missing.empty() ? "" : ", ") + hex(id.value);
       continue;
     }
@@ -91,7 +129,8 @@ Status Scheduler::hold_cowns(SessionId session, const std::vector<CownId>& ids) 
   }
   if (!missing.empty()) {
     return fail(Errc::unknown_cown,
-                "cannot hold cowns that do not exist: " + missing);
+                "cannot hold cowns that do not exist or are another "
+                "program's: " + missing);
   }
   return Ok{};
 }

@@ -69,7 +69,9 @@ Status Scheduler::mail_send(SessionId caller, SessionId program,
   Result<Mailbox*> box = mailbox_for(caller, program, behavior);
   if (!box) return box.error();
   Mailbox& m = *box.value();
-  Status st = check_refs(value.refs, "a message");
+  // Checked for the program: a worker's body may send what it made over
+  // another session of its process.
+  Status st = check_refs(*find_session(m.program()), value.refs, "a message");
   if (!st) return st;
   int q = m.bind(tag);
   if (q == Mailbox::NONE) {
@@ -263,7 +265,8 @@ Result<CownId> Scheduler::mail_board(SessionId caller, SessionId program,
   if (!box) return box.error();
   Mailbox& m = *box.value();
   if (!m.board && proposed) {
-    Status st = check_refs({proposed}, "a noticeboard");
+    Status st = check_refs(*find_session(m.program()), {proposed},
+                           "a noticeboard");
     if (!st) return st.error();
     cowns_.add_refs({proposed});
     m.board = proposed;

@@ -39,6 +39,13 @@ SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
   s.program = std::move(program);
   s.prefix = next_prefix();
   prefixes_.insert(s.prefix);
+  auto& process = processes_[pid];
+  if (process.second++ == 0) process.first = id;
+  s.acts_for = process.first;
+  if (const Session* p = options.bound_to ? find_session(options.bound_to)
+                                          : nullptr) {
+    s.acts_for = p->acts_for;
+  }
   join_pool(s, options);
   return SessionGrant{id, std::uint64_t{s.prefix} << 32,
                       std::uint64_t{1} << 32};
@@ -78,6 +85,10 @@ void Scheduler::close_session(SessionId id) {
   s->closed = true;
   s->terminator.close();
   prefixes_.erase(s->prefix);
+  if (auto p = processes_.find(s->pid);
+      p != processes_.end() && --p->second.second == 0) {
+    processes_.erase(p);
+  }
   release_holds(*s);
   close_mail(id);
   leave_pool(*s);

@@ -4,6 +4,7 @@
 // a well-behaved client connected across the bad input and checks
 // afterwards that it is still served, that the daemon is alive, and that
 // the daemon's log names the reason.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cinttypes>
@@ -336,7 +337,8 @@ TEST(BadInput, UnknownCownIdGetsTypedError) {
   ASSERT_NE(r.as<fb::Status>(), nullptr);
   EXPECT_EQ(r.as<fb::Status>()->cowns(), 1u);
   expect_unharmed(d, good, {"UnknownCown", "cown " + hex(missing[0]) +
-                                               " does not exist"});
+                                               " named in the request set "
+                                               "does not exist"});
 }
 
 TEST(BadInput, BehaviorOverTheCownLimitIsRefused) {
@@ -501,41 +503,54 @@ TEST(BadInput, DisconnectWithQueuedBehaviorsRemovesTheSession) {
                   {disconnected(a_session), "peer closed the connection"});
 }
 
-TEST(BadInput, BehaviorQueuedOnADisconnectedOwnersCownStillRuns) {
+// Cowns are capabilities: a program that learns or guesses another's cown
+// id can neither queue on it, hold it, nor embed it, and hears the same
+// answer as for an id that names nothing. The owner is untouched.
+TEST(BadInput, AnotherProgramsCownIsRefusedAsIfItDidNotExist) {
   DaemonProcess d;
   GoodClient good(d.socket());
-  std::optional<RawClient> a(std::in_place, d.socket());
+  RawClient a(d.socket());
   std::uint64_t base = 0;
-  std::uint64_t a_session = a->handshake(fb::Role::Client, &base);
+  a.handshake(fb::Role::Client, &base);
   std::uint64_t c[] = {base + 1};
-  a->send([&](proto::Encoder& e) {
-    e.create_cown(c[0], {"v0"}, false);
-    e.submit(1, c, 0, fb::Executor::Submitter, 0, "held");
+  a.send([&](proto::Encoder& e) { e.create_cown(c[0], {"a's"}, false); });
+  ASSERT_NE(status_of(a, 1).as<fb::Status>(), nullptr);
+
+  const std::string refused = "cown " + hex(c[0]) +
+                              " named in the request set does not exist or "
+                              "is another program's";
+  // Another program: another process, which learnt the id.
+  pid_t thief = ::fork();
+  if (thief == 0) {
+    RawClient t(d.socket());
+    t.handshake();
+    t.send([&](proto::Encoder& e) {
+      e.submit(7, c, 0, fb::Executor::Submitter, 0, "steal");
+      e.hold_cown(c);
+    });
+    Reply submit = next_reply(t), hold = next_reply(t);
+    const auto* e1 = submit.as<fb::Error>();
+    const auto* e2 = hold.as<fb::Error>();
+    bool refused = e1 != nullptr && e1->code() == fb::ErrorCode::UnknownCown &&
+                   e1->tag() == 7 && e2 != nullptr &&
+                   e2->code() == fb::ErrorCode::UnknownCown;
+    std::_Exit(refused ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(thief, &status, 0), thief);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the other program was not refused";
+
+  // The owner still runs on it and reads its value.
+  a.send([&](proto::Encoder& e) {
+    e.submit(2, c, 0, fb::Executor::Submitter, 0, "mine");
   });
-  ASSERT_NE(next_reply(*a).as<fb::Dispatch>(), nullptr);
-  // The good client queues on A's cown (ids are shared by value); its
-  // Status reply proves the Submit was accepted before A leaves.
-  good.raw().send([&](proto::Encoder& e) {
-    e.submit(7, c, 0, fb::Executor::Submitter, 0, "queued");
-  });
-  ASSERT_NE(status_of(good.raw(), 1).as<fb::Status>(), nullptr);
-  a.reset();
-  Reply r = next_reply(good.raw());
+  Reply r = next_reply(a);
   const auto* dispatch = r.as<fb::Dispatch>();
   ASSERT_NE(dispatch, nullptr) << "expected Dispatch, got " << r.kind();
-  EXPECT_EQ(dispatch->tag(), 7u);
-  ASSERT_NE(dispatch->cowns(), nullptr);
-  ASSERT_EQ(dispatch->cowns()->size(), 1u);
   const fb::Value* v = dispatch->cowns()->Get(0)->value();
-  ASSERT_NE(v, nullptr);
-  ASSERT_NE(v->data(), nullptr);
-  // A's aborted behavior committed nothing: the cown keeps its value.
-  EXPECT_EQ(std::string(v->data()->begin(), v->data()->end()), "v0");
-  EXPECT_EQ(v->error(), fb::ErrorCode::None);
-  good.complete_and_quiesce(dispatch->behavior(), c[0], 8);
-  EXPECT_TRUE(session_gone(good.raw(), a_session));
-  expect_unharmed(d, good,
-                  {disconnected(a_session), "peer closed the connection"});
+  EXPECT_EQ(std::string(v->data()->begin(), v->data()->end()), "a's");
+  expect_unharmed(d, good, {"UnknownCown", refused});
 }
 
 // ---- Messaging (Mail) -----------------------------------------------------
@@ -949,7 +964,7 @@ TEST(BadInput, MailSendNamingAMissingCownOrAForeignBlobIsRefused) {
   send_mail(bad, 1, fb::MailKind::Send, {"t"}, 0, &dangling);
   expect_mail_error(bad, fb::ErrorCode::UnknownCown, 1,
                     "cown " + hex(missing[0]) +
-                        " named in a message does not exist");
+                        " named in a message does not exist or is another program's");
   const std::string blobs[] = {"/etc/passwd"};
   proto::ValueRef foreign{"foreign", false, fb::ErrorCode::None, {}, blobs};
   send_mail(bad, 2, fb::MailKind::Send, {"t"}, 0, &foreign);
@@ -1067,7 +1082,7 @@ TEST(BadInput, BoardProposingAMissingCownIsRefusedAndSetsNoBoard) {
   send_board(bad, 1, missing);
   expect_mail_error(bad, fb::ErrorCode::UnknownCown, 1,
                     "cown " + hex(missing) +
-                        " named in a noticeboard does not exist");
+                        " named in a noticeboard does not exist or is another program's");
   send_board(bad, 2, 0);
   expect_board(bad, 2, 0);
   // Created, dropped and then proposed: gone by then, refused the same.
@@ -1079,7 +1094,7 @@ TEST(BadInput, BoardProposingAMissingCownIsRefusedAndSetsNoBoard) {
   send_board(bad, 3, dropped);
   expect_mail_error(bad, fb::ErrorCode::UnknownCown, 3,
                     "cown " + hex(dropped) +
-                        " named in a noticeboard does not exist");
+                        " named in a noticeboard does not exist or is another program's");
   send_board(bad, 4, 0);
   expect_board(bad, 4, 0);
   const std::uint64_t live = base + 1;

@@ -524,7 +524,9 @@ TEST(MailLifetime, DrainSetTagsAndAnUnheldReleaseFreeTheCowns) {
   c.wait();
   EXPECT_EQ(cowns_in(d), baseline);
   expect_refused([&] { c.read(xs[2]); }, Errc::unknown_cown,
-                 "cown " + hex(xs[2].id) + " does not exist");
+                 "cown " + hex(xs[2].id) +
+                     " named in the request set does not exist or is "
+                     "another program's");
 }
 
 TEST(MailLifetime, ReturnedMessageKeepsItsCownUntilReceivedAndReleased) {

@@ -8,7 +8,7 @@ namespace {
 using PinnedQueuesTest = SchedulerWithClient;
 
 TEST_F(PinnedQueuesTest, CountsWorkRoutedToTheOwnerUntilItCompletes) {
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   SessionGrant w = s.open_session(Role::worker, 3, "w");
   CownId p = cown(a, 1), q = cown(b, 1), r = cown(b, 2);
   ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
@@ -42,7 +42,7 @@ TEST_F(PinnedQueuesTest, CountsWorkRoutedToTheOwnerUntilItCompletes) {
 }
 
 TEST_F(PinnedQueuesTest, OwnerClosingEndsItsQueue) {
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   CownId p = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
   submit_ok(s, b.id, pooled({p}, cown(b, 1)));
@@ -55,7 +55,7 @@ TEST_F(PinnedQueuesTest, OwnerClosingEndsItsQueue) {
 // pinned_waiting: what a program must still expect back before its pump()
 // has seen everything ready (the answer to a Sync).
 TEST_F(PinnedQueuesTest, WaitingCountsRoutedWorkUntilItIsDispatched) {
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   CownId p = cown(a, 1), q = cown(b, 1);
   ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
   ASSERT_TRUE(s.create_cown(b.id, q, Value{}, false));
@@ -75,7 +75,7 @@ TEST_F(PinnedQueuesTest, WaitingCountsRoutedWorkUntilItIsDispatched) {
 }
 
 TEST_F(PinnedQueuesTest, WaitingWorkCancelledWithItsSessionLeavesTheCount) {
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   CownId p = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
   BehaviorId first = submit_ok(s, a.id, pooled({p}));

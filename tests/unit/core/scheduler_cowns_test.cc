@@ -115,7 +115,7 @@ TEST_F(SchedulerCownsTest, AbortedBehaviorReleasesItsPayloadRefs) {
 }
 
 TEST_F(SchedulerCownsTest, HoldAndDropArePerSessionAndIdempotent) {
-  SessionGrant b = s.open_session(Role::worker, 2, "b");
+  SessionGrant b = s.open_session(Role::worker, 1, "b");
   CownId x = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, x, val("x"), false));
   ASSERT_TRUE(s.hold_cowns(b.id, {x, x}));
@@ -132,7 +132,7 @@ TEST_F(SchedulerCownsTest, HoldAndDropArePerSessionAndIdempotent) {
 }
 
 TEST_F(SchedulerCownsTest, CreatorCanHoldAgainAfterDroppingItsHandle) {
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   CownId x = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, x, val("x"), false));
   ASSERT_TRUE(s.hold_cowns(b.id, {x}));
@@ -146,7 +146,7 @@ TEST_F(SchedulerCownsTest, CreatorCanHoldAgainAfterDroppingItsHandle) {
 }
 
 TEST_F(SchedulerCownsTest, ClosingASessionReleasesItsHolds) {
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   ASSERT_TRUE(s.create_cown(a.id, cown(a, 1), val("x"), false));
   ASSERT_TRUE(s.create_cown(a.id, cown(a, 2), val("y"), false));
   ASSERT_TRUE(s.hold_cowns(b.id, {cown(a, 1), cown(a, 2)}));
@@ -200,7 +200,7 @@ TEST_F(SchedulerCownsTest, UnknownRefIsRefusedAndNothingChanges) {
   EXPECT_EQ(s.check_invariants(), "") << "no count was taken on x";
   complete_ok(s, a.id, b);
 
-  SessionGrant o = s.open_session(Role::client, 2, "other");
+  SessionGrant o = s.open_session(Role::client, 1, "other");
   st = s.hold_cowns(o.id, {missing, x});
   EXPECT_EQ(st.error().code, Errc::unknown_cown);
   ASSERT_TRUE(s.drop_cown(a.id, x));

@@ -89,7 +89,9 @@ class ModelRun {
 
   void open(Role role) {
     doing_ = "open session";
-    SessionGrant g = sched_.open_session(role, step_, "p");
+    // All from one process: the model lets any session name any cown, as
+    // a process's sessions may (scheduler_capability_test covers programs).
+    SessionGrant g = sched_.open_session(role, PID, "p");
     check(m_.sessions.count(g.id.value) == 0, "session id reused");
     model::Session& s = m_.sessions[g.id.value];
     s.grant = g;
@@ -536,6 +538,7 @@ class ModelRun {
       sched_.close_session(s);
       m_.close(s);
     }
+    sched_.close_session(anchor_);
     m_.collect();
     check(sched_.take_events().empty(), "events after the last behavior");
     // Only cycles of values embedding each other may stay (a known limit).
@@ -547,6 +550,11 @@ class ModelRun {
 
   std::mt19937_64 rng_;
   Scheduler sched_;
+  // Open from start to end, so the process's sessions stay one program
+  // while the model's come and go (a process with no session left is
+  // gone: a later one with its pid is another program).
+  static constexpr std::int32_t PID = 1;
+  SessionId anchor_ = sched_.open_session(Role::admin, PID, "anchor").id;
   model::Model m_;
   int step_ = 0;
   std::string doing_, fail_;

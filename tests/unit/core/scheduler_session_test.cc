@@ -147,7 +147,7 @@ TEST(SchedulerWorkerTest, LongBehaviorLeavesQueuedWorkToAnIdleWorker) {
 TEST(SchedulerWorkerTest, PinnedCownRoutesToOwner) {
   Scheduler s;
   SessionGrant a = s.open_session(Role::client, 1, "a");
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   s.open_session(Role::worker, 3, "w");  // idle, and must stay unused
   CownId p = cown(a, 1), q = cown(b, 1);
   ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
@@ -167,7 +167,7 @@ TEST(SchedulerWorkerTest, PinnedCownRoutesToOwner) {
 TEST(SchedulerWorkerTest, MixedPinnedOwnersRefused) {
   Scheduler s;
   SessionGrant a = s.open_session(Role::client, 1, "a");
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   CownId p = cown(a, 1), q = cown(b, 1), plain = cown(b, 2);
   ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
   ASSERT_TRUE(s.create_cown(b.id, q, Value{}, true));
@@ -198,8 +198,8 @@ TEST(SchedulerWorkerTest, MixedPinnedOwnersRefused) {
 // its turn comes, without ever being dispatched; its result cown carries
 // the session_closed error to the behavior queued on it.
 TEST_F(SchedulerCloseTest, ClosingSessionCancelsQueuedBehaviors) {
-  SessionGrant c = s.open_session(Role::client, 2, "c");
-  SessionGrant o = s.open_session(Role::client, 3, "o");
+  SessionGrant c = s.open_session(Role::client, 1, "c");
+  SessionGrant o = s.open_session(Role::client, 1, "o");
   CownId x = cown(c, 1), r1 = cown(a, 1);
   ASSERT_TRUE(s.create_cown(c.id, x, Value{}, false));
   BehaviorId b0 = submit_ok(s, c.id, on({x}));
@@ -254,7 +254,7 @@ TEST_F(SchedulerCloseTest, ClosingExecutorAbortsRunningBehavior) {
 // b's behaviors on a's pinned cown must run on a; once a is gone the
 // running one is aborted and the queued one fails when its turn comes.
 TEST_F(SchedulerCloseTest, ClosingPinnedOwnerFailsBehaviorsRoutedToIt) {
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   CownId p = cown(a, 1), r1 = cown(b, 1), r2 = cown(b, 2);
   ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
   BehaviorId b1 = submit_ok(s, b.id, pooled({p}, r1));
@@ -290,7 +290,7 @@ TEST_F(SchedulerCloseTest, ClosingSessionFreesItsCowns) {
 }
 
 TEST_F(SchedulerCloseTest, CownInUseOutlivesItsOwner) {
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   CownId x = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, x, Value{}, false));
   BehaviorId bh = submit_ok(s, b.id, on({x}));
@@ -302,7 +302,7 @@ TEST_F(SchedulerCloseTest, CownInUseOutlivesItsOwner) {
 }
 
 TEST_F(SchedulerCloseTest, DropCownFreesIdleCown) {
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   CownId x = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, x, Value{}, false));
   EXPECT_EQ(s.drop_cown(b.id, x).error().code, Errc::not_permitted);
@@ -361,7 +361,7 @@ TEST(SchedulerWorkerTest, WorkerRunningItsOwnNestedBehaviorGainsNoCredit) {
 TEST(SchedulerWorkerTest, WorkerRunningItsPinnedCownBehaviorGainsNoCredit) {
   Scheduler s(Limits{.worker_pipeline = 1});
   SessionGrant a = s.open_session(Role::client, 1, "a");
-  SessionGrant w = s.open_session(Role::worker, 2, "w");
+  SessionGrant w = s.open_session(Role::worker, 1, "w");
   ASSERT_TRUE(s.create_cown(w.id, cown(w, 1), Value{}, true));
   BehaviorId b = submit_ok(s, a.id, pooled({cown(w, 1)}));
   EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b});

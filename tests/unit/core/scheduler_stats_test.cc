@@ -48,7 +48,7 @@ TEST_F(SchedulerStatsTest, BusyTimeCountsWhileAWorkerHoldsWork) {
 }
 
 TEST_F(SchedulerStatsTest, CountsPinnedDispatchesOnTheOwner) {
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   CownId p = cown(a, 1);
   ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
   BehaviorId first = submit_ok(s, b.id, pooled({p}));

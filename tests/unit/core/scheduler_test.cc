@@ -133,7 +133,7 @@ TEST_F(SchedulerTest, NestedSubmitBelongsToParentSession) {
 }
 
 TEST_F(SchedulerTest, NestedSubmitFromAnotherSessionIsRefused) {
-  SessionGrant b = sched.open_session(Role::client, 101, "b");
+  SessionGrant b = sched.open_session(Role::client, 100, "b");  // a second session of a's process
   BehaviorId parent = submit_ok(sched, a.id, on({x}));
   // The parent runs on a, not on b.
   Result<BehaviorId> child = sched.submit(b.id, nested_in(parent, on({})));
@@ -160,7 +160,7 @@ TEST_F(SchedulerTest, QuiesceFiresWhenSessionReachesZero) {
 }
 
 TEST_F(SchedulerTest, QuiesceFiresAtOnceWhenIdle) {
-  SessionGrant b = sched.open_session(Role::client, 101, "b");
+  SessionGrant b = sched.open_session(Role::client, 100, "b");  // a second session of a's process
   BehaviorId other = submit_ok(sched, b.id, on({x}));  // not a's business
   drain(sched);
   sched.quiesce(a.id, 3);
@@ -174,7 +174,7 @@ TEST_F(SchedulerTest, QuiesceFiresAtOnceWhenIdle) {
 }
 
 TEST_F(SchedulerTest, AdminQuiesceWaitsForWholeDaemon) {
-  SessionGrant b = sched.open_session(Role::client, 101, "b");
+  SessionGrant b = sched.open_session(Role::client, 100, "b");  // a second session of a's process
   SessionGrant admin = sched.open_session(Role::admin, 1, "bocdctl");
   BehaviorId ba = submit_ok(sched, a.id, on({x}));
   BehaviorId bb = submit_ok(sched, b.id, on({y}));
@@ -233,7 +233,7 @@ TEST(SchedulerLimitsTest, RequestSetOverLimitIsRefused) {
 }
 
 TEST_F(SchedulerTest, NewCownIdOutsideRangeIsRefused) {
-  SessionGrant b = sched.open_session(Role::client, 101, "b");
+  SessionGrant b = sched.open_session(Role::client, 100, "b");  // a second session of a's process
   Status st = sched.create_cown(a.id, cown(b, 5), Value{}, false);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, Errc::cown_out_of_range);
@@ -254,7 +254,7 @@ TEST_F(SchedulerTest, NewCownIdThatExistsIsRefused) {
 }
 
 TEST_F(SchedulerTest, CompleteFromWrongSessionIsRefused) {
-  SessionGrant b = sched.open_session(Role::client, 101, "b");
+  SessionGrant b = sched.open_session(Role::client, 100, "b");  // a second session of a's process
   BehaviorId bh = submit_ok(sched, a.id, on({x}));
   drain(sched);
   Status st = complete(sched, b.id, bh, {{x, val("stolen")}});
