@@ -99,6 +99,7 @@ Outcome as_user(const TempUser& user,
     ::close(pipe_fds[0]);
     ::dup2(pipe_fds[1], 1);
     ::dup2(pipe_fds[1], 2);
+    ::close(pipe_fds[1]);  // a daemon it starts holds only 1 and 2
     if (::initgroups(user.name.c_str(), user.gid) != 0 ||
         ::setgid(user.gid) != 0 || ::setuid(user.uid) != 0) {
       std::_Exit(125);
@@ -115,7 +116,7 @@ Outcome as_user(const TempUser& user,
       out += std::string("unexpected: ") + e.what();
       code = 124;
     }
-    (void)!::write(pipe_fds[1], out.data(), out.size());
+    (void)!::write(1, out.data(), out.size());
     std::_Exit(code);
   }
   ::close(pipe_fds[1]);
@@ -282,6 +283,49 @@ TEST(Trust, DaemonOfAnotherUidIsRefusedUnlessTrustedAndAGroupMemberRuns) {
   EXPECT_EQ(other.code, 4) << other.out;
   EXPECT_TRUE(contains(other.out, "Permission denied")) << other.out;
   EXPECT_TRUE(d.alive());
+}
+
+// A service user's daemon: its members trust that uid, and so the
+// directory it owns (0750, the group's), by saying so.
+TEST(Trust, GroupMemberTrustsAServiceUsersDaemonAndItsDirectoryOnPurpose) {
+  NEEDS_ROOT();
+  TempGroup group("sgr");
+  TempUser service("svc", group.name), member("smb", group.name);
+  char tmpl[] = "/tmp/bocd-service-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string top = tmpl;
+  ASSERT_EQ(::chown(top.c_str(), service.uid, service.gid), 0);
+  ASSERT_EQ(::chmod(top.c_str(), 0711), 0);
+  std::string dir = top + "/run";
+  std::string socket = dir + "/bocd.sock";
+  Outcome served = as_user(service, [&](std::string&) {
+    return exec_bocd({"serve", "--workers", "0", "--socket", socket,
+                      "--trust-group", group.name});
+  });
+  ASSERT_EQ(served.code, 0) << served.out;
+  EXPECT_EQ(mode_of(dir), "0750");
+  EXPECT_EQ(mode_of(socket), "0660");
+
+  Outcome wary = as_user(member, [&](std::string& out) {
+    return connect_and_run(out, {socket});
+  });
+  Outcome trusting = as_user(member, [&](std::string& out) {
+    client::Options o{socket};
+    o.daemon_uid = service.uid;
+    return connect_and_run(out, std::move(o));
+  });
+  Outcome stopped = as_user(service, [&](std::string&) {
+    return exec_bocd({"stop", "--socket", socket});
+  });
+  EXPECT_EQ(stopped.code, 0) << stopped.out;
+  fs::remove_all(top);
+
+  EXPECT_EQ(wary.code, 3) << wary.out;
+  EXPECT_TRUE(contains(wary.out, "unsafe directory " + dir)) << wary.out;
+  EXPECT_TRUE(contains(wary.out, "uid " + std::to_string(service.uid)))
+      << wary.out;
+  EXPECT_EQ(trusting.code, 0) << trusting.out;
+  EXPECT_EQ(trusting.out, "21");
 }
 
 TEST(Trust, AllowGroupIsRejectedNamingTrustGroup) {
