@@ -82,7 +82,9 @@ AdminClient::AdminClient(const std::string& socket)
     : state_(std::make_unique<State>()) {
   std::string path = socket.empty() ? proto::default_socket_path() : socket;
   state_->channel =
-      std::make_unique<Channel>(path, fb::Role::Admin, "bocd-admin");
+      std::make_unique<Channel>(path, fb::Role::Admin, "bocd-admin",
+                                proto::Encoder::HelloExtras{},
+                                daemon_uid_from_env());
   State* s = state_.get();
   s->channel->start([s](const fb::Envelope& e,
                         std::span<const std::uint8_t>) { s->on_frame(e); },

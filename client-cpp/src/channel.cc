@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <filesystem>
 
 #include "bocd/client/errors.h"
+#include "bocd/proto/socket_dir.h"
 
 namespace bocd::client {
 
@@ -16,8 +19,10 @@ namespace fb = proto::fb;
 using stream = asio::local::stream_protocol;
 
 Channel::Channel(std::string path, fb::Role role, const std::string& program,
-                 const proto::Encoder::HelloExtras& extras)
+                 const proto::Encoder::HelloExtras& extras,
+                 std::optional<uid_t> daemon_uid)
     : path_(std::move(path)) {
+  check_directory(daemon_uid);
   boost::system::error_code ec;
   socket_.connect(stream::endpoint(path_), ec);
   if (ec == boost::asio::error::not_found ||
@@ -29,7 +34,61 @@ Channel::Channel(std::string path, fb::Role role, const std::string& program,
     throw ConnectionError("cannot connect to the bocd daemon at " + path_ +
                           ": " + ec.message());
   }
+  check_daemon_uid(daemon_uid);
   handshake(role, program, extras);
+}
+
+std::optional<uid_t> daemon_uid_from_env() {
+  try {
+    return proto::trusted_daemon_uid_from_env();
+  } catch (const std::invalid_argument& e) {
+    throw UntrustedDaemonError(e.what());
+  }
+}
+
+namespace {
+
+std::vector<uid_t> trusted_uids(std::optional<uid_t> daemon_uid) {
+  std::vector<uid_t> uids{::geteuid()};
+  if (daemon_uid) uids.push_back(*daemon_uid);
+  return uids;
+}
+
+}  // namespace
+
+// Whoever owns or may write to the directory could have put any socket
+// there: refuse it before connecting, whatever its daemon would say.
+void Channel::check_directory(std::optional<uid_t> daemon_uid) {
+  std::string problem = proto::socket_dir_problem(
+      std::filesystem::path(path_).parent_path().string(),
+      trusted_uids(daemon_uid));
+  if (!problem.empty()) {
+    throw UntrustedDaemonError("refusing the bocd socket " + path_ + ": " +
+                               problem);
+  }
+}
+
+// Values (pickles, for Python) are sent to the daemon's workers and read
+// back from them: only a daemon of this user, or one trusted on purpose,
+// may see them. Checked before the Hello leaves.
+void Channel::check_daemon_uid(std::optional<uid_t> daemon_uid) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred,
+                   &len) != 0) {
+    throw ConnectionError("cannot read the credentials of the daemon at " +
+                          path_ + ": " + std::strerror(errno));
+  }
+  for (uid_t u : trusted_uids(daemon_uid)) {
+    if (cred.uid == u) return;
+  }
+  throw UntrustedDaemonError(
+      "refusing the bocd daemon at " + path_ + ": it runs as " +
+      proto::describe_uid(cred.uid) + " (pid " + std::to_string(cred.pid) +
+      "), not as this process's " + proto::describe_uid(::geteuid()) +
+      (daemon_uid ? " nor the trusted " + proto::describe_uid(*daemon_uid)
+                  : std::string()) +
+      "; set BOCD_DAEMON_UID to its uid if it is a service you trust");
 }
 
 Channel::~Channel() { close(); }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -36,6 +37,10 @@ struct Welcome {
   std::uint64_t max_in_flight = 0;  // 0: an older daemon did not say
 };
 
+// $BOCD_DAEMON_UID (a uid or a user name), or empty when unset. Throws
+// UntrustedDaemonError naming the value when it is neither.
+std::optional<uid_t> daemon_uid_from_env();
+
 class Channel {
  public:
   // The verified envelope and the frame body it points into (valid only
@@ -44,10 +49,14 @@ class Channel {
                                      std::span<const std::uint8_t> body)>;
   using OnClose = std::function<void(const std::string& why)>;
 
-  // Throws ConnectionError when nothing answers at `path`, Error when the
+  // Throws NoDaemonError when nothing answers at `path`,
+  // UntrustedDaemonError when its directory is unsafe or the daemon runs
+  // as neither this process's uid nor `daemon_uid` (checked before
+  // anything is sent), ConnectionError for other failures, Error when the
   // daemon refuses the handshake.
   Channel(std::string path, proto::fb::Role role, const std::string& program,
-          const proto::Encoder::HelloExtras& extras = {});
+          const proto::Encoder::HelloExtras& extras = {},
+          std::optional<uid_t> daemon_uid = std::nullopt);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
@@ -139,6 +148,8 @@ class Channel {
   }
 
  private:
+  void check_directory(std::optional<uid_t> daemon_uid);
+  void check_daemon_uid(std::optional<uid_t> daemon_uid);
   void handshake(proto::fb::Role role, const std::string& program,
                  const proto::Encoder::HelloExtras& extras);
   void read();

@@ -84,7 +84,7 @@ Client::Client(Options options)
   extras.token = token;
   channel_ = std::make_unique<Channel>(
       path, worker_ ? fb::Role::Worker : fb::Role::Client, options.program,
-      extras);
+      extras, options.daemon_uid ? options.daemon_uid : daemon_uid_from_env());
   if (worker_) channel_->set_sync_writes();  // see mail_barrier()
   channel_->start([this](const fb::Envelope& e,
                           std::span<const std::uint8_t> body) {

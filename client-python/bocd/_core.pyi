@@ -14,6 +14,11 @@ class DaemonConnectionError(ConnectionError):
 class NoDaemonError(DaemonConnectionError):
     """Nothing listens on the socket (no socket file, or a stale one)."""
 
+class UntrustedDaemonError(DaemonConnectionError):
+    """The socket's directory is owned by someone else or writable by
+    others, or the daemon runs as a uid neither this process's nor
+    $BOCD_DAEMON_UID; names the path, owner and mode, or both uids."""
+
 def daemon_status(socket: str, timeout: float) -> dict[str, Any]:
     """The daemon's status: sessions with their executor figures."""
     ...

@@ -616,6 +616,8 @@ PYBIND11_MODULE(_core, m) {
       m, "DaemonConnectionError", PyExc_ConnectionError);
   py::register_exception<NoDaemonError>(m, "NoDaemonError",
                                         connection_error.ptr());
+  py::register_exception<UntrustedDaemonError>(m, "UntrustedDaemonError",
+                                               connection_error.ptr());
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

@@ -10,9 +10,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bocd/proto/socket_dir.h"
 #include "bocd/proto/socket_path.h"
 #include "exit_codes.h"
 #include "logging.h"
+#include "server/socket_dir.h"
 #include "shm/blobs.h"
 
 namespace bocd::app {
@@ -27,7 +29,7 @@ std::optional<gid_t> resolve_group(const std::string& name) {
   if (name.empty()) return std::nullopt;
   group* g = ::getgrnam(name.c_str());
   if (g == nullptr) {
-    throw std::runtime_error("--allow-group: no group named '" + name + "'");
+    throw std::runtime_error("--trust-group: no group named '" + name + "'");
   }
   return g->gr_gid;
 }
@@ -35,7 +37,7 @@ std::optional<gid_t> resolve_group(const std::string& name) {
 server::ServerConfig server_config(const ServeOptions& o) {
   server::ServerConfig c;
   c.socket_path = o.socket.empty() ? proto::default_socket_path() : o.socket;
-  c.allow_gid = resolve_group(o.allow_group);
+  c.trust_gid = resolve_group(o.trust_group);
   c.max_frame_bytes = o.max_frame_bytes;
   c.notice_keys = o.max_notice_keys;
   c.limits.max_cowns_per_behavior = o.max_cowns_per_behavior;
@@ -86,6 +88,11 @@ void Daemon::listen() {
   server_->listen();
   log().info("bocd {} serving on {} (pid {}, workers {})", BOCD_VERSION,
              socket_path(), ::getpid(), options_.workers);
+  if (!options_.trust_group.empty()) {
+    log().warn("--trust-group {}: members of group {} may connect and run "
+               "code as {}", options_.trust_group, options_.trust_group,
+               proto::describe_uid(::geteuid()));
+  }
 }
 
 int Daemon::run() {
@@ -270,30 +277,33 @@ void remove_owned_dir(const ServeOptions& o) {
   fs::remove(dir, ec);  // only if empty: nothing else is removed
 }
 
+// The log's directory, made as the socket's is (by default it is the
+// socket's, made here first) and refused when unsafe the same way.
+bool make_log_dir(const ServeOptions& o) {
+  if (o.log_file.empty()) return true;
+  try {
+    server::make_socket_dir(
+        std::filesystem::path(o.log_file).parent_path().string(),
+        std::nullopt);
+    return true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bocd: cannot log to %s: %s\n", o.log_file.c_str(),
+                 e.what());
+    return false;
+  }
+}
+
 int serve(const ServeOptions& options) {
   ServeOptions o = options;
   if (o.foreground) {
+    if (!make_log_dir(o)) return EXIT_FAILED;
     if (!start_logging(o)) return EXIT_FAILED;
     int code = serve_in_child(o, o.ready_fd, /*detach=*/false);
     if (!o.owned_dir.empty()) remove_owned_dir(o);
     return code;
   }
   if (o.log_file.empty()) o.log_file = default_log_file(o);
-  std::error_code ec;
-  // A directory made here is 0700, as the server makes the socket's (by
-  // default the log's is the socket's, made here first).
-  std::filesystem::path log_dir =
-      std::filesystem::path(o.log_file).parent_path();
-  if (!log_dir.empty() && !std::filesystem::exists(log_dir, ec) &&
-      std::filesystem::create_directories(log_dir, ec)) {
-    std::filesystem::permissions(log_dir, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::replace, ec);
-  }
-  if (ec) {
-    std::fprintf(stderr, "bocd: cannot log to %s: %s\n", o.log_file.c_str(),
-                 ec.message().c_str());
-    return EXIT_FAILED;
-  }
+  if (!make_log_dir(o)) return EXIT_FAILED;
   int fds[2];
   if (::pipe(fds) != 0) {
     std::perror("bocd: pipe");

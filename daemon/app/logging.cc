@@ -4,12 +4,11 @@
 #include <vector>
 
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "json.h"
+#include "log_file_sink.h"
 
 namespace bocd::app {
 namespace {
@@ -45,11 +44,9 @@ spdlog::sink_ptr make_sink(const LogConfig& config) {
   spdlog::sink_ptr sink;
   if (config.file.empty()) {
     sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  } else if (config.max_bytes > 0) {
-    sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
-        config.file, config.max_bytes, config.max_files);
   } else {
-    sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(config.file);
+    sink = std::make_shared<LogFileSink>(config.file, config.max_bytes,
+                                         config.max_files);
   }
   if (config.format == "json") {
     sink->set_formatter(std::make_unique<JsonFormatter>());
@@ -83,7 +80,13 @@ void setup_logging(const LogConfig& config) {
 
 void reopen_log_file() {
   if (current.file.empty()) return;
-  install(make_sink(current));
+  try {
+    install(make_sink(current));
+  } catch (const spdlog::spdlog_ex& e) {
+    // The daemon keeps serving, logging to the file it had.
+    spdlog::get("app")->error("cannot reopen the log: {}", e.what());
+    return;
+  }
   spdlog::get("app")->info("reopened log file {}", current.file);
 }
 

@@ -34,13 +34,19 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
   app.add_option("--log-file", o.log_file, "log to this file (SIGHUP reopens)");
   app.add_option("--log-max-bytes", o.log_max_bytes,
                  "rotate the log file at this size (0: never; use SIGHUP "
-                 "with logrotate instead)");
+                 "with logrotate instead)")->capture_default_str();
   app.add_option("--log-files", o.log_files, "rotated log files to keep")
       ->check(CLI::Range(1, 1000));
   app.add_option("--log-format", o.log_format, "text|json")
       ->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--allow-group", o.allow_group,
-                 "also admit members of this group");
+  app.add_option("--trust-group", o.trust_group,
+                 "let members of this group connect: they run code as the "
+                 "daemon's user (socket 0660, directory 0750, this group)");
+  app.add_option_function<std::string>("--allow-group", [](const std::string&) {
+    throw CLI::ValidationError("--allow-group", "renamed --trust-group GROUP "
+                               "(members of GROUP run code as the daemon's "
+                               "user)");
+  })->group("");  // hidden: kept only to name its replacement
   app.add_flag("--foreground", o.foreground,
                "stay attached to the terminal instead of detaching");
   app.add_option("--ready-fd", o.ready_fd,

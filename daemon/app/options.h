@@ -15,9 +15,11 @@ struct ServeOptions {
   std::string log_level = "info";
   std::string log_file;        // empty: stderr (foreground) or beside socket
   std::string log_format = "text";
-  std::size_t log_max_bytes = 0;  // > 0: rotate the log file at this size
+  std::size_t log_max_bytes = 16u << 20;  // > 0: rotate the log file here
   std::size_t log_files = 5;      // rotated files kept
-  std::string allow_group;
+  // Members of this group may connect, and so run code as the daemon's
+  // user: the socket and its directory are opened to it.
+  std::string trust_group;
   bool foreground = false;
   int ready_fd = -1;           // with --foreground: write "ok" here once serving
   double stop_timeout_s = 10.0;

@@ -46,9 +46,9 @@ bool user_in_group(uid_t uid, gid_t primary, gid_t group) {
 }  // namespace
 
 bool peer_allowed(const PeerCredentials& peer, uid_t self_uid,
-                  std::optional<gid_t> allow_gid) {
+                  std::optional<gid_t> trust_gid) {
   if (peer.uid == self_uid) return true;
-  return allow_gid && user_in_group(peer.uid, peer.gid, *allow_gid);
+  return trust_gid && user_in_group(peer.uid, peer.gid, *trust_gid);
 }
 
 }  // namespace bocd::server

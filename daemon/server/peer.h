@@ -1,6 +1,6 @@
 // Who is on the other end of a UNIX socket (SO_PEERCRED), and whether the
 // daemon lets them in: the daemon's own uid, or a member of the group
-// named with --allow-group (docs/service.md, Permission refused).
+// trusted with --trust-group (docs/service.md, Permission refused).
 #pragma once
 
 #include <sys/types.h>
@@ -20,9 +20,9 @@ struct PeerCredentials {
 std::optional<PeerCredentials> peer_credentials(int fd);
 
 // True when `peer` may use a daemon running as `self_uid`. With
-// `allow_gid`, a peer whose primary or supplementary groups include it is
+// `trust_gid`, a peer whose primary or supplementary groups include it is
 // admitted too.
 bool peer_allowed(const PeerCredentials& peer, uid_t self_uid,
-                  std::optional<gid_t> allow_gid);
+                  std::optional<gid_t> trust_gid);
 
 }  // namespace bocd::server

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "log.h"
+#include "socket_dir.h"
 
 namespace bocd::server {
 
@@ -38,11 +39,7 @@ void Server::on_stop_requested(std::function<void()> fn) {
 void Server::prepare_path() {
   namespace fs = std::filesystem;
   fs::path path(config_.socket_path);
-  fs::path dir = path.parent_path();
-  if (!dir.empty() && !fs::exists(dir)) {
-    fs::create_directories(dir);
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
-  }
+  make_socket_dir(path.parent_path().string(), config_.trust_gid);
   if (!fs::exists(fs::symlink_status(path))) return;
   if (!fs::is_socket(fs::symlink_status(path))) {
     throw std::system_error(
@@ -74,10 +71,23 @@ void Server::listen() {
   if (ec) {
     throw std::system_error(ec, "cannot bind " + config_.socket_path);
   }
+  if (config_.trust_gid) open_to_group();
   acceptor_->listen(asio::socket_base::max_listen_connections);
   log().info("listening on {}", config_.socket_path);
   accept();
   housekeeping();
+}
+
+// 0600 until it has the group, so no one else is let in meanwhile.
+void Server::open_to_group() {
+  const char* path = config_.socket_path.c_str();
+  if (::chown(path, static_cast<uid_t>(-1), *config_.trust_gid) != 0 ||
+      ::chmod(path, 0660) != 0) {
+    throw std::system_error(errno, std::generic_category(),
+                            "cannot give " + config_.socket_path +
+                                " to group " +
+                                std::to_string(*config_.trust_gid));
+  }
 }
 
 void Server::housekeeping() {
@@ -155,9 +165,9 @@ void Server::accept() {
     if (ec == asio::error::operation_aborted || !acceptor_) return;
     if (!ec) {
       auto peer = peer_credentials(socket.native_handle());
-      if (!peer || !peer_allowed(*peer, ::geteuid(), config_.allow_gid)) {
+      if (!peer || !peer_allowed(*peer, ::geteuid(), config_.trust_gid)) {
         log().warn("refused connection from pid {} uid {}: not the daemon's "
-                   "user nor in its allowed group",
+                   "user nor in its trusted group",
                    peer ? peer->pid : -1, peer ? int(peer->uid) : -1);
       } else {
         dispatcher_.on_open(std::make_shared<Connection>(

@@ -3,9 +3,12 @@
 // all on the io_context thread it is given: the core is single-threaded
 // (docs/architecture.md, Layers).
 //
-// Socket file rules: the parent directory is created 0700 if missing; the
-// socket is 0600. A socket file left by a dead daemon is replaced; a live
-// daemon on the path is an error (DaemonRunning).
+// Socket file rules: the parent directory is created 0700 if missing, and
+// refused if another user owns it or others may write to it
+// (socket_dir.h); the socket is 0600. With a trusted group, both are
+// opened to it (directory 0750, socket 0660). A socket file left by a dead
+// daemon is replaced; a live daemon on the path is an error
+// (DaemonRunning).
 #pragma once
 
 #include <chrono>
@@ -27,7 +30,8 @@ namespace bocd::server {
 
 struct ServerConfig {
   std::string socket_path;
-  std::optional<gid_t> allow_gid;
+  // Members may connect, and so run code as the daemon's user.
+  std::optional<gid_t> trust_gid;
   std::uint32_t max_frame_bytes = proto::DEFAULT_MAX_FRAME_BYTES;
   std::uint32_t notice_keys = 64;  // noticeboard keys per program
   // A peer whose unread output exceeds this is disconnected.
@@ -59,8 +63,9 @@ class Server {
   Server(boost::asio::io_context& io, ServerConfig config, Clock now);
   ~Server();
 
-  // Binds and starts accepting. Throws DaemonRunning, or std::system_error
-  // naming the path when the socket cannot be set up.
+  // Binds and starts accepting. Throws DaemonRunning, std::runtime_error
+  // naming an unsafe directory (owner, mode), or std::system_error naming
+  // the path when the socket cannot be set up.
   void listen();
   // Stops accepting and removes the socket file. Idempotent.
   void stop_listening();
@@ -85,6 +90,7 @@ class Server {
  private:
   void accept();
   void prepare_path();
+  void open_to_group();
   void housekeeping();
   void check_pinned_work();
   void check_unserved();

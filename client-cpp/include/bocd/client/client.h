@@ -13,6 +13,8 @@
 // std::logic_error there.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -186,6 +188,12 @@ struct Options {
   // (zero: never); checked on a tick of this length, so reported after
   // between one and two of it.
   std::chrono::milliseconds stall_after{1};
+  // The uid of a daemon trusted besides this process's own (a system
+  // service's: root, or its service user). Empty: $BOCD_DAEMON_UID (a uid
+  // or a user name), if set. The client refuses any other daemon, and a
+  // socket directory owned by anyone else or writable by others, with
+  // UntrustedDaemonError, before it sends anything.
+  std::optional<uid_t> daemon_uid;
 };
 
 class Client {

@@ -66,6 +66,16 @@ class NoDaemonError : public ConnectionError {
   using ConnectionError::ConnectionError;
 };
 
+// The socket's directory, or the daemon answering on it, is not one this
+// user trusts: a directory someone else owns or may write to, or a daemon
+// running as another uid than this process's or the one configured
+// (Options::daemon_uid, $BOCD_DAEMON_UID). Never a reason to start a
+// daemon of one's own instead: the message says what to fix.
+class UntrustedDaemonError : public ConnectionError {
+ public:
+  using ConnectionError::ConnectionError;
+};
+
 // A wait or quiesce did not finish in time.
 class Timeout : public std::runtime_error {
  public:
