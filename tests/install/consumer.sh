@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Installs the build tree ($1) into a temporary prefix, builds the consumer
 # project ($2) against it with find_package(bocd), starts the installed
-# daemon and runs the consumer on it. $3: the cmake to use.
+# daemon and runs the consumer on it. $3: the cmake to use; $4: the
+# sanitizers the build tree was built with, if any (the consumer must link
+# their runtimes too).
 set -euo pipefail
-build=$1 source=$2 cmake=$3
+build=$1 source=$2 cmake=$3 sanitize=${4:-}
+flags=()
+if [ -n "$sanitize" ]; then
+  flags=(-DCMAKE_CXX_FLAGS="-fsanitize=$sanitize")
+fi
 tmp=$(mktemp -d /tmp/bocd-consumer-XXXXXX)
 socket=$tmp/run/bocd.sock
 cleanup() {
@@ -13,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 "$cmake" --install "$build" --prefix "$tmp/prefix" >/dev/null
 if ! "$cmake" -S "$source" -B "$tmp/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
-    > "$tmp/configure.log" 2>&1; then
+    "${flags[@]}" > "$tmp/configure.log" 2>&1; then
   cat "$tmp/configure.log"
   exit 1
 fi
