@@ -134,7 +134,7 @@ void put_number(char* out, long n) {
 
 struct Spawn {
   std::vector<std::string> args;
-  std::vector<std::string> env;  // NAME=value, besides PATH
+  std::vector<std::string> env;  // NAME=value, besides the test's own
   int fd3 = -1;                  // becomes fd 3, with LISTEN_FDS and
   int listen_fds = 1;            // LISTEN_PID: the child's pid, or 1
   bool listen_pid_is_child = true;
@@ -172,8 +172,17 @@ Child spawn(const Spawn& s) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The test's environment (sanitizer options, say), less what the test
+  // sets itself.
   std::vector<std::string> env = s.env;
-  env.push_back("PATH=/usr/bin:/bin");
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string var = *e;
+    bool ours = false;
+    for (const char* name : {"NOTIFY_SOCKET=", "WATCHDOG_", "LISTEN_"}) {
+      ours = ours || var.rfind(name, 0) == 0;
+    }
+    if (!ours) env.push_back(var);
+  }
   if (s.fd3 >= 0) {
     env.push_back("LISTEN_FDS=" + std::to_string(s.listen_fds));
     if (!s.listen_pid_is_child) env.push_back("LISTEN_PID=1");
