@@ -313,6 +313,56 @@ TEST(SocketActivation, AClientConnectsThroughThePassedSocket) {
   EXPECT_TRUE(fs::is_socket(path));
 }
 
+// systemd's own tool: it listens, waits for the first connection, then
+// execs the daemon with the socket as fd 3, as a socket unit would.
+TEST(SocketActivation, UnderSystemdSocketActivate) {
+  const char* tool = "/usr/bin/systemd-socket-activate";
+  if (::access(tool, X_OK) != 0) {
+    GTEST_SKIP() << tool << " not found (Debian package systemd)";
+  }
+  TempDir dir;
+  std::string path = dir.path + "/activated.sock";
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::dup2(out[1], 1);
+    ::dup2(out[1], 2);
+    ::execl(tool, tool, "-l", path.c_str(), bocd_binary(), "serve",
+            "--foreground", "--workers", "0", nullptr);
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  Child d{pid, out[0]};
+  // It says so once it listens (a line); reads block until then.
+  std::string said;
+  char c;
+  while (!(said.find("Listening on") != std::string::npos &&
+           said.back() == '\n') &&
+         ::read(d.output, &c, 1) == 1) {
+    said += c;
+  }
+  ASSERT_NE(said.find("Listening on " + path), std::string::npos) << said;
+  {
+    client::Options o;
+    o.socket = path;
+    client::Client c(o);  // this connection starts the daemon
+    client::CownRef n = c.create("1");
+    client::CownRef r = c.submit_with_result({n}, [](client::Access& x) {
+      x.set_result(x.get(0).data + "+1");
+    });
+    EXPECT_EQ(c.read(r).data, "1+1");
+  }
+  ::kill(d.pid, SIGTERM);
+  EXPECT_EQ(d.wait(), 0);
+  std::string log = said + d.read_output();
+  EXPECT_NE(log.find("listening on " + path + " (fd 3 passed by the "
+                     "service manager)"),
+            std::string::npos) << log;
+  EXPECT_TRUE(fs::is_socket(path)) << log;
+}
+
 TEST(SocketActivation, SocketsForAnotherPidAreLeftAlone) {
   TempDir dir;
   int listener = listening_socket(dir.path + "/passed.sock");
