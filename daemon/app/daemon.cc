@@ -84,15 +84,21 @@ Daemon::Daemon(const ServeOptions& options)
 Daemon::~Daemon() = default;
 
 void Daemon::listen() {
-  if (std::optional<ListenFd> passed = take_listen_fd()) {
-    server_->adopt(passed->fd);
-    if (!options_.socket.empty() && options_.socket != socket_path()) {
-      log().warn("--socket {} ignored: serving on {}, the socket '{}' the "
-                 "service manager passed", options_.socket, socket_path(),
-                 passed->name);
+  try {
+    if (std::optional<ListenFd> passed = take_listen_fd()) {
+      server_->adopt(passed->fd);
+      if (!options_.socket.empty() && options_.socket != socket_path()) {
+        log().warn("--socket {} ignored: serving on {}, the socket '{}' the "
+                   "service manager passed", options_.socket, socket_path(),
+                   passed->name);
+      }
+    } else {
+      server_->listen();
     }
-  } else {
-    server_->listen();
+  } catch (const std::exception& e) {
+    // `systemctl status` shows it beside the exit status.
+    notifier_.notify(std::string("STATUS=cannot serve: ") + e.what());
+    throw;
   }
   notifier_.notify("READY=1");
   log().info("bocd {} serving on {} (pid {}, workers {})", BOCD_VERSION,
@@ -130,8 +136,11 @@ void Daemon::report_status() {
     programs += s.role == core::Role::client ? 1 : 0;
     workers += s.role == core::Role::worker ? 1 : 0;
   }
-  std::string status = "STATUS=serving " + std::to_string(programs) +
-                       " programs, " + std::to_string(workers) + " workers";
+  auto count = [](std::size_t n, const char* what) {
+    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+  };
+  std::string status = "STATUS=serving " + count(programs, "program") +
+                       ", " + count(workers, "worker");
   if (status != last_status_) notifier_.notify(status);
   last_status_ = std::move(status);
   // A modest rate: `systemctl status` is read by people, not polled.

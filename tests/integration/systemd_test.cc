@@ -62,7 +62,10 @@ class NotifySocket {
       throw std::runtime_error("bind " + name + ": " + std::strerror(errno));
     }
   }
-  ~NotifySocket() { ::close(fd_); }
+  ~NotifySocket() {
+    ::close(fd_);
+    if (name_[0] == '/') ::unlink(name_.c_str());
+  }
   const std::string& name() const { return name_; }
 
   // The next datagram; nullopt if none comes within 10 s (a bound for a
@@ -415,11 +418,18 @@ TEST(SocketActivation, WhatIsWrongWithFd3IsNamed) {
                           "listening UNIX stream socket"},
            Case{stream, 2, "LISTEN_FDS=2: the service manager passed more "
                            "than one socket"}}) {
-    Spawn s{serve_args(dir), {}, c.fd, c.count};
+    NotifySocket notify(dir.path + "/notify");
+    Spawn s{serve_args(dir), {"NOTIFY_SOCKET=" + notify.name()}, c.fd,
+            c.count};
     Child d = spawn(s);
     EXPECT_EQ(d.wait(), 1);
     std::string out = d.read_output();
     EXPECT_NE(out.find(c.says), std::string::npos) << out;
+    // The service manager is told why too (systemctl status shows it).
+    notify.drain();
+    EXPECT_FALSE(notify.saw("READY=1")) << notify.seen();
+    EXPECT_NE(notify.seen().find("STATUS=cannot serve: " + c.says),
+              std::string::npos) << notify.seen();
   }
   ::close(not_socket);
   ::close(dgram);
