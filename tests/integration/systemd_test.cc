@@ -257,6 +257,24 @@ TEST(SdNotify, ReadyWatchdogAndStoppingReachAPathSocket) {
       << "the stop says what it is doing: " << notify.seen();
 }
 
+TEST(SdNotify, StatusCountsTheProgramsConnected) {
+  TempDir dir;
+  NotifySocket notify(dir.path + "/notify");
+  Child d = spawn({serve_args(dir), {"NOTIFY_SOCKET=" + notify.name()}});
+  ASSERT_TRUE(notify.wait_for("STATUS=serving 0 programs, 0 workers"))
+      << notify.seen();
+  {
+    client::Options o;
+    o.socket = dir.path + "/bocd.sock";
+    client::Client c(o);
+    // The next periodic update (every few seconds) says so.
+    EXPECT_TRUE(notify.wait_for("STATUS=serving 1 program, 0 workers"))
+        << notify.seen();
+  }
+  ::kill(d.pid, SIGTERM);
+  EXPECT_EQ(d.wait(), 0) << d.read_output();
+}
+
 TEST(SdNotify, AbstractSocketAndNoKeepAlivesForAnotherPid) {
   TempDir dir;
   NotifySocket notify("@bocd-sd-test-" + std::to_string(::getpid()));
