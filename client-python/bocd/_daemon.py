@@ -111,6 +111,12 @@ class Daemon:
             cmd += ["--owned-dir", self._dir]
         env = dict(os.environ)
         env.pop("BOCD_SOCKET", None)
+        # A program run as a systemd service passes these to its children;
+        # they are for the program, and its daemon must not report ready
+        # or stopping (or send keep-alives) on its behalf.
+        for name in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
+                     "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+            env.pop(name, None)
         env["PYTHONPATH"] = _search_path()
         try:
             self.proc = subprocess.Popen(

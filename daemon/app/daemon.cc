@@ -67,7 +67,8 @@ server::ServerConfig server_config(const ServeOptions& o) {
 
 }  // namespace
 
-Daemon::Daemon(const ServeOptions& options) : options_(options) {
+Daemon::Daemon(const ServeOptions& options)
+    : options_(options), notifier_(Notifier::from_environment()) {
   server::ServerConfig config = server_config(options);
   config.workers_problem = [this]() -> std::string {
     if (options_.workers == 0) {
@@ -85,7 +86,23 @@ Daemon::Daemon(const ServeOptions& options) : options_(options) {
 Daemon::~Daemon() = default;
 
 void Daemon::listen() {
-  server_->listen();
+  try {
+    if (std::optional<ListenFd> passed = take_listen_fd()) {
+      server_->adopt(passed->fd);
+      if (!options_.socket.empty() && options_.socket != socket_path()) {
+        log().warn("--socket {} ignored: serving on {}, the socket '{}' the "
+                   "service manager passed", options_.socket, socket_path(),
+                   passed->name);
+      }
+    } else {
+      server_->listen();
+    }
+  } catch (const std::exception& e) {
+    // `systemctl status` shows it beside the exit status.
+    notifier_.notify(std::string("STATUS=cannot serve: ") + e.what());
+    throw;
+  }
+  notifier_.notify("READY=1");
   log().info("bocd {} serving on {} (pid {}, workers {})", BOCD_VERSION,
              socket_path(), ::getpid(), options_.workers);
   if (!options_.trust_group.empty()) {
@@ -105,6 +122,8 @@ int Daemon::run() {
     server_->set_worker_source(workers_.get());
   }
   watch_signals();
+  report_status();
+  keep_alive();
   io_.run();
   // No shared-memory object outlives the daemon: blobs still named by a
   // cown (one a cycle of references kept, say) go now.
@@ -115,6 +134,40 @@ int Daemon::run() {
   if (left > 0) log().info("removed {} shared-memory blob(s)", left);
   log().info("bocd stopped");
   return EXIT_OK;
+}
+
+void Daemon::report_status() {
+  if (stopping_ || !notifier_.enabled()) return;
+  std::size_t programs = 0, workers = 0;
+  for (const core::SessionSummary& s : server_->scheduler().sessions()) {
+    programs += s.role == core::Role::client ? 1 : 0;
+    workers += s.role == core::Role::worker ? 1 : 0;
+  }
+  auto count = [](std::size_t n, const char* what) {
+    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+  };
+  std::string status = "STATUS=serving " + count(programs, "program") +
+                       ", " + count(workers, "worker");
+  if (status != last_status_) notifier_.notify(status);
+  last_status_ = std::move(status);
+  // A modest rate: `systemctl status` is read by people, not polled.
+  status_timer_.expires_after(std::chrono::seconds(5));
+  status_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) report_status();
+  });
+}
+
+void Daemon::keep_alive() {
+  std::optional<std::chrono::microseconds> period =
+      notifier_.watchdog_period();
+  if (!period) return;
+  // Sent from the event loop, so a wedged loop stops the keep-alives and
+  // the service manager restarts the daemon: that is the point.
+  notifier_.notify("WATCHDOG=1");
+  watchdog_timer_.expires_after(*period);
+  watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) keep_alive();
+  });
 }
 
 void Daemon::watch_signals() {
@@ -144,6 +197,11 @@ void Daemon::begin_stop(const char* why) {
   stopping_ = true;
   log().info("stopping ({}): {} behaviors in flight", why,
              server_->scheduler().in_flight());
+  status_timer_.cancel();
+  notifier_.notify("STOPPING=1\nSTATUS=stopping (" + std::string(why) +
+                   "): letting " +
+                   std::to_string(server_->scheduler().in_flight()) +
+                   " behaviors in flight finish");
   server_->stop_listening();
   server_->scheduler().close_terminators();
 
@@ -169,6 +227,7 @@ void Daemon::poll_drain() {
     log().warn("stop timeout: {} behaviors still in flight are cancelled",
                sched.in_flight());
   }
+  notifier_.notify("STATUS=stopping: stopping workers");
   if (workers_) {
     server_->set_worker_source(nullptr);
     workers_->stop(std::chrono::seconds(2), [this] { close_sessions(); });
@@ -178,6 +237,7 @@ void Daemon::poll_drain() {
 }
 
 void Daemon::close_sessions() {
+  notifier_.notify("STATUS=stopping: closing sessions");
   server_->close_sessions("daemon stopping");
   stop_signals_.cancel();
   hup_signal_.cancel();

@@ -3,7 +3,8 @@
 // for programs) to an io_context, signals and log sinks, and runs the
 // graceful stop: stop accepting, refuse new behaviors, let those in
 // flight finish (bounded), stop the workers, close sessions, remove the
-// socket.
+// socket. It tells a service manager (systemd) what it is doing through
+// sd_notify and serves on the socket it passes, if any (sd_notify.h).
 #pragma once
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <boost/asio.hpp>
 
 #include "options.h"
+#include "sd_notify.h"
 #include "server/server.h"
 #include "worker_provisioner.h"
 
@@ -26,7 +28,8 @@ class Daemon {
   explicit Daemon(const ServeOptions& options);
   ~Daemon();
 
-  // Binds the socket (throws server::DaemonRunning or std::system_error).
+  // Binds the socket, or adopts the one the service manager passed, and
+  // reports READY=1 (throws server::DaemonRunning or std::system_error).
   void listen();
   // Serves until stopped by a signal or an admin; returns the exit code.
   int run();
@@ -41,12 +44,20 @@ class Daemon {
   void poll_drain();
   void poll_closed();
   void close_sessions();
+  // STATUS= for the service manager: now, then every few seconds while
+  // serving when it changed.
+  void report_status();
+  void keep_alive();  // WATCHDOG=1 at the period the manager asked for
 
   ServeOptions options_;
   boost::asio::io_context io_;
   boost::asio::signal_set stop_signals_{io_, SIGTERM, SIGINT};
   boost::asio::signal_set hup_signal_{io_, SIGHUP};
   boost::asio::steady_timer drain_timer_{io_};
+  Notifier notifier_;
+  boost::asio::steady_timer status_timer_{io_};
+  boost::asio::steady_timer watchdog_timer_{io_};
+  std::string last_status_;
   std::unique_ptr<server::Server> server_;
   std::unique_ptr<WorkerProvisioner> workers_;
   bool stopping_ = false;

@@ -1,9 +1,14 @@
 #include "server.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -88,6 +93,40 @@ void Server::open_to_group() {
                                 " to group " +
                                 std::to_string(*config_.trust_gid));
   }
+}
+
+void Server::adopt(int fd) {
+  std::string what =
+      "fd " + std::to_string(fd) + " passed by the service manager";
+  int domain = 0, type = 0, listening = 0;
+  socklen_t len = sizeof(int);
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
+      ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+      ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0) {
+    throw std::system_error(errno, std::generic_category(),
+                            what + " is not a socket");
+  }
+  if (domain != AF_UNIX || type != SOCK_STREAM || !listening) {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            what + " is not a listening UNIX stream socket");
+  }
+  sockaddr_un addr{};
+  socklen_t addr_len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len);
+  // Workers and programs find the daemon by path.
+  if (addr_len <= offsetof(sockaddr_un, sun_path) || addr.sun_path[0] == '\0') {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            what + " has no file path (abstract or unnamed)");
+  }
+  config_.socket_path.assign(
+      addr.sun_path,
+      ::strnlen(addr.sun_path, addr_len - offsetof(sockaddr_un, sun_path)));
+  owns_path_ = false;
+  acceptor_.emplace(io_);
+  acceptor_->assign(stream(), fd);
+  log().info("listening on {} ({})", config_.socket_path, what);
+  accept();
+  housekeeping();
 }
 
 void Server::housekeeping() {
@@ -188,7 +227,7 @@ void Server::stop_listening() {
   acceptor_.reset();
   housekeeping_timer_.cancel();
   std::error_code fs_ec;
-  std::filesystem::remove(config_.socket_path, fs_ec);
+  if (owns_path_) std::filesystem::remove(config_.socket_path, fs_ec);
   log().info("stopped listening on {}", config_.socket_path);
 }
 

@@ -67,7 +67,12 @@ class Server {
   // naming an unsafe directory (owner, mode), or std::system_error naming
   // the path when the socket cannot be set up.
   void listen();
-  // Stops accepting and removes the socket file. Idempotent.
+  // Starts accepting on `fd`, an already-listening UNIX stream socket that
+  // another process bound (socket activation), instead of binding. Takes
+  // the fd; its path becomes socket_path() and is left in place on stop.
+  // Throws std::system_error saying what is wrong with the fd.
+  void adopt(int fd);
+  // Stops accepting and removes the socket file it created. Idempotent.
   void stop_listening();
   // Closes every session after flushing what it was sent (their queued
   // behaviors are cancelled).
@@ -103,6 +108,7 @@ class Server {
   Clock now_;
   core::PumpWatchdog watchdog_;
   boost::asio::steady_timer housekeeping_timer_;
+  bool owns_path_ = true;  // false for an adopted socket
 };
 
 }  // namespace bocd::server

@@ -444,3 +444,24 @@ def test_runtime_stats_show_a_program_its_own_workers_only(bocd_daemon):
     assert a["mine"] in a["seen"]
     assert b["mine"] in b["seen"]
     assert a["mine"] not in b["seen"], "another program's worker is shown"
+
+
+def test_a_private_daemon_does_not_notify_its_programs_service_manager(
+        tmp_path, monkeypatch):
+    # A program run as a Type=notify service has NOTIFY_SOCKET set; the
+    # daemon it starts for itself must not tell systemd it is ready.
+    # It would do so before reporting that it serves, so by the time
+    # start() returns the datagram would be queued.
+    from bocd._daemon import Daemon
+    manager = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    manager.bind(str(tmp_path / "notify"))
+    manager.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    monkeypatch.setenv("WATCHDOG_USEC", "1000000")
+    d = Daemon(socket_path=str(tmp_path / "own.sock"), workers=0).start()
+    try:
+        with pytest.raises(BlockingIOError):
+            print("the daemon notified:", manager.recv(4096))
+    finally:
+        d.stop()
+        manager.close()
