@@ -540,10 +540,17 @@ class Scheduler {
   std::vector<std::uint32_t> free_sessions_;
   FlatIndex session_index_;
   std::unordered_set<std::uint32_t> prefixes_;  // of open sessions
-  // Open sessions by pid: the first one's id (what they act for) and how
-  // many. Kept only while one is open, so a reused pid starts afresh.
-  std::unordered_map<std::int32_t, std::pair<SessionId, std::uint32_t>>
-      processes_;
+  // Open sessions by pid: the program they act for (the first one's),
+  // how many, and a worker among them that serves every program (its
+  // process's other sessions act for its programs too: a body waits over
+  // a second session). Kept only while one is open, so a reused pid
+  // starts afresh.
+  struct Process {
+    SessionId acts_for;
+    std::uint32_t open = 0;
+    SessionId shared_worker;
+  };
+  std::unordered_map<std::int32_t, Process> processes_;
   Terminator all_;                     // daemon-wide count; admin waiters
   // Admin quiesce waiters by terminator token: (session, request).
   std::unordered_map<std::uint64_t, std::pair<SessionId, std::uint64_t>>

@@ -26,11 +26,18 @@ bool Scheduler::may_name(const Session& s, std::uint32_t c) const {
   SessionId program = cowns_.at(c).program;
   if (s.role == Role::admin) return false;
   if (program == s.acts_for) return true;
-  if (s.role != Role::worker || s.bound_to) return false;
+  if (s.bound_to) return false;
   // A worker serving every program acts for the programs whose behaviors
   // it has been sent and not finished (it decodes a dispatch, taking its
-  // handles, while it may still run an earlier one).
-  return std::any_of(s.pool_order.begin(), s.pool_order.end(),
+  // handles, while it may still run an earlier one); so do the other
+  // sessions of its process, which its bodies wait over.
+  const Session* w = &s;
+  if (s.role != Role::worker) {
+    auto p = processes_.find(s.pid);
+    w = p == processes_.end() ? nullptr : find_session(p->second.shared_worker);
+    if (w == nullptr) return false;
+  }
+  return std::any_of(w->pool_order.begin(), w->pool_order.end(),
                      [&](std::uint32_t b) {
                        const Session* p = find_session(behaviors_.at(b).session);
                        return p != nullptr && p->acts_for == program;

@@ -39,12 +39,15 @@ SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
   s.program = std::move(program);
   s.prefix = next_prefix();
   prefixes_.insert(s.prefix);
-  auto& process = processes_[pid];
-  if (process.second++ == 0) process.first = id;
-  s.acts_for = process.first;
+  Process& process = processes_[pid];
+  if (process.open++ == 0) process.acts_for = id;
+  s.acts_for = process.acts_for;
   if (const Session* p = options.bound_to ? find_session(options.bound_to)
                                           : nullptr) {
     s.acts_for = p->acts_for;
+    if (process.open == 1) process.acts_for = s.acts_for;
+  } else if (role == Role::worker && !process.shared_worker) {
+    process.shared_worker = id;
   }
   join_pool(s, options);
   return SessionGrant{id, std::uint64_t{s.prefix} << 32,
@@ -85,9 +88,9 @@ void Scheduler::close_session(SessionId id) {
   s->closed = true;
   s->terminator.close();
   prefixes_.erase(s->prefix);
-  if (auto p = processes_.find(s->pid);
-      p != processes_.end() && --p->second.second == 0) {
-    processes_.erase(p);
+  if (auto p = processes_.find(s->pid); p != processes_.end()) {
+    if (p->second.shared_worker == id) p->second.shared_worker = {};
+    if (--p->second.open == 0) processes_.erase(p);
   }
   release_holds(*s);
   close_mail(id);

@@ -113,5 +113,38 @@ TEST_F(SchedulerCapabilityTest, ASharedWorkerActsForTheProgramsItIsRunning) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
+TEST_F(SchedulerCapabilityTest, AWorkersOtherSessionsActForItsPrograms) {
+  // A body waits (acquire, receive) over a second session of its worker's
+  // process: that session acts for the same programs.
+  SessionGrant bound = s.open_session(Role::worker, 7, "w",
+                                      SessionOptions{a.id, false});
+  SessionGrant waits = s.open_session(Role::client, 7, "w/wait");
+  EXPECT_TRUE(s.hold_cowns(waits.id, {secret}));
+  s.close_session(waits.id);
+  s.close_session(bound.id);
+
+  SessionGrant shared = s.open_session(Role::worker, 8, "shared");
+  SessionGrant shared_waits = s.open_session(Role::client, 8, "shared/wait");
+  expect_refused(s.hold_cowns(shared_waits.id, {secret}), secret);
+  BehaviorId bh = submit_ok(s, a.id, pooled({}));
+  ASSERT_EQ(dispatched_to(s, shared.id), std::vector<BehaviorId>{bh});
+  EXPECT_TRUE(s.hold_cowns(shared_waits.id, {secret}));
+  complete_ok(s, shared.id, bh);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST_F(SchedulerCapabilityTest, AReusedPidIsAnotherProgram) {
+  SessionGrant first = s.open_session(Role::client, 9, "first");
+  CownId kept = cown(first, 1);
+  ASSERT_TRUE(s.create_cown(first.id, kept, val("first's"), false));
+  ASSERT_TRUE(s.hold_cowns(a.id, {}));
+  Value v = val("keeps it");
+  v.refs = {kept};
+  ASSERT_TRUE(s.create_cown(first.id, cown(first, 2), v, false));
+  s.close_session(first.id);  // its cowns live on in each other's value
+  SessionGrant next = s.open_session(Role::client, 9, "next");
+  expect_refused(s.hold_cowns(next.id, {kept}), kept);
+}
+
 }  // namespace
 }  // namespace bocd::core
