@@ -6,10 +6,10 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <random>
 
 #include <spdlog/spdlog.h>
 
+#include "bocd/proto/os_random.h"
 #include "bocd/proto/socket_path.h"
 #include "exit_codes.h"
 #include "logging.h"
@@ -43,10 +43,9 @@ server::ServerConfig server_config(const ServeOptions& o) {
   c.limits.worker_pipeline = o.worker_pipeline;
   c.limits.pipeline_below_us = o.pipeline_below_us;
   c.limits.mail = core::MailLimits{o.max_tags, o.max_messages};
-  // Unguessable cown ids (docs/protocol.md, Handshake): the core is
-  // seeded, not random.
-  c.limits.seed = std::random_device{}() |
-                  (std::uint64_t{std::random_device{}()} << 32);
+  // Unguessable cown ids (docs/protocol.md, Handshake): the core has no
+  // I/O, so the OS's cryptographic source is injected.
+  c.limits.random = proto::os_random64;
   c.version = BOCD_VERSION;
   c.workers = o.workers;
   c.limits.max_busy_workers = o.workers;
