@@ -151,6 +151,7 @@ def waiting_session() -> Any:
 def bind_worker(session: Any) -> None:
     global _session, _is_worker
     _session = session
+    _serial.blob_prefix = session.blob_prefix
     _is_worker = True
 
 
@@ -198,6 +199,7 @@ def _connect(worker_count: int) -> None:
             _session = _core.Session(socket, _program_name(),
                                      on_unhandled=_on_unhandled,
                                      environment=_environment())
+            _serial.blob_prefix = _session.blob_prefix
             _socket = socket
             atexit.register(_shutdown)
             return
@@ -216,6 +218,7 @@ def _connect(worker_count: int) -> None:
     except BaseException:
         daemon.stop()
         raise
+    _serial.blob_prefix = _session.blob_prefix
     _daemon = daemon
     _socket = daemon.socket
     atexit.register(_shutdown)

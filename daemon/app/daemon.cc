@@ -13,7 +13,7 @@
 #include "bocd/proto/socket_path.h"
 #include "exit_codes.h"
 #include "logging.h"
-#include "shm/blobs.h"
+#include "shm/sweep.h"
 
 namespace bocd::app {
 
@@ -66,6 +66,7 @@ server::ServerConfig server_config(const ServeOptions& o) {
 
 Daemon::Daemon(const ServeOptions& options) : options_(options) {
   server::ServerConfig config = server_config(options);
+  config.blob_instance = instance_.id();
   config.workers_problem = [this]() -> std::string {
     if (options_.workers == 0) {
       return "the daemon starts no worker processes (bocd serve --workers "
@@ -83,8 +84,18 @@ Daemon::~Daemon() = default;
 
 void Daemon::listen() {
   server_->listen();
-  log().info("bocd {} serving on {} (pid {}, workers {})", BOCD_VERSION,
-             socket_path(), ::getpid(), options_.workers);
+  log().info("bocd {} serving on {} (pid {}, workers {}, blob instance {})",
+             BOCD_VERSION, socket_path(), ::getpid(), options_.workers,
+             instance_.id());
+  // After listen: a daemon refused because another serves the socket
+  // has no business here. Only dead instances are touched, so a live
+  // daemon on another socket keeps its blobs.
+  shm::Swept s = shm::sweep_dead(instance_.id());
+  if (s.instances > 0) {
+    log().info("reclaimed {} shared-memory blob(s) ({} bytes) of {} dead "
+               "daemon instance(s)",
+               s.blobs, s.bytes, s.instances);
+  }
 }
 
 int Daemon::run() {
@@ -100,11 +111,13 @@ int Daemon::run() {
   io_.run();
   // No shared-memory object outlives the daemon: blobs still named by a
   // cown (one a cycle of references kept, say) go now.
-  std::size_t left = 0;
-  for (const std::string& name : server_->scheduler().blob_names()) {
-    left += shm::unlink_blob(name) ? 1 : 0;
+  // Everything named for this instance goes: blobs of sessions still open
+  // are no one's once the daemon stops.
+  shm::Swept left = shm::sweep_instance(instance_.id());
+  if (left.blobs > 0) {
+    log().info("removed {} shared-memory blob(s) ({} bytes)", left.blobs,
+               left.bytes);
   }
-  if (left > 0) log().info("removed {} shared-memory blob(s)", left);
   log().info("bocd stopped");
   return EXIT_OK;
 }

@@ -17,6 +17,7 @@
 
 #include "options.h"
 #include "server/server.h"
+#include "shm/instance.h"
 #include "worker_provisioner.h"
 
 namespace bocd::app {
@@ -43,6 +44,9 @@ class Daemon {
   void close_sessions();
 
   ServeOptions options_;
+  // Made before the server (its id names every blob) and destroyed after
+  // it: the lock says this instance is alive until its blobs are gone.
+  shm::InstanceLock instance_;
   boost::asio::io_context io_;
   boost::asio::signal_set stop_signals_{io_, SIGTERM, SIGINT};
   boost::asio::signal_set hup_signal_{io_, SIGHUP};
