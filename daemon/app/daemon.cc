@@ -84,18 +84,19 @@ Daemon::~Daemon() = default;
 
 void Daemon::listen() {
   server_->listen();
-  log().info("bocd {} serving on {} (pid {}, workers {}, blob instance {})",
-             BOCD_VERSION, socket_path(), ::getpid(), options_.workers,
-             instance_.id());
   // After listen: a daemon refused because another serves the socket
   // has no business here. Only dead instances are touched, so a live
-  // daemon on another socket keeps its blobs.
+  // daemon on another socket keeps its blobs. Before "serving on": that
+  // line (and readiness) means the sweep is done.
   shm::Swept s = shm::sweep_dead(instance_.id());
   if (s.instances > 0) {
     log().info("reclaimed {} shared-memory blob(s) ({} bytes) of {} dead "
                "daemon instance(s)",
                s.blobs, s.bytes, s.instances);
   }
+  log().info("bocd {} serving on {} (pid {}, workers {}, blob instance {})",
+             BOCD_VERSION, socket_path(), ::getpid(), options_.workers,
+             instance_.id());
 }
 
 int Daemon::run() {
