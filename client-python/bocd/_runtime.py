@@ -151,7 +151,6 @@ def waiting_session() -> Any:
 def bind_worker(session: Any) -> None:
     global _session, _is_worker
     _session = session
-    _serial.blob_prefix = session.blob_prefix
     _is_worker = True
 
 
@@ -199,7 +198,6 @@ def _connect(worker_count: int) -> None:
             _session = _core.Session(socket, _program_name(),
                                      on_unhandled=_on_unhandled,
                                      environment=_environment())
-            _serial.blob_prefix = _session.blob_prefix
             _socket = socket
             atexit.register(_shutdown)
             return
@@ -218,7 +216,6 @@ def _connect(worker_count: int) -> None:
     except BaseException:
         daemon.stop()
         raise
-    _serial.blob_prefix = _session.blob_prefix
     _daemon = daemon
     _socket = daemon.socket
     atexit.register(_shutdown)
@@ -360,3 +357,8 @@ def daemon_info() -> dict[str, Any]:
     if _session is None:
         return {}
     return {"socket": _socket, "private": _daemon is not None}
+
+
+# Blobs are named for the session that makes them (docs/protocol.md,
+# Shared-memory blobs): encoding a value may be what first connects.
+_serial.blob_prefix = lambda: session().blob_prefix
