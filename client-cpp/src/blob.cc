@@ -1,10 +1,5 @@
 #include "bocd/client/blob.h"
 
-#include <unistd.h>
-
-#include <cstdio>
-#include <random>
-
 #include <boost/interprocess/permissions.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 
@@ -16,32 +11,31 @@ namespace bip = boost::interprocess;
 
 namespace {
 
-std::string fresh_name() {
-  static thread_local std::mt19937_64 rng{
-      (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()};
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "bocd-%x-%016llx",
-                static_cast<unsigned>(::getpid()),
-                static_cast<unsigned long long>(rng()));
-  return buf;
-}
-
 // A zero-length mapping is not allowed; an empty blob maps one byte.
 std::size_t mapped_size(std::size_t size) { return size ? size : 1; }
 
 }  // namespace
 
-Blob::Blob(std::size_t size) : name_(fresh_name()), size_(size) {
+Blob Blob::create(const std::string& prefix, std::size_t size) {
+  if (!proto::valid_blob_prefix(prefix)) {
+    throw BlobError("cannot create a shared-memory blob: '" + prefix +
+                    "' is not a blob prefix from the daemon (an older "
+                    "daemon, or no session yet)");
+  }
+  Blob b;
+  b.name_ = proto::new_blob_name(prefix);
+  b.size_ = size;
   try {
-    bip::shared_memory_object shm(bip::create_only, name_.c_str(),
+    bip::shared_memory_object shm(bip::create_only, b.name_.c_str(),
                                   bip::read_write, bip::permissions(0600));
     shm.truncate(static_cast<bip::offset_t>(mapped_size(size)));
-    region_ = bip::mapped_region(shm, bip::read_write, 0, mapped_size(size));
+    b.region_ = bip::mapped_region(shm, bip::read_write, 0, mapped_size(size));
   } catch (const bip::interprocess_exception& e) {
-    bip::shared_memory_object::remove(name_.c_str());
-    throw BlobError("cannot create a shared-memory blob of " +
-                    std::to_string(size) + " bytes: " + e.what());
+    bip::shared_memory_object::remove(b.name_.c_str());
+    throw BlobError("cannot create shared-memory blob '" + b.name_ +
+                    "' of " + std::to_string(size) + " bytes: " + e.what());
   }
+  return b;
 }
 
 Blob::Blob(std::string name, std::size_t size)

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "bocd/client/errors.h"
+#include "bocd/proto/blob_name.h"
 #include "bocd/proto/socket_dir.h"
 
 namespace bocd::client {
@@ -119,7 +120,14 @@ void Channel::handshake(fb::Role role, const std::string& program,
       welcome_ = Welcome{w->session(), w->id_base(), w->id_count(),
                          w->max_cowns_per_behavior(), w->max_frame_bytes(),
                          w->notice_keys() ? w->notice_keys() : 64u,
-                         w->max_in_flight()};
+                         w->max_in_flight(),
+                         w->blob_prefix() ? w->blob_prefix()->str() : ""};
+      if (!welcome_.blob_prefix.empty() &&
+          !proto::valid_blob_prefix(welcome_.blob_prefix)) {
+        throw ConnectionError("daemon at " + path_ +
+                              " sent a malformed blob prefix '" +
+                              welcome_.blob_prefix + "'");
+      }
       // The daemon sends frames as large as it accepts.
       frames_.set_max_frame_bytes(
           std::max(w->max_frame_bytes(), proto::DEFAULT_MAX_FRAME_BYTES));

@@ -35,6 +35,7 @@ struct Welcome {
   std::uint32_t max_frame = 0;
   std::uint32_t notice_keys = 64;
   std::uint64_t max_in_flight = 0;  // 0: an older daemon did not say
+  std::string blob_prefix;          // "": an older daemon did not say
 };
 
 // $BOCD_DAEMON_UID (a uid or a user name), or empty when unset. Throws

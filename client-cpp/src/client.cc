@@ -110,6 +110,10 @@ Client::~Client() {
 
 std::uint64_t Client::session() const { return channel_->welcome().session; }
 
+const std::string& Client::blob_prefix() const {
+  return channel_->welcome().blob_prefix;
+}
+
 std::uint64_t Client::behaviors_accepted() const {
   std::lock_guard<std::mutex> lock(mu_);
   return accepted_;

@@ -49,6 +49,9 @@ class Session:
     def session_id(self) -> int:
         """This session's id on the daemon (status records name it)."""
     @property
+    def blob_prefix(self) -> str:
+        """What this session's blob names start with (from the daemon)."""
+    @property
     def behaviors_accepted(self) -> int:
         """Behaviors of this session (own and nested) the daemon had
         accepted at the last quiesce."""
@@ -131,8 +134,12 @@ class Blob:
     """A shared-memory blob, mapped read-write (supports the buffer
     protocol)."""
 
-    def __init__(self, *args: Any) -> None:
-        """Blob(size) creates one; Blob(name, size) maps an existing one."""
+    def __init__(self, name: str, size: int) -> None:
+        """Maps the existing blob `name`."""
+    @staticmethod
+    def create(prefix: str, size: int) -> "Blob":
+        """Creates a new blob of `size` bytes named with `prefix` (a
+        session's blob_prefix)."""
     @property
     def name(self) -> str: ...
     @property

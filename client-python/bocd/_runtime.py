@@ -357,3 +357,8 @@ def daemon_info() -> dict[str, Any]:
     if _session is None:
         return {}
     return {"socket": _socket, "private": _daemon is not None}
+
+
+# Blobs are named for the session that makes them (docs/protocol.md,
+# Shared-memory blobs): encoding a value may be what first connects.
+_serial.blob_prefix = lambda: session().blob_prefix

@@ -70,6 +70,13 @@ _MAPPED_KEEP = 8
 _MAPPED_KEEP_BYTES = 1 << 30
 _mapped: "collections.OrderedDict[str, Any]" = collections.OrderedDict()
 _BLOB_TAG = b"B"  # plain pickle streams start with b"\x80"
+# Set by _runtime: what this process's blob names start with, its
+# session's prefix from the daemon (daemon instance and creating session),
+# connecting first if need be (a value may be encoded before the first
+# call that needs the daemon). The daemon removes blobs of that prefix it
+# was never told about when the session ends, and those of a dead daemon
+# when the next one starts.
+blob_prefix: Callable[[], str]
 
 # Set by _cown: makes a handle object for (kind, id) read from bytes.
 materialize: Callable[[str, int], Any]
@@ -168,7 +175,7 @@ def _pickle(value: Any) -> tuple[bytes, list[int], list[pickle.PickleBuffer]]:
 
 
 def _new_blob(data: Any, n: int) -> Any:
-    blob = _core.Blob(n)
+    blob = _core.Blob.create(blob_prefix(), n)
     memoryview(blob)[:n] = data
     return blob
 

@@ -266,6 +266,7 @@ class Session {
 
   std::uint64_t behaviors_accepted() { return c()->behaviors_accepted(); }
   std::uint64_t session_id() { return c()->session(); }
+  std::string blob_prefix() { return c()->blob_prefix(); }
 
   std::uint64_t create(const py::bytes& data, const Ids& refs,
                        const Names& blobs) {
@@ -630,8 +631,9 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<Blob>(m, "Blob", py::buffer_protocol(),
                    "A shared-memory blob, mapped read-write.")
-      .def(py::init<std::size_t>(), py::arg("size"),
-           "Creates a new blob of `size` bytes.")
+      .def_static("create", &Blob::create, py::arg("prefix"), py::arg("size"),
+                  "Creates a new blob of `size` bytes named with `prefix` "
+                  "(a session's blob_prefix).")
       .def(py::init<std::string, std::size_t>(), py::arg("name"),
            py::arg("size"), "Maps the existing blob `name`.")
       .def_property_readonly("name", &Blob::name)
@@ -660,6 +662,7 @@ PYBIND11_MODULE(_core, m) {
            py::arg("environment") = py::none())
       .def_property_readonly("behaviors_accepted", &Session::behaviors_accepted)
       .def_property_readonly("session_id", &Session::session_id)
+      .def_property_readonly("blob_prefix", &Session::blob_prefix)
       .def_property_readonly("notice_keys",
                              [](Session& s) { return s.c()->notice_keys(); })
       .def("close", &Session::close)

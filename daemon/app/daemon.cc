@@ -6,16 +6,17 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <random>
 
 #include <spdlog/spdlog.h>
 
+#include "bocd/proto/os_random.h"
 #include "bocd/proto/socket_dir.h"
 #include "bocd/proto/socket_path.h"
 #include "exit_codes.h"
 #include "logging.h"
 #include "server/socket_dir.h"
 #include "shm/blobs.h"
+#include "shm/sweep.h"
 
 namespace bocd::app {
 
@@ -45,10 +46,9 @@ server::ServerConfig server_config(const ServeOptions& o) {
   c.limits.worker_pipeline = o.worker_pipeline;
   c.limits.pipeline_below_us = o.pipeline_below_us;
   c.limits.mail = core::MailLimits{o.max_tags, o.max_messages};
-  // Unguessable cown ids (docs/protocol.md, Handshake): the core is
-  // seeded, not random.
-  c.limits.seed = std::random_device{}() |
-                  (std::uint64_t{std::random_device{}()} << 32);
+  // Unguessable cown ids (docs/protocol.md, Handshake): the core has no
+  // I/O, so the OS's cryptographic source is injected.
+  c.limits.random = proto::os_random64;
   c.version = BOCD_VERSION;
   c.workers = o.workers;
   c.limits.max_busy_workers = o.workers;
@@ -70,6 +70,7 @@ server::ServerConfig server_config(const ServeOptions& o) {
 Daemon::Daemon(const ServeOptions& options)
     : options_(options), notifier_(Notifier::from_environment()) {
   server::ServerConfig config = server_config(options);
+  config.blob_instance = instance_.id();
   config.workers_problem = [this]() -> std::string {
     if (options_.workers == 0) {
       return "the daemon starts no worker processes (bocd serve --workers "
@@ -102,9 +103,20 @@ void Daemon::listen() {
     notifier_.notify(std::string("STATUS=cannot serve: ") + e.what());
     throw;
   }
+  // After listen: a daemon refused because another serves the socket
+  // has no business here. Only dead instances are touched, so a live
+  // daemon on another socket keeps its blobs. Before "serving on" and
+  // READY=1: those mean the sweep is done.
+  shm::Swept s = shm::sweep_dead(instance_.id());
+  if (s.instances > 0) {
+    log().info("reclaimed {} shared-memory blob(s) ({} bytes) of {} dead "
+               "daemon instance(s)",
+               s.blobs, s.bytes, s.instances);
+  }
   notifier_.notify("READY=1");
-  log().info("bocd {} serving on {} (pid {}, workers {})", BOCD_VERSION,
-             socket_path(), ::getpid(), options_.workers);
+  log().info("bocd {} serving on {} (pid {}, workers {}, blob instance {})",
+             BOCD_VERSION, socket_path(), ::getpid(), options_.workers,
+             instance_.id());
   if (!options_.trust_group.empty()) {
     log().warn("--trust-group {}: members of group {} may connect and run "
                "code as {}", options_.trust_group, options_.trust_group,
@@ -127,11 +139,13 @@ int Daemon::run() {
   io_.run();
   // No shared-memory object outlives the daemon: blobs still named by a
   // cown (one a cycle of references kept, say) go now.
-  std::size_t left = 0;
-  for (const std::string& name : server_->scheduler().blob_names()) {
-    left += shm::unlink_blob(name) ? 1 : 0;
+  // Everything named for this instance goes: blobs of sessions still open
+  // are no one's once the daemon stops.
+  shm::Swept left = shm::sweep_instance(instance_.id());
+  if (left.blobs > 0) {
+    log().info("removed {} shared-memory blob(s) ({} bytes)", left.blobs,
+               left.bytes);
   }
-  if (left > 0) log().info("removed {} shared-memory blob(s)", left);
   log().info("bocd stopped");
   return EXIT_OK;
 }

@@ -19,6 +19,7 @@
 #include "options.h"
 #include "sd_notify.h"
 #include "server/server.h"
+#include "shm/instance.h"
 #include "worker_provisioner.h"
 
 namespace bocd::app {
@@ -50,6 +51,9 @@ class Daemon {
   void keep_alive();  // WATCHDOG=1 at the period the manager asked for
 
   ServeOptions options_;
+  // Made before the server (its id names every blob) and destroyed after
+  // it: the lock says this instance is alive until its blobs are gone.
+  shm::InstanceLock instance_;
   boost::asio::io_context io_;
   boost::asio::signal_set stop_signals_{io_, SIGTERM, SIGINT};
   boost::asio::signal_set hup_signal_{io_, SIGHUP};

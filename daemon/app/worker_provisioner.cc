@@ -7,9 +7,10 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <random>
 
 #include <spdlog/spdlog.h>
+
+#include "bocd/proto/os_random.h"
 
 extern char** environ;
 
@@ -85,11 +86,11 @@ std::vector<std::string> WorkerProvisioner::child_environment() const {
 std::string WorkerProvisioner::new_token() {
   // Unguessable: a token is a claim to serve a program (docs/protocol.md,
   // Handshake).
-  std::random_device random;
   std::string token;
-  for (int i = 0; i < 4; ++i) {
-    char part[9];
-    std::snprintf(part, sizeof part, "%08x", random());
+  for (int i = 0; i < 2; ++i) {
+    char part[17];
+    std::snprintf(part, sizeof part, "%016llx",
+                  static_cast<unsigned long long>(proto::os_random64()));
     token += part;
   }
   return token;

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -77,8 +78,12 @@ struct Limits {
   // payload and a fixed allowance per cown. A behavior over it fails with
   // too_large on its result cown instead of being sent.
   std::uint64_t max_dispatch_bytes = std::uint64_t{64} << 20;
-  // Seeds the session id-range prefixes. The host passes randomness so
-  // cown ids are not guessable; tests pass a constant and replay exactly.
+  // Where session id-range prefixes come from: the host injects the OS's
+  // cryptographic source so cown ids cannot be guessed from others; the
+  // core itself has no I/O. Each call gives 64 fresh bits (the prefix is
+  // the high 32; 0 and a prefix of an open session are skipped). Unset:
+  // a splitmix64 stream from `seed`, which tests pass to replay exactly.
+  std::function<std::uint64_t()> random;
   std::uint64_t seed = 1;
   // Bytes of cown values (and the blobs they name) one program may have
   // stored at once (Value::bytes), counting the cowns its workers create;

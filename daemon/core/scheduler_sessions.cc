@@ -20,7 +20,8 @@ std::uint64_t splitmix64(std::uint64_t& state) {
 
 std::uint32_t Scheduler::next_prefix() {
   for (;;) {
-    auto p = static_cast<std::uint32_t>(splitmix64(rng_) >> 32);
+    std::uint64_t bits = limits_.random ? limits_.random() : splitmix64(rng_);
+    auto p = static_cast<std::uint32_t>(bits >> 32);
     if (p != 0 && prefixes_.find(p) == prefixes_.end()) return p;
   }
 }

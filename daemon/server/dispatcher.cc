@@ -11,6 +11,7 @@
 #include "error_map.h"
 #include "wire_values.h"
 #include "shm/blobs.h"
+#include "shm/sweep.h"
 #include "log.h"
 
 namespace bocd::server {
@@ -193,7 +194,9 @@ void Dispatcher::hello(Peer& p, const fb::Hello& m) {
             p.connection->peer().uid, p.program);
   encoder_for(p).welcome(grant.id.value, grant.id_base, grant.id_count,
                          info_.max_cowns_per_behavior, info_.max_frame_bytes,
-                         info_.notice_keys, info_.max_in_flight);
+                         info_.notice_keys, info_.max_in_flight,
+                         proto::blob_prefix(info_.blob_instance,
+                                            grant.id.value));
   p.connection->flush_soon();
 }
 
@@ -237,8 +240,8 @@ std::optional<core::SessionOptions> Dispatcher::session_options(
 
 void Dispatcher::create_cown(Peer& p, const fb::CreateCown& m) {
   std::string bad;
-  core::Value value = to_core(m.value(), bad);
-  if (!bad.empty()) return send_error(p, Errc::not_permitted, not_a_blob(bad));
+  core::Value value = to_core(m.value(), bad, blob_check(p));
+  if (!bad.empty()) return send_error(p, Errc::not_permitted, bad);
   std::vector<std::string> blobs = value.blobs;
   auto st = scheduler_.create_cown(p.session, core::CownId{m.id()},
                                    std::move(value), m.pinned());
@@ -287,9 +290,9 @@ void Dispatcher::submit(Peer& p, const fb::Submit& m) {
   }
   to_core(m.refs(), r.refs);
   std::string bad;
-  to_core(m.blobs(), r.blobs, bad);
+  to_core(m.blobs(), r.blobs, bad, blob_check(p));
   if (!bad.empty()) {
-    return send_error(p, Errc::not_permitted, not_a_blob(bad), m.tag());
+    return send_error(p, Errc::not_permitted, bad, m.tag());
   }
   auto b = scheduler_.submit(p.session, r);
   if (!b) {
@@ -301,15 +304,19 @@ void Dispatcher::submit(Peer& p, const fb::Submit& m) {
 void Dispatcher::complete(Peer& p, const fb::Complete& m) {
   updates_.clear();
   std::string bad;
+  BlobCheck check = blob_check(p);
   if (m.updates() != nullptr) {
     for (const fb::CownValue* u : *m.updates()) {
       updates_.push_back(core::CownUpdate{core::CownId{u->id()},
-                                          to_core(u->value(), bad)});
+                                          to_core(u->value(), bad, check)});
     }
   }
   core::BehaviorId behavior{m.behavior()};
-  if (!bad.empty()) return refuse_completion(p, behavior, Errc::not_permitted,
-                                             not_a_blob(bad));
+  if (!bad.empty()) {
+    // Nothing of a refused completion is unlinked: a name may be another's.
+    updates_.clear();
+    return refuse_completion(p, behavior, Errc::not_permitted, bad);
+  }
   std::optional<std::int64_t> ran_us;
   if (m.run_ns() != 0) {
     ran_us = static_cast<std::int64_t>(
@@ -492,6 +499,34 @@ proto::Encoder& Dispatcher::encoder_for(Peer& p) {
   return encoder_;
 }
 
+BlobCheck Dispatcher::blob_check(const Peer& p) const {
+  // By SO_PEERCRED, not what the peer claims.
+  auto cred = p.connection->peer();
+  return BlobCheck{info_.blob_instance, p.session.value, &scheduler_,
+                   [this, cred](std::uint64_t creator) {
+                     auto it = by_session_.find(core::SessionId{creator});
+                     if (it == by_session_.end()) return false;
+                     auto other = it->second->connection->peer();
+                     return other.pid == cred.pid && other.uid == cred.uid;
+                   }};
+}
+
+void Dispatcher::sweep_unnamed(const Peer& p) {
+  // A process killed between creating a blob and naming it in a frame
+  // leaves a blob nobody else knows: its session's end is the last
+  // moment the daemon can tell it was never named.
+  shm::Swept s = shm::sweep_creator(
+      info_.blob_instance, p.session.value,
+      [this](const std::string& name) {
+        return scheduler_.blob_count(name) > 0;
+      });
+  if (s.blobs > 0) {
+    log().info("session {}: removed {} shared-memory blob(s) ({} bytes) it "
+               "made but never named",
+               p.session.value, s.blobs, s.bytes);
+  }
+}
+
 Dispatcher::Peer* Dispatcher::peer_of(core::SessionId session) {
   auto it = by_session_.find(session);
   return it == by_session_.end() ? nullptr : it->second;
@@ -514,6 +549,8 @@ void Dispatcher::on_closed(Connection& c, const std::string& reason) {
       drop_deferred_of(c.session);
       run_deferred(p.session, true);
     }
+    deliver_events();  // unlinks what the close freed first
+    sweep_unnamed(p);
   } else {
     log().info("connection from pid {} closed before handshake: {}",
                c.peer().pid, reason);

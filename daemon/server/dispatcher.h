@@ -17,6 +17,7 @@
 #include "bocd/proto/codec.h"
 #include "connection.h"
 #include "core/core.h"
+#include "wire_values.h"
 #include "worker_source.h"
 
 namespace bocd::server {
@@ -33,6 +34,9 @@ struct DaemonInfo {
   std::uint64_t max_in_flight = 0;  // likewise (Limits' per session)
   // Why the worker pool cannot run behaviors now, or "" (Status).
   std::function<std::string()> workers_problem;
+  // This daemon's blob instance (proto/blob_name.h): each session's blob
+  // names start with "bocd-<instance>-<session>-".
+  std::string blob_instance;
 };
 
 class Dispatcher final : public FrameHandler {
@@ -94,6 +98,10 @@ class Dispatcher final : public FrameHandler {
   void hold_cown(Peer& p, const proto::fb::HoldCown& m);
   void output(Peer& p, const proto::fb::Output& m);
   void unlink_unnamed(const std::vector<std::string>& blobs);
+  // Which blob names `p` may send (wire_values.h).
+  BlobCheck blob_check(const Peer& p) const;
+  // Removes the blobs closed session `p` made and never named.
+  void sweep_unnamed(const Peer& p);
   void refuse_completion(Peer& p, core::BehaviorId behavior, core::Errc code,
                          const std::string& why);
   void submit(Peer& p, const proto::fb::Submit& m);

@@ -92,9 +92,9 @@ void Dispatcher::mail_send(Peer& p, const fb::Mail& m) {
                                        "Mail Send carries no value"));
   }
   std::string bad;
-  core::Value value = to_core(m.value(), bad);
+  core::Value value = to_core(m.value(), bad, blob_check(p));
   if (!bad.empty()) {
-    return mail_reply(p, m, core::fail(Errc::not_permitted, not_a_blob(bad)));
+    return mail_reply(p, m, core::fail(Errc::not_permitted, bad));
   }
   std::vector<std::string> blobs = value.blobs;
   core::Status st = scheduler_.mail_send(p.session, core::SessionId{m.program()},
@@ -211,8 +211,12 @@ void Dispatcher::drop_deferred_of(std::uint64_t connection) {
     const fb::Envelope* env = proto::verify_envelope(body, why);
     const fb::Mail* m = env ? env->message_as_Mail() : nullptr;
     if (m != nullptr && m->kind() == fb::MailKind::Send) {
+      auto sender = connections_.find(connection);
+      BlobCheck check;
+      check.instance = info_.blob_instance;
+      if (sender != connections_.end()) check = blob_check(sender->second);
       std::string bad;
-      core::Value v = to_core(m->value(), bad);
+      core::Value v = to_core(m->value(), bad, check);
       if (bad.empty()) unlink_unnamed(v.blobs);
     }
     it = deferred_.erase(it);

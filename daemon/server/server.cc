@@ -30,7 +30,8 @@ Server::Server(asio::io_context& io, ServerConfig config, Clock now)
                              config_.limits.max_cowns_per_behavior, now,
                              now(), config_.notice_keys,
                              config_.limits.max_in_flight_per_session,
-                             config_.workers_problem}),
+                             config_.workers_problem,
+                             config_.blob_instance}),
       now_(now),
       watchdog_(config_.pump_warn.count()),
       housekeeping_timer_(io) {}

@@ -49,6 +49,8 @@ struct ServerConfig {
   std::chrono::milliseconds unserved_grace{1000};
   // Workers started for programs retire after running nothing this long.
   std::chrono::milliseconds worker_idle{60000};
+  // The daemon's blob instance id (shm::InstanceLock, held by the app).
+  std::string blob_instance;
 };
 
 // Another daemon answers on the socket path.

@@ -7,6 +7,26 @@ namespace bocd::server {
 
 namespace fb = proto::fb;
 
+std::string BlobCheck::refusal(const std::string& name) const {
+  std::optional<proto::BlobOwner> owner = proto::parse_blob_name(name);
+  if (!owner) {
+    return "'" + name + "' is not a bocd shared-memory blob name";
+  }
+  if (owner->instance != instance) {
+    return "blob '" + name + "' names daemon instance " +
+           std::string(owner->instance) + ", not this daemon's " +
+           std::string(instance);
+  }
+  if (owner->creator != creator &&
+      !(same_process && same_process(owner->creator)) &&
+      (scheduler == nullptr || scheduler->blob_count(name) == 0)) {
+    return "blob '" + name + "' names session " +
+           std::to_string(owner->creator) + " as its creator, not session " +
+           std::to_string(creator) + ", and no value of the daemon holds it";
+  }
+  return {};
+}
+
 void to_core(const flatbuffers::Vector<std::uint64_t>* ids,
              std::vector<core::CownId>& out) {
   out.clear();
@@ -17,37 +37,33 @@ void to_core(const flatbuffers::Vector<std::uint64_t>* ids,
 
 using Names = flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>;
 
-// Copies blob names into `out`; the first that is not a blob name (the
-// daemon would unlink it, so a client must not choose it) goes to `bad`.
 void to_core(const Names* names, std::vector<std::string>& out,
-             std::string& bad) {
+             std::string& bad, const BlobCheck& check) {
   out.clear();
   if (names == nullptr) return;
   for (const flatbuffers::String* n : *names) {
     std::string name = n->str();
-    if (!proto::valid_blob_name(name) && bad.empty()) bad = name;
+    if (bad.empty()) bad = check.refusal(name);
     out.push_back(std::move(name));
   }
 }
 
-core::Value to_core(const fb::Value* v, std::string& bad_blob) {
+core::Value to_core(const fb::Value* v, std::string& bad_blob,
+                    const BlobCheck& check) {
   core::Value out;
   if (v == nullptr) return out;
   if (v->data() != nullptr) out.data.assign(v->data()->begin(), v->data()->end());
   out.exception = v->exception();
   // An executor may not forge a daemon error; it stays the program's bytes.
   to_core(v->refs(), out.refs);
-  to_core(v->blobs(), out.blobs, bad_blob);
+  to_core(v->blobs(), out.blobs, bad_blob, check);
   // Measured here, not taken from the sender: the byte cap counts what
-  // the blobs really hold.
+  // the blobs really hold. A refused value is never stored: not measured.
+  if (!bad_blob.empty()) return out;
   for (const std::string& name : out.blobs) {
     out.blob_bytes += shm::blob_size(name);
   }
   return out;
-}
-
-std::string not_a_blob(const std::string& name) {
-  return "'" + name + "' is not a bocd shared-memory blob name";
 }
 
 }  // namespace bocd::server

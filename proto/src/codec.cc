@@ -159,11 +159,14 @@ void Encoder::hello(fb::Role role, std::int32_t pid, std::string_view program,
 void Encoder::welcome(std::uint64_t session, std::uint64_t id_base,
                       std::uint64_t id_count, std::uint32_t max_cowns,
                       std::uint32_t max_frame, std::uint32_t notice_keys,
-                      std::uint64_t max_in_flight) {
+                      std::uint64_t max_in_flight,
+                      std::string_view blob_prefix) {
   fbb_.Clear();
+  flatbuffers::Offset<flatbuffers::String> prefix;
+  if (!blob_prefix.empty()) prefix = fbb_.CreateString(blob_prefix);
   finish(fb::Message::Welcome,
          fb::CreateWelcome(fbb_, session, id_base, id_count, max_cowns,
-                           max_frame, notice_keys, max_in_flight)
+                           max_frame, notice_keys, max_in_flight, prefix)
              .Union());
 }
 

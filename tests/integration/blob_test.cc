@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <optional>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 
 #include "bocd/client/blob.h"
 #include "bocd/client/client.h"
+#include "bocd/proto/blob_name.h"
 #include "daemon_process.h"
 
 namespace bocd::testing {
@@ -39,9 +41,14 @@ bool exists(const std::string& blob) {
   return ::access(("/dev/shm/" + blob).c_str(), F_OK) == 0;
 }
 
-// A blob holding `text`, unlinked at the end of the test whatever happened.
+// A prefix of the blob name form, for blobs no daemon sees.
+const std::string kLonePrefix = proto::blob_prefix("0123456789abcdef", 1);
+
+// A blob holding `text` named with `prefix` (a session's), unlinked at the
+// end of the test whatever happened.
 struct TestBlob {
-  explicit TestBlob(const std::string& text) : blob(text.size()) {
+  TestBlob(const std::string& prefix, const std::string& text)
+      : blob(Blob::create(prefix, text.size())) {
     std::memcpy(blob.data(), text.data(), text.size());
   }
   ~TestBlob() { Blob::unlink(blob.name()); }
@@ -62,7 +69,7 @@ client::Errc first_error(Client& c) {
 }
 
 TEST(Blob, MappingANameSeesTheSameBytes) {
-  TestBlob b("shared bytes");
+  TestBlob b(kLonePrefix, "shared bytes");
   ASSERT_TRUE(Blob::valid_name(b.name())) << b.name();
   ASSERT_TRUE(exists(b.name()));
   Blob mapped(b.name(), b.blob.size());
@@ -75,7 +82,7 @@ TEST(Blob, MappingANameSeesTheSameBytes) {
 TEST(Blob, MappingAMissingOrForeignNameThrows) {
   std::string gone;
   {
-    TestBlob b("x");
+    TestBlob b(kLonePrefix, "x");
     gone = b.name();
   }
   ASSERT_FALSE(exists(gone));
@@ -89,7 +96,7 @@ TEST(Blob, MappingAMissingOrForeignNameThrows) {
 TEST(Blob, OverwrittenValueUnlinksItsBlob) {
   DaemonProcess d;
   Client c(plain(d));
-  TestBlob b("payload");
+  TestBlob b(c.blob_prefix(), "payload");
   CownRef x = c.create("names a blob", {}, Names{b.name()});
   c.wait();
   EXPECT_TRUE(exists(b.name()));
@@ -105,7 +112,7 @@ TEST(Blob, OverwrittenValueUnlinksItsBlob) {
 TEST(Blob, ValueNamingItsBlobAgainKeepsIt) {
   DaemonProcess d;
   Client c(plain(d));
-  TestBlob b("kept");
+  TestBlob b(c.blob_prefix(), "kept");
   CownRef x = c.create("v1", {}, Names{b.name()});
   std::string name = b.name();
   c.submit({x}, [name](Access& a) {
@@ -122,7 +129,7 @@ TEST(Blob, ValueNamingItsBlobAgainKeepsIt) {
 TEST(Blob, BlobNamedByTwoCownsGoesWithTheSecond) {
   DaemonProcess d;
   Client c(plain(d));
-  TestBlob b("twice");
+  TestBlob b(c.blob_prefix(), "twice");
   CownRef x = c.create("x", {}, Names{b.name()});
   CownRef y = c.create("y", {}, Names{b.name()});
   c.submit({x}, [](Access& a) {
@@ -141,7 +148,9 @@ TEST(Blob, BlobNamedByTwoCownsGoesWithTheSecond) {
 
 TEST(Blob, PayloadAndResultBlobsLiveAsLongAsTheyAreNamed) {
   DaemonProcess d;
-  TestBlob payload("in"), result("out");
+  Client c(plain(d));
+  // Both clients are of this process: each may name the other's blobs.
+  TestBlob payload(c.blob_prefix(), "in"), result(c.blob_prefix(), "out");
   std::string result_name = result.name();
   client::Options wo;
   wo.socket = d.socket();
@@ -152,7 +161,6 @@ TEST(Blob, PayloadAndResultBlobsLiveAsLongAsTheyAreNamed) {
     a.set_result("r", false, {}, {result_name});
   };
   Client w(wo);
-  Client c(plain(d));
   CownRef r = c.submit_to_workers({}, payload.name(), true, 0, {},
                                   Names{payload.name()});
   EXPECT_EQ(c.read(r).data, "r");
@@ -165,26 +173,29 @@ TEST(Blob, PayloadAndResultBlobsLiveAsLongAsTheyAreNamed) {
 }
 
 TEST(Blob, DaemonStopUnlinksTheBlobsOfCownsStillHeld) {
-  TestBlob b("left over");
   DaemonProcess d;
+  std::optional<TestBlob> b;
   {
     Client c(plain(d));
-    c.create("held", {}, Names{b.name()});
+    b.emplace(c.blob_prefix(), "left over");
+    c.create("held", {}, Names{b->name()});
     c.wait();
-    EXPECT_TRUE(exists(b.name()));
+    EXPECT_TRUE(exists(b->name()));
     EXPECT_EQ(d.stop(), 0);
   }
-  EXPECT_FALSE(exists(b.name()));
+  EXPECT_FALSE(exists(b->name()));
 }
 
 // Cowns whose values embed each other outlive every handle and session
 // (cown_table.h); their blobs go only when the daemon stops.
 TEST(Blob, DaemonStopUnlinksBlobsACycleKeeps) {
-  TestBlob b("in a cycle");
-  std::string name = b.name();
   DaemonProcess d;
+  std::optional<TestBlob> b;
+  std::string name;
   {
     Client c(plain(d));
+    b.emplace(c.blob_prefix(), "in a cycle");
+    name = b->name();
     CownRef x = c.create("x", {}, Names{name});
     CownRef y = c.create("y", std::vector<std::uint64_t>{x.id});
     c.submit({x}, [y, name](Access& a) {

@@ -1,11 +1,12 @@
 """Shared-memory blobs (docs/python.md "Values"): pickle-5 out-of-band
 buffers >= 64 KiB and pickle streams >= 1 MiB live in POSIX shared-memory
-objects /dev/shm/bocd-<pid hex>-<hex>, reused in place by the cown they were
-read for, and unlinked by the daemon once no value names them.
+objects /dev/shm/bocd-<daemon instance>-<session>-<random>, reused in place
+by the cown they were read for, and unlinked by the daemon once no value names
+them.
 
-Listings of /dev/shm are compared before and after each step. Only names made
-by this process or by the session daemon's workers count (the name embeds the
-creating pid), so blobs of unrelated programs on the machine do not matter.
+Listings of /dev/shm are compared before and after each step. Only blobs of
+the daemon this process uses count (the name embeds its instance), so blobs
+of unrelated programs on the machine do not matter.
 """
 
 import gc
@@ -31,34 +32,18 @@ def shm_bocd() -> set[str]:
         return set()
 
 
-def creator_pid(name: str) -> int | None:
-    parts = name.split("-")
-    try:
-        return int(parts[1], 16)
-    except (IndexError, ValueError):
-        return None
-
-
-def children(pid: int) -> set[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return {int(x) for x in f.read().split()}
-    except OSError:
-        return set()
-
-
-def session_pids(daemon) -> set[int]:
-    """This process, the session daemon, its templates and their workers."""
-    templates = children(daemon.pid)
-    workers = set().union(*(children(t) for t in templates)) if templates \
-        else set()
-    return {os.getpid(), daemon.pid, *templates, *workers}
+def instance_prefix() -> str:
+    """"bocd-<instance>-" of the daemon this process is connected to."""
+    from bocd import _serial
+    return _serial.blob_prefix()[:len("bocd-") + 16 + 1]
 
 
 def new_blobs(before: set[str], daemon) -> set[str]:
-    """bocd-* names made since `before` by this process or our workers."""
-    pids = session_pids(daemon)
-    return {n for n in shm_bocd() - before if creator_pid(n) in pids}
+    """Blobs of this process's daemon made since `before` (by this process
+    or the daemon's workers; not the daemon's lock)."""
+    prefix = instance_prefix()
+    return {n for n in shm_bocd() - before
+            if n.startswith(prefix) and not n.endswith("-lock")}
 
 
 def make_up():
@@ -353,7 +338,7 @@ CHILD = textwrap.dedent(
     import numpy as np
     import bocd
     from bocd import Cown, when
-    from bocd import _runtime
+    from bocd import _runtime, _serial
 
     a = Cown(np.arange(4_000_000, dtype=np.int64))   # 32 MB
     b = Cown(None)
@@ -375,16 +360,11 @@ CHILD = textwrap.dedent(
     bocd.quiesce()
     with b as v:
         assert int(v[0]) == 3, v[0]
-    dpid = _runtime.private_daemon().pid
-    def children(pid):
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    templates = children(dpid)  # the daemon's; they fork the workers
-    workers = [w for t in templates for w in children(t)]
-    pids = {os.getpid(), dpid, *templates, *workers}
-    live = [n for n in os.listdir("/dev/shm")
-            if n.startswith("bocd-") and int(n.split("-")[1], 16) in pids]
-    print("PIDS", *sorted(pids), flush=True)
+    # "bocd-<instance>-": the private daemon's blobs and its lock.
+    instance = _serial.blob_prefix()[:len("bocd-") + 16 + 1]
+    live = [n for n in os.listdir("/dev/shm") if n.startswith(instance)]
+    print("DAEMON", _runtime.private_daemon().pid, flush=True)
+    print("INSTANCE", instance, flush=True)
     print("LIVE", *live, flush=True)
     """
 )
@@ -397,16 +377,17 @@ def test_private_daemon_leaves_no_blob(tmp_path, bocd_daemon, ending):
         "exit": "",
         "raise": "raise RuntimeError('boom at exit')\n",
     }[ending]
-    before = shm_bocd()
     p = run_python(CHILD + tail, private_env(tmp_path), cwd=tmp_path)
     assert p.returncode == (1 if ending == "raise" else 0), explain(p)
     lines = {l.split(" ", 1)[0]: l.split()[1:] for l in p.stdout.splitlines()}
-    assert "PIDS" in lines and "LIVE" in lines, explain(p)
-    pids = {int(x) for x in lines["PIDS"]}
+    assert {"DAEMON", "INSTANCE", "LIVE"} <= lines.keys(), explain(p)
+    instance = lines["INSTANCE"][0]
     live = set(lines["LIVE"])
-    assert bocd_daemon.pid not in pids
-    # a, b, big_result and text each hold one blob while the program runs.
-    assert len(live) >= 4, explain(p)
+    assert int(lines["DAEMON"][0]) != bocd_daemon.pid
+    # a, b, big_result and text each hold one blob while the program runs
+    # (and the daemon's instance lock is there too).
+    assert len(live) >= 5, explain(p)
     left = shm_bocd()
     assert not (live & left), f"left behind: {live & left}"
-    assert {n for n in left - before if creator_pid(n) in pids} == set()
+    assert {n for n in left if n.startswith(instance)} == set(), \
+        "the daemon's blobs and lock go with it"

@@ -65,6 +65,13 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   socket_ = dir_ + "/bocd.sock";
+  // "--socket PATH" in `extra_args` replaces the temp directory's socket
+  // (a daemon restarted on a dead one's socket).
+  auto given = std::find(extra_args.begin(), extra_args.end(), "--socket");
+  if (given != extra_args.end() && given + 1 != extra_args.end()) {
+    socket_ = *(given + 1);
+    extra_args.erase(given, given + 2);
+  }
   log_file_ = dir_ + "/bocd.log";
   int ready[2];
   if (::pipe(ready) != 0) throw std::runtime_error("pipe failed");

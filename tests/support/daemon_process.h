@@ -17,7 +17,8 @@ const char* bocd_binary();
 class DaemonProcess {
  public:
   // `bocd serve --foreground` with `extra_args`, and `--workers 0` unless
-  // they say otherwise. An argument equal to DIR stands for dir().
+  // they say otherwise. An argument equal to DIR stands for dir();
+  // "--socket PATH" serves PATH instead of a socket in dir().
   explicit DaemonProcess(std::vector<std::string> extra_args = {});
   static constexpr const char* DIR = "{dir}";
   ~DaemonProcess();

@@ -390,3 +390,33 @@ TEST_F(SchedulerAdminTest, ClosingAdminWhileQuiescingKeepsOtherWaiters) {
 
 }  // namespace
 }  // namespace bocd::core
+
+namespace bocd::core {
+namespace {
+
+TEST(SchedulerRandomTest, SessionPrefixesComeFromTheInjectedRandomness) {
+  // The high 32 bits of each draw are a prefix; 0 and the prefix of an open
+  // session are drawn again.
+  std::vector<std::uint64_t> draws = {
+      0x0000000011111111ull,  // prefix 0: skipped
+      0xAAAAAAAA00000000ull, 0xAAAAAAAA12345678ull,  // second is taken: skipped
+      0xBBBBBBBBFFFFFFFFull, 0xCCCCCCCC00000001ull};
+  std::size_t used = 0;
+  Limits limits;
+  limits.random = [&] { return draws.at(used++); };
+  Scheduler s(limits);
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  EXPECT_EQ(a.id_base, 0xAAAAAAAAull << 32);
+  EXPECT_EQ(b.id_base, 0xBBBBBBBBull << 32);
+  EXPECT_EQ(used, 4u);
+  s.close_session(a.id);
+  // A closed session's prefix may be drawn again.
+  draws.back() = 0xAAAAAAAA00000002ull;
+  SessionGrant c = s.open_session(Role::client, 3, "c");
+  EXPECT_EQ(c.id_base, 0xAAAAAAAAull << 32);
+  EXPECT_EQ(used, 5u);
+}
+
+}  // namespace
+}  // namespace bocd::core

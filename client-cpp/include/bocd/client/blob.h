@@ -3,10 +3,14 @@
 //
 // Large values and pickle-5 out-of-band buffers live in blobs and travel as
 // names, never through the socket. One blob is one POSIX shared-memory
-// object, created 0600 with an unguessable name ("bocd-<pid hex>-<64 random
-// bits hex>", bocd/proto/blob_name.h) and mapped read-write. The daemon
-// unlinks a blob once no stored value or queued behavior names it; a
-// mapping stays valid after the unlink until it is destroyed.
+// object, created 0600 and mapped read-write. Its name is the session's
+// prefix from the daemon (Client::blob_prefix(): daemon instance and
+// creating session) followed by 128 bits from getrandom(2), so it can be
+// neither guessed nor left behind: the daemon unlinks a blob once no
+// stored value or queued behavior names it, removes the blobs a session
+// made but never named when the session ends, and a starting daemon
+// removes those of dead daemons (bocd/proto/blob_name.h). A mapping stays
+// valid after the unlink until it is destroyed.
 //
 // Built on Boost.Interprocess rather than by hand: it owns the details of
 // shm_open, ftruncate, mmap and unlink. Throws Error(too_large) or
@@ -29,16 +33,21 @@ class BlobError : public std::runtime_error {
 
 class Blob {
  public:
-  // Creates a new blob of `size` bytes, zero-filled.
-  explicit Blob(std::size_t size);
+  // Creates a new blob of `size` bytes, zero-filled, named `prefix` (a
+  // session's Client::blob_prefix()) and random bits. Throws BlobError if
+  // the prefix is not one (an older daemon gave none, say).
+  static Blob create(const std::string& prefix, std::size_t size);
   // Maps the first `size` bytes of the existing blob `name`.
   Blob(std::string name, std::size_t size);
 
   // Removes the name; mappings stay valid. False if it did not exist.
   static bool unlink(const std::string& name);
   // Whether `name` has the form of a blob name (the daemon unlinks only
-  // such names).
+  // such names, and only of its own instance).
   static bool valid_name(const std::string& name);
+
+  Blob(Blob&&) = default;
+  Blob& operator=(Blob&&) = default;
 
   const std::string& name() const { return name_; }
   std::size_t size() const { return size_; }
@@ -48,6 +57,8 @@ class Blob {
   }
 
  private:
+  Blob() = default;
+
   std::string name_;
   boost::interprocess::mapped_region region_;
   std::size_t size_ = 0;

@@ -430,6 +430,12 @@ class Client {
   void blocking(std::uint64_t behavior);
 
   std::uint64_t session() const;
+  // What this session's blob names start with (Blob::create), as the
+  // daemon gave it: "bocd-<daemon instance>-<session>-". The daemon
+  // refuses names of other daemons and of other sessions it does not
+  // hold, and removes blobs of this prefix it was never told about when
+  // the session ends. "" from a daemon too old to say.
+  const std::string& blob_prefix() const;
   // Behaviors the daemon had accepted for this session (its own and the
   // nested ones its behaviors scheduled) at the last wait()/quiesce().
   std::uint64_t behaviors_accepted() const;

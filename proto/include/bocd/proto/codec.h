@@ -61,7 +61,8 @@ class Encoder {
   void welcome(std::uint64_t session, std::uint64_t id_base,
                std::uint64_t id_count, std::uint32_t max_cowns,
                std::uint32_t max_frame, std::uint32_t notice_keys = 64,
-               std::uint64_t max_in_flight = 0);
+               std::uint64_t max_in_flight = 0,
+               std::string_view blob_prefix = {});
   void create_cown(std::uint64_t id, const ValueRef& value, bool pinned);
   void drop_cown(std::uint64_t id);
   void hold_cown(std::span<const std::uint64_t> ids);
