@@ -49,6 +49,10 @@ class FrameBuffer {
   // Frees the memory when nothing is buffered and it holds more than
   // `keep` bytes (after a large frame).
   void trim(std::size_t keep);
+  // Bytes of memory held (for tests and accounting).
+  std::size_t allocated() const {
+    return buf_.capacity() + aligned_.capacity() * sizeof(std::uint64_t);
+  }
   void set_max_frame_bytes(std::uint32_t n) { max_ = n; }
   std::uint32_t max_frame_bytes() const { return max_; }
 
