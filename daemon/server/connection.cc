@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace bocd::server {
 
 namespace asio = boost::asio;
@@ -11,6 +13,10 @@ constexpr std::size_t READ_CHUNK = 64 * 1024;
 // Before the handshake a peer sends one small Hello: an idle connection
 // holds no more than this.
 constexpr std::size_t HELLO_CHUNK = 4 * 1024;
+// The largest frame before the handshake: a Hello, whose environment is a
+// search path, is far smaller; a peer not yet admitted cannot claim
+// receive budget for a large frame.
+constexpr std::uint32_t HELLO_MAX = 1u << 20;
 }  // namespace
 
 Connection::Connection(Socket socket, FrameHandler& handler,
@@ -19,7 +25,7 @@ Connection::Connection(Socket socket, FrameHandler& handler,
     : socket_(std::move(socket)),
       handler_(handler),
       peer_(peer),
-      frames_(limits.max_frame_bytes),
+      frames_(std::min(limits.max_frame_bytes, HELLO_MAX)),
       limits_(limits),
       budget_(budget),
       handshake_timer_(socket_.get_executor()) {}
@@ -44,6 +50,7 @@ void Connection::start() {
 void Connection::handshake_done() {
   handshaken_ = true;
   handshake_timer_.cancel();
+  frames_.set_max_frame_bytes(limits_.max_frame_bytes);
 }
 
 void Connection::read() {

@@ -243,9 +243,12 @@ void Server::pause_accepting() {
 void Server::admit(stream::socket socket) {
   auto peer = peer_credentials(socket.native_handle());
   if (!peer || !peer_allowed(*peer, ::geteuid(), config_.allow_gid)) {
-    log().warn("refused connection from pid {} uid {}: not the daemon's "
-               "user nor in its allowed group",
-               peer ? peer->pid : -1, peer ? int(peer->uid) : -1);
+    log_limited(dispatcher_.log_limiter(), "connection not allowed",
+                spdlog::level::warn,
+                fmt::format("refused connection from pid {} uid {}: not the "
+                            "daemon's user nor in its allowed group",
+                            peer ? peer->pid : -1,
+                            peer ? int(peer->uid) : -1));
     return;
   }
   if (config_.max_connections > 0 &&
