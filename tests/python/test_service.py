@@ -444,3 +444,29 @@ def test_runtime_stats_show_a_program_its_own_workers_only(bocd_daemon):
     assert a["mine"] in a["seen"]
     assert b["mine"] in b["seen"]
     assert a["mine"] not in b["seen"], "another program's worker is shown"
+
+
+def test_a_daemon_at_its_connection_limit_says_so(tmp_path):
+    # One connection held (one that never says Hello, kept: no handshake
+    # deadline): the program is refused with the daemon's reason, at once.
+    sock = str(tmp_path / "full.sock")
+    r, w = os.pipe()
+    daemon = subprocess.Popen(
+        [bocd_exe(), "serve", "--foreground", "--socket", sock,
+         "--workers", "0", "--max-connections", "1",
+         "--handshake-timeout-ms", "0", "--ready-fd", str(w),
+         "--log-file", str(tmp_path / "bocd.log")],
+        pass_fds=(w,))
+    os.close(w)
+    try:
+        with os.fdopen(r) as ready:
+            assert ready.read() == "ok"
+        held = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        held.connect(sock)
+        p = run_python(REPORT, env_extra={"BOCD_SOCKET": sock})
+        held.close()
+        assert p.returncode != 0, explain(p)
+        assert "too many connections (1" in p.stderr, explain(p)
+    finally:
+        daemon.terminate()
+        daemon.wait(GUARD)
