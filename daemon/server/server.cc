@@ -44,6 +44,7 @@ Server::Server(asio::io_context& io, ServerConfig config, Clock now)
     : io_(io),
       config_(std::move(config)),
       scheduler_(config_.limits),
+      receive_budget_(config_.max_receive_bytes),
       dispatcher_(scheduler_,
                   DaemonInfo{config_.version, config_.workers,
                              config_.max_frame_bytes,
@@ -54,7 +55,6 @@ Server::Server(asio::io_context& io, ServerConfig config, Clock now)
       now_(now),
       watchdog_(config_.pump_warn.count()),
       housekeeping_timer_(io),
-      receive_budget_(config_.max_receive_bytes),
       accept_timer_(io) {}
 
 Server::~Server() { stop_listening(); }

@@ -108,12 +108,13 @@ class Server {
   boost::asio::io_context& io_;
   ServerConfig config_;
   core::Scheduler scheduler_;
+  // Before the dispatcher: the connections it holds refer to it.
+  ReceiveBudget receive_budget_;
   Dispatcher dispatcher_;
   std::optional<boost::asio::local::stream_protocol::acceptor> acceptor_;
   Clock now_;
   core::PumpWatchdog watchdog_;
   boost::asio::steady_timer housekeeping_timer_;
-  ReceiveBudget receive_budget_;
   boost::asio::steady_timer accept_timer_;
   std::chrono::milliseconds accept_backoff_{0};
   int spare_fd_ = -1;
