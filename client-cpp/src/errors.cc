@@ -5,7 +5,7 @@
 namespace bocd::client {
 namespace {
 
-static_assert(static_cast<std::uint16_t>(Errc::memory_cap) ==
+static_assert(static_cast<std::uint16_t>(Errc::too_many_connections) ==
                   static_cast<std::uint16_t>(proto::fb::ErrorCode::MAX),
               "client Errc must mirror every schema ErrorCode");
 

@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -35,6 +38,32 @@ std::optional<gid_t> resolve_group(const std::string& name) {
   return g->gr_gid;
 }
 
+// Connections the daemon may hold: its descriptor limit less room for
+// its own files (log, epoll, timers, the spare descriptor) and the pipes
+// of the worker processes it starts.
+std::size_t default_max_connections(std::size_t worker_processes) {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) {
+    return 0;
+  }
+  std::size_t room = 32 + 2 * worker_processes;
+  return r.rlim_cur > room + 16 ? r.rlim_cur - room : 16;
+}
+
+// --nofile: false (and why, on stderr) if the limit cannot be set.
+bool set_nofile(unsigned n) {
+  rlimit r{};
+  ::getrlimit(RLIMIT_NOFILE, &r);
+  r.rlim_cur = n;
+  if (r.rlim_max != RLIM_INFINITY && r.rlim_max < n) r.rlim_max = n;
+  if (::setrlimit(RLIMIT_NOFILE, &r) != 0) {
+    std::fprintf(stderr, "bocd: --nofile %u: cannot set the file descriptor "
+                 "limit: %s\n", n, std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 server::ServerConfig server_config(const ServeOptions& o) {
   server::ServerConfig c;
   c.socket_path = o.socket.empty() ? proto::default_socket_path() : o.socket;
@@ -62,6 +91,12 @@ server::ServerConfig server_config(const ServeOptions& o) {
   c.worker_idle = std::chrono::milliseconds(
       static_cast<long long>(o.worker_idle_s * 1000));
   c.pump_warn = std::chrono::milliseconds(o.pump_warn_ms);
+  c.max_connections =
+      o.max_connections != 0
+          ? o.max_connections
+          : default_max_connections(c.limits.max_worker_processes);
+  c.handshake_timeout = std::chrono::milliseconds(o.handshake_timeout_ms);
+  c.max_receive_bytes = o.max_receive_bytes;
   return c;
 }
 
@@ -369,6 +404,7 @@ bool make_log_dir(const ServeOptions& o) {
 
 int serve(const ServeOptions& options) {
   ServeOptions o = options;
+  if (o.nofile != 0 && !set_nofile(o.nofile)) return EXIT_FAILED;
   if (o.foreground) {
     if (!make_log_dir(o)) return EXIT_FAILED;
     if (!start_logging(o)) return EXIT_FAILED;

@@ -99,6 +99,19 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
   app.add_option("--max-messages", o.max_messages,
                  "messages one tag's queue holds")
       ->check(CLI::Range(1u, 1u << 24));
+  app.add_option("--max-connections", o.max_connections,
+                 "connections held at once; one more is refused with an "
+                 "error (0: the descriptor limit less room for workers)");
+  app.add_option("--handshake-timeout-ms", o.handshake_timeout_ms,
+                 "close a connection that has not completed its handshake "
+                 "this long after connecting (0: never)");
+  app.add_option("--max-receive-bytes", o.max_receive_bytes,
+                 "bytes of large frames being received at once, across "
+                 "connections; a reader past it waits")
+      ->check(CLI::Range(std::uint64_t{1} << 20, std::uint64_t{1} << 40));
+  app.add_option("--nofile", o.nofile,
+                 "set the daemon's file descriptor limit (RLIMIT_NOFILE) "
+                 "(0: as inherited)");
 }
 
 }  // namespace

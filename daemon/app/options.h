@@ -51,6 +51,14 @@ struct ServeOptions {
   unsigned max_tags = 16;
   unsigned max_messages = 16384;
   unsigned max_notice_keys = 64;  // noticeboard keys per program
+  // Exhaustion (docs/service.md, Limits on connections and memory): connections held (0: sized
+  // from the descriptor limit), the handshake deadline (0: none), bytes
+  // of large frames being received at once, and the descriptor limit to
+  // set (0: as inherited).
+  unsigned max_connections = 0;
+  unsigned handshake_timeout_ms = 5000;
+  std::uint64_t max_receive_bytes = std::uint64_t{256} << 20;
+  unsigned nofile = 0;
 };
 
 struct StatusOptions {

@@ -33,10 +33,11 @@ enum class Errc : std::uint16_t {
   queue_full,     // messaging: the tag's queue holds its limit
   no_workers,     // no worker can run the behavior (none, or none starts)
   memory_cap,     // a program's stored values would pass its byte cap
+  too_many_connections,  // the daemon refused a connection (its limit, fds)
 };
 
 // Number of Errc values; the server's map test iterates over them.
-inline constexpr std::uint16_t ERRC_COUNT = 21;
+inline constexpr std::uint16_t ERRC_COUNT = 22;
 
 struct Failure {
   Errc code = Errc::none;

@@ -2,27 +2,59 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace bocd::server {
 
 namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t READ_CHUNK = 64 * 1024;
-}
+// Before the handshake a peer sends one small Hello: an idle connection
+// holds no more than this.
+constexpr std::size_t HELLO_CHUNK = 4 * 1024;
+// The largest frame before the handshake: a Hello, whose environment is a
+// search path, is far smaller; a peer not yet admitted cannot claim
+// receive budget for a large frame.
+constexpr std::uint32_t HELLO_MAX = 1u << 20;
+}  // namespace
 
 Connection::Connection(Socket socket, FrameHandler& handler,
-                       PeerCredentials peer, std::uint32_t max_frame_bytes,
-                       std::size_t max_queued_bytes)
+                       PeerCredentials peer, ConnectionLimits limits,
+                       ReceiveBudget& budget)
     : socket_(std::move(socket)),
       handler_(handler),
       peer_(peer),
-      frames_(max_frame_bytes),
-      max_queued_(max_queued_bytes) {}
+      frames_(std::min(limits.max_frame_bytes, HELLO_MAX)),
+      limits_(limits),
+      budget_(budget),
+      handshake_timer_(socket_.get_executor()) {}
 
-void Connection::start() { read(); }
+void Connection::start() {
+  if (limits_.handshake_timeout.count() > 0) {
+    // The whole handshake, from accept: a peer trickling bytes of its
+    // Hello is held to the same deadline as a silent one.
+    handshake_timer_.expires_after(limits_.handshake_timeout);
+    handshake_timer_.async_wait(
+        [weak = weak_from_this()](const boost::system::error_code& ec) {
+          auto self = weak.lock();
+          if (ec || !self || self->handshaken_) return;
+          self->close("handshake not completed within " +
+                      std::to_string(self->limits_.handshake_timeout.count()) +
+                      " ms");
+        });
+  }
+  read();
+}
+
+void Connection::handshake_done() {
+  handshaken_ = true;
+  handshake_timer_.cancel();
+  frames_.set_max_frame_bytes(limits_.max_frame_bytes);
+}
 
 void Connection::read() {
-  auto space = frames_.prepare(READ_CHUNK);
+  auto space = frames_.prepare(handshaken_ ? READ_CHUNK : HELLO_CHUNK);
   socket_.async_read_some(
       asio::buffer(space.data(), space.size()),
       [self = shared_from_this()](const boost::system::error_code& ec,
@@ -41,7 +73,7 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t n) {
     std::span<const std::uint8_t> body;
     switch (frames_.next(body)) {
       case proto::FrameBuffer::Next::need_more:
-        read();
+        if (claim_budget()) read();
         return;
       case proto::FrameBuffer::Next::oversized:
         close("frame length exceeds the limit of " +
@@ -54,13 +86,50 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t n) {
         handler_.on_frame(*this, body);
         if (closed_ || closing_) return;
         frames_.pop();
+        if (claimed_ > 0) {
+          release_budget();
+          frames_.trim(2 * READ_CHUNK);
+        }
         break;
     }
   }
 }
 
+bool Connection::claim_budget() {
+  std::size_t n = frames_.pending_length();
+  if (n <= SMALL_FRAME || claimed_ > 0) return true;
+  if (n > budget_.limit()) {
+    close("frame of " + std::to_string(n) + " bytes is larger than the "
+          "daemon's budget for frames being received (" +
+          std::to_string(budget_.limit()) + " bytes)");
+    return false;
+  }
+  auto granted = [weak = weak_from_this(), n, &budget = budget_] {
+    auto self = weak.lock();
+    if (!self || self->closed_ || self->closing_) {
+      budget.release(n);
+      return;
+    }
+    self->claimed_ = n;
+    // Read from a fresh handler: this runs inside another connection's
+    // release.
+    asio::post(self->socket_.get_executor(), [self] {
+      if (!self->closed_ && !self->closing_) self->read();
+    });
+  };
+  if (!budget_.claim(n, granted)) return false;  // reading resumes on grant
+  claimed_ = n;
+  return true;
+}
+
+void Connection::release_budget() {
+  std::size_t n = claimed_;
+  claimed_ = 0;
+  if (n > 0) budget_.release(n);
+}
+
 void Connection::flush_soon() {
-  if (out_.size() > max_queued_ && !closed_) {
+  if (out_.size() > limits_.max_queued_bytes && !closed_) {
     // Closed from a fresh handler: the caller may still be using its peer.
     asio::post(socket_.get_executor(),
                [self = shared_from_this(), n = out_.size()] {
@@ -122,7 +191,9 @@ void Connection::close(const std::string& reason) {
   // held connection for the peer at once.
   if (!held_) socket_.shutdown(Socket::shutdown_both, ignored);
   socket_.close(ignored);
+  handshake_timer_.cancel();
   out_.clear();
+  release_budget();
   handler_.on_closed(*this, reason);
 }
 

@@ -7,6 +7,7 @@
 // on_open and on_closed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -20,6 +21,7 @@
 
 #include "bocd/proto/framing.h"
 #include "peer.h"
+#include "receive_budget.h"
 
 namespace bocd::server {
 
@@ -34,14 +36,31 @@ class FrameHandler {
   virtual void on_closed(Connection& c, const std::string& reason) = 0;
 };
 
+struct ConnectionLimits {
+  std::uint32_t max_frame_bytes = proto::DEFAULT_MAX_FRAME_BYTES;
+  // A peer whose unread output exceeds this is disconnected.
+  std::size_t max_queued_bytes = std::size_t{1} << 30;
+  // A peer that has not completed its handshake this long after it
+  // connected is disconnected (zero: never).
+  std::chrono::milliseconds handshake_timeout{0};
+};
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Socket = boost::asio::local::stream_protocol::socket;
+  // Frames up to this size are read without claiming receive budget: each
+  // connection buffers at most about this much beside its claims.
+  static constexpr std::size_t SMALL_FRAME = 64 * 1024;
 
+  // `budget` bounds the bytes of large frames being received across
+  // connections; it must outlive the connection.
   Connection(Socket socket, FrameHandler& handler, PeerCredentials peer,
-             std::uint32_t max_frame_bytes, std::size_t max_queued_bytes);
+             ConnectionLimits limits, ReceiveBudget& budget);
 
+  // Starts reading, and the handshake deadline.
   void start();
+  // The peer completed its handshake: no deadline any more.
+  void handshake_done();
 
   // Framed bytes to send; append, then call flush_soon(). Several appends
   // in one handler run leave in one write.
@@ -67,13 +86,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
+  // Claims budget for a large frame whose header has arrived; false when
+  // reading must wait for the grant (or the connection was closed).
+  bool claim_budget();
+  void release_budget();
   void flush();
 
   Socket socket_;
   FrameHandler& handler_;
   PeerCredentials peer_;
   proto::FrameBuffer frames_;
-  std::size_t max_queued_;
+  ConnectionLimits limits_;
+  ReceiveBudget& budget_;
+  std::size_t claimed_ = 0;  // budget held for the frame being received
+  boost::asio::steady_timer handshake_timer_;
+  bool handshaken_ = false;
   std::vector<std::uint8_t> out_;
   std::vector<std::uint8_t> in_flight_;
   bool writing_ = false;

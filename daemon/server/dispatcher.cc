@@ -62,7 +62,7 @@ std::pair<std::uint64_t, std::uint64_t> reply_ids(const fb::Envelope& env) {
 }  // namespace
 
 Dispatcher::Dispatcher(core::Scheduler& scheduler, DaemonInfo info)
-    : scheduler_(scheduler), info_(std::move(info)) {}
+    : scheduler_(scheduler), info_(std::move(info)), log_limit_(info_.now) {}
 
 void Dispatcher::tick() {
   scheduler_.set_time(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -72,7 +72,8 @@ void Dispatcher::tick() {
 
 void Dispatcher::on_open(const std::shared_ptr<Connection>& c) {
   c->session = next_connection_++;
-  connections_.emplace(c->session, Peer{c, {}, core::Role::client, {}});
+  connections_.emplace(c->session, Peer{c, {}, core::Role::client, {}, 0, {},
+                                       LogLimiter(info_.now)});
   c->start();
 }
 
@@ -186,6 +187,7 @@ void Dispatcher::hello(Peer& p, const fb::Hello& m) {
                                        p.program, *options);
   p.session = grant.id;
   by_session_[grant.id] = &p;
+  p.connection->handshake_done();
   // An admin command (bocd status, say) is not news: debug only.
   log().log(p.role == core::Role::admin ? spdlog::level::debug
                                         : spdlog::level::info,
@@ -487,9 +489,13 @@ void Dispatcher::send_dispatch(Peer& to, core::BehaviorId behavior) {
 
 void Dispatcher::send_error(Peer& p, Errc code, const std::string& message,
                             std::uint64_t tag, std::uint64_t request) {
-  log().warn("session {} (pid {}, '{}'): {}: {}", p.session.value,
-             p.connection->peer().pid, p.program,
-             fb::EnumNameErrorCode(to_wire(code)), message);
+  const char* name = fb::EnumNameErrorCode(to_wire(code));
+  // One line per error a peer provokes: limited, or a peer repeating a
+  // bad request could fill the disk.
+  log_limited(p.log_limit, name, spdlog::level::warn,
+              fmt::format("session {} (pid {}, '{}'): {}: {}",
+                          p.session.value, p.connection->peer().pid,
+                          p.program, name, message));
   encoder_for(p).error(to_wire(code), message, tag, request);
   p.connection->flush_soon();
 }
@@ -542,6 +548,8 @@ void Dispatcher::on_closed(Connection& c, const std::string& reason) {
               "session {} disconnected: {} pid {} program '{}': {}",
               p.session.value, role_name(p.role), c.peer().pid, p.program,
               reason);
+    log_suppressed(p.log_limit, true,
+                   "session " + std::to_string(p.session.value));
     by_session_.erase(p.session);
     tick();
     scheduler_.close_session(p.session);
@@ -552,8 +560,12 @@ void Dispatcher::on_closed(Connection& c, const std::string& reason) {
     deliver_events();  // unlinks what the close freed first
     sweep_unnamed(p);
   } else {
-    log().info("connection from pid {} closed before handshake: {}",
-               c.peer().pid, reason);
+    // Limited daemon-wide: a flood of connections that never say Hello
+    // must not flood the log.
+    log_limited(log_limit_, "connection closed before handshake",
+                spdlog::level::info,
+                fmt::format("connection from pid {} closed before "
+                            "handshake: {}", c.peer().pid, reason));
   }
   // Keep the Connection alive until this call unwinds.
   auto keep = p.connection;

@@ -17,6 +17,7 @@
 #include "bocd/proto/codec.h"
 #include "connection.h"
 #include "core/core.h"
+#include "log_limit.h"
 #include "wire_values.h"
 #include "worker_source.h"
 
@@ -60,6 +61,9 @@ class Dispatcher final : public FrameHandler {
   // shutdown).
   void close_all(const std::string& reason);
   std::size_t connection_count() const { return connections_.size(); }
+  // Limits daemon-wide repeated lines (connections refused, closed before
+  // their handshake).
+  LogLimiter& log_limiter() { return log_limit_; }
 
  private:
   struct Peer {
@@ -70,6 +74,8 @@ class Dispatcher final : public FrameHandler {
     std::uint64_t frames = 0;  // handled so far, the Hello included
     // A program's environment (Hello.env), for the workers started for it.
     std::shared_ptr<const ProgramEnvironment> env;
+    // This peer's repeated warnings (one line per error it provokes).
+    LogLimiter log_limit;
   };
 
   // A Mail Send held until session `after` has had `frames` frames
@@ -133,6 +139,7 @@ class Dispatcher final : public FrameHandler {
 
   core::Scheduler& scheduler_;
   DaemonInfo info_;
+  LogLimiter log_limit_;
   std::function<void()> on_stop_;
   WorkerSource* workers_ = nullptr;
   std::uint64_t next_connection_ = 1;

@@ -29,6 +29,7 @@ BOCD_PIN(tag_capacity, TagCapacity);
 BOCD_PIN(queue_full, QueueFull);
 BOCD_PIN(no_workers, NoWorkers);
 BOCD_PIN(memory_cap, MemoryCap);
+BOCD_PIN(too_many_connections, TooManyConnections);
 #undef BOCD_PIN
 // Every schema code has a core twin, and no more.
 static_assert(static_cast<std::uint16_t>(W::MAX) + 1 == core::ERRC_COUNT);

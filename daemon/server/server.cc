@@ -1,5 +1,7 @@
 #include "server.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -12,6 +14,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "bocd/proto/codec.h"
 #include "log.h"
 #include "socket_dir.h"
 
@@ -20,10 +23,33 @@ namespace bocd::server {
 namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
+namespace {
+
+// Tells a peer why it is turned away: one Error frame, sent without
+// waiting (a new socket's buffer is empty, so it fits), then the caller
+// closes. The peer reads it before it sees the connection end.
+void refuse(int fd, const std::string& why) {
+  std::vector<std::uint8_t> out;
+  proto::Encoder(out).error(proto::fb::ErrorCode::TooManyConnections, why, 0,
+                            0);
+  (void)::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+int open_spare() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+std::string fd_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return "?";
+  return std::to_string(r.rlim_cur);
+}
+
+}  // namespace
+
 Server::Server(asio::io_context& io, ServerConfig config, Clock now)
     : io_(io),
       config_(std::move(config)),
       scheduler_(config_.limits),
+      receive_budget_(config_.max_receive_bytes),
       dispatcher_(scheduler_,
                   DaemonInfo{config_.version, config_.workers,
                              config_.max_frame_bytes,
@@ -34,7 +60,8 @@ Server::Server(asio::io_context& io, ServerConfig config, Clock now)
                              config_.blob_instance}),
       now_(now),
       watchdog_(config_.pump_warn.count()),
-      housekeeping_timer_(io) {}
+      housekeeping_timer_(io),
+      accept_timer_(io) {}
 
 Server::~Server() { stop_listening(); }
 
@@ -79,7 +106,13 @@ void Server::listen() {
   }
   if (config_.trust_gid) open_to_group();
   acceptor_->listen(asio::socket_base::max_listen_connections);
-  log().info("listening on {}", config_.socket_path);
+  log().info("listening on {} (connections up to {}, descriptor limit {})",
+             config_.socket_path,
+             config_.max_connections > 0
+                 ? std::to_string(config_.max_connections)
+                 : std::string("any"),
+             fd_limit());
+  spare_fd_ = open_spare();
   accept();
   housekeeping();
 }
@@ -144,6 +177,7 @@ void Server::housekeeping() {
     if (ec || !acceptor_) return;
     if (watchdog_.enabled()) check_pinned_work();
     check_unserved();
+    log_suppressed(dispatcher_.log_limiter(), false, "daemon");
     housekeeping();
   });
 }
@@ -204,21 +238,87 @@ void Server::accept() {
                                  stream::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_) return;
     if (!ec) {
-      auto peer = peer_credentials(socket.native_handle());
-      if (!peer || !peer_allowed(*peer, ::geteuid(), config_.trust_gid)) {
-        log().warn("refused connection from pid {} uid {}: not the daemon's "
-                   "user nor in its trusted group",
-                   peer ? peer->pid : -1, peer ? int(peer->uid) : -1);
-      } else {
-        dispatcher_.on_open(std::make_shared<Connection>(
-            std::move(socket), dispatcher_, *peer, config_.max_frame_bytes,
-            config_.max_queued_bytes));
-      }
-    } else {
-      log().warn("accept failed: {}", ec.message());
+      accept_backoff_ = std::chrono::milliseconds(0);
+      admit(std::move(socket));
+      accept();
+      return;
     }
+    bool out_of_fds = ec == asio::error::no_descriptors ||
+                      ec == boost::system::errc::too_many_files_open_in_system;
+    log_limited(dispatcher_.log_limiter(), "accept failed",
+                spdlog::level::warn,
+                "accept failed: " + ec.message() +
+                    (out_of_fds ? " (descriptor limit " + fd_limit() +
+                                      "); refusing new connections"
+                                : std::string()));
+    // Retrying at once would spin: the listening socket stays readable.
+    // With the spare descriptor a waiting peer is told and the next one
+    // may be accepted; without it, wait.
+    if (out_of_fds && refuse_with_spare()) {
+      accept();
+    } else {
+      pause_accepting();
+    }
+  });
+}
+
+bool Server::refuse_with_spare() {
+  if (spare_fd_ < 0) spare_fd_ = open_spare();
+  if (spare_fd_ < 0) return false;
+  ::close(spare_fd_);
+  spare_fd_ = -1;
+  int fd = ::accept4(acceptor_->native_handle(), nullptr, nullptr,
+                     SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd >= 0) {
+    refuse(fd, "the bocd daemon is out of file descriptors (limit " +
+                   fd_limit() + "); try again later");
+    ::close(fd);
+  }
+  spare_fd_ = open_spare();
+  return fd >= 0 && spare_fd_ >= 0;
+}
+
+void Server::pause_accepting() {
+  accept_backoff_ = std::clamp(accept_backoff_ * 2,
+                               std::chrono::milliseconds(10),
+                               std::chrono::milliseconds(1000));
+  accept_timer_.expires_after(accept_backoff_);
+  accept_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || !acceptor_) return;
     accept();
   });
+}
+
+void Server::admit(stream::socket socket) {
+  auto peer = peer_credentials(socket.native_handle());
+  if (!peer || !peer_allowed(*peer, ::geteuid(), config_.trust_gid)) {
+    log_limited(dispatcher_.log_limiter(), "connection not allowed",
+                spdlog::level::warn,
+                fmt::format("refused connection from pid {} uid {}: not the "
+                            "daemon's user nor in its trusted group",
+                            peer ? peer->pid : -1,
+                            peer ? int(peer->uid) : -1));
+    return;
+  }
+  if (config_.max_connections > 0 &&
+      dispatcher_.connection_count() >= config_.max_connections) {
+    std::string n = std::to_string(config_.max_connections);
+    refuse(socket.native_handle(),
+           "the bocd daemon has too many connections (" + n +
+               ", its --max-connections); try again later");
+    log_limited(dispatcher_.log_limiter(), "connection limit",
+                spdlog::level::warn,
+                fmt::format("refused connection from pid {}: the daemon "
+                            "holds its limit of {} connections",
+                            peer->pid, n));
+    return;  // closed as `socket` goes
+  }
+  auto c = std::make_shared<Connection>(
+      std::move(socket), dispatcher_, *peer,
+      ConnectionLimits{config_.max_frame_bytes, config_.max_queued_bytes,
+                       config_.handshake_timeout},
+      receive_budget_);
+  dispatcher_.on_open(c);
 }
 
 void Server::stop_listening() {
@@ -227,6 +327,9 @@ void Server::stop_listening() {
   acceptor_->close(ignored);
   acceptor_.reset();
   housekeeping_timer_.cancel();
+  accept_timer_.cancel();
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+  spare_fd_ = -1;
   std::error_code fs_ec;
   if (owns_path_) std::filesystem::remove(config_.socket_path, fs_ec);
   log().info("stopped listening on {}", config_.socket_path);

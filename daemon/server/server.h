@@ -9,6 +9,13 @@
 // opened to it (directory 0750, socket 0660). A socket file left by a dead
 // daemon is replaced; a live daemon on the path is an error
 // (DaemonRunning).
+//
+// Exhaustion: past max_connections, or out of file descriptors, a new
+// connection is sent one Error (TooManyConnections) and closed; out of
+// descriptors, accepting pauses (growing to a second) rather than spin.
+// A spare descriptor is kept so the refused peer is told, not left
+// waiting. Handshakes must complete within handshake_timeout, and the
+// large frames being received share max_receive_bytes.
 #pragma once
 
 #include <chrono>
@@ -36,6 +43,10 @@ struct ServerConfig {
   std::uint32_t notice_keys = 64;  // noticeboard keys per program
   // A peer whose unread output exceeds this is disconnected.
   std::size_t max_queued_bytes = std::size_t{1} << 30;
+  std::size_t max_connections = 0;  // connections held at once; 0: no cap
+  std::chrono::milliseconds handshake_timeout{5000};  // zero: none
+  // Bytes of large frames being received at once, across connections.
+  std::size_t max_receive_bytes = std::size_t{256} << 20;
   core::Limits limits;
   std::string version;
   std::uint32_t workers = 0;
@@ -96,6 +107,11 @@ class Server {
 
  private:
   void accept();
+  void admit(boost::asio::local::stream_protocol::socket socket);
+  // Out of descriptors: accepts one pending peer with the spare one and
+  // refuses it. False if there was no spare or no peer.
+  bool refuse_with_spare();
+  void pause_accepting();
   void prepare_path();
   void open_to_group();
   void housekeeping();
@@ -105,12 +121,17 @@ class Server {
   boost::asio::io_context& io_;
   ServerConfig config_;
   core::Scheduler scheduler_;
+  // Before the dispatcher: the connections it holds refer to it.
+  ReceiveBudget receive_budget_;
   Dispatcher dispatcher_;
   std::optional<boost::asio::local::stream_protocol::acceptor> acceptor_;
   Clock now_;
   core::PumpWatchdog watchdog_;
   boost::asio::steady_timer housekeeping_timer_;
   bool owns_path_ = true;  // false for an adopted socket
+  boost::asio::steady_timer accept_timer_;
+  std::chrono::milliseconds accept_backoff_{0};
+  int spare_fd_ = -1;
 };
 
 }  // namespace bocd::server

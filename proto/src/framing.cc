@@ -1,21 +1,47 @@
 #include "bocd/proto/framing.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace bocd::proto {
 
+namespace {
+// A frame at the start of the buffer begins here: its body then starts
+// 8-byte aligned (the allocation is), so a large body is not copied.
+constexpr std::size_t HEAD = 8 - FRAME_HEADER_BYTES;
+}  // namespace
+
 std::span<std::uint8_t> FrameBuffer::prepare(std::size_t min_bytes) {
-  if (start_ == end_) start_ = end_ = 0;
-  if (buf_.size() - end_ < min_bytes) {
+  if (start_ == end_) start_ = end_ = HEAD;
+  auto room = [&] { return buf_.size() > end_ ? buf_.size() - end_ : 0; };
+  if (room() < min_bytes) {
     // Slide the unread tail down before growing.
-    if (start_ > 0) {
-      std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
-      end_ -= start_;
-      start_ = 0;
+    if (start_ > HEAD) {
+      std::memmove(buf_.data() + HEAD, buf_.data() + start_, end_ - start_);
+      end_ -= start_ - HEAD;
+      start_ = HEAD;
     }
-    if (buf_.size() - end_ < min_bytes) buf_.resize(end_ + min_bytes);
+    std::size_t need = end_ + min_bytes;
+    if (need > buf_.capacity()) {
+      std::size_t want = std::max(need, 2 * buf_.capacity());
+      if (std::uint32_t n = pending_length(); n != 0) {
+        want = std::max(need, std::min<std::size_t>(
+                                  want, start_ + FRAME_HEADER_BYTES + n));
+      }
+      buf_.reserve(want);
+    }
+    if (room() < min_bytes) buf_.resize(need);
   }
   return {buf_.data() + end_, buf_.size() - end_};
+}
+
+void FrameBuffer::trim(std::size_t keep) {
+  if (start_ != end_) return;
+  if (buf_.capacity() > keep) std::vector<std::uint8_t>().swap(buf_);
+  if (aligned_.capacity() * sizeof(std::uint64_t) > keep) {
+    std::vector<std::uint64_t>().swap(aligned_);
+  }
+  start_ = end_ = 0;
 }
 
 std::uint32_t FrameBuffer::peek_length() const {

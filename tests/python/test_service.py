@@ -465,3 +465,29 @@ def test_a_private_daemon_does_not_notify_its_programs_service_manager(
     finally:
         d.stop()
         manager.close()
+
+
+def test_a_daemon_at_its_connection_limit_says_so(tmp_path):
+    # One connection held (one that never says Hello, kept: no handshake
+    # deadline): the program is refused with the daemon's reason, at once.
+    sock = str(tmp_path / "full.sock")
+    r, w = os.pipe()
+    daemon = subprocess.Popen(
+        [bocd_exe(), "serve", "--foreground", "--socket", sock,
+         "--workers", "0", "--max-connections", "1",
+         "--handshake-timeout-ms", "0", "--ready-fd", str(w),
+         "--log-file", str(tmp_path / "bocd.log")],
+        pass_fds=(w,))
+    os.close(w)
+    try:
+        with os.fdopen(r) as ready:
+            assert ready.read() == "ok"
+        held = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        held.connect(sock)
+        p = run_python(REPORT, env_extra={"BOCD_SOCKET": sock})
+        held.close()
+        assert p.returncode != 0, explain(p)
+        assert "too many connections (1" in p.stderr, explain(p)
+    finally:
+        daemon.terminate()
+        daemon.wait(GUARD)

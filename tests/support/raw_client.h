@@ -35,6 +35,8 @@ class RawClient {
   std::optional<std::vector<std::uint8_t>> next_frame();
   // Reads frames until the connection closes; returns how many came first.
   int read_until_closed();
+  // The socket, for tests that write or poll it themselves.
+  int fd() const { return fd_; }
 
  private:
   int fd_ = -1;

@@ -81,5 +81,53 @@ TEST(FrameBuffer, HeaderIsLittleEndian) {
   EXPECT_EQ(h, (std::vector<std::uint8_t>{4, 3, 2, 1}));
 }
 
+// A hostile length prefix alone allocates nothing: the buffer follows the
+// bytes that arrive, and never grows past the end of the announced frame.
+TEST(FrameBuffer, GrowsWithArrivingBytesNotTheLengthPrefix) {
+  FrameBuffer f(1u << 30);
+  std::vector<std::uint8_t> header;
+  append_header(header, 512u << 20);
+  feed(f, header);
+  EXPECT_EQ(f.pending_length(), 512u << 20);
+  for (int i = 0; i < 64; ++i) {
+    auto space = f.prepare(64 * 1024);
+    f.commit(space.size());
+  }
+  std::span<const std::uint8_t> body;
+  EXPECT_EQ(f.next(body), FrameBuffer::Next::need_more);
+  // 4 MiB arrived; doubling leaves at most as much again unused.
+  EXPECT_EQ(f.buffered(), (std::size_t{4} << 20) + 4);
+  EXPECT_LE(f.allocated(), std::size_t{9} << 20);
+}
+
+TEST(FrameBuffer, BufferStopsAtTheEndOfTheFrameAndIsFreedAfterIt) {
+  std::string big(3 << 20, 'x');
+  FrameBuffer f(8u << 20);
+  std::vector<std::uint8_t> bytes = frame(big);
+  std::size_t at = 0;
+  while (at < bytes.size()) {
+    auto space = f.prepare(64 * 1024);
+    std::size_t n = std::min(space.size(), bytes.size() - at);
+    std::memcpy(space.data(), bytes.data() + at, n);
+    f.commit(n);
+    at += n;
+    // Never more room than the rest of the frame plus one read.
+    EXPECT_LE(space.size(), bytes.size() - (at - n) + 64 * 1024);
+  }
+  std::span<const std::uint8_t> body;
+  ASSERT_EQ(f.next(body), FrameBuffer::Next::frame);
+  // Held once: no doubling past the frame, and no aligned copy of it.
+  EXPECT_LE(f.allocated(), bytes.size() + 8 + 64 * 1024);
+  // The body of a frame at the buffer's start is read in place: aligned.
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(body.data()) % 8, 0u);
+  EXPECT_EQ(std::string(body.begin(), body.end()), big);
+  f.pop();
+  f.trim(128 * 1024);
+  EXPECT_EQ(f.allocated(), 0u);
+  feed(f, frame("after"));
+  ASSERT_EQ(f.next(body), FrameBuffer::Next::frame);
+  EXPECT_EQ(std::string(body.begin(), body.end()), "after");
+}
+
 }  // namespace
 }  // namespace bocd::proto

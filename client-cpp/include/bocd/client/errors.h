@@ -33,6 +33,7 @@ enum class Errc : std::uint16_t {
   queue_full,
   no_workers,
   memory_cap,
+  too_many_connections,
 };
 
 const std::error_category& category();

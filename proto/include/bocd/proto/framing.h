@@ -1,7 +1,8 @@
 // Framing of the bocd stream protocol: a 4-byte little-endian length, then
 // that many bytes of a finished Envelope buffer. FrameBuffer reassembles
 // frames from a byte stream and refuses a length over its limit before any
-// byte of the body is buffered, so a hostile length cannot make us allocate.
+// byte of the body is buffered, and grows only as body bytes arrive, so a
+// hostile length cannot make us allocate.
 #pragma once
 
 #include <cstddef>
@@ -27,7 +28,9 @@ class FrameBuffer {
   explicit FrameBuffer(std::uint32_t max_frame_bytes = DEFAULT_MAX_FRAME_BYTES)
       : max_(max_frame_bytes) {}
 
-  // Space to read at least `min_bytes` into; commit() what was read.
+  // Space to read at least `min_bytes` into; commit() what was read. The
+  // buffer grows by doubling, but not past the end of a frame whose
+  // header has arrived (plus `min_bytes`).
   std::span<std::uint8_t> prepare(std::size_t min_bytes);
   void commit(std::size_t n) { end_ += n; }
 
@@ -39,6 +42,17 @@ class FrameBuffer {
   void pop();
 
   std::size_t buffered() const { return end_ - start_; }
+  // The body length of the next frame once its header has arrived, else 0.
+  std::uint32_t pending_length() const {
+    return buffered() < FRAME_HEADER_BYTES ? 0 : peek_length();
+  }
+  // Frees the memory when nothing is buffered and it holds more than
+  // `keep` bytes (after a large frame).
+  void trim(std::size_t keep);
+  // Bytes of memory held (for tests and accounting).
+  std::size_t allocated() const {
+    return buf_.capacity() + aligned_.capacity() * sizeof(std::uint64_t);
+  }
   void set_max_frame_bytes(std::uint32_t n) { max_ = n; }
   std::uint32_t max_frame_bytes() const { return max_; }
 
