@@ -24,37 +24,38 @@ milliseconds bound(double seconds) {
   return milliseconds(static_cast<long long>(std::ceil(seconds * 1000)));
 }
 
-std::string to_json(const DaemonStatus& s) {
-  std::string o = "{\"version\":" + json_string(s.version) +
-                  ",\"pid\":" + std::to_string(s.pid) +
-                  ",\"uptime_ms\":" + std::to_string(s.uptime_ms) +
-                  ",\"workers\":" + std::to_string(s.workers) +
-                  ",\"cowns\":" + std::to_string(s.cowns) +
-                  ",\"in_flight\":" + std::to_string(s.in_flight) +
-                  ",\"behaviors_completed\":" +
-                  std::to_string(s.behaviors_completed) +
-                  ",\"queued\":" + std::to_string(s.queued) +
-                  ",\"workers_problem\":" + json_string(s.workers_problem);
+Json to_json(const DaemonStatus& s) {
   double secs = s.uptime_ms / 1000.0;
-  o += ",\"throughput_per_s\":" +
-       std::to_string(secs > 0 ? s.behaviors_completed / secs : 0.0);
-  o += ",\"sessions\":[";
-  for (std::size_t i = 0; i < s.sessions.size(); ++i) {
-    const auto& x = s.sessions[i];
-    if (i) o += ",";
-    o += "{\"id\":" + std::to_string(x.id) + ",\"role\":" +
-         json_string(x.role) + ",\"pid\":" + std::to_string(x.pid) +
-         ",\"program\":" + json_string(x.program) +
-         ",\"in_flight\":" + std::to_string(x.in_flight) +
-         ",\"ran\":" + std::to_string(x.ran) +
-         ",\"running\":" + std::to_string(x.running) +
-         ",\"busy_ms\":" + std::to_string(x.busy_us / 1000.0) +
-         ",\"pinned_dispatched\":" + std::to_string(x.pinned_dispatched) +
-         ",\"pinned_depth\":" + std::to_string(x.pinned_depth) +
-         ",\"mean_run_us\":" + std::to_string(x.mean_run_us) +
-         ",\"serves\":" + std::to_string(x.serves) + "}";
+  Json o = {
+      {"version", s.version},
+      {"pid", s.pid},
+      {"uptime_ms", s.uptime_ms},
+      {"workers", s.workers},
+      {"cowns", s.cowns},
+      {"in_flight", s.in_flight},
+      {"behaviors_completed", s.behaviors_completed},
+      {"queued", s.queued},
+      {"workers_problem", s.workers_problem},
+      {"throughput_per_s", secs > 0 ? s.behaviors_completed / secs : 0.0},
+      {"sessions", Json::array()},
+  };
+  for (const auto& x : s.sessions) {
+    o["sessions"].push_back({
+        {"id", x.id},
+        {"role", x.role},
+        {"pid", x.pid},
+        {"program", x.program},
+        {"in_flight", x.in_flight},
+        {"ran", x.ran},
+        {"running", x.running},
+        {"busy_ms", x.busy_us / 1000.0},
+        {"pinned_dispatched", x.pinned_dispatched},
+        {"pinned_depth", x.pinned_depth},
+        {"mean_run_us", x.mean_run_us},
+        {"serves", x.serves},
+    });
   }
-  return o + "]}";
+  return o;
 }
 
 void print_text(const DaemonStatus& s, const std::string& socket) {
@@ -121,7 +122,7 @@ int run_status(const StatusOptions& o) {
   return with_admin(o.socket, [&](AdminClient& admin) {
     DaemonStatus s = admin.status(std::chrono::seconds(10));
     if (o.json) {
-      std::printf("%s\n", to_json(s).c_str());
+      std::printf("%s\n", dump_json(to_json(s)).c_str());
     } else {
       print_text(s, admin.socket());
     }
@@ -146,14 +147,16 @@ int run_quiesce(const QuiesceOptions& o) {
     if (o.stats) {
       DaemonStatus s = admin.status(std::chrono::seconds(10));
       if (o.json) {
-        std::printf("{\"quiesced\":true,\"waited_s\":%f,\"status\":%s}\n",
-                    waited, to_json(s).c_str());
+        Json out = {{"quiesced", true}, {"waited_s", waited},
+                    {"status", to_json(s)}};
+        std::printf("%s\n", dump_json(out).c_str());
       } else {
         std::printf("quiesced after %.3f s\n", waited);
         print_text(s, admin.socket());
       }
     } else if (o.json) {
-      std::printf("{\"quiesced\":true,\"waited_s\":%f}\n", waited);
+      Json out = {{"quiesced", true}, {"waited_s", waited}};
+      std::printf("%s\n", dump_json(out).c_str());
     } else {
       std::printf("quiesced after %.3f s\n", waited);
     }
