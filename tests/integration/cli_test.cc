@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <iterator>
+#include <set>
 #include <regex>
 #include <sstream>
 
@@ -37,6 +40,50 @@ TEST(Cli, StatusJsonReportsTheDaemonAndItsSessions) {
     }
   }
   EXPECT_TRUE(probe) << r.out;
+}
+
+// The fields of the schema's SessionInfo, read from the schema itself (not
+// from what the build derives from it).
+std::vector<std::string> schema_session_fields() {
+  std::ifstream in(std::string(BOCD_SOURCE_DIR) + "/proto/schema/bocd.fbs");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  auto start = text.find("table SessionInfo {");
+  auto end = text.find('}', start);
+  std::string body = text.substr(start, end - start);
+  body = std::regex_replace(body, std::regex("//[^\n]*"), "");
+  std::vector<std::string> out;
+  std::regex field(R"(([a-z_0-9]+)\s*:)");
+  for (std::sregex_iterator i(body.begin(), body.end(), field), e; i != e; ++i) {
+    out.push_back((*i)[1]);
+  }
+  return out;
+}
+
+TEST(Cli, StatusTextAndJsonShowEveryFieldOfTheSchemasSessionRecord) {
+  std::vector<std::string> fields = schema_session_fields();
+  ASSERT_GE(fields.size(), 12u);
+  DaemonProcess d;
+  client::Client c({d.socket(), "fields"});
+  auto r = run_bocd({"status", "--json", "--socket", d.socket()});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto session = nlohmann::json::parse(r.out)["sessions"].at(0);
+  auto t = run_bocd({"status", "--socket", d.socket()});
+  ASSERT_EQ(t.exit_code, 0) << t.out;
+  std::istringstream lines(t.out);
+  std::string header;
+  while (std::getline(lines, header) && header.rfind("ID ", 0) != 0) {
+  }
+  std::istringstream words(header);
+  std::set<std::string> columns{std::istream_iterator<std::string>(words), {}};
+  for (const std::string& f : fields) {
+    EXPECT_TRUE(session.contains(f)) << f << " missing from " << session;
+    std::string column = f;
+    for (char& ch : column) ch = ch == '_' ? '-' : char(std::toupper(ch));
+    EXPECT_TRUE(columns.count(column)) << column << " missing from " << t.out;
+  }
+  EXPECT_EQ(session["program"], "fields");
 }
 
 TEST(Cli, QuiesceJsonIsOneObject) {
