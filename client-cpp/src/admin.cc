@@ -21,6 +21,16 @@ const char* role_name(fb::Role r) {
   }
 }
 
+// A SessionInfo field as SessionStatus holds it.
+std::string from_wire(fb::Role r) { return role_name(r); }
+std::string from_wire(const flatbuffers::String* s) {
+  return s != nullptr ? s->str() : "";
+}
+template <class T>
+T from_wire(T scalar) {
+  return scalar;
+}
+
 }  // namespace
 
 struct AdminClient::State {
@@ -55,11 +65,11 @@ struct AdminClient::State {
                    s.workers_problem() ? s.workers_problem()->str() : ""};
     if (s.sessions() != nullptr) {
       for (const fb::SessionInfo* i : *s.sessions()) {
-        d.sessions.push_back(SessionStatus{
-            i->id(), role_name(i->role()), i->pid(),
-            i->program() ? i->program()->str() : "", i->in_flight(),
-            i->ran(), i->running(), i->busy_us(), i->pinned_dispatched(),
-            i->pinned_depth(), i->mean_run_us(), i->serves()});
+        SessionStatus x;
+#define BOCD_SESSION_FIELD(name, type) x.name = from_wire(i->name());
+#include "bocd_session_fields.inc"
+#undef BOCD_SESSION_FIELD
+        d.sessions.push_back(std::move(x));
       }
     }
     return d;

@@ -5,9 +5,11 @@
 namespace bocd::client {
 namespace {
 
-static_assert(static_cast<std::uint16_t>(Errc::too_many_connections) ==
-                  static_cast<std::uint16_t>(proto::fb::ErrorCode::MAX),
-              "client Errc must mirror every schema ErrorCode");
+#define BOCD_ERROR(wire_name, name)                     \
+  static_assert(static_cast<std::uint16_t>(Errc::name) == \
+                static_cast<std::uint16_t>(proto::fb::ErrorCode::wire_name));
+#include "bocd_error_list.inc"
+#undef BOCD_ERROR
 
 class Category : public std::error_category {
  public:

@@ -31,6 +31,7 @@ def buffer_span(obj: Any) -> tuple[int, int]:
     """(address, length) of an object's contiguous buffer."""
 
 MEMORY_CAP: int  # the daemon error code of a value past the byte cap
+SESSION_FIELDS: tuple[str, ...]  # a status session record's field names
 Value = tuple[bytes, bool, int]  # (data, exception flag, daemon error code)
 Update = tuple[int, bytes, bool, list[int], list[str]]
 Result = tuple[bytes, bool, list[int], list[str]]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import _pump, _runtime
+from . import _core, _pump, _runtime
 
 STAT_KEYS = (
     "worker_index", "pushed_local", "dispatched_to_pending", "pushed_remote",
@@ -75,14 +75,17 @@ def runtime_stats(timeout: float = 10.0) -> dict[str, Any]:
       to it, not yet ended: its queue depth), ``busy_s`` (time it held
       at least one behavior) and ``mean_run_s`` (the moving average of its
       bodies' run times, by which the daemon decides whether to send it
-      more while it is busy; None before its first). The daemon starts
+      more while it is busy; None before its first), and ``session``: the
+      daemon's whole record of its session, every field of the schema's
+      SessionInfo by its name (``_core.SESSION_FIELDS``). The daemon starts
       workers for each program alone; workers that connected on their
       own serve every program, and count all of their work.
     * ``main``: this program as an executor of its pinned work: ``pid``,
       ``pinned_dispatched`` (pinned behaviors routed to it so far),
       ``pinned_depth`` (what a pump() called now would run: every pinned
       behavior ready now and not yet run), ``behaviors_run``,
-      ``busy_s``, and ``in_flight`` (its behaviors not yet completed).
+      ``busy_s``, ``in_flight`` (its behaviors not yet completed), and
+      ``session`` (its whole record, as for a worker).
     * ``queued``: ready behaviors waiting for a free worker.
     * ``daemon``: the daemon this program uses: ``socket``, ``pid``, and
       ``private`` (True when the program started it for itself).
@@ -99,9 +102,9 @@ def runtime_stats(timeout: float = 10.0) -> dict[str, Any]:
         "running": w["running"],
         "busy_s": w["busy_us"] / 1e6,
         "mean_run_s": None if w["mean_run_us"] < 0 else w["mean_run_us"] / 1e6,
+        "session": w,
     } for i, w in enumerate(_workers(status))]
-    me = _main(status) or dict.fromkeys(
-        ("ran", "busy_us", "pinned_dispatched", "pinned_depth", "in_flight"), 0)
+    me = _main(status) or dict.fromkeys(_core.SESSION_FIELDS, 0)
     main = {
         "pid": os.getpid(),
         "pinned_dispatched": me["pinned_dispatched"],
@@ -109,6 +112,7 @@ def runtime_stats(timeout: float = 10.0) -> dict[str, Any]:
         "behaviors_run": me["ran"],
         "busy_s": me["busy_us"] / 1e6,
         "in_flight": me["in_flight"],
+        "session": me,
     }
     daemon = dict(_runtime.daemon_info(), pid=status["pid"])
     return {"workers": workers, "main": main, "queued": status["queued"],

@@ -48,19 +48,10 @@ py::dict daemon_status(const std::string& socket, double timeout_s) {
   }
   py::list sessions;
   for (const SessionStatus& x : s.sessions) {
-    py::dict d;
-    d["id"] = x.id;
-    d["role"] = x.role;
-    d["pid"] = x.pid;
-    d["program"] = x.program;
-    d["in_flight"] = x.in_flight;
-    d["ran"] = x.ran;
-    d["running"] = x.running;
-    d["busy_us"] = x.busy_us;
-    d["pinned_dispatched"] = x.pinned_dispatched;
-    d["pinned_depth"] = x.pinned_depth;
-    d["mean_run_us"] = x.mean_run_us;
-    d["serves"] = x.serves;
+    py::dict d;  // every field of the schema's SessionInfo
+#define BOCD_SESSION_FIELD(name, type) d[#name] = x.name;
+#include "bocd_session_fields.inc"
+#undef BOCD_SESSION_FIELD
     sessions.append(d);
   }
   py::dict out;
@@ -609,6 +600,13 @@ PYBIND11_MODULE(_core, m) {
   // The daemon error code of a value refused by the program's byte cap
   // (it reads as MemoryError).
   m.attr("MEMORY_CAP") = static_cast<int>(Errc::memory_cap);
+  // The names of a session's status fields (the schema's SessionInfo).
+  std::vector<std::string> session_fields = {
+#define BOCD_SESSION_FIELD(name, type) #name,
+#include "bocd_session_fields.inc"
+#undef BOCD_SESSION_FIELD
+  };
+  m.attr("SESSION_FIELDS") = py::tuple(py::cast(session_fields));
 
   auto daemon_error = py::register_exception<Error>(m, "DaemonError",
                                                     PyExc_RuntimeError);

@@ -1,10 +1,15 @@
 #include "admin_commands.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "bocd/client/admin.h"
 #include "exit_codes.h"
@@ -24,37 +29,36 @@ milliseconds bound(double seconds) {
   return milliseconds(static_cast<long long>(std::ceil(seconds * 1000)));
 }
 
-std::string to_json(const DaemonStatus& s) {
-  std::string o = "{\"version\":" + json_string(s.version) +
-                  ",\"pid\":" + std::to_string(s.pid) +
-                  ",\"uptime_ms\":" + std::to_string(s.uptime_ms) +
-                  ",\"workers\":" + std::to_string(s.workers) +
-                  ",\"cowns\":" + std::to_string(s.cowns) +
-                  ",\"in_flight\":" + std::to_string(s.in_flight) +
-                  ",\"behaviors_completed\":" +
-                  std::to_string(s.behaviors_completed) +
-                  ",\"queued\":" + std::to_string(s.queued) +
-                  ",\"workers_problem\":" + json_string(s.workers_problem);
+Json to_json(const DaemonStatus& s) {
   double secs = s.uptime_ms / 1000.0;
-  o += ",\"throughput_per_s\":" +
-       std::to_string(secs > 0 ? s.behaviors_completed / secs : 0.0);
-  o += ",\"sessions\":[";
-  for (std::size_t i = 0; i < s.sessions.size(); ++i) {
-    const auto& x = s.sessions[i];
-    if (i) o += ",";
-    o += "{\"id\":" + std::to_string(x.id) + ",\"role\":" +
-         json_string(x.role) + ",\"pid\":" + std::to_string(x.pid) +
-         ",\"program\":" + json_string(x.program) +
-         ",\"in_flight\":" + std::to_string(x.in_flight) +
-         ",\"ran\":" + std::to_string(x.ran) +
-         ",\"running\":" + std::to_string(x.running) +
-         ",\"busy_ms\":" + std::to_string(x.busy_us / 1000.0) +
-         ",\"pinned_dispatched\":" + std::to_string(x.pinned_dispatched) +
-         ",\"pinned_depth\":" + std::to_string(x.pinned_depth) +
-         ",\"mean_run_us\":" + std::to_string(x.mean_run_us) +
-         ",\"serves\":" + std::to_string(x.serves) + "}";
+  Json o = {
+      {"version", s.version},
+      {"pid", s.pid},
+      {"uptime_ms", s.uptime_ms},
+      {"workers", s.workers},
+      {"cowns", s.cowns},
+      {"in_flight", s.in_flight},
+      {"behaviors_completed", s.behaviors_completed},
+      {"queued", s.queued},
+      {"workers_problem", s.workers_problem},
+      {"throughput_per_s", secs > 0 ? s.behaviors_completed / secs : 0.0},
+      {"sessions", Json::array()},
+  };
+  for (const auto& x : s.sessions) {
+    Json session;
+#define BOCD_SESSION_FIELD(name, type) session[#name] = x.name;
+#include "bocd_session_fields.inc"
+#undef BOCD_SESSION_FIELD
+    session["busy_ms"] = x.busy_us / 1000.0;  // kept for existing readers
+    o["sessions"].push_back(std::move(session));
   }
-  return o + "]}";
+  return o;
+}
+
+std::string cell(const std::string& s) { return s; }
+template <class T>
+std::string cell(T number) {
+  return std::to_string(number);
 }
 
 void print_text(const DaemonStatus& s, const std::string& socket) {
@@ -71,23 +75,36 @@ void print_text(const DaemonStatus& s, const std::string& socket) {
     std::printf("workers cannot run behaviors: %s\n",
                 s.workers_problem.c_str());
   }
-  // RAN/RUNNING/BUSY are as an executor, RUN-US its mean body time ("-"
-  // before its first); PINNED is pinned work dispatched to the session, PQ
-  // its pinned queue now.
-  std::printf("%-8s %-7s %-8s %-10s %-10s %-8s %-10s %-8s %-8s %-4s %s\n",
-              "SESSION", "ROLE", "PID", "IN-FLIGHT", "RAN", "RUNNING",
-              "BUSY-S", "RUN-US", "PINNED", "PQ", "PROGRAM");
-  for (const auto& x : s.sessions) {
-    std::string run = x.mean_run_us < 0 ? "-" : std::to_string(x.mean_run_us);
-    std::string program = x.program;
-    if (x.serves != 0) program += " (for session " + std::to_string(x.serves) + ")";
-    std::printf(
-        "%-8llu %-7s %-8d %-10llu %-10llu %-8u %-10.3f %-8s %-8llu %-4u %s\n",
-        static_cast<unsigned long long>(x.id), x.role.c_str(), x.pid,
-        static_cast<unsigned long long>(x.in_flight),
-        static_cast<unsigned long long>(x.ran), x.running, x.busy_us / 1e6,
-        run.c_str(), static_cast<unsigned long long>(x.pinned_dispatched),
-        x.pinned_depth, program.c_str());
+  // One column per field of the schema's SessionInfo (its comments say
+  // what each means), headed by its name, program last: it has spaces.
+  std::vector<std::pair<std::string, std::vector<std::string>>> columns;
+  auto add = [&](std::string name, auto pick) {
+    for (char& c : name) c = c == '_' ? '-' : static_cast<char>(std::toupper(c));
+    std::vector<std::string> cells;
+    for (const auto& x : s.sessions) cells.push_back(cell(pick(x)));
+    columns.emplace_back(std::move(name), std::move(cells));
+  };
+#define BOCD_SESSION_FIELD(name, type) \
+  if (std::string_view(#name) != "program") \
+    add(#name, [](const auto& x) { return x.name; });
+#include "bocd_session_fields.inc"
+#undef BOCD_SESSION_FIELD
+  add("program", [](const auto& x) { return x.program; });
+  std::vector<std::size_t> widths;
+  for (const auto& [name, cells] : columns) {
+    std::size_t w = name.size();
+    for (const auto& c : cells) w = std::max(w, c.size());
+    widths.push_back(w);
+  }
+  for (std::size_t row = 0; row <= s.sessions.size(); ++row) {
+    std::string line;
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+      const std::string& text =
+          row == 0 ? columns[k].first : columns[k].second[row - 1];
+      line += text;
+      if (k + 1 < columns.size()) line.append(widths[k] + 2 - text.size(), ' ');
+    }
+    std::printf("%s\n", line.c_str());
   }
 }
 
@@ -121,7 +138,7 @@ int run_status(const StatusOptions& o) {
   return with_admin(o.socket, [&](AdminClient& admin) {
     DaemonStatus s = admin.status(std::chrono::seconds(10));
     if (o.json) {
-      std::printf("%s\n", to_json(s).c_str());
+      std::printf("%s\n", dump_json(to_json(s)).c_str());
     } else {
       print_text(s, admin.socket());
     }
@@ -146,14 +163,16 @@ int run_quiesce(const QuiesceOptions& o) {
     if (o.stats) {
       DaemonStatus s = admin.status(std::chrono::seconds(10));
       if (o.json) {
-        std::printf("{\"quiesced\":true,\"waited_s\":%f,\"status\":%s}\n",
-                    waited, to_json(s).c_str());
+        Json out = {{"quiesced", true}, {"waited_s", waited},
+                    {"status", to_json(s)}};
+        std::printf("%s\n", dump_json(out).c_str());
       } else {
         std::printf("quiesced after %.3f s\n", waited);
         print_text(s, admin.socket());
       }
     } else if (o.json) {
-      std::printf("{\"quiesced\":true,\"waited_s\":%f}\n", waited);
+      Json out = {{"quiesced", true}, {"waited_s", waited}};
+      std::printf("%s\n", dump_json(out).c_str());
     } else {
       std::printf("quiesced after %.3f s\n", waited);
     }

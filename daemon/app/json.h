@@ -1,20 +1,21 @@
-// Minimal JSON string escaping for the daemon's JSON log lines and the
-// CLI's --json output: both only emit flat objects of numbers and strings,
-// which does not warrant another library dependency.
+// JSON text for the CLI's --json output and the daemon's JSON log lines,
+// built with nlohmann-json. Strings there come from programs (names,
+// messages) and may hold any bytes: dump_json() replaces invalid UTF-8
+// with U+FFFD instead of throwing, and escapes quotes, backslashes and
+// control characters.
 #pragma once
 
 #include <string>
-#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 namespace bocd::app {
 
-// Appends `s` as a quoted JSON string.
-void append_json_string(std::string& out, std::string_view s);
+// Objects keep their keys in insertion order, so output reads in the
+// order the code builds it.
+using Json = nlohmann::ordered_json;
 
-inline std::string json_string(std::string_view s) {
-  std::string out;
-  append_json_string(out, s);
-  return out;
-}
+// One line of compact JSON text (no trailing newline). Never throws.
+std::string dump_json(const Json& value);
 
 }  // namespace bocd::app

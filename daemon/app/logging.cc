@@ -1,6 +1,10 @@
 #include "logging.h"
 
+#include <chrono>
+#include <ctime>
 #include <memory>
+#include <string>
+#include <variant>
 #include <vector>
 
 #include <spdlog/pattern_formatter.h>
@@ -9,6 +13,7 @@
 
 #include "json.h"
 #include "log_file_sink.h"
+#include "server/log.h"
 
 namespace bocd::app {
 namespace {
@@ -16,24 +21,42 @@ namespace {
 const char* LOGGERS[] = {"app", "server"};
 LogConfig current;
 
-// One JSON object per line. spdlog's pattern flags cannot escape the
-// message, so this small formatter does.
+// ISO 8601 in UTC with microseconds and a zone: 2026-12-07T02:10:00.123456Z.
+std::string iso_time(spdlog::log_clock::time_point t) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                t.time_since_epoch())
+                .count();
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec, us % 1000000);
+}
+
+// One JSON object per line: ts, level, logger, message, then the event's
+// own fields (server::log_event), each a key of its own. A field named
+// like one of the first four is dropped rather than overwrite it.
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg,
               spdlog::memory_buf_t& dest) override {
-    auto t = std::chrono::duration_cast<std::chrono::milliseconds>(
-        msg.time.time_since_epoch());
-    std::string line = "{\"ts_ms\":" + std::to_string(t.count()) +
-                       ",\"level\":";
     auto level = spdlog::level::to_string_view(msg.level);
-    append_json_string(line, {level.data(), level.size()});
-    line += ",\"logger\":";
-    append_json_string(line, {msg.logger_name.data(), msg.logger_name.size()});
-    line += ",\"msg\":";
-    append_json_string(line, {msg.payload.data(), msg.payload.size()});
-    line += "}\n";
-    dest.append(line.data(), line.data() + line.size());
+    Json line = {
+        {"ts", iso_time(msg.time)},
+        {"level", std::string_view(level.data(), level.size())},
+        {"logger", std::string_view(msg.logger_name.data(),
+                                    msg.logger_name.size())},
+        {"message", std::string_view(msg.payload.data(), msg.payload.size())},
+    };
+    for (const server::LogField& f : server::current_log_fields()) {
+      if (line.contains(f.name)) continue;
+      std::visit([&](const auto& v) { line[std::string(f.name)] = v; },
+                 f.value);
+    }
+    std::string text = dump_json(line);
+    text.push_back('\n');
+    dest.append(text.data(), text.data() + text.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
     return std::make_unique<JsonFormatter>();

@@ -1,7 +1,8 @@
 // Error results of the scheduling core. The core never throws: every command
-// that can fail returns a Result. Errc mirrors bocd.proto.fb.ErrorCode in
-// proto/schema/bocd.fbs, which is the one source of error codes; the server
-// pins each value to the schema's with static_assert.
+// that can fail returns a Result. Errc is generated from bocd.proto.fb.ErrorCode
+// in proto/schema/bocd.fbs, the one source of error codes, through
+// bocd_error_list.inc (proto/error_list.cmake): a plain list, so the core
+// stays free of flatbuffers. The server pins each value to the schema's.
 #pragma once
 
 #include <cstdint>
@@ -12,32 +13,17 @@
 namespace bocd::core {
 
 enum class Errc : std::uint16_t {
-  none = 0,
-  malformed,
-  version_mismatch,
-  handshake_required,
-  already_handshaken,
-  not_permitted,
-  unknown_cown,
-  cown_exists,
-  cown_out_of_range,
-  too_many_cowns,
-  unknown_behavior,
-  mixed_pinned_owners,
-  shutting_down,
-  executor_lost,
-  session_closed,
-  too_many_in_flight,
-  too_large,
-  tag_capacity,   // messaging: no free queue for a new tag
-  queue_full,     // messaging: the tag's queue holds its limit
-  no_workers,     // no worker can run the behavior (none, or none starts)
-  memory_cap,     // a program's stored values would pass its byte cap
-  too_many_connections,  // the daemon refused a connection (its limit, fds)
+#define BOCD_ERROR(wire_name, name) name,
+#include "bocd_error_list.inc"
+#undef BOCD_ERROR
 };
 
 // Number of Errc values; the server's map test iterates over them.
-inline constexpr std::uint16_t ERRC_COUNT = 22;
+inline constexpr std::uint16_t ERRC_COUNT = 0
+#define BOCD_ERROR(wire_name, name) +1
+#include "bocd_error_list.inc"
+#undef BOCD_ERROR
+    ;
 
 struct Failure {
   Errc code = Errc::none;

@@ -9,9 +9,9 @@ std::vector<PumpAlert> PumpWatchdog::check(
   std::unordered_map<SessionId, Seen> seen;
   seen.reserve(queues.size());
   for (const PinnedQueue& q : queues) {
-    Seen s{q.episode, now_ms, false};
+    Seen s{q.progress, now_ms, false};
     auto it = seen_.find(q.session);
-    if (it != seen_.end() && it->second.episode == q.episode) s = it->second;
+    if (it != seen_.end() && it->second.progress == q.progress) s = it->second;
     std::int64_t age = now_ms - s.since_ms;
     if (!s.warned && age >= warn_ms_) {
       alerts.push_back(PumpAlert{q.session, age, q.depth});

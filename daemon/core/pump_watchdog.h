@@ -1,5 +1,5 @@
-// PumpWatchdog: which programs have left pinned work waiting too long
-// (docs/protocol.md, Pinned cowns). A program's pinned behaviors run only
+// PumpWatchdog: which programs have left pinned work waiting too long with
+// none of it completed (docs/protocol.md, Pinned cowns). A program's pinned behaviors run only
 // when its main thread pumps; one that never pumps stalls every behavior
 // queued behind them.
 //
@@ -21,7 +21,9 @@ namespace bocd::core {
 
 struct PumpAlert {
   SessionId session;
-  std::int64_t age_ms = 0;  // since the queue became non-empty
+  // Since the session's last pinned completion, or since its queue became
+  // non-empty if none completed since.
+  std::int64_t age_ms = 0;
   std::uint32_t depth = 0;
 };
 
@@ -31,8 +33,10 @@ class PumpWatchdog {
   explicit PumpWatchdog(std::int64_t warn_ms) : warn_ms_(warn_ms) {}
 
   // `queues`: every session whose pinned queue is non-empty now. Returns
-  // one alert per non-empty episode, once it has lasted `warn_ms` (an episode
-  // first seen at this call starts now). Sessions not listed are forgotten.
+  // one alert per stall: a session whose PinnedQueue::progress has not
+  // moved for `warn_ms` (a session first seen, or seen with new progress,
+  // at this call starts its clock now). It alerts again only after new
+  // progress. Sessions not listed are forgotten.
   std::vector<PumpAlert> check(std::int64_t now_ms,
                                std::span<const PinnedQueue> queues);
 
@@ -40,7 +44,7 @@ class PumpWatchdog {
 
  private:
   struct Seen {
-    std::uint64_t episode = 0;
+    std::uint64_t progress = 0;
     std::int64_t since_ms = 0;
     bool warned = false;
   };

@@ -240,7 +240,7 @@ void Scheduler::dispatch(std::uint32_t b, SessionId to) {
   if (bh.pinned) {
     ++s->pinned_dispatched;
     --s->pinned_waiting;  // it was routed to `to`, its executor
-    if (s->pinned_running++ == 0) ++s->pinned_episode;
+    if (s->pinned_running++ == 0) ++s->pinned_progress;
   }
   events_.push_back(DispatchEvent{to, behaviors_.id_of(b)});
 }
@@ -381,7 +381,10 @@ void Scheduler::finish(std::uint32_t b, std::optional<std::int64_t> ran_us) {
       if (--s->running == 0) {
         s->busy_us += static_cast<std::uint64_t>(now_us_ - s->busy_since_us);
       }
-      if (bh.pinned) --s->pinned_running;
+      if (bh.pinned) {
+        --s->pinned_running;
+        ++s->pinned_progress;
+      }
       if (!bh.executor) left_worker(*s, b);
     }
   } else if (Session* e = bh.pinned ? find_session(bh.executor) : nullptr) {

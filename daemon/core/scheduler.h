@@ -168,13 +168,14 @@ struct SessionSummary {
 
 // A program's pinned work (docs/protocol.md, Pinned cowns): behaviors
 // dispatched to it because they hold its pinned cowns, not yet completed.
-// `episode` counts the times the count rose from zero, so a watcher tells
-// one wait from the next; a completion that lets the next pinned behavior
-// in at once ends an episode too (the owner is pumping).
+// `progress` grows each time the count rises from zero and each time one
+// of them completes, so a watcher that sees it unchanged knows the owner
+// has completed none since: a program that pumps steadily while always
+// having one outstanding keeps moving it.
 struct PinnedQueue {
   SessionId session;
   std::uint32_t depth = 0;
-  std::uint64_t episode = 0;
+  std::uint64_t progress = 0;
 };
 
 class Scheduler {
@@ -428,7 +429,7 @@ class Scheduler {
     std::uint32_t pinned_running = 0;  // its pinned work (PinnedQueue)
     // Pinned behaviors routed to it and not yet dispatched (pinned_waiting).
     std::uint32_t pinned_waiting = 0;
-    std::uint64_t pinned_episode = 0;
+    std::uint64_t pinned_progress = 0;  // PinnedQueue::progress
     // As an executor (SessionSummary).
     std::uint32_t running = 0;
     std::uint64_t ran = 0;

@@ -189,7 +189,7 @@ std::vector<PinnedQueue> Scheduler::pinned_queues() const {
   std::vector<PinnedQueue> out;
   for (const Session& s : sessions_) {
     if (!s.id || s.closed || s.pinned_running == 0) continue;
-    out.push_back(PinnedQueue{s.id, s.pinned_running, s.pinned_episode});
+    out.push_back(PinnedQueue{s.id, s.pinned_running, s.pinned_progress});
   }
   return out;
 }

@@ -1,6 +1,11 @@
 #include "log.h"
 
 namespace bocd::server {
+namespace {
+
+thread_local std::span<const LogField> fields_now;
+
+}  // namespace
 
 spdlog::logger& log() {
   static std::shared_ptr<spdlog::logger> logger = [] {
@@ -32,4 +37,22 @@ void log_suppressed(LogLimiter& limiter, bool all, std::string_view who) {
   }
 }
 
+std::span<const LogField> current_log_fields() { return fields_now; }
+
+namespace detail {
+
+void log_with_fields(spdlog::level::level_enum level,
+                     std::span<const LogField> fields,
+                     std::string_view sentence) {
+  fields_now = fields;
+  try {
+    log().log(level, sentence);
+  } catch (...) {
+    fields_now = {};
+    throw;
+  }
+  fields_now = {};
+}
+
+}  // namespace detail
 }  // namespace bocd::server

@@ -227,9 +227,13 @@ void Server::check_pinned_work() {
     if (s == sessions.end()) continue;
     // Counted from the last pinned completion: a body still running in
     // pump() counts as waiting.
-    log().warn("session {} (pid {}, program '{}') has left pinned work "
-               "waiting for {} ms with none completed (depth={})",
-               s->id.value, s->pid, s->program, a.age_ms, a.depth);
+    log_event(spdlog::level::warn,
+              "session {session} (pid {pid}, program '{program}') has left "
+              "pinned work waiting for {age_ms} ms with none completed "
+              "(depth={depth})",
+              fmt::arg("session", s->id.value), fmt::arg("pid", s->pid),
+              fmt::arg("program", s->program), fmt::arg("age_ms", a.age_ms),
+              fmt::arg("depth", a.depth));
   }
 }
 

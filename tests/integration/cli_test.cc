@@ -3,9 +3,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <iterator>
+#include <set>
+#include <regex>
+#include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "bocd/client/client.h"
 #include "daemon_process.h"
@@ -15,12 +22,79 @@ namespace {
 
 TEST(Cli, StatusJsonReportsTheDaemonAndItsSessions) {
   DaemonProcess d({"--workers", "3"});
+  client::Client c({d.socket(), "status-probe"});
   auto r = run_bocd({"status", "--json", "--socket", d.socket()});
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("\"workers\":3"), std::string::npos) << r.out;
-  EXPECT_EQ(r.out.find("\"role\":\"admin\""), std::string::npos)
-      << "status lists its own session: " << r.out;
-  EXPECT_NE(r.out.find("\"in_flight\":0"), std::string::npos) << r.out;
+  auto s = nlohmann::json::parse(r.out);
+  EXPECT_EQ(s["workers"], 3) << r.out;
+  EXPECT_EQ(s["in_flight"], 0) << r.out;
+  EXPECT_EQ(s["pid"], d.pid());
+  bool probe = false;
+  for (const auto& x : s["sessions"]) {
+    EXPECT_NE(x["role"], "admin") << "status lists its own session: " << r.out;
+    if (x["program"] == "status-probe") {
+      probe = true;
+      EXPECT_EQ(x["pid"], ::getpid());
+      EXPECT_EQ(x["role"], "client");
+      EXPECT_EQ(x["in_flight"], 0);
+    }
+  }
+  EXPECT_TRUE(probe) << r.out;
+}
+
+// The fields of the schema's SessionInfo, read from the schema itself (not
+// from what the build derives from it).
+std::vector<std::string> schema_session_fields() {
+  std::ifstream in(std::string(BOCD_SOURCE_DIR) + "/proto/schema/bocd.fbs");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  auto start = text.find("table SessionInfo {");
+  auto end = text.find('}', start);
+  std::string body = text.substr(start, end - start);
+  body = std::regex_replace(body, std::regex("//[^\n]*"), "");
+  std::vector<std::string> out;
+  std::regex field(R"(([a-z_0-9]+)\s*:)");
+  for (std::sregex_iterator i(body.begin(), body.end(), field), e; i != e; ++i) {
+    out.push_back((*i)[1]);
+  }
+  return out;
+}
+
+TEST(Cli, StatusTextAndJsonShowEveryFieldOfTheSchemasSessionRecord) {
+  std::vector<std::string> fields = schema_session_fields();
+  ASSERT_GE(fields.size(), 12u);
+  DaemonProcess d;
+  client::Client c({d.socket(), "fields"});
+  auto r = run_bocd({"status", "--json", "--socket", d.socket()});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto session = nlohmann::json::parse(r.out)["sessions"].at(0);
+  auto t = run_bocd({"status", "--socket", d.socket()});
+  ASSERT_EQ(t.exit_code, 0) << t.out;
+  std::istringstream lines(t.out);
+  std::string header;
+  while (std::getline(lines, header) && header.rfind("ID ", 0) != 0) {
+  }
+  std::istringstream words(header);
+  std::set<std::string> columns{std::istream_iterator<std::string>(words), {}};
+  for (const std::string& f : fields) {
+    EXPECT_TRUE(session.contains(f)) << f << " missing from " << session;
+    std::string column = f;
+    for (char& ch : column) ch = ch == '_' ? '-' : char(std::toupper(ch));
+    EXPECT_TRUE(columns.count(column)) << column << " missing from " << t.out;
+  }
+  EXPECT_EQ(session["program"], "fields");
+}
+
+TEST(Cli, QuiesceJsonIsOneObject) {
+  DaemonProcess d;
+  auto r = run_bocd({"quiesce", "--json", "--stats", "--socket", d.socket(),
+                     "--timeout", "5"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  auto q = nlohmann::json::parse(r.out);
+  EXPECT_EQ(q["quiesced"], true);
+  EXPECT_GE(q["waited_s"].get<double>(), 0.0);
+  EXPECT_EQ(q["status"]["in_flight"], 0);
 }
 
 TEST(Cli, QuiesceOnAnIdleDaemonExitsZeroAndKeepsServing) {
@@ -109,23 +183,57 @@ TEST(Cli, SigtermStopsGracefullyWithExitZero) {
 namespace bocd::testing {
 namespace {
 
-TEST(Cli, JsonLogLinesAreObjectsNamingTheirLogger) {
+// Every line of a JSON log, parsed; a line that is not one object fails.
+std::vector<nlohmann::json> json_lines(const std::string& log) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    EXPECT_TRUE(j.is_object()) << "not one JSON object: " << line;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+TEST(Cli, JsonLogLinesAreObjectsWithAZonedTimestamp) {
   DaemonProcess d({"--log-format", "json"});
   { client::Client c({d.socket()}); }  // a program's session: logged at info
-  std::string log = d.log();
-  ASSERT_FALSE(log.empty());
-  std::size_t pos = 0, lines = 0;
-  while (pos < log.size()) {
-    std::size_t end = log.find('\n', pos);
-    std::string line = log.substr(pos, end - pos);
-    EXPECT_EQ(line.rfind("{\"ts_ms\":", 0), 0u) << line;
-    EXPECT_EQ(line.back(), '}') << line;
-    pos = end + 1;
-    ++lines;
+  std::vector<nlohmann::json> lines = json_lines(d.log());
+  EXPECT_GE(lines.size(), 3u);
+  // 2026-12-07T02:10:00.123456Z: ISO 8601, UTC, microseconds.
+  std::regex iso(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)");
+  bool connected = false;
+  for (const auto& j : lines) {
+    EXPECT_TRUE(std::regex_match(j.value("ts", ""), iso)) << j;
+    EXPECT_TRUE(j["level"].is_string()) << j;
+    EXPECT_TRUE(j["message"].is_string()) << j;
+    connected |= j["logger"] == "server" &&
+                 j["message"].get<std::string>().rfind("session 1 connected",
+                                                       0) == 0;
   }
-  EXPECT_GE(lines, 3u);
-  EXPECT_NE(log.find("\"logger\":\"server\",\"msg\":\"session 1 connected"),
-            std::string::npos) << log;
+  EXPECT_TRUE(connected) << d.log();
+}
+
+// A program's name is bytes it chose: quotes, backslashes, newlines,
+// control characters, invalid UTF-8. Both JSON outputs stay one valid
+// object, with invalid bytes replaced by U+FFFD and the rest intact.
+TEST(Cli, JsonEscapesAnyProgramName) {
+  const std::string name = "q\"uote b\\ack\nnew\tline\x01" "ctl \xff\xfe bad";
+  const std::string shown =
+      "q\"uote b\\ack\nnew\tline\x01" "ctl \xEF\xBF\xBD\xEF\xBF\xBD bad";
+  DaemonProcess d({"--log-format", "json"});
+  client::Client c({d.socket(), name});
+  auto r = run_bocd({"status", "--json", "--socket", d.socket()});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  auto s = nlohmann::json::parse(r.out);
+  ASSERT_EQ(s["sessions"].size(), 1u) << r.out;
+  EXPECT_EQ(s["sessions"][0]["program"], shown);
+  bool named = false;
+  for (const auto& j : json_lines(d.log())) {
+    named |= j["message"].get<std::string>().find(shown) != std::string::npos;
+  }
+  EXPECT_TRUE(named) << "the connect line names the program: " << d.log();
 }
 
 TEST(Cli, SighupReopensTheLogFileAfterRotation) {

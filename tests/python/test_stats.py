@@ -4,6 +4,9 @@ row of the table "Compatibility with bocpy 0.14" in docs/python.md), int
 values, and pushed_* counters covering every behavior scheduled."""
 
 import json
+import os
+import pathlib
+import re
 import threading
 
 import bocd
@@ -207,3 +210,28 @@ def test_cli_quiesce_stats_json_reports_each_worker(bocd_daemon):
     assert sum(w["ran"] for w in workers) >= 7
     assert sum(w["busy_ms"] for w in workers) > 0
     assert c.unwrap() == 7
+
+
+def schema_session_fields() -> list[str]:
+    """The fields of the schema's SessionInfo, read from the schema."""
+    schema = (pathlib.Path(__file__).resolve().parents[2]
+              / "proto" / "schema" / "bocd.fbs").read_text()
+    body = schema.split("table SessionInfo {", 1)[1].split("}", 1)[0]
+    body = re.sub(r"//[^\n]*", "", body)
+    return re.findall(r"([a-z_0-9]+)\s*:", body)
+
+
+def test_runtime_stats_carry_every_field_of_the_schemas_session_record():
+    fields = schema_session_fields()
+    assert len(fields) >= 12
+    assert set(bocd._core.SESSION_FIELDS) == set(fields)
+    c = Cown(0)
+    increment(c, 3)
+    quiesce(timeout=GUARD)
+    stats = bocd.runtime_stats()
+    assert stats["workers"], stats
+    for record in [stats["main"]["session"]] + [
+            w["session"] for w in stats["workers"]]:
+        assert set(record) >= set(fields), record
+    assert stats["main"]["session"]["pid"] == os.getpid()
+    assert c.unwrap() == 3

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -116,6 +118,37 @@ std::string DaemonProcess::log() const {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::optional<std::string> DaemonProcess::wait_for_log_line(
+    const std::function<bool(const std::string&)>& found,
+    std::chrono::milliseconds bound) const {
+  auto scan = [&]() -> std::optional<std::string> {
+    std::istringstream in(log());
+    for (std::string line; std::getline(in, line);) {
+      if (found(line)) return line;
+    }
+    return std::nullopt;
+  };
+  int fd = ::inotify_init1(IN_CLOEXEC);
+  if (fd < 0 || ::inotify_add_watch(fd, log_file_.c_str(), IN_MODIFY) < 0) {
+    throw std::runtime_error("inotify on " + log_file_ + " failed");
+  }
+  auto deadline = std::chrono::steady_clock::now() + bound;
+  std::optional<std::string> line = scan();  // after the watch: none missed
+  while (!line) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
+      char buf[4096];
+      [[maybe_unused]] ssize_t n = ::read(fd, buf, sizeof buf);
+    }
+    line = scan();
+  }
+  ::close(fd);
+  return line;
 }
 
 bool DaemonProcess::alive() {

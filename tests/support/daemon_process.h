@@ -6,6 +6,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,12 @@ class DaemonProcess {
   const std::string& dir() const { return dir_; }
   pid_t pid() const { return pid_; }
   std::string log() const;
+  // Waits until `found` holds for some line of the log, woken by each write
+  // to the log file (inotify), at most `bound`. Returns that line, or
+  // nothing if the bound passed first.
+  std::optional<std::string> wait_for_log_line(
+      const std::function<bool(const std::string&)>& found,
+      std::chrono::milliseconds bound) const;
 
   // True while the child has not exited.
   bool alive();

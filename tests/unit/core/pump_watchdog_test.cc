@@ -1,5 +1,5 @@
 // Pinned work accounting (Scheduler::pinned_queues) and the PumpWatchdog
-// that reads it: episodes, one alert per episode, injected time.
+// that reads it: progress, one alert per stall, injected time.
 #include "scheduler_test_util.h"
 
 namespace bocd::core::test {
@@ -24,19 +24,20 @@ TEST_F(PinnedQueuesTest, CountsWorkRoutedToTheOwnerUntilItCompletes) {
   ASSERT_EQ(qs.size(), 1u);
   EXPECT_EQ(qs[0].session, a.id);
   EXPECT_EQ(qs[0].depth, 1u);
-  std::uint64_t episode = qs[0].episode;
+  std::uint64_t progress = qs[0].progress;
   BehaviorId second = submit_ok(s, b.id, pooled({r, p}));  // behind first
   EXPECT_EQ(s.pinned_queues()[0].depth, 1u);
   complete_ok(s, a.id, first);
   qs = s.pinned_queues();
   ASSERT_EQ(qs.size(), 1u) << "second took its place at once";
   // The owner made progress: the wait the watchdog times starts over.
-  EXPECT_EQ(qs[0].episode, episode + 1);
+  EXPECT_GT(qs[0].progress, progress);
+  progress = qs[0].progress;
   complete_ok(s, a.id, second);
   EXPECT_TRUE(s.pinned_queues().empty());
   BehaviorId third = submit_ok(s, a.id, pooled({p}));
   ASSERT_EQ(s.pinned_queues().size(), 1u);
-  EXPECT_EQ(s.pinned_queues()[0].episode, episode + 2);
+  EXPECT_GT(s.pinned_queues()[0].progress, progress);
   complete_ok(s, a.id, third);
   EXPECT_EQ(s.check_invariants(), "");
 }
@@ -108,11 +109,11 @@ TEST_F(PinnedQueuesTest, OwnerHearsWhenItsPinnedCownIsFreed) {
 }
 
 PinnedQueue queue(std::uint64_t session, std::uint32_t depth,
-                  std::uint64_t episode) {
-  return PinnedQueue{SessionId{session}, depth, episode};
+                  std::uint64_t progress) {
+  return PinnedQueue{SessionId{session}, depth, progress};
 }
 
-TEST(PumpWatchdogTest, WarnsOncePerEpisodeAfterTheThreshold) {
+TEST(PumpWatchdogTest, WarnsOncePerStallAfterTheThreshold) {
   PumpWatchdog w(100);
   std::int64_t t0 = 1000;
   std::vector<PinnedQueue> qs{queue(7, 2, 1)};
@@ -125,9 +126,42 @@ TEST(PumpWatchdogTest, WarnsOncePerEpisodeAfterTheThreshold) {
   EXPECT_EQ(alerts[0].age_ms, 100);
   EXPECT_EQ(alerts[0].depth, 5u);
   EXPECT_TRUE(w.check(t0 + 500, qs).empty()) << "once only";
-  qs[0].episode = 2;  // drained and refilled between two checks
+  qs[0].progress = 2;  // drained and refilled between two checks
   EXPECT_TRUE(w.check(t0 + 501, qs).empty());
   EXPECT_EQ(w.check(t0 + 601, qs).size(), 1u);
+}
+
+// A program that pumps steadily but always has one pinned behavior
+// outstanding (each one submits the next before it completes) never
+// drains its queue; its completions still count as progress.
+TEST_F(PinnedQueuesTest, CompletionsCountAsProgressWhileTheQueueNeverDrains) {
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  CownId p = cown(a, 1), q = cown(a, 2);
+  ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
+  ASSERT_TRUE(s.create_cown(a.id, q, Value{}, true));
+  BehaviorId running = submit_ok(s, b.id, pooled({p}));
+  PumpWatchdog w(100);
+  std::int64_t now = 0;
+  EXPECT_TRUE(w.check(now, s.pinned_queues()).empty());
+  for (int i = 0; i < 20; ++i) {
+    BehaviorId next = submit_ok(s, b.id, pooled({i % 2 == 0 ? q : p}));
+    ASSERT_EQ(s.pinned_queues().at(0).depth, 2u);
+    complete_ok(s, a.id, running);
+    running = next;
+    ASSERT_EQ(s.pinned_queues().at(0).depth, 1u) << "never drains";
+    now += 60;
+    EXPECT_TRUE(w.check(now, s.pinned_queues()).empty())
+        << "it completed one 60 ms ago (at " << now << " ms)";
+  }
+  // It stops pumping: the age counts from its last completion.
+  EXPECT_TRUE(w.check(now + 99, s.pinned_queues()).empty());
+  std::vector<PumpAlert> alerts = w.check(now + 100, s.pinned_queues());
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].session, a.id);
+  EXPECT_EQ(alerts[0].age_ms, 100);
+  EXPECT_EQ(alerts[0].depth, 1u);
+  complete_ok(s, a.id, running);
+  EXPECT_EQ(s.check_invariants(), "");
 }
 
 TEST(PumpWatchdogTest, ForgetsDrainedSessionsAndTracksEachApart) {

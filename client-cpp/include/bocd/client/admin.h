@@ -13,23 +13,21 @@
 
 namespace bocd::client {
 
+// One session's line of the daemon's status: every field of the schema's
+// SessionInfo, which documents them, with the same names (role as its
+// name: "client", "worker", "admin"). Generated from the schema's list
+// (bocd_session_fields.inc), so a field added there appears here and in
+// everything that expands the list.
+#define BOCD_SESSION_TYPE_ulong std::uint64_t
+#define BOCD_SESSION_TYPE_uint std::uint32_t
+#define BOCD_SESSION_TYPE_int std::int32_t
+#define BOCD_SESSION_TYPE_long std::int64_t
+#define BOCD_SESSION_TYPE_string std::string
+#define BOCD_SESSION_TYPE_Role std::string
 struct SessionStatus {
-  std::uint64_t id = 0;
-  std::string role;
-  std::int32_t pid = 0;
-  std::string program;
-  std::uint64_t in_flight = 0;  // its behaviors not yet completed
-  // As an executor (a worker, or a program running its pinned work):
-  std::uint64_t ran = 0;            // behaviors dispatched to it that ended
-  std::uint32_t running = 0;        // dispatched, not yet ended
-  std::uint64_t busy_us = 0;        // time it held at least one
-  std::uint64_t pinned_dispatched = 0;
-  std::uint32_t pinned_depth = 0;   // its pinned queue now
-  // Moving average of its bodies' run times, which the daemon pipelines
-  // by (--pipeline-below-us); -1 before its first.
-  std::int64_t mean_run_us = -1;
-  // A worker started for one program: its session id (0: none).
-  std::uint64_t serves = 0;
+#define BOCD_SESSION_FIELD(name, type) BOCD_SESSION_TYPE_##type name{};
+#include "bocd_session_fields.inc"
+#undef BOCD_SESSION_FIELD
 };
 
 struct DaemonStatus {

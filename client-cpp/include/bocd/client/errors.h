@@ -10,30 +10,12 @@
 
 namespace bocd::client {
 
-// Mirrors bocd.proto.fb.ErrorCode value for value (checked in errors.cc).
+// bocd.proto.fb.ErrorCode value for value, generated from the schema's
+// list (bocd_error_list.inc), with snake_case names.
 enum class Errc : std::uint16_t {
-  none = 0,
-  malformed,
-  version_mismatch,
-  handshake_required,
-  already_handshaken,
-  not_permitted,
-  unknown_cown,
-  cown_exists,
-  cown_out_of_range,
-  too_many_cowns,
-  unknown_behavior,
-  mixed_pinned_owners,
-  shutting_down,
-  executor_lost,
-  session_closed,
-  too_many_in_flight,
-  too_large,
-  tag_capacity,
-  queue_full,
-  no_workers,
-  memory_cap,
-  too_many_connections,
+#define BOCD_ERROR(wire_name, name) name,
+#include "bocd_error_list.inc"
+#undef BOCD_ERROR
 };
 
 const std::error_category& category();
