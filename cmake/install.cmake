@@ -13,13 +13,17 @@ install(TARGETS bocd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # flatbuffers header its public headers build on).
 set_target_properties(bocd_client PROPERTIES EXPORT_NAME client)
 set_target_properties(bocd_proto PROPERTIES EXPORT_NAME proto)
-install(TARGETS bocd_client bocd_proto EXPORT bocdTargets
+install(TARGETS bocd_client bocd_proto bocd_error_list EXPORT bocdTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY client-cpp/include/bocd proto/include/bocd
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_BINARY_DIR}/proto/gen/bocd/proto/bocd_generated.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/bocd/proto)
+# The error list the client's errors.h expands, beside it (a quoted
+# include looks there first).
+install(FILES ${PROJECT_BINARY_DIR}/proto/errors/bocd_error_list.inc
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/bocd/client)
 install(EXPORT bocdTargets NAMESPACE bocd:: DESTINATION ${BOCD_CMAKE_DIR})
 configure_package_config_file(cmake/bocdConfig.cmake.in
   ${PROJECT_BINARY_DIR}/bocdConfig.cmake INSTALL_DESTINATION ${BOCD_CMAKE_DIR})

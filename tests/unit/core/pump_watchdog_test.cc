@@ -135,7 +135,7 @@ TEST(PumpWatchdogTest, WarnsOncePerStallAfterTheThreshold) {
 // outstanding (each one submits the next before it completes) never
 // drains its queue; its completions still count as progress.
 TEST_F(PinnedQueuesTest, CompletionsCountAsProgressWhileTheQueueNeverDrains) {
-  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant b = s.open_session(Role::client, 1, "b");
   CownId p = cown(a, 1), q = cown(a, 2);
   ASSERT_TRUE(s.create_cown(a.id, p, Value{}, true));
   ASSERT_TRUE(s.create_cown(a.id, q, Value{}, true));
