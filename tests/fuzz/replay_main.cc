@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bocd/proto/codec.h"
+#include "mutate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size);
@@ -231,36 +232,6 @@ int replay_corpus(const fs::path& dir, Counts& counts) {
   return files;
 }
 
-// Values that tend to sit on a boundary of a length or an offset.
-std::uint32_t interesting(std::mt19937_64& rng, std::size_t size) {
-  const std::uint32_t values[] = {0, 1, 3, 4, 7, 8, 0x7F, 0xFF, 0xFFFF,
-                                  0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
-                                  static_cast<std::uint32_t>(size),
-                                  static_cast<std::uint32_t>(size - 4)};
-  return values[rng() % std::size(values)];
-}
-
-void mutate_once(Bytes& b, std::mt19937_64& rng) {
-  if (b.empty()) {
-    b.push_back(static_cast<std::uint8_t>(rng()));
-    return;
-  }
-  std::size_t at = rng() % b.size();
-  switch (rng() % 6) {
-    case 0: b[at] ^= static_cast<std::uint8_t>(1u << (rng() % 8)); break;
-    case 1: b[at] = static_cast<std::uint8_t>(rng()); break;
-    case 2: b.insert(b.begin() + at, static_cast<std::uint8_t>(rng())); break;
-    case 3: b.erase(b.begin() + at); break;
-    case 4: b.resize(at); break;
-    default: {
-      std::uint32_t v = interesting(rng, b.size());
-      for (std::size_t k = 0; k < 4 && at + k < b.size(); ++k) {
-        b[at + k] = static_cast<std::uint8_t>(v >> (8 * k));
-      }
-    }
-  }
-}
-
 // One to three valid frames back to back, then one to four mutations; half
 // the time the first header is made to match the body again, so the
 // mutation reaches the verifier instead of stopping at the framing.
@@ -272,7 +243,7 @@ Bytes mutant(const std::vector<std::pair<std::string, Bytes>>& samples,
     b.insert(b.end(), s.begin(), s.end());
   }
   for (int k = 0, n = 1 + static_cast<int>(rng() % 4); k < n; ++k) {
-    mutate_once(b, rng);
+    bocd::fuzz::mutate_once(b, rng);
   }
   if (rng() % 2 == 0 && b.size() >= bocd::proto::FRAME_HEADER_BYTES) {
     Bytes fixed;
