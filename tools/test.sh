@@ -5,7 +5,9 @@
 # the real daemon and mypy --strict over it, runs the suite again on the
 # oldest and newest other CPython >= 3.10 present, then builds the C++
 # tests again with AddressSanitizer and UndefinedBehaviorSanitizer and runs
-# them. Fails if anything fails.
+# them, fuzzes each fuzz target under those sanitizers for a bounded number
+# of inputs (tools/fuzz.sh; BOCD_FUZZ_RUNS sets it). Fails if anything
+# fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -49,3 +51,6 @@ echo "== tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+echo "== fuzzing under ASan + UBSan (libFuzzer)"
+bash tools/fuzz.sh
