@@ -185,5 +185,34 @@ TEST(SchedulerPoolTest, IdleWorkersRetireAndLateOnesForAGoneProgramToo) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
+TEST(SchedulerPoolTest, AWorkerClosingWithItsOwnBehaviorFreesItsBusyPlace) {
+  // A worker runs a pool behavior and one of its own (it submitted it to
+  // run on itself). Closing it aborts both; if its own ends first, the
+  // worker must still be there when the pool behavior ends, or its busy
+  // place under max_busy_workers is never given back.
+  Scheduler s(Limits{.worker_pipeline = 1, .max_busy_workers = 1,
+                     .max_worker_processes = 2});
+  SessionGrant a = s.open_session(Role::client, 1, "a", OWN);
+  BehaviorId early = submit_ok(s, a.id, on({}));  // takes the lowest slot
+  BehaviorId pool = submit_ok(s, a.id, pooled({}));
+  EXPECT_EQ(dispatched_to(s, a.id), std::vector<BehaviorId>{early});
+  complete_ok(s, a.id, early);  // its slot is free for the worker's own
+  SessionGrant w = s.open_session(Role::worker, 2, "w", bound(a));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{pool});
+  BehaviorId own = submit_ok(s, w.id, on({}));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{own});
+  s.close_session(a.id);
+  s.close_session(w.id);
+  EXPECT_EQ(s.check_invariants(), "");
+  EXPECT_EQ(s.session_count(), 0u);
+  // The busy place is free: another program's worker gets its behavior.
+  SessionGrant b = s.open_session(Role::client, 3, "b", OWN);
+  BehaviorId next = submit_ok(s, b.id, pooled({}));
+  drain(s);
+  SessionGrant wb = s.open_session(Role::worker, 4, "wb", bound(b));
+  EXPECT_EQ(dispatched_to(s, wb.id), std::vector<BehaviorId>{next});
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
 }  // namespace
 }  // namespace bocd::core
