@@ -11,7 +11,7 @@
 # starts from the target's checked-in corpus (tests/fuzz/corpus/frame,
 # tests/fuzz/corpus/scheduler; never written) with a fixed seed, so a run
 # is repeatable; what it finds new goes to build-fuzz/corpus/<target>,
-# emptied first. A failing input is saved as build-fuzz/crash-<target>-*
+# emptied first. A failing input is saved as build-fuzz/<target>-crash-*
 # and the script fails; replay it with build-fuzz/tests/fuzz/<target>
 # FILE (BOCD_FUZZ_TRACE=1 prints scheduler_fuzz's commands).
 #
@@ -46,7 +46,7 @@ run() {
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      "$dir/tests/fuzz/$name" -seed=1 -runs="$runs" -max_len="$max_len" \
        -len_control=0 -print_final_stats=1 \
-       -artifact_prefix="$dir/crash-$name-" \
+       -artifact_prefix="$dir/$name-" \
        "$dir/corpus/$name" "tests/fuzz/corpus/$corpus" \
        >"$dir/$name.log" 2>&1; then
     local done_runs

@@ -458,6 +458,15 @@ class Run {
       sched_.close_session(s.id);
       after_step();
     }
+    // A closed program's behavior a worker gave back (take_back) waits
+    // for a worker that serves any program: the host, stopping, answers
+    // the starts it was asked for and says none comes, and it fails.
+    for (SessionId program : spawn_for_) {
+      sched_.worker_failed(program, "the daemon stops");
+    }
+    spawn_for_.clear();
+    sched_.fail_unserved(0, "the daemon stops");
+    after_step();
     if (sched_.session_count() != 0) fail("sessions outlive their close");
     if (sched_.in_flight() != 0 || sched_.live_behaviors() != 0) {
       fail("behaviors outlive every session");
