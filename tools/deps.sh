@@ -8,6 +8,10 @@ PACKAGES=(
   libboost-dev flatbuffers-compiler libflatbuffers-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # tools/fuzz.sh: libFuzzer needs clang; its runtime (libclang_rt.fuzzer,
+  # the sanitizers') is only a recommendation of clang-14, not installed
+  # with --no-install-recommends.
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -5,7 +5,10 @@
 # the real daemon and mypy --strict over it, runs the suite again on the
 # oldest and newest other CPython >= 3.10 present, then builds the C++
 # tests again with AddressSanitizer and UndefinedBehaviorSanitizer and runs
-# them. Fails if anything fails.
+# them, fuzzes each fuzz target under those sanitizers for a bounded number
+# of inputs (tools/fuzz.sh; BOCD_FUZZ_RUNS sets it), and runs the C++
+# client's multithreaded tests against the real daemon with
+# ThreadSanitizer. Fails if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -49,3 +52,22 @@ echo "== tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+echo "== fuzzing under ASan + UBSan (libFuzzer)"
+bash tools/fuzz.sh
+
+# The C++ client runs its IO thread (and its watchdog) beside the calling
+# threads: these suites drive it from several threads against the real
+# daemon, all of it (tests, client library, daemon, test workers) built
+# with TSan. A race report aborts the process that saw it, which fails the
+# test. Only the integration tests are built: the rest of the C++ suite
+# has run under ASan already.
+echo "== build (ThreadSanitizer)"
+bash tools/deps.sh
+cmake -S . -B build-tsan -G Ninja -DBOCD_SANITIZE=thread \
+  -DBOCD_BUILD_BENCH=OFF >/dev/null
+cmake --build build-tsan -j "$jobs" --target integration_tests
+echo "== client tests under TSan"
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  ctest --test-dir build-tsan --output-on-failure -j "$jobs" \
+  -R '^(Client|ClientReview|Acquire|Mail|MailBoard|MailLifetime|MailLimits|MailWorker|Pinned|Output|TakeBack|WorkerPool|CownLifetime|Blob)\.'

@@ -498,6 +498,7 @@ class Scheduler {
   std::string over_cap(const std::vector<CownUpdate>& updates) const;
   void release_holds(Session& s);
   std::string check_ref_counts() const;  // part of check_invariants
+  std::string check_blob_counts() const;  // part of check_ref_counts
   std::string check_pool() const;        // part of check_invariants
   void enqueue(std::uint32_t b);
   void make_ready(std::uint32_t b);

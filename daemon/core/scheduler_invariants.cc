@@ -248,6 +248,7 @@ std::string Scheduler::check_ref_counts() const {
   for (const auto& [key, l] : leases_) {
     if (!count_message(l.value)) return "a leased message embeds a freed cown";
   }
+  if (std::string blobs = check_blob_counts(); !blobs.empty()) return blobs;
   std::map<SessionId, std::uint64_t> bytes;
   for (std::uint32_t c = 0; c < cowns_.capacity(); ++c) {
     const Cown& cown = cowns_.at(c);
@@ -257,6 +258,36 @@ std::string Scheduler::check_ref_counts() const {
   }
   for (const auto& [payer, n] : bytes) {
     if (cowns_.bytes_of(payer) != n) return "a program's stored bytes drifted";
+  }
+  return "";
+}
+
+// Blob references recounted from scratch: stored values, live behaviors'
+// payloads, queued and leased messages. A blob counted too low would be
+// unlinked while still named; too high, never.
+std::string Scheduler::check_blob_counts() const {
+  std::map<std::string, std::uint32_t> counted;
+  auto count = [&](const std::vector<std::string>& names) {
+    for (const std::string& n : names) ++counted[n];
+  };
+  for (std::uint32_t c = 0; c < cowns_.capacity(); ++c) {
+    if (cowns_.at(c).live) count(cowns_.at(c).value.blobs);
+  }
+  for (std::uint32_t b = 0; b < behaviors_.capacity(); ++b) {
+    const Behavior& bh = behaviors_.at(b);
+    if (bh.state != BehaviorState::FREE) count(bh.blobs);
+  }
+  for (const auto& [program, m] : mailboxes_) {
+    for (const auto& q : m.queues()) {
+      for (const Value& v : q) count(v.blobs);
+    }
+  }
+  for (const auto& [key, l] : leases_) count(l.value.blobs);
+  if (counted.size() != cowns_.blobs().size()) {
+    return "the number of counted blobs drifted";
+  }
+  for (const auto& [name, n] : counted) {
+    if (cowns_.blobs().count(name) != n) return "a blob's count drifted";
   }
   return "";
 }

@@ -258,6 +258,14 @@ Result<std::vector<BehaviorId>> Scheduler::take_back(SessionId worker,
     --s->running;
     --s->pool_running;
     Session* p = find_session(later.session);
+    if (p->closed && p->own_workers) {
+      // Its program has gone, and with it the only workers that may run
+      // its behaviors (its close cancelled what was queued, not this,
+      // which was running then): it ends here, or it would wait forever.
+      later.cancelled = true;
+      ready_.push_back(*it);
+      continue;
+    }
     p->pool_queue.push_front(*it);
     ++pool_queued_;
     if (!p->waiting) {
@@ -269,7 +277,7 @@ Result<std::vector<BehaviorId>> Scheduler::take_back(SessionId worker,
     back.push_back(behaviors_.id_of(*it));
   }
   s->pool_order.erase(at + 1, s->pool_order.end());
-  dispatch_to_workers();
+  run_ready();  // ends the cancelled ones, then dispatches
   return back;
 }
 

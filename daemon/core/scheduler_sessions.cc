@@ -152,7 +152,12 @@ void Scheduler::leave(SessionId session) {
   for (std::uint64_t request : fired_) {
     events_.push_back(QuiescedEvent{session, request});
   }
-  if (s.closed && s.terminator.count() == 0) erase_session(s);
+  // Not while behaviors still run on it (close_session is aborting them,
+  // its own first perhaps): their ending updates its counts and, for a
+  // worker, the pool's. close_session erases it once they have ended.
+  if (s.closed && s.terminator.count() == 0 && s.running == 0) {
+    erase_session(s);
+  }
 }
 
 void Scheduler::quiesce(SessionId session, std::uint64_t request,

@@ -12,15 +12,18 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "bocd/proto/codec.h"
+#include "mutate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size);
@@ -102,7 +105,78 @@ std::vector<std::pair<std::string, Bytes>> sample_frames() {
     e.submit(9, ids, 0, fb::Executor::Workers, 0, "payload", ids);
   });
   add("complete_refs", [&](auto& e) { e.complete(0x1'0000'0003, with_refs); });
+  // Shared-memory blobs named by a payload and by a value.
+  const std::string blobs[] = {"bocd-1234-1", "bocd-1234-2"};
+  const CownValueRef with_blobs[] = {{ids[0], {"big", false, {}, {}, blobs}}};
+  add("submit_blobs", [&](auto& e) {
+    e.submit(9, ids, 0, fb::Executor::Workers, 0, "payload", {}, blobs);
+  });
+  add("complete_blobs",
+      [&](auto& e) { e.complete(0x1'0000'0003, with_blobs, 1500); });
+  add("output", [](auto& e) { e.output(3, 1, "hello\n"); });
+  add("pinned_freed", [&](auto& e) { e.pinned_freed(ids); });
+  // Messaging: a send with a value, a waiting receive from a worker acting
+  // for a behavior, a board proposal, and the replies.
+  const std::string tags[] = {"jobs", "done"};
+  const bocd::proto::ValueRef mail_value{"msg", false, {}, ids, blobs};
+  add("mail_send", [&](auto& e) {
+    e.mail(1, fb::MailKind::Send, 0, std::span(tags, 1), false, &mail_value,
+           0, 3, 17);
+  });
+  add("mail_receive", [&](auto& e) {
+    e.mail(2, fb::MailKind::Receive, 3, tags, true, nullptr, 0x1'0000'0003);
+  });
+  add("mail_board", [&](auto& e) {
+    e.mail(3, fb::MailKind::Board, 0, {}, false, nullptr, 0, 0, 0, ids[0]);
+  });
+  add("mail_reply", [&](auto& e) {
+    e.mail_reply(2, true, "jobs", &mail_value);
+  });
+  add("mail_reply_board",
+      [&](auto& e) { e.mail_reply(3, false, "", nullptr, ids[0]); });
+  add("sync", [](auto& e) { e.sync(8); });
+  add("synced", [](auto& e) { e.synced(8, 2); });
+  add("blocked", [](auto& e) { e.blocked(0x1'0000'0003); });
+  const std::uint64_t behaviors[] = {0x1'0000'0004, 0x1'0000'0005};
+  add("recalled",
+      [&](auto& e) { e.recalled(0x1'0000'0003, behaviors); });
+  add("unhandled", [&](auto& e) {
+    e.unhandled(ids[1] + 1, {"ValueError", true});
+  });
+  add("quiesced_count", [](auto& e) { e.quiesced(5, 12); });
   return out;
+}
+
+// Fails unless `frames` holds a frame of every member of the Message union,
+// so a message type added to the schema gets a seed (and this test fails
+// until it does).
+void check_every_type(const std::vector<std::pair<std::string, Bytes>>& frames) {
+  std::vector<fb::Message> seen;
+  for (const auto& [name, bytes] : frames) {
+    // The body copied to 8-byte alignment, as FrameBuffer keeps it.
+    std::size_t n = bytes.size() - bocd::proto::FRAME_HEADER_BYTES;
+    std::vector<std::uint64_t> aligned((n + 7) / 8);
+    std::memcpy(aligned.data(),
+                bytes.data() + bocd::proto::FRAME_HEADER_BYTES, n);
+    std::span<const std::uint8_t> body(
+        reinterpret_cast<const std::uint8_t*>(aligned.data()), n);
+    std::string why;
+    const fb::Envelope* env = bocd::proto::verify_envelope(body, why);
+    if (env == nullptr) {
+      std::fprintf(stderr, "sample %s does not verify: %s\n", name.c_str(),
+                   why.c_str());
+      std::exit(1);
+    }
+    seen.push_back(env->message_type());
+  }
+  for (fb::Message type : fb::EnumValuesMessage()) {
+    if (type == fb::Message::NONE) continue;
+    if (std::find(seen.begin(), seen.end(), type) == seen.end()) {
+      std::fprintf(stderr, "no sample frame of message %s\n",
+                   fb::EnumNameMessage(type));
+      std::exit(1);
+    }
+  }
 }
 
 Bytes named(const std::vector<std::pair<std::string, Bytes>>& frames,
@@ -158,36 +232,6 @@ int replay_corpus(const fs::path& dir, Counts& counts) {
   return files;
 }
 
-// Values that tend to sit on a boundary of a length or an offset.
-std::uint32_t interesting(std::mt19937_64& rng, std::size_t size) {
-  const std::uint32_t values[] = {0, 1, 3, 4, 7, 8, 0x7F, 0xFF, 0xFFFF,
-                                  0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
-                                  static_cast<std::uint32_t>(size),
-                                  static_cast<std::uint32_t>(size - 4)};
-  return values[rng() % std::size(values)];
-}
-
-void mutate_once(Bytes& b, std::mt19937_64& rng) {
-  if (b.empty()) {
-    b.push_back(static_cast<std::uint8_t>(rng()));
-    return;
-  }
-  std::size_t at = rng() % b.size();
-  switch (rng() % 6) {
-    case 0: b[at] ^= static_cast<std::uint8_t>(1u << (rng() % 8)); break;
-    case 1: b[at] = static_cast<std::uint8_t>(rng()); break;
-    case 2: b.insert(b.begin() + at, static_cast<std::uint8_t>(rng())); break;
-    case 3: b.erase(b.begin() + at); break;
-    case 4: b.resize(at); break;
-    default: {
-      std::uint32_t v = interesting(rng, b.size());
-      for (std::size_t k = 0; k < 4 && at + k < b.size(); ++k) {
-        b[at + k] = static_cast<std::uint8_t>(v >> (8 * k));
-      }
-    }
-  }
-}
-
 // One to three valid frames back to back, then one to four mutations; half
 // the time the first header is made to match the body again, so the
 // mutation reaches the verifier instead of stopping at the framing.
@@ -199,7 +243,7 @@ Bytes mutant(const std::vector<std::pair<std::string, Bytes>>& samples,
     b.insert(b.end(), s.begin(), s.end());
   }
   for (int k = 0, n = 1 + static_cast<int>(rng() % 4); k < n; ++k) {
-    mutate_once(b, rng);
+    bocd::fuzz::mutate_once(b, rng);
   }
   if (rng() % 2 == 0 && b.size() >= bocd::proto::FRAME_HEADER_BYTES) {
     Bytes fixed;
@@ -226,6 +270,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto samples = sample_frames();
+  check_every_type(samples);
   std::mt19937_64 rng(SEED);
   for (int i = 0; i < MUTATIONS; ++i) counts.run(mutant(samples, rng));
   std::printf("%d passed, %d failed (corpus %s, %d mutations, seed %llu)\n",

@@ -185,5 +185,59 @@ TEST(SchedulerPoolTest, IdleWorkersRetireAndLateOnesForAGoneProgramToo) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
+TEST(SchedulerPoolTest, AWorkerClosingWithItsOwnBehaviorFreesItsBusyPlace) {
+  // A worker runs a pool behavior and one of its own (it submitted it to
+  // run on itself). Closing it aborts both; if its own ends first, the
+  // worker must still be there when the pool behavior ends, or its busy
+  // place under max_busy_workers is never given back.
+  Scheduler s(Limits{.worker_pipeline = 1, .max_busy_workers = 1,
+                     .max_worker_processes = 2});
+  SessionGrant a = s.open_session(Role::client, 1, "a", OWN);
+  BehaviorId early = submit_ok(s, a.id, on({}));  // takes the lowest slot
+  BehaviorId pool = submit_ok(s, a.id, pooled({}));
+  EXPECT_EQ(dispatched_to(s, a.id), std::vector<BehaviorId>{early});
+  complete_ok(s, a.id, early);  // its slot is free for the worker's own
+  SessionGrant w = s.open_session(Role::worker, 2, "w", bound(a));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{pool});
+  BehaviorId own = submit_ok(s, w.id, on({}));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{own});
+  s.close_session(a.id);
+  s.close_session(w.id);
+  EXPECT_EQ(s.check_invariants(), "");
+  EXPECT_EQ(s.session_count(), 0u);
+  // The busy place is free: another program's worker gets its behavior.
+  SessionGrant b = s.open_session(Role::client, 3, "b", OWN);
+  BehaviorId next = submit_ok(s, b.id, pooled({}));
+  drain(s);
+  SessionGrant wb = s.open_session(Role::worker, 4, "wb", bound(b));
+  EXPECT_EQ(dispatched_to(s, wb.id), std::vector<BehaviorId>{next});
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
+TEST(SchedulerPoolTest, ABehaviorGivenBackAfterItsProgramClosedEnds) {
+  // A program with workers of its own closes while its worker holds two
+  // of its behaviors; the worker, retired, says the first blocks and
+  // gives the second back. No worker may run it any more (the program's
+  // own are gone, none is started for a closed program): it must end,
+  // not wait forever holding its cowns and its program's session.
+  Scheduler s(Limits{.worker_pipeline = 2, .pipeline_below_us = -1,
+                     .max_worker_processes = 1});
+  SessionGrant a = s.open_session(Role::client, 1, "a", OWN);
+  BehaviorId first = submit_ok(s, a.id, pooled({}));
+  BehaviorId second = submit_ok(s, a.id, pooled({}));
+  drain(s);
+  SessionGrant w = s.open_session(Role::worker, 2, "w", bound(a));
+  EXPECT_EQ(dispatched_to(s, w.id), (std::vector<BehaviorId>{first, second}));
+  s.close_session(a.id);
+  Result<std::vector<BehaviorId>> back = s.take_back(w.id, first);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back.value(), std::vector<BehaviorId>{second});
+  EXPECT_EQ(s.check_invariants(), "");
+  s.close_session(w.id);
+  EXPECT_EQ(s.check_invariants(), "");
+  EXPECT_EQ(s.in_flight(), 0u);
+  EXPECT_EQ(s.session_count(), 0u);
+}
+
 }  // namespace
 }  // namespace bocd::core
