@@ -24,10 +24,6 @@ foreach(entry IN LISTS entries)
   string(APPEND out "BOCD_ERROR(${name}, ${snake})\n")
   math(EXPR expected "${expected} + 1")
 endforeach()
-# Rewrite only on change, so dependents rebuild only when the list does.
-if(EXISTS "${OUT}")
-  file(READ "${OUT}" old)
-endif()
-if(NOT old STREQUAL out)
-  file(WRITE "${OUT}" "${out}")
-endif()
+# Rewritten only on change (file(CONFIGURE) compares), so dependents
+# rebuild only when the list does. Nothing in it looks like @VAR@.
+file(CONFIGURE OUTPUT "${OUT}" CONTENT "${out}" @ONLY)

@@ -21,9 +21,6 @@ foreach(field IN LISTS fields)
   list(GET pair 1 type)
   string(APPEND out "BOCD_SESSION_FIELD(${name}, ${type})\n")
 endforeach()
-if(EXISTS "${OUT}")
-  file(READ "${OUT}" old)
-endif()
-if(NOT old STREQUAL out)
-  file(WRITE "${OUT}" "${out}")
-endif()
+# Rewritten only on change (file(CONFIGURE) compares), so dependents
+# rebuild only when the list does. Nothing in it looks like @VAR@.
+file(CONFIGURE OUTPUT "${OUT}" CONTENT "${out}" @ONLY)

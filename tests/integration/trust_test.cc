@@ -76,14 +76,6 @@ struct Outcome {
   std::string out;
 };
 
-std::string read_all(int fd) {
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
-  return out;
-}
-
 // Runs `fn` in a child that is `user` (with its groups), with no
 // $BOCD_SOCKET, $XDG_RUNTIME_DIR nor $BOCD_DAEMON_UID but `env`. Returns
 // its exit code and what it wrote (fn's `out`, or an exec'd program's

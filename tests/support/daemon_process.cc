@@ -21,8 +21,6 @@ namespace bocd::testing {
 
 const char* bocd_binary() { return BOCD_BINARY; }
 
-namespace {
-
 std::string read_all(int fd) {
   std::string out;
   char buf[4096];
@@ -30,6 +28,8 @@ std::string read_all(int fd) {
   while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
   return out;
 }
+
+namespace {
 
 int decode_status(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);

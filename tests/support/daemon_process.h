@@ -17,6 +17,9 @@ namespace bocd::testing {
 // The daemon binary under test (set by CMake).
 const char* bocd_binary();
 
+// Everything `fd` yields until EOF (or an error).
+std::string read_all(int fd);
+
 class DaemonProcess {
  public:
   // `bocd serve --foreground` with `extra_args`, and `--workers 0` unless
