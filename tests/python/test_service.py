@@ -491,3 +491,49 @@ def test_a_daemon_at_its_connection_limit_says_so(tmp_path):
     finally:
         daemon.terminate()
         daemon.wait(GUARD)
+
+
+OWNER = textwrap.dedent("""
+    import pickle, sys
+    from bocd import Cown, wait
+    secret = Cown("the owner's secret")
+    print(pickle.dumps(secret).hex(), flush=True)
+    sys.stdin.read()       # alive until the other program has tried
+    print(secret.unwrap(), file=sys.stderr)
+""")
+
+THIEF = textwrap.dedent("""
+    import pickle, sys
+    stolen = pickle.loads(bytes.fromhex(sys.stdin.read()))
+    try:
+        with stolen as value:
+            print("read:", value)
+            stolen.value = "overwritten"
+    except Exception as e:
+        print("refused:", e)
+""")
+
+
+def test_another_program_cannot_use_a_cown_whose_id_it_learnt(bocd_daemon):
+    # Two programs of the same user on one service: the second gets the
+    # first's cown id (its pickle, here) and may neither read nor write
+    # it; the owner's value is untouched.
+    env = _child_env({"BOCD_SOCKET": bocd_daemon.socket})
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        pickled = owner.stdout.readline()
+        thief = subprocess.run([sys.executable, "-c", THIEF], env=env,
+                               input=pickled, capture_output=True,
+                               timeout=GUARD)
+        assert thief.returncode == 0, thief.stderr.decode()
+        out = thief.stdout.decode()
+        assert out.startswith("refused:"), out
+        assert "does not exist or is another program's" in out, out
+        _, err = owner.communicate(b"", timeout=GUARD)
+        assert owner.returncode == 0, err.decode()
+        assert err.decode().strip().endswith("the owner's secret")
+    finally:
+        owner.kill()
+        owner.wait()
