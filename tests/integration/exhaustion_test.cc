@@ -24,6 +24,14 @@
 namespace bocd::testing {
 namespace {
 
+// Built with AddressSanitizer (and UndefinedBehaviorSanitizer beside it):
+// the daemon's memory and descriptors then are not what it would use.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool SANITIZED = true;
+#else
+constexpr bool SANITIZED = false;
+#endif
+
 using client::Access;
 using client::Client;
 using client::CownRef;
@@ -101,6 +109,12 @@ TEST_P(IdleConnections, DoNotSpinFloodTheLogOrOutstayTheHandshake) {
   if (!raise_nofile(N + 256)) {
     GTEST_SKIP() << "cannot raise this process's RLIMIT_NOFILE to "
                  << N + 256 << " (needs root or a higher hard limit)";
+  }
+  if (SANITIZED && GetParam().past_fd_limit) {
+    GTEST_SKIP() << "the sanitizer runtimes need descriptors of their own "
+                    "(UBSan's type checks read files), so a daemon out of "
+                    "them reports false errors; this case runs in the "
+                    "plain build";
   }
   DaemonProcess d(GetParam().args);
   double cpu_before = cpu_seconds(d.pid());
@@ -251,7 +265,9 @@ TEST(Exhaustion, HalfSentLargeFramesShareOneBudget) {
   for (int i = 1; i < 5; ++i) {
     EXPECT_LT(sent[i], 8 * MiB) << "sender " << i << " was not paused";
   }
-  EXPECT_LT(rss_held, rss_before + BUDGET + 24 * MiB);
+  // ASan keeps freed blocks resident in its quarantine (256 MiB), so the
+  // bound is checked in the plain build only.
+  if (!SANITIZED) EXPECT_LT(rss_held, rss_before + BUDGET + 24 * MiB);
 
   // A sixth connection is served, and a legitimate large frame that fits
   // beside the held one goes through.
