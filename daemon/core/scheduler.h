@@ -381,6 +381,9 @@ class Scheduler {
   // Every open session with pinned work outstanding (for the watchdog).
   std::vector<PinnedQueue> pinned_queues() const;
   std::vector<SessionSummary> sessions() const;
+  // Whether open sessions `a` and `b` act for the same program (may_name):
+  // sessions of one process, or a worker and the program it serves.
+  bool same_program(SessionId a, SessionId b) const;
   // Checks every structural invariant; returns "" or what is broken.
   std::string check_invariants() const;
 

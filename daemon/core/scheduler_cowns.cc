@@ -44,6 +44,13 @@ bool Scheduler::may_name(const Session& s, std::uint32_t c) const {
                      });
 }
 
+bool Scheduler::same_program(SessionId a, SessionId b) const {
+  const Session* x = find_session(a);
+  const Session* y = find_session(b);
+  return x != nullptr && y != nullptr && !x->closed && !y->closed &&
+         x->acts_for == y->acts_for;
+}
+
 Status Scheduler::check_refs(const Session& s, const std::vector<CownId>& refs,
                              const char* where) const {
   for (CownId id : refs) {

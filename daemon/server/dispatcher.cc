@@ -539,15 +539,7 @@ proto::Encoder& Dispatcher::encoder_for(Peer& p) {
 }
 
 BlobCheck Dispatcher::blob_check(const Peer& p) const {
-  // By SO_PEERCRED, not what the peer claims.
-  auto cred = p.connection->peer();
-  return BlobCheck{info_.blob_instance, p.session.value, &scheduler_,
-                   [this, cred](std::uint64_t creator) {
-                     auto it = by_session_.find(core::SessionId{creator});
-                     if (it == by_session_.end()) return false;
-                     auto other = it->second->connection->peer();
-                     return other.pid == cred.pid && other.uid == cred.uid;
-                   }};
+  return BlobCheck{info_.blob_instance, p.session.value, &scheduler_};
 }
 
 void Dispatcher::sweep_unnamed(const Peer& p) {

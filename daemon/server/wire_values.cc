@@ -18,8 +18,10 @@ std::string BlobCheck::refusal(const std::string& name) const {
            std::string(instance);
   }
   if (owner->creator != creator &&
-      !(same_process && same_process(owner->creator)) &&
-      (scheduler == nullptr || scheduler->blob_count(name) == 0)) {
+      (scheduler == nullptr ||
+       (!scheduler->same_program(core::SessionId{owner->creator},
+                                 core::SessionId{creator}) &&
+        scheduler->blob_count(name) == 0))) {
     return "blob '" + name + "' names session " +
            std::to_string(owner->creator) + " as its creator, not session " +
            std::to_string(creator) + ", and no value of the daemon holds it";

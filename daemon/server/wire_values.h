@@ -5,7 +5,6 @@
 // again in place).
 #pragma once
 
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,15 +15,13 @@
 namespace bocd::server {
 
 // Which blob names one session may send: those of this daemon instance
-// made by the session itself or by another open session of the same
-// process (a worker messages over a second session), and any the daemon
-// already holds.
+// made by the session itself or by another open session of its program
+// (Scheduler::same_program: a worker messages over a second session), and
+// any the daemon already holds.
 struct BlobCheck {
   std::string_view instance;  // this daemon's (proto/blob_name.h)
   std::uint64_t creator = 0;  // the sending session
-  const core::Scheduler* scheduler = nullptr;  // the blobs it holds pass
-  // Whether session `creator` is open and of the sender's process.
-  std::function<bool(std::uint64_t creator)> same_process;
+  const core::Scheduler* scheduler = nullptr;
 
   // "" when `name` may be sent; otherwise why not, naming it.
   std::string refusal(const std::string& name) const;

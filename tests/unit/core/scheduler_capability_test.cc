@@ -133,6 +133,17 @@ TEST_F(SchedulerCapabilityTest, AWorkersOtherSessionsActForItsPrograms) {
   EXPECT_EQ(s.check_invariants(), "");
 }
 
+TEST_F(SchedulerCapabilityTest, SameProgramIsWhatNamingGoesBy) {
+  SessionGrant again = s.open_session(Role::client, 1, "a, second session");
+  SessionGrant bound = s.open_session(Role::worker, 7, "w",
+                                      SessionOptions{a.id, false});
+  EXPECT_TRUE(s.same_program(a.id, again.id));
+  EXPECT_TRUE(s.same_program(bound.id, a.id));
+  EXPECT_FALSE(s.same_program(a.id, b.id));
+  s.close_session(again.id);
+  EXPECT_FALSE(s.same_program(a.id, again.id)) << "a closed session is none";
+}
+
 TEST_F(SchedulerCapabilityTest, AReusedPidIsAnotherProgram) {
   SessionGrant first = s.open_session(Role::client, 9, "first");
   CownId kept = cown(first, 1);
