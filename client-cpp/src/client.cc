@@ -734,10 +734,8 @@ bool Client::make_room(std::chrono::milliseconds timeout) {
         [&](proto::Encoder& enc) { enc.quiesce(request, below); });
   }
   std::unique_lock<std::mutex> lock(mu_);
-  auto answered = [&] { return room_answered_ || !broken_.empty(); };
-  if (timeout.count() < 0) {
-    cv_.wait(lock, answered);
-  } else if (!cv_.wait_for(lock, timeout, answered)) {
+  if (!wait_locked(lock, timeout,
+                   [&] { return room_answered_ || !broken_.empty(); })) {
     return false;
   }
   check_usable_locked();
@@ -767,10 +765,8 @@ bool Client::sync_pinned(std::chrono::milliseconds timeout) {
     channel_->send_direct([&](proto::Encoder& enc) { enc.sync(request); });
   }
   std::unique_lock<std::mutex> lock(mu_);
-  auto answered = [&] { return sync_answered_ || !broken_.empty(); };
-  if (timeout.count() < 0) {
-    cv_.wait(lock, answered);
-  } else if (!cv_.wait_for(lock, timeout, answered)) {
+  if (!wait_locked(lock, timeout,
+                   [&] { return sync_answered_ || !broken_.empty(); })) {
     return false;
   }
   check_usable_locked();

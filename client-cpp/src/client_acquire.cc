@@ -102,8 +102,7 @@ Client::Acquired Client::acquire_wait(std::uint64_t request,
     return slot->granted || slot->dropped || !broken_.empty() ||
            (or_pinned && !pinned_.empty());
   };
-  bool ok = timeout.count() < 0 ? (cv_.wait(lock, woken), true)
-                                : cv_.wait_for(lock, timeout, woken);
+  bool ok = wait_locked(lock, timeout, woken);
   if (slot->granted) {
     out = std::move(slot->lease);
     acquires_.erase(request);

@@ -142,10 +142,8 @@ std::optional<Client::Mail> Client::mail_wait(
   if (it == mail_.end()) {
     throw Error(Errc::not_permitted, "no such receive in progress");
   }
-  auto done = [&] { return mail_[request].done || !broken_.empty(); };
-  if (timeout.count() < 0) {
-    cv_.wait(lock, done);
-  } else if (!cv_.wait_for(lock, timeout, done)) {
+  if (!wait_locked(lock, timeout,
+                   [&] { return mail_[request].done || !broken_.empty(); })) {
     return std::nullopt;
   }
   const MailSlot& slot = mail_[request];

@@ -484,6 +484,15 @@ class Client {
   void on_output(const proto::fb::Output& output);
   void on_closed(const std::string& why);
   void check_usable_locked() const;
+  // Waits on cv_ (holding `lock` on mu_) until `woken`; a negative
+  // `timeout` waits without bound. False when it timed out first.
+  template <class Pred>
+  bool wait_locked(std::unique_lock<std::mutex>& lock,
+                   std::chrono::milliseconds timeout, Pred woken) {
+    if (timeout.count() >= 0) return cv_.wait_for(lock, timeout, woken);
+    cv_.wait(lock, woken);
+    return true;
+  }
   std::uint64_t next_cown_id_locked();
   static std::uint64_t update_bytes(
       const std::vector<proto::CownValueRef>& updates);
