@@ -59,7 +59,8 @@ def latency_result(n, lat, ok, check) -> dict:
     lat = sorted(lat)
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
     return result("W4", n, sum(lat), ok, check,
-                  median_us=statistics.median(lat) * 1e6, p99_us=p99 * 1e6)
+                  median_us=statistics.median(lat) * 1e6, p99_us=p99 * 1e6,
+                  samples_us=[round(x * 1e6, 2) for x in lat])
 
 
 # ------------------------------------------------- bocd and bocpy (one API)
