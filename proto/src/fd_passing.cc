@@ -121,7 +121,7 @@ ReceivedFds receive_with_fds(int socket, std::span<std::uint8_t> buffer,
     }
   }
   if (n == 0 && out.fds.empty()) return out;  // the peer closed
-  auto fail = [&](const std::string& why) -> ReceivedFds {
+  auto fail = [&](const std::string& why) {
     throw FdPassingError("expected " + std::to_string(expected_fds) +
                          " file descriptors with the message, " + why);
   };

@@ -22,7 +22,9 @@ UniqueFd make_memfd(std::uint64_t size, const SegmentHeader& header,
   EXPECT_EQ(::ftruncate(fd.get(), static_cast<off_t>(size)), 0);
   EXPECT_EQ(::pwrite(fd.get(), &header, sizeof header, 0),
             static_cast<ssize_t>(sizeof header));
-  if (seals != 0) EXPECT_EQ(::fcntl(fd.get(), F_ADD_SEALS, seals), 0);
+  if (seals != 0) {
+    EXPECT_EQ(::fcntl(fd.get(), F_ADD_SEALS, seals), 0);
+  }
   return fd;
 }
 

@@ -15,7 +15,10 @@
 //
 // Parking (a reader with nothing to read, a writer with no room) uses one
 // flag per direction in the control block and the parked side's eventfd;
-// wake.h has the blocking helper. No lock of any kind lives in shared
+// wake.h has the blocking helper. The flags are the only words both sides
+// store to; a peer that forges them hurts only its own session (a cleared
+// flag loses the wake-ups meant for it, a set one costs the other side a
+// needless eventfd write). No lock of any kind lives in shared
 // memory: a process that dies holds nothing the other waits for.
 #pragma once
 
