@@ -35,7 +35,10 @@ enum class WaitStatus {
 // rounds, with a CPU pause each round and sched_yield at each check),
 // then parks in poll() on `own_wake_fd` for at most `park_timeout` per
 // call (a negative one: until woken, for callers with nothing else to
-// watch). One instance per waiting thread; holds no resources.
+// watch). One instance per waiting thread; holds no resources. Parking
+// drains `own_wake_fd`, so no other thread may wait on the same eventfd
+// at the same time (it could take the wake-up meant for that thread): a
+// side that reads and writes from two threads needs an eventfd for each.
 class SpinThenPark {
  public:
   static constexpr int SPIN_CHECK_EVERY = 64;
