@@ -104,7 +104,9 @@ TEST(Ring, AFrameLargerThanTheRingStreamsThroughInPiecesBetweenThreads) {
   Bytes frame;
   append_header(frame, static_cast<std::uint32_t>(body.size()));
   frame.insert(frame.end(), body.begin(), body.end());
-  const SpinThenPark waits(std::chrono::microseconds(5));
+  // One per waiting thread (each counts its own waits).
+  const SpinThenPark writer_waits(std::chrono::microseconds(5));
+  const SpinThenPark reader_waits(std::chrono::microseconds(5));
 
   std::thread producer([&] {
     std::span<const std::uint8_t> left(frame);
@@ -115,7 +117,7 @@ TEST(Ring, AFrameLargerThanTheRingStreamsThroughInPiecesBetweenThreads) {
       if (w.bytes > 0) {
         p.writer.wake_peer_if_parked();
       } else {
-        waits.wait_writable(p.writer, p.writer_wake.get());
+        writer_waits.wait_writable(p.writer, p.writer_wake.get());
       }
     }
   });
@@ -130,7 +132,7 @@ TEST(Ring, AFrameLargerThanTheRingStreamsThroughInPiecesBetweenThreads) {
       ++reads;
       p.reader.wake_peer_if_parked();
     } else {
-      waits.wait_readable(p.reader, p.reader_wake.get());
+      reader_waits.wait_readable(p.reader, p.reader_wake.get());
     }
   }
   producer.join();
