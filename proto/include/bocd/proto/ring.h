@@ -81,8 +81,8 @@ struct RingResult {
   bool ok() const { return error == RingError::none; }
 };
 
-// Signals an eventfd (adds 1). Ignores a full counter (the peer is awake
-// anyway) and a closed peer; returns false only on an unexpected error.
+// Signals an eventfd (adds 1). A full counter counts as signalled (a
+// wake-up is pending anyway); returns false on any other error (a bad fd).
 bool signal_eventfd(int fd);
 
 // The producer end. One thread at a time; `peer_wake_fd` is the eventfd
