@@ -6,7 +6,10 @@
 #include "bocd/proto/ring.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <signal.h>
 
+#include <atomic>
 #include <cstdint>
 #include <numeric>
 #include <random>
@@ -245,6 +248,33 @@ TEST(Ring, SpinThenParkReportsATimeoutWhenNothingArrives) {
   ASSERT_EQ(p.writer.try_write(pattern(3, 1)).bytes, 3u);
   EXPECT_EQ(waits.wait_readable(p.reader, p.reader_wake.get()),
             WaitStatus::ready);
+}
+
+TEST(Ring, AParkedWaitReturnsWhenASignalArrives) {
+  RingPair p;
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {};
+  sa.sa_flags = 0;  // no SA_RESTART: poll() returns EINTR, as on Ctrl-C
+  struct sigaction old {};
+  ASSERT_EQ(::sigaction(SIGUSR1, &sa, &old), 0);
+  const SpinThenPark waits(std::chrono::nanoseconds(0),
+                           std::chrono::milliseconds(-1));
+  std::atomic<bool> done{false};
+  pthread_t waiter = ::pthread_self();
+  // Signals until the wait returns: one of them lands while it is parked
+  // (a signal that lands before it parks is simply handled).
+  std::thread signaller([&] {
+    while (!done.load()) {
+      ::pthread_kill(waiter, SIGUSR1);
+      std::this_thread::yield();
+    }
+  });
+  WaitStatus s = waits.wait_readable(p.reader, p.reader_wake.get());
+  done.store(true);
+  signaller.join();
+  ::sigaction(SIGUSR1, &old, nullptr);
+  EXPECT_EQ(s, WaitStatus::interrupted);
+  EXPECT_EQ(p.reader.error(), RingError::none);
 }
 
 }  // namespace

@@ -63,6 +63,21 @@ TEST(Segment, TheProgramMapsWhatTheDaemonCreatedAndBothSeeOneRing) {
   EXPECT_NE(daemon.to_daemon().control, daemon.from_daemon().control);
 }
 
+TEST(Segment, BothSidesKeepTheirOwnCopyOfTheLayout) {
+  Segment daemon = Segment::create(MIN_RING_CAPACITY);
+  Segment program = Segment::map(UniqueFd(::dup(daemon.fd())));
+  RingView before = daemon.from_daemon();
+  // A peer rewrites the header after the hand-over.
+  SegmentHeader forged = good_header(MAX_RING_CAPACITY);
+  forged.magic = 0;
+  ASSERT_EQ(::pwrite(daemon.fd(), &forged, sizeof forged, 0),
+            static_cast<ssize_t>(sizeof forged));
+  EXPECT_EQ(daemon.ring_capacity(), MIN_RING_CAPACITY);
+  EXPECT_EQ(program.ring_capacity(), MIN_RING_CAPACITY);
+  EXPECT_EQ(daemon.from_daemon().capacity, MIN_RING_CAPACITY);
+  EXPECT_EQ(daemon.from_daemon().data, before.data);
+}
+
 TEST(Segment, ACreatedSegmentCannotBeShrunkOrGrownByAPeer) {
   Segment s = Segment::create();
   EXPECT_NE(::ftruncate(s.fd(), 64), 0);
