@@ -6,7 +6,7 @@
 //
 // On a machine with more processes than cores, spinning steals the core the
 // peer needs to make progress, so the budget is a parameter (0 = park at
-// once) and the spin yields the core now and then.
+// once).
 #pragma once
 
 #include <chrono>
@@ -31,8 +31,8 @@ enum class WaitStatus {
   interrupted,  // a signal arrived while parked (EINTR); check, then retry
 };
 
-// Spins up to `spin` (checking the clock only every SPIN_CHECK_EVERY
-// rounds, with a CPU pause each round and sched_yield at each check),
+// Spins up to `spin` (a CPU pause each round, the clock read only every
+// SPIN_CHECK_EVERY rounds; no sched_yield, see wake.cc),
 // then parks in poll() on `own_wake_fd` for at most `park_timeout` per
 // call (a negative one: until woken, for callers with nothing else to
 // watch). One instance per waiting thread; holds no resources. Parking
