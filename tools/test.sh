@@ -8,7 +8,8 @@
 # them, fuzzes each fuzz target under those sanitizers for a bounded number
 # of inputs (tools/fuzz.sh; BOCD_FUZZ_RUNS sets it), and runs the C++
 # client's multithreaded tests against the real daemon with
-# ThreadSanitizer. Fails if anything fails.
+# ThreadSanitizer, and the shared-memory ring's tests under it.
+# Fails if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -60,14 +61,16 @@ bash tools/fuzz.sh
 # threads: these suites drive it from several threads against the real
 # daemon, all of it (tests, client library, daemon, test workers) built
 # with TSan. A race report aborts the process that saw it, which fails the
-# test. Only the integration tests are built: the rest of the C++ suite
-# has run under ASan already.
+# test. The shared-memory ring's tests run too (the stress test drives
+# two threads through one ring): TSan checks the ring's memory orders.
+# Only those are built: the rest of the C++ suite has run under ASan
+# already.
 echo "== build (ThreadSanitizer)"
 bash tools/deps.sh
 cmake -S . -B build-tsan -G Ninja -DBOCD_SANITIZE=thread \
   -DBOCD_BUILD_BENCH=OFF >/dev/null
-cmake --build build-tsan -j "$jobs" --target integration_tests
-echo "== client tests under TSan"
+cmake --build build-tsan -j "$jobs" --target integration_tests proto_tests
+echo "== client and ring tests under TSan"
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir build-tsan --output-on-failure -j "$jobs" \
-  -R '^(Client|ClientReview|Acquire|Mail|MailBoard|MailLifetime|MailLimits|MailWorker|Pinned|Output|TakeBack|WorkerPool|CownLifetime|Blob)\.'
+  -R '^(Client|ClientReview|Acquire|Mail|MailBoard|MailLifetime|MailLimits|MailWorker|Pinned|Output|TakeBack|WorkerPool|CownLifetime|Blob|Ring|RingStress|RingPeerDeath)\.'
