@@ -305,7 +305,7 @@ void Server::admit(stream::socket socket) {
     return;
   }
   if (config_.max_connections > 0 &&
-      dispatcher_.connection_count() >= config_.max_connections) {
+      dispatcher_.peer_count() >= config_.max_connections) {
     std::string n = std::to_string(config_.max_connections);
     refuse(socket.native_handle(),
            "the bocd daemon has too many connections (" + n +
@@ -323,6 +323,7 @@ void Server::admit(stream::socket socket) {
                        config_.handshake_timeout},
       receive_budget_);
   dispatcher_.on_open(c);
+  c->start();
 }
 
 void Server::stop_listening() {

@@ -1,7 +1,7 @@
 // Server: the daemon's socket edge. Listens on a UNIX stream socket,
-// admits peers by SO_PEERCRED, and runs one Dispatcher over one Scheduler,
-// all on the io_context thread it is given: the core is single-threaded
-// (docs/architecture.md, Layers).
+// admits peers by SO_PEERCRED as Connections (socket Links), and runs one
+// Dispatcher over one Scheduler, all on the io_context thread it is given:
+// the core is single-threaded (docs/architecture.md, Layers).
 //
 // Socket file rules: the parent directory is created 0700 if missing, and
 // refused if another user owns it or others may write to it
@@ -30,6 +30,7 @@
 
 #include <boost/asio.hpp>
 
+#include "connection.h"
 #include "core/core.h"
 #include "dispatcher.h"
 
@@ -99,9 +100,7 @@ class Server {
   // A worker asked for `program` could not be started, or died before it
   // connected: `why` (its own words, if any).
   void worker_failed(core::SessionId program, std::string why);
-  std::size_t connection_count() const {
-    return dispatcher_.connection_count();
-  }
+  std::size_t connection_count() const { return dispatcher_.peer_count(); }
   core::Scheduler& scheduler() { return scheduler_; }
   const std::string& socket_path() const { return config_.socket_path; }
 
