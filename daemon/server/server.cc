@@ -45,10 +45,11 @@ std::string fd_limit() {
 
 }  // namespace
 
-Server::Server(asio::io_context& io, ServerConfig config, Clock now)
+Server::Server(asio::io_context& io, ServerConfig config, Clock now,
+               core::Scheduler& scheduler, core::PumpWatchdog& watchdog)
     : io_(io),
       config_(std::move(config)),
-      scheduler_(config_.limits),
+      scheduler_(scheduler),
       receive_budget_(config_.max_receive_bytes),
       dispatcher_(scheduler_,
                   DaemonInfo{config_.version, config_.workers,
@@ -59,7 +60,7 @@ Server::Server(asio::io_context& io, ServerConfig config, Clock now)
                              config_.workers_problem,
                              config_.blob_instance}),
       now_(now),
-      watchdog_(config_.pump_warn.count()),
+      watchdog_(watchdog),
       housekeeping_timer_(io),
       accept_timer_(io) {}
 
