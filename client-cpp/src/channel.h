@@ -135,8 +135,8 @@ class Channel {
   void set_sync_writes() { sync_writes_ = true; }
   // With sync writes, from the IO thread: writes everything queued and
   // returns the frames sealed so far, the Hello included, all of them
-  // written (the daemon has read them once it has handled that many from
-  // this connection). One critical section, so no frame is counted that
+  // written (the daemon has read them once it has handled that many for
+  // this session, which counts frames per session, not per transport). One critical section, so no frame is counted that
   // another thread queued and left for later.
   std::uint64_t flush_counted();
 

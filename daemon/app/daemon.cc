@@ -103,10 +103,13 @@ server::ServerConfig server_config(const ServeOptions& o) {
 }  // namespace
 
 Daemon::Daemon(const ServeOptions& options)
-    : options_(options), notifier_(Notifier::from_environment()) {
-  server::ServerConfig config = server_config(options);
-  config.blob_instance = instance_.id();
-  config.workers_problem = [this]() -> std::string {
+    : options_(options),
+      config_(server_config(options)),
+      scheduler_(config_.limits),
+      watchdog_(config_.pump_warn.count()),
+      notifier_(Notifier::from_environment()) {
+  config_.blob_instance = instance_.id();
+  config_.workers_problem = [this]() -> std::string {
     if (options_.workers == 0) {
       return "the daemon starts no worker processes (bocd serve --workers "
              "0), and no worker has connected";
@@ -114,8 +117,8 @@ Daemon::Daemon(const ServeOptions& options)
     return workers_ ? workers_->problem() : "";
   };
   server_ = std::make_unique<server::Server>(
-      io_, std::move(config),
-      [] { return std::chrono::steady_clock::now(); });
+      io_, config_, [] { return std::chrono::steady_clock::now(); },
+      scheduler_, watchdog_);
   server_->on_stop_requested([this] { begin_stop("stop requested by admin"); });
 }
 
@@ -188,7 +191,7 @@ int Daemon::run() {
 void Daemon::report_status() {
   if (stopping_ || !notifier_.enabled()) return;
   std::size_t programs = 0, workers = 0;
-  for (const core::SessionSummary& s : server_->scheduler().sessions()) {
+  for (const core::SessionSummary& s : scheduler_.sessions()) {
     programs += s.role == core::Role::client ? 1 : 0;
     workers += s.role == core::Role::worker ? 1 : 0;
   }
@@ -245,14 +248,14 @@ void Daemon::begin_stop(const char* why) {
   if (stopping_) return;
   stopping_ = true;
   log().info("stopping ({}): {} behaviors in flight", why,
-             server_->scheduler().in_flight());
+             scheduler_.in_flight());
   status_timer_.cancel();
   notifier_.notify("STOPPING=1\nSTATUS=stopping (" + std::string(why) +
                    "): letting " +
-                   std::to_string(server_->scheduler().in_flight()) +
+                   std::to_string(scheduler_.in_flight()) +
                    " behaviors in flight finish");
   server_->stop_listening();
-  server_->scheduler().close_terminators();
+  scheduler_.close_terminators();
 
   drain_deadline_ = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(
@@ -261,8 +264,7 @@ void Daemon::begin_stop(const char* why) {
 }
 
 void Daemon::poll_drain() {
-  auto& sched = server_->scheduler();
-  bool drained = sched.in_flight() == 0;
+  bool drained = scheduler_.in_flight() == 0;
   if (!drained && std::chrono::steady_clock::now() < drain_deadline_) {
     // Polled, not evented: the stop path is rare and 10 ms is well inside
     // any stop timeout.
@@ -274,7 +276,7 @@ void Daemon::poll_drain() {
   }
   if (!drained) {
     log().warn("stop timeout: {} behaviors still in flight are cancelled",
-               sched.in_flight());
+               scheduler_.in_flight());
   }
   notifier_.notify("STATUS=stopping: stopping workers");
   if (workers_) {

@@ -1,7 +1,8 @@
-// Daemon: the composition root of `bocd serve`. Wires the server (which
-// owns the scheduler) and the worker provisioner (which starts workers
-// for programs) to an io_context, signals and log sinks, and runs the
-// graceful stop: stop accepting, refuse new behaviors, let those in
+// Daemon: the composition root of `bocd serve`. Owns the scheduling core
+// (the Scheduler and its pump watchdog) and lends it to the server (the
+// socket edge); wires both and the worker provisioner (which starts
+// workers for programs) to an io_context, signals and log sinks, and runs
+// the graceful stop: stop accepting, refuse new behaviors, let those in
 // flight finish (bounded), stop the workers, close sessions, remove the
 // socket. It tells a service manager (systemd) what it is doing through
 // sd_notify and serves on the socket it passes, if any (sd_notify.h).
@@ -16,6 +17,7 @@
 
 #include <boost/asio.hpp>
 
+#include "core/core.h"
 #include "options.h"
 #include "sd_notify.h"
 #include "server/server.h"
@@ -54,6 +56,11 @@ class Daemon {
   // Made before the server (its id names every blob) and destroyed after
   // it: the lock says this instance is alive until its blobs are gone.
   shm::InstanceLock instance_;
+  // Before the server, which refers to them; the scheduler is made with
+  // config_.limits, the watchdog with config_.pump_warn.
+  server::ServerConfig config_;
+  core::Scheduler scheduler_;
+  core::PumpWatchdog watchdog_;
   boost::asio::io_context io_;
   boost::asio::signal_set stop_signals_{io_, SIGTERM, SIGINT};
   boost::asio::signal_set hup_signal_{io_, SIGHUP};

@@ -1,10 +1,10 @@
-// Connection: one client's UNIX stream socket. It reassembles frames and
-// hands each to its FrameHandler, and coalesces outbound frames so that a
-// burst of messages leaves in one write. It knows no message types.
+// Connection: a Link over one peer's UNIX stream socket. It reassembles
+// frames and hands each to its FrameHandler, and coalesces outbound frames
+// so that a burst of messages leaves in one write. It knows no message
+// types.
 //
 // Thread: the io_context thread only. Lifetime: shared_ptr, kept alive by
-// its pending async operations; the handler holds a plain pointer between
-// on_open and on_closed.
+// its pending async operations and by the handler (link.h).
 #pragma once
 
 #include <chrono>
@@ -20,21 +20,11 @@
 #include <boost/asio.hpp>
 
 #include "bocd/proto/framing.h"
+#include "link.h"
 #include "peer.h"
 #include "receive_budget.h"
 
 namespace bocd::server {
-
-class Connection;
-
-class FrameHandler {
- public:
-  virtual ~FrameHandler() = default;
-  // One verified-size frame body. May send, or close the connection.
-  virtual void on_frame(Connection& c, std::span<const std::uint8_t> body) = 0;
-  // Called exactly once, after the socket is closed for any reason.
-  virtual void on_closed(Connection& c, const std::string& reason) = 0;
-};
 
 struct ConnectionLimits {
   std::uint32_t max_frame_bytes = proto::DEFAULT_MAX_FRAME_BYTES;
@@ -45,7 +35,8 @@ struct ConnectionLimits {
   std::chrono::milliseconds handshake_timeout{0};
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection final : public Link,
+                         public std::enable_shared_from_this<Connection> {
  public:
   using Socket = boost::asio::local::stream_protocol::socket;
   // Frames up to this size are read without claiming receive budget: each
@@ -57,31 +48,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(Socket socket, FrameHandler& handler, PeerCredentials peer,
              ConnectionLimits limits, ReceiveBudget& budget);
 
-  // Starts reading, and the handshake deadline.
+  // Starts reading, and the handshake deadline. After the handler has
+  // given the link its key.
   void start();
-  // The peer completed its handshake: no deadline any more.
-  void handshake_done();
 
-  // Framed bytes to send; append, then call flush_soon(). Several appends
-  // in one handler run leave in one write.
-  std::vector<std::uint8_t>& out() { return out_; }
-  void flush_soon();
-
-  // Closes now; queued output is dropped. Idempotent.
-  void close(const std::string& reason);
+  // Link. A flush is posted, so every frame of the current handler run
+  // leaves in one write; past max_queued_bytes unread, the peer is closed.
+  std::vector<std::uint8_t>& out() override { return out_; }
+  void flush_soon() override;
+  void close(const std::string& reason) override;
   // Stops reading, sends what is queued, then closes.
-  void close_after_flush(const std::string& reason);
-
-  // Keeps the peer's end open until this process exits (a duplicate of
-  // the socket is never closed): `bocd stop` learns the daemon is gone,
-  // not merely stopping, when it sees end-of-file.
-  void hold_open_until_exit();
-
-  bool closed() const { return closed_; }
-  const PeerCredentials& peer() const { return peer_; }
-
-  // Owned by the FrameHandler (its session id for this connection).
-  std::uint64_t session = 0;
+  void close_after_flush(const std::string& reason) override;
+  // No deadline any more, and frames up to max_frame_bytes.
+  void handshake_done() override;
+  // A duplicate of the socket is never closed: `bocd stop` learns the
+  // daemon is gone, not merely stopping, when it sees end-of-file.
+  void hold_open_until_exit() override;
+  bool closed() const override { return closed_; }
+  const PeerCredentials& peer() const override { return peer_; }
 
  private:
   void read();

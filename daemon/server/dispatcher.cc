@@ -70,25 +70,36 @@ void Dispatcher::tick() {
                           .count());
 }
 
-void Dispatcher::on_open(const std::shared_ptr<Connection>& c) {
-  c->session = next_connection_++;
-  connections_.emplace(c->session, Peer{c, {}, core::Role::client, {}, 0, {},
-                                       LogLimiter(info_.now)});
-  c->start();
+void Dispatcher::on_open(std::shared_ptr<Link> link) {
+  link->key = next_key_++;
+  Peer p{std::move(link), {}, {}, core::Role::client, {}, 0, {},
+         LogLimiter(info_.now)};
+  std::uint64_t key = p.link->key;
+  peers_.emplace(key, std::move(p));
 }
 
-void Dispatcher::on_frame(Connection& c, std::span<const std::uint8_t> body) {
-  auto it = connections_.find(c.session);
-  if (it == connections_.end()) return;
+bool Dispatcher::replace_link(std::uint64_t key, std::shared_ptr<Link> next) {
+  auto it = peers_.find(key);
+  if (it == peers_.end() || !it->second.session) return false;
+  Peer& p = it->second;
+  next->key = key;
+  next->handshake_done();
+  p.former.push_back(std::exchange(p.link, std::move(next)));
+  return true;
+}
+
+void Dispatcher::on_frame(Link& link, std::span<const std::uint8_t> body) {
+  auto it = peers_.find(link.key);
+  if (it == peers_.end()) return;
   Peer& p = it->second;
   std::string why;
   const fb::Envelope* env = proto::verify_envelope(body, why);
   if (env == nullptr) {
-    c.close("malformed frame: " + why);
+    link.close("malformed frame: " + why);
     return;
   }
   try {
-    ++p.frames;
+    ++p.frames_handled;
     frame_ = body;
     handle(p, *env);
     deliver_events();
@@ -97,7 +108,7 @@ void Dispatcher::on_frame(Connection& c, std::span<const std::uint8_t> body) {
     // Only allocation failure can get here; lose this session, not the
     // daemon.
     log().error("session {}: internal error: {}", p.session.value, e.what());
-    c.close(std::string("internal error: ") + e.what());
+    link.close(std::string("internal error: ") + e.what());
   }
 }
 
@@ -108,7 +119,7 @@ void Dispatcher::handle(Peer& p, const fb::Envelope& env) {
     send_error(p, Errc::handshake_required,
                std::string("expected Hello, got ") +
                    fb::EnumNameMessage(type), tag, request);
-    p.connection->close_after_flush("message before handshake");
+    p.link->close_after_flush("message before handshake");
     return;
   }
   bool admin = p.role == core::Role::admin;
@@ -170,7 +181,7 @@ void Dispatcher::hello(Peer& p, const fb::Hello& m) {
                       " is not the daemon's " +
                       std::to_string(proto::PROTOCOL_VERSION);
     send_error(p, Errc::version_mismatch, why);
-    p.connection->close_after_flush(why);
+    p.link->close_after_flush(why);
     return;
   }
   p.role = to_core(m.role());
@@ -179,27 +190,27 @@ void Dispatcher::hello(Peer& p, const fb::Hello& m) {
   std::optional<core::SessionOptions> options = session_options(p, m, why);
   if (!options) {
     send_error(p, Errc::not_permitted, why);
-    p.connection->close_after_flush(why);
+    p.link->close_after_flush(why);
     return;
   }
   // The kernel's pid, not the claimed one: logs must name the real process.
-  auto grant = scheduler_.open_session(p.role, p.connection->peer().pid,
+  auto grant = scheduler_.open_session(p.role, p.link->peer().pid,
                                        p.program, *options);
   p.session = grant.id;
   by_session_[grant.id] = &p;
-  p.connection->handshake_done();
+  p.link->handshake_done();
   // An admin command (bocd status, say) is not news: debug only.
   log().log(p.role == core::Role::admin ? spdlog::level::debug
                                         : spdlog::level::info,
             "session {} connected: {} pid {} uid {} program '{}'",
-            grant.id.value, role_name(p.role), p.connection->peer().pid,
-            p.connection->peer().uid, p.program);
+            grant.id.value, role_name(p.role), p.link->peer().pid,
+            p.link->peer().uid, p.program);
   encoder_for(p).welcome(grant.id.value, grant.id_base, grant.id_count,
                          info_.max_cowns_per_behavior, info_.max_frame_bytes,
                          info_.notice_keys, info_.max_in_flight,
                          proto::blob_prefix(info_.blob_instance,
                                             grant.id.value));
-  p.connection->flush_soon();
+  p.link->flush_soon();
 }
 
 std::optional<core::SessionOptions> Dispatcher::session_options(
@@ -267,7 +278,7 @@ void Dispatcher::output(Peer& p, const fb::Output& m) {
   std::string_view data(reinterpret_cast<const char*>(m.data()->data()),
                         m.data()->size());
   encoder_for(*to).output(0, m.stream(), data);
-  to->connection->flush_soon();
+  to->link->flush_soon();
 }
 
 void Dispatcher::hold_cown(Peer& p, const fb::HoldCown& m) {
@@ -355,7 +366,7 @@ void Dispatcher::sync(Peer& p, const fb::Sync& m) {
   // Every event of earlier frames went out after its frame (on_frame), so
   // this answer follows every Dispatch sent to the session before it.
   encoder_for(p).synced(m.request(), scheduler_.pinned_waiting(p.session));
-  p.connection->flush_soon();
+  p.link->flush_soon();
 }
 
 void Dispatcher::blocked(Peer& p, const fb::Blocked& m) {
@@ -370,15 +381,15 @@ void Dispatcher::blocked(Peer& p, const fb::Blocked& m) {
   }
   // Always answered: the worker runs nothing it reads until it has this.
   encoder_for(p).recalled(m.behavior(), wire);
-  p.connection->flush_soon();
+  p.link->flush_soon();
 }
 
 void Dispatcher::stop(Peer& p, const fb::Stop& m) {
   log().info("session {} (pid {}) asked the daemon to stop", p.session.value,
-             p.connection->peer().pid);
+             p.link->peer().pid);
   encoder_for(p).stopping(m.request());
-  p.connection->flush_soon();
-  p.connection->hold_open_until_exit();
+  p.link->flush_soon();
+  p.link->hold_open_until_exit();
   if (on_stop_) on_stop_();
 }
 
@@ -437,7 +448,7 @@ void Dispatcher::status(Peer& p, const fb::StatusRequest& m) {
       fbb.CreateVector(sessions), scheduler_.queued_for_workers(),
       problem.empty() ? 0 : fbb.CreateString(problem));
   encoder_for(p).finish(fb::Message::Status, reply.Union());
-  p.connection->flush_soon();
+  p.link->flush_soon();
 }
 
 void Dispatcher::deliver_events() {
@@ -448,7 +459,7 @@ void Dispatcher::deliver_events() {
     } else if (const auto* q = std::get_if<core::QuiescedEvent>(&e)) {
       if (Peer* to = peer_of(q->to)) {
         encoder_for(*to).quiesced(q->request, scheduler_.accepted(q->to));
-        to->connection->flush_soon();
+        to->link->flush_soon();
       }
     } else if (const auto* f = std::get_if<core::FailedEvent>(&e)) {
       if (Peer* to = peer_of(f->to)) send_error(*to, f->code, f->message, f->tag);
@@ -458,7 +469,7 @@ void Dispatcher::deliver_events() {
       if (Peer* to = peer_of(f->owner)) {
         std::uint64_t id = f->id.value;
         encoder_for(*to).pinned_freed({&id, 1});
-        to->connection->flush_soon();
+        to->link->flush_soon();
       }
     } else if (const auto* m = std::get_if<core::MailEvent>(&e)) {
       send_mail(*m);
@@ -484,7 +495,7 @@ void Dispatcher::spawn_worker(core::SessionId program) {
 void Dispatcher::retire_worker(core::SessionId worker) {
   if (Peer* p = peer_of(worker)) {
     log().debug("session {}: worker retired", worker.value);
-    p->connection->close_after_flush("worker retired");
+    p->link->close_after_flush("worker retired");
   }
 }
 
@@ -493,7 +504,7 @@ void Dispatcher::send_unhandled(const core::UnhandledEvent& u) {
   if (to == nullptr || to->role != core::Role::client) return;
   encoder_for(*to).unhandled(
       u.id.value, proto::ValueRef{u.data, true, to_wire(u.error)});
-  to->connection->flush_soon();
+  to->link->flush_soon();
 }
 
 void Dispatcher::send_dispatch(Peer& to, core::BehaviorId behavior) {
@@ -517,7 +528,7 @@ void Dispatcher::send_dispatch(Peer& to, core::BehaviorId behavior) {
   encoder_for(to).dispatch(behavior.value, view_.tag, view_.session.value,
                            values_, view_.result.value, view_.payload,
                            view_.submitter == to.session);
-  to.connection->flush_soon();
+  to.link->flush_soon();
 }
 
 void Dispatcher::send_error(Peer& p, Errc code, const std::string& message,
@@ -527,14 +538,14 @@ void Dispatcher::send_error(Peer& p, Errc code, const std::string& message,
   // bad request could fill the disk.
   log_limited(p.log_limit, name, spdlog::level::warn,
               fmt::format("session {} (pid {}, '{}'): {}: {}",
-                          p.session.value, p.connection->peer().pid,
+                          p.session.value, p.link->peer().pid,
                           p.program, name, message));
   encoder_for(p).error(to_wire(code), message, tag, request);
-  p.connection->flush_soon();
+  p.link->flush_soon();
 }
 
 proto::Encoder& Dispatcher::encoder_for(Peer& p) {
-  encoder_.retarget(p.connection->out());
+  encoder_.retarget(p.link->out());
   return encoder_;
 }
 
@@ -563,15 +574,15 @@ Dispatcher::Peer* Dispatcher::peer_of(core::SessionId session) {
   return it == by_session_.end() ? nullptr : it->second;
 }
 
-void Dispatcher::on_closed(Connection& c, const std::string& reason) {
-  auto it = connections_.find(c.session);
-  if (it == connections_.end()) return;
+void Dispatcher::on_closed(Link& link, const std::string& reason) {
+  auto it = peers_.find(link.key);
+  if (it == peers_.end()) return;  // a session already ended
   Peer& p = it->second;
   if (p.session) {
     log().log(p.role == core::Role::admin ? spdlog::level::debug
                                           : spdlog::level::info,
               "session {} disconnected: {} pid {} program '{}': {}",
-              p.session.value, role_name(p.role), c.peer().pid, p.program,
+              p.session.value, role_name(p.role), link.peer().pid, p.program,
               reason);
     log_suppressed(p.log_limit, true,
                    "session " + std::to_string(p.session.value));
@@ -579,7 +590,7 @@ void Dispatcher::on_closed(Connection& c, const std::string& reason) {
     tick();
     scheduler_.close_session(p.session);
     if (!deferred_.empty()) {
-      drop_deferred_of(c.session);
+      drop_deferred_of(p);
       run_deferred(p.session, true);
     }
     deliver_events();  // unlinks what the close freed first
@@ -590,18 +601,21 @@ void Dispatcher::on_closed(Connection& c, const std::string& reason) {
     log_limited(log_limit_, "connection closed before handshake",
                 spdlog::level::info,
                 fmt::format("connection from pid {} closed before "
-                            "handshake: {}", c.peer().pid, reason));
+                            "handshake: {}", link.peer().pid, reason));
   }
-  // Keep the Connection alive until this call unwinds.
-  auto keep = p.connection;
-  connections_.erase(it);
+  // Held until this call unwinds: `link` is one of them.
+  std::vector<std::shared_ptr<Link>> links = std::move(p.former);
+  links.push_back(std::move(p.link));
+  peers_.erase(it);
   deliver_events();
+  // The session's other links end with it; their on_closed finds no peer.
+  for (const auto& l : links) l->close(reason);
 }
 
 void Dispatcher::close_all(const std::string& reason) {
-  std::vector<std::shared_ptr<Connection>> all;
-  for (auto& [n, p] : connections_) all.push_back(p.connection);
-  for (auto& c : all) c->close_after_flush(reason);
+  std::vector<std::shared_ptr<Link>> all;
+  for (auto& [key, p] : peers_) all.push_back(p.link);
+  for (auto& l : all) l->close_after_flush(reason);
 }
 
 }  // namespace bocd::server

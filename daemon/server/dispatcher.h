@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "bocd/proto/codec.h"
-#include "connection.h"
 #include "core/core.h"
+#include "link.h"
 #include "log_limit.h"
 #include "wire_values.h"
 #include "worker_source.h"
@@ -49,41 +49,55 @@ class Dispatcher final : public FrameHandler {
   // Who starts workers for programs (none: the daemon starts none).
   void set_worker_source(WorkerSource* source) { workers_ = source; }
 
-  void on_open(const std::shared_ptr<Connection>& c);
-  void on_frame(Connection& c, std::span<const std::uint8_t> body) override;
-  void on_closed(Connection& c, const std::string& reason) override;
+  // A new peer: gives `link` its key; the caller then starts it.
+  void on_open(std::shared_ptr<Link> link);
+  // Makes `next` the link of the session whose link has key `key`, after
+  // its handshake: `next` gets the key, and every later output of the
+  // session goes to it. The link it replaces stays bound to the session:
+  // what was queued on it still leaves on it, its frames still reach the
+  // session, and its close ends the session like the new one's. When the
+  // session ends, every link it had is closed. False (and `next` is left
+  // alone) if no handshaken session has that key.
+  bool replace_link(std::uint64_t key, std::shared_ptr<Link> next);
+  void on_frame(Link& link, std::span<const std::uint8_t> body) override;
+  void on_closed(Link& link, const std::string& reason) override;
 
   // Sends what the scheduler's events ask for (after a command the host
   // ran on the scheduler itself, outside any frame).
   void flush_events() { deliver_events(); }
 
-  // Closes every connection once its queued output is written (daemon
+  // Closes every peer once its queued output is written (daemon
   // shutdown).
   void close_all(const std::string& reason);
-  std::size_t connection_count() const { return connections_.size(); }
+  // Peers connected, handshaken or not.
+  std::size_t peer_count() const { return peers_.size(); }
   // Limits daemon-wide repeated lines (connections refused, closed before
   // their handshake).
   LogLimiter& log_limiter() { return log_limit_; }
 
  private:
   struct Peer {
-    std::shared_ptr<Connection> connection;
+    std::shared_ptr<Link> link;  // output goes here (replace_link)
+    // Links replaced by a later one; still bound to the session.
+    std::vector<std::shared_ptr<Link>> former;
     core::SessionId session;       // 0 until Hello
     core::Role role = core::Role::client;
     std::string program;
-    std::uint64_t frames = 0;  // handled so far, the Hello included
+    // Frames handled for this session so far, the Hello included, by
+    // whichever link they came: what Mail.after_frames counts.
+    std::uint64_t frames_handled = 0;
     // A program's environment (Hello.env), for the workers started for it.
     std::shared_ptr<const ProgramEnvironment> env;
     // This peer's repeated warnings (one line per error it provokes).
     LogLimiter log_limit;
   };
 
-  // A Mail Send held until session `after` has had `frames` frames
-  // handled (Mail.after_frames): the frame, copied 8-aligned.
+  // A Mail op held until session `after` has had `frames` frames handled
+  // (Mail.after_frames): the frame, copied 8-aligned.
   struct Deferred {
     core::SessionId after;
     std::uint64_t frames = 0;
-    std::uint64_t connection = 0;  // the sender's
+    core::SessionId sender;
     std::size_t size = 0;
     std::vector<std::uint64_t> body;
   };
@@ -93,7 +107,8 @@ class Dispatcher final : public FrameHandler {
              std::uint64_t frames);
   // Handles what waited for `after` (all of it when `all`: it closed).
   void run_deferred(core::SessionId after, bool all);
-  void drop_deferred_of(std::uint64_t connection);
+  // Drops what `sender`'s session had waiting (it closed).
+  void drop_deferred_of(const Peer& sender);
 
   // Gives the scheduler the time before a command (for its statistics).
   void tick();
@@ -142,10 +157,10 @@ class Dispatcher final : public FrameHandler {
   LogLimiter log_limit_;
   std::function<void()> on_stop_;
   WorkerSource* workers_ = nullptr;
-  std::uint64_t next_connection_ = 1;
-  // By connection number (Connection::session holds it); element pointers
-  // are stable, so by_session_ points into it.
-  std::unordered_map<std::uint64_t, Peer> connections_;
+  std::uint64_t next_key_ = 1;
+  // By key (Link::key); element pointers are stable, so by_session_
+  // points into it.
+  std::unordered_map<std::uint64_t, Peer> peers_;
   std::unordered_map<core::SessionId, Peer*> by_session_;
   std::vector<std::uint8_t> scratch_;
   proto::Encoder encoder_{scratch_};

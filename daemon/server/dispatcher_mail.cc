@@ -1,6 +1,7 @@
 // Dispatcher: messaging (Mail, MailReply). The queues and their rules are
-// the core's (scheduler.h); here, the wire, and Sends held back until a
-// worker's own frames have been read (Mail.after_frames).
+// the core's (scheduler.h); here, the wire, and Mail ops held back until
+// enough of a worker session's own frames have been handled
+// (Mail.after_frames), by whichever link they came.
 #include <cstring>
 
 #include "dispatcher.h"
@@ -13,7 +14,7 @@ namespace fb = proto::fb;
 using core::Errc;
 
 namespace {
-// Mail ops one connection may have held back at once: each is a whole
+// Mail ops one session may have held back at once: each is a whole
 // frame copy, so a client naming a barrier that never comes must not
 // grow the daemon without bound.
 constexpr std::size_t MAX_DEFERRED_PER_SENDER = 1024;
@@ -24,7 +25,7 @@ void Dispatcher::mail(Peer& p, const fb::Mail& m) {
   if (after) {
     Peer* w = peer_of(after);
     if (w == nullptr || w->role != core::Role::worker ||
-        w->connection->peer().pid != p.connection->peer().pid) {
+        w->link->peer().pid != p.link->peer().pid) {
       return send_error(p, Errc::not_permitted,
                         "a Mail may wait only for a worker session of its "
                         "own process",
@@ -43,7 +44,8 @@ void Dispatcher::mail(Peer& p, const fb::Mail& m) {
 bool Dispatcher::barrier_met(const fb::Mail& m) {
   if (m.after_session() == 0) return true;
   Peer* w = peer_of(core::SessionId{m.after_session()});
-  return w == nullptr || w->frames >= m.after_frames();  // gone: wait no more
+  // Gone: wait no more.
+  return w == nullptr || w->frames_handled >= m.after_frames();
 }
 
 void Dispatcher::mail_now(Peer& p, const fb::Mail& m) {
@@ -121,7 +123,7 @@ void Dispatcher::mail_board(Peer& p, const fb::Mail& m) {
     encoder_for(p).mail_reply(m.request(), true, {}, &value,
                               board.value().value);
   }
-  p.connection->flush_soon();
+  p.link->flush_soon();
 }
 
 void Dispatcher::mail_reply(Peer& p, const fb::Mail& m,
@@ -130,12 +132,12 @@ void Dispatcher::mail_reply(Peer& p, const fb::Mail& m,
     return send_error(p, st.error().code, st.error().message, 0, m.request());
   }
   encoder_for(p).mail_reply(m.request(), false, {}, nullptr);
-  p.connection->flush_soon();
+  p.link->flush_soon();
 }
 
 const Dispatcher::Deferred* Dispatcher::last_deferred_of(const Peer& p) const {
   for (auto it = deferred_.rbegin(); it != deferred_.rend(); ++it) {
-    if (it->connection == p.connection->session) return &*it;
+    if (it->sender == p.session) return &*it;
   }
   return nullptr;
 }
@@ -144,25 +146,26 @@ void Dispatcher::defer(Peer& p, const fb::Mail& m, core::SessionId after,
                        std::uint64_t frames) {
   std::size_t mine = 0;
   for (const Deferred& d : deferred_) {
-    if (d.connection == p.connection->session) ++mine;
+    if (d.sender == p.session) ++mine;
   }
   if (mine >= MAX_DEFERRED_PER_SENDER) {
     return send_error(p, Errc::too_many_in_flight,
                       "too many Mail ops waiting for a worker's frames", 0,
                       m.request());
   }
-  Deferred d{after, frames, p.connection->session, frame_.size(),
+  Deferred d{after, frames, p.session, frame_.size(),
              std::vector<std::uint64_t>((frame_.size() + 7) / 8)};
   std::memcpy(d.body.data(), frame_.data(), frame_.size());
   deferred_.push_back(std::move(d));
 }
 
 void Dispatcher::run_deferred(core::SessionId after, bool all) {
-  // Taken out first, in order: handling one may close a connection.
+  // Taken out first, in order: handling one may end a session.
   std::vector<Deferred> ready;
   Peer* w = peer_of(after);
   for (auto it = deferred_.begin(); it != deferred_.end();) {
-    if (it->after == after && (all || w == nullptr || w->frames >= it->frames)) {
+    if (it->after == after &&
+        (all || w == nullptr || w->frames_handled >= it->frames)) {
       ready.push_back(std::move(*it));
       it = deferred_.erase(it);
     } else {
@@ -170,8 +173,8 @@ void Dispatcher::run_deferred(core::SessionId after, bool all) {
     }
   }
   for (Deferred& d : ready) {
-    auto c = connections_.find(d.connection);
-    if (c == connections_.end()) continue;  // dropped with its sender
+    Peer* sender = peer_of(d.sender);
+    if (sender == nullptr) continue;  // dropped with its sender
     std::span<const std::uint8_t> body(
         reinterpret_cast<const std::uint8_t*>(d.body.data()), d.size);
     std::string why;
@@ -179,17 +182,17 @@ void Dispatcher::run_deferred(core::SessionId after, bool all) {
     const fb::Mail* m = env ? env->message_as_Mail() : nullptr;
     if (m == nullptr) continue;  // verified once already
     frame_ = body;
-    Peer& p = c->second;
+    Peer& p = *sender;
     // Behind an op that waits again, or waiting for its own barrier: back
     // in line, in order (the first one back blocks the rest of its sender).
     if (const Deferred* last = last_deferred_of(p)) {
-      deferred_.push_back(Deferred{last->after, last->frames, d.connection,
+      deferred_.push_back(Deferred{last->after, last->frames, d.sender,
                                    d.size, std::move(d.body)});
       continue;
     }
     if (!barrier_met(*m)) {
       deferred_.push_back(Deferred{core::SessionId{m->after_session()},
-                                   m->after_frames(), d.connection, d.size,
+                                   m->after_frames(), d.sender, d.size,
                                    std::move(d.body)});
       continue;
     }
@@ -198,9 +201,9 @@ void Dispatcher::run_deferred(core::SessionId after, bool all) {
   }
 }
 
-void Dispatcher::drop_deferred_of(std::uint64_t connection) {
+void Dispatcher::drop_deferred_of(const Peer& sender) {
   for (auto it = deferred_.begin(); it != deferred_.end();) {
-    if (it->connection != connection) {
+    if (it->sender != sender.session) {
       ++it;
       continue;
     }
@@ -211,10 +214,7 @@ void Dispatcher::drop_deferred_of(std::uint64_t connection) {
     const fb::Envelope* env = proto::verify_envelope(body, why);
     const fb::Mail* m = env ? env->message_as_Mail() : nullptr;
     if (m != nullptr && m->kind() == fb::MailKind::Send) {
-      auto sender = connections_.find(connection);
-      BlobCheck check;
-      check.instance = info_.blob_instance;
-      if (sender != connections_.end()) check = blob_check(sender->second);
+      BlobCheck check = blob_check(sender);
       std::string bad;
       core::Value v = to_core(m->value(), bad, check);
       if (bad.empty()) unlink_unnamed(v.blobs);
@@ -240,7 +240,7 @@ void Dispatcher::send_mail(const core::MailEvent& e) {
                           v->blobs};
     encoder_for(*to).mail_reply(e.request, true, e.tag, &value);
   }
-  to->connection->flush_soon();
+  to->link->flush_soon();
 }
 
 }  // namespace bocd::server

@@ -45,10 +45,11 @@ std::string fd_limit() {
 
 }  // namespace
 
-Server::Server(asio::io_context& io, ServerConfig config, Clock now)
+Server::Server(asio::io_context& io, ServerConfig config, Clock now,
+               core::Scheduler& scheduler, core::PumpWatchdog& watchdog)
     : io_(io),
       config_(std::move(config)),
-      scheduler_(config_.limits),
+      scheduler_(scheduler),
       receive_budget_(config_.max_receive_bytes),
       dispatcher_(scheduler_,
                   DaemonInfo{config_.version, config_.workers,
@@ -59,7 +60,7 @@ Server::Server(asio::io_context& io, ServerConfig config, Clock now)
                              config_.workers_problem,
                              config_.blob_instance}),
       now_(now),
-      watchdog_(config_.pump_warn.count()),
+      watchdog_(watchdog),
       housekeeping_timer_(io),
       accept_timer_(io) {}
 
@@ -305,7 +306,7 @@ void Server::admit(stream::socket socket) {
     return;
   }
   if (config_.max_connections > 0 &&
-      dispatcher_.connection_count() >= config_.max_connections) {
+      dispatcher_.peer_count() >= config_.max_connections) {
     std::string n = std::to_string(config_.max_connections);
     refuse(socket.native_handle(),
            "the bocd daemon has too many connections (" + n +
@@ -323,6 +324,7 @@ void Server::admit(stream::socket socket) {
                        config_.handshake_timeout},
       receive_budget_);
   dispatcher_.on_open(c);
+  c->start();
 }
 
 void Server::stop_listening() {

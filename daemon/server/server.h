@@ -1,7 +1,7 @@
 // Server: the daemon's socket edge. Listens on a UNIX stream socket,
-// admits peers by SO_PEERCRED, and runs one Dispatcher over one Scheduler,
-// all on the io_context thread it is given: the core is single-threaded
-// (docs/architecture.md, Layers).
+// admits peers by SO_PEERCRED as Connections (socket Links), and runs one
+// Dispatcher over the Scheduler it is lent, all on the io_context thread
+// it is given: the core is single-threaded (docs/architecture.md, Layers).
 //
 // Socket file rules: the parent directory is created 0700 if missing, and
 // refused if another user owns it or others may write to it
@@ -30,6 +30,7 @@
 
 #include <boost/asio.hpp>
 
+#include "connection.h"
 #include "core/core.h"
 #include "dispatcher.h"
 
@@ -73,7 +74,10 @@ class Server {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
 
-  Server(boost::asio::io_context& io, ServerConfig config, Clock now);
+  // `scheduler` (made with config.limits) and `watchdog` (with
+  // config.pump_warn) belong to the caller and must outlive the server.
+  Server(boost::asio::io_context& io, ServerConfig config, Clock now,
+         core::Scheduler& scheduler, core::PumpWatchdog& watchdog);
   ~Server();
 
   // Binds and starts accepting. Throws DaemonRunning, std::runtime_error
@@ -99,10 +103,7 @@ class Server {
   // A worker asked for `program` could not be started, or died before it
   // connected: `why` (its own words, if any).
   void worker_failed(core::SessionId program, std::string why);
-  std::size_t connection_count() const {
-    return dispatcher_.connection_count();
-  }
-  core::Scheduler& scheduler() { return scheduler_; }
+  std::size_t connection_count() const { return dispatcher_.peer_count(); }
   const std::string& socket_path() const { return config_.socket_path; }
 
  private:
@@ -120,13 +121,13 @@ class Server {
 
   boost::asio::io_context& io_;
   ServerConfig config_;
-  core::Scheduler scheduler_;
+  core::Scheduler& scheduler_;
   // Before the dispatcher: the connections it holds refer to it.
   ReceiveBudget receive_budget_;
   Dispatcher dispatcher_;
   std::optional<boost::asio::local::stream_protocol::acceptor> acceptor_;
   Clock now_;
-  core::PumpWatchdog watchdog_;
+  core::PumpWatchdog& watchdog_;
   boost::asio::steady_timer housekeeping_timer_;
   bool owns_path_ = true;  // false for an adopted socket
   boost::asio::steady_timer accept_timer_;

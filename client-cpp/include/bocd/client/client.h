@@ -132,7 +132,8 @@ class Access {
 using Body = std::function<void(Access&)>;
 
 // What a message sent on one connection must wait for on another
-// (Client::mail_barrier): `frames` frames of session `session` handled.
+// (Client::mail_barrier): `frames` frames handled for session `session`,
+// the Hello included, whichever of its transports they came by.
 struct MailBarrier {
   std::uint64_t session = 0;
   std::uint64_t frames = 0;

@@ -1,0 +1,76 @@
+// Link: what a FrameHandler (the Dispatcher) uses of one peer's transport.
+// A link delivers whole, size-checked frame bodies to its handler and
+// carries framed output back; how the bytes move (a UNIX socket today:
+// Connection) is the link's business. The handler knows only this.
+//
+// Thread: the io_context thread only, for every call in both directions.
+//
+// Keys: the handler gives each peer a key (Link::key) when it first sees
+// it, and finds the peer's state by that key in on_frame and on_closed,
+// never by the Link's address. So a peer's link may be replaced by another
+// carrying the same key after the handshake (Dispatcher::replace_link):
+// frames from either reach the same session, output goes to the current
+// one, and the first close of any of them ends the session.
+//
+// Lifetime: the handler holds a shared_ptr to each link of a peer from
+// on_open (or replace_link) until that peer's session ends; a link keeps
+// itself alive while it has I/O pending. A link must stay valid during
+// its own on_frame and on_closed calls.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "peer.h"
+
+namespace bocd::server {
+
+class Link;
+
+class FrameHandler {
+ public:
+  virtual ~FrameHandler() = default;
+  // One verified-size frame body from `link`, in the order the peer sent
+  // it on that link. May send, or close any link.
+  virtual void on_frame(Link& link, std::span<const std::uint8_t> body) = 0;
+  // Called by the link exactly once, after it is closed for any reason:
+  // the peer went, a transport error, a limit, or a close() or
+  // close_after_flush() the handler itself called (then from inside that
+  // call, or when the flush ends). No on_frame follows it.
+  virtual void on_closed(Link& link, const std::string& reason) = 0;
+};
+
+class Link {
+ public:
+  virtual ~Link() = default;
+
+  // Framed bytes to send (proto::Encoder appends them); append, then call
+  // flush_soon(). Every frame appended before the handler returns to the
+  // event loop leaves together: a burst of frames costs one write.
+  virtual std::vector<std::uint8_t>& out() = 0;
+  virtual void flush_soon() = 0;
+
+  // Closes now; queued output is dropped. Idempotent.
+  virtual void close(const std::string& reason) = 0;
+  // Stops delivering frames, sends what is queued, then closes.
+  virtual void close_after_flush(const std::string& reason) = 0;
+
+  // The peer completed its handshake: lifts the limits on a peer not yet
+  // admitted (its deadline, its frame size).
+  virtual void handshake_done() = 0;
+  // Keeps the peer's end open until this process exits, so a peer that
+  // asked the daemon to stop learns it is gone (end-of-file) rather than
+  // merely stopping.
+  virtual void hold_open_until_exit() = 0;
+
+  virtual bool closed() const = 0;
+  // Who is on the other end, as the kernel says (not as the peer claims).
+  virtual const PeerCredentials& peer() const = 0;
+
+  // Owned by the FrameHandler: the key of the peer this link serves.
+  std::uint64_t key = 0;
+};
+
+}  // namespace bocd::server
