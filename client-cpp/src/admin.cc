@@ -44,6 +44,7 @@ struct AdminClient::State {
   bool quiesced = false;
   bool stopping = false;
   std::string closed;  // why, once the daemon closed us
+  std::string path;
   std::unique_ptr<Channel> channel;
 
   void on_frame(const fb::Envelope& env) {
@@ -90,11 +91,13 @@ struct AdminClient::State {
 
 AdminClient::AdminClient(const std::string& socket)
     : state_(std::make_unique<State>()) {
-  std::string path = socket.empty() ? proto::default_socket_path() : socket;
-  state_->channel =
-      std::make_unique<Channel>(path, fb::Role::Admin, "bocd-admin",
-                                proto::Encoder::HelloExtras{},
-                                daemon_uid_from_env());
+  ChannelOptions options;
+  options.path = socket.empty() ? proto::default_socket_path() : socket;
+  options.role = fb::Role::Admin;
+  options.program = "bocd-admin";
+  options.daemon_uid = daemon_uid_from_env();
+  state_->path = options.path;
+  state_->channel = open_channel(options);
   State* s = state_.get();
   s->channel->start([s](const fb::Envelope& e,
                         std::span<const std::uint8_t>) { s->on_frame(e); },
@@ -108,7 +111,7 @@ AdminClient::AdminClient(const std::string& socket)
 AdminClient::~AdminClient() { state_->channel->close(); }
 
 const std::string& AdminClient::socket() const {
-  return state_->channel->path();
+  return state_->path;
 }
 
 std::uint64_t AdminClient::begin(std::uint64_t State::*slot) {

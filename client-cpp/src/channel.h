@@ -1,29 +1,24 @@
-// Channel: the client side of one daemon connection. Connects and
-// handshakes synchronously, then runs an IO thread that reads frames and
-// writes whatever callers queued, batching everything queued while a write
-// is in flight into the next write.
+// Channel: what a Client needs of its connection to the daemon, whatever
+// carries the frames (the UNIX socket today: SocketChannel). A channel is
+// connected and handshaken when open_channel() returns it; start() then
+// runs its IO thread, which delivers the daemon's frames.
 //
-// Thread safety: send() from any thread; the frame and close callbacks run
-// on the IO thread.
+// Thread safety: send(), send_urgent() and flush_urgent() from any thread;
+// send_batched() and flush_counted() as stated; the frame and close
+// callbacks run on the IO thread.
 #pragma once
 
-#include <atomic>
-#include <chrono>
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
-#include <thread>
-#include <vector>
-
-// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
-#include <utility>
-
-#include <boost/asio.hpp>
 
 #include "bocd/proto/codec.h"
+#include "function_ref.h"
 
 namespace bocd::client {
 
@@ -42,6 +37,22 @@ struct Welcome {
 // UntrustedDaemonError naming the value when it is neither.
 std::optional<uid_t> daemon_uid_from_env();
 
+struct ChannelOptions {
+  std::string path;  // the daemon's socket
+  proto::fb::Role role = proto::fb::Role::Client;
+  std::string program;
+  proto::Encoder::HelloExtras extras;
+  // Besides this process's own uid, the one uid the daemon may run as.
+  std::optional<uid_t> daemon_uid;
+  // Every frame is written out by the thread that sends or flushes it
+  // (blocking while the daemon is behind), never left to the IO thread.
+  // For a worker, whose IO thread runs bodies: a body that must know its
+  // frames have left (before a message on another connection names a cown
+  // it created) can then flush_counted() and find nothing left behind a
+  // write that only the IO thread could finish.
+  bool caller_writes = false;
+};
+
 class Channel {
  public:
   // The verified envelope and the frame body it points into (valid only
@@ -49,153 +60,58 @@ class Channel {
   using OnFrame = std::function<void(const proto::fb::Envelope&,
                                      std::span<const std::uint8_t> body)>;
   using OnClose = std::function<void(const std::string& why)>;
+  // Encodes one or more frames; called at once, under the channel's lock.
+  using Encode = FunctionRef<void(proto::Encoder&)>;
 
-  // Throws NoDaemonError when nothing answers at `path`,
-  // UntrustedDaemonError when its directory is unsafe or the daemon runs
-  // as neither this process's uid nor `daemon_uid` (checked before
-  // anything is sent), ConnectionError for other failures, Error when the
-  // daemon refuses the handshake.
-  Channel(std::string path, proto::fb::Role role, const std::string& program,
-          const proto::Encoder::HelloExtras& extras = {},
-          std::optional<uid_t> daemon_uid = std::nullopt);
-  ~Channel();
-  Channel(const Channel&) = delete;
-  Channel& operator=(const Channel&) = delete;
+  virtual ~Channel() = default;
 
-  const Welcome& welcome() const { return welcome_; }
-  const std::string& path() const { return path_; }
+  virtual const Welcome& welcome() const = 0;
 
   // Starts the IO thread. Callbacks must not call close().
-  void start(OnFrame on_frame, OnClose on_close);
+  virtual void start(OnFrame on_frame, OnClose on_close) = 0;
 
-  // Runs `encode(encoder)` under the channel's lock and schedules a
-  // write. Frames leave in the order their send() calls returned, across
-  // threads: on the IO thread, batched frames (send_batched) go first.
-  // The IO thread writes them, so a burst of sends costs one write.
-  //
-  // From another thread, the first send after a quiet spell wakes the IO
-  // thread, which writes it at once and then, while sends keep coming,
-  // writes what has gathered every LINGER (see linger()) without being
-  // woken for each: a wake-up is a context switch, and a program's flood
-  // of submits would otherwise pay one per frame or two. A frame waits at
-  // most LINGER; a caller about to block on a reply writes everything
-  // itself (send_direct, flush_urgent).
-  template <class F>
-  void send(F&& encode) {
-    bool io = on_io_thread();
-    if (io) hand_over_io_output();
-    std::lock_guard<std::mutex> lock(mu_);
-    encode(encoder_);
-    if (sync_writes_) {
-      write_direct_locked();  // see set_sync_writes
-    } else if (io) {
-      schedule_flush_locked();
-    } else if (pending_.size() >= DIRECT_BYTES) {
-      write_direct_locked();  // enough for one write: no need to wait
-    } else if (!lingering_) {
-      lingering_ = true;
-      boost::asio::post(io_, [this] { linger(); });
-    }
-  }
+  // Runs `encode` and queues what it sealed. Frames leave in the order
+  // their send calls returned, across threads; on the IO thread, the
+  // frames of send_batched() go first. A frame may wait a short while to
+  // leave with others; see the implementation for how long.
+  virtual void send(Encode encode) = 0;
 
-  // send(), but the calling thread writes the socket itself (as
-  // flush_urgent) instead of waking the IO thread to write it: for a frame
-  // another process waits on, sent from a thread other than the IO thread.
-  template <class F>
-  void send_direct(F&& encode) {
-    if (on_io_thread()) return send(std::forward<F>(encode));
-    std::lock_guard<std::mutex> lock(mu_);
-    encode(encoder_);
-    write_direct_locked();
-  }
+  // send(), but the calling thread gets everything queued out now, as
+  // flush_urgent(): for a frame another process waits on, or a caller
+  // about to block on the reply. On the IO thread, the same as send().
+  virtual void send_urgent(Encode encode) = 0;
 
-  // Writes everything pending now, from the calling thread, unless an
-  // async write is in flight (then it follows that write). For a caller
-  // about to block on the reply: waking the IO thread to write costs a
-  // context switch, the largest part of a round trip on these machines.
-  // Non-blocking; what the socket does not take goes the async way. On the
-  // IO thread, the batched frames are handed over first.
-  void flush_urgent();
+  // IO thread only: queues frames that leave at the end of the current
+  // burst of incoming frames (or before the next send), so a burst of
+  // completions costs one hand-over. For frames nobody else waits to see
+  // ordered against other threads' frames.
+  virtual void send_batched(Encode encode) = 0;
 
-  // IO thread only: encodes into a private buffer handed over at the end
-  // of the read burst (or before the next send()), so the completions of a
-  // burst cost one lock. For frames nobody else waits to see ordered
-  // against other threads' frames (completions).
-  template <class F>
-  void send_batched(F&& encode) {
-    encode(io_encoder_);
-  }
+  // The caller is about to block on a reply: everything queued leaves now,
+  // as far as the transport takes it without blocking (the rest follows
+  // from the IO thread). On the IO thread, batched frames go first.
+  virtual void flush_urgent() = 0;
 
-  // Every write is made whole by the calling thread (blocking while the
-  // socket is full), none by an async chain. For a worker, whose IO thread
-  // runs bodies: a body that must know its frames have left (before a
-  // message on another connection names a cown it created) can then flush
-  // with flush_urgent() and find nothing left behind an async write that
-  // only the IO thread could finish. Set before start().
-  void set_sync_writes() { sync_writes_ = true; }
-  // With sync writes, from the IO thread: writes everything queued and
-  // returns the frames sealed so far, the Hello included, all of them
-  // written (the daemon has read them once it has handled that many for
-  // this session, which counts frames per session, not per transport). One critical section, so no frame is counted that
-  // another thread queued and left for later.
-  std::uint64_t flush_counted();
+  // With ChannelOptions::caller_writes, from the IO thread: writes
+  // everything queued and returns the count of frames this session has
+  // sealed so far, the Hello included, all of them written out (the daemon
+  // has read them once it has handled that many from this session, by
+  // whatever path they came). No frame is counted that another thread
+  // queued and left for later.
+  virtual std::uint64_t flush_counted() = 0;
 
-  // Stops the IO thread and closes the socket. Idempotent; not from the
-  // IO thread.
-  void close();
-  bool on_io_thread() const {
-    return std::this_thread::get_id() ==
-           io_thread_.load(std::memory_order_acquire);
-  }
+  // Stops the IO thread and disconnects; frames sent after this go
+  // nowhere. Idempotent; not from the IO thread.
+  virtual void close() = 0;
 
- private:
-  void check_directory(std::optional<uid_t> daemon_uid);
-  void check_daemon_uid(std::optional<uid_t> daemon_uid);
-  void handshake(proto::fb::Role role, const std::string& program,
-                 const proto::Encoder::HelloExtras& extras);
-  void read();
-  void flush();
-  void linger();
-  void schedule_flush_locked();
-  void write_direct_locked();
-  void mark_closed();
-  void fail(const std::string& why);
-  void hand_over_io_output();
-
-  std::string path_;
-  boost::asio::io_context io_;
-  boost::asio::local::stream_protocol::socket socket_{io_};
-  proto::FrameBuffer frames_;
-  Welcome welcome_;
-  OnFrame on_frame_;
-  OnClose on_close_;
-  std::thread thread_;
-  // Set by the IO thread itself before it runs anything (thread_ is
-  // assigned only after the thread has started). Release pairs with the
-  // acquire in on_io_thread().
-  std::atomic<std::thread::id> io_thread_{};
-  bool failed_ = false;  // IO thread only
-  bool sync_writes_ = false;
-
-  std::mutex mu_;
-  std::vector<std::uint8_t> pending_;   // guarded by mu_
-  bool flush_scheduled_ = false;        // guarded by mu_
-  // linger() runs (or is posted): other threads' sends need not wake the
-  // IO thread. It stops after IDLE_LINGERS rounds that found nothing.
-  bool lingering_ = false;              // guarded by mu_
-  int idle_lingers_ = 0;                // guarded by mu_
-  static constexpr auto LINGER = std::chrono::microseconds(100);
-  static constexpr int IDLE_LINGERS = 4;
-  // A send from another thread that leaves this much pending writes it.
-  static constexpr std::size_t DIRECT_BYTES = 32 * 1024;
-  static constexpr std::chrono::seconds HANDSHAKE_TIMEOUT{5};
-  boost::asio::steady_timer linger_timer_{io_};  // IO thread only
-  bool async_in_flight_ = false;        // guarded by mu_: writing_ is out
-  bool closed_ = false;                 // guarded by mu_: no direct writes
-  proto::Encoder encoder_{pending_};    // guarded by mu_
-  std::vector<std::uint8_t> writing_;   // IO thread only
-  std::vector<std::uint8_t> io_out_;    // IO thread only
-  proto::Encoder io_encoder_{io_out_};  // IO thread only
+  virtual bool on_io_thread() const = 0;
 };
+
+// Connects to the daemon at options.path and handshakes. Throws
+// NoDaemonError when nothing answers there, UntrustedDaemonError when its
+// directory is unsafe or the daemon runs as neither this process's uid nor
+// options.daemon_uid (checked before anything is sent), ConnectionError
+// for other failures, Error when the daemon refuses the handshake.
+std::unique_ptr<Channel> open_channel(const ChannelOptions& options);
 
 }  // namespace bocd::client

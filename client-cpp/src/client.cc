@@ -63,9 +63,12 @@ Client::Client(Options options)
       on_unhandled_(std::move(options.on_unhandled)),
       stall_after_(options.stall_after) {
   pending_.reserve(window_ + 1);
-  std::string path =
-      options.socket.empty() ? proto::default_socket_path() : options.socket;
-  proto::Encoder::HelloExtras extras;
+  ChannelOptions channel;
+  channel.path = options.socket.empty() ? proto::default_socket_path()
+                                        : options.socket;
+  channel.role = worker_ ? fb::Role::Worker : fb::Role::Client;
+  channel.program = options.program;
+  proto::Encoder::HelloExtras& extras = channel.extras;
   if (options.environment) {
     const Environment& e = *options.environment;
     extras.has_env = true;
@@ -76,16 +79,15 @@ Client::Client(Options options)
     extras.cwd = e.cwd;
     extras.bocd_path = e.bocd_path;
   }
-  std::string token = options.worker_token;
-  if (token.empty() && worker_) {
+  extras.token = options.worker_token;
+  if (extras.token.empty() && worker_) {
     const char* from_env = std::getenv("BOCD_WORKER_TOKEN");
-    if (from_env != nullptr) token = from_env;
+    if (from_env != nullptr) extras.token = from_env;
   }
-  extras.token = token;
-  channel_ = std::make_unique<Channel>(
-      path, worker_ ? fb::Role::Worker : fb::Role::Client, options.program,
-      extras, options.daemon_uid ? options.daemon_uid : daemon_uid_from_env());
-  if (worker_) channel_->set_sync_writes();  // see mail_barrier()
+  channel.daemon_uid =
+      options.daemon_uid ? options.daemon_uid : daemon_uid_from_env();
+  channel.caller_writes = static_cast<bool>(worker_);  // see mail_barrier()
+  channel_ = open_channel(channel);
   channel_->start([this](const fb::Envelope& e,
                           std::span<const std::uint8_t> body) {
                    on_frame(e, body);
@@ -479,7 +481,7 @@ void Client::send_completion(const fb::Dispatch& d, Value& result,
       enc.complete(d.behavior(), updates, run_ns);
     });
   } else {  // a pinned run: the cowns' next behaviors wait for this frame
-    channel_->send_direct([&](proto::Encoder& enc) {
+    channel_->send_urgent([&](proto::Encoder& enc) {
       enc.complete(d.behavior(), updates, run_ns);
     });
   }
@@ -621,7 +623,7 @@ Client::Waited Client::wait_quiesced(
     open_quiesce_ = 0;
   }
   if (send) {
-    channel_->send_direct([&](proto::Encoder& enc) { enc.quiesce(request); });
+    channel_->send_urgent([&](proto::Encoder& enc) { enc.quiesce(request); });
   }
   std::unique_lock<std::mutex> lock(mu_);
   auto woken = [&] {
@@ -730,7 +732,7 @@ bool Client::make_room(std::chrono::milliseconds timeout) {
   }
   std::uint64_t below = channel_->welcome().max_in_flight / 4;
   if (request != 0) {
-    channel_->send_direct(
+    channel_->send_urgent(
         [&](proto::Encoder& enc) { enc.quiesce(request, below); });
   }
   std::unique_lock<std::mutex> lock(mu_);
@@ -762,7 +764,7 @@ bool Client::sync_pinned(std::chrono::milliseconds timeout) {
     }
   }
   if (request != 0) {
-    channel_->send_direct([&](proto::Encoder& enc) { enc.sync(request); });
+    channel_->send_urgent([&](proto::Encoder& enc) { enc.sync(request); });
   }
   std::unique_lock<std::mutex> lock(mu_);
   if (!wait_locked(lock, timeout,

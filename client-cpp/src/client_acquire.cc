@@ -146,7 +146,7 @@ void Client::release(const Lease& lease, const Value* update) {
   }
   // The cown's next behavior waits for this frame: write it now rather
   // than wake the IO thread to write it.
-  channel_->send_direct([&](proto::Encoder& enc) {
+  channel_->send_urgent([&](proto::Encoder& enc) {
     enc.complete(lease.behavior, updates);
   });
 }

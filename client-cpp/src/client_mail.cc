@@ -65,7 +65,7 @@ Client::Mail Client::mail_call(std::uint64_t program, int kind,
   }
   std::uint64_t request = new_mail_request();
   try {
-    channel_->send_direct([&](proto::Encoder& enc) {
+    channel_->send_urgent([&](proto::Encoder& enc) {
       std::optional<proto::ValueRef> v;
       if (value != nullptr) {
         v = proto::ValueRef{value->data, value->exception, {}, value->refs,
@@ -128,7 +128,7 @@ std::uint64_t Client::mail_receive(std::uint64_t program,
                                    const std::vector<std::string>& tags,
                                    bool wait, std::uint64_t behavior) {
   std::uint64_t request = new_mail_request();
-  channel_->send_direct([&](proto::Encoder& enc) {
+  channel_->send_urgent([&](proto::Encoder& enc) {
     enc.mail(request, fb::MailKind::Receive, program, tags, wait, nullptr,
              behavior);
   });
@@ -157,7 +157,7 @@ std::optional<Client::Mail> Client::mail_wait(
 }
 
 void Client::mail_cancel(std::uint64_t request) {
-  channel_->send_direct([&](proto::Encoder& enc) {
+  channel_->send_urgent([&](proto::Encoder& enc) {
     enc.mail(request, fb::MailKind::Cancel, 0, {}, false, nullptr);
   });
 }

@@ -21,7 +21,8 @@ void Client::blocking(std::uint64_t behavior) {
   blocked_sent_ = behavior;
   awaiting_recall_ = behavior;
   // Written under mu_, which hold_dispatch() takes: a dispatch the IO
-  // thread reads after this is held (sync writes: it is on the wire now).
+  // thread reads after this is held (a worker's channel has caller writes:
+  // it is on the wire now).
   channel_->send([&](proto::Encoder& enc) { enc.blocked(behavior); });
 }
 

@@ -59,7 +59,7 @@ TEST(Client, BehaviorsOnOneCownRunInSubmissionOrder) {
 
 // Submits the program's thread sends and never follows with a call that
 // writes (read, wait, acquire) still leave: the IO thread writes them, at
-// once after a quiet spell, else within its linger (channel.h). Singles
+// once after a quiet spell, else within its linger (socket_channel.h). Singles
 // and bursts, so both the waking and the lingering path are taken.
 TEST(Client, SubmitsLeaveWithoutACallThatFlushes) {
   DaemonProcess d;
