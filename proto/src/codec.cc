@@ -153,20 +153,23 @@ void Encoder::hello(fb::Role role, std::int32_t pid, std::string_view program,
   }
   auto token = x.token.empty() ? 0 : text(x.token);
   finish(fb::Message::Hello,
-         fb::CreateHello(fbb_, version, role, pid, name, env, token).Union());
+         fb::CreateHello(fbb_, version, role, pid, name, env, token, x.ring)
+             .Union());
 }
 
 void Encoder::welcome(std::uint64_t session, std::uint64_t id_base,
                       std::uint64_t id_count, std::uint32_t max_cowns,
                       std::uint32_t max_frame, std::uint32_t notice_keys,
                       std::uint64_t max_in_flight,
-                      std::string_view blob_prefix) {
+                      std::string_view blob_prefix, std::uint64_t ring_bytes,
+                      std::uint32_t spin_us) {
   fbb_.Clear();
   flatbuffers::Offset<flatbuffers::String> prefix;
   if (!blob_prefix.empty()) prefix = fbb_.CreateString(blob_prefix);
   finish(fb::Message::Welcome,
          fb::CreateWelcome(fbb_, session, id_base, id_count, max_cowns,
-                           max_frame, notice_keys, max_in_flight, prefix)
+                           max_frame, notice_keys, max_in_flight, prefix,
+                           ring_bytes, spin_us)
              .Union());
 }
 

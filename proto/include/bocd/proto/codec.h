@@ -54,6 +54,7 @@ class Encoder {
     std::span<const std::string> sys_path;
     bool has_env = false;
     std::string_view token;
+    bool ring = false;  // Hello.ring: the peer can take a ring segment
   };
   void hello(fb::Role role, std::int32_t pid, std::string_view program,
              const HelloExtras& extras,
@@ -62,7 +63,8 @@ class Encoder {
                std::uint64_t id_count, std::uint32_t max_cowns,
                std::uint32_t max_frame, std::uint32_t notice_keys = 64,
                std::uint64_t max_in_flight = 0,
-               std::string_view blob_prefix = {});
+               std::string_view blob_prefix = {},
+               std::uint64_t ring_bytes = 0, std::uint32_t spin_us = 0);
   void create_cown(std::uint64_t id, const ValueRef& value, bool pinned);
   void drop_cown(std::uint64_t id);
   void hold_cown(std::span<const std::uint64_t> ids);

@@ -44,7 +44,10 @@ struct ReceivedFds {
 // must come with the bytes: fewer, more (the kernel truncates the control
 // data) or anything but SCM_RIGHTS throws FdPassingError. OS failures
 // throw std::system_error.
+// With `none_is_ok`, bytes that carry no descriptors at all are accepted
+// too (a peer that may or may not pass them).
 ReceivedFds receive_with_fds(int socket, std::span<std::uint8_t> buffer,
-                             std::size_t expected_fds);
+                             std::size_t expected_fds,
+                             bool none_is_ok = false);
 
 }  // namespace bocd::proto
