@@ -97,6 +97,8 @@ server::ServerConfig server_config(const ServeOptions& o) {
           : default_max_connections(c.limits.max_worker_processes);
   c.handshake_timeout = std::chrono::milliseconds(o.handshake_timeout_ms);
   c.max_receive_bytes = o.max_receive_bytes;
+  c.ring_bytes = o.ring_bytes;
+  c.spin = std::chrono::microseconds(o.spin_us);
   return c;
 }
 

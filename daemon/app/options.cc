@@ -109,6 +109,21 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
                  "bytes of large frames being received at once, across "
                  "connections; a reader past it waits")
       ->check(CLI::Range(std::uint64_t{1} << 20, std::uint64_t{1} << 40));
+  app.add_option("--ring-bytes", o.ring_bytes,
+                 "bytes in each of a session's two shared-memory rings, a "
+                 "power of two (0: frames travel on the socket)")
+      ->check([](const std::string& v) -> std::string {
+        std::uint64_t n = std::stoull(v);
+        bool pow2 = n != 0 && (n & (n - 1)) == 0;
+        if (n == 0 || (pow2 && n >= 4096 && n <= (std::uint64_t{1} << 30))) {
+          return "";
+        }
+        return "must be 0 or a power of two from 4096 to 1073741824";
+      });
+  app.add_option("--spin-us", o.spin_us,
+                 "microseconds the daemon watches an idle ring before it "
+                 "parks (0: park at once)")
+      ->check(CLI::Range(0u, 100'000u));
   app.add_option("--nofile", o.nofile,
                  "set the daemon's file descriptor limit (RLIMIT_NOFILE) "
                  "(0: as inherited)");

@@ -59,6 +59,11 @@ struct ServeOptions {
   unsigned handshake_timeout_ms = 5000;
   std::uint64_t max_receive_bytes = std::uint64_t{256} << 20;
   unsigned nofile = 0;
+  // Shared-memory rings (docs/protocol.md, Shared-memory rings): bytes per
+  // ring (0: every session stays on its socket), and how long an idle
+  // ring is watched before the daemon parks on it.
+  std::uint64_t ring_bytes = 256 * 1024;
+  unsigned spin_us = 0;
 };
 
 struct StatusOptions {

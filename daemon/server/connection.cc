@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "bocd/proto/fd_passing.h"
+
 namespace bocd::server {
 
 namespace asio = boost::asio;
@@ -168,6 +170,23 @@ void Connection::flush() {
         }
         self->flush();
       });
+}
+
+bool Connection::send_with_fds(std::span<const std::uint8_t> frame,
+                               std::span<const int> fds, std::string& why) {
+  if (closed_ || closing_ || writing_ || !out_.empty()) {
+    why = "the connection has output queued";
+    return false;
+  }
+  try {
+    // Synchronous: a frame this small fits the empty socket buffer of a
+    // peer that has only just handshaken.
+    proto::send_with_fds(socket_.native_handle(), frame, fds);
+  } catch (const std::exception& e) {
+    why = e.what();
+    return false;
+  }
+  return true;
 }
 
 void Connection::hold_open_until_exit() {

@@ -57,6 +57,8 @@ class Connection final : public Link,
   std::vector<std::uint8_t>& out() override { return out_; }
   void flush_soon() override;
   void close(const std::string& reason) override;
+  bool send_with_fds(std::span<const std::uint8_t> frame,
+                     std::span<const int> fds, std::string& why) override;
   // Stops reading, sends what is queued, then closes.
   void close_after_flush(const std::string& reason) override;
   // No deadline any more, and frames up to max_frame_bytes.

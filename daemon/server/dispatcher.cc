@@ -205,11 +205,26 @@ void Dispatcher::hello(Peer& p, const fb::Hello& m) {
             "session {} connected: {} pid {} uid {} program '{}'",
             grant.id.value, role_name(p.role), p.link->peer().pid,
             p.link->peer().uid, p.program);
-  encoder_for(p).welcome(grant.id.value, grant.id_base, grant.id_count,
-                         info_.max_cowns_per_behavior, info_.max_frame_bytes,
-                         info_.notice_keys, info_.max_in_flight,
-                         proto::blob_prefix(info_.blob_instance,
-                                            grant.id.value));
+  auto welcome = [&](proto::Encoder& enc, const Upgrader::Terms& terms) {
+    enc.welcome(grant.id.value, grant.id_base, grant.id_count,
+                info_.max_cowns_per_behavior, info_.max_frame_bytes,
+                info_.notice_keys, info_.max_in_flight,
+                proto::blob_prefix(info_.blob_instance, grant.id.value),
+                terms.ring_bytes, terms.spin_us);
+  };
+  if (m.ring() && upgrader_ != nullptr) {
+    Upgrader::Result up = upgrader_->upgrade(p.link, welcome);
+    if (up.link) {
+      replace_link(p.link->key, std::move(up.link));
+      return;
+    }
+    if (up.failed) return p.link->close("cannot send the Welcome: " + up.why);
+    log_limited(p.log_limit, "no ring", spdlog::level::warn,
+                fmt::format("session {}: no shared-memory ring ({}); its "
+                            "frames stay on the socket",
+                            grant.id.value, up.why));
+  }
+  welcome(encoder_for(p), Upgrader::Terms{});
   p.link->flush_soon();
 }
 

@@ -18,6 +18,7 @@
 #include "core/core.h"
 #include "link.h"
 #include "log_limit.h"
+#include "upgrader.h"
 #include "wire_values.h"
 #include "worker_source.h"
 
@@ -48,6 +49,9 @@ class Dispatcher final : public FrameHandler {
   void on_stop_requested(std::function<void()> fn) { on_stop_ = std::move(fn); }
   // Who starts workers for programs (none: the daemon starts none).
   void set_worker_source(WorkerSource* source) { workers_ = source; }
+  // Who moves a session that asks for it (Hello.ring) onto a faster link
+  // after its Welcome (none: every session stays on its socket).
+  void set_upgrader(Upgrader* upgrader) { upgrader_ = upgrader; }
 
   // A new peer: gives `link` its key; the caller then starts it.
   void on_open(std::shared_ptr<Link> link);
@@ -157,6 +161,7 @@ class Dispatcher final : public FrameHandler {
   LogLimiter log_limit_;
   std::function<void()> on_stop_;
   WorkerSource* workers_ = nullptr;
+  Upgrader* upgrader_ = nullptr;
   std::uint64_t next_key_ = 1;
   // By key (Link::key); element pointers are stable, so by_session_
   // points into it.

@@ -65,6 +65,19 @@ class Link {
   // merely stopping.
   virtual void hold_open_until_exit() = 0;
 
+  // Sends `frame` (one whole frame) at once, with `fds` attached to its
+  // first byte (SCM_RIGHTS; they stay the caller's). Only while nothing
+  // else is queued or being written on the link, so the frame is next in
+  // order. False, with `why`, when the link cannot pass descriptors, has
+  // output queued, or the send failed; the link is not closed by it.
+  virtual bool send_with_fds(std::span<const std::uint8_t> frame,
+                             std::span<const int> fds, std::string& why) {
+    (void)frame;
+    (void)fds;
+    why = "this link cannot pass descriptors";
+    return false;
+  }
+
   virtual bool closed() const = 0;
   // Who is on the other end, as the kernel says (not as the peer claims).
   virtual const PeerCredentials& peer() const = 0;

@@ -62,7 +62,16 @@ Server::Server(asio::io_context& io, ServerConfig config, Clock now,
       now_(now),
       watchdog_(watchdog),
       housekeeping_timer_(io),
-      accept_timer_(io) {}
+      accept_timer_(io) {
+  if (config_.ring_bytes > 0) {
+    rings_.emplace(io_, dispatcher_,
+                   RingConfig{config_.ring_bytes, config_.spin,
+                              RingLimits{config_.max_frame_bytes,
+                                         config_.max_queued_bytes}},
+                   receive_budget_, now_);
+    dispatcher_.set_upgrader(&*rings_);
+  }
+}
 
 Server::~Server() { stop_listening(); }
 

@@ -33,6 +33,7 @@
 #include "connection.h"
 #include "core/core.h"
 #include "dispatcher.h"
+#include "ring_transport.h"
 
 namespace bocd::server {
 
@@ -61,6 +62,10 @@ struct ServerConfig {
   std::chrono::milliseconds unserved_grace{1000};
   // Workers started for programs retire after running nothing this long.
   std::chrono::milliseconds worker_idle{60000};
+  // Bytes per shared-memory ring of a session that asks for one (0: none),
+  // and how long an idle ring is watched before the daemon parks.
+  std::uint64_t ring_bytes = 256 * 1024;
+  std::chrono::microseconds spin{0};
   // The daemon's blob instance id (shm::InstanceLock, held by the app).
   std::string blob_instance;
 };
@@ -125,6 +130,8 @@ class Server {
   // Before the dispatcher: the connections it holds refer to it.
   ReceiveBudget receive_budget_;
   Dispatcher dispatcher_;
+  // After the dispatcher: the ring links it holds refer to it.
+  std::optional<RingTransport> rings_;
   std::optional<boost::asio::local::stream_protocol::acceptor> acceptor_;
   Clock now_;
   core::PumpWatchdog& watchdog_;

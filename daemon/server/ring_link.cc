@@ -1,0 +1,235 @@
+#include "ring_link.h"
+
+#include <algorithm>
+
+#include "bocd/proto/wake.h"
+
+namespace bocd::server {
+
+namespace asio = boost::asio;
+
+RingLink::RingLink(asio::io_context& io, FrameHandler& handler,
+                   std::shared_ptr<Link> socket, proto::Segment segment,
+                   proto::UniqueFd own_wake, proto::UniqueFd peer_wake,
+                   RingLimits limits, ReceiveBudget& budget,
+                   RingPoller& poller)
+    : handler_(handler),
+      socket_(std::move(socket)),
+      segment_(std::move(segment)),
+      peer_wake_(std::move(peer_wake)),
+      own_wake_(io, own_wake.release()),
+      writer_(segment_.from_daemon(), peer_wake_.get()),
+      reader_(segment_.to_daemon(), own_wake_.native_handle()),
+      frames_(limits.max_frame_bytes),
+      limits_(limits),
+      budget_(budget),
+      poller_(poller) {}
+
+RingLink::~RingLink() { release_budget(); }
+
+void RingLink::start() { poller_.activate(shared_from_this()); }
+
+void RingLink::flush_soon() {
+  if (closed_) return;
+  if (out_.size() - sent_ > limits_.max_queued_bytes) {
+    // Closed from a fresh handler: the caller may still be using its peer.
+    asio::post(own_wake_.get_executor(),
+               [self = shared_from_this(), n = out_.size() - sent_] {
+                 self->close("peer is not reading: " + std::to_string(n) +
+                             " bytes queued");
+               });
+    return;
+  }
+  if (!active) poller_.activate(shared_from_this());
+}
+
+bool RingLink::pump() {
+  if (closed_) return false;
+  bool moved = write_out();
+  if (!closed_ && !closing_ && !waiting_budget_) moved = read_in() || moved;
+  return moved;
+}
+
+bool RingLink::write_out() {
+  if (sent_ == out_.size()) return false;
+  proto::RingResult r = writer_.try_write(
+      std::span<const std::uint8_t>(out_).subspan(sent_));
+  if (!r.ok()) {
+    close(std::string("ring: ") + proto::describe(r.error));
+    return true;
+  }
+  if (r.bytes == 0) return false;
+  sent_ += r.bytes;
+  writer_.wake_peer_if_parked();
+  if (sent_ == out_.size()) {
+    out_.clear();
+    sent_ = 0;
+    if (closing_) close(closing_reason_);
+  }
+  return true;
+}
+
+bool RingLink::read_in() {
+  proto::RingResult r = reader_.read_into(frames_);
+  if (!r.ok()) {
+    close(std::string("ring: ") + proto::describe(r.error));
+    return true;
+  }
+  if (r.bytes > 0) reader_.wake_peer_if_parked();
+  for (;;) {
+    std::span<const std::uint8_t> body;
+    switch (frames_.next(body)) {
+      case proto::FrameBuffer::Next::need_more:
+        claim_budget();
+        return r.bytes > 0;
+      case proto::FrameBuffer::Next::oversized:
+        close("frame length exceeds the limit of " +
+              std::to_string(frames_.max_frame_bytes()) + " bytes");
+        return true;
+      case proto::FrameBuffer::Next::empty_frame:
+        close("empty frame");
+        return true;
+      case proto::FrameBuffer::Next::frame:
+        handler_.on_frame(*this, body);
+        if (closed_ || closing_) return true;
+        frames_.pop();
+        if (claimed_ > 0) {
+          release_budget();
+          frames_.trim(2 * SMALL_FRAME);
+        }
+        break;
+    }
+  }
+}
+
+bool RingLink::claim_budget() {
+  std::size_t n = frames_.pending_length();
+  if (n <= SMALL_FRAME || claimed_ > 0) return true;
+  if (n > budget_.limit()) {
+    close("frame of " + std::to_string(n) + " bytes is larger than the "
+          "daemon's budget for frames being received (" +
+          std::to_string(budget_.limit()) + " bytes)");
+    return false;
+  }
+  auto granted = [weak = weak_from_this(), n, &budget = budget_] {
+    auto self = weak.lock();
+    if (!self || self->closed_) {
+      budget.release(n);
+      return;
+    }
+    self->claimed_ = n;
+    self->waiting_budget_ = false;
+    // From a fresh handler: this runs inside another link's release.
+    asio::post(self->own_wake_.get_executor(), [self] {
+      if (!self->closed_ && !self->active) self->poller_.activate(self);
+    });
+  };
+  if (!budget_.claim(n, granted)) {
+    // The ring fills and the peer waits: that is the back-pressure.
+    waiting_budget_ = true;
+    return false;
+  }
+  claimed_ = n;
+  return true;
+}
+
+void RingLink::release_budget() {
+  std::size_t n = claimed_;
+  claimed_ = 0;
+  if (n > 0) budget_.release(n);
+}
+
+bool RingLink::park() {
+  if (closed_) return true;
+  // Waiting for room: the peer signals after it reads.
+  if (sent_ < out_.size() && !writer_.announce_parking()) return false;
+  // Waiting for data, unless a budget grant will wake us instead.
+  if (!closing_ && !waiting_budget_ && !reader_.announce_parking()) {
+    return false;
+  }
+  wait_for_signal();
+  return true;
+}
+
+void RingLink::wait_for_signal() {
+  if (waiting_ || closed_) return;
+  waiting_ = true;
+  own_wake_.async_wait(
+      asio::posix::stream_descriptor::wait_read,
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        self->waiting_ = false;
+        if (ec || self->closed_) return;
+        proto::drain_wake_fd(self->own_wake_.native_handle());
+        if (!self->active) self->poller_.activate(self);
+      });
+}
+
+void RingLink::close_after_flush(const std::string& reason) {
+  if (closed_ || closing_) return;
+  closing_ = true;
+  closing_reason_ = reason;
+  if (sent_ == out_.size()) return close(reason);
+  flush_soon();
+}
+
+void RingLink::close(const std::string& reason) {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  own_wake_.cancel(ignored);
+  out_.clear();
+  sent_ = 0;
+  release_budget();
+  handler_.on_closed(*this, reason);
+  // The peer learns it from its socket's end-of-file, after what was in
+  // the ring (it drains the ring before it believes the socket).
+  socket_->close(reason);
+}
+
+RingPoller::RingPoller(asio::io_context& io, std::chrono::microseconds spin,
+                       Clock now)
+    : io_(io), spin_(spin), now_(std::move(now)) {}
+
+void RingPoller::activate(const std::shared_ptr<RingLink>& link) {
+  if (link->active || link->closed()) return;
+  link->active = true;
+  active_.push_back(link);
+  last_work_ = now_();
+  schedule();
+}
+
+void RingPoller::schedule() {
+  if (scheduled_) return;
+  scheduled_ = true;
+  asio::post(io_, [this] {
+    scheduled_ = false;
+    round();
+  });
+}
+
+void RingPoller::round() {
+  bool worked = false;
+  // Links activated during the round (a frame handled here sends to
+  // another session) join active_ and are pumped in this round too.
+  for (std::size_t i = 0; i < active_.size(); ++i) {
+    std::shared_ptr<RingLink> link = active_[i];
+    worked = link->pump() || worked;
+  }
+  auto now = now_();
+  if (worked) last_work_ = now;
+  bool spinning = worked || now - last_work_ < spin_;
+  next_.clear();
+  for (auto& link : active_) {
+    if (link->closed()) {
+      link->active = false;
+    } else if (!spinning && link->park()) {
+      link->active = false;
+    } else {
+      next_.push_back(std::move(link));
+    }
+  }
+  active_.swap(next_);
+  if (!active_.empty()) schedule();
+}
+
+}  // namespace bocd::server
