@@ -31,6 +31,10 @@ struct Welcome {
   std::uint32_t notice_keys = 64;
   std::uint64_t max_in_flight = 0;  // 0: an older daemon did not say
   std::string blob_prefix;          // "": an older daemon did not say
+  // Non-zero: frames travel through shared-memory rings of this many
+  // bytes each (RingChannel), and the daemon spins spin_us on an idle one.
+  std::uint64_t ring_bytes = 0;
+  std::uint32_t spin_us = 0;
 };
 
 // $BOCD_DAEMON_UID (a uid or a user name), or empty when unset. Throws
@@ -51,7 +55,14 @@ struct ChannelOptions {
   // it created) can then flush_counted() and find nothing left behind a
   // write that only the IO thread could finish.
   bool caller_writes = false;
+  // Ask for shared-memory rings (options.extras.ring is set from it); the
+  // daemon may still keep the session on its socket.
+  bool ring = false;
 };
+
+// Whether $BOCD_TRANSPORT asks for rings: unset, empty or "ring" does,
+// "socket" does not. Throws ConnectionError naming any other value.
+bool rings_from_env();
 
 class Channel {
  public:

@@ -87,6 +87,7 @@ Client::Client(Options options)
   channel.daemon_uid =
       options.daemon_uid ? options.daemon_uid : daemon_uid_from_env();
   channel.caller_writes = static_cast<bool>(worker_);  // see mail_barrier()
+  channel.ring = rings_from_env();
   channel_ = open_channel(channel);
   channel_->start([this](const fb::Envelope& e,
                           std::span<const std::uint8_t> body) {

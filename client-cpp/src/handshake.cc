@@ -12,6 +12,7 @@
 
 #include "bocd/client/errors.h"
 #include "bocd/proto/blob_name.h"
+#include "bocd/proto/fd_passing.h"
 #include "bocd/proto/socket_dir.h"
 
 namespace bocd::client {
@@ -105,7 +106,8 @@ Welcome read_welcome(std::span<const std::uint8_t> body,
                   w->max_cowns_per_behavior(), w->max_frame_bytes(),
                   w->notice_keys() ? w->notice_keys() : 64u,
                   w->max_in_flight(),
-                  w->blob_prefix() ? w->blob_prefix()->str() : ""};
+                  w->blob_prefix() ? w->blob_prefix()->str() : "",
+                  w->ring_bytes(), w->spin_us()};
   if (!welcome.blob_prefix.empty() &&
       !proto::valid_blob_prefix(welcome.blob_prefix)) {
     throw ConnectionError("daemon at " + path +
@@ -116,9 +118,12 @@ Welcome read_welcome(std::span<const std::uint8_t> body,
 }
 
 // Reads more of the handshake into `frames`, waiting until `deadline`.
+// With `fds`, the read also takes the descriptors a Welcome may carry
+// (up to three, on its first byte).
 void read_some(stream::socket& socket, proto::FrameBuffer& frames,
                const std::string& path,
-               std::chrono::steady_clock::time_point deadline) {
+               std::chrono::steady_clock::time_point deadline,
+               std::vector<proto::UniqueFd>* fds) {
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -136,6 +141,22 @@ void read_some(stream::socket& socket, proto::FrameBuffer& frames,
   }
   boost::system::error_code ec;
   auto space = frames.prepare(4096);
+  if (fds != nullptr && fds->empty()) {
+    proto::ReceivedFds got;
+    try {
+      got = proto::receive_with_fds(socket.native_handle(), space, 3, true);
+    } catch (const std::exception& e) {
+      throw ConnectionError("the bocd daemon at " + path +
+                            " sent a bad handshake: " + e.what());
+    }
+    if (got.bytes == 0) {
+      throw ConnectionError("the bocd daemon at " + path +
+                            " closed the connection during the handshake");
+    }
+    *fds = std::move(got.fds);
+    frames.commit(got.bytes);
+    return;
+  }
   std::size_t n =
       socket.read_some(asio::buffer(space.data(), space.size()), ec);
   if (ec) {
@@ -169,6 +190,12 @@ Handshake connect_and_handshake(asio::io_context& io,
     auto next = h.frames.next(body);
     if (next == proto::FrameBuffer::Next::frame) {
       h.welcome = read_welcome(body, path);
+      if (h.welcome.ring_bytes > 0 && h.fds.size() != 3) {
+        throw ConnectionError("the bocd daemon at " + path +
+                              " offered shared-memory rings without their "
+                              "descriptors");
+      }
+      if (h.welcome.ring_bytes == 0) h.fds.clear();
       // The daemon sends frames as large as it accepts.
       h.frames.set_max_frame_bytes(
           std::max(h.welcome.max_frame, proto::DEFAULT_MAX_FRAME_BYTES));
@@ -178,7 +205,8 @@ Handshake connect_and_handshake(asio::io_context& io,
     if (next != proto::FrameBuffer::Next::need_more) {
       throw ConnectionError("bad frame from daemon at " + path);
     }
-    read_some(h.socket, h.frames, path, deadline);
+    read_some(h.socket, h.frames, path, deadline,
+              options.extras.ring ? &h.fds : nullptr);
   }
 }
 

@@ -9,7 +9,10 @@
 
 #include <boost/asio.hpp>
 
+#include <vector>
+
 #include "bocd/proto/framing.h"
+#include "bocd/proto/unique_fd.h"
 #include "channel.h"
 
 namespace bocd::client {
@@ -20,6 +23,10 @@ struct Handshake {
   // Frames that arrived after the Welcome, not yet delivered; its limit is
   // the daemon's frame size.
   proto::FrameBuffer frames;
+  // With a Welcome that offers rings (welcome.ring_bytes > 0): the
+  // segment's memfd, the eventfd the daemon parks on and the one this
+  // side parks on, in that order.
+  std::vector<proto::UniqueFd> fds;
 };
 
 // Connects to options.path with a socket of `io` and exchanges Hello and

@@ -13,10 +13,9 @@ namespace bocd::client {
 namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
-SocketChannel::SocketChannel(const ChannelOptions& options)
+SocketChannel::SocketChannel(Handshake h, const ChannelOptions& options)
     : path_(options.path), sync_writes_(options.caller_writes) {
-  Handshake h = connect_and_handshake(io_, options);
-  socket_ = std::move(h.socket);
+  socket_.assign(stream(), h.socket.release());
   welcome_ = std::move(h.welcome);
   frames_ = std::move(h.frames);
 }

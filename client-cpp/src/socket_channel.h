@@ -11,15 +11,15 @@
 #include <vector>
 
 #include "channel.h"
+#include "handshake.h"
 #include "io_thread.h"
 
 namespace bocd::client {
 
 class SocketChannel final : public Channel {
  public:
-  // Connects and handshakes (connect_and_handshake); throws as
-  // open_channel() documents.
-  explicit SocketChannel(const ChannelOptions& options);
+  // Takes over the socket a handshake (connect_and_handshake) opened.
+  SocketChannel(Handshake handshake, const ChannelOptions& options);
   ~SocketChannel() override;
   SocketChannel(const SocketChannel&) = delete;
   SocketChannel& operator=(const SocketChannel&) = delete;

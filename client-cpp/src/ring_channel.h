@@ -1,0 +1,104 @@
+// RingChannel: a Channel whose frames travel through the session's
+// shared-memory segment, handed over with the Welcome (bocd/proto/segment.h,
+// ring.h): this side writes the to-daemon ring and reads the from-daemon
+// ring. The socket stays open only so that each side learns of the other's
+// death (end-of-file); frames the daemon still sends on it are delivered
+// too.
+//
+// A send copies its frames into the ring from the calling thread, with no
+// syscall unless the daemon announced that it parks (then one eventfd
+// write wakes it). The IO thread reads the ring, and when it finds nothing
+// it watches the ring for the daemon's spin time before it parks on its
+// eventfd. When the ring is full, what does not fit waits in memory and
+// the IO thread writes it as the daemon makes room (with caller_writes,
+// the sender waits for room itself).
+//
+// Thread safety: as Channel.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+
+#include <boost/asio.hpp>
+
+#include "bocd/proto/ring.h"
+#include "bocd/proto/segment.h"
+#include "bocd/proto/unique_fd.h"
+#include "channel.h"
+#include "handshake.h"
+#include "io_thread.h"
+
+namespace bocd::client {
+
+class RingChannel final : public Channel {
+ public:
+  // Maps the segment the handshake received; throws ConnectionError
+  // naming what is wrong with it.
+  RingChannel(Handshake handshake, const ChannelOptions& options);
+  ~RingChannel() override;
+  RingChannel(const RingChannel&) = delete;
+  RingChannel& operator=(const RingChannel&) = delete;
+
+  const Welcome& welcome() const override { return welcome_; }
+  void start(OnFrame on_frame, OnClose on_close) override;
+  void send(Encode encode) override;
+  void send_urgent(Encode encode) override;
+  // Encodes into a private buffer written at the end of the current burst
+  // of incoming frames (or before the next send()).
+  void send_batched(Encode encode) override { encode(io_encoder_); }
+  void flush_urgent() override;
+  std::uint64_t flush_counted() override;
+  void close() override;
+  bool on_io_thread() const override { return io_thread_.on_this_thread(); }
+
+ private:
+  // Copies what fits of pending_ into the ring. With `wait`, until all of
+  // it is in (parking for room). Under mu_.
+  void push_locked(bool wait);
+  void hand_over_io_output();
+  // IO thread: reads and delivers, writes what waits, then watches the
+  // ring for the spin time and parks.
+  void pump();
+  bool pump_once();
+  void park();
+  void read_socket();
+  void fail(const std::string& why);
+  void mark_closed();
+
+  std::string path_;
+  IoThread io_thread_;
+  boost::asio::io_context& io_ = io_thread_.context();
+  boost::asio::local::stream_protocol::socket socket_{io_};
+  proto::FrameBuffer socket_frames_;  // IO thread only
+  proto::Segment segment_;
+  proto::UniqueFd daemon_wake_;  // the daemon parks on it
+  boost::asio::posix::stream_descriptor own_wake_{io_};
+  proto::RingReader reader_;     // IO thread only
+  proto::FrameBuffer frames_;    // IO thread only: from the ring
+  std::chrono::microseconds spin_;
+  Welcome welcome_;
+  OnFrame on_frame_;
+  OnClose on_close_;
+  bool failed_ = false;          // IO thread only
+  bool waiting_ = false;         // IO thread only: parked on own_wake_
+  const bool caller_writes_;
+
+  std::mutex mu_;
+  proto::RingWriter writer_;             // guarded by mu_
+  std::vector<std::uint8_t> pending_;    // guarded by mu_: not yet in
+  std::size_t pending_sent_ = 0;         // guarded by mu_
+  bool nudged_ = false;                  // guarded by mu_: pump() posted
+  bool closed_ = false;                  // guarded by mu_
+  proto::Encoder encoder_{pending_};     // guarded by mu_
+  std::vector<std::uint8_t> io_out_;     // IO thread only
+  proto::Encoder io_encoder_{io_out_};   // IO thread only
+};
+
+}  // namespace bocd::client
