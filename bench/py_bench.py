@@ -35,6 +35,8 @@ Variants (not in the default set; name them with --peers):
                --bocd-313 (default .venv-3.13 in the repository)
   bocpy-3.11   bocpy on Python 3.11 (one GIL: its workers take turns), in
                bench/.venv-bocpy-3.11, created on first use
+  bocd-spin-N  bocd whose daemon runs with --spin-us N (the default is the
+               daemon's own), to choose the spin budget
 A peer that cannot be set up is skipped with the reason. Every workload
 checks its result (W2 order, W3 conservation, ...) and prints the check.
 The "bocd vs" column is how many times better bocd is than that peer
@@ -184,7 +186,8 @@ def timed(fn, *a):
 def run_child(python, peer, workloads, workers, args):
     """Run one child process; return its results keyed by workload."""
     sizes = ",".join(f"{w}={args.sizes[w]}" for w in workloads)
-    cmd = [python, str(CHILD), KIND.get(peer, peer),
+    kind = "bocd" if spin_of(peer) is not None else KIND.get(peer, peer)
+    cmd = [python, str(CHILD), kind,
            "--workloads", ",".join(workloads),
            "--sizes", sizes, "--workers", str(workers),
            "--spin-iters", str(args.spin_iters)]
@@ -221,8 +224,17 @@ def tail_of(text, lines=15):
     return "\n".join((text or "").splitlines()[-lines:]) + "\n"
 
 
+def spin_of(peer):
+    """N for a bocd-spin-N peer, else None."""
+    prefix = "bocd-spin-"
+    rest = peer[len(prefix):] if peer.startswith(prefix) else ""
+    return int(rest) if rest.isdigit() else None
+
+
 def child_env(peer, args):
     env = dict(os.environ)
+    if spin_of(peer) is not None:
+        env["PY_BENCH_BOCD_ARGS"] = f"--spin-us {spin_of(peer)}"
     env.pop("BOCD_SOCKET", None)  # the bocd child starts a private daemon
     env["PY_BENCH_W6_MB"] = str(args.w6_mb)
     env.update(EXTRA_ENV.get(peer, {}))
@@ -405,7 +417,8 @@ def parse_args(argv=None):
     args.only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
     args.peers = [x.strip() for x in args.peers.split(",") if x.strip()]
     bad = [w for w in args.only if w not in WORKLOADS] + \
-          [x for x in args.peers if x not in PEERS + VARIANTS]
+          [x for x in args.peers
+           if x not in PEERS + VARIANTS and spin_of(x) is None]
     if bad:
         p.error(f"unknown workload or peer: {', '.join(bad)}")
     args.sizes = {w: max(1, round(WORKLOADS[w][0] * args.n)) for w in WORKLOADS}
@@ -417,7 +430,7 @@ def main(argv=None):
     args.spin_iters = calibrate_spin()
     pythons, skipped = {}, {}
     for peer in args.peers:
-        setup = SETUP.get(peer)
+        setup = SETUP.get("bocd" if spin_of(peer) is not None else peer)
         python, reason = setup() if setup else setup_bocd_313(args)
         if reason:
             log(f"skipping {peer}: {reason}")

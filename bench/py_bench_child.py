@@ -213,7 +213,9 @@ def open_bocd(workers):
     the tail of its log.
     """
     from bocd._daemon import Daemon
-    daemon = Daemon(socket_path=None, workers=workers, log_file=None)
+    extra = tuple(os.environ.get("PY_BENCH_BOCD_ARGS", "").split())
+    daemon = Daemon(socket_path=None, workers=workers, log_file=None,
+                    extra_args=extra)
     daemon.start()
     os.environ["BOCD_SOCKET"] = str(daemon.socket)
     import bocd
