@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: builds and runs the C++ suite (unit, property,
-# integration against the real daemon, fuzz corpus replay, layering),
-# installs the Python package into .venv and runs its pytest suite against
-# the real daemon and mypy --strict over it, runs the suite again on the
+# integration against the real daemon, fuzz corpus replay, layering) and
+# its integration tests again over the socket transport, installs the
+# Python package into .venv and runs its pytest suite against the real
+# daemon (on shared-memory rings, then on the socket) and mypy --strict
+# over it, runs the suite again on the
 # oldest and newest other CPython >= 3.10 present, then builds the C++
 # tests again with AddressSanitizer and UndefinedBehaviorSanitizer and runs
 # them, fuzzes each fuzz target under those sanitizers for a bounded number
@@ -18,6 +20,12 @@ echo "== build (RelWithDebInfo)"
 bash tools/build.sh build
 echo "== tests"
 ctest --test-dir build --output-on-failure -j "$jobs"
+# Programs and workers take shared-memory rings by default; the socket
+# transport stays a supported choice (BOCD_TRANSPORT=socket), so the
+# integration tests run on it too.
+echo "== integration tests over the socket (BOCD_TRANSPORT=socket)"
+BOCD_TRANSPORT=socket ctest --test-dir build --output-on-failure -j "$jobs" \
+  -E '^(Scheduler|CownTable|Terminator|FlatIndex|BlobTable|Ring|Segment|FdPassing|scheduler_fuzz|frame_fuzz|ring_fuzz|install_|layering)'
 
 echo "== Python package (.venv)"
 bash tools/venv.sh
@@ -35,6 +43,8 @@ done
 export BOCD_TEST_PYTHONS="${others[*]}"
 echo "== Python tests"
 .venv/bin/python -m pytest tests/python -q
+echo "== Python tests over the socket (BOCD_TRANSPORT=socket)"
+BOCD_TRANSPORT=socket .venv/bin/python -m pytest tests/python -q
 echo "== Python types (mypy --strict)"
 .venv/bin/mypy --strict -p bocd
 .venv/bin/mypy --strict tests/typing
