@@ -477,3 +477,81 @@ TEST_F(DispatcherTest, LinkCannotBeReplacedBeforeTheHandshake) {
 
 }  // namespace
 }  // namespace bocd::server
+
+namespace bocd::server {
+namespace {
+
+// Plays the ring transport: makes the Welcome with its terms and hands
+// back a fresh FakeLink, or refuses as a transport out of memory would.
+class FakeUpgrader final : public Upgrader {
+ public:
+  explicit FakeUpgrader(FrameHandler& handler) : handler_(handler) {}
+  Result upgrade(const std::shared_ptr<Link>& current,
+                 const EncodeWelcome& welcome) override {
+    ++calls;
+    Result r;
+    if (!why_not.empty()) {
+      r.why = why_not;
+      return r;
+    }
+    proto::Encoder enc(welcome_sent);
+    welcome(enc, Terms{1 << 16, 0});
+    next = std::make_shared<FakeLink>(handler_, current->peer().pid);
+    r.link = next;
+    return r;
+  }
+  int calls = 0;
+  std::string why_not;
+  std::vector<std::uint8_t> welcome_sent;
+  std::shared_ptr<FakeLink> next;
+
+ private:
+  FrameHandler& handler_;
+};
+
+TEST_F(DispatcherTest, HelloAskingForRingsMovesTheSessionToTheUpgradedLink) {
+  FakeUpgrader up(dispatcher_);
+  dispatcher_.set_upgrader(&up);
+  auto link = open();
+  proto::Encoder::HelloExtras extras;
+  extras.ring = true;
+  link->send([&](proto::Encoder& e) {
+    e.hello(fb::Role::Client, 1, "prog", extras);
+  });
+  EXPECT_EQ(up.calls, 1);
+  // The Welcome went with the upgrade, carrying its terms, not on the
+  // socket link.
+  EXPECT_TRUE(link->take().empty());
+  std::vector<Frame> w = split(up.welcome_sent);
+  ASSERT_EQ(w.size(), 1u);
+  ASSERT_NE(w[0].as<fb::Welcome>(), nullptr);
+  EXPECT_EQ(w[0].as<fb::Welcome>()->ring_bytes(), 1u << 16);
+  ASSERT_NE(up.next, nullptr);
+  EXPECT_TRUE(up.next->handshaken);
+  // Later replies go to the new link.
+  up.next->send([](proto::Encoder& e) { e.status_request(9); });
+  EXPECT_EQ(up.next->take_one().type(), fb::Message::Status);
+  EXPECT_TRUE(link->take().empty());
+}
+
+TEST_F(DispatcherTest, HelloWithoutRingsOrWithNoneToGiveStaysOnItsLink) {
+  FakeUpgrader up(dispatcher_);
+  dispatcher_.set_upgrader(&up);
+  Admitted plain = admit();  // Hello.ring not set: the upgrader is not asked
+  EXPECT_EQ(up.calls, 0);
+  up.why_not = "out of memory";
+  auto link = open();
+  proto::Encoder::HelloExtras extras;
+  extras.ring = true;
+  link->send([&](proto::Encoder& e) {
+    e.hello(fb::Role::Client, 1, "prog", extras);
+  });
+  EXPECT_EQ(up.calls, 1);
+  Frame f = link->take_one();
+  ASSERT_NE(f.as<fb::Welcome>(), nullptr);
+  EXPECT_EQ(f.as<fb::Welcome>()->ring_bytes(), 0u);
+  EXPECT_FALSE(link->closed());
+}
+
+}  // namespace
+}  // namespace bocd::server
