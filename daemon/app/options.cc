@@ -113,7 +113,12 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
                  "bytes in each of a session's two shared-memory rings, a "
                  "power of two (0: frames travel on the socket)")
       ->check([](const std::string& v) -> std::string {
-        std::uint64_t n = std::stoull(v);
+        std::uint64_t n = 0;
+        try {
+          n = std::stoull(v);
+        } catch (const std::exception&) {
+          return "must be a number of bytes";
+        }
         bool pow2 = n != 0 && (n & (n - 1)) == 0;
         if (n == 0 || (pow2 && n >= 4096 && n <= (std::uint64_t{1} << 30))) {
           return "";
