@@ -118,6 +118,10 @@ def _arith(ufunc: Any, a: Any, b: Any) -> "Matrix":
         return _wrap(ufunc(a, b))
     except ValueError:
         raise ValueError(DIMENSION_MISMATCH) from None
+    except RuntimeWarning:
+        # The program turned warnings into errors; bocpy never warns.
+        with np.errstate(all="ignore"):
+            return _arith(ufunc, a, b)
 
 
 def _binary(ufunc: Any, a: Any, b: Any, out: Optional["Matrix"]) -> "Matrix":
@@ -128,7 +132,10 @@ def _binary(ufunc: Any, a: Any, b: Any, out: Optional["Matrix"]) -> "Matrix":
         shape = np.broadcast_shapes(np.shape(a), np.shape(b))
     except ValueError:
         raise ValueError(DIMENSION_MISMATCH) from None
-    ufunc(a, b, out=check_out(out, shape))
+    try:
+        ufunc(a, b, out=check_out(out, shape))
+    except RuntimeWarning:
+        pass  # raised after the whole result was written (see _arith)
     return out
 
 
@@ -451,6 +458,8 @@ class Matrix:
             else:
                 ufunc(d, o, out=d)
             return self
+        except RuntimeWarning:
+            return self  # raised after the whole result was written
         except ValueError:
             pass
         try:
@@ -622,7 +631,10 @@ class Matrix:
     def _unary(self, ufunc: Any, in_place: bool,
                out: Optional["Matrix"]) -> "Matrix":
         t = self._target(in_place, out)
-        ufunc(self._d, out=t)
+        try:
+            ufunc(self._d, out=t)
+        except RuntimeWarning:
+            pass  # raised after the whole result was written (see _arith)
         return out if out is not None else (self if in_place else _wrap(t))
 
     def ceil(self, *, in_place: bool = False,
@@ -726,12 +738,15 @@ class Matrix:
         else:
             scale = np.sqrt(mag, out=mag)
             scale[scale == 0] = 1.0
-        if type(scale) is not float and ops.is_narrow_broadcast(d.shape,
-                                                                scale.shape):
-            res = ops.narrow_binary(np.true_divide, d, scale,
-                                    out=d if in_place else None)
-        else:
-            res = np.true_divide(d, scale, out=d if in_place else None)
+        res = d if in_place else np.empty(d.shape)
+        try:
+            if type(scale) is not float and ops.is_narrow_broadcast(
+                    d.shape, scale.shape):
+                ops.narrow_binary(np.true_divide, d, scale, out=res)
+            else:
+                np.true_divide(d, scale, out=res)
+        except RuntimeWarning:
+            pass  # inf/inf under an "error" warnings filter: written anyway
         return self if in_place else _wrap(res)
 
     def perpendicular(self, axis: Optional[int] = None,
@@ -1018,7 +1033,7 @@ class Matrix:
             if isinstance(rk, list) and ck == _FULL and type(ck) is slice:
                 return _wrap(d[index_array(rk, d.shape[0], "row")])
             if rk == _FULL and type(rk) is slice and isinstance(ck, list):
-                return _wrap(d[:, index_array(ck, d.shape[1], "column")])
+                return _wrap(d.take(index_array(ck, d.shape[1], "column"), 1))
             raise IndexError(_FANCY_GET)
         rs, cs = _pair_slices(d, rk, ck)
         if type(rs) is int and type(cs) is int:
