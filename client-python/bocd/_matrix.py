@@ -409,31 +409,104 @@ class Matrix:
                                 equal_nan=bool(equal_nan)))
 
     # ------------------------------------------------------------------
-    # arithmetic operators
+    # arithmetic operators: same-shape operands take an inline fast path,
+    # everything else (scalars, broadcasting, errors) goes through _arith.
 
     def __add__(self, other: Operand) -> "Matrix":
-        return _arith(np.add, self._d, _operand(other))
+        d = self._d
+        o = other._d if type(other) is Matrix else _operand(other)
+        if type(o) is np.ndarray and o.shape == d.shape:
+            try:
+                m: Matrix = _new(Matrix)
+                m._d = d + o
+                return m
+            except RuntimeWarning:
+                pass
+        return _arith(np.add, d, o)
 
     def __radd__(self, other: Operand) -> "Matrix":
-        return _arith(np.add, _operand(other), self._d)
+        d = self._d
+        o = other._d if type(other) is Matrix else _operand(other)
+        if type(o) is np.ndarray and o.shape == d.shape:
+            try:
+                m: Matrix = _new(Matrix)
+                m._d = o + d
+                return m
+            except RuntimeWarning:
+                pass
+        return _arith(np.add, o, d)
 
     def __sub__(self, other: Operand) -> "Matrix":
-        return _arith(np.subtract, self._d, _operand(other))
+        d = self._d
+        o = other._d if type(other) is Matrix else _operand(other)
+        if type(o) is np.ndarray and o.shape == d.shape:
+            try:
+                m: Matrix = _new(Matrix)
+                m._d = d - o
+                return m
+            except RuntimeWarning:
+                pass
+        return _arith(np.subtract, d, o)
 
     def __rsub__(self, other: Operand) -> "Matrix":
-        return _arith(np.subtract, _operand(other), self._d)
+        d = self._d
+        o = other._d if type(other) is Matrix else _operand(other)
+        if type(o) is np.ndarray and o.shape == d.shape:
+            try:
+                m: Matrix = _new(Matrix)
+                m._d = o - d
+                return m
+            except RuntimeWarning:
+                pass
+        return _arith(np.subtract, o, d)
 
     def __mul__(self, other: Operand) -> "Matrix":
-        return _arith(np.multiply, self._d, _operand(other))
+        d = self._d
+        o = other._d if type(other) is Matrix else _operand(other)
+        if type(o) is np.ndarray and o.shape == d.shape:
+            try:
+                m: Matrix = _new(Matrix)
+                m._d = d * o
+                return m
+            except RuntimeWarning:
+                pass
+        return _arith(np.multiply, d, o)
 
     def __rmul__(self, other: Operand) -> "Matrix":
-        return _arith(np.multiply, _operand(other), self._d)
+        d = self._d
+        o = other._d if type(other) is Matrix else _operand(other)
+        if type(o) is np.ndarray and o.shape == d.shape:
+            try:
+                m: Matrix = _new(Matrix)
+                m._d = o * d
+                return m
+            except RuntimeWarning:
+                pass
+        return _arith(np.multiply, o, d)
 
     def __truediv__(self, other: Operand) -> "Matrix":
-        return _arith(np.true_divide, self._d, _operand(other))
+        d = self._d
+        o = other._d if type(other) is Matrix else _operand(other)
+        if type(o) is np.ndarray and o.shape == d.shape:
+            try:
+                m: Matrix = _new(Matrix)
+                m._d = d / o
+                return m
+            except RuntimeWarning:
+                pass
+        return _arith(np.true_divide, d, o)
 
     def __rtruediv__(self, other: Operand) -> "Matrix":
-        return _arith(np.true_divide, _operand(other), self._d)
+        d = self._d
+        o = other._d if type(other) is Matrix else _operand(other)
+        if type(o) is np.ndarray and o.shape == d.shape:
+            try:
+                m: Matrix = _new(Matrix)
+                m._d = o / d
+                return m
+            except RuntimeWarning:
+                pass
+        return _arith(np.true_divide, o, d)
 
     def __matmul__(self, other: Operand) -> "Matrix":
         try:
@@ -737,16 +810,20 @@ class Matrix:
             scale: Any = m if m != 0 else 1.0
         else:
             scale = np.sqrt(mag, out=mag)
-            scale[scale == 0] = 1.0
-        res = d if in_place else np.empty(d.shape)
-        try:
-            if type(scale) is not float and ops.is_narrow_broadcast(
-                    d.shape, scale.shape):
-                ops.narrow_binary(np.true_divide, d, scale, out=res)
-            else:
-                np.true_divide(d, scale, out=res)
-        except RuntimeWarning:
-            pass  # inf/inf under an "error" warnings filter: written anyway
+            if not scale.all():
+                scale[scale == 0] = 1.0
+        if type(scale) is not float and ops.is_narrow_broadcast(d.shape,
+                                                                scale.shape):
+            res = ops.narrow_binary(np.true_divide, d, scale,
+                                    out=d if in_place else None)
+        elif in_place:
+            res = np.true_divide(d, scale, out=d)
+        else:
+            try:
+                res = d / scale
+            except RuntimeWarning:  # inf/inf under an "error" filter
+                with np.errstate(all="ignore"):
+                    res = d / scale
         return self if in_place else _wrap(res)
 
     def perpendicular(self, axis: Optional[int] = None,

@@ -28,7 +28,22 @@ Mask = Optional[NDArray[np.bool_]]
 # per-column paths below; the limits are where those stop paying.
 _NARROW = 8
 _TALL = 256
+_GEMV_MIN = 1_000
 _GEMV_MAX = 250_000
+_vecdot: Any = getattr(np, "vecdot", None)
+_ones_cache: dict[int, F64] = {}
+
+
+def _ones(n: int) -> F64:
+    """A shared read-only vector of n ones (a few sizes are kept)."""
+    v = _ones_cache.get(n)
+    if v is None:
+        if len(_ones_cache) >= 16:
+            _ones_cache.clear()
+        v = np.ones(n)
+        v.flags.writeable = False
+        _ones_cache[n] = v
+    return v
 _add: Any = np.add  # numpy's stubs cannot type reduce's keepdims=<bool>
 
 
@@ -36,14 +51,14 @@ def axis_sum(x: F64, ax: int) -> F64:
     """Sum along `ax`, keeping the reduced axis (length 1)."""
     r, c = x.shape
     if ax == 0:
-        if r > 1 and x.size <= _GEMV_MAX:
+        if _GEMV_MIN <= x.size <= _GEMV_MAX:
             # A vector-matrix product by ones: BLAS sums the columns with
             # contiguous loads, where numpy's reduce walks them row by row.
-            summed: F64 = (np.ones(r) @ x).reshape(1, c)
+            summed: F64 = (_ones(r) @ x).reshape(1, c)
             return summed
         column_sums: F64 = _add.reduce(x, axis=0, keepdims=True)
         return column_sums
-    if c <= _NARROW:
+    if c <= _NARROW and r >= _TALL:
         acc: F64 = x[:, 0].copy()
         for j in range(1, c):
             acc += x[:, j]
@@ -55,12 +70,15 @@ def axis_sum(x: F64, ax: int) -> F64:
 def axis_sum_squares(x: F64, ax: int) -> F64:
     """Sum of squares along `ax`, keeping the reduced axis."""
     r, c = x.shape
-    if ax == 1 and c <= _NARROW:
+    if ax == 1 and c <= _NARROW and r >= _TALL:
         acc: F64 = x[:, 0] * x[:, 0]
         for j in range(1, c):
             col = x[:, j]
             acc += col * col
         return acc.reshape(r, 1)
+    if ax == 1 and _vecdot is not None:
+        rows: F64 = _vecdot(x, x)  # BLAS dot per row (numpy >= 2.0)
+        return rows.reshape(r, 1)
     squares: F64 = np.einsum("ij,ij->i" if ax == 1 else "ij,ij->j", x, x)
     return squares.reshape((r, 1) if ax == 1 else (1, c))
 

@@ -537,3 +537,12 @@ def test_every_result_is_a_c_contiguous_float64_2d_array():
         assert d.flags.c_contiguous, r
     wrapped = Matrix._wrap(np.zeros((2, 2)))
     assert isinstance(wrapped, Matrix) and wrapped.shape == (2, 2)
+
+
+def test_import_bocd_does_not_import_numpy_until_matrix_is_used():
+    import subprocess
+    code = ("import sys, bocd; before = 'numpy' in sys.modules; "
+            "bocd.Matrix(1, 1); print(before, 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.split() == ["False", "True"]
