@@ -1,19 +1,15 @@
 """bocd.Matrix: bocpy's dense 2-D float64 matrix, stored in a numpy array.
 
-A Matrix holds one attribute that matters, `_d`: a 2-D, C-contiguous
-float64 ndarray. Every method reads it through `self._d`; when the matrix
-is moved to another process its owner deletes `_d`, and `__getattr__`
-(only reached for a missing attribute, so the fast path pays nothing)
-turns the next use into bocpy's "does not own" RuntimeError.
-
-In-place operations write into the existing buffer and never replace it,
-because the buffer may live in shared memory that other handles map.
+The class is MatrixBase (the `_d` buffer and the ownership check) plus two
+mixins: element-wise and vector methods (_matrix_elementwise) and
+indexing, gather/scatter and views (_matrix_index). This file holds
+construction, arithmetic, comparisons and reductions.
 
 Differences from numpy follow bocpy: comparison operators are
-lexicographic and return one bool, `==` is total, an int index gives a row
-as a Matrix, broadcasting is numpy's for 2-D operands (which is exactly
-bocpy's list: same shape, scalar, 1x1, 1xN row, Mx1 column), and the NaN
-rules of argmin/argmax/min/max/topk are in _matrix_ops.
+lexicographic and return one bool, `==` is total, broadcasting is numpy's
+for 2-D operands (which is exactly bocpy's list: same shape, scalar, 1x1,
+1xN row, Mx1 column), and the NaN rules of argmin/argmax/min/max/topk are
+in _matrix_ops.
 """
 from __future__ import annotations
 
@@ -25,26 +21,22 @@ import numpy as np
 
 from . import _matrix_ops as ops
 from ._matrix_args import (DIMENSION_MISMATCH, EXPECTED_NUMBERS, F64,
-                           OUT_AND_IN_PLACE, axis_arg, check_out, dimension,
-                           flat_values, index_array, is_real, mask_arg,
+                           axis_arg, dimension, flat_values, is_real,
                            matrix_repr, matrix_str, real, row_array,
                            shape_pair, shape_text, take_axis)
+from ._matrix_base import (MatrixBase, check_out, mask_arg, matrix_arg,
+                           operand)
+from ._matrix_elementwise import MatrixElementwise
 from ._matrix_fma import fma_arrays
+from ._matrix_index import MatrixIndexing
+from ._matrix_view import MatrixView
 
 Operand = Union["Matrix", "MatrixView", float, int, "list[float]",
                 "tuple[float, ...]"]
 Number = Union[float, int]
 
-_NOT_OWNED = "The current interpreter does not own this matrix"
-_FANCY_GET = ("fancy indexing supports only m[[rows]], m[[rows], :], or "
-              "m[:, [cols]]; use take() for other selections")
-_FANCY_SET = ("fancy assignment supports only m[[rows]] = v, m[[rows], :] = "
-              "v, or m[:, [cols]] = v; use put() for other selections")
-_BAD_KEY = "Key must be a long or a slice"
-_BAD_VALUE = "value must be a Matrix or a real number"
 _ORDERING = ("ordering comparison requires a matrix, list, or tuple operand "
              "of the same shape (or a scalar operand)")
-_FULL = slice(None)
 _new = object.__new__
 _add: Any = np.add  # numpy's stubs cannot type reduce's keepdims=<bool>
 
@@ -62,33 +54,8 @@ def _wrap(arr: F64) -> "Matrix":
     return m
 
 
-def _operand(other: object) -> Any:
-    """An arithmetic operand as a float or a 2-D float64 array."""
-    t = type(other)
-    if t is Matrix:
-        return other._d  # type: ignore[attr-defined]
-    if t is float or t is int:
-        return other
-    if isinstance(other, Matrix):
-        return other._d
-    if isinstance(other, MatrixView):
-        return other._array()
-    if isinstance(other, (list, tuple)):
-        return row_array(other)
-    if is_real(other):
-        return float(other)  # type: ignore[arg-type]
-    if isinstance(other, np.ndarray) and other.ndim <= 2 and (
-            other.dtype.kind in "biuf"):
-        return np.atleast_2d(other.astype(np.float64, copy=False))
-    raise TypeError(EXPECTED_NUMBERS)
-
-
-def _matrix_arg(other: object) -> F64:
-    """An operand that must be a matrix (a list/tuple counts as a row)."""
-    o = _operand(other)
-    if type(o) is float or type(o) is int:
-        raise TypeError(EXPECTED_NUMBERS)
-    return o  # type: ignore[no-any-return]
+_operand = operand
+_matrix_arg = matrix_arg
 
 
 def _fma_arg(value: object, shape: tuple[int, int], what: str,
@@ -139,7 +106,7 @@ def _binary(ufunc: Any, a: Any, b: Any, out: Optional["Matrix"]) -> "Matrix":
     return out
 
 
-class Matrix:
+class Matrix(MatrixElementwise, MatrixIndexing):
     """A dense, row-major 2-D matrix of float64 (bocpy's Matrix API).
 
     Construct with `Matrix(rows, columns, values=None)`, where values is
@@ -149,11 +116,10 @@ class Matrix:
     (`numpy.asarray(m)`). See docs/python.md for the full contract.
     """
 
-    __slots__ = ("_d", "__dict__", "__weakref__")
+    __slots__ = ()
     __hash__ = None  # type: ignore[assignment]
     # numpy scalars and arrays on the left defer to our reflected operators.
     __array_priority__ = 1000.0
-    _d: F64
 
     def __init__(self, rows: int, columns: int,
                  values: Union[None, Number, Any] = None) -> None:
@@ -173,19 +139,6 @@ class Matrix:
                 raise TypeError("Values must be either a number or a "
                                 "list/tuple of MxN numbers")
             self._d = flat.reshape(r, c)
-
-    @classmethod
-    def _wrap(cls, arr: F64) -> "Matrix":
-        """A Matrix around `arr` (2-D, C-contiguous float64), not copied."""
-        m: Matrix = _new(cls)
-        m._d = arr
-        return m
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "_d":
-            raise RuntimeError(_NOT_OWNED)
-        raise AttributeError(
-            f"'{type(self).__name__}' object has no attribute '{name}'")
 
     # ------------------------------------------------------------------
     # numpy interoperability
@@ -691,158 +644,6 @@ class Matrix:
         return self._mask(np.not_equal, other, out)
 
     # ------------------------------------------------------------------
-    # unary element-wise functions: in_place= or out=
-
-    def _target(self, in_place: bool, out: Optional["Matrix"]) -> F64:
-        d = self._d
-        if out is not None:
-            if in_place:
-                raise ValueError(OUT_AND_IN_PLACE)
-            return check_out(out, d.shape)
-        return d if in_place else np.empty(d.shape)
-
-    def _unary(self, ufunc: Any, in_place: bool,
-               out: Optional["Matrix"]) -> "Matrix":
-        t = self._target(in_place, out)
-        try:
-            ufunc(self._d, out=t)
-        except RuntimeWarning:
-            pass  # raised after the whole result was written (see _arith)
-        return out if out is not None else (self if in_place else _wrap(t))
-
-    def ceil(self, *, in_place: bool = False,
-             out: Optional["Matrix"] = None) -> "Matrix":
-        return self._unary(np.ceil, in_place, out)
-
-    def floor(self, *, in_place: bool = False,
-              out: Optional["Matrix"] = None) -> "Matrix":
-        return self._unary(np.floor, in_place, out)
-
-    def round(self, *, in_place: bool = False,
-              out: Optional["Matrix"] = None) -> "Matrix":
-        """Round half to even."""
-        return self._unary(np.rint, in_place, out)
-
-    def negate(self, *, in_place: bool = False,
-               out: Optional["Matrix"] = None) -> "Matrix":
-        return self._unary(np.negative, in_place, out)
-
-    def abs(self, *, in_place: bool = False,
-            out: Optional["Matrix"] = None) -> "Matrix":
-        return self._unary(np.absolute, in_place, out)
-
-    def sqrt(self, *, in_place: bool = False,
-             out: Optional["Matrix"] = None) -> "Matrix":
-        """NaN for negative elements, without a warning."""
-        return self._unary(np.sqrt, in_place, out)
-
-    def reciprocal(self, *, in_place: bool = False,
-                   out: Optional["Matrix"] = None) -> "Matrix":
-        return self._unary(_reciprocal, in_place, out)
-
-    def sign(self, *, in_place: bool = False,
-             out: Optional["Matrix"] = None) -> "Matrix":
-        """-1, 0 or 1; NaN and -0.0 give 0."""
-        return self._unary(_sign, in_place, out)
-
-    def cos(self, *, in_place: bool = False,
-            out: Optional["Matrix"] = None) -> "Matrix":
-        return self._unary(np.cos, in_place, out)
-
-    def sin(self, *, in_place: bool = False,
-            out: Optional["Matrix"] = None) -> "Matrix":
-        return self._unary(np.sin, in_place, out)
-
-    def clip(self, min: Optional[float] = None, max: Optional[float] = None,
-             *, in_place: bool = False,
-             out: Optional["Matrix"] = None) -> "Matrix":
-        if min is None and max is None:
-            raise ValueError("clip: must provide min and/or max")
-        lo = None if min is None else real(min)
-        hi = None if max is None else real(max)
-        if lo is not None and hi is not None and hi < lo:
-            raise AssertionError("maxval < minval")
-        t = self._target(in_place, out)
-        np.clip(self._d, lo, hi, out=t)
-        return out if out is not None else (self if in_place else _wrap(t))
-
-    def digitize(self, edges: Any, *, right: bool = False,
-                 in_place: bool = False,
-                 out: Optional["Matrix"] = None) -> "Matrix":
-        """Index of the edge interval of each element (NaN gives -1)."""
-        e = _matrix_arg(edges)
-        if 1 not in e.shape:
-            raise ValueError("edges must be a vector")
-        t = self._target(in_place, out)
-        t[...] = ops.digitize(self._d, e.reshape(-1), bool(right))
-        return out if out is not None else (self if in_place else _wrap(t))
-
-    def bin(self, bins: int, *, bounds: Optional[tuple[float, float]] = None,
-            right: bool = False, in_place: bool = False,
-            out: Optional["Matrix"] = None) -> "Matrix":
-        """Index of the equal-width bin of each element (NaN gives -1)."""
-        n = operator.index(bins)
-        if n < 1:
-            raise ValueError("bins must be >= 1")
-        lo, hi = _bin_bounds(self._d, bounds)
-        t = self._target(in_place, out)
-        t[...] = ops.equal_width_bins(self._d, n, lo, hi, bool(right))
-        return out if out is not None else (self if in_place else _wrap(t))
-
-    def transpose(self, in_place: bool = False) -> "Matrix":
-        """Transposed copy; in place, the same buffer is reordered."""
-        d = self._d
-        if not in_place:
-            return _wrap(np.ascontiguousarray(d.T))
-        flat = d.reshape(-1)
-        flat[...] = d.T.reshape(-1)  # d.T is not contiguous: reshape copies
-        self._d = flat.reshape(d.shape[1], d.shape[0])
-        return self
-
-    def normalize(self, axis: Optional[int] = None,
-                  in_place: bool = False) -> "Matrix":
-        """Divide by the magnitude; zero-magnitude groups stay unchanged."""
-        d = self._d
-        ax = axis_arg(axis)
-        mag = self._magnitude_squared(ax)
-        if ax is None:
-            m = float(np.sqrt(mag))
-            scale: Any = m if m != 0 else 1.0
-        else:
-            scale = np.sqrt(mag, out=mag)
-            if not scale.all():
-                scale[scale == 0] = 1.0
-        if type(scale) is not float and ops.is_narrow_broadcast(d.shape,
-                                                                scale.shape):
-            res = ops.narrow_binary(np.true_divide, d, scale,
-                                    out=d if in_place else None)
-        elif in_place:
-            res = np.true_divide(d, scale, out=d)
-        else:
-            try:
-                res = d / scale
-            except RuntimeWarning:  # inf/inf under an "error" filter
-                with np.errstate(all="ignore"):
-                    res = d / scale
-        return self if in_place else _wrap(res)
-
-    def perpendicular(self, axis: Optional[int] = None,
-                      in_place: bool = False) -> "Matrix":
-        d = self._d
-        t = d if in_place else np.empty(d.shape)
-        ops.perpendicular(d, axis, t)
-        return self if in_place else _wrap(t)
-
-    def angle(self, axis: Optional[int] = None) -> Union[float, "Matrix"]:
-        r = ops.angle(self._d, _vector_axis(axis))
-        return r if type(r) is float else _wrap(r)  # type: ignore[arg-type]
-
-    def cross(self, other: "Matrix",
-              axis: Optional[int] = None) -> Union[float, "Matrix"]:
-        r = ops.cross(self._d, _matrix_arg(other), _vector_axis(axis))
-        return r if type(r) is float else _wrap(r)  # type: ignore[arg-type]
-
-    # ------------------------------------------------------------------
     # reductions
 
     def sum(self, axis: Optional[int] = None,
@@ -977,255 +778,8 @@ class Matrix:
         groups = index.T if ax == 0 else index
         return _wrap(values), groups.tolist()
 
-    # ------------------------------------------------------------------
-    # gather and scatter
-
-    def take(self, indices: Any, axis: int = 0, *,
-             out: Optional["Matrix"] = None) -> "Matrix":
-        """The selected rows (axis 0) or columns (axis 1), as a copy."""
-        d = self._d
-        ax = take_axis(axis)
-        what = "row" if ax == 0 else "column"
-        # numpy checks the range while it gathers (and buffers `out`), so
-        # only a failure pays for finding the element to blame.
-        idx = index_array(indices, d.shape[ax], what, check_range=False)
-        try:
-            if out is None:
-                return _wrap(d.take(idx, ax))
-            shape = (idx.size, d.shape[1]) if ax == 0 else (
-                d.shape[0], idx.size)
-            od = check_out(out, shape)
-            if np.may_share_memory(od, d):
-                raise ValueError(
-                    "out must not alias the matrix being taken from")
-            d.take(idx, ax, out=od)
-            return out
-        except IndexError:
-            index_array(indices, d.shape[ax], what)
-            raise
-
-    def put(self, indices: Any, value: Union["Matrix", Number], axis: int = 0,
-            accumulate: bool = False) -> "Matrix":
-        """Write rows or columns in place; checks everything first."""
-        d = self._d
-        ax = take_axis(axis)
-        what = "row" if ax == 0 else "column"
-        idx = index_array(indices, d.shape[ax], what, check_range=False)
-        shape = (idx.size, d.shape[1]) if ax == 0 else (d.shape[0], idx.size)
-        v = _scatter_value(value, shape)
-        key: Any = idx if ax == 0 else (_FULL, idx)
-        try:
-            # numpy checks every index of a 2-D fancy assignment (and of
-            # ufunc.at) before it writes any element.
-            if accumulate:
-                np.add.at(d, key, v)
-            else:
-                d[key] = v
-        except IndexError:
-            index_array(indices, d.shape[ax], what)
-            raise
-        return self
-
-    def take_along_axis(self, indices: Any, axis: int = 0, *,
-                        out: Optional["Matrix"] = None) -> "Matrix":
-        """One element per column (axis 0) or per row (axis 1)."""
-        d = self._d
-        ax = take_axis(axis)
-        idx = self._along_indices(indices, ax)
-        key = (idx, np.arange(d.shape[1])) if ax == 0 else (
-            np.arange(d.shape[0]), idx)
-        shape = (1, d.shape[1]) if ax == 0 else (d.shape[0], 1)
-        if out is None:
-            return _wrap(d[key].reshape(shape))
-        od = check_out(out, shape)
-        if od is d:
-            raise ValueError(
-                "out must not alias the matrix being taken from")
-        od[...] = d[key].reshape(shape)
-        return out
-
-    def put_along_axis(self, indices: Any, value: Union["Matrix", Number],
-                       axis: int = 0, accumulate: bool = False) -> "Matrix":
-        d = self._d
-        ax = take_axis(axis)
-        idx = self._along_indices(indices, ax)
-        shape = (1, d.shape[1]) if ax == 0 else (d.shape[0], 1)
-        v = _scatter_value(value, shape)
-        if type(v) is not float:
-            v = v.reshape(-1)
-        key = (idx, np.arange(d.shape[1])) if ax == 0 else (
-            np.arange(d.shape[0]), idx)
-        if accumulate:
-            np.add.at(d, key, v)
-        else:
-            d[key] = v
-        return self
-
-    def _along_indices(self, indices: Any, ax: int) -> Any:
-        d = self._d
-        n = d.shape[1 - ax]
-        if isinstance(indices, (list, tuple)) and len(indices) != n:
-            raise ValueError(
-                f"take_along_axis on axis {ax} expects {n} indices (one per "
-                f"{'row' if ax == 1 else 'column'}), got {len(indices)}")
-        return index_array(indices, d.shape[ax], "row" if ax == 0 else
-                           "column")
-
-    def repeat_interleave(self, repeats: int,
-                          axis: Optional[int] = None) -> "Matrix":
-        n = operator.index(repeats)
-        if n < 1:
-            raise ValueError("repeats must be a positive integer")
-        d = self._d
-        ax = axis_arg(axis)
-        if ax is None:
-            return _wrap(np.repeat(d.reshape(-1), n).reshape(1, -1))
-        return _wrap(np.repeat(d, n, axis=ax))
-
-    # ------------------------------------------------------------------
-    # indexing
-
-    def __getitem__(self, key: Any) -> Any:
-        d = self._d
-        if type(key) is int:
-            row = _row_index(d, key)
-            return float(d[row, 0]) if d.shape[1] == 1 else _wrap(
-                d[_keep2(row)].copy())
-        if type(key) is tuple:
-            if len(key) != 2:
-                raise KeyError("Index must be one dimension (row) or two "
-                               "dimensions (row, column)")
-            rk, ck = key
-            if type(rk) is int and type(ck) is int:
-                return float(d[_row_index(d, rk), _column_index(d, ck)])
-            return self._get_pair(d, rk, ck)
-        if type(key) is slice:
-            return _wrap(_nonempty(d[key]).copy())
-        if isinstance(key, list):
-            return _wrap(d[index_array(key, d.shape[0], "row")])
-        return self[_as_int(key)]
-
-    def _get_pair(self, d: F64, rk: Any, ck: Any) -> Any:
-        if isinstance(rk, list) or isinstance(ck, list):
-            if isinstance(rk, list) and ck == _FULL and type(ck) is slice:
-                return _wrap(d[index_array(rk, d.shape[0], "row")])
-            if rk == _FULL and type(rk) is slice and isinstance(ck, list):
-                return _wrap(d.take(index_array(ck, d.shape[1], "column"), 1))
-            raise IndexError(_FANCY_GET)
-        rs, cs = _pair_slices(d, rk, ck)
-        if type(rs) is int and type(cs) is int:
-            return float(d[rs, cs])
-        return _wrap(_nonempty(d[_keep2(rs), _keep2(cs)]).copy())
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        d = self._d
-        if type(key) is int or (type(key) is not tuple and not isinstance(
-                key, (list, slice))):
-            row = _row_index(d, _as_int(key))
-            _assign(d[_keep2(row)], value)
-            return
-        if type(key) is slice:
-            _assign(_nonempty(d[key]), value)
-            return
-        if isinstance(key, list):
-            idx = index_array(key, d.shape[0], "row")
-            d[idx] = _scatter_value(value, (idx.size, d.shape[1]))
-            return
-        if len(key) != 2:
-            raise KeyError("Index must be one dimension (row) or two "
-                           "dimensions (row, column)")
-        self._set_pair(d, key[0], key[1], value)
-
-    def _set_pair(self, d: F64, rk: Any, ck: Any, value: Any) -> None:
-        if isinstance(rk, list) or isinstance(ck, list):
-            if isinstance(rk, list) and ck == _FULL and type(ck) is slice:
-                idx = index_array(rk, d.shape[0], "row")
-                d[idx] = _scatter_value(value, (idx.size, d.shape[1]))
-            elif rk == _FULL and type(rk) is slice and isinstance(ck, list):
-                idx = index_array(ck, d.shape[1], "column")
-                d[:, idx] = _scatter_value(value, (d.shape[0], idx.size))
-            else:
-                raise IndexError(_FANCY_SET)
-            return
-        rs, cs = _pair_slices(d, rk, ck)
-        _assign(_nonempty(d[_keep2(rs), _keep2(cs)]), value)
-
-    # ------------------------------------------------------------------
-    # views
-
-    @property
-    def view(self) -> "_ViewIndexer":
-        """`m.view[i]`, `m.view[i, cols]`, `m.view[rows, j]`: aliasing views."""
-        self._d
-        return _ViewIndexer(self)
-
-    def row_view(self, row: int, columns: Union[None, int, slice] = None, *,
-                 read_only: bool = False) -> "MatrixView":
-        d = self._d
-        r = _as_int(row)
-        if not -d.shape[0] <= r < d.shape[0]:
-            raise IndexError("row index out of range")
-        sel = _view_span(columns, d.shape[1], "column")
-        return MatrixView._make(self, d[r:r + 1 or None, sel], True,
-                                bool(read_only))
-
-    def column_view(self, column: int, rows: Union[None, int, slice] = None,
-                    *, read_only: bool = False) -> "MatrixView":
-        d = self._d
-        c = _as_int(column)
-        if not -d.shape[1] <= c < d.shape[1]:
-            raise IndexError("column index out of range")
-        sel = _view_span(rows, d.shape[0], "row")
-        return MatrixView._make(self, d[sel, c:c + 1 or None], False,
-                                bool(read_only))
-
-    def row_views(self, *, read_only: bool = False) -> Iterator["MatrixView"]:
-        for i in range(self._d.shape[0]):
-            yield self.row_view(i, read_only=read_only)
-
-    def column_views(self, *,
-                     read_only: bool = False) -> Iterator["MatrixView"]:
-        for j in range(self._d.shape[1]):
-            yield self.column_view(j, read_only=read_only)
-
-
 # ----------------------------------------------------------------------
 # helpers used by the class above
-
-
-def _reciprocal(d: F64, out: F64) -> F64:
-    return np.true_divide(1.0, d, out=out)
-
-
-def _sign(d: F64, out: F64) -> F64:
-    negative = d < 0  # before `out` (which may be `d`) is written
-    np.greater(d, 0, out=out, casting="unsafe")
-    out -= negative
-    return out
-
-
-def _vector_axis(axis: Optional[int]) -> Optional[int]:
-    if axis is None or (type(axis) is int):
-        return axis
-    if isinstance(axis, bool) or not isinstance(axis, int):
-        raise TypeError("axis must be an int or None")
-    return int(axis)
-
-
-def _bin_bounds(d: F64, bounds: Any) -> tuple[float, float]:
-    if bounds is None:
-        finite = d[~np.isnan(d)]
-        if finite.size == 0:
-            return 0.0, 0.0
-        return float(finite.min()), float(finite.max())
-    if not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
-        raise ValueError("bounds must be a (min, max) pair of length 2")
-    lo, hi = real(bounds[0]), real(bounds[1])
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise ValueError("bounds values must be finite")
-    if hi < lo:
-        raise ValueError("bounds max must be >= min")
-    return lo, hi
 
 
 def _concat_part(value: Any, axis: int) -> F64:
@@ -1248,100 +802,3 @@ def _where_arg(value: Any, shape: tuple[int, ...]) -> Any:
         return float(value)
     raise TypeError("where() operands must each be a Matrix, a scalar, or "
                     "a list/tuple of numbers")
-
-
-def _scatter_value(value: Any, shape: tuple[int, int]) -> Any:
-    """A fancy-assignment value: a real, a 1x1, or an exact-shape Matrix."""
-    if isinstance(value, Matrix):
-        v = value._d
-        if v.shape == (1, 1):
-            return float(v[0, 0])
-        if v.shape != shape:
-            raise ValueError(f"cannot assign {shape_text(v.shape)} matrix to "
-                             f"a selection of shape {shape_text(shape)}")
-        return v
-    if is_real(value):
-        return float(value)
-    raise TypeError(_BAD_VALUE)
-
-
-def _assign(target: F64, value: Any) -> None:
-    """Slice assignment: a scalar, an equal shape, a row broadcast over the
-    selection, or any operand with as many elements (row-major)."""
-    if is_real(value):
-        target[...] = float(value)
-        return
-    try:
-        v = _matrix_arg(value)
-    except (TypeError, ValueError):
-        raise TypeError("value must be a real number, a Matrix, or a "
-                        "list/tuple of numbers") from None
-    if v.shape == target.shape or v.size == 1:
-        target[...] = v
-    elif v.shape[0] == 1 and v.shape[1] == target.shape[1]:
-        target[...] = v
-    elif v.size == target.size:
-        target[...] = v.reshape(target.shape)
-    else:
-        raise ValueError(f"cannot assign {shape_text(v.shape)} matrix to a "
-                         f"selection of shape {shape_text(target.shape)}")
-
-
-def _as_int(key: Any) -> int:
-    if isinstance(key, int):
-        return int(key)
-    if isinstance(key, (float, str, bytes, list, tuple)) or key is None:
-        raise TypeError(_BAD_KEY)
-    try:
-        return operator.index(key)
-    except TypeError:
-        raise TypeError(_BAD_KEY) from None
-
-
-def _row_index(d: F64, i: int) -> int:
-    n = d.shape[0]
-    if not -n <= i < n:
-        raise IndexError(f"row index {i} out of range for dimension of "
-                         f"size {n}")
-    return i
-
-
-def _column_index(d: F64, j: int) -> int:
-    n = d.shape[1]
-    if not -n <= j < n:
-        raise IndexError(f"column index {j} out of range for dimension of "
-                         f"size {n}")
-    return j
-
-
-def _pair_slices(d: F64, rk: Any, ck: Any) -> tuple[Any, Any]:
-    rs = rk if type(rk) is slice else _row_index(d, _as_int(rk))
-    cs = ck if type(ck) is slice else _column_index(d, _as_int(ck))
-    return rs, cs
-
-
-def _keep2(k: Any) -> Any:
-    """An int index as a one-long slice, so the selection stays 2-D."""
-    return k if type(k) is slice else slice(k, k + 1 or None)
-
-
-def _nonempty(sel: F64) -> F64:
-    if sel.size == 0:
-        raise IndexError("the selection is empty")
-    return sel
-
-
-def _view_span(sel: Any, n: int, what: str) -> slice:
-    if sel is None:
-        return _FULL
-    if type(sel) is slice:
-        if len(range(*sel.indices(n))) == 0:
-            raise IndexError(f"{what} selection is empty")
-        return sel
-    i = _as_int(sel)
-    if not -n <= i < n:
-        raise IndexError(f"{what} index out of range")
-    return slice(i, i + 1 or None)
-
-
-from ._matrix_view import MatrixView, _ViewIndexer  # noqa: E402

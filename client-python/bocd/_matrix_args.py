@@ -112,33 +112,8 @@ def flat_values(values: Any, count: int) -> Optional[F64]:
     return arr.astype(np.float64)
 
 
-def check_out(out: Any, shape: tuple[int, ...]) -> F64:
-    """The array of an `out=` Matrix, checked against the result shape."""
-    from ._matrix import Matrix
-    if not isinstance(out, Matrix):
-        raise TypeError("out must be a Matrix")
-    od: F64 = out._d
-    if od.shape != shape:
-        raise ValueError(f"out shape {shape_text(od.shape)} does not match "
-                         f"result {shape_text(shape)}")
-    return od
-
-
 def shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(str(n) for n in shape)
-
-
-def mask_arg(where: Any, shape: tuple[int, ...]) -> NDArray[np.bool_]:
-    """A `where=` mask: a same-shape Matrix; non-zero (and NaN) includes."""
-    from ._matrix import Matrix
-    if not isinstance(where, Matrix):
-        raise TypeError("where must be a Matrix mask")
-    w = where._d
-    if w.shape != shape:
-        raise ValueError(f"where mask shape {shape_text(w.shape)} does not "
-                         f"match matrix shape {shape_text(shape)}")
-    mask: NDArray[np.bool_] = w != 0
-    return mask
 
 
 def index_array(indices: Any, n: int, what: str,

@@ -13,7 +13,6 @@ from typing import Any, Iterator, NoReturn, Union
 
 import numpy as np
 
-from . import _matrix
 from ._matrix_args import F64, is_real, matrix_str, real
 
 _READ_ONLY = "cannot write to a read-only MatrixView"
@@ -29,7 +28,7 @@ class MatrixView:
     """
 
     __slots__ = ("_base", "_v", "_row", "_ro", "__weakref__")
-    _base: "_matrix.Matrix"
+    _base: Any  # the Matrix (its module imports this one)
     _v: F64
     _row: bool
     _ro: bool
@@ -39,7 +38,7 @@ class MatrixView:
                         "Matrix.row_view() / Matrix.column_view()")
 
     @classmethod
-    def _make(cls, base: "_matrix.Matrix", v: F64, is_row: bool,
+    def _make(cls, base: Any, v: F64, is_row: bool,
               read_only: bool) -> "MatrixView":
         view: MatrixView = object.__new__(cls)
         view._base = base
@@ -171,8 +170,9 @@ class MatrixView:
     def __iter__(self) -> Iterator[float]:
         return self.values()
 
-    def copy(self) -> "_matrix.Matrix":
-        return _matrix.Matrix._wrap(np.ascontiguousarray(self._array()))
+    def copy(self) -> Any:
+        """An owned Matrix with the view's elements (shares nothing)."""
+        return self._base._wrap(np.ascontiguousarray(self._array()))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         v = self._array()
@@ -221,44 +221,46 @@ class MatrixView:
     def __rmatmul__(self, other: Any) -> Any:
         return other @ self.copy()
 
-    def __neg__(self) -> "_matrix.Matrix":
+    def __neg__(self) -> Any:
         return -self.copy()
 
-    def __abs__(self) -> "_matrix.Matrix":
+    def __abs__(self) -> Any:
         return abs(self.copy())
 
 
 def _elements(value: Any) -> F64:
     if isinstance(value, MatrixView):
         return value._array().reshape(-1)
-    if isinstance(value, _matrix.Matrix):
-        return value._d.reshape(-1)
-    if isinstance(value, (list, tuple)):
-        arr = np.asarray(value)
-        if arr.ndim == 1 and arr.dtype.kind in "biuf":
+    if isinstance(value, (list, tuple)) or hasattr(value, "_wrap"):
+        arr = np.asarray(value).reshape(-1)  # a Matrix through __array__
+        if arr.dtype.kind in "biuf" and (arr.size or not value):
             return arr.astype(np.float64)
     raise TypeError("a view slice takes a number, a sequence of numbers, a "
                     "Matrix or a MatrixView")
 
 
-class _ViewIndexer:
+class ViewIndexer:
     """What `Matrix.view` returns: `m.view[...]` builds a MatrixView."""
 
     __slots__ = ("_m",)
 
-    def __init__(self, m: "_matrix.Matrix") -> None:
+    def __init__(self, m: Any) -> None:
         self._m = m
 
     def __getitem__(self, key: Any) -> MatrixView:
         m = self._m
+        view: MatrixView
         if isinstance(key, int):
-            return m.row_view(key)
+            view = m.row_view(key)
+            return view
         if type(key) is tuple and len(key) == 2:
             rk, ck = key
             if isinstance(rk, int) and (isinstance(ck, int)
                                         or type(ck) is slice):
-                return m.row_view(rk, ck)
+                view = m.row_view(rk, ck)
+                return view
             if type(rk) is slice and isinstance(ck, int):
-                return m.column_view(ck, rk)
+                view = m.column_view(ck, rk)
+                return view
         raise TypeError("a view must be a single row or column; use m[...] "
                         "to copy a submatrix")

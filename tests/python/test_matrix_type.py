@@ -403,6 +403,28 @@ def test_put_checks_every_index_and_the_value_before_writing():
     assert same_bits(arr(m), a)
 
 
+@pytest.mark.parametrize("make", [list, tuple])
+def test_take_and_put_rows_accept_bools_numpy_ints_and_negatives(make):
+    a = np.arange(12.0).reshape(4, 3)
+    m = M(a)
+    keys = make([True, np.int64(-1), 0, -4])
+    assert same_bits(arr(m.take(keys)), a[[1, -1, 0, -4]])
+    assert same_bits(arr(m[list(keys)]), a[[1, -1, 0, -4]])
+    m.put(make([np.int32(2), -1]), M([[7.0, 8.0, 9.0], [1.0, 2.0, 3.0]]))
+    a[[2, -1]] = [[7.0, 8.0, 9.0], [1.0, 2.0, 3.0]]
+    assert same_bits(arr(m), a)
+    m.put(make([0, 0]), m.take([3, 3]), accumulate=True)  # value from m
+    a[0] += 2 * a[3]
+    assert same_bits(arr(m), a)
+    for bad, error in [([0, 4], IndexError), ([0, 1.0], TypeError),
+                       ([0, 2 ** 63], OverflowError), ([[0]], TypeError)]:
+        with pytest.raises(error):
+            m.take(make(bad))
+        with pytest.raises(error):
+            m.put(make(bad), 5.0)
+        assert same_bits(arr(m), a)
+
+
 def test_put_duplicates_last_write_wins_and_accumulate_folds():
     m = Matrix(2, 3)
     m.put([0, 0], M([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]))
