@@ -649,6 +649,8 @@ class Matrix(MatrixElementwise, MatrixIndexing):
     def sum(self, axis: Optional[int] = None,
             where: Optional["Matrix"] = None) -> Union[float, "Matrix"]:
         d = self._d
+        if where is None and type(axis) is int and -2 <= axis <= 1:
+            return _wrap(ops.axis_sum(d, axis & 1))  # the common call
         ax = axis_arg(axis)
         mask = None if where is None else mask_arg(where, d.shape)
         if mask is None:

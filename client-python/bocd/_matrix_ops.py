@@ -54,7 +54,7 @@ def axis_sum(x: F64, ax: int) -> F64:
         if _GEMV_MIN <= x.size <= _GEMV_MAX:
             # A vector-matrix product by ones: BLAS sums the columns with
             # contiguous loads, where numpy's reduce walks them row by row.
-            summed: F64 = (_ones(r) @ x).reshape(1, c)
+            summed: F64 = np.matmul(_ones(r), x).reshape(1, c)
             return summed
         column_sums: F64 = _add.reduce(x, axis=0, keepdims=True)
         return column_sums
