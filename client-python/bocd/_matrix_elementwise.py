@@ -202,7 +202,8 @@ def _bin_bounds(d: F64, bounds: Any) -> tuple[float, float]:
         return float(finite.min()), float(finite.max())
     if not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
         raise ValueError("bounds must be a (min, max) pair of length 2")
-    lo, hi = real(bounds[0]), real(bounds[1])
+    message = "bounds values must be real numbers"
+    lo, hi = real(bounds[0], message), real(bounds[1], message)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ValueError("bounds values must be finite")
     if hi < lo:

@@ -233,7 +233,7 @@ class MatrixIndexing(MatrixBase):
     def row_view(self: I, row: int, columns: Union[None, int, slice] = None, *,
                  read_only: bool = False) -> "MatrixView":
         d = self._d
-        r = _as_int(row)
+        r = operator.index(row)
         if not -d.shape[0] <= r < d.shape[0]:
             raise IndexError("row index out of range")
         sel = _view_span(columns, d.shape[1], "column")
@@ -243,7 +243,7 @@ class MatrixIndexing(MatrixBase):
     def column_view(self: I, column: int, rows: Union[None, int, slice] = None,
                     *, read_only: bool = False) -> "MatrixView":
         d = self._d
-        c = _as_int(column)
+        c = operator.index(column)
         if not -d.shape[1] <= c < d.shape[1]:
             raise IndexError("column index out of range")
         sel = _view_span(rows, d.shape[0], "row")

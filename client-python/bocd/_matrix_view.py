@@ -115,10 +115,10 @@ class MatrixView:
             v = part.reshape(1, -1) if self._row else part.reshape(-1, 1)
             return MatrixView._make(self._base, v, self._row, self._ro)
         if isinstance(key, int):
-            n = flat.size
-            if not -n <= key < n:
+            i, n = int(key), flat.size  # int(): a bool is 0/1, not a mask
+            if not -n <= i < n:
                 raise IndexError("view index out of range")
-            return float(flat[key])
+            return float(flat[i])
         raise TypeError(_ONE_D)
 
     def __setitem__(self, key: Union[int, slice], value: Any) -> None:
@@ -135,11 +135,11 @@ class MatrixView:
             part[...] = src
             return
         if isinstance(key, int):
-            n = flat.size
-            if not -n <= key < n:
+            i, n = int(key), flat.size
+            if not -n <= i < n:
                 raise IndexError("view index out of range")
-            flat[key] = real(value, "must be real number, not "
-                             f"{type(value).__name__}")
+            flat[i] = real(value, "must be real number, not "
+                           f"{type(value).__name__}")
             return
         raise TypeError(_ONE_D)
 
@@ -235,8 +235,7 @@ def _elements(value: Any) -> F64:
         arr = np.asarray(value).reshape(-1)  # a Matrix through __array__
         if arr.dtype.kind in "biuf" and (arr.size or not value):
             return arr.astype(np.float64)
-    raise TypeError("a view slice takes a number, a sequence of numbers, a "
-                    "Matrix or a MatrixView")
+    raise TypeError("Expected a list/tuple of numbers")
 
 
 class ViewIndexer:

@@ -496,6 +496,7 @@ def test_views_alias_the_matrix_and_read_only_views_refuse_writes():
     col[1:] = [7.0, 8.0]
     assert m[1, 0] == 100.0 and m[1, 2] == 7.0 and m[2, 2] == 8.0
     assert row.is_row and not col.is_row and row.T.shape == (4, 1)
+    assert row[True] == row[1] == 5.0  # a bool key is an index, not a mask
     m.transpose(in_place=True)  # reorders the same buffer: row 1 of the
     assert m.shape == (4, 3) and row[0] == m[1, 1]  # old 3x4 is flat 4..7
     frozen = m.row_view(0, read_only=True)
