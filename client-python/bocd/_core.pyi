@@ -37,6 +37,10 @@ def put_rows(dst: Any, indices: Any, value: Any, accumulate: bool) -> None:
     float64 array, into rows `indices` of `dst`, after checking every
     index."""
 
+def sum_rows(src: Any, out: Any) -> None:
+    """Writes the sum of the rows of the 2-D float64 array `src`, added in
+    row order, into `out` (1 x columns)."""
+
 def buffer_span(obj: Any) -> tuple[int, int]:
     """(address, length) of an object's contiguous buffer."""
 

@@ -19,6 +19,7 @@ from typing import Any, Literal, Optional, Union
 import numpy as np
 from numpy.typing import NDArray
 
+from ._core import sum_rows
 from ._matrix_args import AXIS_RANGE, F64, shape_text
 
 Mask = Optional[NDArray[np.bool_]]
@@ -28,22 +29,7 @@ Mask = Optional[NDArray[np.bool_]]
 # per-column paths below; the limits are where those stop paying.
 _NARROW = 8
 _TALL = 256
-_GEMV_MIN = 1_000
-_GEMV_MAX = 250_000
 _vecdot: Any = getattr(np, "vecdot", None)
-_ones_cache: dict[int, F64] = {}
-
-
-def _ones(n: int) -> F64:
-    """A shared read-only vector of n ones (a few sizes are kept)."""
-    v = _ones_cache.get(n)
-    if v is None:
-        if len(_ones_cache) >= 16:
-            _ones_cache.clear()
-        v = np.ones(n)
-        v.flags.writeable = False
-        _ones_cache[n] = v
-    return v
 _add: Any = np.add  # numpy's stubs cannot type reduce's keepdims=<bool>
 
 
@@ -51,13 +37,9 @@ def axis_sum(x: F64, ax: int) -> F64:
     """Sum along `ax`, keeping the reduced axis (length 1)."""
     r, c = x.shape
     if ax == 0:
-        if _GEMV_MIN <= x.size <= _GEMV_MAX:
-            # A vector-matrix product by ones: BLAS sums the columns with
-            # contiguous loads, where numpy's reduce walks them row by row.
-            summed: F64 = np.matmul(_ones(r), x).reshape(1, c)
-            return summed
-        column_sums: F64 = _add.reduce(x, axis=0, keepdims=True)
-        return column_sums
+        summed: F64 = np.empty((1, c))
+        sum_rows(x, summed)  # one pass in row order (see matrix_rows.cc)
+        return summed
     if c <= _NARROW and r >= _TALL:
         acc: F64 = x[:, 0].copy()
         for j in range(1, c):

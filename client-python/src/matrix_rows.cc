@@ -1,4 +1,4 @@
-// Row gather and scatter for bocd.Matrix (take/put along axis 0).
+// Row gather, scatter and column sums for bocd.Matrix (axis 0).
 //
 // numpy's fancy indexing does the same work, but it converts the Python
 // index list to an array and builds an index iterator on every call: about
@@ -132,13 +132,84 @@ void put_rows(py::handle dst, py::handle indices, py::handle value, bool accumul
   }
 }
 
+// out (1 x columns) = the sum of src's rows, added in row order. numpy's
+// reduce over axis 0 dispatches its inner loop once per row, and BLAS's
+// matrix-vector product spends microseconds choosing a kernel; one pass
+// that adds each row into the accumulator is faster than both at 100x100
+// and as fast at 1000x1000 (it reads the matrix once, in order).
+void sum_rows(py::handle src, py::handle out) {
+  Buffer2d s(src.ptr(), false);
+  Buffer2d o(out.ptr(), true);
+  if (o.rows() != 1 || o.columns() != s.columns()) {
+    throw py::value_error("sum_rows: out must be 1 x columns");
+  }
+  const std::size_t width = static_cast<std::size_t>(s.columns());
+  double* acc = o.data();
+  std::memcpy(acc, s.data(), width * sizeof(double));
+  for (Py_ssize_t r = 1; r < s.rows(); ++r) {
+    const double* row = s.data() + static_cast<std::size_t>(r) * width;
+    for (std::size_t j = 0; j < width; ++j) acc[j] += row[j];
+  }
+}
+
+// Plain METH_FASTCALL entry points: pybind11's dispatch costs more than
+// the copy for a 100x100 matrix. They turn C++ exceptions into Python ones.
+template <typename Body>
+PyObject* call(Body body) {
+  try {
+    body();
+  } catch (py::error_already_set& e) {
+    e.restore();
+    return nullptr;
+  } catch (py::builtin_exception& e) {
+    e.set_error();
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* take_rows_fast(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 3) {
+    PyErr_SetString(PyExc_TypeError, "take_rows(src, indices, out) takes 3 arguments");
+    return nullptr;
+  }
+  return call([&] { take_rows(args[0], args[1], args[2]); });
+}
+
+PyObject* put_rows_fast(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 4) {
+    PyErr_SetString(PyExc_TypeError,
+                    "put_rows(dst, indices, value, accumulate) takes 4 arguments");
+    return nullptr;
+  }
+  return call([&] { put_rows(args[0], args[1], args[2], PyObject_IsTrue(args[3]) == 1); });
+}
+
+PyObject* sum_rows_fast(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 2) {
+    PyErr_SetString(PyExc_TypeError, "sum_rows(src, out) takes 2 arguments");
+    return nullptr;
+  }
+  return call([&] { sum_rows(args[0], args[1]); });
+}
+
+PyMethodDef methods[] = {
+    {"sum_rows", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&sum_rows_fast)),
+     METH_FASTCALL, "sum_rows(src, out): out (1 x columns) = the sum of src's rows."},
+    {"take_rows", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&take_rows_fast)),
+     METH_FASTCALL, "take_rows(src, indices, out): copies rows `indices` of `src` into `out`."},
+    {"put_rows", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&put_rows_fast)),
+     METH_FASTCALL,
+     "put_rows(dst, indices, value, accumulate): writes (or adds) `value` into rows "
+     "`indices` of `dst`, after checking every index."},
+};
+
 }  // namespace
 
 void register_matrix_rows(py::module_& m) {
-  m.def("take_rows", &take_rows, py::arg("src"), py::arg("indices"), py::arg("out"),
-        "Copies rows `indices` of the 2-D float64 array `src` into `out`.");
-  m.def("put_rows", &put_rows, py::arg("dst"), py::arg("indices"), py::arg("value"),
-        py::arg("accumulate"),
-        "Writes (or adds) `value` into rows `indices` of `dst`, after checking "
-        "every index.");
+  for (PyMethodDef& def : methods) {
+    PyObject* f = PyCFunction_NewEx(&def, nullptr, m.attr("__name__").ptr());
+    if (f == nullptr) throw py::error_already_set();
+    m.add_object(def.ml_name, py::reinterpret_steal<py::object>(f));
+  }
 }

@@ -321,6 +321,10 @@ def test_sums_and_norms_along_axes_match_numpy(shape):
                                    rtol=1e-12, atol=1e-300)
     ints = np.floor(a * 100)
     assert same_bits(arr(M(ints).sum(axis=0)), ints.sum(axis=0, keepdims=True))
+    in_row_order = a[0].copy()
+    for row in a[1:]:
+        in_row_order += row
+    assert same_bits(arr(m.sum(axis=0)), in_row_order.reshape(1, -1))
 
 
 def test_normalize_leaves_zero_magnitude_groups_unchanged():
