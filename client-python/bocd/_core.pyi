@@ -33,9 +33,9 @@ def take_rows(src: Any, indices: Any, out: Any) -> None:
     IndexError/TypeError/OverflowError for the first bad index."""
 
 def put_rows(dst: Any, indices: Any, value: Any, accumulate: bool) -> None:
-    """Writes (or adds) `value`, a float or a (len(indices), columns)
-    float64 array, into rows `indices` of `dst`, after checking every
-    index."""
+    """Writes (or adds) `value`, a float, a 1x1 or a (len(indices),
+    columns) float64 array, into rows `indices` of `dst`, after checking
+    every index and then the shape."""
 
 def sum_rows(src: Any, out: Any) -> None:
     """Writes the sum of the rows of the 2-D float64 array `src`, added in

@@ -14,6 +14,7 @@ in _matrix_ops.
 from __future__ import annotations
 
 import operator
+import types
 import warnings
 from typing import Any, Iterator, Optional, Union
 
@@ -804,3 +805,11 @@ def _where_arg(value: Any, shape: tuple[int, ...]) -> Any:
         return float(value)
     raise TypeError("where() operands must each be a Matrix, a scalar, or "
                     "a list/tuple of numbers")
+
+
+# Error messages name methods by qualified name ("Matrix.floor() takes 1
+# positional argument"); the mixins' methods are Matrix's to the user.
+for _part in (MatrixBase, MatrixElementwise, MatrixIndexing):
+    for _name, _member in vars(_part).items():
+        if isinstance(_member, types.FunctionType):
+            _member.__qualname__ = f"Matrix.{_name}"

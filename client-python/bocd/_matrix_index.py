@@ -76,9 +76,14 @@ class MatrixIndexing(MatrixBase):
         if ax == 0 and (type(indices) is list or type(indices) is tuple):
             if not indices:
                 raise IndexError(EMPTY_INDICES)
-            v = _scatter_value(value, (len(indices), d.shape[1]))
-            # Checks every index before it writes anything.
-            put_rows(d, indices, v, bool(accumulate))
+            if type(value) is float:
+                v: Any = value
+            elif isinstance(value, MatrixBase):
+                v = value._d
+            else:
+                v = _scatter_value(value, (len(indices), d.shape[1]))
+            # Checks every index, then the value's shape, before writing.
+            put_rows(d, indices, v, accumulate)
             return self
         what = "row" if ax == 0 else "column"
         idx = index_array(indices, d.shape[ax], what, check_range=False)

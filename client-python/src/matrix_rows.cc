@@ -94,8 +94,9 @@ void take_rows(py::handle src, py::handle indices, py::handle out) {
   }
 }
 
-// `value` is a float (every selected element) or a (len(indices), columns)
-// array; duplicates overwrite in order, or add up when `accumulate`.
+// `value` is a float or a 1x1 array (every selected element) or a
+// (len(indices), columns) array; the indices are checked first, then the
+// shape. Duplicates overwrite in order, or add up when `accumulate`.
 void put_rows(py::handle dst, py::handle indices, py::handle value, bool accumulate) {
   Buffer2d d(dst.ptr(), true);
   std::vector<Py_ssize_t> rows = row_indices(indices, d.rows());
@@ -109,8 +110,18 @@ void put_rows(py::handle dst, py::handle indices, py::handle value, bool accumul
     return;
   }
   Buffer2d v(value.ptr(), false);
+  if (v.rows() == 1 && v.columns() == 1) {  // a 1x1 matrix is a scalar here
+    double x = v.data()[0];
+    for (Py_ssize_t r : rows) {
+      double* row = d.data() + static_cast<std::size_t>(r) * width;
+      for (std::size_t j = 0; j < width; ++j) row[j] = accumulate ? row[j] + x : x;
+    }
+    return;
+  }
   if (v.rows() != static_cast<Py_ssize_t>(rows.size()) || v.columns() != d.columns()) {
-    throw py::value_error("put_rows: value has the wrong shape");
+    throw py::value_error("cannot assign " + std::to_string(v.rows()) + "x" +
+                          std::to_string(v.columns()) + " matrix to a selection of shape " +
+                          std::to_string(rows.size()) + "x" + std::to_string(d.columns()));
   }
   // The value may alias the destination (m.put(i, m[...]) copies, but a
   // numpy view could not): stage it when the buffers overlap.
