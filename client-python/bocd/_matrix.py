@@ -28,6 +28,7 @@ from ._matrix_args import (DIMENSION_MISMATCH, EXPECTED_NUMBERS, F64,
 from ._matrix_base import (MatrixBase, check_out, mask_arg, matrix_arg,
                            operand)
 from ._matrix_elementwise import MatrixElementwise
+from ._matrix_make import MatrixConstructors
 from ._matrix_fma import fma_arrays
 from ._matrix_index import MatrixIndexing
 from ._matrix_view import MatrixView
@@ -46,7 +47,6 @@ _add: Any = np.add  # numpy's stubs cannot type reduce's keepdims=<bool>
 # scoped to the modules of this type, so user code keeps numpy's warnings.
 warnings.filterwarnings("ignore", category=RuntimeWarning,
                         module=r"bocd\._matrix")
-_rng = np.random.default_rng()
 
 
 def _wrap(arr: F64) -> "Matrix":
@@ -107,7 +107,7 @@ def _binary(ufunc: Any, a: Any, b: Any, out: Optional["Matrix"]) -> "Matrix":
     return out
 
 
-class Matrix(MatrixElementwise, MatrixIndexing):
+class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
     """A dense, row-major 2-D matrix of float64 (bocpy's Matrix API).
 
     Construct with `Matrix(rows, columns, values=None)`, where values is
@@ -245,122 +245,6 @@ class Matrix(MatrixElementwise, MatrixIndexing):
 
     def __str__(self) -> str:
         return matrix_str(self._d)
-
-    # ------------------------------------------------------------------
-    # construction
-
-    @classmethod
-    def zeros(cls, size: tuple[int, int]) -> "Matrix":
-        return cls._wrap(np.zeros(shape_pair(
-            size, "rows and columns must both be >= 1")))
-
-    @classmethod
-    def ones(cls, size: tuple[int, int]) -> "Matrix":
-        return cls._wrap(np.ones(shape_pair(
-            size, "rows and columns must both be >= 1")))
-
-    @classmethod
-    def full(cls, size: tuple[int, int], value: float) -> "Matrix":
-        shape = shape_pair(size, "rows and columns must both be >= 1")
-        v = real(value, f"must be real number, not {type(value).__name__}")
-        return cls._wrap(np.full(shape, v))
-
-    @classmethod
-    def vector(cls, values: Any, as_column: bool = False) -> "Matrix":
-        """A 1xN row (or Nx1 column) from a flat sequence of numbers."""
-        if isinstance(values, (str, bytes, Matrix)) or not hasattr(
-                values, "__len__"):
-            raise TypeError(EXPECTED_NUMBERS)
-        row = row_array(values)
-        return cls._wrap(row.reshape(-1, 1) if as_column else row)
-
-    @classmethod
-    def concat(cls, values: Any, axis: int = 0) -> Optional["Matrix"]:
-        """Stack matrices (or number sequences) by rows (0) or columns (1).
-
-        A sequence counts as a 1xN row when stacking rows and as an Nx1
-        column when stacking columns. An empty list gives None, as bocpy.
-        """
-        ax = take_axis(axis)
-        parts = [_concat_part(v, ax) for v in values]
-        if not parts:
-            return None
-        other = 1 - ax
-        if any(p.shape[other] != parts[0].shape[other] for p in parts):
-            raise AssertionError(
-                "all sub-matrices must have the same number of " +
-                ("columns" if ax == 0 else "rows"))
-        return cls._wrap(np.concatenate(parts, axis=ax))
-
-    @classmethod
-    def normal(cls, mean: Optional[float] = None,
-               stddev: Optional[float] = None,
-               size: Optional[tuple[int, int]] = None
-               ) -> Union[float, "Matrix"]:
-        """Normal samples: a float when size is None, else a Matrix."""
-        mu = 0.0 if mean is None else real(mean, "must be real number")
-        sigma = 1.0 if stddev is None else real(stddev, "must be real number")
-        if size is None:
-            return mu + sigma * float(_rng.standard_normal())
-        shape = shape_pair(size, "rows and columns must both be >= 1")
-        return cls._wrap(mu + sigma * _rng.standard_normal(shape))
-
-    @classmethod
-    def uniform(cls, minval: Optional[float] = None,
-                maxval: Optional[float] = None,
-                size: Optional[tuple[int, int]] = None
-                ) -> Union[float, "Matrix"]:
-        """Uniform samples over [minval, maxval)."""
-        lo = 0.0 if minval is None else real(minval, "must be real number")
-        hi = 1.0 if maxval is None else real(maxval, "must be real number")
-        if size is None:
-            return lo + (hi - lo) * float(_rng.random())
-        shape = shape_pair(size, "rows and columns must both be >= 1")
-        return cls._wrap(lo + (hi - lo) * _rng.random(shape))
-
-    @classmethod
-    def seed(cls, value: int) -> None:
-        """Seed this process's generator for `normal` and `uniform`."""
-        global _rng
-        if not isinstance(value, int):
-            raise TypeError(
-                f"argument 1 must be int, not {type(value).__name__}")
-        _rng = np.random.default_rng(value & (2 ** 128 - 1))
-
-    @classmethod
-    def from_view(cls, view: "MatrixView") -> "Matrix":
-        if not isinstance(view, MatrixView):
-            raise TypeError("from_view expects a MatrixView, not "
-                            f"{type(view).__name__}")
-        return cls._wrap(view._array().copy())
-
-    @classmethod
-    def where(cls, mask: "Matrix", a: Any, b: Any, *,
-              out: Optional["Matrix"] = None) -> "Matrix":
-        """Element-wise `a` where `mask` is non-zero (or NaN), else `b`."""
-        if not isinstance(mask, Matrix):
-            raise TypeError("argument 1 must be Matrix, not "
-                            f"{type(mask).__name__}")
-        m = mask._d
-        x, y = _where_arg(a, m.shape), _where_arg(b, m.shape)
-        if out is None:
-            return cls._wrap(np.where(m != 0, x, y))
-        od = check_out(out, m.shape)
-        np.copyto(od, np.where(m != 0, x, y))
-        return out
-
-    @classmethod
-    def allclose(cls, lhs: "Matrix", rhs: "Matrix", rtol: float = 1e-05,
-                 atol: float = 1e-08, equal_nan: bool = False) -> bool:
-        """|lhs - rhs| <= atol + rtol*|rhs| everywhere (False on shapes)."""
-        for i, arg in enumerate((lhs, rhs), 1):
-            if not isinstance(arg, Matrix):
-                raise TypeError(f"argument {i} must be Matrix, not "
-                                f"{type(arg).__name__}")
-        if lhs._d.shape != rhs._d.shape:
-            return False
-        return bool(np.allclose(lhs._d, rhs._d, rtol=rtol, atol=atol,
-                                equal_nan=bool(equal_nan)))
 
     # ------------------------------------------------------------------
     # arithmetic operators: same-shape operands take an inline fast path,
@@ -781,35 +665,10 @@ class Matrix(MatrixElementwise, MatrixIndexing):
         groups = index.T if ax == 0 else index
         return _wrap(values), groups.tolist()
 
-# ----------------------------------------------------------------------
-# helpers used by the class above
-
-
-def _concat_part(value: Any, axis: int) -> F64:
-    if isinstance(value, Matrix):
-        return value._d
-    if isinstance(value, (list, tuple)):
-        row = row_array(value) if value else np.empty((1, 0))
-        return row if axis == 0 else row.reshape(-1, 1)
-    raise TypeError("object must be a Matrix, List, or Tuple")
-
-
-def _where_arg(value: Any, shape: tuple[int, ...]) -> Any:
-    if isinstance(value, (Matrix, list, tuple)):
-        arr = value._d if isinstance(value, Matrix) else row_array(value)
-        if arr.shape != shape:
-            raise ValueError("where() matrix or list/tuple operands must "
-                             "match the mask shape")
-        return arr
-    if is_real(value):
-        return float(value)
-    raise TypeError("where() operands must each be a Matrix, a scalar, or "
-                    "a list/tuple of numbers")
-
-
 # Error messages name methods by qualified name ("Matrix.floor() takes 1
 # positional argument"); the mixins' methods are Matrix's to the user.
-for _part in (MatrixBase, MatrixElementwise, MatrixIndexing):
+for _part in (MatrixBase, MatrixConstructors, MatrixElementwise,
+              MatrixIndexing):
     for _name, _member in vars(_part).items():
         if isinstance(_member, types.FunctionType):
             _member.__qualname__ = f"Matrix.{_name}"
