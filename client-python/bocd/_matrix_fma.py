@@ -17,9 +17,9 @@ The theorem needs no overflow and no underflow in those steps. Elements
 outside the safe range (very large or very small magnitudes, inf, NaN) are
 few in practice, so they are computed one by one: with `math.fma` where it
 exists (it raises where IEEE gives inf or NaN), else exactly with
-`fractions.Fraction` (whose float conversion is correctly rounded). An exactly zero result takes its sign from IEEE
-addition (`a*b + c`, exact in that case), which the transformation above
-would not preserve.
+`fractions.Fraction` (whose float conversion is correctly rounded). An
+exactly zero result takes its sign from IEEE addition (`a*b + c`, exact in
+that case), which the transformation above would not preserve.
 """
 from __future__ import annotations
 
