@@ -27,6 +27,20 @@ def default_socket_path() -> str:
     """$BOCD_SOCKET, else $XDG_RUNTIME_DIR/bocd/bocd.sock, else
     /tmp/bocd-$UID/bocd.sock."""
 
+def take_rows(src: Any, indices: Any, out: Any) -> None:
+    """Copies rows `indices` (a list or tuple of ints, negative from the
+    end) of the 2-D C-contiguous float64 array `src` into `out`; raises
+    IndexError/TypeError/OverflowError for the first bad index."""
+
+def put_rows(dst: Any, indices: Any, value: Any, accumulate: bool) -> None:
+    """Writes (or adds) `value`, a float, a 1x1 or a (len(indices),
+    columns) float64 array, into rows `indices` of `dst`, after checking
+    every index and then the shape."""
+
+def sum_rows(src: Any, out: Any) -> None:
+    """Writes the sum of the rows of the 2-D float64 array `src`, added in
+    row order, into `out` (1 x columns)."""
+
 def buffer_span(obj: Any) -> tuple[int, int]:
     """(address, length) of an object's contiguous buffer."""
 

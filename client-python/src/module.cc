@@ -22,6 +22,7 @@
 #include "bocd/client/admin.h"
 #include "bocd/client/blob.h"
 #include "bocd/client/client.h"
+#include "matrix_rows.h"
 
 namespace py = pybind11;
 using namespace bocd::client;
@@ -643,6 +644,7 @@ PYBIND11_MODULE(_core, m) {
                                py::format_descriptor<std::uint8_t>::format(),
                                1, {b.size()}, {1}, false);
       });
+  register_matrix_rows(m);
   m.def("buffer_span", &buffer_span, py::arg("obj"),
         "(address, length) of a contiguous buffer.");
 
