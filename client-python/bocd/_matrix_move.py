@@ -16,16 +16,12 @@ Two ways to pickle a Matrix (docs/python.md "Values"):
 * Anything else (``pickle.dumps``, ``copy.copy``, ``copy.deepcopy``) takes
   a snapshot and leaves the matrix usable; it needs ownership too.
 
-A MatrixView aliases its base's memory, so it is never pickled or sent
-(bocpy's TypeError); ``view.copy()`` is the owned Matrix to send.
-
-Importing this module registers both with ``copyreg`` and with the
+Importing this module registers Matrix with ``copyreg`` and with the
 serializer; ``bocd._matrix`` imports it.
 """
 from __future__ import annotations
 
 import copyreg
-import importlib
 import pickle
 from typing import Any
 
@@ -33,9 +29,6 @@ import numpy as np
 
 from . import _serial
 from ._matrix import Matrix
-
-_VIEW_NOT_SHIPPABLE = ("cannot pickle or send a MatrixView across "
-                       "interpreters; call .copy() to get an owned Matrix")
 
 
 def rebuild_matrix(arr: Any) -> Matrix:
@@ -57,7 +50,7 @@ def rebuild_moved(buf: Any, rows: int, columns: int) -> Matrix:
     if rows * columns == 0:
         return Matrix._wrap(np.zeros((rows, columns)))
     arr = np.frombuffer(buf, dtype=np.float64).reshape(rows, columns)
-    if not arr.flags.writeable:  # an in-band buffer read from bytes
+    if not arr.flags.writeable:  # a read-only array's, pickled as bytes
         arr = arr.copy()
     return Matrix._wrap(arr)
 
@@ -85,29 +78,5 @@ class MatrixMover:
         m._d = d
 
 
-def _refuse_view(view: Any) -> Any:
-    raise TypeError(_VIEW_NOT_SHIPPABLE)
-
-
-class ViewMover:
-    """A view is refused by the serializer too (it would alias)."""
-
-    reduce = staticmethod(_refuse_view)
-
-
-def _view_type() -> type | None:
-    """MatrixView, where the package has one."""
-    try:
-        module = importlib.import_module(f"{__package__}._matrix_view")
-    except ImportError:
-        module = importlib.import_module(f"{__package__}._matrix")
-    view: type | None = getattr(module, "MatrixView", None)
-    return view
-
-
 copyreg.pickle(Matrix, reduce_matrix)
 _serial.movers[Matrix] = MatrixMover
-_view = _view_type()
-if _view is not None:
-    copyreg.pickle(_view, _refuse_view)
-    _serial.movers[_view] = ViewMover

@@ -70,7 +70,7 @@ def test_cown_moves_the_matrix_and_a_worker_sees_its_values():
 
 
 def test_small_matrix_moves_inline():
-    m = Matrix([[1.0, 2.0], [3.0, 4.0]])
+    m = Matrix(2, 2, [1.0, 2.0, 3.0, 4.0])
     c = Cown(m)
     assert_moved(m)
 
@@ -166,7 +166,7 @@ def test_moved_matrix_cannot_be_stored_again():
 
 def test_matrices_inside_containers_move():
     a, ea = big()
-    b = Matrix([[5.0, 6.0]])
+    b = Matrix(1, 2, [5.0, 6.0])
     c = Cown({"list": [a, 1], "small": b})
     assert_moved(a)
     assert_moved(b)
@@ -210,7 +210,7 @@ def test_value_the_daemon_refuses_gives_the_matrix_back():
             os.environ["BOCD_SOCKET"] = d.socket
             import bocd
             from bocd._matrix import Matrix
-            bocd.send("q", Matrix([[1.0]]))
+            bocd.send("q", Matrix(1, 1, [1.0]))
             m = Matrix._wrap(np.ones((300, 400)))
             try:
                 bocd.send("q", m)
@@ -289,7 +289,7 @@ def test_matrix_a_body_sent_away_cannot_also_be_stored():
 
     @when(c)
     def make(c):
-        mine = Matrix([[1.0, 2.0, 3.0]])
+        mine = Matrix(1, 3, [1.0, 2.0, 3.0])
         c.value = mine
         try:
             bocd.send("after-store", mine)
@@ -324,6 +324,28 @@ def test_body_sends_its_cowns_matrix_away():
     assert c.unwrap() is None
 
 
+def test_returning_the_cowns_matrix_needs_the_cown_emptied():
+    m, expect = big()
+    c = Cown(m)
+
+    @when(c)
+    def both(c):
+        return c.value  # the cown's commit takes it first
+
+    @when(c)
+    def handed(c):
+        v = c.value
+        c.value = None
+        return v
+
+    settle()
+    with pytest.raises(RuntimeError, match=NOT_OWNED):
+        both.unwrap()
+    got = handed.unwrap()  # the cown still had it for this behavior
+    assert np.array_equal(np.asarray(got), expect)
+    assert c.unwrap() is None
+
+
 # ---------------------------------------------------------------- messages
 
 
@@ -343,7 +365,7 @@ def test_send_from_a_behavior_moves():
 
     @when(c)
     def sender(c):
-        m = Matrix([[1.0, 2.0]])
+        m = Matrix(1, 2, [1.0, 2.0])
         bocd.send("from-worker", m)
         try:
             m.sum()
@@ -391,7 +413,7 @@ def test_globals_of_a_script_body_are_copied_not_moved():
         from bocd import Cown, when, quiesce
         from bocd._matrix import Matrix
 
-        TABLE = Matrix([[1.0, 2.0], [3.0, 4.0]])
+        TABLE = Matrix(2, 2, [1.0, 2.0, 3.0, 4.0])
 
         @when(Cown(0))
         def use(c):
