@@ -276,9 +276,15 @@ def encode(value: Any, reuse: dict[str, Any] | None = None) -> Encoded:
 
 
 def _take(e: Encoded, moved: list[tuple[Any, Any]]) -> Encoded:
-    """`e`, having taken the move-type objects its bytes hold."""
-    for mover, obj in moved:
-        e.moved.append((mover, obj, mover.take(obj)))
+    """`e`, having taken the move-type objects its bytes hold. If one
+    cannot be taken (another thread moved it meanwhile), nothing is: the
+    others go back, the blobs made go, and the error is raised."""
+    try:
+        for mover, obj in moved:
+            e.moved.append((mover, obj, mover.take(obj)))
+    except BaseException:
+        e.discard()
+        raise
     return e
 
 

@@ -199,6 +199,36 @@ def test_same_matrix_twice_in_one_value_moves_once():
 # ---------------------------------------------------------------- failures
 
 
+class MovesItAway:
+    """Pickling it moves `m` into a cown of its own: the value holding
+    both can no longer take `m` once its bytes are made."""
+
+    def __init__(self, m):
+        self.m = m
+
+    def __reduce__(self):
+        self.cown = Cown(self.m)
+        return int, ()
+
+
+def test_matrix_moved_meanwhile_fails_the_value_and_moves_nothing():
+    @when()
+    def up():
+        return None
+
+    settle()
+    before = instance_blobs()
+    other, expect = big()
+    m, _ = big(1.0)
+    sneaky = MovesItAway(m)
+    with pytest.raises(RuntimeError, match=NOT_OWNED):
+        Cown([other, m, sneaky])
+    assert np.array_equal(np.asarray(other), expect)  # given back
+    assert_moved(m)  # it went into the sneaky cown
+    # Only that cown's blob is left: the failed value's were unlinked.
+    assert len(instance_blobs() - before) == 1
+
+
 def test_value_the_daemon_refuses_gives_the_matrix_back():
     # A full queue (a daemon of one message per tag) refuses the second
     # send: its matrix was never sent, so it stays the sender's.
