@@ -61,6 +61,8 @@ class MatrixMover:
     @staticmethod
     def reduce(m: Matrix) -> tuple[Any, ...]:
         d = m._d  # RuntimeError if this process no longer owns it
+        if not d.flags.c_contiguous:  # the contract says it is; be sure
+            d = m._d = np.ascontiguousarray(d)
         # The array itself, out of band: _serial puts it in a blob (or
         # names again the blob it lies in) when it is 64 KiB or more.
         return rebuild_moved, (pickle.PickleBuffer(d), d.shape[0], d.shape[1])

@@ -196,6 +196,25 @@ def test_same_matrix_twice_in_one_value_moves_once():
     assert same.unwrap() == (True, 42.0)
 
 
+def test_behavior_moves_a_matrix_from_one_cown_to_another():
+    m, expect = big()
+    a, b = Cown(m), Cown(None)
+
+    @when(a, b)
+    def move(a, b):
+        b.value = a.value
+        a.value = None
+
+    @when(b)
+    def read(b):
+        return np.asarray(b.value).copy()
+
+    settle()
+    move.unwrap()
+    assert np.array_equal(read.unwrap(), expect)
+    assert a.unwrap() is None
+
+
 # ---------------------------------------------------------------- failures
 
 
