@@ -207,7 +207,7 @@ def _encode_result(value: Any, exc: bool
 def _picklable(err: BaseException) -> BaseException:
     """`err` if it pickles, else a RuntimeError that says what it was."""
     try:
-        _serial.encode(err)
+        _serial.encode(err).discard()  # a probe: what it made or moved goes back
         return err
     except BaseException:
         return RuntimeError(f"unpicklable exception: {err!r}")

@@ -23,6 +23,13 @@ same cown's value is written back and a buffer still lies inside a blob it
 was read from (an array updated in place), the blob is named again instead
 of copied. Only the cown the blob was read for may do that, so two cowns
 never share memory.
+
+Move types (``movers``: bocd.Matrix) are not copied out of the sender: the
+value that encode() writes takes them, and the sender's object is dead
+afterwards (``bocd._matrix_move``). The move is done once the bytes are
+made, so a value that fails to pickle moves nothing, and undone by
+``Encoded.discard()`` when the value never reaches the daemon. Only
+encode() moves; other pickling (code's globals, ``pickle.dumps``) copies.
 """
 from __future__ import annotations
 
@@ -84,16 +91,24 @@ materialize: Callable[[str, int], Any]
 handle_type: type
 
 
+# Move types, by exact type: each has reduce(obj) (its pickle-5 reduce
+# value; raises if this process no longer owns obj), take(obj) (moves it
+# out, returning what give_back needs) and give_back(obj, token).
+# bocd._matrix_move fills it in when the Matrix type is first imported.
+movers: dict[type, Any] = {}
+
+
 # Values the C pickler writes without reducer_override, out-of-band buffers
 # or cown handles.
 _SCALARS = frozenset({int, float, bool, str, bytes, type(None), complex})
 
 
 class Encoded:
-    """A value's bytes, the cown ids and the blob names it embeds, and the
-    blobs made for it (to unlink if it never reaches the daemon)."""
+    """A value's bytes, the cown ids and the blob names it embeds, the
+    blobs made for it (to unlink if it never reaches the daemon), and the
+    objects of move types it took, with what gives them back."""
 
-    __slots__ = ("data", "refs", "blobs", "created")
+    __slots__ = ("data", "refs", "blobs", "created", "moved")
 
     def __init__(self, data: bytes, refs: list[int], blobs: list[str],
                  created: list[str] | None = None) -> None:
@@ -101,11 +116,16 @@ class Encoded:
         self.refs = refs
         self.blobs = blobs
         self.created = created or []
+        self.moved: list[tuple[Any, Any, Any]] = []  # (mover, obj, token)
 
     def discard(self) -> None:
-        """Unlinks the blobs made for a value the daemon did not take."""
+        """For a value the daemon did not take: unlinks the blobs made for
+        it and gives the objects it moved back to their owner here."""
         for name in self.created:
             _core.Blob.unlink(name)
+        moved, self.moved = self.moved, []
+        for mover, obj, token in reversed(moved):
+            mover.give_back(obj, token)
 
 
 class _ByValue(Exception):
@@ -124,13 +144,29 @@ def _handle(pickler: Any, obj: Any) -> Any:
     return materialize, (obj._kind, obj._id)
 
 
+def _move(pickler: Any, obj: Any) -> Any:
+    """The reduce value of a move-type object, noted to be taken once the
+    whole value is written; NotImplemented where nothing moves (copyreg's
+    reducer then copies it)."""
+    mover = movers.get(type(obj))
+    if mover is None or pickler.moved is None:
+        return NotImplemented
+    reduced = mover.reduce(obj)
+    pickler.moved.append((mover, obj))
+    return reduced
+
+
 class _FastPickler(pickle.Pickler):
     refs: list[int]  # ids of the cowns whose handles it wrote, set per use
+    # Move-type objects written (in encode(); None elsewhere: no move).
+    moved: list[tuple[Any, Any]] | None
 
     # The C pickler calls this for objects other than exact builtins.
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, handle_type):
             return _handle(self, obj)
+        if movers and type(obj) in movers:
+            return _move(self, obj)
         if isinstance(obj, (type, types.FunctionType)) and _by_value(obj):
             raise _ByValue
         if type(obj) is types.CodeType:
@@ -142,15 +178,22 @@ class _FastPickler(pickle.Pickler):
 
 class _CloudPickler(cloudpickle.Pickler):  # type: ignore[misc]
     refs: list[int]
+    moved: list[tuple[Any, Any]] | None
+
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, handle_type):
             return _handle(self, obj)
+        if movers and type(obj) in movers:
+            reduced = _move(self, obj)
+            if reduced is not NotImplemented:
+                return reduced
         if type(obj) is types.CodeType:
             return marshal.loads, (marshal.dumps(obj),)
         return super().reducer_override(obj)
 
 
-def _pickle(value: Any) -> tuple[bytes, list[int], list[pickle.PickleBuffer]]:
+def _pickle(value: Any) -> tuple[bytes, list[int], list[pickle.PickleBuffer],
+                                 list[tuple[Any, Any]]]:
     oob: list[pickle.PickleBuffer] = []
 
     def out_of_band(pb: pickle.PickleBuffer) -> bool:
@@ -162,16 +205,18 @@ def _pickle(value: Any) -> tuple[bytes, list[int], list[pickle.PickleBuffer]]:
     buf = io.BytesIO()
     p = _FastPickler(buf, 5, buffer_callback=out_of_band)
     p.refs = []
+    p.moved = []
     try:
         p.dump(value)
-        return buf.getvalue(), p.refs, oob
+        return buf.getvalue(), p.refs, oob, p.moved
     except _ByValue:
         oob.clear()
     buf = io.BytesIO()
     cp = _CloudPickler(buf, protocol=5, buffer_callback=out_of_band)
     cp.refs = []
+    cp.moved = []
     cp.dump(value)
-    return buf.getvalue(), cp.refs, oob
+    return buf.getvalue(), cp.refs, oob, cp.moved
 
 
 def _new_blob(data: Any, n: int) -> Any:
@@ -209,9 +254,9 @@ def encode(value: Any, reuse: dict[str, Any] | None = None) -> Encoded:
     data = small_scalar(value)
     if data is not None:
         return Encoded(data, [], [])
-    stream, refs, oob = _pickle(value)
+    stream, refs, oob, moved = _pickle(value)
     if not oob and len(stream) < STREAM_MAX:
-        return Encoded(stream, refs, [])
+        return _take(Encoded(stream, refs, []), moved)
     created: list[str] = []
     try:
         entries = [_place(pb.raw(), reuse, created) for pb in oob]
@@ -227,7 +272,20 @@ def encode(value: Any, reuse: dict[str, Any] | None = None) -> Encoded:
         raise
     header = pickle.dumps((entries, stream_ref))
     data = _BLOB_TAG + struct.pack("<I", len(header)) + header + stream
-    return Encoded(data, refs, names, created)
+    return _take(Encoded(data, refs, names, created), moved)
+
+
+def _take(e: Encoded, moved: list[tuple[Any, Any]]) -> Encoded:
+    """`e`, having taken the move-type objects its bytes hold. If one
+    cannot be taken (another thread moved it meanwhile), nothing is: the
+    others go back, the blobs made go, and the error is raised."""
+    try:
+        for mover, obj in moved:
+            e.moved.append((mover, obj, mover.take(obj)))
+    except BaseException:
+        e.discard()
+        raise
+    return e
 
 
 def encode_record(record: tuple[Any, ...], leaves: tuple[Any, ...]
@@ -251,6 +309,7 @@ def dumps_inband(value: Any) -> tuple[bytes, list[int]]:
     buf = io.BytesIO()
     p = _CloudPickler(buf, protocol=5)
     p.refs = []
+    p.moved = None  # a snapshot of the code's globals: nothing moves
     p.dump(value)
     return buf.getvalue(), p.refs
 
