@@ -6,8 +6,9 @@ classes instead, which proves that each test states bocpy's behavior and
 not merely ours. bocpy's environment has no bocd, so that run skips
 tests/python/conftest.py (it starts a bocd daemon for every test):
 
-    BOCD_MATRIX_REFERENCE=bocpy bench/.venv-bocpy/bin/python -m pytest \\
-        --noconftest -p no:cacheprovider tests/python/test_matrix_*.py
+    BOCD_MATRIX_REFERENCE=bocpy PYTHONPATH=tests/python \\
+        bench/.venv-bocpy/bin/python -m pytest --noconftest \\
+        -p no:cacheprovider tests/python/test_matrix_*.py
 
 (bench/.venv-bocpy needs `pip install pytest numpy` once.)
 
@@ -17,14 +18,16 @@ class under test: `arr(m)` reads a matrix element by element through
 constructor, so neither depends on the numpy interop being checked.
 
 This is a helper module and not part of conftest.py because conftest.py
-imports bocd, which the reference run does not have.
+imports bocd, which the reference run does not have. It imports numpy only
+inside its helpers: bocpy's workers import the test modules (and so this
+one) in sub-interpreters, where numpy cannot be loaded; hence also the
+PYTHONPATH above, which lets them find this module.
 """
 
 from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 
 REFERENCE = os.environ.get("BOCD_MATRIX_REFERENCE", "") == "bocpy"
@@ -64,14 +67,18 @@ def bocd_only(reason: str):
     return pytest.mark.skipif(REFERENCE, reason=f"bocd only: {reason}")
 
 
-def arr(m) -> np.ndarray:
+def arr(m):
     """The matrix's elements as a new float64 array of its shape."""
+    import numpy as np
+
     rows, columns = m.shape
     return np.array(list(m.values()), dtype=np.float64).reshape(rows, columns)
 
 
 def mat(Matrix, a):  # noqa: N803
     """A Matrix holding the 2-D array `a` (built from a flat list)."""
+    import numpy as np
+
     a = np.asarray(a, dtype=np.float64)
     assert a.ndim == 2
     return Matrix(a.shape[0], a.shape[1], a.ravel().tolist())
@@ -80,6 +87,8 @@ def mat(Matrix, a):  # noqa: N803
 def check(m, expected, Matrix, *, exact: bool = True):  # noqa: N803
     """Asserts `m` is a Matrix of `expected`'s shape and values (bitwise
     equal, NaN matching NaN, unless exact=False: then within 1e-12)."""
+    import numpy as np
+
     expected = np.asarray(expected, dtype=np.float64)
     assert isinstance(m, Matrix), f"expected a Matrix, got {type(m).__name__}"
     assert m.shape == expected.shape, f"shape {m.shape} != {expected.shape}"
@@ -92,5 +101,7 @@ def check(m, expected, Matrix, *, exact: bool = True):  # noqa: N803
 
 def sample(rows: int, columns: int, seed: int = 0) -> np.ndarray:
     """Reproducible test data: values in [-10, 10) with a fractional part."""
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     return rng.uniform(-10, 10, size=(rows, columns))
