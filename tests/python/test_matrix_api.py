@@ -74,6 +74,25 @@ def test_zeros_needs_both_dimensions_at_least_one(Matrix):
         Matrix.zeros((0, 2))
 
 
+def test_size_must_be_a_pair(Matrix):
+    with pytest.raises(TypeError):
+        Matrix.zeros((1, 2, 3))
+    with pytest.raises(TypeError):
+        Matrix.full((1, 2), "a")
+
+
+@bocpy_defect("a size that is not a tuple raises SystemError")
+@pytest.mark.parametrize("factory", ["zeros", "ones"])
+def test_size_that_is_not_a_tuple_is_a_type_error(Matrix, factory):
+    with pytest.raises(TypeError):
+        getattr(Matrix, factory)(2)
+
+
+def test_constructor_takes_bools_and_nan(Matrix):
+    check(Matrix(1, 2, [True, False]), [[1, 0]], Matrix)
+    check(Matrix(1, 2, NAN), [[NAN, NAN]], Matrix)
+
+
 def test_vector_makes_a_row_or_with_as_column_a_column(Matrix):
     check(Matrix.vector([1, 2, 3]), [[1, 2, 3]], Matrix)
     check(Matrix.vector((1, 2, 3), True), [[1], [2], [3]], Matrix)
@@ -101,6 +120,8 @@ def test_concat_stacks_rows_or_columns(Matrix):
 def test_concat_rejects_mismatched_shapes_and_bad_axes(Matrix):
     with pytest.raises(AssertionError, match="same number of columns"):
         Matrix.concat([Matrix(1, 2), Matrix(1, 3)])
+    with pytest.raises(AssertionError, match="same number of rows"):
+        Matrix.concat([Matrix(1, 2), Matrix(2, 2)], axis=1)
     with pytest.raises(KeyError, match="Invalid axis"):
         Matrix.concat([Matrix(1, 2), Matrix(1, 2)], axis=2)
 
@@ -125,6 +146,14 @@ def test_normal_with_size_has_about_the_asked_mean_and_spread(Matrix):
     # except with a probability far below 1e-9.
     assert abs(a.mean() - 5.0) < 0.1
     assert abs(a.std() - 2.0) < 0.1
+
+
+@bocpy_defect("mean/stddev and minval/maxval are typed Optional with defaults "
+              "0 and 1, but None raises TypeError")
+def test_random_bounds_of_none_take_their_defaults(Matrix):
+    a = arr(Matrix.uniform(None, None, (50, 50)))
+    assert (a >= 0.0).all() and (a < 1.0).all()
+    assert type(Matrix.normal(None, None)) is float
 
 
 def test_seed_makes_the_draws_reproducible(Matrix):
