@@ -22,7 +22,7 @@ import pytest
 from matrix_reference import REFERENCE, Matrix, bocd_only  # noqa: F401
 
 if REFERENCE:
-    from bocpy import Cown, quiesce, receive, send, when
+    from bocpy import Cown, quiesce, receive, send, wait, when
 else:
     from bocd import Cown, quiesce, receive, send, when
 
@@ -32,6 +32,15 @@ GUARD = 30.0  # seconds; only a broken runtime waits that long
 
 def settle():
     quiesce(timeout=GUARD)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _reference_runtime_stopped():
+    """bocpy's runtime keeps the process alive at exit until wait() stops
+    it; bocd's session daemon is stopped by conftest.py."""
+    yield
+    if REFERENCE:
+        wait(timeout=GUARD)
 
 
 def _uses(m):
@@ -229,3 +238,36 @@ def test_an_in_place_update_on_a_worker_keeps_the_same_blob(Matrix, bocd_daemon)
         assert now == first, f"after in-place behavior {i + 1}: {now} != {first}"
     m = c.unwrap()
     assert m[999, 999] == 8.0 and m.sum() == 8.0 * 1_000_000
+
+
+@bocd_only("checks bocd's shared-memory blobs")
+@pytest.mark.parametrize("ending", ["overwritten", "freed"])
+def test_a_matrix_blob_does_not_outlive_its_cown(Matrix, bocd_daemon, ending):
+    import gc
+
+    import test_blobs as blobs
+
+    blobs.make_up()
+    settle()
+    before = blobs.shm_bocd()
+    m = Matrix(500, 500, 1.0)  # 2 MB
+    c = Cown(m)
+    del m
+    when(c)(_add_one)
+    settle()
+    names = blobs.new_blobs(before, bocd_daemon)
+    assert names, "a 2 MB matrix in a cown is not in shared memory"
+    if ending == "overwritten":
+
+        @when(c)
+        def shrink(c):
+            c.value = 0
+
+        settle()
+        assert c.unwrap() == 0
+    else:
+        del c
+        gc.collect()
+        blobs.make_up()
+        settle()
+    assert not (names & blobs.shm_bocd()), f"{names} outlived the matrix"
