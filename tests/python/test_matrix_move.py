@@ -88,6 +88,11 @@ def test_a_matrix_stored_in_a_cown_is_moved(Matrix):
     m = Matrix(2, 2, [1, 2, 3, 4])
     c = Cown(m)
     assert_moved(m)
+    if not REFERENCE:  # bocpy has no numpy interop
+        import numpy as np  # not at the top: bocpy's workers import this module
+
+        with pytest.raises(RuntimeError, match=NOT_OWNED):
+            np.asarray(m)
     settle()
     got = c.unwrap()
     assert isinstance(got, Matrix) and got.acquired is True
