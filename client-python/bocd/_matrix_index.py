@@ -58,6 +58,9 @@ class MatrixIndexing(MatrixBase):
                 return self._wrap(d.take(idx, ax))
             shape = (idx.size, d.shape[1]) if ax == 0 else (
                 d.shape[0], idx.size)
+            if out._d.shape != shape:
+                # Bad indices are the first thing to name, as without out.
+                index_array(indices, d.shape[ax], what)
             od = check_out(out, shape)
             if np.may_share_memory(od, d):
                 raise ValueError(
@@ -124,7 +127,7 @@ class MatrixIndexing(MatrixBase):
                        axis: int = 0, accumulate: bool = False) -> I:
         d = self._d
         ax = take_axis(axis)
-        idx = self._along_indices(indices, ax)
+        idx = self._along_indices(indices, ax, "put_along_axis")
         shape = (1, d.shape[1]) if ax == 0 else (d.shape[0], 1)
         v = _scatter_value(value, shape)
         if type(v) is not float:
@@ -137,12 +140,13 @@ class MatrixIndexing(MatrixBase):
             d[key] = v
         return self
 
-    def _along_indices(self: I, indices: Any, ax: int) -> Any:
+    def _along_indices(self: I, indices: Any, ax: int,
+                       name: str = "take_along_axis") -> Any:
         d = self._d
         n = d.shape[1 - ax]
         if isinstance(indices, (list, tuple)) and len(indices) != n:
             raise ValueError(
-                f"take_along_axis on axis {ax} expects {n} indices (one per "
+                f"{name} on axis {ax} expects {n} indices (one per "
                 f"{'row' if ax == 1 else 'column'}), got {len(indices)}")
         return index_array(indices, d.shape[ax], "row" if ax == 0 else
                            "column")
@@ -314,6 +318,8 @@ def _as_int(key: Any) -> int:
 
 
 def _row_index(d: F64, i: int) -> int:
+    if not -(1 << 63) <= i < (1 << 63):
+        raise OverflowError("Python int too large to convert to C ssize_t")
     n = d.shape[0]
     if not -n <= i < n:
         raise IndexError(f"row index {i} out of range for dimension of "
