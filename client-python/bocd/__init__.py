@@ -30,9 +30,7 @@ def __getattr__(name: str) -> Any:
     # Matrix needs numpy; importing it on first use keeps `import bocd`
     # (and every worker's start) free of numpy's import time.
     if name in ("Matrix", "MatrixView"):
-        # _matrix_move registers how a Matrix leaves the process (moved,
-        # through shared memory) with the serializer and copyreg.
-        from . import _matrix, _matrix_move  # noqa: F401
+        from . import _matrix
         return getattr(_matrix, name)
     raise AttributeError(f"module 'bocd' has no attribute '{name}'")
 

@@ -20,6 +20,7 @@ from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 
+from . import _matrix_move
 from . import _matrix_ops as ops
 from ._matrix_args import (DIMENSION_MISMATCH, EXPECTED_NUMBERS, F64,
                            axis_arg, dimension, flat_values, is_real,
@@ -672,3 +673,18 @@ for _part in (MatrixBase, MatrixConstructors, MatrixElementwise,
     for _name, _member in vars(_part).items():
         if isinstance(_member, types.FunctionType):
             _member.__qualname__ = f"Matrix.{_name}"
+
+
+def _rebuild(arr: Any) -> Matrix:
+    """A Matrix around an array unpickled for it (a snapshot's copy)."""
+    return Matrix._wrap(arr)
+
+
+def _rebuild_moved(buf: Any, rows: int, columns: int) -> Matrix:
+    """A moved Matrix, around the buffer it arrived in."""
+    return Matrix._wrap(_matrix_move.array_of(buf, rows, columns))
+
+
+# How a Matrix leaves the process: moved by bocd's serializer, copied by
+# plain pickling (_matrix_move).
+_matrix_move.register(Matrix, _rebuild, _rebuild_moved)

@@ -16,69 +16,79 @@ Two ways to pickle a Matrix (docs/python.md "Values"):
 * Anything else (``pickle.dumps``, ``copy.copy``, ``copy.deepcopy``) takes
   a snapshot and leaves the matrix usable; it needs ownership too.
 
-Importing this module registers Matrix with ``copyreg`` and with the
-serializer; ``bocd._matrix`` imports it.
+``bocd._matrix`` registers Matrix here (``register``) as it defines it,
+with the functions a pickle names to rebuild one: they live in
+``bocd._matrix``, so unpickling a matrix anywhere imports the type and
+this registration with it. This module does not import the type.
 """
 from __future__ import annotations
 
 import copyreg
 import pickle
-from typing import Any
+from typing import Any, Callable, cast
 
 import numpy as np
 
 from . import _serial
-from ._matrix import Matrix
+
+_rebuild: Callable[[Any], Any] = cast(Callable[[Any], Any], None)
 
 
-def rebuild_matrix(arr: Any) -> Matrix:
-    """A Matrix around an array unpickled for it (a snapshot's own copy)."""
-    return Matrix._wrap(arr)
-
-
-def reduce_matrix(m: Matrix) -> tuple[Any, ...]:
+def reduce_matrix(m: Any) -> tuple[Any, ...]:
     """copyreg's reducer: a snapshot of the elements. The copy is taken
     here so that ``copy.copy`` (which does not copy the arguments) gives
     an independent matrix too."""
-    return rebuild_matrix, (m._d.copy(),)
+    return _rebuild, (m._d.copy(),)
 
 
-def rebuild_moved(buf: Any, rows: int, columns: int) -> Matrix:
-    """The matrix a moved buffer arrives as: it wraps the buffer itself
-    (a shared-memory blob mapped in a worker; a private copy in a
-    program, see _serial.loads), so an in-place update writes there."""
+def array_of(buf: Any, rows: int, columns: int) -> Any:
+    """The array a moved buffer arrives as: the buffer itself (a
+    shared-memory blob mapped in a worker; a private copy in a program,
+    see _serial.loads), so an in-place update writes there."""
     if rows * columns == 0:
-        return Matrix._wrap(np.zeros((rows, columns)))
+        return np.zeros((rows, columns))
     arr = np.frombuffer(buf, dtype=np.float64).reshape(rows, columns)
     if not arr.flags.writeable:  # a read-only array's, pickled as bytes
         arr = arr.copy()
-    return Matrix._wrap(arr)
+    return arr
 
 
 class MatrixMover:
     """The serializer's hooks for Matrix (see ``_serial.movers``)."""
 
+    rebuild_moved: Callable[..., Any] = cast(Callable[..., Any], None)
+
     @staticmethod
-    def reduce(m: Matrix) -> tuple[Any, ...]:
+    def reduce(m: Any) -> tuple[Any, ...]:
         d = m._d  # RuntimeError if this process no longer owns it
         if not d.flags.c_contiguous:  # the contract says it is; be sure
             d = m._d = np.ascontiguousarray(d)
         # The array itself, out of band: _serial puts it in a blob (or
         # names again the blob it lies in) when it is 64 KiB or more.
-        return rebuild_moved, (pickle.PickleBuffer(d), d.shape[0], d.shape[1])
+        # numpy's stubs do not declare that an ndarray is a buffer.
+        buf = pickle.PickleBuffer(cast(Any, d))
+        return MatrixMover.rebuild_moved, (buf, d.shape[0], d.shape[1])
 
     @staticmethod
-    def take(m: Matrix) -> Any:
+    def take(m: Any) -> Any:
         """Moves `m` out: its handle is dead from now on."""
         d = m._d
         del m._d
         return d
 
     @staticmethod
-    def give_back(m: Matrix, d: Any) -> None:
+    def give_back(m: Any, d: Any) -> None:
         """Undoes take(): the value never left."""
         m._d = d
 
 
-copyreg.pickle(Matrix, reduce_matrix)
-_serial.movers[Matrix] = MatrixMover
+def register(cls: type, rebuild: Callable[[Any], Any],
+             rebuild_moved: Callable[..., Any]) -> None:
+    """Makes bocd's serializer move `cls` (the Matrix type) and plain
+    pickling copy it; `rebuild(arr)` and `rebuild_moved(buf, rows,
+    columns)` are what its pickles call."""
+    global _rebuild
+    _rebuild = rebuild
+    MatrixMover.rebuild_moved = rebuild_moved
+    copyreg.pickle(cls, reduce_matrix)
+    _serial.movers[cls] = MatrixMover
