@@ -64,6 +64,8 @@ class Daemon {
   std::string last_status_;
   std::unique_ptr<server::Server> server_;
   std::unique_ptr<WorkerProvisioner> workers_;
+  // Places of each program's executor bridge (--executor ray); 0: none.
+  unsigned bridge_slots_ = 0;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point drain_deadline_;
 };

@@ -109,6 +109,14 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
                  "bytes of large frames being received at once, across "
                  "connections; a reader past it waits")
       ->check(CLI::Range(std::uint64_t{1} << 20, std::uint64_t{1} << 40));
+  app.add_option("--executor", o.executor, "where behaviors run: local "
+                 "(workers) or ray (also a Ray cluster, docs/cluster.md)")
+      ->check(CLI::IsMember({"local", "ray"}));
+  app.add_option("--ray-address", o.ray_address, "the cluster --executor ray "
+                 "uses, as ray.init(address=...) takes it (empty: a local Ray)");
+  app.add_option("--executor-slots", o.executor_slots, "behaviors one "
+                 "program runs at once on the cluster (0: its CPUs)")
+      ->check(CLI::Range(0u, 1u << 20));
   app.add_option("--nofile", o.nofile,
                  "set the daemon's file descriptor limit (RLIMIT_NOFILE) "
                  "(0: as inherited)");

@@ -59,6 +59,12 @@ struct ServeOptions {
   unsigned handshake_timeout_ms = 5000;
   std::uint64_t max_receive_bytes = std::uint64_t{256} << 20;
   unsigned nofile = 0;
+  // Executor (docs/cluster.md): "local" (workers only) or "ray" (each
+  // Python program also gets a bridge to the Ray cluster at ray_address,
+  // with executor_slots places; 0: the cluster's CPUs).
+  std::string executor = "local";
+  std::string ray_address;
+  unsigned executor_slots = 0;
 };
 
 struct StatusOptions {

@@ -182,13 +182,14 @@ void Server::housekeeping() {
   });
 }
 
-void Server::worker_failed(core::SessionId program, std::string why) {
-  log().warn("session {}: a worker could not be started for it: {}",
-             program.value, why);
+void Server::worker_failed(core::SessionId program, std::string why,
+                           bool bridge) {
+  log().warn("session {}: {} could not be started for it: {}", program.value,
+             bridge ? "an executor bridge" : "a worker", why);
   scheduler_.set_time(std::chrono::duration_cast<std::chrono::microseconds>(
                           now_().time_since_epoch())
                           .count());
-  scheduler_.worker_failed(program, std::move(why));
+  scheduler_.worker_failed(program, std::move(why), bridge);
   dispatcher_.flush_events();
 }
 

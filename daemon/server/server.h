@@ -98,7 +98,8 @@ class Server {
   }
   // A worker asked for `program` could not be started, or died before it
   // connected: `why` (its own words, if any).
-  void worker_failed(core::SessionId program, std::string why);
+  void worker_failed(core::SessionId program, std::string why,
+                     bool bridge = false);
   std::size_t connection_count() const {
     return dispatcher_.connection_count();
   }
