@@ -147,9 +147,12 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     bridge's Where, told first."""
     ctx = ray.get_runtime_context()
     node = ctx.get_node_id()
-    where.started.remote(behavior, node,
-                         ray.util.get_node_ip_address(),  # type: ignore[no-untyped-call]
-                         os.getpid())
+    # Waited for: a message still queued here would die with this process,
+    # the very case it is for.
+    ray.get(where.started.remote(
+        behavior, node,
+        ray.util.get_node_ip_address(),  # type: ignore[no-untyped-call]
+        os.getpid()))
     rec = _setup(sys_path)
     rec.begin(first_id, IDS_PER_TASK)
     values = []
