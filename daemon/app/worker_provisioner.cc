@@ -220,7 +220,8 @@ void WorkerProvisioner::on_exited(const std::string& token,
                "when its program has work{}",
                w.pid, w.program.value, status, w.output->tail_text());
   } else if (w.claimed) {
-    log().info("worker pid {} (session {}'s) {}", w.pid, w.program.value,
+    log().info("{} pid {} (session {}'s) {}",
+               w.bridge ? "executor bridge" : "worker", w.pid, w.program.value,
                status);
   } else {
     std::string why = (w.pid > 0 ? "a worker (pid " + std::to_string(w.pid) +
