@@ -107,6 +107,9 @@ class Where:
     def where(self, behavior: int) -> tuple[str, str, int] | None:
         return self.at.pop(behavior, None)
 
+    def ready(self) -> bool:
+        return True
+
 
 _recorder: _Recorder | None = None
 
@@ -147,8 +150,9 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     bridge's Where, told first."""
     ctx = ray.get_runtime_context()
     node = ctx.get_node_id()
-    # Waited for: a message still queued here would die with this process,
-    # the very case it is for.
+    # Waited for, a round trip per behavior: a note still queued here dies
+    # with this process, the very case it is for (sent without waiting,
+    # the test that kills a worker saw it lost).
     ray.get(where.started.remote(
         behavior, node,
         ray.util.get_node_ip_address(),  # type: ignore[no-untyped-call]

@@ -117,6 +117,8 @@ class Bridge:
         self.cache = RefCache(CACHE_BYTES)
         self.session: Any = None
         self.where = ray.remote(num_cpus=0)(_ray_task.Where).remote()
+        # Up before the first task, which would otherwise wait for it.
+        ray.get(self.where.ready.remote(), timeout=120)
         self._ended: list[int] = []
         self._done: queue.Queue[_Flight] = queue.Queue()
         self._free_ids: list[int] = []
