@@ -278,6 +278,10 @@ class Scheduler {
   // Retires workers started for programs that have run nothing for
   // `idle_us` of host time (RetireWorkerEvent). Returns how many.
   std::size_t retire_idle_workers(std::int64_t idle_us);
+  // Called periodically by the host: asks again (SpawnWorkerEvent::bridge)
+  // for the bridge of each program with work waiting whose bridge was lost
+  // and whose back-off has passed. Returns how many were asked for.
+  std::size_t ask_for_lost_bridges();
 
   // ---- Messaging (docs/protocol.md, Messaging): a Mailbox per program ----
   // `program` names whose queues: 0 for the caller itself (a client). A

@@ -346,8 +346,12 @@ std::size_t Scheduler::fail_unserved(std::int64_t grace_us,
     Session* p = find_session(id);
     if (p == nullptr || p->pool_queue.empty()) continue;
     // Served, or a worker is on its way: it waits.
+    // A bridge serves, or will (starting, or after the back-off of one
+    // that died), unless the last one failed to start.
+    bool bridged = limits_.bridge_slots != 0 && p->own_workers &&
+                   p->worker_problem.empty();
     bool served = !p->workers.empty() || p->spawning > 0 || p->bridge ||
-                  p->bridge_spawning ||
+                  bridged ||
                   (!p->own_workers && !unbound_workers_.empty());
     const std::string& reason = p->worker_problem.empty() ? why
                                                           : p->worker_problem;
@@ -394,6 +398,17 @@ void Scheduler::worker_failed(SessionId program, std::string why,
   p->spawn_backoff_us = std::clamp(2 * p->spawn_backoff_us, FIRST_RETRY_US,
                                    LAST_RETRY_US);
   p->next_spawn_us = now_us_ + p->spawn_backoff_us;
+}
+
+std::size_t Scheduler::ask_for_lost_bridges() {
+  std::size_t n = 0;
+  for (SessionId id : waiting_programs_) {
+    Session& p = *find_session(id);
+    if (p.closed || p.bridge || p.bridge_spawning) continue;
+    ask_for_bridge(p);
+    n += p.bridge_spawning ? 1 : 0;
+  }
+  return n;
 }
 
 std::size_t Scheduler::retire_idle_workers(std::int64_t idle_us) {

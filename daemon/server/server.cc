@@ -207,6 +207,8 @@ void Server::check_unserved() {
       std::chrono::duration_cast<std::chrono::microseconds>(
           config_.worker_idle)
           .count());
+  // A bridge that died is started again once its back-off has passed.
+  retired += scheduler_.ask_for_lost_bridges();
   if (failed > 0) {
     log().warn("{} behavior(s) failed: no worker can run them{}{}", failed,
                why.empty() ? "" : ": ", why);

@@ -317,3 +317,61 @@ def test_serve_says_the_cluster_is_unreachable_and_exits(tmp_path):
     assert p.returncode != 0, explain(p)
     assert f"the Ray cluster at {nobody} is unreachable" in p.stderr, explain(p)
     assert not (tmp_path / "bocd.sock").exists()
+
+
+BRIDGE_KILLED = """\
+    import sys
+    from bocd import Cown, wait, when
+
+    started, gate = sys.argv[1], sys.argv[2]
+    c = Cown("committed")
+
+    @when(c)
+    def doomed(c, started=started, gate=gate):
+        c.value = "uncommitted"
+        with open(started, "w") as f:
+            f.write("running")
+        open(gate).read()  # never opened: the test kills the bridge
+        return "never"
+
+    @when(c)
+    def after(c):
+        return c.value
+
+    wait()
+    print("after saw", after.unwrap())
+    with doomed as v:
+        print("doomed exception", doomed.exception)
+        print("error", v)
+"""
+
+
+def test_a_bridge_killed_mid_behavior_fails_it_and_another_bridge_serves(
+        ray_daemon, tmp_path):
+    gates = tmp_path / "gates"  # not in the directory Ray packs (see above)
+    gates.mkdir()
+    started, gate = str(gates / "started"), str(gates / "gate")
+    os.mkfifo(started)
+    os.mkfifo(gate)
+    script = _script(tmp_path / "program", BRIDGE_KILLED)
+    before = len(_log(ray_daemon))
+    with subprocess.Popen(
+            [sys.executable, str(script), started, gate], text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=script.parent,
+            env=_child_env({"BOCD_SOCKET": ray_daemon.socket})) as child:
+        fifo_read(started, timeout=RAY_GUARD)  # the body runs on the cluster
+        bridges = re.findall(r"executor bridge pid (\d+) started",
+                             _log(ray_daemon)[before:])
+        assert len(bridges) == 1, _log(ray_daemon)[before:]
+        os.kill(int(bridges[0]), signal.SIGKILL)
+        out, err = child.communicate(timeout=RAY_GUARD)
+    log = _log(ray_daemon)[before:]
+    assert child.returncode == 0, out + err + log
+    lines = out.strip().splitlines()
+    assert lines[0] == "after saw committed", out + err
+    assert lines[1] == "doomed exception True", out + err
+    assert f"(pid {bridges[0]}, bocd.ray_bridge" in lines[2], lines[2]
+    assert re.search(rf"executor bridge pid {bridges[0]} \(session \d+'s\) "
+                     r"was killed by signal 9", log), log
+    again = re.findall(r"executor bridge pid (\d+) started", log)
+    assert len(again) == 2 and again[1] != bridges[0], log

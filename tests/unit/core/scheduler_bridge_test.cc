@@ -102,9 +102,11 @@ TEST(SchedulerBridgeTest, ALostBridgeFailsItsBehaviorsAndComesBackLater) {
   submit_ok(s, a.id, pooled({c}));
   EXPECT_TRUE(drain(s).bridge_for.empty()) << "not again at once";
   s.set_time(1'200'000);
-  submit_ok(s, a.id, pooled({}));
-  EXPECT_EQ(drain(s).bridge_for, std::vector<SessionId>{a.id})
-      << "again after the back-off";
+  EXPECT_EQ(s.ask_for_lost_bridges(), 1u)
+      << "the host's timer asks again after the back-off";
+  EXPECT_EQ(drain(s).bridge_for, std::vector<SessionId>{a.id});
+  EXPECT_EQ(s.fail_unserved(0, "no workers"), 0u) << "one is on its way";
+  EXPECT_EQ(s.ask_for_lost_bridges(), 0u);
   EXPECT_EQ(s.check_invariants(), "");
 }
 
