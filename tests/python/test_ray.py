@@ -80,6 +80,7 @@ def ray_address():
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
+        shutil.rmtree(temp, ignore_errors=True)  # its logs and sockets
 
 
 @pytest.fixture(scope="module")
