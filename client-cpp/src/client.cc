@@ -379,7 +379,14 @@ void Client::run_dispatch(const fb::Dispatch& d) {
   }
   call_body(p.body ? p.body : worker_, d, a, result);
   if (worker_) running_behavior_.store(0, std::memory_order_relaxed);
-  if (a.deferred_) return;  // completed later by release()
+  if (a.deferred_) {  // completed later by release() or complete_deferred()
+    if (worker_) {
+      std::lock_guard<std::mutex> lock(mu_);
+      deferred_results_[d.behavior()] = d.result();
+      cv_.notify_all();  // complete_deferred() may be waiting for it
+    }
+    return;
+  }
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                 std::chrono::steady_clock::now() - start).count();
   send_completion(d, result, scratch_,

@@ -99,6 +99,24 @@ class Session:
         waits without bound. False on timeout."""
     def serve(self) -> str:
         """Worker: serves until the daemon closes the session."""
+    def reserve_ids(self, n: int) -> int:
+        """Executor bridge: the first of `n` consecutive fresh cown ids."""
+    def create_reserved(self, ident: int, data: bytes, refs: list[int],
+                        blobs: list[str]) -> None:
+        """Executor bridge: create() under an id from reserve_ids()."""
+    def submit_reserved(self, cowns: list[int], payload: bytes, result: int,
+                        parent: int, refs: list[int],
+                        blobs: list[str]) -> None:
+        """Executor bridge: a nested submission of deferred `parent`, its
+        result cown `result` (a reserved id, or 0)."""
+    def complete_deferred(self, behavior: int,
+                          updates: list[tuple[int, bytes, bool, list[int],
+                                              list[str]]],
+                          result: tuple[bytes, bool, list[int], list[str]]
+                          ) -> None:
+        """Executor bridge: ends a behavior whose body returned None
+        (deferred): commits `updates` (cown, data, exception, refs, blobs)
+        and the result, and releases its cowns."""
     def blocking(self, behavior: int) -> None:
         """Worker: the body of `behavior` is about to wait; what the daemon
         pipelined behind it goes to other workers."""

@@ -144,6 +144,10 @@ class Template:
         os.environ["BOCD_PARENT_PID"] = str(parent)  # it dies with us
         os.chdir(request.get("cwd") or "/")
         sys.path[:] = request.get("sys_path") or sys.path
+        if os.environ.get("BOCD_EXECUTOR") == "ray":  # an executor bridge
+            from . import ray_bridge
+            ray_bridge.main()
+            os._exit(0)
         worker.main()
         os._exit(0)
 

@@ -187,7 +187,11 @@ void run_python_body(const py::object& body, Access& a) {
   static thread_local bool kept = (gil.inc_ref(), true);
   (void)kept;
   try {
-    take_outcome(call_python_body(body, a), a);
+    py::object out = call_python_body(body, a);
+    // None: the body runs elsewhere (an executor bridge) and is ended
+    // later with complete_deferred().
+    if (out.is_none()) return a.defer();
+    take_outcome(out, a);
   } catch (const std::exception& e) {
     // The Python side catches everything a body raises; reaching here is a
     // defect in the worker itself, reported on the result cown.
@@ -530,6 +534,49 @@ class Session {
     cl.blocking(behavior);
   }
 
+  // Executor bridge (worker role): see Client::reserve_ids and what
+  // follows it in bocd/client/client.h.
+  std::uint64_t reserve_ids(std::size_t n) {
+    std::shared_ptr<Client> client = c();
+    py::gil_scoped_release nogil;
+    return client->reserve_ids(n);
+  }
+
+  void create_reserved(std::uint64_t id, const py::bytes& data,
+                       const Ids& refs, const Names& blobs) {
+    std::string_view d = data;
+    std::shared_ptr<Client> client = c();
+    py::gil_scoped_release nogil;
+    client->create_reserved(id, d, refs, blobs);
+  }
+
+  void submit_reserved(const Ids& cowns, const py::bytes& payload,
+                       std::uint64_t result, std::uint64_t parent,
+                       const Ids& refs, const Names& blobs) {
+    std::string_view p = payload;
+    std::shared_ptr<Client> client = c();
+    py::gil_scoped_release nogil;
+    client->submit_reserved(cowns, p, result, parent, refs, blobs);
+  }
+
+  // updates: [(cown, data, exception, refs, blobs)]; result: (data,
+  // exception, refs, blobs).
+  void complete_deferred(std::uint64_t behavior, const py::list& updates,
+                         const py::tuple& result) {
+    std::vector<std::pair<std::uint64_t, Value>> ups;
+    for (py::handle u : updates) {
+      auto t = u.cast<py::tuple>();
+      Value v{t[1].cast<std::string>(), t[2].cast<bool>(), Errc::none,
+              t[3].cast<Ids>(), t[4].cast<Names>()};
+      ups.emplace_back(t[0].cast<std::uint64_t>(), std::move(v));
+    }
+    Value r{result[0].cast<std::string>(), result[1].cast<bool>(), Errc::none,
+            result[2].cast<Ids>(), result[3].cast<Names>()};
+    std::shared_ptr<Client> client = c();
+    py::gil_scoped_release nogil;
+    client->complete_deferred(behavior, ups, r);
+  }
+
   // Worker role: opens the gate for bodies (the process has bound this
   // session first) and blocks until the daemon closes the session.
   std::string serve() {
@@ -677,6 +724,10 @@ PYBIND11_MODULE(_core, m) {
       .def("release", &Session::release)
       .def("quiesce", &Session::quiesce)
       .def("serve", &Session::serve)
+      .def("reserve_ids", &Session::reserve_ids)
+      .def("create_reserved", &Session::create_reserved)
+      .def("submit_reserved", &Session::submit_reserved)
+      .def("complete_deferred", &Session::complete_deferred)
       .def("blocking", &Session::blocking)
       .def("create_pinned", &Session::create_pinned)
       .def("run_pinned", &Session::run_pinned)

@@ -17,6 +17,7 @@
 #include "bocd/proto/socket_path.h"
 #include "exit_codes.h"
 #include "logging.h"
+#include "ray_probe.h"
 #include "server/socket_dir.h"
 #include "shm/blobs.h"
 #include "shm/sweep.h"
@@ -64,7 +65,8 @@ bool set_nofile(unsigned n) {
   return true;
 }
 
-server::ServerConfig server_config(const ServeOptions& o) {
+server::ServerConfig server_config(const ServeOptions& o,
+                                   unsigned bridge_slots) {
   server::ServerConfig c;
   c.socket_path = o.socket.empty() ? proto::default_socket_path() : o.socket;
   c.trust_gid = resolve_group(o.trust_group);
@@ -99,14 +101,41 @@ server::ServerConfig server_config(const ServeOptions& o) {
   c.max_receive_bytes = o.max_receive_bytes;
   c.ring_bytes = o.ring_bytes;
   c.spin = std::chrono::microseconds(o.spin_us);
+  c.limits.bridge_slots = bridge_slots;
   return c;
+}
+
+// The places of each program's executor bridge: 0 without --executor ray.
+// An unreachable cluster stops the daemon when nothing else would run
+// behaviors; beside local workers, bridges keep trying (with back-off).
+unsigned plan_bridges(const ServeOptions& o) {
+  if (o.executor != "ray") return 0;
+  std::string where = o.ray_address.empty() ? "a local Ray" : o.ray_address;
+  RayProbe probe = probe_ray(o.python, o.ray_address, std::chrono::seconds(120));
+  if (!probe.ok && o.workers == 0) {
+    throw std::runtime_error("--executor ray: the Ray cluster at " + where +
+                             " is unreachable: " + probe.error);
+  }
+  unsigned slots = o.executor_slots != 0 ? o.executor_slots
+                                         : std::max(1u, probe.cpus);
+  if (probe.ok) {
+    log().info("executor ray: cluster at {} has {} CPU(s); each program's "
+               "bridge runs up to {} behavior(s) at once", where, probe.cpus,
+               slots);
+  } else {
+    log().warn("executor ray: the Ray cluster at {} is unreachable ({}); "
+               "local workers serve until a bridge connects", where,
+               probe.error);
+  }
+  return slots;
 }
 
 }  // namespace
 
 Daemon::Daemon(const ServeOptions& options)
     : options_(options),
-      config_(server_config(options)),
+      bridge_slots_(plan_bridges(options)),
+      config_(server_config(options, bridge_slots_)),
       scheduler_(config_.limits),
       watchdog_(config_.pump_warn.count()),
       notifier_(Notifier::from_environment()) {
@@ -167,10 +196,15 @@ void Daemon::listen() {
 int Daemon::run() {
   // Started here, not in listen(): a detaching daemon has pointed its
   // stdio at /dev/null by now, and workers inherit stdin.
-  if (options_.workers > 0) {
-    workers_ = std::make_unique<WorkerProvisioner>(
-        io_, WorkerSpec{options_.python, socket_path(), options_.stall_ms},
-        *server_);
+  if (options_.workers > 0 || bridge_slots_ > 0) {
+    WorkerSpec spec{options_.python, socket_path(), options_.stall_ms, {}};
+    if (bridge_slots_ > 0) {
+      spec.bridge_env = {{"BOCD_EXECUTOR", options_.executor},
+                         {"BOCD_RAY_ADDRESS", options_.ray_address},
+                         {"BOCD_EXECUTOR_SLOTS", std::to_string(bridge_slots_)}};
+    }
+    workers_ = std::make_unique<WorkerProvisioner>(io_, std::move(spec),
+                                                   *server_);
     server_->set_worker_source(workers_.get());
   }
   watch_signals();

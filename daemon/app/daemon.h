@@ -56,6 +56,9 @@ class Daemon {
   // Made before the server (its id names every blob) and destroyed after
   // it: the lock says this instance is alive until its blobs are gone.
   shm::InstanceLock instance_;
+  // Places of each program's executor bridge (--executor ray); 0: none.
+  // Before config_, whose limits carry it.
+  unsigned bridge_slots_ = 0;
   // Before the server, which refers to them; the scheduler is made with
   // config_.limits, the watchdog with config_.pump_warn.
   server::ServerConfig config_;

@@ -129,6 +129,14 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
                  "microseconds the daemon watches an idle ring before it "
                  "parks (0: park at once)")
       ->check(CLI::Range(0u, 100'000u));
+  app.add_option("--executor", o.executor, "where behaviors run: local "
+                 "(workers) or ray (also a Ray cluster, docs/cluster.md)")
+      ->check(CLI::IsMember({"local", "ray"}));
+  app.add_option("--ray-address", o.ray_address, "the cluster --executor ray "
+                 "uses, as ray.init(address=...) takes it (empty: a local Ray)");
+  app.add_option("--executor-slots", o.executor_slots, "behaviors one "
+                 "program runs at once on the cluster (0: its CPUs)")
+      ->check(CLI::Range(0u, 1u << 20));
   app.add_option("--nofile", o.nofile,
                  "set the daemon's file descriptor limit (RLIMIT_NOFILE) "
                  "(0: as inherited)");

@@ -64,6 +64,12 @@ struct ServeOptions {
   // ring is watched before the daemon parks on it.
   std::uint64_t ring_bytes = 256 * 1024;
   unsigned spin_us = 0;
+  // Executor (docs/cluster.md): "local" (workers only) or "ray" (each
+  // Python program also gets a bridge to the Ray cluster at ray_address,
+  // with executor_slots places; 0: the cluster's CPUs).
+  std::string executor = "local";
+  std::string ray_address;
+  unsigned executor_slots = 0;
 };
 
 struct StatusOptions {

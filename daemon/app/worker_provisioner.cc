@@ -98,18 +98,28 @@ std::string WorkerProvisioner::new_token() {
 
 void WorkerProvisioner::spawn(core::SessionId program,
                               const server::ProgramEnvironment* env,
-                              const std::string& program_name) {
+                              const std::string& program_name, bool bridge) {
   if (stopping_) return;
   std::string token = new_token();
   Worker& w = workers_[token];
   w.program = program;
+  w.bridge = bridge;
   w.output = std::make_unique<OutputLines>(io_);
-  w.output->set_label("worker for session " + std::to_string(program.value) +
+  w.output->set_label(std::string(bridge ? "executor bridge" : "worker") +
+                      " for session " + std::to_string(program.value) +
                       " (" + program_name + ")");
+  if (bridge && env == nullptr) {
+    // A bridge runs Python payloads: a program without a Python
+    // environment has none to give it.
+    return on_exited(token, "could not be started (the program described "
+                            "no Python environment)");
+  }
   if (env == nullptr) return spawn_direct(token);
   ForkRequest r{token, env->sys_path, env->cwd, {}};
   r.env = {{"BOCD_WORKER_TOKEN", token},
            {"BOCD_WORKER_INDEX", std::to_string(next_index_++)}};
+  if (bridge) r.env.insert(r.env.end(), spec_.bridge_env.begin(),
+                           spec_.bridge_env.end());
   template_for(*env).fork(std::move(r));
 }
 
@@ -185,8 +195,10 @@ void WorkerProvisioner::on_forked(const std::string& token, pid_t pid) {
   auto it = workers_.find(token);
   if (it == workers_.end()) return;
   it->second.pid = pid;
-  it->second.output->set_label("worker pid " + std::to_string(pid));
-  log().info("worker pid {} started for session {}", pid,
+  const char* what = it->second.bridge ? "executor bridge" : "worker";
+  it->second.output->set_label(std::string(what) + " pid " +
+                               std::to_string(pid));
+  log().info("{} pid {} started for session {}", what, pid,
              it->second.program.value);
 }
 
@@ -201,8 +213,15 @@ void WorkerProvisioner::on_exited(const std::string& token,
   auto it = workers_.find(token);
   if (it == workers_.end()) return;
   Worker& w = it->second;
-  if (w.claimed) {
-    log().info("worker pid {} (session {}'s) {}", w.pid, w.program.value,
+  if (w.claimed && w.bridge && status != "exited with status 0") {
+    // Its running behaviors failed with it; the next bridge starts when
+    // the program has work, after a growing delay (core bridge_lost).
+    log().warn("executor bridge pid {} (session {}'s) {}; another is started "
+               "when its program has work{}",
+               w.pid, w.program.value, status, w.output->tail_text());
+  } else if (w.claimed) {
+    log().info("{} pid {} (session {}'s) {}",
+               w.bridge ? "executor bridge" : "worker", w.pid, w.program.value,
                status);
   } else {
     std::string why = (w.pid > 0 ? "a worker (pid " + std::to_string(w.pid) +
@@ -213,8 +232,9 @@ void WorkerProvisioner::on_exited(const std::string& token,
     last_failure_at_ = std::chrono::steady_clock::now();
     // Never from within the scheduler's own call (spawn): later.
     core::SessionId program = w.program;
-    asio::post(io_, [this, program, why] {
-      if (!stopping_) server_.worker_failed(program, why);
+    bool bridge = w.bridge;
+    asio::post(io_, [this, program, why, bridge] {
+      if (!stopping_) server_.worker_failed(program, why, bridge);
     });
   }
   workers_.erase(it);
@@ -226,6 +246,11 @@ std::optional<core::SessionId> WorkerProvisioner::claim(
   if (it == workers_.end() || it->second.claimed) return std::nullopt;
   it->second.claimed = true;
   return it->second.program;
+}
+
+bool WorkerProvisioner::is_bridge(const std::string& token) const {
+  auto it = workers_.find(token);
+  return it != workers_.end() && it->second.bridge;
 }
 
 std::string WorkerProvisioner::problem() const {

@@ -42,6 +42,10 @@ struct WorkerSpec {
   std::string python = "python3";  // programs without an environment
   std::string socket;
   unsigned stall_ms = 1;  // $BOCD_STALL_MS of each worker (--stall-ms)
+  // Set for each executor bridge (bocd serve --executor): it is forked
+  // from the program's template as a worker is, with these variables,
+  // and runs bocd.ray_bridge instead of bocd.worker.
+  std::vector<std::pair<std::string, std::string>> bridge_env;
 };
 
 class WorkerProvisioner : public server::WorkerSource {
@@ -51,8 +55,9 @@ class WorkerProvisioner : public server::WorkerSource {
   ~WorkerProvisioner() override;
 
   void spawn(core::SessionId program, const server::ProgramEnvironment* env,
-             const std::string& program_name) override;
+             const std::string& program_name, bool bridge) override;
   std::optional<core::SessionId> claim(const std::string& token) override;
+  bool is_bridge(const std::string& token) const override;
 
   // The last failure to start a worker, within the last minute, or "".
   std::string problem() const;
@@ -65,6 +70,7 @@ class WorkerProvisioner : public server::WorkerSource {
     core::SessionId program;
     pid_t pid = -1;
     bool claimed = false;
+    bool bridge = false;
     std::unique_ptr<OutputLines> output;
   };
 

@@ -76,6 +76,9 @@ struct UnhandledEvent {
 // not (Scheduler::worker_failed). Its environment is the host's to know.
 struct SpawnWorkerEvent {
   SessionId program;
+  // Start the program's executor bridge (Limits::bridge_slots), not a
+  // worker; it connects with SessionOptions::bridge.
+  bool bridge = false;
 };
 
 // Close worker `worker`'s session: its program is gone, it has been idle

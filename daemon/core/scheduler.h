@@ -74,6 +74,13 @@ struct Limits {
   // that needs one. 0: the daemon starts none (only workers that connect
   // on their own serve).
   std::uint32_t max_worker_processes = 0;
+  // An executor bridge per program with its own workers (one that runs
+  // its behaviors on another engine, such as a cluster): when non-zero,
+  // each such program gets one (SpawnWorkerEvent::bridge) on first need,
+  // and it is sent up to this many behaviors at once, which it may
+  // complete in any order. Not counted in max_busy_workers or
+  // max_worker_processes: its places are the engine's. 0: no bridges.
+  std::uint32_t bridge_slots = 0;
   // Largest dispatch message (the frame limit), estimated from its values,
   // payload and a fixed allowance per cown. A behavior over it fails with
   // too_large on its result cown instead of being sent.
@@ -103,6 +110,8 @@ struct SessionOptions {
   // A program whose pool behaviors run only on workers started for it
   // (its environment needs them: a Python program).
   bool own_workers = false;
+  // A worker that is its program's executor bridge (Limits::bridge_slots).
+  bool bridge = false;
 };
 
 struct SessionGrant {
@@ -265,10 +274,14 @@ class Scheduler {
   // for `program`, or it died before connecting: why. The program's work
   // waits for another try (after a growing delay) and, unserved, fails
   // with `why` (fail_unserved).
-  void worker_failed(SessionId program, std::string why);
+  void worker_failed(SessionId program, std::string why, bool bridge = false);
   // Retires workers started for programs that have run nothing for
   // `idle_us` of host time (RetireWorkerEvent). Returns how many.
   std::size_t retire_idle_workers(std::int64_t idle_us);
+  // Called periodically by the host: asks again (SpawnWorkerEvent::bridge)
+  // for the bridge of each program with work waiting whose bridge was lost
+  // and whose back-off has passed. Returns how many were asked for.
+  std::size_t ask_for_lost_bridges();
 
   // ---- Messaging (docs/protocol.md, Messaging): a Mailbox per program ----
   // `program` names whose queues: 0 for the caller itself (a client). A
@@ -428,6 +441,14 @@ class Scheduler {
     std::int64_t next_spawn_us = 0;
     std::int64_t spawn_backoff_us = 0;
     std::int64_t unserved_since_us = -1;
+    // A bridge (Limits::bridge_slots): its places, 0 for any other
+    // session. A program: its bridge (0: none), whether one is starting,
+    // when the next may be started and the delay after another loss.
+    std::uint32_t slots = 0;
+    SessionId bridge;
+    bool bridge_spawning = false;
+    std::int64_t next_bridge_us = 0;
+    std::int64_t bridge_backoff_us = 0;
     std::uint64_t accepted = 0;      // behaviors accepted for this program
     std::uint32_t pinned_running = 0;  // its pinned work (PinnedQueue)
     // Pinned behaviors routed to it and not yet dispatched (pinned_waiting).
@@ -468,10 +489,15 @@ class Scheduler {
   // Pool behavior `b` left worker `w` (completed or aborted).
   void left_worker(Session& w, std::uint32_t b);
   void ask_for_workers();
+  void ask_for_bridge(Session& p);
+  // A bridge's program lost it (it died or failed to start): the next
+  // waits a growing delay.
+  void bridge_lost(Session& p);
   bool retire_longest_idle(SessionId except);
   void retire(Session& w);
   // A session opens or closes: its part in the pool.
   void join_pool(Session& s, const SessionOptions& options);
+  void join_as_bridge(Session& s);
   void leave_pool(Session& s);
   Result<std::uint32_t> check_submit(SessionId submitter, Session& s,
                                      const SubmitRequest& r,

@@ -37,12 +37,20 @@ std::string Scheduler::check_pool() const {
     }
     std::uint32_t own_busy = 0;
     for (const Session& w : sessions_) {
-      if (w.id && !w.closed && w.bound_to == s.id && w.pool_running > 0) {
+      if (w.id && !w.closed && w.bound_to == s.id && w.pool_running > 0 &&
+          !w.slots) {
         ++own_busy;
       }
     }
     if (own_busy != s.busy) return "a program's busy worker count drifted";
-    if (s.role != Role::worker || s.closed || !s.bound_to) continue;
+    if (s.bridge) {
+      const Session* bs = find_session(s.bridge);
+      if (bs == nullptr || bs->closed || bs->retiring || !bs->slots ||
+          bs->bound_to != s.id || bs->pool_running > bs->slots) {
+        return "a program's bridge is not its own";
+      }
+    }
+    if (s.role != Role::worker || s.closed || !s.bound_to || s.slots) continue;
     if (s.pool_running > 0) ++busy;
     if (!s.retiring) ++bound;
   }
@@ -106,7 +114,7 @@ std::string Scheduler::check_invariants() const {
     }
     if (s.running != running_on[id]) return "running count drifted";
     if (s.pool_running != running_on_worker[id] ||
-        s.pool_running > limits_.worker_pipeline) {
+        s.pool_running > (s.slots ? s.slots : limits_.worker_pipeline)) {
       return "worker credits drifted";
     }
     if (s.pool_order.size() != running_on_worker[id]) {

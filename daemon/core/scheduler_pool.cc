@@ -11,6 +11,11 @@
 // bodies at once; when that many are busy and several programs wait, no
 // worker is sent work ahead of its completions (pipelining), so busy
 // workers drain and their turns go round the waiting programs.
+//
+// A program may also have an executor bridge (Limits::bridge_slots): a
+// worker that hands behaviors on to another engine and has that many
+// places, completed in any order. It takes what no idle local worker
+// does, and counts in neither the busy nor the process bound.
 #include <algorithm>
 #include <string>
 
@@ -102,6 +107,10 @@ SessionId Scheduler::pick_worker(const Session& p, bool may_pipeline) {
       if (w.pool_running == 0 && (!w.bound_to || may_start)) return id;
     }
   }
+  if (p.bridge) {
+    const Session& b = *find_session(p.bridge);
+    if (b.pool_running < b.slots && b.stalled_on == NONE) return p.bridge;
+  }
   if (!may_pipeline) return SessionId{};
   for (std::size_t k = 0; k < n; ++k) {
     for (SessionId id : *pools[k]) {
@@ -116,7 +125,7 @@ SessionId Scheduler::pick_worker(const Session& p, bool may_pipeline) {
 }
 
 void Scheduler::send_to_worker(std::uint32_t b, Session& w) {
-  if (w.pool_running++ == 0 && w.bound_to) {
+  if (w.pool_running++ == 0 && w.bound_to && !w.slots) {
     ++busy_workers_;
     if (Session* p = find_session(w.bound_to)) ++p->busy;
   }
@@ -129,21 +138,40 @@ void Scheduler::left_worker(Session& w, std::uint32_t b) {
   if (w.stalled_on == b) w.stalled_on = NONE;
   if (--w.pool_running == 0) {
     w.idle_since_us = now_us_;
-    if (w.bound_to) {
+    if (w.bound_to && !w.slots) {
       --busy_workers_;
       if (Session* p = find_session(w.bound_to)) --p->busy;
     }
   }
 }
 
+void Scheduler::ask_for_bridge(Session& p) {
+  if (limits_.bridge_slots == 0 || !p.own_workers || p.bridge ||
+      p.bridge_spawning || now_us_ < p.next_bridge_us) {
+    return;
+  }
+  events_.push_back(SpawnWorkerEvent{p.id, true});
+  p.bridge_spawning = true;
+}
+
+void Scheduler::bridge_lost(Session& p) {
+  p.bridge = SessionId{};
+  p.bridge_backoff_us = std::clamp(2 * p.bridge_backoff_us, FIRST_RETRY_US,
+                                   LAST_RETRY_US);
+  p.next_bridge_us = now_us_ + p.bridge_backoff_us;
+}
+
 void Scheduler::ask_for_workers() {
-  if (limits_.max_worker_processes == 0) return;
   std::uint32_t per_program = limits_.max_busy_workers != 0
                                   ? limits_.max_busy_workers
                                   : limits_.max_worker_processes;
   for (SessionId id : waiting_programs_) {
     Session& p = *find_session(id);
-    if (p.closed || now_us_ < p.next_spawn_us) continue;
+    if (p.closed) continue;
+    ask_for_bridge(p);
+    if (limits_.max_worker_processes == 0 || now_us_ < p.next_spawn_us) {
+      continue;
+    }
     // Unbound workers serve a program without its own environment.
     if (!p.own_workers && !unbound_workers_.empty()) continue;
     bool has_idle = std::any_of(p.workers.begin(), p.workers.end(),
@@ -151,6 +179,10 @@ void Scheduler::ask_for_workers() {
                                   return find_session(w)->pool_running == 0;
                                 });
     if (has_idle) continue;  // it waits for a turn, not for a worker
+    if (p.bridge && find_session(p.bridge)->pool_running <
+                        find_session(p.bridge)->slots) {
+      continue;  // its bridge has room
+    }
     // As many workers as it has behaviors to run at once, within bounds.
     std::size_t have = p.workers.size() + p.spawning;
     std::size_t want = std::min<std::size_t>(
@@ -171,7 +203,7 @@ void Scheduler::ask_for_workers() {
 bool Scheduler::retire_longest_idle(SessionId except) {
   Session* oldest = nullptr;
   for (Session& s : sessions_) {
-    if (!s.id || s.closed || !s.bound_to || s.retiring ||
+    if (!s.id || s.closed || !s.bound_to || s.retiring || s.slots ||
         s.bound_to == except || s.pool_running > 0) {
       continue;
     }
@@ -187,7 +219,10 @@ bool Scheduler::retire_longest_idle(SessionId except) {
 void Scheduler::retire(Session& w) {
   if (w.retiring || w.closed) return;
   w.retiring = true;
-  if (w.bound_to) {
+  if (w.slots) {
+    Session* p = find_session(w.bound_to);
+    if (p != nullptr && p->bridge == w.id) p->bridge = SessionId{};
+  } else if (w.bound_to) {
     --bound_workers_;
     if (Session* p = find_session(w.bound_to)) std::erase(p->workers, w.id);
   } else {
@@ -200,6 +235,7 @@ void Scheduler::join_pool(Session& s, const SessionOptions& options) {
   s.own_workers = options.own_workers;
   if (s.role != Role::worker) return;
   s.bound_to = options.bound_to;
+  if (options.bridge && s.bound_to) return join_as_bridge(s);
   if (!s.bound_to) {
     unbound_workers_.push_back(s.id);
     dispatch_to_workers();
@@ -220,10 +256,29 @@ void Scheduler::join_pool(Session& s, const SessionOptions& options) {
   dispatch_to_workers();
 }
 
+void Scheduler::join_as_bridge(Session& s) {
+  // Marked a bridge even when none was asked for, so retiring it leaves
+  // the local workers' counts alone.
+  s.slots = std::max<std::uint32_t>(1, limits_.bridge_slots);
+  Session* p = find_session(s.bound_to);
+  if (p != nullptr) p->bridge_spawning = false;
+  if (limits_.bridge_slots == 0 || p == nullptr || p->closed || p->bridge) {
+    retire(s);  // not asked for, or its program went while it started
+    return;
+  }
+  p->bridge = s.id;
+  p->worker_problem.clear();
+  s.idle_since_us = now_us_;
+  dispatch_to_workers();
+}
+
 void Scheduler::leave_pool(Session& s) {
   if (s.role == Role::worker) {
     if (!s.retiring) {
-      if (s.bound_to) {
+      if (s.slots) {
+        // A bridge that died: the next is started after a delay.
+        if (Session* p = find_session(s.bound_to)) bridge_lost(*p);
+      } else if (s.bound_to) {
         --bound_workers_;
         if (Session* p = find_session(s.bound_to)) std::erase(p->workers, s.id);
       } else {
@@ -235,6 +290,7 @@ void Scheduler::leave_pool(Session& s) {
   }
   // A program: its workers go with it (they served it alone).
   std::vector<SessionId> workers = s.workers;
+  if (s.bridge) workers.push_back(s.bridge);
   for (SessionId w : workers) retire(*find_session(w));
 }
 
@@ -290,7 +346,12 @@ std::size_t Scheduler::fail_unserved(std::int64_t grace_us,
     Session* p = find_session(id);
     if (p == nullptr || p->pool_queue.empty()) continue;
     // Served, or a worker is on its way: it waits.
-    bool served = !p->workers.empty() || p->spawning > 0 ||
+    // A bridge serves, or will (starting, or after the back-off of one
+    // that died), unless the last one failed to start.
+    bool bridged = limits_.bridge_slots != 0 && p->own_workers &&
+                   p->worker_problem.empty();
+    bool served = !p->workers.empty() || p->spawning > 0 || p->bridge ||
+                  bridged ||
                   (!p->own_workers && !unbound_workers_.empty());
     const std::string& reason = p->worker_problem.empty() ? why
                                                           : p->worker_problem;
@@ -320,9 +381,17 @@ std::size_t Scheduler::fail_unserved(std::int64_t grace_us,
   return failed;
 }
 
-void Scheduler::worker_failed(SessionId program, std::string why) {
-  if (spawning_ > 0) --spawning_;
+void Scheduler::worker_failed(SessionId program, std::string why,
+                              bool bridge) {
   Session* p = find_session(program);
+  if (bridge) {
+    if (p == nullptr) return;
+    p->bridge_spawning = false;
+    p->worker_problem = std::move(why);
+    bridge_lost(*p);
+    return;
+  }
+  if (spawning_ > 0) --spawning_;
   if (p == nullptr) return;
   if (p->spawning > 0) --p->spawning;
   p->worker_problem = std::move(why);
@@ -331,10 +400,21 @@ void Scheduler::worker_failed(SessionId program, std::string why) {
   p->next_spawn_us = now_us_ + p->spawn_backoff_us;
 }
 
+std::size_t Scheduler::ask_for_lost_bridges() {
+  std::size_t n = 0;
+  for (SessionId id : waiting_programs_) {
+    Session& p = *find_session(id);
+    if (p.closed || p.bridge || p.bridge_spawning) continue;
+    ask_for_bridge(p);
+    n += p.bridge_spawning ? 1 : 0;
+  }
+  return n;
+}
+
 std::size_t Scheduler::retire_idle_workers(std::int64_t idle_us) {
   std::size_t n = 0;
   for (Session& s : sessions_) {
-    if (s.id && !s.closed && s.bound_to && !s.retiring &&
+    if (s.id && !s.closed && s.bound_to && !s.retiring && !s.slots &&
         s.pool_running == 0 && now_us_ - s.idle_since_us >= idle_us) {
       retire(s);
       ++n;

@@ -254,6 +254,7 @@ std::optional<core::SessionOptions> Dispatcher::session_options(
     o.own_workers = true;
   }
   if (p.role == core::Role::worker && m.token() && m.token()->size() > 0) {
+    o.bridge = workers_ != nullptr && workers_->is_bridge(m.token()->str());
     std::optional<core::SessionId> program =
         workers_ ? workers_->claim(m.token()->str()) : std::nullopt;
     if (!program) {
@@ -491,20 +492,20 @@ void Dispatcher::deliver_events() {
     } else if (const auto* u = std::get_if<core::UnhandledEvent>(&e)) {
       send_unhandled(*u);
     } else if (const auto* sp = std::get_if<core::SpawnWorkerEvent>(&e)) {
-      spawn_worker(sp->program);
+      spawn_worker(sp->program, sp->bridge);
     } else if (const auto* r = std::get_if<core::RetireWorkerEvent>(&e)) {
       retire_worker(r->worker);
     }
   }
 }
 
-void Dispatcher::spawn_worker(core::SessionId program) {
+void Dispatcher::spawn_worker(core::SessionId program, bool bridge) {
   Peer* p = peer_of(program);
   if (workers_ == nullptr || p == nullptr) {
-    scheduler_.worker_failed(program, "the daemon starts no workers");
+    scheduler_.worker_failed(program, "the daemon starts no workers", bridge);
     return;  // the failure's effects go out with the next events
   }
-  workers_->spawn(program, p->env.get(), p->program);
+  workers_->spawn(program, p->env.get(), p->program, bridge);
 }
 
 void Dispatcher::retire_worker(core::SessionId worker) {

@@ -143,7 +143,7 @@ class Dispatcher final : public FrameHandler {
   void mail_reply(Peer& p, const proto::fb::Mail& m, const core::Status& st);
   void send_mail(const core::MailEvent& e);
   void send_unhandled(const core::UnhandledEvent& u);
-  void spawn_worker(core::SessionId program);
+  void spawn_worker(core::SessionId program, bool bridge);
   void retire_worker(core::SessionId worker);
   // The session options a Hello asks for, or why it is refused.
   std::optional<core::SessionOptions> session_options(

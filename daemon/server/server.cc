@@ -192,13 +192,14 @@ void Server::housekeeping() {
   });
 }
 
-void Server::worker_failed(core::SessionId program, std::string why) {
-  log().warn("session {}: a worker could not be started for it: {}",
-             program.value, why);
+void Server::worker_failed(core::SessionId program, std::string why,
+                           bool bridge) {
+  log().warn("session {}: {} could not be started for it: {}", program.value,
+             bridge ? "an executor bridge" : "a worker", why);
   scheduler_.set_time(std::chrono::duration_cast<std::chrono::microseconds>(
                           now_().time_since_epoch())
                           .count());
-  scheduler_.worker_failed(program, std::move(why));
+  scheduler_.worker_failed(program, std::move(why), bridge);
   dispatcher_.flush_events();
 }
 
@@ -216,6 +217,8 @@ void Server::check_unserved() {
       std::chrono::duration_cast<std::chrono::microseconds>(
           config_.worker_idle)
           .count());
+  // A bridge that died is started again once its back-off has passed.
+  retired += scheduler_.ask_for_lost_bridges();
   if (failed > 0) {
     log().warn("{} behavior(s) failed: no worker can run them{}{}", failed,
                why.empty() ? "" : ": ", why);

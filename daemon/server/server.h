@@ -107,7 +107,8 @@ class Server {
   }
   // A worker asked for `program` could not be started, or died before it
   // connected: `why` (its own words, if any).
-  void worker_failed(core::SessionId program, std::string why);
+  void worker_failed(core::SessionId program, std::string why,
+                     bool bridge = false);
   std::size_t connection_count() const { return dispatcher_.peer_count(); }
   const std::string& socket_path() const { return config_.socket_path; }
 

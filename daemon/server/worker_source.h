@@ -33,11 +33,15 @@ class WorkerSource {
   // with a token claim() maps back to `program`; if it cannot be started
   // the source reports it (Server::worker_failed), later: never from
   // within this call.
+  // With `bridge`, the process is the program's executor bridge
+  // (core::Limits::bridge_slots), reported the same way.
   virtual void spawn(core::SessionId program, const ProgramEnvironment* env,
-                     const std::string& program_name) = 0;
+                     const std::string& program_name, bool bridge) = 0;
   // The program `token` was issued for, once (a token is used once);
   // nullopt if it names none.
   virtual std::optional<core::SessionId> claim(const std::string& token) = 0;
+  // Whether `token` was issued to an executor bridge (ask before claim()).
+  virtual bool is_bridge(const std::string& token) const = 0;
 };
 
 }  // namespace bocd::server

@@ -29,6 +29,7 @@ struct Drained {
   std::vector<MailEvent> mail;
   std::vector<UnhandledEvent> unhandled;
   std::vector<SessionId> spawn_for;  // SpawnWorkerEvent programs
+  std::vector<SessionId> bridge_for;  // those with SpawnWorkerEvent::bridge
   std::vector<SessionId> retired;    // RetireWorkerEvent workers
 };
 
@@ -48,7 +49,7 @@ inline Drained drain(Scheduler& s) {
     } else if (auto* u = std::get_if<UnhandledEvent>(&e)) {
       d.unhandled.push_back(*u);
     } else if (auto* sp = std::get_if<SpawnWorkerEvent>(&e)) {
-      d.spawn_for.push_back(sp->program);
+      (sp->bridge ? d.bridge_for : d.spawn_for).push_back(sp->program);
     } else if (auto* r = std::get_if<RetireWorkerEvent>(&e)) {
       d.retired.push_back(r->worker);
     } else {

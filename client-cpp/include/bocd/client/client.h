@@ -443,6 +443,32 @@ class Client {
   // Errors reported for pipelined calls and not yet thrown by wait().
   std::vector<Error> take_errors();
 
+  // ---- Executor bridge (worker role; docs/cluster.md) ----
+  // A bridge runs a dispatched body elsewhere: its body calls
+  // Access::defer() and returns; what the body did there is replayed
+  // through these, from any thread, and complete_deferred() ends it.
+  //
+  // Takes `n` consecutive fresh cown ids of this session's range and
+  // returns the first (Error cown_out_of_range when too few are left).
+  std::uint64_t reserve_ids(std::size_t n);
+  // create() under an id from reserve_ids().
+  void create_reserved(std::uint64_t id, std::string_view value,
+                       std::span<const std::uint64_t> refs = {},
+                       std::span<const std::string> blobs = {});
+  // submit_to_workers() on behalf of the deferred behavior `parent`, with
+  // `result` as its result cown (an id from reserve_ids(), or 0: none).
+  void submit_reserved(std::span<const std::uint64_t> cowns,
+                       std::string_view payload, std::uint64_t result,
+                       std::uint64_t parent,
+                       std::span<const std::uint64_t> refs = {},
+                       std::span<const std::string> blobs = {});
+  // Ends deferred behavior `behavior`: commits `updates` (cowns of its
+  // set) and `result` (dropped when it has no result cown) and releases
+  // its cowns. logic_error if `behavior` is not a deferred one of ours.
+  void complete_deferred(std::uint64_t behavior,
+                         std::span<const std::pair<std::uint64_t, Value>> updates,
+                         const Value& result);
+
  private:
   struct Pending {
     std::vector<std::uint64_t> cowns;
@@ -520,6 +546,8 @@ class Client {
   std::uint64_t next_id_ = 1;  // cown ids: id_base + n
 
   mutable std::mutex mu_;
+  // Deferred worker behaviors (Access::defer) -> their result cowns.
+  std::unordered_map<std::uint64_t, std::uint64_t> deferred_results_;
   std::condition_variable cv_;
   std::unordered_map<std::uint64_t, Pending> pending_;  // by tag
   int window_waiters_ = 0;  // submitters blocked on a full window
