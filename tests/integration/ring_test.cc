@@ -52,9 +52,8 @@ class RingPeer {
       if (!got.fds.empty()) fds = std::move(got.fds);
       frames.commit(got.bytes);
     }
-    const fb::Welcome* w =
-        envelope(std::vector<std::uint8_t>(body.begin(), body.end()))
-            ->message_as_Welcome();
+    std::vector<std::uint8_t> copy(body.begin(), body.end());
+    const fb::Welcome* w = envelope(copy)->message_as_Welcome();
     if (w == nullptr || fds.size() != 3) {
       throw std::runtime_error("no ring in the Welcome");
     }

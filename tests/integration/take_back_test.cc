@@ -32,11 +32,13 @@ struct Scene {
   bool tell = true;
   Client* self = nullptr;  // the worker running "wait"
 
-  client::Body body(Client*& me) {
+  // `me` is set after the Client starts; its body learns it through the
+  // daemon, which no sanitizer sees: an atomic says it is published.
+  client::Body body(std::atomic<Client*>& me) {
     return [this, &me](Access& a) {
       std::string_view p = a.payload();
       if (p == "wait") {
-        if (tell) me->blocking(a.behavior());
+        if (tell) me.load()->blocking(a.behavior());
         a.set_result(gate.wait_for(GUARD) == std::future_status::ready
                          ? "opened" : "timed out");
       } else if (p == "open") {
@@ -62,8 +64,8 @@ void blocked_body_gives_back_what_follows(bool tell) {
   DaemonProcess d({"--workers", "0", "--worker-pipeline", "8"});
   Scene scene;
   scene.tell = tell;
-  Client* w1_ptr = nullptr;
-  Client* w2_ptr = nullptr;
+  std::atomic<Client*> w1_ptr{nullptr};
+  std::atomic<Client*> w2_ptr{nullptr};
   auto w1 = std::make_unique<Client>(worker_options(
       d, scene.body(w1_ptr), tell ? milliseconds(0) : milliseconds(1)));
   w1_ptr = w1.get();
