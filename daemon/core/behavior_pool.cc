@@ -14,6 +14,10 @@ std::uint32_t BehaviorPool::allocate() {
   b.requests.clear();
   b.payload.clear();
   b.refs.clear();
+  b.versions.clear();
+  b.held.clear();
+  b.forget.clear();
+  b.forget_all = false;
   return index;
 }
 

@@ -56,6 +56,14 @@ struct Behavior {
   std::vector<std::uint32_t> refs;
   // Shared-memory blobs the payload names, counted in the BlobTable.
   std::vector<std::string> blobs;
+  // Dispatched to a session that keeps values (KeptValues), per cown of
+  // its set but the result: the version the session keeps it under (0:
+  // not kept) and whether it held it already (sent without bytes); and
+  // what the session drops before it runs this one.
+  std::vector<std::uint64_t> versions;
+  std::vector<bool> held;
+  std::vector<CownId> forget;
+  bool forget_all = false;
 };
 
 class BehaviorPool {
