@@ -77,7 +77,11 @@ class Digest {
     add(v->size());
     for (const fb::CownValue* cv : *v) {
       add(cv->id());
-      add(cv->value());
+      add(cv->version());
+      add(cv->held());
+      // A held value is not read (the receiver has it): the encoder
+      // leaves it out.
+      if (!cv->held()) add(cv->value());
     }
   }
   // An enum's value and its name's length: the name lookup indexes a table
@@ -127,6 +131,9 @@ void read_status(const fb::Status& m, Digest& d) {
     d.add(s->pinned_depth());
     d.add(static_cast<std::uint64_t>(s->mean_run_us()));
     d.add(s->serves());
+    d.add(s->value_bytes_sent());
+    d.add(s->values_held());
+    d.add(s->value_bytes_back());
   }
 }
 
@@ -148,6 +155,7 @@ std::uint64_t read_all(const fb::Envelope& env) {
       d.add(m->program());
       d.add(m->env());
       d.add(m->token());
+      d.add(m->keep_values());
       break;
     }
     case fb::Message::Welcome: {
@@ -188,6 +196,7 @@ std::uint64_t read_all(const fb::Envelope& env) {
       d.add(m->behavior());
       d.add(m->updates());
       d.add(m->run_ns());
+      d.add(m->dropped());
       break;
     }
     case fb::Message::Quiesce: {
@@ -211,6 +220,8 @@ std::uint64_t read_all(const fb::Envelope& env) {
       d.add(m->result());
       d.add(m->payload());
       d.add(m->own());
+      d.add(m->forget());
+      d.add(m->forget_all());
       break;
     }
     case fb::Message::Quiesced: {
@@ -346,7 +357,8 @@ std::vector<bocd::proto::CownValueRef> cown_values(
   parts.resize(v->size());
   for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
     const fb::CownValue* cv = v->Get(i);
-    out.push_back({cv->id(), value_ref(cv->value(), parts[i])});
+    out.push_back({cv->id(), value_ref(cv->value(), parts[i]),
+                   cv->version(), cv->held()});
   }
   return out;
 }
@@ -362,7 +374,8 @@ void reencode_status(const fb::Status& m, bocd::proto::Encoder& e) {
           fbb, s->id(), s->role(), s->pid(),
           fbb.CreateString(text_of(s->program())), s->in_flight(), s->ran(),
           s->running(), s->busy_us(), s->pinned_dispatched(),
-          s->pinned_depth(), s->mean_run_us(), s->serves()));
+          s->pinned_depth(), s->mean_run_us(), s->serves(),
+          s->value_bytes_sent(), s->values_held(), s->value_bytes_back()));
     }
   }
   auto status = fb::CreateStatus(
@@ -397,6 +410,7 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
         x.sys_path = path;
       }
       x.token = text_of(m->token());
+      x.keep_values = m->keep_values();
       e.hello(m->role(), m->pid(), text_of(m->program()), x, m->version());
       return true;
     }
@@ -426,8 +440,9 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
     }
     case fb::Message::Complete: {
       const auto* m = env.message_as_Complete();
+      auto dropped = ids_of(m->dropped());
       e.complete(m->behavior(), cown_values(m->updates(), value_parts),
-                 m->run_ns());
+                 m->run_ns(), dropped);
       return true;
     }
     case fb::Message::Quiesce: {
@@ -443,9 +458,11 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
       return true;
     case fb::Message::Dispatch: {
       const auto* m = env.message_as_Dispatch();
+      auto forget = ids_of(m->forget());
       e.dispatch(m->behavior(), m->tag(), m->session(),
                  cown_values(m->cowns(), value_parts), m->result(),
-                 bytes_of(m->payload()), m->own());
+                 bytes_of(m->payload()), m->own(),
+                 bocd::proto::Forget{forget, m->forget_all()});
       return true;
     }
     case fb::Message::Quiesced: {
