@@ -26,6 +26,10 @@ std::string& Access::mut(std::size_t i) {
   return v.data;
 }
 
+void Access::dropped(std::size_t i) {
+  if (dropped_ != nullptr) dropped_->push_back((*ids_)[param_[i]]);
+}
+
 void Access::set_exception(std::size_t i, bool exception) {
   std::uint32_t slot = param_[i];
   (*dirty_)[slot] = true;
@@ -82,6 +86,7 @@ Client::Client(Options options)
     if (from_env != nullptr) token = from_env;
   }
   extras.token = token;
+  if (worker_) extras.keep_values = options.keep_values;
   channel_ = std::make_unique<Channel>(
       path, worker_ ? fb::Role::Worker : fb::Role::Client, options.program,
       extras, options.daemon_uid ? options.daemon_uid : daemon_uid_from_env());
@@ -409,10 +414,22 @@ Access Client::load_values(const fb::Dispatch& d, const Pending& p,
   slots_.resize(n);
   scratch.dirty.assign(n, false);
   ids_.resize(n);
+  scratch.versions.clear();
+  scratch.held.clear();
+  scratch.dropped.clear();
+  scratch.forget.clear();
+  if (d.forget() != nullptr) {
+    scratch.forget.assign(d.forget()->begin(), d.forget()->end());
+  }
   Access a;
   a.slots_ = &slots_;
   a.dirty_ = &scratch.dirty;
   a.ids_ = &ids_;
+  a.versions_ = &scratch.versions;
+  a.held_ = &scratch.held;
+  a.forget_ = scratch.forget;
+  a.forget_all_ = d.forget_all();
+  a.dropped_ = &scratch.dropped;
   a.behavior_ = d.behavior();
   a.session_ = d.session();
   if (d.payload() != nullptr) {
@@ -420,8 +437,15 @@ Access Client::load_values(const fb::Dispatch& d, const Pending& p,
                   d.payload()->size()};
   }
   for (std::size_t i = 0; i < n; ++i) {
-    ids_[i] = d.cowns()->Get(i)->id();
-    const fb::Value* v = d.cowns()->Get(i)->value();
+    const fb::CownValue* cv = d.cowns()->Get(i);
+    ids_[i] = cv->id();
+    if (cv->version() != 0 || cv->held()) {  // a worker that keeps values
+      scratch.versions.resize(n, 0);
+      scratch.held.resize(n, false);
+      scratch.versions[i] = cv->version();
+      scratch.held[i] = cv->held();
+    }
+    const fb::Value* v = cv->held() ? nullptr : cv->value();
     Value& s = slots_[i];
     s.data.clear();
     s.exception = v && v->exception();
@@ -474,13 +498,14 @@ void Client::send_completion(const fb::Dispatch& d, Value& result,
       errors_.emplace_back(Errc::too_large, why);
     }
   }
+  const std::vector<std::uint64_t>& dropped = scratch.dropped;
   if (channel_->on_io_thread()) {
     channel_->send_batched([&](proto::Encoder& enc) {
-      enc.complete(d.behavior(), updates, run_ns);
+      enc.complete(d.behavior(), updates, run_ns, dropped);
     });
   } else {  // a pinned run: the cowns' next behaviors wait for this frame
     channel_->send_direct([&](proto::Encoder& enc) {
-      enc.complete(d.behavior(), updates, run_ns);
+      enc.complete(d.behavior(), updates, run_ns, dropped);
     });
   }
 }

@@ -35,8 +35,17 @@ SESSION_FIELDS: tuple[str, ...]  # a status session record's field names
 Value = tuple[bytes, bool, int]  # (data, exception flag, daemon error code)
 Update = tuple[int, bytes, bool, list[int], list[str]]
 Result = tuple[bytes, bool, list[int], list[str]]
-Body = Callable[[int, int, bytes, tuple[int, ...], tuple[Value, ...], bool],
-                tuple[list[Update], Optional[Result]]]
+# What a worker that keeps values is told with a dispatch: the version
+# each value is kept under (0: not kept), whether it is held already (its
+# data is then empty), the cowns whose kept values to drop first, and
+# whether to drop every one. None for any other dispatch.
+Kept = Optional[tuple[tuple[int, ...], tuple[bool, ...], tuple[int, ...],
+                      bool]]
+# The outcome: updates, the result, and the slots whose kept values the
+# worker dropped.
+Body = Callable[[int, int, bytes, tuple[int, ...], tuple[Value, ...], bool,
+                 Kept],
+                tuple[list[Update], Optional[Result], list[int]]]
 
 class Session:
     """One connection to the daemon: a program's session, or a worker's
@@ -45,7 +54,10 @@ class Session:
     def __init__(self, socket: str, program: str,
                  body: Optional[Body] = None, stall_ms: int = 1,
                  on_unhandled: Optional[Callable[[int, Value], None]] = None,
-                 environment: Optional[dict[str, Any]] = None) -> None: ...
+                 environment: Optional[dict[str, Any]] = None,
+                 keep_values: int = 0) -> None:
+        """`keep_values`: a worker's budget of kept values, in bytes of
+        their stored form (0: it keeps none)."""
     @property
     def session_id(self) -> int:
         """This session's id on the daemon (status records name it)."""

@@ -116,6 +116,24 @@ class Access {
   // or released until Client::release() names behavior().
   void defer() { deferred_ = true; }
 
+  // A worker that keeps values (Options::keep_values). version(i): the
+  // version it keeps cown i's value under after the body (0: not kept).
+  // held(i): it holds that version already, so get(i) is empty and the
+  // body uses the object it kept. Before reading any value, it drops the
+  // kept values of forget() (every one when forget_all()).
+  std::uint64_t version(std::size_t i) const {
+    return versions_->empty() ? 0 : (*versions_)[param_[i]];
+  }
+  bool held(std::size_t i) const {
+    return !held_->empty() && (*held_)[param_[i]];
+  }
+  std::span<const std::uint64_t> forget() const { return forget_; }
+  bool forget_all() const { return forget_all_; }
+  // The body dropped what it kept of cown i (it may be half-changed, say
+  // by a body that raised): sent with the completion (proto
+  // Complete.dropped).
+  void dropped(std::size_t i);
+
  private:
   friend class Client;
   bool deferred_ = false;
@@ -127,6 +145,11 @@ class Access {
   std::vector<bool>* dirty_ = nullptr;
   std::vector<std::uint32_t> param_;
   Value* result_ = nullptr;
+  const std::vector<std::uint64_t>* versions_ = nullptr;
+  const std::vector<bool>* held_ = nullptr;
+  std::span<const std::uint64_t> forget_;
+  bool forget_all_ = false;
+  std::vector<std::uint64_t>* dropped_ = nullptr;
 };
 
 using Body = std::function<void(Access&)>;
@@ -184,6 +207,11 @@ struct Options {
   // the program it serves. Empty: $BOCD_WORKER_TOKEN, if set; else the
   // worker serves every program without workers of its own.
   std::string worker_token;
+  // Worker role: bytes of cown values (their stored size) this worker
+  // keeps decoded between behaviors (proto Hello.keep_values); the daemon
+  // then leaves out of a dispatch the bytes of a value it holds (see
+  // Access::held). 0: it keeps none.
+  std::uint64_t keep_values = 0;
   // Worker role: a body that has run this long is reported as blocking()
   // (zero: never); checked on a tick of this length, so reported after
   // between one and two of it.
@@ -458,6 +486,11 @@ class Client {
     std::vector<std::uint64_t> ids;
     std::vector<Value> slots;
     std::vector<bool> dirty;
+    // Kept values (Access::version, held, forget, dropped).
+    std::vector<std::uint64_t> versions;
+    std::vector<bool> held;
+    std::vector<std::uint64_t> forget;
+    std::vector<std::uint64_t> dropped;
   };
 
   void on_frame(const proto::fb::Envelope& envelope,
