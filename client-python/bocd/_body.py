@@ -26,7 +26,7 @@ import sys
 import traceback
 import types
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Optional
 
 from . import _cown, _runtime, _serial
 from ._cown import Cown, CownCapsule, PinnedCown, _Hold, end_borrowing
@@ -39,7 +39,8 @@ log = logging.getLogger(f"worker{os.environ.get('BOCD_WORKER_INDEX', '')}")
 Result = tuple[bytes, bool, list[int], list[str]]
 Outcome = tuple[list[Any], "Result | None", list[int]]
 # What a worker that keeps values is told with a dispatch (see _Kept).
-Kept = "tuple[tuple[int, ...], tuple[bool, ...], tuple[int, ...], bool] | None"
+Kept = Optional[tuple[tuple[int, ...], tuple[bool, ...], tuple[int, ...],
+                      bool]]
 
 
 class BehaviorResolveError(RuntimeError):
@@ -376,7 +377,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     # value, so the committed value is the same either way) and costs a
     # memcmp over bytes already in hand; a digest would cost a hash over
     # the same bytes and keep nothing smaller worth having.
-    origs: list[bytes | None] = []
+    origs: list[tuple[bytes, bool] | None] = []
     versions = kept[0] if kept is not None else None
     for k, (ident, (data, exc, error)) in enumerate(zip(ids, values)):
         if pinned and ident in pinned:
@@ -389,7 +390,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         cap._id = ident
         cap._held = False
         if kept is not None and kept[1][k]:
-            hold = _held(ident, versions[k], in_program)  # type: ignore[index]
+            hold = _held(ident, kept[0][k], in_program)
             entry = _kept[ident]
             data, exc, error = entry.data, entry.exc, entry.error  # type: ignore[assignment]
         else:
