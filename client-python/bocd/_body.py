@@ -296,7 +296,7 @@ def _held(ident: int, version: int, in_program: bool) -> _Hold:
     if not e.loaded:
         return _Hold(e.data or b"", e.exc, e.error, None, in_program)
     hold = _Hold(b"", e.exc, 0, None, in_program)
-    hold.value = e.value
+    hold.value = hold.decoded = e.value
     hold.loaded = True
     hold.blobs = e.blobs
     return hold
@@ -425,6 +425,15 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         for h in holds:
             if h is not None and h.touched:
                 v = h.value
+                orig = origs[k]
+                if (v is h.decoded and type(v) in _IMMUTABLE
+                        and orig is not None and orig[1] == bool(h.exc)):
+                    # The very object decoded, and it cannot change: no
+                    # need to pickle it again to know (a 1 MB bytes value
+                    # costs a millisecond to pickle).
+                    now[k] = (orig[0], _EMPTY)
+                    k += 1
+                    continue
                 try:
                     small = _serial.small_scalar(v)  # no Encoded to build
                     if small is not None:
@@ -504,3 +513,6 @@ def _keep(ids: tuple[int, ...], holds: list[_Hold | None],
 
 
 _EMPTY: list[Any] = []  # read, never changed
+# Values that no body can change in place (the scalars the C pickler writes
+# alone): one still the object decoded is unchanged.
+_IMMUTABLE = _serial._SCALARS

@@ -156,3 +156,31 @@ def test_two_workers_alternating_on_a_cown_see_its_latest_value(
         return list(c.value)
 
     assert final.unwrap() == expected
+
+
+def test_a_replaced_immutable_value_is_sent_back(bocd_daemon):
+    """An immutable value that is still the object decoded is unchanged
+    without pickling it again; any other object is written back, even an
+    equal one's replacement by None before it was ever read."""
+    c = Cown(b"a" * 100)
+
+    @when(c)
+    def keep(c):
+        return len(c.value)  # the object decoded: unchanged
+
+    @when(c)
+    def replace(c):
+        c.value = c.value + b"b"  # a new object
+
+    @when(c)
+    def blind(c):
+        c.value = None  # never read first
+
+    @when(c)
+    def after(c):
+        return c.value
+
+    assert keep.unwrap() == 100
+    replace.unwrap()
+    blind.unwrap()
+    assert after.unwrap() is None
