@@ -238,7 +238,8 @@ CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
                                   std::string_view payload, bool with_result,
                                   std::uint64_t parent,
                                   std::span<const std::uint64_t> refs,
-                                  std::span<const std::string> blobs) {
+                                  std::span<const std::string> blobs,
+                                  const CodePart& code) {
   check_fits("a behavior's payload", payload.size() + 8 * cowns.size(),
              refs.size(), blobs.size());
   std::vector<std::uint64_t> ids;
@@ -264,7 +265,7 @@ CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
   }
   channel_->send([&](proto::Encoder& enc) {
     enc.submit(tag, ids, result, fb::Executor::Workers, parent, payload,
-               refs, blobs);
+               refs, blobs, proto::CodePart{code.at, code.len, code.key});
   });
   return CownRef{result};
 }
@@ -421,6 +422,11 @@ Access Client::load_values(const fb::Dispatch& d, const Pending& p,
   if (d.forget() != nullptr) {
     scratch.forget.assign(d.forget()->begin(), d.forget()->end());
   }
+  scratch.forget_code.clear();
+  if (d.forget_code() != nullptr) {
+    scratch.forget_code.assign(d.forget_code()->begin(),
+                               d.forget_code()->end());
+  }
   Access a;
   a.slots_ = &slots_;
   a.dirty_ = &scratch.dirty;
@@ -429,6 +435,9 @@ Access Client::load_values(const fb::Dispatch& d, const Pending& p,
   a.held_ = &scratch.held;
   a.forget_ = scratch.forget;
   a.forget_all_ = d.forget_all();
+  a.code_held_ = d.code_held();
+  a.code_keep_ = d.code_keep();
+  a.forget_code_ = scratch.forget_code;
   a.dropped_ = &scratch.dropped;
   a.behavior_ = d.behavior();
   a.session_ = d.session();

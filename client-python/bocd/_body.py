@@ -40,7 +40,7 @@ Result = tuple[bytes, bool, list[int], list[str]]
 Outcome = tuple[list[Any], "Result | None", list[int]]
 # What a worker that keeps values is told with a dispatch (see _Kept).
 Kept = Optional[tuple[tuple[int, ...], tuple[bool, ...], tuple[int, ...],
-                      bool]]
+                      bool, bool, bool, tuple[int, ...]]]
 
 
 class BehaviorResolveError(RuntimeError):
@@ -51,13 +51,18 @@ class CodeCache:
     """Functions rebuilt from code blobs, by the blob's digest. Once the
     blobs of those kept pass `budget` bytes, the least recently used go
     (a worker serves one program, but a long-running one may run
-    endlessly many code objects); one that goes is rebuilt if needed."""
+    endlessly many code objects); one that goes is rebuilt if needed.
+
+    A code the daemon told this worker to keep (a dispatch's code_keep)
+    is not evicted here: later dispatches leave it out, so it goes only
+    when the daemon says (forget_code, by the digest's first 8 bytes)."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.size = 0
         self._entries: OrderedDict[bytes, tuple[types.FunctionType, int]] = \
             OrderedDict()
+        self._kept: dict[int, bytes] = {}  # the daemon's code keys
 
     def get(self, key: bytes) -> types.FunctionType | None:
         entry = self._entries.get(key)
@@ -72,9 +77,27 @@ class CodeCache:
             self.size -= old[1]
         self._entries[key] = (fn, size)
         self.size += size
-        while self.size > self.budget and len(self._entries) > 1:
-            _, (_, gone) = self._entries.popitem(last=False)
-            self.size -= gone
+        for gone in list(self._entries):
+            if self.size <= self.budget or len(self._entries) <= 1:
+                break
+            if gone != key and int.from_bytes(gone[:8], "little") not in \
+                    self._kept:
+                self.size -= self._entries.pop(gone)[1]
+
+    def keep(self, key: bytes) -> None:
+        """The daemon leaves code `key` out of later dispatches."""
+        self._kept[int.from_bytes(key[:8], "little")] = key
+
+    def forget(self, code_key: int) -> None:
+        """The daemon sends code `code_key` again if it is needed."""
+        key = self._kept.pop(code_key, None)
+        entry = self._entries.pop(key, None) if key is not None else None
+        if entry is not None:
+            self.size -= entry[1]
+
+    def forget_all(self) -> None:
+        for code_key in list(self._kept):
+            self.forget(code_key)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -144,24 +167,34 @@ def _resolve(key: bytes, blob: bytes) -> types.FunctionType:
     return t
 
 
-def _function(payload: bytes) -> tuple[types.FunctionType, Any, Any]:
+def _function(payload: bytes, kept: Kept = None
+              ) -> tuple[types.FunctionType, Any, Any]:
     """The behavior's function and arguments from a payload: the code
-    blob's length and digest, the blob, then what was snapshotted at
-    scheduling time; for a plain behavior (see ``_when._plain``) nothing
-    when it has one cown (shape None), else b"P" and its ids in order."""
+    blob's length and digest, the blob (left out when the daemon knows
+    this worker keeps it), then what was snapshotted at scheduling time;
+    for a plain behavior (see ``_when._plain``) nothing when it has one
+    cown (shape None), else b"P" and its ids in order."""
     (n,) = struct.unpack_from("<I", payload)
     key = payload[4:20]
+    held = kept is not None and kept[4]
+    at = 20 if held else 20 + n  # where what follows the code starts
     t = _code.get(key)
     if t is None:
+        if held:
+            raise BehaviorResolveError(
+                f"behavior not run: the daemon left out code {key.hex()} "
+                "as kept by this worker, which does not keep it")
         t = _resolve(key, payload[20:20 + n])
-    tail = len(payload) - 20 - n
+    if kept is not None and kept[5]:
+        _code.keep(key)
+    tail = len(payload) - at
     if tail == 0:  # a plain behavior over one cown
         return t, None, ()
-    if payload[20 + n] == _PLAIN_TAG:  # plain: the cowns' ids, in order
+    if payload[at] == _PLAIN_TAG:  # plain: the cowns' ids, in order
         return t, list(struct.unpack_from(f"<{tail // 8}Q", payload,
-                                          21 + n)), ()
+                                          at + 1)), ()
     shape, extras, defaults, kwdefaults, cells = _serial.loads(
-        memoryview(payload)[20 + n:])
+        memoryview(payload)[at:])
     if defaults is None and kwdefaults is None and cells is None:
         return t, shape, extras
     closure = tuple(types.CellType(v) for v in cells) if cells is not None else None
@@ -264,11 +297,14 @@ def _forget(kept: Kept) -> None:
     """Drops what the dispatch says to, before its values are read."""
     if kept is None:
         return
-    _, _, forget, forget_all = kept
+    _, _, forget, forget_all, _, _, forget_code = kept
     if forget_all:
         _kept.clear()
+        _code.forget_all()
     for ident in forget:
         _kept.pop(ident, None)
+    for code_key in forget_code:
+        _code.forget(code_key)
 
 
 def _drop_kept(ids: tuple[int, ...], kept: Kept) -> list[int]:
@@ -402,7 +438,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
                      else None)
     try:
         try:
-            fn, shape, extras = _function(payload)
+            fn, shape, extras = _function(payload, kept)
             if shape is None:
                 args = [params[i] for i in ids]
             elif len(shape) == 1 and type(shape[0]) is int:

@@ -129,10 +129,12 @@ py::object tuple_of(std::size_t n, F make) {
 }
 
 // What a worker that keeps values is told with a dispatch (Access::version,
-// held, forget, forget_all): (versions, held, forget, forget_all), or None
-// for every other dispatch.
+// held, forget, forget_all, code_held, code_keep, forget_code): (versions,
+// held, forget, forget_all, code_held, code_keep, forget_code), or None for
+// every other dispatch.
 py::object kept_of(const Access& a) {
-  bool keeps = a.forget_all() || !a.forget().empty();
+  bool keeps = a.forget_all() || !a.forget().empty() || a.code_held() ||
+               a.code_keep() || !a.forget_code().empty();
   for (std::size_t i = 0; i < a.size() && !keeps; ++i) {
     keeps = a.version(i) != 0;
   }
@@ -146,7 +148,11 @@ py::object kept_of(const Access& a) {
   auto forget = tuple_of(a.forget().size(), [&](std::size_t i) {
     return PyLong_FromUnsignedLongLong(a.forget()[i]);
   });
-  return py::make_tuple(versions, held, forget, a.forget_all());
+  auto forget_code = tuple_of(a.forget_code().size(), [&](std::size_t i) {
+    return PyLong_FromUnsignedLongLong(a.forget_code()[i]);
+  });
+  return py::make_tuple(versions, held, forget, a.forget_all(),
+                        a.code_held(), a.code_keep(), forget_code);
 }
 
 // Calls the Python `body` with the dispatch: (behavior, session, payload,
@@ -338,14 +344,19 @@ class Session {
 
   std::uint64_t submit(const Ids& cowns, const py::bytes& payload,
                        bool with_result, std::uint64_t parent,
-                       const Ids& refs, const Names& blobs) {
+                       const Ids& refs, const Names& blobs,
+                       std::uint32_t code_at, std::uint32_t code_len,
+                       std::uint64_t code_key) {
     std::string_view p = payload;
     auto set = to_refs(cowns);
     std::shared_ptr<Client> client = c();
     Client& cl = *client;
     if (parent == 0 && cl.needs_room()) make_room(cl);
     py::gil_scoped_release nogil;
-    return cl.submit_to_workers(set, p, with_result, parent, refs, blobs).id;
+    return cl
+        .submit_to_workers(set, p, with_result, parent, refs, blobs,
+                           CodePart{code_at, code_len, code_key})
+        .id;
   }
 
   // The program holds its submits near its limit of behaviors in flight:
@@ -714,7 +725,10 @@ PYBIND11_MODULE(_core, m) {
       .def("drop_many", &Session::drop_many)
       .def("hold", &Session::hold)
       .def("output", &Session::output)
-      .def("submit", &Session::submit)
+      .def("submit", &Session::submit, py::arg("cowns"), py::arg("payload"),
+           py::arg("with_result"), py::arg("parent"), py::arg("refs"),
+           py::arg("blobs"), py::arg("code_at") = 0, py::arg("code_len") = 0,
+           py::arg("code_key") = 0)
       .def("acquire_begin", &Session::acquire_begin)
       .def("acquire_wait", &Session::acquire_wait)
       .def("acquire_cancel", &Session::acquire_cancel)

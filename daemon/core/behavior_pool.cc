@@ -18,6 +18,9 @@ std::uint32_t BehaviorPool::allocate() {
   b.held.clear();
   b.forget.clear();
   b.forget_all = false;
+  b.code_len = 0;
+  b.code_held = b.code_keep = false;
+  b.forget_code.clear();
   return index;
 }
 

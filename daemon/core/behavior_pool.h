@@ -64,6 +64,15 @@ struct Behavior {
   std::vector<bool> held;
   std::vector<CownId> forget;
   bool forget_all = false;
+  // Its payload's code (SubmitRequest::code_at, code_len, code_key), and
+  // as dispatched to a session that keeps values: whether it was left out
+  // or is to be kept, and the codes the session drops first.
+  std::uint32_t code_at = 0;
+  std::uint32_t code_len = 0;
+  std::uint64_t code_key = 0;
+  bool code_held = false;
+  bool code_keep = false;
+  std::vector<CownId> forget_code;
 };
 
 class BehaviorPool {

@@ -54,6 +54,13 @@ Result<std::uint32_t> Scheduler::check_submit(SessionId submitter,
   if (Status st = check_refs(s, r.refs, "the payload"); !st) {
     return st.error();
   }
+  if (std::uint64_t{r.code_at} + r.code_len > r.payload.size()) {
+    return fail(Errc::not_permitted,
+                "the code part (" + std::to_string(r.code_len) +
+                    " bytes at " + std::to_string(r.code_at) +
+                    ") lies outside the payload of " +
+                    std::to_string(r.payload.size()) + " bytes");
+  }
   scratch_.clear();
   SessionId pinned_owner;
   for (CownId id : r.cowns) {
@@ -133,6 +140,9 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
   bh.tag = r.tag;
   bh.result = r.result;
   bh.payload = std::move(r.payload);
+  bh.code_at = r.code_at;
+  bh.code_len = r.code_len;
+  bh.code_key = r.code_key;
   for (CownId ref : r.refs) {
     bh.refs.push_back(cowns_.find(ref));
     cowns_.add_ref(bh.refs.back());
@@ -475,6 +485,12 @@ bool Scheduler::view(BehaviorId id, DispatchView& out) const {
   out.held = bh.held;
   out.forget = bh.forget;
   out.forget_all = bh.forget_all;
+  out.code_held = bh.code_held;
+  out.code_keep = bh.code_keep;
+  out.code_at = bh.code_at;
+  out.code_len = bh.code_len;
+  out.forget_code.clear();
+  for (CownId key : bh.forget_code) out.forget_code.push_back(key.value);
   return true;
 }
 

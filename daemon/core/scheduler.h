@@ -129,6 +129,12 @@ struct SubmitRequest {
   // The shared-memory blobs the payload names (docs/protocol.md,
   // Shared-memory blobs).
   std::vector<std::string> blobs;
+  // The payload's code: bytes [code_at, code_at + code_len), named by
+  // code_key (code_len 0: none). A worker that keeps values is sent it
+  // once (KeptValues).
+  std::uint32_t code_at = 0;
+  std::uint32_t code_len = 0;
+  std::uint64_t code_key = 0;
 };
 
 struct CownUpdate {
@@ -153,6 +159,14 @@ struct DispatchView {
   // What it drops before running this: these cowns' kept values, or all.
   std::vector<CownId> forget;
   bool forget_all = false;
+  // The payload's code: left out (the session keeps it: send payload
+  // without bytes [code_at, code_at + code_len)), or to be kept; and the
+  // code keys whose code it drops first.
+  bool code_held = false;
+  bool code_keep = false;
+  std::uint32_t code_at = 0;
+  std::uint32_t code_len = 0;
+  std::vector<std::uint64_t> forget_code;
 };
 
 struct SessionSummary {
@@ -182,6 +196,8 @@ struct SessionSummary {
   std::uint64_t value_bytes_sent = 0;
   std::uint64_t values_held = 0;
   std::uint64_t value_bytes_back = 0;
+  // Behaviors dispatched to it without their code, which it kept.
+  std::uint64_t codes_held = 0;
 };
 
 // A program's pinned work (docs/protocol.md, Pinned cowns): behaviors
@@ -473,6 +489,9 @@ class Scheduler {
     // of cown values its completions wrote (SessionSummary).
     KeptValues kept;
     std::uint64_t value_bytes_back = 0;
+    // The codes it keeps, by code key (SubmitRequest::code_key, in a
+    // CownId's place): a code is kept like a value that never changes.
+    KeptValues kept_code;
   };
 
   // ---- the worker pool (scheduler_pool.cc) ----

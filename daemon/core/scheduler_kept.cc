@@ -15,9 +15,18 @@ void Scheduler::plan_values(std::uint32_t b, Session& to) {
   bh.held.clear();
   bh.forget.clear();
   bh.forget_all = false;
+  bh.code_held = bh.code_keep = false;
+  bh.forget_code.clear();
   // A behavior taken back from a worker that keeps values may go to one
   // that keeps none: it says nothing of what it sent the first.
   if (to.kept.budget() == 0) return;
+  if (bh.code_len > 0) {
+    // A code never changes: one version.
+    bh.code_held = to.kept_code.dispatch(CownId{bh.code_key}, 1, bh.code_len,
+                                         true, bh.code_keep);
+  }
+  bh.forget_code = to.kept_code.take_forget();
+  if (to.kept_code.take_reset()) bh.forget_all = true;
   std::size_t n = bh.requests.size() - (bh.result ? 1 : 0);
   for (std::size_t k = 0; k < n; ++k) {
     const Cown& c = cowns_.at(bh.requests[k].cown);
@@ -29,7 +38,7 @@ void Scheduler::plan_values(std::uint32_t b, Session& to) {
   }
   // Taken after the cowns above: their evictions go with this dispatch.
   bh.forget = to.kept.take_forget();
-  bh.forget_all = to.kept.take_reset();
+  if (to.kept.take_reset()) bh.forget_all = true;
 }
 
 void Scheduler::note_written(Session& e, const Behavior& bh,
@@ -58,6 +67,7 @@ void Scheduler::forget_values(Session& s, const Behavior& bh) {
 
 void Scheduler::release_values(Session& s, const Behavior& bh) {
   if (s.kept.budget() == 0) return;
+  if (bh.code_len > 0) s.kept_code.release(CownId{bh.code_key});
   std::size_t n = bh.requests.size() - (bh.result ? 1 : 0);
   for (std::size_t k = 0; k < n; ++k) {
     s.kept.release(cowns_.at(bh.requests[k].cown).id);

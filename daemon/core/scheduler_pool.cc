@@ -287,7 +287,10 @@ Result<std::vector<BehaviorId>> Scheduler::take_back(SessionId worker,
   s->stalled_on = b;
   // The worker drops the dispatches taken back unread, with what they
   // told it to keep or forget: it starts its kept values afresh.
-  if (at + 1 != s->pool_order.end() && s->kept.budget() > 0) s->kept.reset();
+  if (at + 1 != s->pool_order.end() && s->kept.budget() > 0) {
+    s->kept.reset();
+    s->kept_code.reset();
+  }
   // Back to the head of each one's program queue, in their order.
   for (auto it = s->pool_order.end(); it != at + 1;) {
     --it;

@@ -52,6 +52,7 @@ SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
   }
   if (role == Role::worker && options.keep_values > 0) {
     s.kept = KeptValues(options.keep_values);
+    s.kept_code = KeptValues(options.keep_values);
     keepers_.push_back(id);
   }
   join_pool(s, options);
@@ -217,7 +218,7 @@ std::vector<SessionSummary> Scheduler::sessions() const {
                                  busy, s.pinned_dispatched,
                                  s.pinned_running, s.run_us, s.bound_to,
                                  s.kept.bytes_sent, s.kept.hits,
-                                 s.value_bytes_back});
+                                 s.value_bytes_back, s.kept_code.hits});
   }
   std::sort(out.begin(), out.end(),
             [](const SessionSummary& a, const SessionSummary& b) {

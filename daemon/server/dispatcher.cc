@@ -292,6 +292,9 @@ void Dispatcher::submit(Peer& p, const fb::Submit& m) {
     r.payload.assign(m.payload()->begin(), m.payload()->end());
   }
   to_core(m.refs(), r.refs);
+  r.code_at = m.code_at();
+  r.code_len = m.code_len();
+  r.code_key = m.code_key();
   std::string bad;
   to_core(m.blobs(), r.blobs, bad, blob_check(p));
   if (!bad.empty()) {
@@ -524,10 +527,17 @@ void Dispatcher::send_dispatch(Peer& to, core::BehaviorId behavior) {
   }
   forget_ids_.clear();
   for (core::CownId id : view_.forget) forget_ids_.push_back(id.value);
-  encoder_for(to).dispatch(behavior.value, view_.tag, view_.session.value,
-                           values_, view_.result.value, view_.payload,
-                           view_.submitter == to.session,
-                           proto::Forget{forget_ids_, view_.forget_all});
+  std::string_view payload = view_.payload;
+  if (view_.code_held) {  // the worker keeps this code: it is left out
+    payload_.assign(payload.substr(0, view_.code_at));
+    payload_.append(payload.substr(view_.code_at + view_.code_len));
+    payload = payload_;
+  }
+  encoder_for(to).dispatch(
+      behavior.value, view_.tag, view_.session.value, values_,
+      view_.result.value, payload, view_.submitter == to.session,
+      proto::Forget{forget_ids_, view_.forget_all, view_.forget_code,
+                    view_.code_held, view_.code_keep});
   to.connection->flush_soon();
 }
 

@@ -51,7 +51,7 @@ class Alignment {
       return ok(m->updates()) && ok(m->dropped());
     }
     if (const auto* m = env.message_as_Dispatch()) {
-      return ok(m->cowns()) && ok(m->forget());
+      return ok(m->cowns()) && ok(m->forget()) && ok(m->forget_code());
     }
     if (const auto* m = env.message_as_Mail()) return ok(m->value());
     if (const auto* m = env.message_as_MailReply()) return ok(m->value());
@@ -239,7 +239,8 @@ void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,
                      std::uint64_t result, fb::Executor executor,
                      std::uint64_t parent, std::string_view payload,
                      std::span<const std::uint64_t> refs,
-                     std::span<const std::string> blobs) {
+                     std::span<const std::string> blobs,
+                     const CodePart& code) {
   fbb_.Clear();
   auto set = fbb_.CreateVector(cowns.data(), cowns.size());
   auto body = fbb_.CreateVector(
@@ -248,7 +249,7 @@ void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,
   auto named = names(blobs);
   finish(fb::Message::Submit,
          fb::CreateSubmit(fbb_, tag, set, result, executor, parent, body,
-                          embedded, named)
+                          embedded, named, code.at, code.len, code.key)
              .Union());
 }
 
@@ -320,9 +321,11 @@ void Encoder::dispatch(std::uint64_t behavior, std::uint64_t tag,
   auto body = fbb_.CreateVector(
       reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
   auto gone = ids(forget.ids);
+  auto codes = ids(forget.code);
   finish(fb::Message::Dispatch,
          fb::CreateDispatch(fbb_, behavior, tag, session, values, result, body,
-                            own, gone, forget.all)
+                            own, gone, forget.all, forget.code_held,
+                            forget.code_keep, codes)
              .Union());
 }
 

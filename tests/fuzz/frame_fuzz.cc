@@ -134,6 +134,7 @@ void read_status(const fb::Status& m, Digest& d) {
     d.add(s->value_bytes_sent());
     d.add(s->values_held());
     d.add(s->value_bytes_back());
+    d.add(s->codes_held());
   }
 }
 
@@ -189,6 +190,9 @@ std::uint64_t read_all(const fb::Envelope& env) {
       d.add(m->payload());
       d.add(m->refs());
       d.add(m->blobs());
+      d.add(m->code_at());
+      d.add(m->code_len());
+      d.add(m->code_key());
       break;
     }
     case fb::Message::Complete: {
@@ -222,6 +226,9 @@ std::uint64_t read_all(const fb::Envelope& env) {
       d.add(m->own());
       d.add(m->forget());
       d.add(m->forget_all());
+      d.add(m->code_held());
+      d.add(m->code_keep());
+      d.add(m->forget_code());
       break;
     }
     case fb::Message::Quiesced: {
@@ -375,7 +382,8 @@ void reencode_status(const fb::Status& m, bocd::proto::Encoder& e) {
           fbb.CreateString(text_of(s->program())), s->in_flight(), s->ran(),
           s->running(), s->busy_us(), s->pinned_dispatched(),
           s->pinned_depth(), s->mean_run_us(), s->serves(),
-          s->value_bytes_sent(), s->values_held(), s->value_bytes_back()));
+          s->value_bytes_sent(), s->values_held(), s->value_bytes_back(),
+          s->codes_held()));
     }
   }
   auto status = fb::CreateStatus(
@@ -435,7 +443,9 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
       parts.refs = ids_of(m->refs());
       parts.blobs = texts_of(m->blobs());
       e.submit(m->tag(), ids, m->result(), m->executor(), m->parent(),
-               bytes_of(m->payload()), parts.refs, parts.blobs);
+               bytes_of(m->payload()), parts.refs, parts.blobs,
+               bocd::proto::CodePart{m->code_at(), m->code_len(),
+                                     m->code_key()});
       return true;
     }
     case fb::Message::Complete: {
@@ -459,10 +469,12 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
     case fb::Message::Dispatch: {
       const auto* m = env.message_as_Dispatch();
       auto forget = ids_of(m->forget());
+      auto forget_code = ids_of(m->forget_code());
       e.dispatch(m->behavior(), m->tag(), m->session(),
                  cown_values(m->cowns(), value_parts), m->result(),
                  bytes_of(m->payload()), m->own(),
-                 bocd::proto::Forget{forget, m->forget_all()});
+                 bocd::proto::Forget{forget, m->forget_all(), forget_code,
+                                     m->code_held(), m->code_keep()});
       return true;
     }
     case fb::Message::Quiesced: {

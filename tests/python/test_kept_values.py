@@ -11,9 +11,19 @@ import threading
 import pytest
 
 from bocd import Cown, when
-from conftest import announce_and_wait, daemon_status, fifo_read, fifo_write, settle
+from conftest import (
+    announce_and_wait,
+    daemon_status,
+    explain,
+    fifo_read,
+    fifo_write,
+    private_env,
+    run_python,
+    settle,
+)
 
-COUNTERS = ("value_bytes_sent", "values_held", "value_bytes_back")
+COUNTERS = ("value_bytes_sent", "values_held", "value_bytes_back",
+            "codes_held")
 
 
 def _counters(socket: str) -> dict[str, int]:
@@ -51,6 +61,7 @@ def test_a_chain_of_100_on_a_1mb_value_sends_it_once(bocd_daemon):
     assert moved["values_held"] == 99, moved
     assert moved["value_bytes_back"] == 0, ("a read-only body returns no "
                                             "bytes", moved)
+    assert moved["codes_held"] == 99, ("the body's code goes once", moved)
 
 
 def test_a_body_that_changes_the_value_sends_it_back(bocd_daemon):
@@ -184,3 +195,45 @@ def test_a_replaced_immutable_value_is_sent_back(bocd_daemon):
     replace.unwrap()
     blind.unwrap()
     assert after.unwrap() is None
+
+
+EVICTING = """
+import bocd
+from bocd import Cown, when
+
+cowns = [Cown(list(range(50 * k))) for k in range(1, 9)]
+expected = [list(range(50 * k)) for k in range(1, 9)]
+steps = []
+for r in range(40):
+    k = (r * 5) % 8
+    # A new code object every few steps, so codes are evicted too.
+    src = f"def step(c, r={r}):\\n    c.value.append(r % {3 + r % 4})\\n"
+    scope = {}
+    exec(src, scope)
+    steps.append(when(cowns[k])(scope["step"]))
+    expected[k].append(r % (3 + r % 4))
+    @when(cowns[k])
+    def look(c, k=k):
+        return list(c.value)
+    steps.append(look)
+    assert look.unwrap() == expected[k], (r, k)
+ws = [w["session"] for w in bocd.runtime_stats()["workers"]]
+held = sum(w["values_held"] for w in ws)
+sent = sum(w["value_bytes_sent"] for w in ws)
+codes = sum(w["codes_held"] for w in ws)
+# Some values and codes were held, and evicted ones were sent again.
+assert held > 0 and codes > 0 and sent > 2 * sum(
+    len(__import__("pickle").dumps(list(range(50 * k)), 5)) for k in range(1, 9)
+) / 8, (held, codes, sent)
+print("ok")
+"""
+
+
+def test_values_and_codes_evicted_all_the_time_are_never_stale(tmp_path):
+    """Workers whose budget holds a value or two: the daemon evicts values
+    and codes at nearly every dispatch, and every behavior still sees its
+    cown's latest value and runs its own code."""
+    env = {**private_env(tmp_path), "BOCD_VALUE_CACHE_BYTES": "1500",
+           "BOCD_WORKERS": "2"}
+    p = run_python(EVICTING, env, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", explain(p)

@@ -170,6 +170,38 @@ TEST_F(SchedulerKeptTest, AValueThatEmbedsCownsIsNotKept) {
   complete_ok(s, w.id, b);
 }
 
+TEST_F(SchedulerKeptTest, ACodeIsSentOnceThenLeftOut) {
+  SessionGrant w = s.open_session(Role::worker, 2, "w", KEEPS);
+  auto with_code = [](std::string payload) {
+    SubmitRequest r = pooled({});
+    r.payload = std::move(payload);
+    r.code_at = 3;
+    r.code_len = 4;
+    r.code_key = 42;
+    return r;
+  };
+  BehaviorId b1 = submit_ok(s, p.id, with_code("hdrCODEtail"));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b1});
+  DispatchView v1 = view_of(s, b1);
+  EXPECT_FALSE(v1.code_held);
+  EXPECT_TRUE(v1.code_keep) << "sent, and to be kept";
+  complete_ok(s, w.id, b1);
+  BehaviorId b2 = submit_ok(s, p.id, with_code("HDRCODEtwo"));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b2});
+  DispatchView v2 = view_of(s, b2);
+  EXPECT_TRUE(v2.code_held) << "the worker keeps code 42: left out";
+  EXPECT_EQ(v2.code_at, 3u);
+  EXPECT_EQ(v2.code_len, 4u);
+  complete_ok(s, w.id, b2);
+  EXPECT_EQ(summary_of(s, w.id).codes_held, 1u);
+  SubmitRequest bad = with_code("short");
+  auto refused = s.submit(p.id, bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::not_permitted);
+  EXPECT_NE(refused.error().message.find("outside the payload"),
+            std::string::npos);
+}
+
 // Affinity: the next behavior of a chain goes where the last one ran.
 TEST_F(SchedulerKeptTest, AChainStaysOnTheWorkerThatHoldsItsValue) {
   SessionGrant w1 = s.open_session(Role::worker, 2, "w1", KEEPS);

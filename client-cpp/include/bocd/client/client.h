@@ -129,6 +129,12 @@ class Access {
   }
   std::span<const std::uint64_t> forget() const { return forget_; }
   bool forget_all() const { return forget_all_; }
+  // The payload's code (CodePart): code_held(), it was left out of
+  // payload() (the worker keeps it); code_keep(), the worker keeps the
+  // code it was sent. Before either, it drops the codes of forget_code().
+  bool code_held() const { return code_held_; }
+  bool code_keep() const { return code_keep_; }
+  std::span<const std::uint64_t> forget_code() const { return forget_code_; }
   // The body dropped what it kept of cown i (it may be half-changed, say
   // by a body that raised): sent with the completion (proto
   // Complete.dropped).
@@ -149,10 +155,23 @@ class Access {
   const std::vector<bool>* held_ = nullptr;
   std::span<const std::uint64_t> forget_;
   bool forget_all_ = false;
+  bool code_held_ = false;
+  bool code_keep_ = false;
+  std::span<const std::uint64_t> forget_code_;
   std::vector<std::uint64_t>* dropped_ = nullptr;
 };
 
 using Body = std::function<void(Access&)>;
+
+// A payload's code part (proto Submit.code_at, code_len, code_key): bytes
+// [at, at + len) of the payload, named by `key`. A worker that keeps
+// values is sent that code once; later dispatches leave it out
+// (Access::code_held). len 0: the payload names no code.
+struct CodePart {
+  std::uint32_t at = 0;
+  std::uint32_t len = 0;
+  std::uint64_t key = 0;
+};
 
 // What a message sent on one connection must wait for on another
 // (Client::mail_barrier): `frames` frames of session `session` handled.
@@ -279,7 +298,8 @@ class Client {
                             std::string_view payload, bool with_result,
                             std::uint64_t parent = 0,
                             std::span<const std::uint64_t> refs = {},
-                            std::span<const std::string> blobs = {});
+                            std::span<const std::string> blobs = {},
+                            const CodePart& code = {});
 
   // Back-pressure. The daemon refuses a program's submits past its limit
   // of behaviors in flight (Welcome); a program holds them at half of it:
@@ -490,6 +510,7 @@ class Client {
     std::vector<std::uint64_t> versions;
     std::vector<bool> held;
     std::vector<std::uint64_t> forget;
+    std::vector<std::uint64_t> forget_code;
     std::vector<std::uint64_t> dropped;
   };
 

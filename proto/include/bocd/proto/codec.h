@@ -43,10 +43,22 @@ struct CownValueRef {
   bool held = false;
 };
 
-// Dispatch fields for a worker that keeps values: what it drops first.
+// Dispatch fields for a worker that keeps values: what it drops first
+// (cown values and codes), and whether the payload's code was left out
+// (`code_held`) or is to be kept (`code_keep`).
 struct Forget {
   std::span<const std::uint64_t> ids = {};
   bool all = false;
+  std::span<const std::uint64_t> code = {};
+  bool code_held = false;
+  bool code_keep = false;
+};
+
+// Submit's code part: payload bytes [at, at + len), named by `key`.
+struct CodePart {
+  std::uint32_t at = 0;
+  std::uint32_t len = 0;
+  std::uint64_t key = 0;
 };
 
 // Encodes messages into framed bytes. Reuses one builder, so encoding on
@@ -87,7 +99,8 @@ class Encoder {
               std::uint64_t result, fb::Executor executor,
               std::uint64_t parent, std::string_view payload,
               std::span<const std::uint64_t> refs = {},
-              std::span<const std::string> blobs = {});
+              std::span<const std::string> blobs = {},
+              const CodePart& code = {});
   // `dropped`: the cowns whose kept values the worker dropped.
   void complete(std::uint64_t behavior, std::span<const CownValueRef> updates,
                 std::uint64_t run_ns = 0,
