@@ -93,6 +93,10 @@ struct Limits {
   // fails its behavior with memory_cap.
   std::uint64_t max_program_bytes = 0;
   MailLimits mail = {};  // messaging queues per program
+  // Values smaller than this (Value::bytes) are not kept by workers
+  // (KeptValues): sending a few bytes costs less than keeping track of
+  // them on both sides.
+  std::uint64_t keep_min_bytes = 1024;
 };
 
 // How a session serves or is served by the worker pool.

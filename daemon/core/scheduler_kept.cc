@@ -31,8 +31,10 @@ void Scheduler::plan_values(std::uint32_t b, Session& to) {
   for (std::size_t k = 0; k < n; ++k) {
     const Cown& c = cowns_.at(bh.requests[k].cown);
     bool keep = false;
-    bool held = to.kept.dispatch(c.id, c.version, c.value.bytes(),
-                                 c.value.refs.empty(), keep);
+    bool held = to.kept.dispatch(
+        c.id, c.version, c.value.bytes(),
+        c.value.refs.empty() && c.value.bytes() >= limits_.keep_min_bytes,
+        keep);
     bh.held.push_back(held);
     bh.versions.push_back(held || keep ? c.version : 0);
   }

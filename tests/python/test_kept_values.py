@@ -66,7 +66,7 @@ def test_a_chain_of_100_on_a_1mb_value_sends_it_once(bocd_daemon):
 
 def test_a_body_that_changes_the_value_sends_it_back(bocd_daemon):
     settle()
-    c = Cown([1, 2, 3])
+    c = Cown(list(range(1000)))
     before = _counters(bocd_daemon.socket)
 
     @when(c)
@@ -77,7 +77,7 @@ def test_a_body_that_changes_the_value_sends_it_back(bocd_daemon):
     def read(c):
         return list(c.value)
 
-    assert read.unwrap() == [1, 2, 3, 4]
+    assert read.unwrap() == [*range(1000), 4]
     settle()
     moved = _since(bocd_daemon.socket, before)
     assert moved["value_bytes_back"] > 0, moved
@@ -86,11 +86,11 @@ def test_a_body_that_changes_the_value_sends_it_back(bocd_daemon):
 
 def test_a_body_that_raises_leaves_the_committed_value(bocd_daemon):
     settle()
-    c = Cown([1, 2, 3])
+    c = Cown(list(range(1000)))  # big enough to be kept
 
     @when(c)
     def warm(c):
-        return sum(c.value)  # the worker keeps [1, 2, 3]
+        return sum(c.value)  # the worker keeps it
 
     @when(c)
     def raises(c):
@@ -108,12 +108,12 @@ def test_a_body_that_raises_leaves_the_committed_value(bocd_daemon):
     def after(c):
         return list(c.value)
 
-    assert warm.unwrap() == 6
+    assert warm.unwrap() == sum(range(1000))
     with pytest.raises(ValueError):
         raises.unwrap()
     with pytest.raises(TypeError):  # a lock cannot be pickled
         spoils.unwrap()
-    assert after.unwrap() == [1, 2, 3]
+    assert after.unwrap() == list(range(1000))
 
 
 def test_two_workers_alternating_on_a_cown_see_its_latest_value(
@@ -173,7 +173,7 @@ def test_a_replaced_immutable_value_is_sent_back(bocd_daemon):
     """An immutable value that is still the object decoded is unchanged
     without pickling it again; any other object is written back, even an
     equal one's replacement by None before it was ever read."""
-    c = Cown(b"a" * 100)
+    c = Cown(b"a" * 2000)
 
     @when(c)
     def keep(c):
@@ -191,7 +191,7 @@ def test_a_replaced_immutable_value_is_sent_back(bocd_daemon):
     def after(c):
         return c.value
 
-    assert keep.unwrap() == 100
+    assert keep.unwrap() == 2000
     replace.unwrap()
     blind.unwrap()
     assert after.unwrap() is None
@@ -201,8 +201,8 @@ EVICTING = """
 import bocd
 from bocd import Cown, when
 
-cowns = [Cown(list(range(50 * k))) for k in range(1, 9)]
-expected = [list(range(50 * k)) for k in range(1, 9)]
+cowns = [Cown(list(range(400 * k))) for k in range(1, 9)]
+expected = [list(range(400 * k)) for k in range(1, 9)]
 steps = []
 for r in range(40):
     k = (r * 5) % 8
@@ -223,17 +223,17 @@ sent = sum(w["value_bytes_sent"] for w in ws)
 codes = sum(w["codes_held"] for w in ws)
 # Some values and codes were held, and evicted ones were sent again.
 assert held > 0 and codes > 0 and sent > 2 * sum(
-    len(__import__("pickle").dumps(list(range(50 * k)), 5)) for k in range(1, 9)
+    len(__import__("pickle").dumps(list(range(400 * k)), 5)) for k in range(1, 9)
 ) / 8, (held, codes, sent)
 print("ok")
 """
 
 
 def test_values_and_codes_evicted_all_the_time_are_never_stale(tmp_path):
-    """Workers whose budget holds a value or two: the daemon evicts values
+    """Workers whose budget holds a few values: the daemon evicts values
     and codes at nearly every dispatch, and every behavior still sees its
     cown's latest value and runs its own code."""
-    env = {**private_env(tmp_path), "BOCD_VALUE_CACHE_BYTES": "1500",
+    env = {**private_env(tmp_path), "BOCD_VALUE_CACHE_BYTES": "12000",
            "BOCD_WORKERS": "2"}
     p = run_python(EVICTING, env, timeout=120)
     assert p.returncode == 0 and p.stdout.strip() == "ok", explain(p)

@@ -40,7 +40,7 @@ class SchedulerKeptTest : public ::testing::Test {
   Scheduler s{Limits{.worker_pipeline = 1}};
   SessionGrant p = s.open_session(Role::client, 1, "p");
   CownId x = cown(p, 1);
-  const std::string big = std::string(1000, 'x');
+  const std::string big = std::string(2000, 'x');  // over keep_min_bytes
 
   void SetUp() override {
     ASSERT_TRUE(s.create_cown(p.id, x, val(big), false));
@@ -84,13 +84,25 @@ TEST_F(SchedulerKeptTest, WhatAWorkerWritesItHoldsAtTheNewVersion) {
   SessionGrant w = s.open_session(Role::worker, 2, "w", KEEPS);
   BehaviorId b1 = run_on(w.id, {x});
   std::uint64_t v1 = view_of(s, b1).versions[0];
-  complete_ok(s, w.id, b1, {CownUpdate{x, val("new")}});
+  complete_ok(s, w.id, b1, {CownUpdate{x, val(std::string(2000, 'n'))}});
   BehaviorId b2 = run_on(w.id, {x});
   DispatchView v = view_of(s, b2);
   EXPECT_TRUE(v.held[0]) << "it keeps the object it wrote";
   EXPECT_NE(v.versions[0], v1) << "under the version the write made";
   complete_ok(s, w.id, b2);
-  EXPECT_EQ(summary_of(s, w.id).value_bytes_back, 3u);
+  EXPECT_EQ(summary_of(s, w.id).value_bytes_back, 2000u);
+}
+
+TEST_F(SchedulerKeptTest, ASmallValueIsSentEachTimeNotKept) {
+  SessionGrant w = s.open_session(Role::worker, 2, "w", KEEPS);
+  CownId y = cown(p, 2);
+  ASSERT_TRUE(s.create_cown(p.id, y, val("small"), false));
+  for (int i = 0; i < 2; ++i) {
+    BehaviorId b = run_on(w.id, {y});
+    EXPECT_EQ(view_of(s, b).versions[0], 0u) << "under keep_min_bytes";
+    complete_ok(s, w.id, b);
+  }
+  EXPECT_EQ(summary_of(s, w.id).values_held, 0u);
 }
 
 TEST_F(SchedulerKeptTest, AWriteElsewhereMakesTheOtherCopyStaleAndForgotten) {
@@ -103,7 +115,7 @@ TEST_F(SchedulerKeptTest, AWriteElsewhereMakesTheOtherCopyStaleAndForgotten) {
   BehaviorId busy = run_on(w1.id, {y});
   BehaviorId b2 = run_on(w2.id, {x});  // w1 is busy: w2, idle, takes it
   EXPECT_FALSE(view_of(s, b2).held[0]);
-  complete_ok(s, w2.id, b2, {CownUpdate{x, val("by w2")}});
+  complete_ok(s, w2.id, b2, {CownUpdate{x, val(std::string(2000, 'w'))}});
   complete_ok(s, w1.id, busy);
   // w2 holds x now; w1 is told to drop its copy with its next dispatch.
   BehaviorId b3 = run_on(w2.id, {x});

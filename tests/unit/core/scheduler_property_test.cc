@@ -36,7 +36,9 @@ class ModelRun {
                       .worker_pipeline = PIPELINE,
                       // Every credit usable: the model has no run times.
                       .pipeline_below_us = -1,
-                      .seed = seed}) {}
+                      .seed = seed,
+                      // The model's values are a few bytes: keep them all.
+                      .keep_min_bytes = 0}) {}
 
   // Returns "" or the first divergence, with the step that showed it.
   std::string go(int steps) {
