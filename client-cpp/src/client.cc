@@ -26,6 +26,10 @@ std::string& Access::mut(std::size_t i) {
   return v.data;
 }
 
+void Access::dropped(std::size_t i) {
+  if (dropped_ != nullptr) dropped_->push_back((*ids_)[param_[i]]);
+}
+
 void Access::set_exception(std::size_t i, bool exception) {
   std::uint32_t slot = param_[i];
   (*dirty_)[slot] = true;
@@ -84,6 +88,7 @@ Client::Client(Options options)
     const char* from_env = std::getenv("BOCD_WORKER_TOKEN");
     if (from_env != nullptr) extras.token = from_env;
   }
+  if (worker_) extras.keep_values = options.keep_values;
   channel.daemon_uid =
       options.daemon_uid ? options.daemon_uid : daemon_uid_from_env();
   channel.caller_writes = static_cast<bool>(worker_);  // see mail_barrier()
@@ -236,7 +241,8 @@ CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
                                   std::string_view payload, bool with_result,
                                   std::uint64_t parent,
                                   std::span<const std::uint64_t> refs,
-                                  std::span<const std::string> blobs) {
+                                  std::span<const std::string> blobs,
+                                  const CodePart& code) {
   check_fits("a behavior's payload", payload.size() + 8 * cowns.size(),
              refs.size(), blobs.size());
   std::vector<std::uint64_t> ids;
@@ -262,7 +268,7 @@ CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
   }
   channel_->send([&](proto::Encoder& enc) {
     enc.submit(tag, ids, result, fb::Executor::Workers, parent, payload,
-               refs, blobs);
+               refs, blobs, proto::CodePart{code.at, code.len, code.key});
   });
   return CownRef{result};
 }
@@ -419,10 +425,30 @@ Access Client::load_values(const fb::Dispatch& d, const Pending& p,
   slots_.resize(n);
   scratch.dirty.assign(n, false);
   ids_.resize(n);
+  scratch.versions.clear();
+  scratch.held.clear();
+  scratch.dropped.clear();
+  scratch.forget.clear();
+  if (d.forget() != nullptr) {
+    scratch.forget.assign(d.forget()->begin(), d.forget()->end());
+  }
+  scratch.forget_code.clear();
+  if (d.forget_code() != nullptr) {
+    scratch.forget_code.assign(d.forget_code()->begin(),
+                               d.forget_code()->end());
+  }
   Access a;
   a.slots_ = &slots_;
   a.dirty_ = &scratch.dirty;
   a.ids_ = &ids_;
+  a.versions_ = &scratch.versions;
+  a.held_ = &scratch.held;
+  a.forget_ = scratch.forget;
+  a.forget_all_ = d.forget_all();
+  a.code_held_ = d.code_held();
+  a.code_keep_ = d.code_keep();
+  a.forget_code_ = scratch.forget_code;
+  a.dropped_ = &scratch.dropped;
   a.behavior_ = d.behavior();
   a.session_ = d.session();
   if (d.payload() != nullptr) {
@@ -430,8 +456,15 @@ Access Client::load_values(const fb::Dispatch& d, const Pending& p,
                   d.payload()->size()};
   }
   for (std::size_t i = 0; i < n; ++i) {
-    ids_[i] = d.cowns()->Get(i)->id();
-    const fb::Value* v = d.cowns()->Get(i)->value();
+    const fb::CownValue* cv = d.cowns()->Get(i);
+    ids_[i] = cv->id();
+    if (cv->version() != 0 || cv->held()) {  // a worker that keeps values
+      scratch.versions.resize(n, 0);
+      scratch.held.resize(n, false);
+      scratch.versions[i] = cv->version();
+      scratch.held[i] = cv->held();
+    }
+    const fb::Value* v = cv->held() ? nullptr : cv->value();
     Value& s = slots_[i];
     s.data.clear();
     s.exception = v && v->exception();
@@ -484,13 +517,14 @@ void Client::send_completion(const fb::Dispatch& d, Value& result,
       errors_.emplace_back(Errc::too_large, why);
     }
   }
+  const std::vector<std::uint64_t>& dropped = scratch.dropped;
   if (channel_->on_io_thread()) {
     channel_->send_batched([&](proto::Encoder& enc) {
-      enc.complete(d.behavior(), updates, run_ns);
+      enc.complete(d.behavior(), updates, run_ns, dropped);
     });
   } else {  // a pinned run: the cowns' next behaviors wait for this frame
     channel_->send_urgent([&](proto::Encoder& enc) {
-      enc.complete(d.behavior(), updates, run_ns);
+      enc.complete(d.behavior(), updates, run_ns, dropped);
     });
   }
 }

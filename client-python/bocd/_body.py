@@ -26,18 +26,21 @@ import sys
 import traceback
 import types
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Optional
 
 from . import _cown, _runtime, _serial
 from ._cown import Cown, CownCapsule, PinnedCown, _Hold, end_borrowing
 
 log = logging.getLogger(f"worker{os.environ.get('BOCD_WORKER_INDEX', '')}")
 
-# (cown updates, result) as the C++ client applies them: updates are
-# [(slot, data, exception, refs, blobs)], the result (data, exception,
-# refs, blobs) or None.
+# (cown updates, result, dropped) as the C++ client applies them: updates
+# are [(slot, data, exception, refs, blobs)], the result (data, exception,
+# refs, blobs) or None, dropped the slots whose kept values went.
 Result = tuple[bytes, bool, list[int], list[str]]
-Outcome = tuple[list[Any], "Result | None"]
+Outcome = tuple[list[Any], "Result | None", list[int]]
+# What a worker that keeps values is told with a dispatch (see _Kept).
+Kept = Optional[tuple[tuple[int, ...], tuple[bool, ...], tuple[int, ...],
+                      bool, bool, bool, tuple[int, ...]]]
 
 
 class BehaviorResolveError(RuntimeError):
@@ -48,13 +51,18 @@ class CodeCache:
     """Functions rebuilt from code blobs, by the blob's digest. Once the
     blobs of those kept pass `budget` bytes, the least recently used go
     (a worker serves one program, but a long-running one may run
-    endlessly many code objects); one that goes is rebuilt if needed."""
+    endlessly many code objects); one that goes is rebuilt if needed.
+
+    A code the daemon told this worker to keep (a dispatch's code_keep)
+    is not evicted here: later dispatches leave it out, so it goes only
+    when the daemon says (forget_code, by the digest's first 8 bytes)."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.size = 0
         self._entries: OrderedDict[bytes, tuple[types.FunctionType, int]] = \
             OrderedDict()
+        self._kept: dict[int, bytes] = {}  # the daemon's code keys
 
     def get(self, key: bytes) -> types.FunctionType | None:
         entry = self._entries.get(key)
@@ -69,9 +77,27 @@ class CodeCache:
             self.size -= old[1]
         self._entries[key] = (fn, size)
         self.size += size
-        while self.size > self.budget and len(self._entries) > 1:
-            _, (_, gone) = self._entries.popitem(last=False)
-            self.size -= gone
+        for gone in list(self._entries):
+            if self.size <= self.budget or len(self._entries) <= 1:
+                break
+            if gone != key and int.from_bytes(gone[:8], "little") not in \
+                    self._kept:
+                self.size -= self._entries.pop(gone)[1]
+
+    def keep(self, key: bytes) -> None:
+        """The daemon leaves code `key` out of later dispatches."""
+        self._kept[int.from_bytes(key[:8], "little")] = key
+
+    def forget(self, code_key: int) -> None:
+        """The daemon sends code `code_key` again if it is needed."""
+        key = self._kept.pop(code_key, None)
+        entry = self._entries.pop(key, None) if key is not None else None
+        if entry is not None:
+            self.size -= entry[1]
+
+    def forget_all(self) -> None:
+        for code_key in list(self._kept):
+            self.forget(code_key)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -141,24 +167,34 @@ def _resolve(key: bytes, blob: bytes) -> types.FunctionType:
     return t
 
 
-def _function(payload: bytes) -> tuple[types.FunctionType, Any, Any]:
+def _function(payload: bytes, kept: Kept = None
+              ) -> tuple[types.FunctionType, Any, Any]:
     """The behavior's function and arguments from a payload: the code
-    blob's length and digest, the blob, then what was snapshotted at
-    scheduling time; for a plain behavior (see ``_when._plain``) nothing
-    when it has one cown (shape None), else b"P" and its ids in order."""
+    blob's length and digest, the blob (left out when the daemon knows
+    this worker keeps it), then what was snapshotted at scheduling time;
+    for a plain behavior (see ``_when._plain``) nothing when it has one
+    cown (shape None), else b"P" and its ids in order."""
     (n,) = struct.unpack_from("<I", payload)
     key = payload[4:20]
+    held = kept is not None and kept[4]
+    at = 20 if held else 20 + n  # where what follows the code starts
     t = _code.get(key)
     if t is None:
+        if held:
+            raise BehaviorResolveError(
+                f"behavior not run: the daemon left out code {key.hex()} "
+                "as kept by this worker, which does not keep it")
         t = _resolve(key, payload[20:20 + n])
-    tail = len(payload) - 20 - n
+    if kept is not None and kept[5]:
+        _code.keep(key)
+    tail = len(payload) - at
     if tail == 0:  # a plain behavior over one cown
         return t, None, ()
-    if payload[20 + n] == _PLAIN_TAG:  # plain: the cowns' ids, in order
+    if payload[at] == _PLAIN_TAG:  # plain: the cowns' ids, in order
         return t, list(struct.unpack_from(f"<{tail // 8}Q", payload,
-                                          21 + n)), ()
+                                          at + 1)), ()
     shape, extras, defaults, kwdefaults, cells = _serial.loads(
-        memoryview(payload)[20 + n:])
+        memoryview(payload)[at:])
     if defaults is None and kwdefaults is None and cells is None:
         return t, shape, extras
     closure = tuple(types.CellType(v) for v in cells) if cells is not None else None
@@ -213,26 +249,107 @@ def _picklable(err: BaseException) -> BaseException:
         return RuntimeError(f"unpicklable exception: {err!r}")
 
 
-def _failed(e: BaseException) -> Outcome:
-    """The outcome of a defect in the runner itself, not in the body."""
+def _failed(e: BaseException, ids: tuple[int, ...], kept: Kept) -> Outcome:
+    """The outcome of a defect in the runner itself, not in the body: what
+    it kept of the behavior's cowns goes too."""
     log.exception("bocd worker failed running a behavior")
     result, _ = _encode_result(RuntimeError(
         f"bocd worker pid {os.getpid()} failed: {e!r}"), True)
-    return [], result
+    return [], result, _drop_kept(ids, kept)
+
+
+class _Kept:
+    """A cown's value a worker keeps between behaviors (docs/protocol.md
+    "Kept values"): the decoded object when a body read it (`loaded`),
+    else the bytes it came in; and the bytes it was decoded from, to tell
+    an unchanged value from a changed one after a body.
+
+    The daemon decides what is kept: a dispatch names the version each
+    value is kept under and the cowns whose kept values to drop first, and
+    leaves out the bytes of a value held at its current version. A value
+    this worker wrote back is kept under version 0 ("mine") until the next
+    dispatch of its cown names the version the daemon gave it."""
+
+    __slots__ = ("version", "loaded", "value", "exc", "error", "data",
+                 "blobs")
+
+    def __init__(self, version: int, loaded: bool, value: Any, exc: bool,
+                 error: int, data: bytes | None,
+                 blobs: dict[str, Any] | None) -> None:
+        self.version = version
+        self.loaded = loaded
+        self.value = value
+        self.exc = exc
+        self.error = error
+        self.data = data  # None: no bytes to compare with (blob-backed)
+        self.blobs = blobs
+
+
+_kept: dict[int, _Kept] = {}
+
+
+def kept_count() -> int:
+    """How many cown values this worker keeps (tests, diagnostics)."""
+    return len(_kept)
+
+
+def _forget(kept: Kept) -> None:
+    """Drops what the dispatch says to, before its values are read."""
+    if kept is None:
+        return
+    _, _, forget, forget_all, _, _, forget_code = kept
+    if forget_all:
+        _kept.clear()
+        _code.forget_all()
+    for ident in forget:
+        _kept.pop(ident, None)
+    for code_key in forget_code:
+        _code.forget(code_key)
+
+
+def _drop_kept(ids: tuple[int, ...], kept: Kept) -> list[int]:
+    """Drops the kept values of the behavior's cowns: the slots."""
+    if kept is None:
+        return _EMPTY
+    versions = kept[0]
+    for ident in ids:
+        _kept.pop(ident, None)
+    return [k for k, v in enumerate(versions) if v]
+
+
+def _held(ident: int, version: int, in_program: bool) -> _Hold:
+    """Ownership of a cown whose value this worker holds at `version`."""
+    e = _kept.get(ident)
+    if e is None or (e.version and e.version != version):
+        # The daemon's model of what this worker keeps is wrong: nothing
+        # can run over a value that is not here.
+        have = "nothing" if e is None else f"version {e.version}"
+        raise RuntimeError(
+            f"bocd worker pid {os.getpid()}: the daemon sent cown "
+            f"{ident:#x} as kept at version {version}, but this worker "
+            f"keeps {have} of it")
+    e.version = version
+    if not e.loaded:
+        return _Hold(e.data or b"", e.exc, e.error, None, in_program)
+    hold = _Hold(b"", e.exc, 0, None, in_program)
+    hold.value = hold.decoded = e.value
+    hold.loaded = True
+    hold.blobs = e.blobs
+    return hold
 
 
 def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
-        values: tuple[tuple[bytes, bool, int], ...], has_result: bool
-        ) -> Outcome:
+        values: tuple[tuple[bytes, bool, int], ...], has_result: bool,
+        kept: Kept = None) -> Outcome:
     """Runs one dispatched behavior in a worker; see the module docstring."""
     if _cown._drops:
         _cown.flush_drops()  # the previous behavior's completion is out
     try:
-        updates, result, _ = _run(behavior, session, payload, ids, values,
-                                  has_result)
-        return updates, result
+        updates, result, _, dropped = _run(behavior, session, payload, ids,
+                                           values, has_result, kept)
+        return updates, result, dropped
     except BaseException as e:
-        return _failed(e)
+        return _failed(e, ids, kept)
     finally:
         _runtime._tls.behavior = None
 
@@ -249,13 +366,13 @@ class PinnedRun:
     def __call__(self, behavior: int, session: int, payload: bytes,
                  ids: tuple[int, ...],
                  values: tuple[tuple[bytes, bool, int], ...],
-                 has_result: bool) -> Outcome:
+                 has_result: bool, kept: Kept = None) -> Outcome:
         try:
-            updates, result, self.raised = _run(
-                behavior, session, payload, ids, values, has_result)
-            return updates, result
+            updates, result, self.raised, dropped = _run(
+                behavior, session, payload, ids, values, has_result, kept)
+            return updates, result, dropped
         except BaseException as e:
-            return _failed(e)
+            return _failed(e, ids, kept)
         finally:
             _runtime._tls.behavior = None
 
@@ -273,10 +390,13 @@ def _pinned_param(ident: int) -> PinnedCown[Any]:
 
 
 def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
-         values: tuple[tuple[bytes, bool, int], ...], has_result: bool
-         ) -> tuple[list[Any], Result | None, BaseException | None]:
+         values: tuple[tuple[bytes, bool, int], ...], has_result: bool,
+         kept: Kept = None
+         ) -> tuple[list[Any], Result | None, BaseException | None,
+                    list[int]]:
     # Every step here is paid once per behavior: the worker's share of a
     # tiny behavior's cost is mostly this function (bench/py_cpu_split.py).
+    _forget(kept)
     _runtime._tls.behavior = (behavior, session)
     borrowed: list[Any] = []
     _cown._borrowed.handles = borrowed
@@ -287,21 +407,38 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     new = CownCapsule.__new__
     pinned = _cown._pinned
     in_program = not _runtime._is_worker  # a pinned body, run by pump()
-    for ident, (data, exc, error) in zip(ids, values):
+    # The bytes each value was decoded from, and its flag: a value that
+    # pickles to the same bytes again is unchanged and is not sent back.
+    # Comparing the bytes is exact (equal bytes unpickle to the same
+    # value, so the committed value is the same either way) and costs a
+    # memcmp over bytes already in hand; a digest would cost a hash over
+    # the same bytes and keep nothing smaller worth having.
+    origs: list[tuple[bytes, bool] | None] = []
+    versions = kept[0] if kept is not None else None
+    for k, (ident, (data, exc, error)) in enumerate(zip(ids, values)):
         if pinned and ident in pinned:
             # A pinned body in this program's pump(): the value is here.
             params[ident] = _pinned_param(ident)
             holds.append(None)
+            origs.append(None)
             continue
         cap = new(CownCapsule)
         cap._id = ident
         cap._held = False
-        cap._hold = hold = _Hold(data, exc, error, None, in_program)
+        if kept is not None and kept[1][k]:
+            hold = _held(ident, kept[0][k], in_program)
+            entry = _kept[ident]
+            data, exc, error = entry.data, entry.exc, entry.error  # type: ignore[assignment]
+        else:
+            hold = _Hold(data, exc, error, None, in_program)
+        cap._hold = hold
         params[ident] = cap  # a duplicate id aliases the same cown
         holds.append(hold)
+        origs.append((data, bool(exc)) if data is not None and not error
+                     else None)
     try:
         try:
-            fn, shape, extras = _function(payload)
+            fn, shape, extras = _function(payload, kept)
             if shape is None:
                 args = [params[i] for i in ids]
             elif len(shape) == 1 and type(shape[0]) is int:
@@ -316,23 +453,44 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             value, exc = e, True
             raised = e
         updates = []
+        # Per slot: the bytes its value now has when known (None: it
+        # names blobs), and whether it was written back.
+        now: list[Any] = [None] * len(holds)
+        wrote = [False] * len(holds)
         k = 0
         for h in holds:
             if h is not None and h.touched:
                 v = h.value
+                orig = origs[k]
+                if (v is h.decoded and type(v) in _IMMUTABLE
+                        and orig is not None and orig[1] == bool(h.exc)):
+                    # The very object decoded, and it cannot change: no
+                    # need to pickle it again to know (a 1 MB bytes value
+                    # costs a millisecond to pickle).
+                    now[k] = (orig[0], _EMPTY)
+                    k += 1
+                    continue
                 try:
                     small = _serial.small_scalar(v)  # no Encoded to build
                     if small is not None:
-                        updates.append((k, small, bool(h.exc), _EMPTY, _EMPTY))
+                        data, refs, blobs = small, _EMPTY, _EMPTY
                     else:
                         enc = _serial.encode(v, h.blobs)
-                        updates.append((k, enc.data, bool(h.exc), enc.refs,
-                                        enc.blobs))
+                        data, refs, blobs = enc.data, enc.refs, enc.blobs
+                    # A value in blobs counts as changed: the body may
+                    # have written into a blob in place, and its bytes
+                    # name the same blob either way.
+                    if blobs or origs[k] != (data, bool(h.exc)):
+                        updates.append((k, data, bool(h.exc), refs, blobs))
+                        wrote[k] = True
+                    now[k] = (None if blobs or refs else data, refs)
                 except BaseException as err:  # the cown keeps its old value
                     value, exc = err, True
                     raised = err
                 del v
             k += 1
+        dropped = _EMPTY if kept is None else _keep(
+            ids, holds, versions, origs, now, wrote, raised)  # type: ignore[arg-type]
         if not has_result:
             result = None
         elif value is None and not exc:
@@ -342,7 +500,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             if unpicklable is not None:
                 raised = unpicklable
         del value
-        return updates, result, raised
+        return updates, result, raised, dropped
     finally:
         for param in params.values():
             param._hold = None  # ownership ends with the body
@@ -350,8 +508,8 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         # No local may keep a handle: end_borrowing counts references.
         del params, holds
         cap = param = None  # type: ignore[assignment]
-        hold = h = None  # type: ignore[assignment]
-        del cap, param, hold, h
+        hold = h = entry = None  # type: ignore[assignment]
+        del cap, param, hold, h, entry
         if _cown._taken.handles:
             _cown.end_body()  # what the body acquired and kept
         for hook in _runtime.behavior_end_hooks:
@@ -359,4 +517,38 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         end_borrowing(borrowed)
 
 
+def _keep(ids: tuple[int, ...], holds: list[_Hold | None],
+          versions: tuple[int, ...], origs: list[Any], now: list[Any],
+          wrote: list[bool], raised: BaseException | None) -> list[int]:
+    """After a body, keeps the values the daemon asked this worker to keep
+    (version not 0); returns the slots of those it dropped instead, for
+    the completion. A body that raised drops them all: its objects may be
+    half-changed, and what was committed is the daemon's to send again. A
+    value that embeds cown handles is dropped too: kept, its handles would
+    keep those cowns alive here."""
+    dropped: list[int] = []
+    for k, ident in enumerate(ids):
+        version = versions[k]
+        h = holds[k]
+        if not version or h is None:
+            continue
+        if raised is not None or (now[k] is not None and now[k][1]):
+            _kept.pop(ident, None)
+            dropped.append(k)
+        elif h.loaded:
+            data = now[k][0] if now[k] is not None else None
+            _kept[ident] = _Kept(0 if wrote[k] else version, True, h.value,
+                                 bool(h.exc), 0, data, h.blobs)
+        elif not h.error:  # never read: the bytes it came in
+            _kept[ident] = _Kept(version, False, None, h.exc, 0, h.data,
+                                 None)
+        else:  # a daemon-written error, never read: not worth keeping
+            _kept.pop(ident, None)
+            dropped.append(k)
+    return dropped
+
+
 _EMPTY: list[Any] = []  # read, never changed
+# Values that no body can change in place (the scalars the C pickler writes
+# alone): one still the object decoded is unchanged.
+_IMMUTABLE = _serial._SCALARS

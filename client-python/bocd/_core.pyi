@@ -49,8 +49,19 @@ SESSION_FIELDS: tuple[str, ...]  # a status session record's field names
 Value = tuple[bytes, bool, int]  # (data, exception flag, daemon error code)
 Update = tuple[int, bytes, bool, list[int], list[str]]
 Result = tuple[bytes, bool, list[int], list[str]]
-Body = Callable[[int, int, bytes, tuple[int, ...], tuple[Value, ...], bool],
-                tuple[list[Update], Optional[Result]]]
+# What a worker that keeps values is told with a dispatch: the version
+# each value is kept under (0: not kept), whether it is held already (its
+# data is then empty), the cowns whose kept values to drop first, whether
+# to drop every one (values and codes), whether the payload's code was
+# left out (it keeps it) or is to be kept, and the code keys whose code to
+# drop first. None for any other dispatch.
+Kept = Optional[tuple[tuple[int, ...], tuple[bool, ...], tuple[int, ...],
+                      bool, bool, bool, tuple[int, ...]]]
+# The outcome: updates, the result, and the slots whose kept values the
+# worker dropped.
+Body = Callable[[int, int, bytes, tuple[int, ...], tuple[Value, ...], bool,
+                 Kept],
+                tuple[list[Update], Optional[Result], list[int]]]
 
 class Session:
     """One connection to the daemon: a program's session, or a worker's
@@ -59,7 +70,10 @@ class Session:
     def __init__(self, socket: str, program: str,
                  body: Optional[Body] = None, stall_ms: int = 1,
                  on_unhandled: Optional[Callable[[int, Value], None]] = None,
-                 environment: Optional[dict[str, Any]] = None) -> None: ...
+                 environment: Optional[dict[str, Any]] = None,
+                 keep_values: int = 0) -> None:
+        """`keep_values`: a worker's budget of kept values, in bytes of
+        their stored form (0: it keeps none)."""
     @property
     def session_id(self) -> int:
         """This session's id on the daemon (status records name it)."""
@@ -81,9 +95,12 @@ class Session:
     def hold(self, ids: list[int]) -> None:
         """Takes this session's handle on existing cowns."""
     def submit(self, cowns: list[int], payload: bytes, with_result: bool,
-               parent: int, refs: list[int], blobs: list[str]) -> int:
+               parent: int, refs: list[int], blobs: list[str],
+               code_at: int = 0, code_len: int = 0, code_key: int = 0
+               ) -> int:
         """Submits a behavior for the worker pool; returns its result cown
-        id (0 without one)."""
+        id (0 without one). Payload bytes [code_at, code_at + code_len)
+        are its code, named by code_key: a worker is sent a code once."""
     def acquire_begin(self, id: int) -> int:
         """Sends an ordered request for the cown; returns its number."""
     def acquire_wait(self, request: int, timeout: float,

@@ -112,11 +112,14 @@ def decode(data: bytes, exception: bool, error: int,
     return _serial.loads(data, keep, copy), exception
 
 
+UNREAD: Any = object()  # _Hold.decoded before the value is read
+
+
 class _Hold:
     """Ownership of one cown: its value while owned, loaded lazily."""
 
     __slots__ = ("data", "error", "value", "exc", "loaded", "touched", "lease",
-                 "blobs", "copy", "via")
+                 "blobs", "copy", "via", "decoded")
 
     def __init__(self, data: bytes, exc: bool, error: int,
                  lease: int | None, copy: bool, via: Any = None) -> None:
@@ -134,6 +137,9 @@ class _Hold:
         # worker's ownership ends with the body, so it reads them in place).
         self.copy = copy
         self.via = via  # the session holding `lease` (acquire())
+        # The object decoded from `data` (UNREAD before): a body that
+        # leaves an immutable value as this very object has not changed it.
+        self.decoded: Any = UNREAD
 
     def get(self) -> Any:
         if not self.loaded:
@@ -150,6 +156,7 @@ class _Hold:
                 self.value, self.exc = decode(data, self.exc, self.error,
                                               self.blobs, self.copy)
             self.loaded = True
+            self.decoded = self.value
             self.data = b""
         self.touched = True  # the caller may mutate it in place
         return self.value

@@ -260,12 +260,19 @@ def _submit(flat: list[int], prefix: bytes, code_refs: list[int],
         session = _runtime.ensure_started()
         parent = 0
         _runtime.count_scheduled()
+    # The code blob (after its length and digest) is the payload's code
+    # part: a worker that keeps values is sent it once (docs/protocol.md
+    # "Kept values"); the digest's first 8 bytes name it to the daemon.
+    (n,) = struct.unpack_from("<I", prefix)
+    code_key = int.from_bytes(prefix[4:12], "little") if n else 0
     if call is None:
-        ident = session.submit(flat, prefix, True, parent, code_refs, _NONE)
+        ident = session.submit(flat, prefix, True, parent, code_refs, _NONE,
+                               20, n, code_key)
     else:
         try:
             ident = session.submit(flat, prefix + call.data, True, parent,
-                                   call.refs + code_refs, call.blobs)
+                                   call.refs + code_refs, call.blobs,
+                                   20, n, code_key)
         except BaseException:
             call.discard()
             raise

@@ -108,8 +108,11 @@ def main() -> None:
     socket = os.environ.get("BOCD_SOCKET") or _core.default_socket_path()
     index = os.environ.get("BOCD_WORKER_INDEX", "0")
     stall_ms = int(os.environ.get("BOCD_STALL_MS", "1"))
+    # Cown values this worker keeps decoded between behaviors, in bytes of
+    # their stored form (docs/python.md "Workers"); 0 keeps none.
+    keep = int(os.environ.get("BOCD_VALUE_CACHE_BYTES", str(64 << 20)))
     session = _core.Session(socket, f"bocd.worker[{index}]", _body.run,
-                            stall_ms)
+                            stall_ms, keep_values=keep)
     _session = session
     _runtime.bind_worker(session)
     _runtime.at_behavior_end(_flush_if_written)

@@ -118,8 +118,46 @@ PyObject* item(PyObject* tuple, Py_ssize_t i, Py_ssize_t size) {
   return PyTuple_GET_ITEM(tuple, i);
 }
 
+// A tuple of Python ints or bools made by `make` from each of `n` items.
+template <class F>
+py::object tuple_of(std::size_t n, F make) {
+  auto t = py::reinterpret_steal<py::object>(
+      checked(PyTuple_New(static_cast<Py_ssize_t>(n))));
+  for (std::size_t i = 0; i < n; ++i) {
+    PyTuple_SET_ITEM(t.ptr(), static_cast<Py_ssize_t>(i), checked(make(i)));
+  }
+  return t;
+}
+
+// What a worker that keeps values is told with a dispatch (Access::version,
+// held, forget, forget_all, code_held, code_keep, forget_code): (versions,
+// held, forget, forget_all, code_held, code_keep, forget_code), or None for
+// every other dispatch.
+py::object kept_of(const Access& a) {
+  bool keeps = a.forget_all() || !a.forget().empty() || a.code_held() ||
+               a.code_keep() || !a.forget_code().empty();
+  for (std::size_t i = 0; i < a.size() && !keeps; ++i) {
+    keeps = a.version(i) != 0;
+  }
+  if (!keeps) return py::none();
+  auto versions = tuple_of(a.size(), [&](std::size_t i) {
+    return PyLong_FromUnsignedLongLong(a.version(i));
+  });
+  auto held = tuple_of(a.size(), [&](std::size_t i) {
+    return PyBool_FromLong(a.held(i));
+  });
+  auto forget = tuple_of(a.forget().size(), [&](std::size_t i) {
+    return PyLong_FromUnsignedLongLong(a.forget()[i]);
+  });
+  auto forget_code = tuple_of(a.forget_code().size(), [&](std::size_t i) {
+    return PyLong_FromUnsignedLongLong(a.forget_code()[i]);
+  });
+  return py::make_tuple(versions, held, forget, a.forget_all(),
+                        a.code_held(), a.code_keep(), forget_code);
+}
+
 // Calls the Python `body` with the dispatch: (behavior, session, payload,
-// ids, values, has_result). Written against the C API, not pybind11's
+// ids, values, has_result, kept). Written against the C API, not pybind11's
 // casts, as is take_outcome(): they run once per behavior, and their
 // conversions were a visible share of a worker's time.
 py::object call_python_body(const py::object& body, const Access& a) {
@@ -142,18 +180,20 @@ py::object call_python_body(const py::object& body, const Access& a) {
       ids,
       values,
       py::reinterpret_borrow<py::object>(a.has_result() ? Py_True : Py_False),
+      kept_of(a),
   };
-  PyObject* argv[6];
-  for (int i = 0; i < 6; ++i) argv[i] = args[i].ptr();
+  PyObject* argv[7];
+  for (int i = 0; i < 7; ++i) argv[i] = args[i].ptr();
   return py::reinterpret_steal<py::object>(
-      checked(PyObject_Vectorcall(body.ptr(), argv, 6, nullptr)));
+      checked(PyObject_Vectorcall(body.ptr(), argv, 7, nullptr)));
 }
 
-// Applies what the body returned, (updates, result): updates is [(slot,
-// data, exception, refs, blobs)], result is (data, exception, refs, blobs)
-// or None.
+// Applies what the body returned, (updates, result, dropped): updates is
+// [(slot, data, exception, refs, blobs)], result is (data, exception,
+// refs, blobs) or None, dropped the slots whose kept values the worker
+// dropped.
 void take_outcome(const py::object& out, Access& a) {
-  PyObject* updates = item(out.ptr(), 0, 2);
+  PyObject* updates = item(out.ptr(), 0, 3);
   if (!PyList_Check(updates)) {
     throw std::runtime_error("bocd worker: malformed body updates");
   }
@@ -167,7 +207,17 @@ void take_outcome(const py::object& out, Access& a) {
     a.set_refs(slot, list_of<std::uint64_t>(item(u, 3, 5)));
     a.set_blobs(slot, list_of<std::string>(item(u, 4, 5)));
   }
-  PyObject* r = item(out.ptr(), 1, 2);
+  PyObject* dropped = item(out.ptr(), 2, 3);
+  if (!PyList_Check(dropped)) {
+    throw std::runtime_error("bocd worker: malformed body outcome");
+  }
+  for (Py_ssize_t k = 0; k < PyList_GET_SIZE(dropped); ++k) {
+    std::size_t slot = PyLong_AsSize_t(PyList_GET_ITEM(dropped, k));
+    if (PyErr_Occurred()) throw py::error_already_set();
+    if (slot >= a.size()) throw std::runtime_error("bocd worker: bad slot");
+    a.dropped(slot);
+  }
+  PyObject* r = item(out.ptr(), 1, 3);
   if (r != Py_None && a.has_result()) {
     a.set_result(std::string(bytes_of(item(r, 0, 4))), truth(item(r, 1, 4)),
                  list_of<std::uint64_t>(item(r, 2, 4)),
@@ -202,11 +252,13 @@ void run_python_body(const py::object& body, Access& a) {
 class Session {
  public:
   Session(std::string socket, std::string program, py::object body,
-          int stall_ms, py::object on_unhandled, py::object environment) {
+          int stall_ms, py::object on_unhandled, py::object environment,
+          std::uint64_t keep_values) {
     Options o;
     o.socket = std::move(socket);
     o.program = std::move(program);
     o.stall_after = std::chrono::milliseconds(stall_ms);
+    o.keep_values = keep_values;
     if (!environment.is_none()) {
       py::dict e = environment.cast<py::dict>();
       Environment env;
@@ -297,14 +349,19 @@ class Session {
 
   std::uint64_t submit(const Ids& cowns, const py::bytes& payload,
                        bool with_result, std::uint64_t parent,
-                       const Ids& refs, const Names& blobs) {
+                       const Ids& refs, const Names& blobs,
+                       std::uint32_t code_at, std::uint32_t code_len,
+                       std::uint64_t code_key) {
     std::string_view p = payload;
     auto set = to_refs(cowns);
     std::shared_ptr<Client> client = c();
     Client& cl = *client;
     if (parent == 0 && cl.needs_room()) make_room(cl);
     py::gil_scoped_release nogil;
-    return cl.submit_to_workers(set, p, with_result, parent, refs, blobs).id;
+    return cl
+        .submit_to_workers(set, p, with_result, parent, refs, blobs,
+                           CodePart{code_at, code_len, code_key})
+        .id;
   }
 
   // The program holds its submits near its limit of behaviors in flight:
@@ -703,10 +760,10 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<Session>(m, "Session")
       .def(py::init<std::string, std::string, py::object, int, py::object,
-                    py::object>(),
+                    py::object, std::uint64_t>(),
            py::arg("socket"), py::arg("program"), py::arg("body") = py::none(),
            py::arg("stall_ms") = 1, py::arg("on_unhandled") = py::none(),
-           py::arg("environment") = py::none())
+           py::arg("environment") = py::none(), py::arg("keep_values") = 0)
       .def_property_readonly("behaviors_accepted", &Session::behaviors_accepted)
       .def_property_readonly("session_id", &Session::session_id)
       .def_property_readonly("blob_prefix", &Session::blob_prefix)
@@ -717,7 +774,10 @@ PYBIND11_MODULE(_core, m) {
       .def("drop_many", &Session::drop_many)
       .def("hold", &Session::hold)
       .def("output", &Session::output)
-      .def("submit", &Session::submit)
+      .def("submit", &Session::submit, py::arg("cowns"), py::arg("payload"),
+           py::arg("with_result"), py::arg("parent"), py::arg("refs"),
+           py::arg("blobs"), py::arg("code_at") = 0, py::arg("code_len") = 0,
+           py::arg("code_key") = 0)
       .def("acquire_begin", &Session::acquire_begin)
       .def("acquire_wait", &Session::acquire_wait)
       .def("acquire_cancel", &Session::acquire_cancel)

@@ -14,6 +14,13 @@ std::uint32_t BehaviorPool::allocate() {
   b.requests.clear();
   b.payload.clear();
   b.refs.clear();
+  b.versions.clear();
+  b.held.clear();
+  b.forget.clear();
+  b.forget_all = false;
+  b.code_len = 0;
+  b.code_held = b.code_keep = false;
+  b.forget_code.clear();
   return index;
 }
 

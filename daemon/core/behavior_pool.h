@@ -56,6 +56,23 @@ struct Behavior {
   std::vector<std::uint32_t> refs;
   // Shared-memory blobs the payload names, counted in the BlobTable.
   std::vector<std::string> blobs;
+  // Dispatched to a session that keeps values (KeptValues), per cown of
+  // its set but the result: the version the session keeps it under (0:
+  // not kept) and whether it held it already (sent without bytes); and
+  // what the session drops before it runs this one.
+  std::vector<std::uint64_t> versions;
+  std::vector<bool> held;
+  std::vector<CownId> forget;
+  bool forget_all = false;
+  // Its payload's code (SubmitRequest::code_at, code_len, code_key), and
+  // as dispatched to a session that keeps values: whether it was left out
+  // or is to be kept, and the codes the session drops first.
+  std::uint32_t code_at = 0;
+  std::uint32_t code_len = 0;
+  std::uint64_t code_key = 0;
+  bool code_held = false;
+  bool code_keep = false;
+  std::vector<CownId> forget_code;
 };
 
 class BehaviorPool {

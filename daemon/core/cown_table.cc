@@ -30,6 +30,8 @@ std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
   c.id = id;
   charge(payer, value.bytes(), 0);
   c.value = std::move(value);
+  c.version = ++last_version_;
+  c.ran_on = SessionId{};
   c.owner = owner;
   c.payer = payer;
   c.program = payer;  // the Scheduler sets the program it belongs to
@@ -46,6 +48,7 @@ std::uint32_t CownTable::insert(CownId id, Value value, SessionId owner,
 Value CownTable::replace_value(std::uint32_t index, Value value) {
   Cown& c = slots_[index];
   charge(c.payer, value.bytes(), c.value.bytes());
+  c.version = ++last_version_;
   return std::exchange(c.value, std::move(value));
 }
 

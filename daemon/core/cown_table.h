@@ -36,6 +36,13 @@ inline constexpr std::uint32_t NONE = 0xFFFFFFFFu;
 struct Cown {
   CownId id;
   Value value;
+  // Changes with every value stored (replace_value), daemon-wide unique:
+  // a worker keeps a decoded value under (id, version), so a version once
+  // seen never names another value, even of a later cown with this id.
+  std::uint64_t version = 0;
+  // The worker a pool behavior holding it ran on last (0: none yet): the
+  // pool prefers it for the next, which finds the value kept there.
+  SessionId ran_on;
   SessionId owner;          // the session whose owner handle it is
   // The program whose byte cap its value counts against (the owner, or
   // the program a worker owner was started for).
@@ -76,7 +83,7 @@ class CownTable {
   // Stores `value` in cown `index` and returns the old one, whose refs and
   // blobs are still counted (the caller releases them, after counting the
   // new value's). Every change of a stored value goes through here, so
-  // the bytes per payer stay true.
+  // the bytes per payer and the versions stay true.
   Value replace_value(std::uint32_t index, Value value);
 
   // Bytes of the values stored in cowns that `payer` pays for (Value::
@@ -163,6 +170,7 @@ class CownTable {
   BlobTable blobs_;
   std::vector<std::pair<SessionId, CownId>> freed_pinned_;
   std::vector<Unhandled> unhandled_;
+  std::uint64_t last_version_ = 0;  // Cown::version
 };
 
 }  // namespace bocd::core

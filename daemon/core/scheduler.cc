@@ -54,6 +54,13 @@ Result<std::uint32_t> Scheduler::check_submit(SessionId submitter,
   if (Status st = check_refs(s, r.refs, "the payload"); !st) {
     return st.error();
   }
+  if (std::uint64_t{r.code_at} + r.code_len > r.payload.size()) {
+    return fail(Errc::not_permitted,
+                "the code part (" + std::to_string(r.code_len) +
+                    " bytes at " + std::to_string(r.code_at) +
+                    ") lies outside the payload of " +
+                    std::to_string(r.payload.size()) + " bytes");
+  }
   scratch_.clear();
   SessionId pinned_owner;
   for (CownId id : r.cowns) {
@@ -133,6 +140,9 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
   bh.tag = r.tag;
   bh.result = r.result;
   bh.payload = std::move(r.payload);
+  bh.code_at = r.code_at;
+  bh.code_len = r.code_len;
+  bh.code_key = r.code_key;
   for (CownId ref : r.refs) {
     bh.refs.push_back(cowns_.find(ref));
     cowns_.add_ref(bh.refs.back());
@@ -242,12 +252,14 @@ void Scheduler::dispatch(std::uint32_t b, SessionId to) {
     --s->pinned_waiting;  // it was routed to `to`, its executor
     if (s->pinned_running++ == 0) ++s->pinned_progress;
   }
+  plan_values(b, *s);
   events_.push_back(DispatchEvent{to, behaviors_.id_of(b)});
 }
 
 Status Scheduler::complete(SessionId executor, BehaviorId id,
                            std::vector<CownUpdate>& updates,
-                           std::optional<std::int64_t> ran_us) {
+                           std::optional<std::int64_t> ran_us,
+                           const std::vector<CownId>& dropped) {
   std::uint32_t b = behaviors_.find(id);
   if (b == NONE || behaviors_.at(b).state != BehaviorState::RUNNING ||
       behaviors_.at(b).running_on != executor) {
@@ -291,6 +303,7 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
       events_.push_back(FailedEvent{bh.submitter, bh.tag, Errc::memory_cap,
                                     "behavior's writes not stored: " + why});
     }
+    forget_values(*find_session(executor), bh);  // it kept what it wrote
     abort(b, Errc::memory_cap, "behavior's writes not stored: " + why);
     run_ready();
     return Ok{};
@@ -310,6 +323,7 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
     cowns_.blobs().release(u.value.blobs);
     u.value = Value{};  // the old value's bytes go now, not at reuse
   }
+  note_written(*find_session(executor), bh, updates, dropped);
   finish(b, ran_us);
   run_ready();
   return Ok{};
@@ -349,6 +363,8 @@ bool Scheduler::fail_running(SessionId executor, BehaviorId id, Errc code,
       behaviors_.at(b).running_on != executor) {
     return false;
   }
+  // Nothing it wrote is stored: what it kept of its cowns is not theirs.
+  forget_values(*find_session(executor), behaviors_.at(b));
   abort(b, code, std::move(message));
   run_ready();
   return true;
@@ -385,12 +401,17 @@ void Scheduler::finish(std::uint32_t b, std::optional<std::int64_t> ran_us) {
         --s->pinned_running;
         ++s->pinned_progress;
       }
+      release_values(*s, bh);
       if (!bh.executor) left_worker(*s, b);
     }
   } else if (Session* e = bh.pinned ? find_session(bh.executor) : nullptr) {
     --e->pinned_waiting;  // ended without running (cancelled, too large)
   }
+  // The next pool behavior on these cowns prefers the worker this one
+  // ran on (the pool's affinity: scheduler_pool.cc, pick_worker).
+  bool ran_in_pool = bh.state == BehaviorState::RUNNING && !bh.executor;
   for (const Request& r : bh.requests) {
+    if (ran_in_pool) cowns_.at(r.cown).ran_on = bh.running_on;
     if (r.next == NONE) {
       cowns_.at(r.cown).last_behavior = NONE;
       cowns_.free_if_unreferenced(r.cown);
@@ -460,6 +481,16 @@ bool Scheduler::view(BehaviorId id, DispatchView& out) const {
     const Cown& c = cowns_.at(bh.requests[k].cown);
     out.cowns.emplace_back(c.id, &c.value);
   }
+  out.versions = bh.versions;
+  out.held = bh.held;
+  out.forget = bh.forget;
+  out.forget_all = bh.forget_all;
+  out.code_held = bh.code_held;
+  out.code_keep = bh.code_keep;
+  out.code_at = bh.code_at;
+  out.code_len = bh.code_len;
+  out.forget_code.clear();
+  for (CownId key : bh.forget_code) out.forget_code.push_back(key.value);
   return true;
 }
 

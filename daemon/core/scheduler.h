@@ -38,6 +38,7 @@
 #include "flat_index.h"
 #include "mailbox.h"
 #include "ids.h"
+#include "kept_values.h"
 #include "terminator.h"
 #include "value.h"
 
@@ -99,6 +100,10 @@ struct Limits {
   // fails its behavior with memory_cap.
   std::uint64_t max_program_bytes = 0;
   MailLimits mail = {};  // messaging queues per program
+  // Values smaller than this (Value::bytes) are not kept by workers
+  // (KeptValues): sending a few bytes costs less than keeping track of
+  // them on both sides.
+  std::uint64_t keep_min_bytes = 1024;
 };
 
 // How a session serves or is served by the worker pool.
@@ -112,6 +117,9 @@ struct SessionOptions {
   bool own_workers = false;
   // A worker that is its program's executor bridge (Limits::bridge_slots).
   bool bridge = false;
+  // A worker: bytes of cown values it keeps decoded between behaviors
+  // (KeptValues); 0: none, every dispatch carries every value.
+  std::uint64_t keep_values = 0;
 };
 
 struct SessionGrant {
@@ -134,6 +142,12 @@ struct SubmitRequest {
   // The shared-memory blobs the payload names (docs/protocol.md,
   // Shared-memory blobs).
   std::vector<std::string> blobs;
+  // The payload's code: bytes [code_at, code_at + code_len), named by
+  // code_key (code_len 0: none). A worker that keeps values is sent it
+  // once (KeptValues).
+  std::uint32_t code_at = 0;
+  std::uint32_t code_len = 0;
+  std::uint64_t code_key = 0;
 };
 
 struct CownUpdate {
@@ -150,6 +164,22 @@ struct DispatchView {
   CownId result;
   std::string_view payload;
   std::vector<std::pair<CownId, const Value*>> cowns;  // sorted, no result
+  // To a session that keeps values, per entry of `cowns`: the version it
+  // keeps the value under (0: not kept), and whether it holds it already
+  // (its bytes are not sent). Empty for any other session.
+  std::vector<std::uint64_t> versions;
+  std::vector<bool> held;
+  // What it drops before running this: these cowns' kept values, or all.
+  std::vector<CownId> forget;
+  bool forget_all = false;
+  // The payload's code: left out (the session keeps it: send payload
+  // without bytes [code_at, code_at + code_len)), or to be kept; and the
+  // code keys whose code it drops first.
+  bool code_held = false;
+  bool code_keep = false;
+  std::uint32_t code_at = 0;
+  std::uint32_t code_len = 0;
+  std::vector<std::uint64_t> forget_code;
 };
 
 struct SessionSummary {
@@ -173,6 +203,14 @@ struct SessionSummary {
   std::int64_t mean_run_us = -1;
   // A worker started for one program: that program (Session::bound_to).
   SessionId serves;
+  // Bytes of cown values dispatched to it; values dispatched without
+  // bytes because it kept them (KeptValues); bytes of the cown values its
+  // completions wrote, result cowns not counted.
+  std::uint64_t value_bytes_sent = 0;
+  std::uint64_t values_held = 0;
+  std::uint64_t value_bytes_back = 0;
+  // Behaviors dispatched to it without their code, which it kept.
+  std::uint64_t codes_held = 0;
 };
 
 // A program's pinned work (docs/protocol.md, Pinned cowns): behaviors
@@ -237,9 +275,12 @@ class Scheduler {
   // embedded. On failure nothing changes and the behavior stays RUNNING.
   // The values of `updates` are moved from. `ran_us`: how long the body
   // ran by the executor's own clock, if it said (Limits::pipeline_below_us).
+  // `dropped`: cowns of its set whose kept values the executor dropped
+  // (KeptValues; other ids are ignored).
   Status complete(SessionId executor, BehaviorId behavior,
                   std::vector<CownUpdate>& updates,
-                  std::optional<std::int64_t> ran_us = std::nullopt);
+                  std::optional<std::int64_t> ran_us = std::nullopt,
+                  const std::vector<CownId>& dropped = {});
 
   // The executor's completion of `behavior` was refused (complete() failed
   // on its updates): ends it without committing anything, its result cown
@@ -469,6 +510,13 @@ class Scheduler {
     // stable while held, since the hold keeps the cown live). Never one
     // it holds an owner handle on.
     std::unordered_set<std::uint32_t> held;
+    // The values it keeps decoded (a worker that said so), and the bytes
+    // of cown values its completions wrote (SessionSummary).
+    KeptValues kept;
+    std::uint64_t value_bytes_back = 0;
+    // The codes it keeps, by code key (SubmitRequest::code_key, in a
+    // CownId's place): a code is kept like a value that never changes.
+    KeptValues kept_code;
   };
 
   // ---- the worker pool (scheduler_pool.cc) ----
@@ -479,8 +527,13 @@ class Scheduler {
   // Hands queued pool behaviors to workers, the waiting programs in turn;
   // asks for workers where a program lacks them.
   void dispatch_to_workers();
-  // A worker for program `p` that may be sent a behavior now, or 0.
-  SessionId pick_worker(const Session& p, bool may_pipeline);
+  // The worker pool behavior `b` is best sent to (0: any): the one that
+  // last ran a behavior on its cowns, which keeps their values.
+  SessionId preferred_worker(std::uint32_t b) const;
+  // A worker for program `p` that may be sent a behavior now, or 0;
+  // `prefer` (a worker that holds the behavior's values) when it may.
+  SessionId pick_worker(const Session& p, bool may_pipeline,
+                        SessionId prefer = {});
   bool may_start_body() const;
   // Whether program `p` already has its share of the busy places while
   // others wait for one.
@@ -533,6 +586,20 @@ class Scheduler {
   void make_ready(std::uint32_t b);
   void run_ready();
   void dispatch(std::uint32_t b, SessionId to);
+  // ---- kept values (scheduler_kept.cc) ----
+  // Decides which of `b`'s values `to` holds, for the dispatch (nothing
+  // for a session that keeps none).
+  void plan_values(std::uint32_t b, Session& to);
+  // After complete() stored `updates` (their cowns in scratch_): what
+  // the executor keeps now, and what the other keepers must drop.
+  void note_written(Session& e, const Behavior& bh,
+                    const std::vector<CownUpdate>& updates,
+                    const std::vector<CownId>& dropped);
+  // `b` ends on `s` without its writes: `s` must drop what it kept of
+  // its cowns (the body may have changed them).
+  void forget_values(Session& s, const Behavior& bh);
+  // `b` ends: its cowns are no longer in use on the session running it.
+  void release_values(Session& s, const Behavior& bh);
   std::uint64_t dispatch_bytes(std::uint32_t b) const;
   void abort(std::uint32_t b, Errc code, std::string message);
   void finish(std::uint32_t b,
@@ -598,6 +665,8 @@ class Scheduler {
   std::deque<SessionId> waiting_programs_;
   std::size_t pool_queued_ = 0;             // their queues' total
   std::vector<SessionId> unbound_workers_;  // open, serving any program
+  // Open sessions that keep values (SessionOptions::keep_values).
+  std::vector<SessionId> keepers_;
   std::uint32_t busy_workers_ = 0;   // bound workers with pool_running > 0
   std::uint32_t bound_workers_ = 0;  // open bound workers, not retiring
   std::uint32_t spawning_ = 0;       // workers asked for, not connected

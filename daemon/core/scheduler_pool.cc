@@ -74,7 +74,8 @@ void Scheduler::dispatch_to_workers() {
     bool contended = waiting_programs_.size() > 1 && !may_start_body();
     SessionId id = waiting_programs_[i];
     Session& p = *find_session(id);  // its queued behaviors keep it alive
-    SessionId w = pick_worker(p, !contended);
+    SessionId w =
+        pick_worker(p, !contended, preferred_worker(p.pool_queue.front()));
     if (!w) {
       ++i;
       continue;
@@ -94,13 +95,41 @@ void Scheduler::dispatch_to_workers() {
   ask_for_workers();
 }
 
-SessionId Scheduler::pick_worker(const Session& p, bool may_pipeline) {
+SessionId Scheduler::preferred_worker(std::uint32_t b) const {
+  // Where its biggest value was last used: the most bytes not to send.
+  const Behavior& bh = behaviors_.at(b);
+  SessionId best;
+  std::uint64_t most = 0;
+  for (const Request& r : bh.requests) {
+    const Cown& c = cowns_.at(r.cown);
+    if (c.ran_on && (!best || c.value.bytes() > most)) {
+      best = c.ran_on;
+      most = c.value.bytes();
+    }
+  }
+  return best;
+}
+
+SessionId Scheduler::pick_worker(const Session& p, bool may_pipeline,
+                                 SessionId prefer) {
   // Its own workers first; the unbound ones too for a program that may
   // use them. An idle worker before a busy one, so behaviors spread before
   // any is pipelined behind another.
   const std::vector<SessionId>* pools[] = {&p.workers, &unbound_workers_};
   std::size_t n = p.own_workers ? 1 : 2;
   bool may_start = may_start_body() && !has_its_share(p);
+  // The worker that just ran the behavior before it on a cown keeps that
+  // value (KeptValues): it comes first, among idle workers and among
+  // those that may be sent more, but never ahead of an idle one.
+  bool preferred = false;
+  for (std::size_t k = 0; prefer && k < n && !preferred; ++k) {
+    preferred = std::find(pools[k]->begin(), pools[k]->end(), prefer) !=
+                pools[k]->end();
+  }
+  if (preferred) {
+    const Session& w = *find_session(prefer);
+    if (w.pool_running == 0 && (!w.bound_to || may_start)) return prefer;
+  }
   for (std::size_t k = 0; k < n; ++k) {
     for (SessionId id : *pools[k]) {
       const Session& w = *find_session(id);
@@ -112,6 +141,13 @@ SessionId Scheduler::pick_worker(const Session& p, bool may_pipeline) {
     if (b.pool_running < b.slots && b.stalled_on == NONE) return p.bridge;
   }
   if (!may_pipeline) return SessionId{};
+  if (preferred) {
+    const Session& w = *find_session(prefer);
+    if (w.pool_running > 0 && w.pool_running < limits_.worker_pipeline &&
+        pipelines(w)) {
+      return prefer;
+    }
+  }
   for (std::size_t k = 0; k < n; ++k) {
     for (SessionId id : *pools[k]) {
       const Session& w = *find_session(id);
@@ -305,6 +341,12 @@ Result<std::vector<BehaviorId>> Scheduler::take_back(SessionId worker,
   auto at = std::find(s->pool_order.begin(), s->pool_order.end(), b);
   if (b == NONE || at == s->pool_order.end()) return back;
   s->stalled_on = b;
+  // The worker drops the dispatches taken back unread, with what they
+  // told it to keep or forget: it starts its kept values afresh.
+  if (at + 1 != s->pool_order.end() && s->kept.budget() > 0) {
+    s->kept.reset();
+    s->kept_code.reset();
+  }
   // Back to the head of each one's program queue, in their order.
   for (auto it = s->pool_order.end(); it != at + 1;) {
     --it;

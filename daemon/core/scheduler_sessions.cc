@@ -50,6 +50,11 @@ SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
   } else if (role == Role::worker && !process.shared_worker) {
     process.shared_worker = id;
   }
+  if (role == Role::worker && options.keep_values > 0) {
+    s.kept = KeptValues(options.keep_values);
+    s.kept_code = KeptValues(options.keep_values);
+    keepers_.push_back(id);
+  }
   join_pool(s, options);
   return SessionGrant{id, std::uint64_t{s.prefix} << 32,
                       std::uint64_t{1} << 32};
@@ -96,6 +101,7 @@ void Scheduler::close_session(SessionId id) {
   release_holds(*s);
   close_mail(id);
   leave_pool(*s);
+  std::erase(keepers_, id);
   for (auto it = global_waiters_.begin(); it != global_waiters_.end();) {
     if (it->second.first == id) {
       all_.forget(it->first);
@@ -210,7 +216,9 @@ std::vector<SessionSummary> Scheduler::sessions() const {
     out.push_back(SessionSummary{s.id, s.role, s.pid, s.program,
                                  s.terminator.count(), s.ran, s.running,
                                  busy, s.pinned_dispatched,
-                                 s.pinned_running, s.run_us, s.bound_to});
+                                 s.pinned_running, s.run_us, s.bound_to,
+                                 s.kept.bytes_sent, s.kept.hits,
+                                 s.value_bytes_back, s.kept_code.hits});
   }
   std::sort(out.begin(), out.end(),
             [](const SessionSummary& a, const SessionSummary& b) {

@@ -264,6 +264,7 @@ std::optional<core::SessionOptions> Dispatcher::session_options(
     }
     o.bound_to = *program;
   }
+  if (p.role == core::Role::worker) o.keep_values = m.keep_values();
   return o;
 }
 
@@ -318,6 +319,9 @@ void Dispatcher::submit(Peer& p, const fb::Submit& m) {
     r.payload.assign(m.payload()->begin(), m.payload()->end());
   }
   to_core(m.refs(), r.refs);
+  r.code_at = m.code_at();
+  r.code_len = m.code_len();
+  r.code_key = m.code_key();
   std::string bad;
   to_core(m.blobs(), r.blobs, bad, blob_check(p));
   if (!bad.empty()) {
@@ -351,7 +355,9 @@ void Dispatcher::complete(Peer& p, const fb::Complete& m) {
     ran_us = static_cast<std::int64_t>(
         std::min<std::uint64_t>(m.run_ns() / 1000, INT64_MAX));
   }
-  auto st = scheduler_.complete(p.session, behavior, updates_, ran_us);
+  to_core(m.dropped(), dropped_);
+  auto st = scheduler_.complete(p.session, behavior, updates_, ran_us,
+                                dropped_);
   if (!st) refuse_completion(p, behavior, st.error().code, st.error().message);
 }
 
@@ -533,17 +539,32 @@ void Dispatcher::send_dispatch(Peer& to, core::BehaviorId behavior) {
   }
   values_.clear();
   std::size_t at = 0;
-  for (auto [id, value] : view_.cowns) {
+  for (std::size_t k = 0; k < view_.cowns.size(); ++k) {
+    auto [id, value] = view_.cowns[k];
     std::span<const std::uint64_t> embedded(ref_ids_.data() + at,
                                             value->refs.size());
     at += value->refs.size();
+    // To a worker that keeps values, the core says which it holds.
+    bool keeps = k < view_.versions.size();
     values_.push_back(proto::CownValueRef{
-        id.value, proto::ValueRef{value->data, value->exception,
-                                  to_wire(value->error), embedded}});
+        id.value,
+        proto::ValueRef{value->data, value->exception, to_wire(value->error),
+                        embedded},
+        keeps ? view_.versions[k] : 0, keeps && view_.held[k]});
   }
-  encoder_for(to).dispatch(behavior.value, view_.tag, view_.session.value,
-                           values_, view_.result.value, view_.payload,
-                           view_.submitter == to.session);
+  forget_ids_.clear();
+  for (core::CownId id : view_.forget) forget_ids_.push_back(id.value);
+  std::string_view payload = view_.payload;
+  if (view_.code_held) {  // the worker keeps this code: it is left out
+    payload_.assign(payload.substr(0, view_.code_at));
+    payload_.append(payload.substr(view_.code_at + view_.code_len));
+    payload = payload_;
+  }
+  encoder_for(to).dispatch(
+      behavior.value, view_.tag, view_.session.value, values_,
+      view_.result.value, payload, view_.submitter == to.session,
+      proto::Forget{forget_ids_, view_.forget_all, view_.forget_code,
+                    view_.code_held, view_.code_keep});
   to.link->flush_soon();
 }
 

@@ -173,6 +173,9 @@ class Dispatcher final : public FrameHandler {
   std::vector<proto::CownValueRef> values_;
   std::vector<std::uint64_t> ref_ids_;  // values_'s embedded ids
   std::vector<core::CownId> ids_;       // a HoldCown's ids
+  std::vector<std::uint64_t> forget_ids_;  // a Dispatch's forget
+  std::vector<core::CownId> dropped_;      // a Complete's dropped
+  std::string payload_;  // a Dispatch's payload without its kept code
   std::vector<std::string> names_;      // a Mail's tags
   std::vector<core::CownUpdate> updates_;
   core::SubmitRequest submit_;       // reused: keeps its buffers

@@ -47,8 +47,12 @@ class Alignment {
     if (const auto* m = env.message_as_Submit()) {
       return ok(m->cowns()) && ok(m->refs());
     }
-    if (const auto* m = env.message_as_Complete()) return ok(m->updates());
-    if (const auto* m = env.message_as_Dispatch()) return ok(m->cowns());
+    if (const auto* m = env.message_as_Complete()) {
+      return ok(m->updates()) && ok(m->dropped());
+    }
+    if (const auto* m = env.message_as_Dispatch()) {
+      return ok(m->cowns()) && ok(m->forget()) && ok(m->forget_code());
+    }
     if (const auto* m = env.message_as_Mail()) return ok(m->value());
     if (const auto* m = env.message_as_MailReply()) return ok(m->value());
     return true;
@@ -120,8 +124,10 @@ flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::CownValue>>>
 Encoder::cown_values(std::span<const CownValueRef> values) {
   offsets_.clear();
   for (const CownValueRef& cv : values) {
-    auto v = value(cv.value);
-    offsets_.push_back(fb::CreateCownValue(fbb_, cv.id, v));
+    // A value the worker holds is not sent at all.
+    auto v = cv.held ? 0 : value(cv.value);
+    offsets_.push_back(
+        fb::CreateCownValue(fbb_, cv.id, v, cv.version, cv.held));
   }
   return fbb_.CreateVector(offsets_);
 }
@@ -153,7 +159,8 @@ void Encoder::hello(fb::Role role, std::int32_t pid, std::string_view program,
   }
   auto token = x.token.empty() ? 0 : text(x.token);
   finish(fb::Message::Hello,
-         fb::CreateHello(fbb_, version, role, pid, name, env, token, x.ring)
+         fb::CreateHello(fbb_, version, role, pid, name, env, token, x.ring,
+                         x.keep_values)
              .Union());
 }
 
@@ -234,7 +241,8 @@ void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,
                      std::uint64_t result, fb::Executor executor,
                      std::uint64_t parent, std::string_view payload,
                      std::span<const std::uint64_t> refs,
-                     std::span<const std::string> blobs) {
+                     std::span<const std::string> blobs,
+                     const CodePart& code) {
   fbb_.Clear();
   auto set = fbb_.CreateVector(cowns.data(), cowns.size());
   auto body = fbb_.CreateVector(
@@ -243,17 +251,19 @@ void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,
   auto named = names(blobs);
   finish(fb::Message::Submit,
          fb::CreateSubmit(fbb_, tag, set, result, executor, parent, body,
-                          embedded, named)
+                          embedded, named, code.at, code.len, code.key)
              .Union());
 }
 
 void Encoder::complete(std::uint64_t behavior,
                        std::span<const CownValueRef> updates,
-                       std::uint64_t run_ns) {
+                       std::uint64_t run_ns,
+                       std::span<const std::uint64_t> dropped) {
   fbb_.Clear();
   auto ups = cown_values(updates);
+  auto gone = ids(dropped);
   finish(fb::Message::Complete,
-         fb::CreateComplete(fbb_, behavior, ups, run_ns).Union());
+         fb::CreateComplete(fbb_, behavior, ups, run_ns, gone).Union());
 }
 
 void Encoder::quiesce(std::uint64_t request, std::uint64_t below) {
@@ -307,14 +317,17 @@ void Encoder::dispatch(std::uint64_t behavior, std::uint64_t tag,
                        std::uint64_t session,
                        std::span<const CownValueRef> cowns,
                        std::uint64_t result, std::string_view payload,
-                       bool own) {
+                       bool own, const Forget& forget) {
   fbb_.Clear();
   auto values = cown_values(cowns);
   auto body = fbb_.CreateVector(
       reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
+  auto gone = ids(forget.ids);
+  auto codes = ids(forget.code);
   finish(fb::Message::Dispatch,
          fb::CreateDispatch(fbb_, behavior, tag, session, values, result, body,
-                            own)
+                            own, gone, forget.all, forget.code_held,
+                            forget.code_keep, codes)
              .Union());
 }
 

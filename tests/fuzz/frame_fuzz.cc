@@ -77,7 +77,11 @@ class Digest {
     add(v->size());
     for (const fb::CownValue* cv : *v) {
       add(cv->id());
-      add(cv->value());
+      add(cv->version());
+      add(cv->held());
+      // A held value is not read (the receiver has it): the encoder
+      // leaves it out.
+      if (!cv->held()) add(cv->value());
     }
   }
   // An enum's value and its name's length: the name lookup indexes a table
@@ -127,6 +131,10 @@ void read_status(const fb::Status& m, Digest& d) {
     d.add(s->pinned_depth());
     d.add(static_cast<std::uint64_t>(s->mean_run_us()));
     d.add(s->serves());
+    d.add(s->value_bytes_sent());
+    d.add(s->values_held());
+    d.add(s->value_bytes_back());
+    d.add(s->codes_held());
   }
 }
 
@@ -148,6 +156,7 @@ std::uint64_t read_all(const fb::Envelope& env) {
       d.add(m->program());
       d.add(m->env());
       d.add(m->token());
+      d.add(m->keep_values());
       break;
     }
     case fb::Message::Welcome: {
@@ -181,6 +190,9 @@ std::uint64_t read_all(const fb::Envelope& env) {
       d.add(m->payload());
       d.add(m->refs());
       d.add(m->blobs());
+      d.add(m->code_at());
+      d.add(m->code_len());
+      d.add(m->code_key());
       break;
     }
     case fb::Message::Complete: {
@@ -188,6 +200,7 @@ std::uint64_t read_all(const fb::Envelope& env) {
       d.add(m->behavior());
       d.add(m->updates());
       d.add(m->run_ns());
+      d.add(m->dropped());
       break;
     }
     case fb::Message::Quiesce: {
@@ -211,6 +224,11 @@ std::uint64_t read_all(const fb::Envelope& env) {
       d.add(m->result());
       d.add(m->payload());
       d.add(m->own());
+      d.add(m->forget());
+      d.add(m->forget_all());
+      d.add(m->code_held());
+      d.add(m->code_keep());
+      d.add(m->forget_code());
       break;
     }
     case fb::Message::Quiesced: {
@@ -346,7 +364,8 @@ std::vector<bocd::proto::CownValueRef> cown_values(
   parts.resize(v->size());
   for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
     const fb::CownValue* cv = v->Get(i);
-    out.push_back({cv->id(), value_ref(cv->value(), parts[i])});
+    out.push_back({cv->id(), value_ref(cv->value(), parts[i]),
+                   cv->version(), cv->held()});
   }
   return out;
 }
@@ -362,7 +381,9 @@ void reencode_status(const fb::Status& m, bocd::proto::Encoder& e) {
           fbb, s->id(), s->role(), s->pid(),
           fbb.CreateString(text_of(s->program())), s->in_flight(), s->ran(),
           s->running(), s->busy_us(), s->pinned_dispatched(),
-          s->pinned_depth(), s->mean_run_us(), s->serves()));
+          s->pinned_depth(), s->mean_run_us(), s->serves(),
+          s->value_bytes_sent(), s->values_held(), s->value_bytes_back(),
+          s->codes_held()));
     }
   }
   auto status = fb::CreateStatus(
@@ -397,6 +418,7 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
         x.sys_path = path;
       }
       x.token = text_of(m->token());
+      x.keep_values = m->keep_values();
       e.hello(m->role(), m->pid(), text_of(m->program()), x, m->version());
       return true;
     }
@@ -421,13 +443,16 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
       parts.refs = ids_of(m->refs());
       parts.blobs = texts_of(m->blobs());
       e.submit(m->tag(), ids, m->result(), m->executor(), m->parent(),
-               bytes_of(m->payload()), parts.refs, parts.blobs);
+               bytes_of(m->payload()), parts.refs, parts.blobs,
+               bocd::proto::CodePart{m->code_at(), m->code_len(),
+                                     m->code_key()});
       return true;
     }
     case fb::Message::Complete: {
       const auto* m = env.message_as_Complete();
+      auto dropped = ids_of(m->dropped());
       e.complete(m->behavior(), cown_values(m->updates(), value_parts),
-                 m->run_ns());
+                 m->run_ns(), dropped);
       return true;
     }
     case fb::Message::Quiesce: {
@@ -443,9 +468,13 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
       return true;
     case fb::Message::Dispatch: {
       const auto* m = env.message_as_Dispatch();
+      auto forget = ids_of(m->forget());
+      auto forget_code = ids_of(m->forget_code());
       e.dispatch(m->behavior(), m->tag(), m->session(),
                  cown_values(m->cowns(), value_parts), m->result(),
-                 bytes_of(m->payload()), m->own());
+                 bytes_of(m->payload()), m->own(),
+                 bocd::proto::Forget{forget, m->forget_all(), forget_code,
+                                     m->code_held(), m->code_keep()});
       return true;
     }
     case fb::Message::Quiesced: {

@@ -31,6 +31,11 @@ struct Session {
   std::vector<BehaviorId> order;       // ... in dispatch order
   BehaviorId stalled;                  // take_back's: sent nothing until done
   std::vector<std::uint64_t> waiters;  // quiesce requests not yet fired
+  // A worker that keeps values (SessionOptions::keep_values): what it
+  // keeps, as a real worker would by following its dispatches: the value
+  // it read, or the one it wrote.
+  bool keeps = false;
+  std::map<CownId, std::pair<Value, Errc>> kept;
 };
 
 struct Behavior {

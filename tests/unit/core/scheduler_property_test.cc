@@ -36,7 +36,9 @@ class ModelRun {
                       .worker_pipeline = PIPELINE,
                       // Every credit usable: the model has no run times.
                       .pipeline_below_us = -1,
-                      .seed = seed}) {}
+                      .seed = seed,
+                      // The model's values are a few bytes: keep them all.
+                      .keep_min_bytes = 0}) {}
 
   // Returns "" or the first divergence, with the step that showed it.
   std::string go(int steps) {
@@ -91,11 +93,16 @@ class ModelRun {
     doing_ = "open session";
     // All from one process: the model lets any session name any cown, as
     // a process's sessions may (scheduler_capability_test covers programs).
-    SessionGrant g = sched_.open_session(role, PID, "p");
+    // Some workers keep values, in budgets of a few of the model's values
+    // (a handful of bytes each), so they evict often.
+    SessionOptions options;
+    if (role == Role::worker && chance(50)) options.keep_values = 1 + pick(24);
+    SessionGrant g = sched_.open_session(role, PID, "p", options);
     check(m_.sessions.count(g.id.value) == 0, "session id reused");
     model::Session& s = m_.sessions[g.id.value];
     s.grant = g;
     s.role = role;
+    s.keeps = options.keep_values > 0;
   }
 
   // An id no session has created (its range's far end).
@@ -256,8 +263,22 @@ class ModelRun {
               random_refs(b.running_on, c, unknown)};
       updates.push_back(CownUpdate{c, v});
     }
+    // A worker that keeps values drops those that embed cowns, and all of
+    // them now and then (a body that raised).
+    std::vector<CownId> dropped;
+    model::Session& e = session(b.running_on);
+    bool raised = e.keeps && chance(10);
+    for (CownId c : b.cowns) {
+      if (!e.keeps || c == b.result) continue;
+      auto u = std::find_if(updates.begin(), updates.end(),
+                            [c](const CownUpdate& x) { return x.id == c; });
+      if (raised || (u != updates.end() && !u->value.refs.empty())) {
+        dropped.push_back(c);
+      }
+    }
     std::vector<CownUpdate> sent = updates;  // complete() moves from them
-    Status st = sched_.complete(b.running_on, b.id, sent);
+    Status st = sched_.complete(b.running_on, b.id, sent, std::nullopt,
+                                dropped);
     if (unknown) {
       check(!st.ok() && st.error().code == Errc::unknown_cown,
             "a complete embedding an unknown cown not refused");
@@ -270,7 +291,11 @@ class ModelRun {
     for (const CownUpdate& u : updates) {
       m_.cowns.at(u.id).value = u.value;
       m_.cowns.at(u.id).daemon_error = Errc::none;
+      // The worker keeps the object it wrote, where it kept the cown.
+      auto k = e.kept.find(u.id);
+      if (k != e.kept.end()) k->second = {u.value, Errc::none};
     }
+    for (CownId c : dropped) e.kept.erase(c);
     m_.finish(i, Fate::completed, Errc::none);
   }
 
@@ -331,6 +356,9 @@ class ModelRun {
     }
     ws.order.resize(at + 1);
     ws.stalled = b;
+    // It drops the dispatches taken back unread, and with them what they
+    // said to keep or forget: the daemon starts it afresh (forget_all).
+    if (!expect.empty()) ws.kept.clear();
   }
 
   void close_one() {
@@ -468,6 +496,38 @@ class ModelRun {
       check(v.cowns[k].first == b.cowns[k], "view cowns not sorted, unique");
       check(model::Model::same(*v.cowns[k].second, m_.cowns.at(b.cowns[k])),
             "view shows a stale value");
+    }
+    follow_kept(session(d.to), b, v, n);
+  }
+
+  // What a worker that keeps values does with a dispatch: drops what it
+  // is told to, runs over the values it holds (which must be the
+  // committed ones: no stale object is ever used) and keeps those sent
+  // with a version.
+  void follow_kept(model::Session& w, const model::Behavior& b,
+                   const DispatchView& v, std::size_t n) {
+    if (!w.keeps) {
+      check(v.versions.empty() && v.forget.empty() && !v.forget_all,
+            "kept values told to a session that keeps none");
+      return;
+    }
+    check(v.versions.size() == n && v.held.size() == n,
+          "a keeper's dispatch without a version per value");
+    if (v.forget_all) w.kept.clear();
+    for (CownId c : v.forget) w.kept.erase(c);
+    for (std::size_t k = 0; k < std::min(n, v.versions.size()); ++k) {
+      const model::Cown& now = m_.cowns.at(b.cowns[k]);
+      auto it = w.kept.find(b.cowns[k]);
+      if (v.held[k]) {
+        check(it != w.kept.end(), "sent as held, but the worker keeps none");
+        check(it == w.kept.end() || (it->second.first == now.value &&
+                                     it->second.second == now.daemon_error),
+              "sent as held, but the worker keeps a stale value");
+      } else if (v.versions[k] != 0) {
+        w.kept[b.cowns[k]] = {now.value, now.daemon_error};
+      } else {
+        check(it == w.kept.end(), "a value not kept left kept");
+      }
     }
   }
 

@@ -116,6 +116,30 @@ class Access {
   // or released until Client::release() names behavior().
   void defer() { deferred_ = true; }
 
+  // A worker that keeps values (Options::keep_values). version(i): the
+  // version it keeps cown i's value under after the body (0: not kept).
+  // held(i): it holds that version already, so get(i) is empty and the
+  // body uses the object it kept. Before reading any value, it drops the
+  // kept values of forget() (every one when forget_all()).
+  std::uint64_t version(std::size_t i) const {
+    return versions_->empty() ? 0 : (*versions_)[param_[i]];
+  }
+  bool held(std::size_t i) const {
+    return !held_->empty() && (*held_)[param_[i]];
+  }
+  std::span<const std::uint64_t> forget() const { return forget_; }
+  bool forget_all() const { return forget_all_; }
+  // The payload's code (CodePart): code_held(), it was left out of
+  // payload() (the worker keeps it); code_keep(), the worker keeps the
+  // code it was sent. Before either, it drops the codes of forget_code().
+  bool code_held() const { return code_held_; }
+  bool code_keep() const { return code_keep_; }
+  std::span<const std::uint64_t> forget_code() const { return forget_code_; }
+  // The body dropped what it kept of cown i (it may be half-changed, say
+  // by a body that raised): sent with the completion (proto
+  // Complete.dropped).
+  void dropped(std::size_t i);
+
  private:
   friend class Client;
   bool deferred_ = false;
@@ -127,9 +151,27 @@ class Access {
   std::vector<bool>* dirty_ = nullptr;
   std::vector<std::uint32_t> param_;
   Value* result_ = nullptr;
+  const std::vector<std::uint64_t>* versions_ = nullptr;
+  const std::vector<bool>* held_ = nullptr;
+  std::span<const std::uint64_t> forget_;
+  bool forget_all_ = false;
+  bool code_held_ = false;
+  bool code_keep_ = false;
+  std::span<const std::uint64_t> forget_code_;
+  std::vector<std::uint64_t>* dropped_ = nullptr;
 };
 
 using Body = std::function<void(Access&)>;
+
+// A payload's code part (proto Submit.code_at, code_len, code_key): bytes
+// [at, at + len) of the payload, named by `key`. A worker that keeps
+// values is sent that code once; later dispatches leave it out
+// (Access::code_held). len 0: the payload names no code.
+struct CodePart {
+  std::uint32_t at = 0;
+  std::uint32_t len = 0;
+  std::uint64_t key = 0;
+};
 
 // What a message sent on one connection must wait for on another
 // (Client::mail_barrier): `frames` frames handled for session `session`,
@@ -185,6 +227,11 @@ struct Options {
   // the program it serves. Empty: $BOCD_WORKER_TOKEN, if set; else the
   // worker serves every program without workers of its own.
   std::string worker_token;
+  // Worker role: bytes of cown values (their stored size) this worker
+  // keeps decoded between behaviors (proto Hello.keep_values); the daemon
+  // then leaves out of a dispatch the bytes of a value it holds (see
+  // Access::held). 0: it keeps none.
+  std::uint64_t keep_values = 0;
   // Worker role: a body that has run this long is reported as blocking()
   // (zero: never); checked on a tick of this length, so reported after
   // between one and two of it.
@@ -252,7 +299,8 @@ class Client {
                             std::string_view payload, bool with_result,
                             std::uint64_t parent = 0,
                             std::span<const std::uint64_t> refs = {},
-                            std::span<const std::string> blobs = {});
+                            std::span<const std::string> blobs = {},
+                            const CodePart& code = {});
 
   // Back-pressure. The daemon refuses a program's submits past its limit
   // of behaviors in flight (Welcome); a program holds them at half of it:
@@ -485,6 +533,12 @@ class Client {
     std::vector<std::uint64_t> ids;
     std::vector<Value> slots;
     std::vector<bool> dirty;
+    // Kept values (Access::version, held, forget, dropped).
+    std::vector<std::uint64_t> versions;
+    std::vector<bool> held;
+    std::vector<std::uint64_t> forget;
+    std::vector<std::uint64_t> forget_code;
+    std::vector<std::uint64_t> dropped;
   };
 
   void on_frame(const proto::fb::Envelope& envelope,

@@ -36,6 +36,29 @@ struct ValueRef {
 struct CownValueRef {
   std::uint64_t id = 0;
   ValueRef value;
+  // Dispatch only (fb::CownValue): the version the worker keeps the value
+  // under (0: not kept), and whether it holds it already (`value` is then
+  // not sent).
+  std::uint64_t version = 0;
+  bool held = false;
+};
+
+// Dispatch fields for a worker that keeps values: what it drops first
+// (cown values and codes), and whether the payload's code was left out
+// (`code_held`) or is to be kept (`code_keep`).
+struct Forget {
+  std::span<const std::uint64_t> ids = {};
+  bool all = false;
+  std::span<const std::uint64_t> code = {};
+  bool code_held = false;
+  bool code_keep = false;
+};
+
+// Submit's code part: payload bytes [at, at + len), named by `key`.
+struct CodePart {
+  std::uint32_t at = 0;
+  std::uint32_t len = 0;
+  std::uint64_t key = 0;
 };
 
 // Encodes messages into framed bytes. Reuses one builder, so encoding on
@@ -55,6 +78,7 @@ class Encoder {
     bool has_env = false;
     std::string_view token;
     bool ring = false;  // Hello.ring: the peer can take a ring segment
+    std::uint64_t keep_values = 0;  // a worker's Hello.keep_values
   };
   void hello(fb::Role role, std::int32_t pid, std::string_view program,
              const HelloExtras& extras,
@@ -77,9 +101,12 @@ class Encoder {
               std::uint64_t result, fb::Executor executor,
               std::uint64_t parent, std::string_view payload,
               std::span<const std::uint64_t> refs = {},
-              std::span<const std::string> blobs = {});
+              std::span<const std::string> blobs = {},
+              const CodePart& code = {});
+  // `dropped`: the cowns whose kept values the worker dropped.
   void complete(std::uint64_t behavior, std::span<const CownValueRef> updates,
-                std::uint64_t run_ns = 0);
+                std::uint64_t run_ns = 0,
+                std::span<const std::uint64_t> dropped = {});
   // Messaging; `value` only for Send (nullptr otherwise).
   void mail(std::uint64_t request, fb::MailKind kind, std::uint64_t program,
             std::span<const std::string> tags, bool wait,
@@ -99,7 +126,8 @@ class Encoder {
   void stop(std::uint64_t request);
   void dispatch(std::uint64_t behavior, std::uint64_t tag,
                 std::uint64_t session, std::span<const CownValueRef> cowns,
-                std::uint64_t result, std::string_view payload, bool own);
+                std::uint64_t result, std::string_view payload, bool own,
+                const Forget& forget = {});
   void quiesced(std::uint64_t request, std::uint64_t behaviors = 0);
   void stopping(std::uint64_t request);
   void error(fb::ErrorCode code, std::string_view message, std::uint64_t tag,

@@ -14,8 +14,9 @@ namespace bocd::proto {
 
 // Bumped by any change to schema/bocd.fbs that is not append-only, that
 // adds a request the peer must answer (2: Sync, Blocked), or that adds a
-// rule an older peer breaks (3: blob names carry Welcome.blob_prefix).
-inline constexpr std::uint32_t PROTOCOL_VERSION = 3;
+// rule an older peer breaks (3: blob names carry Welcome.blob_prefix; 4:
+// a worker keeps values, and a dispatch may leave out the ones it holds).
+inline constexpr std::uint32_t PROTOCOL_VERSION = 4;
 inline constexpr std::size_t FRAME_HEADER_BYTES = 4;
 // Values travel inline unless their writer puts them in shared-memory
 // blobs (docs/protocol.md, Shared-memory blobs), so the bound is generous;
