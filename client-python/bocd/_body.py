@@ -457,6 +457,9 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         # names blobs), and whether it was written back.
         now: list[Any] = [None] * len(holds)
         wrote = [False] * len(holds)
+        # Per slot: the objects encoding its value moved out (a Matrix):
+        # a value this worker keeps gets them back (_keep).
+        moves: list[Any] = [None] * len(holds)
         k = 0
         for h in holds:
             if h is not None and h.touched:
@@ -477,6 +480,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
                     else:
                         enc = _serial.encode(v, h.blobs)
                         data, refs, blobs = enc.data, enc.refs, enc.blobs
+                        moves[k] = enc.moved
                     # A value in blobs counts as changed: the body may
                     # have written into a blob in place, and its bytes
                     # name the same blob either way.
@@ -489,8 +493,6 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
                     raised = err
                 del v
             k += 1
-        dropped = _EMPTY if kept is None else _keep(
-            ids, holds, versions, origs, now, wrote, raised)  # type: ignore[arg-type]
         if not has_result:
             result = None
         elif value is None and not exc:
@@ -500,6 +502,11 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             if unpicklable is not None:
                 raised = unpicklable
         del value
+        # After the result: a matrix the cowns' commit moved must not be
+        # given back to a kept value before the result has tried to take
+        # it (it is the cown's, not the result's).
+        dropped = _EMPTY if kept is None else _keep(
+            ids, holds, versions, origs, now, wrote, raised, moves)  # type: ignore[arg-type]
         return updates, result, raised, dropped
     finally:
         for param in params.values():
@@ -519,7 +526,8 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
 
 def _keep(ids: tuple[int, ...], holds: list[_Hold | None],
           versions: tuple[int, ...], origs: list[Any], now: list[Any],
-          wrote: list[bool], raised: BaseException | None) -> list[int]:
+          wrote: list[bool], raised: BaseException | None,
+          moves: list[Any]) -> list[int]:
     """After a body, keeps the values the daemon asked this worker to keep
     (version not 0); returns the slots of those it dropped instead, for
     the completion. A body that raised drops them all: its objects may be
@@ -536,6 +544,11 @@ def _keep(ids: tuple[int, ...], holds: list[_Hold | None],
             _kept.pop(ident, None)
             dropped.append(k)
         elif h.loaded:
+            # The object kept is the one the completion's encoding moved
+            # from (a Matrix over its blob): it stays this worker's, over
+            # the same memory the daemon now names.
+            for mover, obj, token in reversed(moves[k] or _EMPTY):
+                mover.give_back(obj, token)
             data = now[k][0] if now[k] is not None else None
             _kept[ident] = _Kept(0 if wrote[k] else version, True, h.value,
                                  bool(h.exc), 0, data, h.blobs)

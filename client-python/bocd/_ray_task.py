@@ -59,7 +59,11 @@ class _Recorder:
         return ident
 
     def submit(self, cowns: list[int], payload: bytes, with_result: bool,
-               parent: int, refs: list[int], blobs: list[str]) -> int:
+               parent: int, refs: list[int], blobs: list[str],
+               code_at: int = 0, code_len: int = 0, code_key: int = 0
+               ) -> int:
+        # The code's place in the payload only spares a keeping worker its
+        # bytes: the bridge replays the whole payload (submit_reserved).
         result = self._fresh() if with_result else 0
         self.records.append(("submit", list(cowns), payload, result, parent,
                              list(refs)))
@@ -168,8 +172,8 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         values.append((data, exc, error))
     # _body.run first flushes the handles earlier bodies here dropped:
     # recorded with this one's.
-    updates, result = _body.run(behavior, session, payload, ids,
-                                tuple(values), has_result)
+    updates, result, _ = _body.run(behavior, session, payload, ids,
+                                   tuple(values), has_result)
     large: list[bytes] = []
     small_updates = []
     for slot, data, exc, refs, blobs in updates:

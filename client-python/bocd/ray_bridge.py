@@ -128,9 +128,11 @@ class Bridge:
 
     def body(self, behavior: int, session: int, payload: bytes,
              ids: tuple[int, ...], values: tuple[tuple[bytes, bool, int], ...],
-             has_result: bool) -> Any:
+             has_result: bool, kept: Any = None) -> Any:
         """The worker body: hands the behavior to Ray and defers it (None);
-        an outcome at once when it cannot be handed over."""
+        an outcome at once when it cannot be handed over. `kept` is always
+        None: a bridge keeps no values (it says so in its Hello), so every
+        dispatch carries them all."""
         try:
             specs, big = self._specs(ids, values)
             first_id = self._take_ids()
@@ -141,7 +143,7 @@ class Bridge:
             log.exception("behavior %d not handed to Ray", behavior)
             return [], _error_result(
                 f"behavior not run: the Ray executor could not start it: "
-                f"{e!r}")
+                f"{e!r}"), []
         flight = _Flight(behavior, ids, first_id, refs)
         refs[0].future().add_done_callback(
             lambda _f, fl=flight: self._done.put(fl))
