@@ -53,6 +53,7 @@ struct Frame {
 
 // Splits framed bytes into bodies with the transport's own decoder.
 std::vector<Frame> split(const std::vector<std::uint8_t>& bytes) {
+  if (bytes.empty()) return {};  // nothing sent (memcpy takes no null)
   proto::FrameBuffer buf(proto::DEFAULT_MAX_FRAME_BYTES);
   auto space = buf.prepare(bytes.size());
   std::memcpy(space.data(), bytes.data(), bytes.size());
