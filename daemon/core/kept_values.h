@@ -26,7 +26,8 @@ namespace bocd::core {
 
 class KeptValues {
  public:
-  explicit KeptValues(std::uint64_t budget = 0) : budget_(budget) {}
+  KeptValues() = default;
+  explicit KeptValues(std::uint64_t budget) : budget_(budget) {}
 
   std::uint64_t budget() const { return budget_; }
 
