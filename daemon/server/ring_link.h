@@ -132,7 +132,6 @@ class RingPoller {
 
   // `link` has work: hold it in the rounds until it parks.
   void activate(const std::shared_ptr<RingLink>& link);
-  std::chrono::microseconds spin() const { return spin_; }
 
  private:
   void schedule();
