@@ -118,6 +118,10 @@ Client::~Client() {
 
 std::uint64_t Client::session() const { return channel_->welcome().session; }
 
+std::string_view Client::transport() const {
+  return channel_->welcome().ring_bytes != 0 ? "ring" : "socket";
+}
+
 const std::string& Client::blob_prefix() const {
   return channel_->welcome().blob_prefix;
 }

@@ -479,6 +479,10 @@ class Client {
   void blocking(std::uint64_t behavior);
 
   std::uint64_t session() const;
+  // How this session's frames travel after the handshake: "ring" (the
+  // shared-memory rings the daemon handed over) or "socket" (asked for
+  // with BOCD_TRANSPORT=socket, or a daemon serving with --ring-bytes 0).
+  std::string_view transport() const;
   // What this session's blob names start with (Blob::create), as the
   // daemon gave it: "bocd-<daemon instance>-<session>-". The daemon
   // refuses names of other daemons and of other sessions it does not
