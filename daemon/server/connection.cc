@@ -27,7 +27,8 @@ Connection::Connection(Socket socket, FrameHandler& handler,
     : socket_(std::move(socket)),
       handler_(handler),
       peer_(peer),
-      frames_(std::min(limits.max_frame_bytes, HELLO_MAX)),
+      intake_(std::min(limits.max_frame_bytes, HELLO_MAX), budget,
+              2 * READ_CHUNK),
       limits_(limits),
       budget_(budget),
       handshake_timer_(socket_.get_executor()) {}
@@ -52,11 +53,11 @@ void Connection::start() {
 void Connection::handshake_done() {
   handshaken_ = true;
   handshake_timer_.cancel();
-  frames_.set_max_frame_bytes(limits_.max_frame_bytes);
+  intake_.buffer().set_max_frame_bytes(limits_.max_frame_bytes);
 }
 
 void Connection::read() {
-  auto space = frames_.prepare(handshaken_ ? READ_CHUNK : HELLO_CHUNK);
+  auto space = intake_.buffer().prepare(handshaken_ ? READ_CHUNK : HELLO_CHUNK);
   socket_.async_read_some(
       asio::buffer(space.data(), space.size()),
       [self = shared_from_this()](const boost::system::error_code& ec,
@@ -70,64 +71,24 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t n) {
                                  : "read failed: " + ec.message());
     return;
   }
-  frames_.commit(n);
-  for (;;) {
-    std::span<const std::uint8_t> body;
-    switch (frames_.next(body)) {
-      case proto::FrameBuffer::Next::need_more:
-        if (claim_budget()) read();
-        return;
-      case proto::FrameBuffer::Next::oversized:
-        close("frame length exceeds the limit of " +
-              std::to_string(frames_.max_frame_bytes()) + " bytes");
-        return;
-      case proto::FrameBuffer::Next::empty_frame:
-        close("empty frame");
-        return;
-      case proto::FrameBuffer::Next::frame:
-        handler_.on_frame(*this, body);
-        if (closed_ || closing_) return;
-        frames_.pop();
-        if (claimed_ > 0) {
-          release_budget();
-          frames_.trim(2 * READ_CHUNK);
-        }
-        break;
-    }
-  }
-}
-
-bool Connection::claim_budget() {
-  std::size_t n = frames_.pending_length();
-  if (n <= SMALL_FRAME || claimed_ > 0) return true;
-  if (n > budget_.limit()) {
-    close("frame of " + std::to_string(n) + " bytes is larger than the "
-          "daemon's budget for frames being received (" +
-          std::to_string(budget_.limit()) + " bytes)");
-    return false;
-  }
-  auto granted = [weak = weak_from_this(), n, &budget = budget_] {
+  intake_.buffer().commit(n);
+  auto open = [this] { return !closed_ && !closing_; };
+  auto on_grant = [weak = weak_from_this(), &budget = budget_](std::size_t n) {
     auto self = weak.lock();
     if (!self || self->closed_ || self->closing_) {
       budget.release(n);
       return;
     }
-    self->claimed_ = n;
-    // Read from a fresh handler: this runs inside another connection's
-    // release.
+    self->intake_.granted(n);
+    // Read from a fresh handler: this runs inside another link's release.
     asio::post(self->socket_.get_executor(), [self] {
       if (!self->closed_ && !self->closing_) self->read();
     });
   };
-  if (!budget_.claim(n, granted)) return false;  // reading resumes on grant
-  claimed_ = n;
-  return true;
-}
-
-void Connection::release_budget() {
-  std::size_t n = claimed_;
-  claimed_ = 0;
-  if (n > 0) budget_.release(n);
+  if (intake_.deliver(*this, handler_, open, on_grant) ==
+      FrameIntake::Next::more) {
+    read();
+  }
 }
 
 void Connection::flush_soon() {
@@ -212,7 +173,7 @@ void Connection::close(const std::string& reason) {
   socket_.close(ignored);
   handshake_timer_.cancel();
   out_.clear();
-  release_budget();
+  intake_.release();
   handler_.on_closed(*this, reason);
 }
 

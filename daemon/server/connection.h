@@ -20,6 +20,7 @@
 #include <boost/asio.hpp>
 
 #include "bocd/proto/framing.h"
+#include "frame_intake.h"
 #include "link.h"
 #include "peer.h"
 #include "receive_budget.h"
@@ -39,10 +40,6 @@ class Connection final : public Link,
                          public std::enable_shared_from_this<Connection> {
  public:
   using Socket = boost::asio::local::stream_protocol::socket;
-  // Frames up to this size are read without claiming receive budget: each
-  // connection buffers at most about this much beside its claims.
-  static constexpr std::size_t SMALL_FRAME = 64 * 1024;
-
   // `budget` bounds the bytes of large frames being received across
   // connections; it must outlive the connection.
   Connection(Socket socket, FrameHandler& handler, PeerCredentials peer,
@@ -72,19 +69,14 @@ class Connection final : public Link,
  private:
   void read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
-  // Claims budget for a large frame whose header has arrived; false when
-  // reading must wait for the grant (or the connection was closed).
-  bool claim_budget();
-  void release_budget();
   void flush();
 
   Socket socket_;
   FrameHandler& handler_;
   PeerCredentials peer_;
-  proto::FrameBuffer frames_;
+  FrameIntake intake_;
   ConnectionLimits limits_;
   ReceiveBudget& budget_;
-  std::size_t claimed_ = 0;  // budget held for the frame being received
   boost::asio::steady_timer handshake_timer_;
   bool handshaken_ = false;
   std::vector<std::uint8_t> out_;

@@ -20,12 +20,10 @@ RingLink::RingLink(asio::io_context& io, FrameHandler& handler,
       own_wake_(io, own_wake.release()),
       writer_(segment_.from_daemon(), peer_wake_.get()),
       reader_(segment_.to_daemon(), own_wake_.native_handle()),
-      frames_(limits.max_frame_bytes),
+      intake_(limits.max_frame_bytes, budget, 2 * FrameIntake::SMALL_FRAME),
       limits_(limits),
       budget_(budget),
       poller_(poller) {}
-
-RingLink::~RingLink() { release_budget(); }
 
 void RingLink::start() { poller_.activate(shared_from_this()); }
 
@@ -70,73 +68,37 @@ bool RingLink::write_out() {
 }
 
 bool RingLink::read_in() {
-  proto::RingResult r = reader_.read_into(frames_);
+  proto::RingResult r = reader_.read_into(intake_.buffer());
   if (!r.ok()) {
     close(std::string("ring: ") + proto::describe(r.error));
     return true;
   }
   if (r.bytes > 0) reader_.wake_peer_if_parked();
-  for (;;) {
-    std::span<const std::uint8_t> body;
-    switch (frames_.next(body)) {
-      case proto::FrameBuffer::Next::need_more:
-        claim_budget();
-        return r.bytes > 0;
-      case proto::FrameBuffer::Next::oversized:
-        close("frame length exceeds the limit of " +
-              std::to_string(frames_.max_frame_bytes()) + " bytes");
-        return true;
-      case proto::FrameBuffer::Next::empty_frame:
-        close("empty frame");
-        return true;
-      case proto::FrameBuffer::Next::frame:
-        handler_.on_frame(*this, body);
-        if (closed_ || closing_) return true;
-        frames_.pop();
-        if (claimed_ > 0) {
-          release_budget();
-          frames_.trim(2 * SMALL_FRAME);
-        }
-        break;
-    }
-  }
-}
-
-bool RingLink::claim_budget() {
-  std::size_t n = frames_.pending_length();
-  if (n <= SMALL_FRAME || claimed_ > 0) return true;
-  if (n > budget_.limit()) {
-    close("frame of " + std::to_string(n) + " bytes is larger than the "
-          "daemon's budget for frames being received (" +
-          std::to_string(budget_.limit()) + " bytes)");
-    return false;
-  }
-  auto granted = [weak = weak_from_this(), n, &budget = budget_] {
+  auto open = [this] { return !closed_ && !closing_; };
+  auto on_grant = [weak = weak_from_this(), &budget = budget_](std::size_t n) {
     auto self = weak.lock();
     if (!self || self->closed_) {
       budget.release(n);
       return;
     }
-    self->claimed_ = n;
+    self->intake_.granted(n);
     self->waiting_budget_ = false;
     // From a fresh handler: this runs inside another link's release.
     asio::post(self->own_wake_.get_executor(), [self] {
       if (!self->closed_ && !self->active) self->poller_.activate(self);
     });
   };
-  if (!budget_.claim(n, granted)) {
-    // The ring fills and the peer waits: that is the back-pressure.
-    waiting_budget_ = true;
-    return false;
+  switch (intake_.deliver(*this, handler_, open, on_grant)) {
+    case FrameIntake::Next::more:
+      return r.bytes > 0;
+    case FrameIntake::Next::wait:
+      // The ring fills and the peer waits: that is the back-pressure.
+      waiting_budget_ = true;
+      return r.bytes > 0;
+    case FrameIntake::Next::closed:
+      break;
   }
-  claimed_ = n;
   return true;
-}
-
-void RingLink::release_budget() {
-  std::size_t n = claimed_;
-  claimed_ = 0;
-  if (n > 0) budget_.release(n);
 }
 
 bool RingLink::park() {
@@ -179,7 +141,7 @@ void RingLink::close(const std::string& reason) {
   own_wake_.cancel(ignored);
   out_.clear();
   sent_ = 0;
-  release_budget();
+  intake_.release();
   handler_.on_closed(*this, reason);
   // The peer learns it from its socket's end-of-file, after what was in
   // the ring (it drains the ring before it believes the socket).

@@ -32,6 +32,7 @@
 #include "bocd/proto/ring.h"
 #include "bocd/proto/segment.h"
 #include "bocd/proto/unique_fd.h"
+#include "frame_intake.h"
 #include "link.h"
 #include "receive_budget.h"
 
@@ -48,10 +49,6 @@ struct RingLimits {
 class RingLink final : public Link,
                        public std::enable_shared_from_this<RingLink> {
  public:
-  // Frames up to this size are reassembled without claiming receive
-  // budget (as Connection::SMALL_FRAME).
-  static constexpr std::size_t SMALL_FRAME = 64 * 1024;
-
   // `socket`: the link the session handshook on. `own_wake`: the eventfd
   // the daemon parks on (the peer signals it); `peer_wake`: the one the
   // peer parks on. `budget` and `poller` must outlive the link.
@@ -59,7 +56,6 @@ class RingLink final : public Link,
            std::shared_ptr<Link> socket, proto::Segment segment,
            proto::UniqueFd own_wake, proto::UniqueFd peer_wake,
            RingLimits limits, ReceiveBudget& budget, RingPoller& poller);
-  ~RingLink() override;
 
   // Starts serving: a first look at the rings, then parking.
   void start();
@@ -87,10 +83,6 @@ class RingLink final : public Link,
 
  private:
   void wait_for_signal();
-  // Claims budget for a large frame whose header has arrived; false when
-  // reading must wait for the grant.
-  bool claim_budget();
-  void release_budget();
   bool write_out();
   bool read_in();
 
@@ -101,12 +93,11 @@ class RingLink final : public Link,
   boost::asio::posix::stream_descriptor own_wake_;
   proto::RingWriter writer_;  // the from-daemon ring
   proto::RingReader reader_;  // the to-daemon ring
-  proto::FrameBuffer frames_;
+  FrameIntake intake_;
   RingLimits limits_;
   ReceiveBudget& budget_;
   RingPoller& poller_;
-  std::size_t claimed_ = 0;   // budget held for the frame being received
-  bool waiting_budget_ = false;
+  bool waiting_budget_ = false;  // a large frame waits for its claim
   std::vector<std::uint8_t> out_;
   std::size_t sent_ = 0;      // bytes of out_ already in the ring
   bool waiting_ = false;      // an async wait on own_wake_ is pending
