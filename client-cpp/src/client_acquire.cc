@@ -54,7 +54,7 @@ Lease Client::acquire(CownRef cown) {
   return lease;
 }
 
-std::uint64_t Client::acquire_begin(CownRef cown) {
+std::uint64_t Client::acquire_begin(CownRef cown, std::optional<Take> take) {
   not_on_this_io_thread("Client::acquire");
   auto slot = std::make_shared<AcquireSlot>();
   std::uint64_t request;
@@ -65,7 +65,8 @@ std::uint64_t Client::acquire_begin(CownRef cown) {
     acquires_.emplace(request, slot);
   }
   auto guard = std::make_shared<AcquireGuard>(slot, mu_, cv_);
-  submit({cown}, [this, slot, guard](Access& a) {
+  submit({cown}, [this, slot, guard, take = std::move(take)](Access& a) {
+    if (take && on_take(slot, a, *take)) return;  // completes now
     a.defer();
     on_granted(slot, a);
   });
@@ -86,6 +87,26 @@ void Client::on_granted(const std::shared_ptr<AcquireSlot>& slot, Access& a) {
     }
   }
   release(lease, nullptr);  // nobody waits for it any more
+}
+
+// On the IO thread, when the daemon grants a Take request's cown.
+bool Client::on_take(const std::shared_ptr<AcquireSlot>& slot, Access& a,
+                     const Take& take) {
+  const Value& v = a.get(0);
+  if (v.error != Errc::none || !v.refs.empty() ||
+      !v.data.starts_with(take.plain_prefix)) {
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Nobody waits: on_granted releases it unchanged.
+    if (slot->abandoned) return false;
+    slot->granted = true;
+    slot->lease = Lease{a.behavior(), a.cown(0), v, true};
+    cv_.notify_all();
+  }
+  a.mut(0) = take.empty;  // committed when the body returns
+  return true;
 }
 
 Client::Acquired Client::acquire_wait(std::uint64_t request,
@@ -128,7 +149,14 @@ void Client::acquire_cancel(std::uint64_t request) {
     if (!slot->granted || !broken_.empty()) return;  // on_granted releases
     granted = std::move(slot->lease);
   }
-  release(granted, nullptr);
+  if (!granted.taken) return release(granted, nullptr);
+  // The value was taken for a caller that gave up: it goes back, after
+  // whatever was queued on the cown meanwhile.
+  submit({granted.cown}, [value = std::move(granted.value)](Access& a) {
+    a.mut(0) = value.data;
+    a.set_exception(0, value.exception);
+  });
+  channel_->flush_urgent();
 }
 
 void Client::release(const Lease& lease, const Value* update) {

@@ -101,12 +101,16 @@ class Session:
         """Submits a behavior for the worker pool; returns its result cown
         id (0 without one). Payload bytes [code_at, code_at + code_len)
         are its code, named by code_key: a worker is sent a code once."""
-    def acquire_begin(self, id: int) -> int:
-        """Sends an ordered request for the cown; returns its number."""
+    def acquire_begin(self, id: int, take_empty: Optional[bytes] = None
+                      ) -> int:
+        """Sends an ordered request for the cown; returns its number. With
+        `take_empty`, a plain pickle that embeds no cown is taken out,
+        leaving `take_empty`, and the cown released at once."""
     def acquire_wait(self, request: int, timeout: float,
-                     or_pinned: bool) -> tuple[int, Value] | int:
-        """(lease, value) once granted; 0 on timeout; 2 when `or_pinned`
-        and pinned work is queued here. Negative timeout: no bound."""
+                     or_pinned: bool) -> tuple[Optional[int], Value] | int:
+        """(lease, value) once granted, lease None when the value was
+        taken; 0 on timeout; 2 when `or_pinned` and pinned work is queued
+        here. Negative timeout: no bound."""
     def acquire_cancel(self, request: int) -> None:
         """Gives the request up; a grant is let go unchanged."""
     def release(self, behavior: int, id: int, data: Optional[bytes],

@@ -26,6 +26,9 @@ from . import _core, _runtime, _serial
 T = TypeVar("T")
 
 _NOT_OWNER = "The current interpreter does not own this cown"
+# What unwrap() leaves in a cown whose value it takes: None, as release()
+# would commit it.
+_NONE_DATA = _serial.encode(None).data
 
 # Live held handles of this process per cown id; the daemon holds one
 # handle for this session while the count is above zero.
@@ -274,30 +277,43 @@ class _Handle(Generic[T]):
         job (a hold left at the end of the body is released then). It
         deadlocks if the cown is held by a behavior that waits for this
         one, as in bocpy."""
+        self._acquire(None)
+
+    def _acquire(self, take: bytes | None) -> tuple[bytes, bool, int] | None:
+        """acquire(). With `take` (the encoding of None), a plain value is
+        taken out instead and returned as its (data, exc, error), the cown
+        left holding `take` and released at once (not held): the cown's
+        next behavior need not wait for this thread to release it."""
         if self._hold is not None:
-            return
+            return None
         if _runtime.current_behavior() is not None:
             session = _runtime.waiting_session()
             lease, value = wait_for_lease(session, session.acquire_begin(
-                self._id), pump=False)
+                self._id, take), pump=False)
+            if lease is None:
+                return value
             self._hold = _Hold(*value, lease, True, session)
             taken = getattr(_taken, "handles", None)
             if taken is None:
                 taken = _taken.handles = []
             taken.append(self)
-            return
+            return None
         with _holds_lock:
             shared = _main_holds.get(self._id)
             if shared is not None:  # another handle to it holds it
                 self._hold = shared[0]
                 shared[1].append(weakref.ref(self))
-                return
+                return None
         session = _runtime.session()
         lease, value = wait_for_lease(session, session.acquire_begin(
-            self._id), pump=threading.current_thread() is threading.main_thread())
+            self._id, take),
+            pump=threading.current_thread() is threading.main_thread())
+        if lease is None:
+            return value
         self._hold = h = _Hold(*value, lease, True, session)
         with _holds_lock:
             _main_holds[self._id] = (h, [weakref.ref(self)])
+        return None
 
     def release(self) -> None:
         """Commits the held value and hands the cown to its next behavior.
@@ -315,7 +331,14 @@ class _Handle(Generic[T]):
         it instead when it holds a raised exception."""
         held = self._hold is not None
         if not held:
-            self.acquire()
+            taken = self._acquire(_NONE_DATA)
+            if taken is not None:
+                # Taken and released in one step (Client Take).
+                h = _Hold(*taken, None, True)
+                value = h.get()
+                if h.exc and isinstance(value, BaseException):
+                    raise _shown(value)
+                return cast(T, value)
         try:
             value = self.value
             exc = self._hold.exc  # type: ignore[union-attr]
@@ -435,7 +458,7 @@ def _end_hold(ident: int, h: _Hold) -> None:
 
 
 def wait_for_lease(session: Any, request: int, pump: bool
-                   ) -> tuple[int, tuple[bytes, bool, int]]:
+                   ) -> tuple[int | None, tuple[bytes, bool, int]]:
     """Waits for acquire request `request` in slices (so Ctrl-C raises
     here), running this program's pinned work meanwhile when `pump`; on
     any exception the request is given up, a late grant let go."""

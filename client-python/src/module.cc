@@ -379,16 +379,22 @@ class Session {
   }
 
   // An ordered request for the cown; returns its number for acquire_wait.
-  std::uint64_t acquire_begin(std::uint64_t id) {
+  // With `take_empty` (the encoding of None), a plain pickle that embeds
+  // no cown is taken out instead, leaving `take_empty` (Client Take).
+  std::uint64_t acquire_begin(std::uint64_t id,
+                              std::optional<py::bytes> take_empty) {
+    std::optional<Take> take;
+    if (take_empty) take = Take{std::string(*take_empty), "\x80"};
     std::shared_ptr<Client> client = c();
     Client& cl = *client;
     py::gil_scoped_release nogil;
-    return cl.acquire_begin(CownRef{id});
+    return cl.acquire_begin(CownRef{id}, std::move(take));
   }
 
   // Waits up to `timeout` seconds (negative: no bound): (lease behavior
-  // id, value tuple) once granted; else 0 (timed out) or 2 (with
-  // `or_pinned`, pinned work is queued here).
+  // id, value tuple) once granted, the id None when the value was taken
+  // (nothing to release); else 0 (timed out) or 2 (with `or_pinned`,
+  // pinned work is queued here).
   py::object acquire_wait(std::uint64_t request, double timeout,
                           bool or_pinned) {
     std::shared_ptr<Client> client = c();
@@ -405,6 +411,9 @@ class Session {
     }
     switch (got) {
       case Client::Acquired::granted:
+        if (lease.taken) {
+          return py::make_tuple(py::none(), to_python(lease.value));
+        }
         return py::make_tuple(lease.behavior, to_python(lease.value));
       case Client::Acquired::pinned: return py::int_(2);
       case Client::Acquired::timeout: break;
@@ -778,7 +787,8 @@ PYBIND11_MODULE(_core, m) {
            py::arg("with_result"), py::arg("parent"), py::arg("refs"),
            py::arg("blobs"), py::arg("code_at") = 0, py::arg("code_len") = 0,
            py::arg("code_key") = 0)
-      .def("acquire_begin", &Session::acquire_begin)
+      .def("acquire_begin", &Session::acquire_begin, py::arg("id"),
+           py::arg("take_empty") = py::none())
       .def("acquire_wait", &Session::acquire_wait)
       .def("acquire_cancel", &Session::acquire_cancel)
       .def("release", &Session::release)

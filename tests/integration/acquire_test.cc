@@ -1,7 +1,8 @@
 // Holding a cown from outside a behavior, in steps (acquire_begin,
 // acquire_wait, acquire_cancel), against the real daemon: a wait in slices
-// sees the grant, a cancelled request never leaves the cown held, a
-// pinned body on the pumping thread may acquire, refusals are errors.
+// sees the grant, a cancelled request never leaves the cown held, a take
+// releases at once and loses nothing when cancelled, a pinned body on the
+// pumping thread may acquire, refusals are errors.
 #include <chrono>
 #include <future>
 #include <string>
@@ -68,6 +69,62 @@ TEST(Acquire, CancelledRequestReleasesItsGrantUnchanged) {
   EXPECT_EQ(c.read(x).data, "a") << "the late grant was let go";
   c.acquire_cancel(unwaited);
   EXPECT_EQ(c.read(y).data, "y") << "the unwaited grant was let go";
+  c.wait();
+}
+
+// A Take whose plain values start with "P" and leave "E".
+client::Take take() { return client::Take{"E", "P"}; }
+
+TEST(Acquire, TakeTakesAPlainValueAndReleasesTheCownAtOnce) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef x = c.create("Pvalue");
+  std::uint64_t request = c.acquire_begin(x, take());
+  Lease got;
+  ASSERT_EQ(c.acquire_wait(request, GUARD, got), Acquired::granted);
+  EXPECT_TRUE(got.taken);
+  EXPECT_EQ(got.value.data, "Pvalue");
+  // Nothing to release: the next request is served at once.
+  EXPECT_EQ(c.read(x).data, "E");
+  c.wait();
+}
+
+TEST(Acquire, TakeHoldsAValueThatIsNotPlainUntilItsRelease) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef other = c.create("o");
+  CownRef x = c.create("zzz");
+  std::uint64_t refs[] = {other.id};
+  CownRef y = c.create("Pref", refs);
+  std::uint64_t request = c.acquire_begin(x, take());
+  Lease got;
+  ASSERT_EQ(c.acquire_wait(request, GUARD, got), Acquired::granted);
+  EXPECT_FALSE(got.taken) << "its bytes are not plain";
+  EXPECT_EQ(got.value.data, "zzz");
+  c.release(got, nullptr);
+  EXPECT_EQ(c.read(x).data, "zzz");
+
+  request = c.acquire_begin(y, take());
+  ASSERT_EQ(c.acquire_wait(request, GUARD, got), Acquired::granted);
+  EXPECT_FALSE(got.taken) << "it embeds a cown";
+  c.release(got, nullptr);
+  EXPECT_EQ(c.read(y).data, "Pref");
+  c.wait();
+}
+
+TEST(Acquire, CancelledTakePutsTheTakenValueBack) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef x = c.create("a");
+  Lease first = hold(c, x);
+  std::uint64_t request = c.acquire_begin(x, take());
+  client::Value update{"Pv", false, client::Errc::none};
+  c.release(first, &update);
+  // Ordered after the take, which ran on the IO thread without waiting for
+  // this caller.
+  EXPECT_EQ(c.read(x).data, "E");
+  c.acquire_cancel(request);
+  EXPECT_EQ(c.read(x).data, "Pv") << "the caller gave up: the value is back";
   c.wait();
 }
 

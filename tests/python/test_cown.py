@@ -139,6 +139,42 @@ def test_unwrap_takes_the_value():
     assert c.unwrap() == 6
 
 
+def test_unwrap_of_every_kind_of_value_leaves_none():
+    """unwrap takes a plain value out in one step; a value that embeds
+    cowns, lives in shared memory or is a raised exception is held and
+    released as before. Each comes out whole and leaves None."""
+    import numpy as np
+
+    inner = Cown("inner")
+    kinds = {
+        "plain": [1, "two", 3.0],
+        "embeds a cown": {"c": inner},
+        "big array": np.arange(200_000, dtype=np.int64),
+    }
+    for name, value in kinds.items():
+        c = Cown(value)
+        got = c.unwrap()
+        if name == "big array":
+            assert np.array_equal(got, value), name
+        elif name == "embeds a cown":
+            assert got["c"] == inner
+            assert got["c"].unwrap() == "inner", "the embedded cown lives"
+        else:
+            assert got == value, name
+        assert c.unwrap() is None, name
+
+    boom = Cown(0)
+
+    @when(boom)
+    def fails(boom):
+        raise ValueError("from the body")
+
+    settle()
+    with pytest.raises(ValueError, match="from the body"):
+        fails.unwrap()
+    assert fails.unwrap() is None
+
+
 def test_unwrap_needs_only_that_cown(fifo):
     """Row 12: unwrap waits for its own cown, not for global quiescence."""
     gate, started = fifo("gate"), fifo("started")

@@ -186,6 +186,21 @@ struct Lease {
   std::uint64_t behavior = 0;  // the daemon's id for the holding request
   CownRef cown;
   Value value;
+  // Granted to a Take request (acquire_begin): `value` was taken out and
+  // the cown released already; there is nothing to release().
+  bool taken = false;
+};
+
+// For acquire_begin(): a holder that only takes the value out. A granted
+// value that is plain (no daemon error, no embedded cowns, and its bytes
+// start with `plain_prefix`) is replaced by `empty` and the cown released
+// at once, from the IO thread, so the cown's next behavior does not wait
+// for the taker to wake up and release it. Any other value is held as an
+// acquire holds it. The caller knows which values need no more than
+// their bytes (the prefix of its own plain encoding).
+struct Take {
+  std::string empty;
+  std::string plain_prefix;
 };
 
 // What a program's pool behaviors need of their workers (proto
@@ -330,8 +345,11 @@ class Client {
   // here. Throws Error if the daemon refused the request (an unknown
   // cown), ConnectionError once the connection is lost. Both from the
   // threads acquire() allows.
+  // With `take`, a plain value is taken (Take, Lease::taken); a request
+  // cancelled after its value was taken puts the value back.
   enum class Acquired { granted, pinned, timeout };
-  std::uint64_t acquire_begin(CownRef cown);
+  std::uint64_t acquire_begin(CownRef cown,
+                              std::optional<Take> take = std::nullopt);
   Acquired acquire_wait(std::uint64_t request, std::chrono::milliseconds timeout,
                         Lease& out, bool or_pinned = false);
   // Gives up request `request` (an interrupted wait): a grant already made
@@ -668,6 +686,10 @@ class Client {
   struct AcquireGuard;  // the body's: tells the waiter it was dropped unrun
   std::unordered_map<std::uint64_t, std::shared_ptr<AcquireSlot>> acquires_;
   void on_granted(const std::shared_ptr<AcquireSlot>& slot, Access& a);
+  // A Take request's grant: takes a plain value (true) or leaves it for
+  // on_granted (false).
+  bool on_take(const std::shared_ptr<AcquireSlot>& slot, Access& a,
+               const Take& take);
   void not_on_this_io_thread(const char* what) const;
 
   // Mail requests awaiting their MailReply (or Error), by request.
