@@ -63,6 +63,37 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+// The text format's message (%*): one line whatever the message holds.
+// Messages name what peers chose (a program's name, a path); a newline
+// there must not start a line that looks like the daemon's own. Control
+// characters are shown escaped (\n, \t, \r, \xNN); JSON lines escape
+// them already.
+class OneLineMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    static constexpr char HEX[] = "0123456789abcdef";
+    for (char ch : msg.payload) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c >= 0x20 && c != 0x7f) {
+        dest.push_back(ch);
+        continue;
+      }
+      const char* named = c == '\n' ? "\\n" : c == '\t' ? "\\t"
+                          : c == '\r' ? "\\r" : nullptr;
+      if (named != nullptr) {
+        dest.append(named, named + 2);
+      } else {
+        const char esc[] = {'\\', 'x', HEX[c >> 4], HEX[c & 15]};
+        dest.append(esc, esc + 4);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<OneLineMessage>();
+  }
+};
+
 spdlog::sink_ptr make_sink(const LogConfig& config) {
   spdlog::sink_ptr sink;
   if (config.file.empty()) {
@@ -74,7 +105,10 @@ spdlog::sink_ptr make_sink(const LogConfig& config) {
   if (config.format == "json") {
     sink->set_formatter(std::make_unique<JsonFormatter>());
   } else {
-    sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+    auto text = std::make_unique<spdlog::pattern_formatter>();
+    text->add_flag<OneLineMessage>('*').set_pattern(
+        "%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %*");
+    sink->set_formatter(std::move(text));
   }
   return sink;
 }

@@ -236,6 +236,26 @@ TEST(Cli, JsonEscapesAnyProgramName) {
   EXPECT_TRUE(named) << "the connect line names the program: " << d.log();
 }
 
+// The text log is one line per event: a program that puts a newline in
+// its name cannot start a line of its own that reads like the daemon's.
+TEST(Cli, TextLogShowsControlCharactersOfAProgramNameEscaped) {
+  const std::string forged = "2026-01-01T00:00:00.000 info [server] forged";
+  DaemonProcess d;
+  {
+    client::Client c({d.socket(), "evil\n" + forged + "\x01"});
+    c.wait();
+  }
+  std::istringstream lines(d.log());
+  bool named = false;
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_NE(line.rfind(forged, 0), 0u) << "a forged line: " << d.log();
+    named |= line.find("program 'evil\\n" + forged + "\\x01'") !=
+             std::string::npos;
+  }
+  EXPECT_TRUE(named) << "the connect line shows the name escaped: "
+                     << d.log();
+}
+
 TEST(Cli, SighupReopensTheLogFileAfterRotation) {
   DaemonProcess d;
   std::string log = d.dir() + "/bocd.log";
