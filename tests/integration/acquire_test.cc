@@ -75,13 +75,19 @@ TEST(Acquire, CancelledRequestReleasesItsGrantUnchanged) {
 // A Take whose plain values start with "P" and leave "E".
 client::Take take() { return client::Take{"E", "P"}; }
 
+// The grant of a Take request on `x`.
+Lease take_granted(Client& c, CownRef x) {
+  std::uint64_t request = c.acquire_begin(x, take());
+  Lease got;
+  EXPECT_EQ(c.acquire_wait(request, GUARD, got), Acquired::granted);
+  return got;
+}
+
 TEST(Acquire, TakeTakesAPlainValueAndReleasesTheCownAtOnce) {
   DaemonProcess d;
   Client c({d.socket()});
   CownRef x = c.create("Pvalue");
-  std::uint64_t request = c.acquire_begin(x, take());
-  Lease got;
-  ASSERT_EQ(c.acquire_wait(request, GUARD, got), Acquired::granted);
+  Lease got = take_granted(c, x);
   EXPECT_TRUE(got.taken);
   EXPECT_EQ(got.value.data, "Pvalue");
   // Nothing to release: the next request is served at once.
@@ -96,16 +102,13 @@ TEST(Acquire, TakeHoldsAValueThatIsNotPlainUntilItsRelease) {
   CownRef x = c.create("zzz");
   std::uint64_t refs[] = {other.id};
   CownRef y = c.create("Pref", refs);
-  std::uint64_t request = c.acquire_begin(x, take());
-  Lease got;
-  ASSERT_EQ(c.acquire_wait(request, GUARD, got), Acquired::granted);
+  Lease got = take_granted(c, x);
   EXPECT_FALSE(got.taken) << "its bytes are not plain";
   EXPECT_EQ(got.value.data, "zzz");
   c.release(got, nullptr);
   EXPECT_EQ(c.read(x).data, "zzz");
 
-  request = c.acquire_begin(y, take());
-  ASSERT_EQ(c.acquire_wait(request, GUARD, got), Acquired::granted);
+  got = take_granted(c, y);
   EXPECT_FALSE(got.taken) << "it embeds a cown";
   c.release(got, nullptr);
   EXPECT_EQ(c.read(y).data, "Pref");
