@@ -44,6 +44,18 @@ def sum_rows(src: Any, out: Any) -> None:
 def buffer_span(obj: Any) -> tuple[int, int]:
     """(address, length) of an object's contiguous buffer."""
 
+def plain_setup(plain: dict[Any, tuple[bytes, list[int], int, int]],
+                handle_type: type, cown_type: type, pinned: dict[int, Any],
+                counts: dict[int, int], runtime: Any) -> None:
+    """Gives when_plain the objects of bocd's Python side it reads: the
+    plain-code cache, the handle classes, the pinned cowns, the held
+    handle counts and the bocd._runtime module."""
+
+def when_plain(fn: Any, cowns: tuple[Any, ...]) -> Any:
+    """Schedules a plain behavior over single cowns and returns its result
+    cown; None when the call is not of that shape or state (the Python path
+    then takes it)."""
+
 MEMORY_CAP: int  # the daemon error code of a value past the byte cap
 SESSION_FIELDS: tuple[str, ...]  # a status session record's field names
 Value = tuple[bytes, bool, int]  # (data, exception flag, daemon error code)

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 R = TypeVar("R")
 
-from . import _body, _cown, _runtime, _serial
+from . import _body, _core, _cown, _runtime, _serial
 from ._cown import Cown, CownCapsule, _Handle, _register
 
 _CO_ASYNC = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | \
@@ -200,27 +200,34 @@ def _closure_values(fn: types.FunctionType) -> tuple[Any, ...] | None:
 
 
 # Per code object whose parameters are exactly its cowns (no defaults,
-# captures or keyword-only parameters): its prefix and embedded cown ids.
-# Such a behavior travels as the prefix, then nothing for one cown or b"P"
-# and its ids in parameter order: no call record to pickle or to load.
-_plain: dict[types.CodeType, tuple[bytes, list[int]]] = {}
+# captures or keyword-only parameters): its prefix, embedded cown ids, and
+# the code blob's length and key as _submit passes them. Such a behavior
+# travels as the prefix, then nothing for one cown or b"P" and its ids in
+# parameter order: no call record to pickle or to load. _core.when_plain
+# reads this dict: it schedules such a behavior without Python steps once
+# its code is here (its first call goes through _plain_call).
+_plain: dict[types.CodeType, tuple[bytes, list[int], int, int]] = {}
 _PLAIN_FLAGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 
 
-def _plain_prefix(fn: types.FunctionType) -> tuple[bytes, list[int]] | None:
-    """`fn`'s prefix if `fn` is plain (see ``_plain``), else None."""
+def _plain_prefix(fn: types.FunctionType
+                  ) -> tuple[bytes, list[int], int, int] | None:
+    """`fn`'s entry in ``_plain`` if `fn` is plain, else None."""
     code = fn.__code__
     if code.co_kwonlyargcount or code.co_flags & _PLAIN_FLAGS:
         return None
-    _plain[code] = cached = _prefix(fn)
+    prefix, refs = _prefix(fn)
+    (n,) = struct.unpack_from("<I", prefix)
+    _plain[code] = cached = (prefix, refs, n,
+                             int.from_bytes(prefix[4:12], "little"))
     return cached
 
 
 def _plain_call(fn: Any, args: Sequence[Any]) -> Cown[Any] | None:
     """Schedules a plain behavior (see ``_plain``) over single cowns, in a
-    program with no pinned cowns, in as few steps as possible: a program
-    schedules every behavior itself, so this is its share of each one's
-    cost. None when the call is not of that shape (``_schedule`` then)."""
+    program with no pinned cowns; what _core.when_plain does once the code
+    is cached, and what it declines (a nested @when, before start()). None
+    when the call is not of that shape (``_schedule`` then)."""
     if (type(fn) is not types.FunctionType or fn.__defaults__ is not None
             or fn.__closure__ is not None or fn.__kwdefaults__ is not None
             or _cown._pinned):
@@ -316,11 +323,19 @@ def _schedule_general(fn: Any, args: Sequence[Any], extras: list[Any] | None,
     return _submit(flat, prefix, code_refs, call)
 
 
+_core.plain_setup(_plain, _Handle, Cown, _cown._pinned, _cown._counts,
+                  _runtime)
+_when_plain = _core.when_plain
+
+
 def when(*cowns: Any) -> Callable[[Callable[..., R]], Cown[R]]:
     """Schedules the decorated function as a behavior over `cowns` at once
     and binds its name to the result cown. Each argument is a cown (one
     parameter) or a list/tuple of cowns (one list parameter)."""
     def decorator(fn: Callable[..., R]) -> Cown[R]:
+        result = _when_plain(fn, cowns)
+        if result is not None:
+            return result
         result = _plain_call(fn, cowns)
         if result is not None:
             return result

@@ -23,6 +23,7 @@
 #include "bocd/client/blob.h"
 #include "bocd/client/client.h"
 #include "matrix_rows.h"
+#include "plain_when.h"
 
 namespace py = pybind11;
 using namespace bocd::client;
@@ -364,6 +365,21 @@ class Session {
         .id;
   }
 
+  // plain_when.cc's submit: submit() without its conversions.
+  std::uint64_t submit_plain(std::span<const CownRef> cowns,
+                             std::string_view payload,
+                             std::span<const std::uint64_t> refs,
+                             std::uint32_t code_len, std::uint64_t code_key) {
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
+    if (cl.needs_room()) make_room(cl);
+    py::gil_scoped_release nogil;
+    return cl
+        .submit_to_workers(cowns, payload, true, 0, refs, {},
+                           CodePart{20, code_len, code_key})
+        .id;
+  }
+
   // The program holds its submits near its limit of behaviors in flight:
   // waits for room in slices, so that Ctrl-C raises here.
   static void make_room(Client& cl) {
@@ -700,6 +716,14 @@ std::pair<std::uintptr_t, std::size_t> buffer_span(py::handle obj) {
 
 }  // namespace
 
+std::uint64_t submit_plain(py::handle session, std::span<const CownRef> cowns,
+                           std::string_view payload,
+                           std::span<const std::uint64_t> refs,
+                           std::uint32_t code_len, std::uint64_t code_key) {
+  return session.cast<Session&>().submit_plain(cowns, payload, refs, code_len,
+                                               code_key);
+}
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "bocd's binding of the C++ client: sessions, cown ids, bytes.";
   // The daemon error code of a value refused by the program's byte cap
@@ -749,6 +773,7 @@ PYBIND11_MODULE(_core, m) {
                                1, {b.size()}, {1}, false);
       });
   register_matrix_rows(m);
+  register_plain_when(m);
   m.def("buffer_span", &buffer_span, py::arg("obj"),
         "(address, length) of a contiguous buffer.");
 

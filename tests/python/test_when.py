@@ -128,6 +128,59 @@ def test_cowns_reach_parameters_in_when_order():
     assert outer[4].unwrap() == (1, 4, 3)
 
 
+def test_plain_behavior_in_a_loop_is_scheduled_by_the_fast_path():
+    # A @when in a loop makes a new function each time, with one code: the
+    # first goes the Python way and caches the code, the rest are whole
+    # in _core.when_plain, which must keep each parameter's own cown.
+    from bocd import _core, _runtime
+
+    cs = [Cown(i) for i in range(4)]
+    before = _runtime.scheduled()
+    results = []
+    for i in range(3):
+
+        @when(cs[3], cs[i])
+        def f(a, b):
+            return a.value * 10 + b.value
+
+        results.append(f)
+
+    def g(a, b):
+        return a.value * 10 + b.value
+
+    direct = _core.when_plain(g, (cs[1], cs[3]))
+    assert direct is None  # g's code is not cached yet: Python's turn
+    g2 = when(cs[1], cs[3])(g)
+    direct = _core.when_plain(g, (cs[2], cs[0]))
+    assert isinstance(direct, Cown)
+    assert _runtime.scheduled() - before == 5
+    settle()
+    assert [r.unwrap() for r in results] == [30, 31, 32]
+    assert g2.unwrap() == 13
+    assert direct.unwrap() == 20
+
+
+def test_fast_path_declines_what_is_not_plain():
+    from bocd import _core
+
+    c = Cown(1)
+
+    def plain(x):
+        return x.value
+
+    when(c)(plain)  # caches its code
+    def with_default(x, y=1):
+        return x.value
+
+    assert _core.when_plain(plain, (c,)) is not None
+    assert _core.when_plain(plain, ([c],)) is None  # a group
+    assert _core.when_plain(plain, (c, c)) is None  # too many cowns
+    assert _core.when_plain(plain, (1,)) is None  # not a cown
+    assert _core.when_plain(with_default, (c,)) is None
+    assert _core.when_plain(print, (c,)) is None
+    settle()
+
+
 def test_duplicate_cowns_alias_one_value():
     a, b = Cown(1), Cown(2)
 
