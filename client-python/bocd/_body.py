@@ -167,7 +167,8 @@ def _resolve(key: bytes, blob: bytes) -> types.FunctionType:
     return t
 
 
-def _function(payload: bytes, kept: Kept = None
+def _function(payload: bytes, code_held: bool = False,
+              code_keep: bool = False
               ) -> tuple[types.FunctionType, Any, Any]:
     """The behavior's function and arguments from a payload: the code
     blob's length and digest, the blob (left out when the daemon knows
@@ -176,16 +177,15 @@ def _function(payload: bytes, kept: Kept = None
     cown (shape None), else b"P" and its ids in order."""
     (n,) = struct.unpack_from("<I", payload)
     key = payload[4:20]
-    held = kept is not None and kept[4]
-    at = 20 if held else 20 + n  # where what follows the code starts
+    at = 20 if code_held else 20 + n  # where what follows the code starts
     t = _code.get(key)
     if t is None:
-        if held:
+        if code_held:
             raise BehaviorResolveError(
                 f"behavior not run: the daemon left out code {key.hex()} "
                 "as kept by this worker, which does not keep it")
         t = _resolve(key, payload[20:20 + n])
-    if kept is not None and kept[5]:
+    if code_keep:
         _code.keep(key)
     tail = len(payload) - at
     if tail == 0:  # a plain behavior over one cown
@@ -345,9 +345,16 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     if _cown._drops:
         _cown.flush_drops()  # the previous behavior's completion is out
     try:
-        if len(ids) == 1 and not _cown._pinned:
-            return _run_one(behavior, session, payload, ids[0], values[0],
-                            has_result, kept)
+        if len(ids) == 1 and (kept is None or not (
+                kept[2] or kept[3] or kept[6])) and not _cown._pinned:
+            data, exc, error = values[0]
+            if kept is None:
+                return _run_one(behavior, session, payload, ids[0], data,
+                                exc, error, has_result, 0, False, False,
+                                False)
+            return _run_one(behavior, session, payload, ids[0], data, exc,
+                            error, has_result, kept[0][0], kept[1][0],
+                            kept[4], kept[5])
         updates, result, _, dropped = _run(behavior, session, payload, ids,
                                            values, has_result, kept)
         return updates, result, dropped
@@ -355,6 +362,37 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         return _failed(e, ids, kept)
     finally:
         _runtime._tls.behavior = None
+
+
+def run_one(behavior: int, session: int, payload: bytes, ident: int,
+            data: bytes, exc: bool, error: int, has_result: bool,
+            version: int, held: bool, code_held: bool,
+            code_keep: bool) -> Outcome:
+    """run() for a dispatch over one cown that drops nothing kept first,
+    its kept-value parts given flat (the client calls this instead of
+    run() for such a dispatch: no tuples to build and unpack)."""
+    if _cown._drops:
+        _cown.flush_drops()  # the previous behavior's completion is out
+    try:
+        if not _cown._pinned:
+            return _run_one(behavior, session, payload, ident, data, exc,
+                            error, has_result, version, held, code_held,
+                            code_keep)
+    except BaseException as e:
+        return _failed(e, (ident,), _kept_of(version, held, code_held,
+                                             code_keep))
+    finally:
+        _runtime._tls.behavior = None
+    return run(behavior, session, payload, (ident,), ((data, exc, error),),
+               has_result, _kept_of(version, held, code_held, code_keep))
+
+
+def _kept_of(version: int, held: bool, code_held: bool,
+             code_keep: bool) -> Kept:
+    """The Kept tuple of a one-cown dispatch that drops nothing first."""
+    if not (version or held or code_held or code_keep):
+        return None
+    return ((version,), (held,), (), False, code_held, code_keep, ())
 
 
 class PinnedRun:
@@ -441,7 +479,8 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
                      else None)
     try:
         try:
-            fn, shape, extras = _function(payload, kept)
+            fn, shape, extras = (_function(payload) if kept is None else
+                                 _function(payload, kept[4], kept[5]))
             if shape is None:
                 args = [params[i] for i in ids]
             elif len(shape) == 1 and type(shape[0]) is int:
@@ -528,14 +567,15 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
 
 
 def _run_one(behavior: int, session: int, payload: bytes, ident: int,
-             value: tuple[bytes, bool, int], has_result: bool,
-             kept: Kept) -> Outcome:
-    """_run for a worker's commonest dispatch, a behavior over one cown:
-    the same steps and outcome with one slot, without _run's per-slot
-    lists and calls (a worker's share of a tiny behavior's cost is mostly
-    these steps). Its parts follow _run's; see the comments there."""
-    if kept is not None and (kept[2] or kept[3] or kept[6]):
-        _forget(kept)
+             data: bytes, exc: bool, error: int, has_result: bool,
+             version: int, held: bool, code_held: bool,
+             code_keep: bool) -> Outcome:
+    """_run for a worker's commonest dispatch, a behavior over one cown
+    that drops nothing kept first: the same steps and outcome with one
+    slot, without _run's per-slot lists and calls (a worker's share of a
+    tiny behavior's cost is mostly these steps). The kept-value parts come
+    flat (version 0 and False: not kept). Its parts follow _run's; see the
+    comments there."""
     _runtime._tls.behavior = (behavior, session)
     borrowed: list[Any] = []
     _cown._borrowed.handles = borrowed
@@ -545,20 +585,18 @@ def _run_one(behavior: int, session: int, payload: bytes, ident: int,
     cap._id = ident
     cap._held = False
     in_program = not _runtime._is_worker
-    version = kept[0][0] if kept is not None else 0
-    if kept is not None and kept[1][0]:
+    if held:
         hold = _held(ident, version, in_program)
         entry = _kept[ident]
         data, exc, error = entry.data, entry.exc, entry.error  # type: ignore[assignment]
         entry = None  # type: ignore[assignment]
     else:
-        data, exc, error = value
         hold = _Hold(data, exc, error, None, in_program)
     cap._hold = hold
     orig = (data, bool(exc)) if data is not None and not error else None
     try:
         try:
-            fn, shape, extras = _function(payload, kept)
+            fn, shape, extras = _function(payload, code_held, code_keep)
             if shape is None or (len(shape) == 1 and type(shape[0]) is int):
                 out, exc = fn(cap, *extras), False
             else:

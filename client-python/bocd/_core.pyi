@@ -83,9 +83,12 @@ class Session:
                  body: Optional[Body] = None, stall_ms: int = 1,
                  on_unhandled: Optional[Callable[[int, Value], None]] = None,
                  environment: Optional[dict[str, Any]] = None,
-                 keep_values: int = 0) -> None:
+                 keep_values: int = 0,
+                 body_one: Optional[Callable[..., Any]] = None) -> None:
         """`keep_values`: a worker's budget of kept values, in bytes of
-        their stored form (0: it keeps none)."""
+        their stored form (0: it keeps none). `body_one`: what runs a
+        dispatch over one cown that drops nothing kept first, instead of
+        `body`, with its parts flat (bocd._body.run_one's arguments)."""
     @property
     def session_id(self) -> int:
         """This session's id on the daemon (status records name it)."""
