@@ -51,6 +51,12 @@ def plain_setup(plain: dict[Any, tuple[bytes, list[int], int, int]],
     plain-code cache, the handle classes, the pinned cowns, the held
     handle counts and the bocd._runtime module."""
 
+def submit_behavior(session: "Session", cowns: list[int], payload: bytes,
+                    parent: int, refs: list[int], blobs: list[str],
+                    code_len: int, code_key: int) -> int:
+    """``session.submit(cowns, payload, True, parent, refs, blobs, 20,
+    code_len, code_key)``: the result cown's id."""
+
 def when_plain(fn: Any, cowns: tuple[Any, ...]) -> Any:
     """Schedules a plain behavior over single cowns and returns its result
     cown; None when the call is not of that shape or state (the Python path

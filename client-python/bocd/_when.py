@@ -199,13 +199,15 @@ def _closure_values(fn: types.FunctionType) -> tuple[Any, ...] | None:
     return tuple(out)
 
 
-# Per code object whose parameters are exactly its cowns (no defaults,
-# captures or keyword-only parameters): its prefix, embedded cown ids, and
-# the code blob's length and key as _submit passes them. Such a behavior
-# travels as the prefix, then nothing for one cown or b"P" and its ids in
-# parameter order: no call record to pickle or to load. _core.when_plain
-# reads this dict: it schedules such a behavior without Python steps once
-# its code is here (its first call goes through _plain_call).
+# Per code object with no keyword-only parameters, *args or **kwargs: its
+# prefix, embedded cown ids, and the code blob's length and key as _submit
+# passes them. A behavior whose parameters are exactly its cowns (plain:
+# no defaults, captures or closure) travels as the prefix, then nothing for
+# one cown or b"P" and its ids in parameter order: no call record to
+# pickle or to load. _core.when_plain reads this dict: once a code is here
+# (its first call goes through _plain_call or _schedule_general), it
+# schedules a plain behavior, or one whose parameters after its cowns are
+# scalar defaults (with their call record), without Python steps.
 _plain: dict[types.CodeType, tuple[bytes, list[int], int, int]] = {}
 _PLAIN_FLAGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 
@@ -273,13 +275,13 @@ def _submit(flat: list[int], prefix: bytes, code_refs: list[int],
     (n,) = struct.unpack_from("<I", prefix)
     code_key = int.from_bytes(prefix[4:12], "little") if n else 0
     if call is None:
-        ident = session.submit(flat, prefix, True, parent, code_refs, _NONE,
-                               20, n, code_key)
+        ident = _submit_behavior(session, flat, prefix, parent, code_refs,
+                                 _NONE, n, code_key)
     else:
         try:
-            ident = session.submit(flat, prefix + call.data, True, parent,
-                                   call.refs + code_refs, call.blobs,
-                                   20, n, code_key)
+            ident = _submit_behavior(session, flat, prefix + call.data,
+                                     parent, call.refs + code_refs,
+                                     call.blobs, n, code_key)
         except BaseException:
             call.discard()
             raise
@@ -295,6 +297,9 @@ def _submit(flat: list[int], prefix: bytes, code_refs: list[int],
 
 
 _new_cown = Cown.__new__
+# Session.submit with a result cown and the code at offset 20, reading its
+# lists without pybind11's casters.
+_submit_behavior = _core.submit_behavior
 _NONE: list[Any] = []  # read, never changed
 
 
@@ -310,6 +315,8 @@ def _schedule_general(fn: Any, args: Sequence[Any], extras: list[Any] | None,
         prefix, code_refs = _local_prefix(fn), []
     else:
         prefix, code_refs = _prefix(fn)
+        if fn.__code__ not in _plain:  # for _core.when_plain's next call
+            _plain_prefix(fn)
     if extras is None:  # @when: validate counts and capture bare names
         extras = _bare_captures(fn, len(args), frame)
     shape, flat = _shape(args)

@@ -419,17 +419,19 @@ class Session {
         .id;
   }
 
-  // plain_when.cc's submit: submit() without its conversions.
+  // plain_when.cc's submits: submit() without its conversions, with a
+  // result cown and the code at offset 20.
   std::uint64_t submit_plain(std::span<const CownRef> cowns,
-                             std::string_view payload,
+                             std::string_view payload, std::uint64_t parent,
                              std::span<const std::uint64_t> refs,
+                             std::span<const std::string> blobs,
                              std::uint32_t code_len, std::uint64_t code_key) {
     std::shared_ptr<Client> client = c();
     Client& cl = *client;
-    if (cl.needs_room()) make_room(cl);
+    if (parent == 0 && cl.needs_room()) make_room(cl);
     py::gil_scoped_release nogil;
     return cl
-        .submit_to_workers(cowns, payload, true, 0, refs, {},
+        .submit_to_workers(cowns, payload, true, parent, refs, blobs,
                            CodePart{20, code_len, code_key})
         .id;
   }
@@ -772,11 +774,12 @@ std::pair<std::uintptr_t, std::size_t> buffer_span(py::handle obj) {
 }  // namespace
 
 std::uint64_t submit_plain(py::handle session, std::span<const CownRef> cowns,
-                           std::string_view payload,
+                           std::string_view payload, std::uint64_t parent,
                            std::span<const std::uint64_t> refs,
+                           std::span<const std::string> blobs,
                            std::uint32_t code_len, std::uint64_t code_key) {
-  return session.cast<Session&>().submit_plain(cowns, payload, refs, code_len,
-                                               code_key);
+  return session.cast<Session&>().submit_plain(cowns, payload, parent, refs,
+                                               blobs, code_len, code_key);
 }
 
 PYBIND11_MODULE(_core, m) {

@@ -3,10 +3,13 @@
 // A program schedules every behavior itself, so its share of a tiny
 // behavior's cost is this path; in Python it was some thirty bytecode-level
 // steps (attribute reads, a struct pack, a pybind11 call converting lists)
-// per @when. Here the same checks read the objects through the C API. The
+// per @when. Here the same checks read the objects through the C API (and
+// a function whose parameters after its cowns are scalar defaults, as in
+// `def transfer(a, b, amount=amount)`, gets its call record here too). The
 // Python side keeps everything else: it fills the cache this reads (so the
 // first call of each code object, and every call this declines, goes the
 // Python way), and it owns the handle classes this only instantiates.
+// submit_behavior is the general path's submit, with the same shortcuts.
 #include "plain_when.h"
 
 #include <Python.h>
@@ -39,6 +42,9 @@ struct State {
   PyObject* s_up;
   PyObject* s_session;
   PyObject* s_scheduled;
+  PyObject* dumps;        // pickle.dumps
+  PyObject* protocol;     // 5, as bocd._serial pickles
+  Py_ssize_t stream_max;  // bocd._serial.STREAM_MAX: longer goes to blobs
 };
 
 State* state = nullptr;
@@ -70,6 +76,11 @@ void plain_setup(py::dict plain, py::type handle_type, py::type cown_type,
   s->s_up = interned("_up");
   s->s_session = interned("_session");
   s->s_scheduled = interned("_scheduled");
+  auto pickle = py::module_::import("pickle");
+  s->dumps = py::object(pickle.attr("dumps")).release().ptr();
+  s->protocol = py::int_(5).release().ptr();
+  s->stream_max =
+      py::module_::import("bocd._serial").attr("STREAM_MAX").cast<Py_ssize_t>();
   state = s;  // the GIL is held: no other thread reads it meanwhile
 }
 
@@ -107,18 +118,56 @@ void put_u64(std::string& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
 }
 
+// Whether every default is a scalar the C pickler writes alone
+// (bocd._serial._SCALARS): no cown handles, blobs or classes in them.
+bool scalars(PyObject* defaults) {
+  for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(defaults); ++i) {
+    PyObject* d = PyTuple_GET_ITEM(defaults, i);
+    if (!(d == Py_None || PyBool_Check(d) || PyLong_CheckExact(d) ||
+          PyFloat_CheckExact(d) || PyUnicode_CheckExact(d) ||
+          PyBytes_CheckExact(d) || PyComplex_CheckExact(d))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The call record bocd._when._schedule_general sends for a function whose
+// parameters are its cowns and then its defaults: (shape, extras,
+// defaults, kwdefaults, closure) pickled, with the cowns' ids as the
+// shape and nothing else but the defaults. None when it would be long
+// enough to go to blobs (the Python path then takes the call).
+py::object call_record(const State& s, const std::vector<CownRef>& set,
+                       PyObject* defaults) {
+  auto shape = py::reinterpret_steal<py::object>(
+      checked(PyList_New(static_cast<Py_ssize_t>(set.size()))));
+  for (std::size_t i = 0; i < set.size(); ++i) {
+    PyList_SET_ITEM(shape.ptr(), static_cast<Py_ssize_t>(i),
+                    checked(PyLong_FromUnsignedLongLong(set[i].id)));
+  }
+  auto extras = py::reinterpret_steal<py::object>(checked(PyList_New(0)));
+  auto record = py::reinterpret_steal<py::object>(checked(PyTuple_Pack(
+      5, shape.ptr(), extras.ptr(), defaults, Py_None, Py_None)));
+  auto data = py::reinterpret_steal<py::object>(checked(
+      PyObject_CallFunctionObjArgs(s.dumps, record.ptr(), s.protocol, nullptr)));
+  if (!PyBytes_Check(data.ptr()) || PyBytes_GET_SIZE(data.ptr()) >= s.stream_max) {
+    return py::none();
+  }
+  return data;
+}
+
 // (fn, cowns): the result cown of the behavior scheduled, or None when the
 // call is not of the fast path's shape or state, for the caller to take
-// the Python way: fn not a plain function with its code in the cache,
-// cowns not a tuple of as many handles as it has parameters, this program
-// holding pinned cowns, a body running on this thread (a nested @when
-// names its parent), or the runtime not started yet.
+// the Python way. The shape: fn a function with its code in the cache,
+// no closure or keyword-only defaults, and as parameters the cowns (a
+// tuple of handles) and then only defaults, each a plain scalar. The
+// state: no pinned cowns in this program, no body running on this thread
+// (a nested @when names its parent), the runtime started.
 py::object when_plain(py::handle fn, py::handle cowns) {
   if (state == nullptr) throw std::logic_error("when_plain before plain_setup");
   const State& s = *state;
   PyObject* f = fn.ptr();
-  if (!PyFunction_Check(f) || PyFunction_GET_DEFAULTS(f) != nullptr ||
-      PyFunction_GET_CLOSURE(f) != nullptr ||
+  if (!PyFunction_Check(f) || PyFunction_GET_CLOSURE(f) != nullptr ||
       PyFunction_GET_KW_DEFAULTS(f) != nullptr ||
       PyDict_GET_SIZE(s.pinned) != 0 || !PyTuple_Check(cowns.ptr())) {
     return py::none();
@@ -129,9 +178,13 @@ py::object when_plain(py::handle fn, py::handle cowns) {
     if (PyErr_Occurred()) throw py::error_already_set();
     return py::none();
   }
+  PyObject* defaults = PyFunction_GET_DEFAULTS(f);
+  Py_ssize_t n_defaults = defaults != nullptr ? PyTuple_GET_SIZE(defaults) : 0;
   Py_ssize_t n = PyTuple_GET_SIZE(cowns.ptr());
-  if (n == 0 || reinterpret_cast<PyCodeObject*>(code)->co_argcount != n ||
-      !PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 4) {
+  if (n == 0 ||
+      reinterpret_cast<PyCodeObject*>(code)->co_argcount != n + n_defaults ||
+      !PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 4 ||
+      (n_defaults != 0 && !scalars(defaults))) {
     return py::none();
   }
   std::vector<CownRef> set(static_cast<std::size_t>(n));
@@ -156,7 +209,15 @@ py::object when_plain(py::handle fn, py::handle cowns) {
   std::string_view payload(PyBytes_AS_STRING(prefix),
                            static_cast<std::size_t>(PyBytes_GET_SIZE(prefix)));
   std::string with_ids;
-  if (n > 1) {  // the cowns' ids in parameter order: the daemon sorts its own
+  if (n_defaults != 0) {  // the defaults travel in a call record
+    py::object record = call_record(s, set, defaults);
+    if (record.is_none()) return record;
+    with_ids.reserve(payload.size() + PyBytes_GET_SIZE(record.ptr()));
+    with_ids.append(payload);
+    with_ids.append(PyBytes_AS_STRING(record.ptr()),
+                    static_cast<std::size_t>(PyBytes_GET_SIZE(record.ptr())));
+    payload = with_ids;
+  } else if (n > 1) {  // the ids in parameter order: the daemon sorts its own
     with_ids.reserve(payload.size() + 1 + 8 * set.size());
     with_ids.append(payload);
     with_ids.push_back('P');
@@ -185,7 +246,7 @@ py::object when_plain(py::handle fn, py::handle cowns) {
   }
 
   std::uint64_t ident =
-      submit_plain(session, set, payload, refs, code_len, code_key);
+      submit_plain(session, set, payload, 0, refs, {}, code_len, code_key);
 
   // The result cown as bocd._when._submit makes it: held by this process,
   // which the daemon already counts (a fresh id: one store).
@@ -202,6 +263,39 @@ py::object when_plain(py::handle fn, py::handle cowns) {
   return result;
 }
 
+// A list of ints as ids (cowns or refs), without pybind11's casters.
+template <class T>
+std::vector<T> ids_of(py::handle list, const char* what) {
+  if (!PyList_Check(list.ptr())) {
+    throw py::type_error(std::string(what) + " must be a list of ints");
+  }
+  std::vector<T> out(static_cast<std::size_t>(PyList_GET_SIZE(list.ptr())));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    std::uint64_t id = PyLong_AsUnsignedLongLong(
+        PyList_GET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i)));
+    if (PyErr_Occurred()) throw py::error_already_set();
+    out[i] = T{id};
+  }
+  return out;
+}
+
+// Session.submit(cowns, payload, True, parent, refs, blobs, 20, code_len,
+// code_key) for bocd._when._submit, with its lists read through the C API:
+// pybind11's list casters were most of that call's cost.
+std::uint64_t submit_behavior(py::handle session, py::handle cowns,
+                              py::bytes payload, std::uint64_t parent,
+                              py::handle refs, py::handle blobs,
+                              std::uint32_t code_len, std::uint64_t code_key) {
+  std::vector<CownRef> set = ids_of<CownRef>(cowns, "cowns");
+  std::vector<std::uint64_t> more = ids_of<std::uint64_t>(refs, "refs");
+  std::vector<std::string> names;
+  if (!PyList_Check(blobs.ptr()) || PyList_GET_SIZE(blobs.ptr()) != 0) {
+    names = py::cast<std::vector<std::string>>(blobs);  // rare: big values
+  }
+  return submit_plain(session, set, std::string_view(payload), parent, more,
+                      names, code_len, code_key);
+}
+
 }  // namespace
 
 void register_plain_when(py::module_& m) {
@@ -212,4 +306,9 @@ void register_plain_when(py::module_& m) {
   m.def("when_plain", &when_plain, py::arg("fn"), py::arg("cowns"),
         "Schedules a plain behavior over single cowns; None when the call "
         "is not of that shape (the Python path then takes it).");
+  m.def("submit_behavior", &submit_behavior, py::arg("session"),
+        py::arg("cowns"), py::arg("payload"), py::arg("parent"),
+        py::arg("refs"), py::arg("blobs"), py::arg("code_len"),
+        py::arg("code_key"),
+        "Session.submit with a result cown and the code at offset 20.");
 }

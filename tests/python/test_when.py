@@ -166,8 +166,29 @@ def with_default(a, b=1):
 assert _core.when_plain(with_default, (cs[0],)) is None
 assert _core.when_plain(print, (cs[0], cs[1])) is None
 assert _runtime.scheduled() - before == 5
+# Scalar defaults after the cowns: each call's own, in a call record.
+scaled = []
+for k in range(3):
+
+    @when(cs[1], cs[2])
+    def h(a, b, k=k, label="x"):
+        return a.value + b.value * k, label
+
+    scaled.append(h)
+
+def h2(a, k=2):
+    return a.value * k
+
+when(cs[3])(h2)
+assert _core.when_plain(h2, (cs[3],)) is not None
+assert _core.when_plain(h2, (cs[3], cs[0])) is None  # a cown for a default
+def h3(a, k=cs[0]):  # a default that is a cown: not a scalar
+    return a.value
+when(cs[3])(h3)
+assert _core.when_plain(h3, (cs[3],)) is None
 bocd.quiesce()
 print([r.unwrap() for r in results], g2.unwrap(), direct.unwrap())
+print([r.unwrap() for r in scaled])
 """
 
 
@@ -179,7 +200,9 @@ def test_plain_behavior_in_a_loop_is_scheduled_by_the_fast_path():
     # What it declines it schedules nothing for.
     p = run_python(FAST_PATH_PROGRAM)
     assert p.returncode == 0, explain(p)
-    assert p.stdout.split("\n")[0] == "[30, 31, 32] 13 20", explain(p)
+    lines = p.stdout.split("\n")
+    assert lines[0] == "[30, 31, 32] 13 20", explain(p)
+    assert lines[1] == "[(1, 'x'), (3, 'x'), (5, 'x')]", explain(p)
 
 
 def test_duplicate_cowns_alias_one_value():
