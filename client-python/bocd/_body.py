@@ -17,6 +17,7 @@ above it in the package.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import marshal
 import os
@@ -108,6 +109,7 @@ _code = CodeCache(CODE_CACHE_BYTES)
 # Behaviors that run in this program (pinned ones) name these: their code
 # is never sent, so they are never dropped.
 _local: dict[bytes, types.FunctionType] = {}
+_VARARGS = inspect.CO_VARARGS
 _PLAIN_TAG = ord("P")  # call records are pickles: they start with b"\x80"
 
 
@@ -197,6 +199,14 @@ def _function(payload: bytes, code_held: bool = False,
         memoryview(payload)[at:])
     if defaults is None and kwdefaults is None and cells is None:
         return t, shape, extras
+    code = t.__code__
+    if (kwdefaults is None and cells is None
+            and not code.co_flags & _VARARGS
+            and code.co_argcount == len(shape) + len(extras) + len(defaults)):
+        # The defaults fill exactly the parameters after the cowns and the
+        # captures: passed after them they bind the same, and no function
+        # object is made per behavior (W3's transfer(a, b, amount=amount)).
+        return t, shape, [*extras, *defaults]
     closure = tuple(types.CellType(v) for v in cells) if cells is not None else None
     fn = types.FunctionType(t.__code__, t.__globals__, t.__name__, defaults,
                             closure)
