@@ -336,10 +336,10 @@ class Session {
     if (!body.is_none()) {
       body_ = std::make_shared<py::object>(std::move(body));
       auto held = body_;
-      std::shared_ptr<py::object> one;
       if (!body_one.is_none()) {
-        one = std::make_shared<py::object>(std::move(body_one));
+        body_one_ = std::make_shared<py::object>(std::move(body_one));
       }
+      auto one = body_one_;
       auto gate = gate_;
       o.worker = [held, one, gate](Access& a) {
         gate->wait();
@@ -755,7 +755,10 @@ class Session {
     }
   }
 
+  // Held here as well as by the worker callback, so that their last
+  // reference goes with the Session, under the GIL, not with the client.
   std::shared_ptr<py::object> body_;
+  std::shared_ptr<py::object> body_one_;
   std::shared_ptr<Client> client_;
 };
 

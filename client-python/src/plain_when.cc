@@ -208,21 +208,21 @@ py::object when_plain(py::handle fn, py::handle cowns) {
   if (!PyBytes_Check(prefix)) return py::none();
   std::string_view payload(PyBytes_AS_STRING(prefix),
                            static_cast<std::size_t>(PyBytes_GET_SIZE(prefix)));
-  std::string with_ids;
+  std::string composed;  // the prefix and what follows it
   if (n_defaults != 0) {  // the defaults travel in a call record
     py::object record = call_record(s, set, defaults);
     if (record.is_none()) return record;
-    with_ids.reserve(payload.size() + PyBytes_GET_SIZE(record.ptr()));
-    with_ids.append(payload);
-    with_ids.append(PyBytes_AS_STRING(record.ptr()),
+    composed.reserve(payload.size() + PyBytes_GET_SIZE(record.ptr()));
+    composed.append(payload);
+    composed.append(PyBytes_AS_STRING(record.ptr()),
                     static_cast<std::size_t>(PyBytes_GET_SIZE(record.ptr())));
-    payload = with_ids;
+    payload = composed;
   } else if (n > 1) {  // the ids in parameter order: the daemon sorts its own
-    with_ids.reserve(payload.size() + 1 + 8 * set.size());
-    with_ids.append(payload);
-    with_ids.push_back('P');
-    for (CownRef c : set) put_u64(with_ids, c.id);
-    payload = with_ids;
+    composed.reserve(payload.size() + 1 + 8 * set.size());
+    composed.append(payload);
+    composed.push_back('P');
+    for (CownRef c : set) put_u64(composed, c.id);
+    payload = composed;
   }
   std::vector<std::uint64_t> refs;
   PyObject* code_refs = PyTuple_GET_ITEM(entry, 1);
@@ -238,7 +238,10 @@ py::object when_plain(py::handle fn, py::handle cowns) {
 
   // bocd._runtime.count_scheduled(), before the submit as there.
   PyObject* count = PyDict_GetItemWithError(s.runtime, s.s_scheduled);
-  if (count == nullptr) throw py::error_already_set();
+  if (count == nullptr) {
+    if (PyErr_Occurred()) throw py::error_already_set();
+    return py::none();
+  }
   auto more = py::reinterpret_steal<py::object>(
       checked(PyNumber_Add(count, py::int_(1).ptr())));
   if (PyDict_SetItem(s.runtime, s.s_scheduled, more.ptr()) != 0) {

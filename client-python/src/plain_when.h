@@ -1,6 +1,7 @@
 // The program's fast path for a plain @when (bocd._core.when_plain): a
-// function whose parameters are just its cowns, over single cowns, turned
-// into a Submit and a result cown without running Python per step.
+// function whose parameters are its cowns (single cowns), then at most
+// scalar defaults, turned into a Submit and a result cown without running
+// Python per step; and the general path's submit (submit_behavior).
 #pragma once
 
 #include <pybind11/pybind11.h>
