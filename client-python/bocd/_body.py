@@ -17,6 +17,7 @@ above it in the package.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import marshal
 import os
@@ -108,6 +109,7 @@ _code = CodeCache(CODE_CACHE_BYTES)
 # Behaviors that run in this program (pinned ones) name these: their code
 # is never sent, so they are never dropped.
 _local: dict[bytes, types.FunctionType] = {}
+_VARARGS = inspect.CO_VARARGS
 _PLAIN_TAG = ord("P")  # call records are pickles: they start with b"\x80"
 
 
@@ -167,7 +169,8 @@ def _resolve(key: bytes, blob: bytes) -> types.FunctionType:
     return t
 
 
-def _function(payload: bytes, kept: Kept = None
+def _function(payload: bytes, code_held: bool = False,
+              code_keep: bool = False
               ) -> tuple[types.FunctionType, Any, Any]:
     """The behavior's function and arguments from a payload: the code
     blob's length and digest, the blob (left out when the daemon knows
@@ -176,16 +179,15 @@ def _function(payload: bytes, kept: Kept = None
     cown (shape None), else b"P" and its ids in order."""
     (n,) = struct.unpack_from("<I", payload)
     key = payload[4:20]
-    held = kept is not None and kept[4]
-    at = 20 if held else 20 + n  # where what follows the code starts
+    at = 20 if code_held else 20 + n  # where what follows the code starts
     t = _code.get(key)
     if t is None:
-        if held:
+        if code_held:
             raise BehaviorResolveError(
                 f"behavior not run: the daemon left out code {key.hex()} "
                 "as kept by this worker, which does not keep it")
         t = _resolve(key, payload[20:20 + n])
-    if kept is not None and kept[5]:
+    if code_keep:
         _code.keep(key)
     tail = len(payload) - at
     if tail == 0:  # a plain behavior over one cown
@@ -197,6 +199,14 @@ def _function(payload: bytes, kept: Kept = None
         memoryview(payload)[at:])
     if defaults is None and kwdefaults is None and cells is None:
         return t, shape, extras
+    code = t.__code__
+    if (kwdefaults is None and cells is None
+            and not code.co_flags & _VARARGS
+            and code.co_argcount == len(shape) + len(extras) + len(defaults)):
+        # The defaults fill exactly the parameters after the cowns and the
+        # captures: passed after them they bind the same, and no function
+        # object is made per behavior (W3's transfer(a, b, amount=amount)).
+        return t, shape, [*extras, *defaults]
     closure = tuple(types.CellType(v) for v in cells) if cells is not None else None
     fn = types.FunctionType(t.__code__, t.__globals__, t.__name__, defaults,
                             closure)
@@ -345,6 +355,16 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     if _cown._drops:
         _cown.flush_drops()  # the previous behavior's completion is out
     try:
+        if len(ids) == 1 and (kept is None or not (
+                kept[2] or kept[3] or kept[6])) and not _cown._pinned:
+            data, exc, error = values[0]
+            if kept is None:
+                return _run_one(behavior, session, payload, ids[0], data,
+                                exc, error, has_result, 0, False, False,
+                                False)
+            return _run_one(behavior, session, payload, ids[0], data, exc,
+                            error, has_result, kept[0][0], kept[1][0],
+                            kept[4], kept[5])
         updates, result, _, dropped = _run(behavior, session, payload, ids,
                                            values, has_result, kept)
         return updates, result, dropped
@@ -352,6 +372,37 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         return _failed(e, ids, kept)
     finally:
         _runtime._tls.behavior = None
+
+
+def run_one(behavior: int, session: int, payload: bytes, ident: int,
+            data: bytes, exc: bool, error: int, has_result: bool,
+            version: int, held: bool, code_held: bool,
+            code_keep: bool) -> Outcome:
+    """run() for a dispatch over one cown that drops nothing kept first,
+    its kept-value parts given flat (the client calls this instead of
+    run() for such a dispatch: no tuples to build and unpack)."""
+    if _cown._drops:
+        _cown.flush_drops()  # the previous behavior's completion is out
+    try:
+        if not _cown._pinned:
+            return _run_one(behavior, session, payload, ident, data, exc,
+                            error, has_result, version, held, code_held,
+                            code_keep)
+    except BaseException as e:
+        return _failed(e, (ident,), _kept_of(version, held, code_held,
+                                             code_keep))
+    finally:
+        _runtime._tls.behavior = None
+    return run(behavior, session, payload, (ident,), ((data, exc, error),),
+               has_result, _kept_of(version, held, code_held, code_keep))
+
+
+def _kept_of(version: int, held: bool, code_held: bool,
+             code_keep: bool) -> Kept:
+    """The Kept tuple of a one-cown dispatch that drops nothing first."""
+    if not (version or held or code_held or code_keep):
+        return None
+    return ((version,), (held,), (), False, code_held, code_keep, ())
 
 
 class PinnedRun:
@@ -438,7 +489,8 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
                      else None)
     try:
         try:
-            fn, shape, extras = _function(payload, kept)
+            fn, shape, extras = (_function(payload) if kept is None else
+                                 _function(payload, kept[4], kept[5]))
             if shape is None:
                 args = [params[i] for i in ids]
             elif len(shape) == 1 and type(shape[0]) is int:
@@ -521,6 +573,116 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             _cown.end_body()  # what the body acquired and kept
         for hook in _runtime.behavior_end_hooks:
             hook()  # the noticeboard snapshot, a worker's output, ...
+        end_borrowing(borrowed)
+
+
+def _run_one(behavior: int, session: int, payload: bytes, ident: int,
+             data: bytes, exc: bool, error: int, has_result: bool,
+             version: int, held: bool, code_held: bool,
+             code_keep: bool) -> Outcome:
+    """_run for a worker's commonest dispatch, a behavior over one cown
+    that drops nothing kept first: the same steps and outcome with one
+    slot, without _run's per-slot lists and calls (a worker's share of a
+    tiny behavior's cost is mostly these steps). The kept-value parts come
+    flat (version 0 and False: not kept). Its parts follow _run's; see the
+    comments there."""
+    _runtime._tls.behavior = (behavior, session)
+    borrowed: list[Any] = []
+    _cown._borrowed.handles = borrowed
+    _cown._taken.handles = None
+    raised: BaseException | None = None
+    cap = CownCapsule.__new__(CownCapsule)
+    cap._id = ident
+    cap._held = False
+    in_program = not _runtime._is_worker
+    if held:
+        hold = _held(ident, version, in_program)
+        entry = _kept[ident]
+        data, exc, error = entry.data, entry.exc, entry.error  # type: ignore[assignment]
+        entry = None  # type: ignore[assignment]
+    else:
+        hold = _Hold(data, exc, error, None, in_program)
+    cap._hold = hold
+    orig = (data, bool(exc)) if data is not None and not error else None
+    try:
+        try:
+            fn, shape, extras = _function(payload, code_held, code_keep)
+            if shape is None or (len(shape) == 1 and type(shape[0]) is int):
+                out, exc = fn(cap, *extras), False
+            else:
+                args = [cap if type(s) is int else [cap for _ in s]
+                        for s in shape]
+                out, exc = fn(*args, *extras), False
+                del args
+            del fn
+        except BaseException as e:
+            _note(e)
+            out, exc = e, True
+            raised = e
+        updates: list[Any] = _EMPTY
+        now: Any = None
+        wrote = False
+        moves: Any = None
+        if hold.touched:
+            v = hold.value
+            if (v is hold.decoded and type(v) in _IMMUTABLE
+                    and orig is not None and orig[1] == bool(hold.exc)):
+                now = (orig[0], _EMPTY)
+            else:
+                try:
+                    small = _serial.small_scalar(v)
+                    if small is not None:
+                        data, refs, blobs = small, _EMPTY, _EMPTY
+                    else:
+                        enc = _serial.encode(v, hold.blobs)
+                        data, refs, blobs = enc.data, enc.refs, enc.blobs
+                        moves = enc.moved
+                    if blobs or orig != (data, bool(hold.exc)):
+                        updates = [(0, data, bool(hold.exc), refs, blobs)]
+                        wrote = True
+                    now = (None if blobs or refs else data, refs)
+                except BaseException as err:
+                    out, exc = err, True
+                    raised = err
+            del v
+        if not has_result:
+            result = None
+        elif out is None and not exc:
+            result = _NONE_RESULT
+        else:
+            result, unpicklable = _encode_result(out, exc)
+            if unpicklable is not None:
+                raised = unpicklable
+        del out
+        dropped: list[int] = _EMPTY
+        if version:  # what _keep does, for the one slot
+            if raised is not None or (now is not None and now[1]):
+                _kept.pop(ident, None)
+                dropped = [0]
+            elif hold.loaded:
+                for mover, obj, token in reversed(moves or _EMPTY):
+                    mover.give_back(obj, token)
+                _kept[ident] = _Kept(0 if wrote else version, True,
+                                     hold.value, bool(hold.exc), 0,
+                                     now[0] if now is not None else None,
+                                     hold.blobs)
+            elif not hold.error:
+                _kept[ident] = _Kept(version, False, None, hold.exc, 0,
+                                     hold.data, None)
+            else:
+                _kept.pop(ident, None)
+                dropped = [0]
+        return updates, result, dropped
+    finally:
+        cap._hold = None  # ownership ends with the body
+        borrowed.append(cap)
+        # No local may keep a handle: end_borrowing counts references.
+        cap = hold = None  # type: ignore[assignment]
+        del cap, hold
+        if _cown._taken.handles:
+            _cown.end_body()
+        for hook in _runtime.behavior_end_hooks:
+            hook()
         end_borrowing(borrowed)
 
 

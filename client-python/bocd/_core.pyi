@@ -44,6 +44,24 @@ def sum_rows(src: Any, out: Any) -> None:
 def buffer_span(obj: Any) -> tuple[int, int]:
     """(address, length) of an object's contiguous buffer."""
 
+def plain_setup(plain: dict[Any, tuple[bytes, list[int], int, int]],
+                handle_type: type, cown_type: type, pinned: dict[int, Any],
+                counts: dict[int, int], runtime: Any) -> None:
+    """Gives when_plain the objects of bocd's Python side it reads: the
+    plain-code cache, the handle classes, the pinned cowns, the held
+    handle counts and the bocd._runtime module."""
+
+def submit_behavior(session: "Session", cowns: list[int], payload: bytes,
+                    parent: int, refs: list[int], blobs: list[str],
+                    code_len: int, code_key: int) -> int:
+    """``session.submit(cowns, payload, True, parent, refs, blobs, 20,
+    code_len, code_key)``: the result cown's id."""
+
+def when_plain(fn: Any, cowns: tuple[Any, ...]) -> Any:
+    """Schedules a plain behavior over single cowns and returns its result
+    cown; None when the call is not of that shape or state (the Python path
+    then takes it)."""
+
 MEMORY_CAP: int  # the daemon error code of a value past the byte cap
 SESSION_FIELDS: tuple[str, ...]  # a status session record's field names
 Value = tuple[bytes, bool, int]  # (data, exception flag, daemon error code)
@@ -71,9 +89,12 @@ class Session:
                  body: Optional[Body] = None, stall_ms: int = 1,
                  on_unhandled: Optional[Callable[[int, Value], None]] = None,
                  environment: Optional[dict[str, Any]] = None,
-                 keep_values: int = 0) -> None:
+                 keep_values: int = 0,
+                 body_one: Optional[Callable[..., Any]] = None) -> None:
         """`keep_values`: a worker's budget of kept values, in bytes of
-        their stored form (0: it keeps none)."""
+        their stored form (0: it keeps none). `body_one`: what runs a
+        dispatch over one cown that drops nothing kept first, instead of
+        `body`, with its parts flat (bocd._body.run_one's arguments)."""
     @property
     def session_id(self) -> int:
         """This session's id on the daemon (status records name it)."""

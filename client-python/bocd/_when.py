@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 R = TypeVar("R")
 
-from . import _body, _cown, _runtime, _serial
+from . import _body, _core, _cown, _runtime, _serial
 from ._cown import Cown, CownCapsule, _Handle, _register
 
 _CO_ASYNC = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | \
@@ -199,28 +199,37 @@ def _closure_values(fn: types.FunctionType) -> tuple[Any, ...] | None:
     return tuple(out)
 
 
-# Per code object whose parameters are exactly its cowns (no defaults,
-# captures or keyword-only parameters): its prefix and embedded cown ids.
-# Such a behavior travels as the prefix, then nothing for one cown or b"P"
-# and its ids in parameter order: no call record to pickle or to load.
-_plain: dict[types.CodeType, tuple[bytes, list[int]]] = {}
+# Per code object with no keyword-only parameters, *args or **kwargs: its
+# prefix, embedded cown ids, and the code blob's length and key as _submit
+# passes them. A behavior whose parameters are exactly its cowns (plain:
+# no defaults, captures or closure) travels as the prefix, then nothing for
+# one cown or b"P" and its ids in parameter order: no call record to
+# pickle or to load. _core.when_plain reads this dict: once a code is here
+# (its first call goes through _plain_call or _schedule_general), it
+# schedules a plain behavior, or one whose parameters after its cowns are
+# scalar defaults (with their call record), without Python steps.
+_plain: dict[types.CodeType, tuple[bytes, list[int], int, int]] = {}
 _PLAIN_FLAGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 
 
-def _plain_prefix(fn: types.FunctionType) -> tuple[bytes, list[int]] | None:
-    """`fn`'s prefix if `fn` is plain (see ``_plain``), else None."""
+def _plain_prefix(fn: types.FunctionType
+                  ) -> tuple[bytes, list[int], int, int] | None:
+    """`fn`'s entry in ``_plain`` if `fn` is plain, else None."""
     code = fn.__code__
     if code.co_kwonlyargcount or code.co_flags & _PLAIN_FLAGS:
         return None
-    _plain[code] = cached = _prefix(fn)
+    prefix, refs = _prefix(fn)
+    (n,) = struct.unpack_from("<I", prefix)
+    _plain[code] = cached = (prefix, refs, n,
+                             int.from_bytes(prefix[4:12], "little"))
     return cached
 
 
 def _plain_call(fn: Any, args: Sequence[Any]) -> Cown[Any] | None:
     """Schedules a plain behavior (see ``_plain``) over single cowns, in a
-    program with no pinned cowns, in as few steps as possible: a program
-    schedules every behavior itself, so this is its share of each one's
-    cost. None when the call is not of that shape (``_schedule`` then)."""
+    program with no pinned cowns; what _core.when_plain does once the code
+    is cached, and what it declines (a nested @when, before start()). None
+    when the call is not of that shape (``_schedule`` then)."""
     if (type(fn) is not types.FunctionType or fn.__defaults__ is not None
             or fn.__closure__ is not None or fn.__kwdefaults__ is not None
             or _cown._pinned):
@@ -266,13 +275,13 @@ def _submit(flat: list[int], prefix: bytes, code_refs: list[int],
     (n,) = struct.unpack_from("<I", prefix)
     code_key = int.from_bytes(prefix[4:12], "little") if n else 0
     if call is None:
-        ident = session.submit(flat, prefix, True, parent, code_refs, _NONE,
-                               20, n, code_key)
+        ident = _submit_behavior(session, flat, prefix, parent, code_refs,
+                                 _NONE, n, code_key)
     else:
         try:
-            ident = session.submit(flat, prefix + call.data, True, parent,
-                                   call.refs + code_refs, call.blobs,
-                                   20, n, code_key)
+            ident = _submit_behavior(session, flat, prefix + call.data,
+                                     parent, call.refs + code_refs,
+                                     call.blobs, n, code_key)
         except BaseException:
             call.discard()
             raise
@@ -288,6 +297,9 @@ def _submit(flat: list[int], prefix: bytes, code_refs: list[int],
 
 
 _new_cown = Cown.__new__
+# Session.submit with a result cown and the code at offset 20, reading its
+# lists without pybind11's casters.
+_submit_behavior = _core.submit_behavior
 _NONE: list[Any] = []  # read, never changed
 
 
@@ -303,6 +315,8 @@ def _schedule_general(fn: Any, args: Sequence[Any], extras: list[Any] | None,
         prefix, code_refs = _local_prefix(fn), []
     else:
         prefix, code_refs = _prefix(fn)
+        if fn.__code__ not in _plain:  # for _core.when_plain's next call
+            _plain_prefix(fn)
     if extras is None:  # @when: validate counts and capture bare names
         extras = _bare_captures(fn, len(args), frame)
     shape, flat = _shape(args)
@@ -316,11 +330,19 @@ def _schedule_general(fn: Any, args: Sequence[Any], extras: list[Any] | None,
     return _submit(flat, prefix, code_refs, call)
 
 
+_core.plain_setup(_plain, _Handle, Cown, _cown._pinned, _cown._counts,
+                  _runtime)
+_when_plain = _core.when_plain
+
+
 def when(*cowns: Any) -> Callable[[Callable[..., R]], Cown[R]]:
     """Schedules the decorated function as a behavior over `cowns` at once
     and binds its name to the result cown. Each argument is a cown (one
     parameter) or a list/tuple of cowns (one list parameter)."""
     def decorator(fn: Callable[..., R]) -> Cown[R]:
+        result = _when_plain(fn, cowns)
+        if result is not None:
+            return result
         result = _plain_call(fn, cowns)
         if result is not None:
             return result

@@ -112,7 +112,8 @@ def main() -> None:
     # their stored form (docs/python.md "Workers"); 0 keeps none.
     keep = int(os.environ.get("BOCD_VALUE_CACHE_BYTES", str(64 << 20)))
     session = _core.Session(socket, f"bocd.worker[{index}]", _body.run,
-                            stall_ms, keep_values=keep)
+                            stall_ms, keep_values=keep,
+                            body_one=_body.run_one)
     _session = session
     _runtime.bind_worker(session)
     _runtime.at_behavior_end(_flush_if_written)

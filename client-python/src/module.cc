@@ -23,6 +23,7 @@
 #include "bocd/client/blob.h"
 #include "bocd/client/client.h"
 #include "matrix_rows.h"
+#include "plain_when.h"
 
 namespace py = pybind11;
 using namespace bocd::client;
@@ -188,6 +189,51 @@ py::object call_python_body(const py::object& body, const Access& a) {
       checked(PyObject_Vectorcall(body.ptr(), argv, 7, nullptr)));
 }
 
+// Whether the dispatch can go to the one-cown runner (bocd._body.run_one):
+// one cown, and nothing kept to drop first.
+bool runs_as_one(const Access& a) {
+  return a.size() == 1 && !a.forget_all() && a.forget().empty() &&
+         a.forget_code().empty();
+}
+
+// Calls the Python `one` with a one-cown dispatch, flat: (behavior,
+// session, payload, id, data, exception, error, has_result, version,
+// held, code_held, code_keep). What call_python_body() passes, without
+// the tuples that wrap one value: a worker's commonest dispatch.
+py::object call_python_one(const py::object& one, const Access& a) {
+  const Value& v = a.get(0);
+  auto flag = [](bool b) {
+    return py::reinterpret_borrow<py::object>(b ? Py_True : Py_False);
+  };
+  auto u64 = [](std::uint64_t x) {
+    return py::reinterpret_steal<py::object>(
+        checked(PyLong_FromUnsignedLongLong(x)));
+  };
+  auto bytes = [](std::string_view b) {
+    return py::reinterpret_steal<py::object>(checked(
+        PyBytes_FromStringAndSize(b.data(), static_cast<Py_ssize_t>(b.size()))));
+  };
+  py::object args[] = {
+      u64(a.behavior()),
+      u64(a.session()),
+      bytes(a.payload()),
+      u64(a.cown(0).id),
+      bytes(v.data),
+      flag(v.exception),
+      py::reinterpret_steal<py::object>(
+          checked(PyLong_FromLong(static_cast<long>(v.error)))),
+      flag(a.has_result()),
+      u64(a.version(0)),
+      flag(a.held(0)),
+      flag(a.code_held()),
+      flag(a.code_keep()),
+  };
+  PyObject* argv[12];
+  for (int i = 0; i < 12; ++i) argv[i] = args[i].ptr();
+  return py::reinterpret_steal<py::object>(
+      checked(PyObject_Vectorcall(one.ptr(), argv, 12, nullptr)));
+}
+
 // Applies what the body returned, (updates, result, dropped): updates is
 // [(slot, data, exception, refs, blobs)], result is (data, exception,
 // refs, blobs) or None, dropped the slots whose kept values the worker
@@ -225,8 +271,11 @@ void take_outcome(const py::object& out, Access& a) {
   }
 }
 
-// Runs one worker behavior through the Python `body` (bocd.worker.run).
-void run_python_body(const py::object& body, Access& a) {
+// Runs one worker behavior through the Python `body` (bocd._body.run), or
+// through `one` (bocd._body.run_one) when given and the dispatch is one
+// it takes (runs_as_one).
+void run_python_body(const py::object& body, const py::object* one,
+                     Access& a) {
   py::gil_scoped_acquire gil;
   // A worker's bodies run on the client's IO thread, which Python did not
   // create: without this, every behavior would build and tear down a
@@ -237,7 +286,9 @@ void run_python_body(const py::object& body, Access& a) {
   static thread_local bool kept = (gil.inc_ref(), true);
   (void)kept;
   try {
-    py::object out = call_python_body(body, a);
+    py::object out = one != nullptr && runs_as_one(a)
+                         ? call_python_one(*one, a)
+                         : call_python_body(body, a);
     // None: the body runs elsewhere (an executor bridge) and is ended
     // later with complete_deferred().
     if (out.is_none()) return a.defer();
@@ -253,7 +304,7 @@ class Session {
  public:
   Session(std::string socket, std::string program, py::object body,
           int stall_ms, py::object on_unhandled, py::object environment,
-          std::uint64_t keep_values) {
+          std::uint64_t keep_values, py::object body_one) {
     Options o;
     o.socket = std::move(socket);
     o.program = std::move(program);
@@ -285,10 +336,14 @@ class Session {
     if (!body.is_none()) {
       body_ = std::make_shared<py::object>(std::move(body));
       auto held = body_;
+      if (!body_one.is_none()) {
+        body_one_ = std::make_shared<py::object>(std::move(body_one));
+      }
+      auto one = body_one_;
       auto gate = gate_;
-      o.worker = [held, gate](Access& a) {
+      o.worker = [held, one, gate](Access& a) {
         gate->wait();
-        run_python_body(*held, a);
+        run_python_body(*held, one.get(), a);
       };
     }
     py::gil_scoped_release nogil;
@@ -361,6 +416,23 @@ class Session {
     return cl
         .submit_to_workers(set, p, with_result, parent, refs, blobs,
                            CodePart{code_at, code_len, code_key})
+        .id;
+  }
+
+  // plain_when.cc's submits: submit() without its conversions, with a
+  // result cown and the code at offset 20.
+  std::uint64_t submit_plain(std::span<const CownRef> cowns,
+                             std::string_view payload, std::uint64_t parent,
+                             std::span<const std::uint64_t> refs,
+                             std::span<const std::string> blobs,
+                             std::uint32_t code_len, std::uint64_t code_key) {
+    std::shared_ptr<Client> client = c();
+    Client& cl = *client;
+    if (parent == 0 && cl.needs_room()) make_room(cl);
+    py::gil_scoped_release nogil;
+    return cl
+        .submit_to_workers(cowns, payload, true, parent, refs, blobs,
+                           CodePart{20, code_len, code_key})
         .id;
   }
 
@@ -465,7 +537,8 @@ class Session {
   // thread, with `body` (the worker's run()); false when none is queued.
   bool run_pinned(const py::object& body) {
     std::shared_ptr<Client> client = c();
-    return client->run_pinned([&body](Access& a) { run_python_body(body, a); });
+    return client->run_pinned(
+        [&body](Access& a) { run_python_body(body, nullptr, a); });
   }
 
   std::size_t pinned_depth() { return c()->pinned_depth(); }
@@ -691,7 +764,10 @@ class Session {
     }
   }
 
+  // Held here as well as by the worker callback, so that their last
+  // reference goes with the Session, under the GIL, not with the client.
   std::shared_ptr<py::object> body_;
+  std::shared_ptr<py::object> body_one_;
   std::shared_ptr<Client> client_;
 };
 
@@ -708,6 +784,15 @@ std::pair<std::uintptr_t, std::size_t> buffer_span(py::handle obj) {
 }
 
 }  // namespace
+
+std::uint64_t submit_plain(py::handle session, std::span<const CownRef> cowns,
+                           std::string_view payload, std::uint64_t parent,
+                           std::span<const std::uint64_t> refs,
+                           std::span<const std::string> blobs,
+                           std::uint32_t code_len, std::uint64_t code_key) {
+  return session.cast<Session&>().submit_plain(cowns, payload, parent, refs,
+                                               blobs, code_len, code_key);
+}
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "bocd's binding of the C++ client: sessions, cown ids, bytes.";
@@ -758,6 +843,7 @@ PYBIND11_MODULE(_core, m) {
                                1, {b.size()}, {1}, false);
       });
   register_matrix_rows(m);
+  register_plain_when(m);
   m.def("buffer_span", &buffer_span, py::arg("obj"),
         "(address, length) of a contiguous buffer.");
 
@@ -769,10 +855,11 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<Session>(m, "Session")
       .def(py::init<std::string, std::string, py::object, int, py::object,
-                    py::object, std::uint64_t>(),
+                    py::object, std::uint64_t, py::object>(),
            py::arg("socket"), py::arg("program"), py::arg("body") = py::none(),
            py::arg("stall_ms") = 1, py::arg("on_unhandled") = py::none(),
-           py::arg("environment") = py::none(), py::arg("keep_values") = 0)
+           py::arg("environment") = py::none(), py::arg("keep_values") = 0,
+           py::arg("body_one") = py::none())
       .def_property_readonly("behaviors_accepted", &Session::behaviors_accepted)
       .def_property_readonly("session_id", &Session::session_id)
       .def_property_readonly("blob_prefix", &Session::blob_prefix)

@@ -10,7 +10,8 @@ import pytest
 import bocd
 
 from bocd import Cown, when, whencall
-from conftest import fifo_read, fifo_write, hold_until_open, settle
+from conftest import (explain, fifo_read, fifo_write, hold_until_open,
+                      run_python, settle)
 
 
 def flag(x):
@@ -126,6 +127,82 @@ def test_cowns_reach_parameters_in_when_order():
     assert outer[:4] == (3, 0, 4, 1)
     settle()
     assert outer[4].unwrap() == (1, 4, 3)
+
+
+FAST_PATH_PROGRAM = """
+import bocd
+from bocd import Cown, _core, _runtime, when
+
+cs = [Cown(i) for i in range(4)]
+
+@when(cs[0])
+def started(a):  # the runtime is up: start() zeroes the count
+    pass
+
+before = _runtime.scheduled()
+results = []
+for i in range(3):
+
+    @when(cs[3], cs[i])
+    def f(a, b):
+        return a.value * 10 + b.value
+
+    results.append(f)
+
+def g(a, b):
+    return a.value * 10 + b.value
+
+assert _core.when_plain(g, (cs[1], cs[3])) is None  # not cached: Python's
+g2 = when(cs[1], cs[3])(g)
+direct = _core.when_plain(g, (cs[2], cs[0]))
+assert isinstance(direct, Cown)
+assert _runtime.scheduled() - before == 5
+# What is not a plain call over single cowns is the Python path's.
+assert _core.when_plain(g, ([cs[0]], cs[1])) is None  # a group
+assert _core.when_plain(g, (cs[0],)) is None  # too few cowns
+assert _core.when_plain(g, (cs[0], 1)) is None  # not a cown
+def with_default(a, b=1):
+    return a.value
+assert _core.when_plain(with_default, (cs[0],)) is None
+assert _core.when_plain(print, (cs[0], cs[1])) is None
+assert _runtime.scheduled() - before == 5
+# Scalar defaults after the cowns: each call's own, in a call record.
+scaled = []
+for k in range(3):
+
+    @when(cs[1], cs[2])
+    def h(a, b, k=k, label="x"):
+        return a.value + b.value * k, label
+
+    scaled.append(h)
+
+def h2(a, k=2):
+    return a.value * k
+
+when(cs[3])(h2)
+assert _core.when_plain(h2, (cs[3],)) is not None
+assert _core.when_plain(h2, (cs[3], cs[0])) is None  # a cown for a default
+def h3(a, k=cs[0]):  # a default that is a cown: not a scalar
+    return a.value
+when(cs[3])(h3)
+assert _core.when_plain(h3, (cs[3],)) is None
+bocd.quiesce()
+print([r.unwrap() for r in results], g2.unwrap(), direct.unwrap())
+print([r.unwrap() for r in scaled])
+"""
+
+
+def test_plain_behavior_in_a_loop_is_scheduled_by_the_fast_path():
+    # A @when in a loop makes a new function each time, with one code: the
+    # first goes the Python way and caches the code, the rest are whole
+    # in _core.when_plain, which must keep each parameter's own cown. In a
+    # fresh program: one with pinned cowns alive takes the Python path.
+    # What it declines it schedules nothing for.
+    p = run_python(FAST_PATH_PROGRAM)
+    assert p.returncode == 0, explain(p)
+    lines = p.stdout.split("\n")
+    assert lines[0] == "[30, 31, 32] 13 20", explain(p)
+    assert lines[1] == "[(1, 'x'), (3, 'x'), (5, 'x')]", explain(p)
 
 
 def test_duplicate_cowns_alias_one_value():
