@@ -39,6 +39,46 @@ LOG_TAIL_LINES = 80
 _daemon = None  # the session's bocd._daemon.Daemon
 
 
+# ---------------------------------------------------------------- shared memory
+
+
+def shm_names() -> set[str]:
+    """The POSIX shared-memory objects on this machine."""
+    try:
+        return set(os.listdir("/dev/shm"))
+    except OSError:
+        return set()
+
+
+def _instance_alive(name: str) -> bool:
+    """Whether `name` (bocd-<instance>-...) belongs to a daemon still
+    running: its instance lock object is flock-held for the daemon's life
+    and dropped by the kernel when it dies, however it dies."""
+    import fcntl
+
+    parts = name.split("-")
+    if len(parts) < 3 or parts[0] != "bocd":
+        return False
+    try:
+        fd = os.open(f"/dev/shm/bocd-{parts[1]}-lock", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also drops the lock just taken
+    return False
+
+
+def shm_left(before: set[str]) -> set[str]:
+    """Objects made since `before` whose daemon is gone: what a stopped
+    daemon left behind. Those of daemons still running (another test's,
+    the machine's own service) are theirs to remove."""
+    return {n for n in shm_names() - before if not _instance_alive(n)}
+
+
 # ---------------------------------------------------------------- daemon
 
 

@@ -6,7 +6,7 @@ object behind."""
 import os
 import textwrap
 
-from conftest import explain, private_env, process_gone, run_python
+from conftest import explain, private_env, process_gone, run_python, shm_left, shm_names
 
 PROGRAM = textwrap.dedent(
     """\
@@ -39,13 +39,6 @@ PROGRAM = textwrap.dedent(
 )
 
 
-def shm_names() -> set[str]:
-    try:
-        return set(os.listdir("/dev/shm"))
-    except OSError:
-        return set()
-
-
 def leftovers(root) -> list[str]:
     return sorted(
         os.path.join(d, n)
@@ -73,7 +66,7 @@ def check_clean(p, wpid, dpid, me, env, shm_before, bocd_daemon):
     # The private socket and temporary files are gone too.
     assert leftovers(env["XDG_RUNTIME_DIR"]) == []
     assert leftovers(env["TMPDIR"]) == []
-    assert shm_names() - shm_before == set()
+    assert shm_left(shm_before) == set()
 
 
 def test_private_daemon_serves_and_is_stopped_at_exit(tmp_path, bocd_daemon):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GUARD, _child_env, _guarded, explain, wait_exit
+from conftest import GUARD, _child_env, _guarded, explain, shm_left, shm_names, wait_exit
 
 CHILD = textwrap.dedent(
     """\
@@ -69,13 +69,6 @@ CHILD = textwrap.dedent(
 )
 
 
-def shm_names() -> set[str]:
-    try:
-        return set(os.listdir("/dev/shm"))
-    except OSError:
-        return set()
-
-
 @pytest.fixture
 def doomed_daemon(tmp_path):
     from bocd._daemon import Daemon
@@ -93,7 +86,7 @@ def doomed_daemon(tmp_path):
     except Exception:
         pass
     # A SIGKILLed daemon cannot remove its shared memory: do it for it.
-    for name in shm_names() - before:
+    for name in shm_left(before):
         try:
             os.unlink(os.path.join("/dev/shm", name))
         except OSError:
