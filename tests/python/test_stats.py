@@ -135,8 +135,9 @@ def worker_busy(s) -> float:
 
 def test_runtime_stats_count_worker_runs_and_pinned_dispatches():
     wait(timeout=GUARD)
+    # Workers start with a program's first pool behavior: none yet when
+    # this test runs first.
     before = bocd.runtime_stats()
-    assert len(before["workers"]) == 2
     assert before["main"]["pinned_depth"] == 0
     cs = [Cown(i) for i in range(30)]
     for c in cs:
@@ -161,6 +162,8 @@ def test_runtime_stats_count_worker_runs_and_pinned_dispatches():
         before["main"]["pinned_dispatched"] + 1)
     quiesce(timeout=GUARD)
     after = bocd.runtime_stats()
+    # The pool's workers (2 in these tests), as many as had work at once.
+    assert 1 <= len(after["workers"]) <= 2, after
     assert worker_runs(after) - worker_runs(before) == 30, (before, after)
     assert worker_busy(after) > worker_busy(before)
     assert all(w["running"] == 0 for w in after["workers"]), after
