@@ -21,6 +21,8 @@ from typing import Any, Iterator, Optional, Union
 import numpy as np
 
 from . import _matrix_move
+from ._core import binary as _same_shape
+from ._core import sum_rows as _sum_rows
 from . import _matrix_ops as ops
 from ._matrix_args import (DIMENSION_MISMATCH, EXPECTED_NUMBERS, F64,
                            axis_arg, dimension, flat_values, is_real,
@@ -248,20 +250,18 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
         return matrix_str(self._d)
 
     # ------------------------------------------------------------------
-    # arithmetic operators: same-shape operands take an inline fast path,
+    # arithmetic operators: two same-shape matrices go to one C call
+    # (_core.binary: checks the shapes, allocates, computes, wraps);
     # everything else (scalars, broadcasting, errors) goes through _arith.
 
     def __add__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = d + o
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.add, d, o)
+        if type(other) is Matrix:
+            m = _same_shape(Matrix, 0, d, other._d)
+            if m is not None:
+                return m  # type: ignore[no-any-return]
+            return _arith(np.add, d, other._d)
+        return _arith(np.add, d, _operand(other))
 
     def __radd__(self, other: Operand) -> "Matrix":
         d = self._d
@@ -277,15 +277,12 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
 
     def __sub__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = d - o
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.subtract, d, o)
+        if type(other) is Matrix:
+            m = _same_shape(Matrix, 1, d, other._d)
+            if m is not None:
+                return m  # type: ignore[no-any-return]
+            return _arith(np.subtract, d, other._d)
+        return _arith(np.subtract, d, _operand(other))
 
     def __rsub__(self, other: Operand) -> "Matrix":
         d = self._d
@@ -301,15 +298,12 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
 
     def __mul__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = d * o
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.multiply, d, o)
+        if type(other) is Matrix:
+            m = _same_shape(Matrix, 2, d, other._d)
+            if m is not None:
+                return m  # type: ignore[no-any-return]
+            return _arith(np.multiply, d, other._d)
+        return _arith(np.multiply, d, _operand(other))
 
     def __rmul__(self, other: Operand) -> "Matrix":
         d = self._d
@@ -325,15 +319,12 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
 
     def __truediv__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = d / o
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.true_divide, d, o)
+        if type(other) is Matrix:
+            m = _same_shape(Matrix, 3, d, other._d)
+            if m is not None:
+                return m  # type: ignore[no-any-return]
+            return _arith(np.true_divide, d, other._d)
+        return _arith(np.true_divide, d, _operand(other))
 
     def __rtruediv__(self, other: Operand) -> "Matrix":
         d = self._d
@@ -536,7 +527,9 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
             where: Optional["Matrix"] = None) -> Union[float, "Matrix"]:
         d = self._d
         if where is None and type(axis) is int and -2 <= axis <= 1:
-            return _wrap(ops.axis_sum(d, axis & 1))  # the common call
+            if axis & 1 == 0:  # the common call: one C pass, wrapped there
+                return _sum_rows(Matrix, d)  # type: ignore[no-any-return]
+            return _wrap(ops.axis_sum(d, 1))
         ax = axis_arg(axis)
         mask = None if where is None else mask_arg(where, d.shape)
         if mask is None:

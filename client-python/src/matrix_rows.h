@@ -1,7 +1,8 @@
-// Row gather, scatter and column sums for bocd.Matrix, on bocd._core.
+// Matrix kernels (rows, column sums, normalization, arithmetic) on bocd._core.
 #pragma once
 
 #include <pybind11/pybind11.h>
 
-// Adds take_rows, put_rows and sum_rows to the module (matrix_rows.cc).
+// Adds take_rows, put_rows, sum_rows, normalize_rows and binary to the
+// module (matrix_rows.cc).
 void register_matrix_rows(pybind11::module_& m);
