@@ -49,8 +49,23 @@ def normalize_rows(cls: Any, src: Any, in_place: bool) -> Any:
 
 def binary(cls: Any, op: int, a: Any, b: Any) -> Any:
     """a + b, a - b, a * b or a / b (op 0, 1, 2, 3) of two same-shape 2-D
-    float64 arrays as a new array wrapped in `cls` (None: bare); None
-    when the shapes differ."""
+    float64 arrays (either may be a float instead) as a new array wrapped
+    in `cls` (None: bare); None when the shapes differ."""
+
+def binary_into(op: int, a: Any, b: Any) -> Any:
+    """a += b, -=, *= or /= (op 0, 1, 2, 3) into the 2-D float64 array
+    `a`, for a same-shape array or a float `b`; True, or None when the
+    shapes differ (nothing written)."""
+
+def scaled_add(cls: Any, a: Any, s: float, x: Any) -> Any:
+    """a + s*x (the product rounded first) for a float `s` and a
+    same-shape 2-D float64 array `x`: a new array wrapped in `cls`, or
+    into `a` (returned) when `cls` is None; None when the shapes differ."""
+
+def clip(cls: Any, a: Any, lo: float, hi: float) -> Any:
+    """Every element of the 2-D float64 array `a` clipped to [lo, hi] as
+    numpy.clip does: a new array wrapped in `cls`, or into `a` (returned)
+    when `cls` is None."""
 
 def buffer_span(obj: Any) -> tuple[int, int]:
     """(address, length) of an object's contiguous buffer."""

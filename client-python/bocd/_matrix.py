@@ -22,6 +22,8 @@ import numpy as np
 
 from . import _matrix_move
 from ._core import binary as _same_shape
+from ._core import binary_into as _into
+from ._core import scaled_add as _scaled_add
 from ._core import sum_rows as _sum_rows
 from . import _matrix_ops as ops
 from ._matrix_args import (DIMENSION_MISMATCH, EXPECTED_NUMBERS, F64,
@@ -250,93 +252,82 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
         return matrix_str(self._d)
 
     # ------------------------------------------------------------------
-    # arithmetic operators: two same-shape matrices go to one C call
-    # (_core.binary: checks the shapes, allocates, computes, wraps);
-    # everything else (scalars, broadcasting, errors) goes through _arith.
+    # arithmetic operators: two same-shape matrices, or a matrix and a
+    # float, go to one C call (_core.binary checks the shapes, allocates,
+    # computes and wraps; _core.binary_into updates in place); everything
+    # else (other numbers, broadcasting, errors) goes through numpy.
 
     def __add__(self, other: Operand) -> "Matrix":
         d = self._d
-        if type(other) is Matrix:
+        t = type(other)
+        if t is Matrix:
             m = _same_shape(Matrix, 0, d, other._d)
             if m is not None:
                 return m  # type: ignore[no-any-return]
             return _arith(np.add, d, other._d)
+        if t is float:
+            return _same_shape(Matrix, 0, d, other)  # type: ignore[no-any-return]
         return _arith(np.add, d, _operand(other))
 
     def __radd__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = o + d
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.add, o, d)
+        if type(other) is float:
+            return _same_shape(Matrix, 0, other, d)  # type: ignore[no-any-return]
+        return _arith(np.add, _operand(other), d)
 
     def __sub__(self, other: Operand) -> "Matrix":
         d = self._d
-        if type(other) is Matrix:
+        t = type(other)
+        if t is Matrix:
             m = _same_shape(Matrix, 1, d, other._d)
             if m is not None:
                 return m  # type: ignore[no-any-return]
             return _arith(np.subtract, d, other._d)
+        if t is float:
+            return _same_shape(Matrix, 1, d, other)  # type: ignore[no-any-return]
         return _arith(np.subtract, d, _operand(other))
 
     def __rsub__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = o - d
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.subtract, o, d)
+        if type(other) is float:
+            return _same_shape(Matrix, 1, other, d)  # type: ignore[no-any-return]
+        return _arith(np.subtract, _operand(other), d)
 
     def __mul__(self, other: Operand) -> "Matrix":
         d = self._d
-        if type(other) is Matrix:
+        t = type(other)
+        if t is Matrix:
             m = _same_shape(Matrix, 2, d, other._d)
             if m is not None:
                 return m  # type: ignore[no-any-return]
             return _arith(np.multiply, d, other._d)
+        if t is float:
+            return _same_shape(Matrix, 2, d, other)  # type: ignore[no-any-return]
         return _arith(np.multiply, d, _operand(other))
 
     def __rmul__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = o * d
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.multiply, o, d)
+        if type(other) is float:
+            return _same_shape(Matrix, 2, other, d)  # type: ignore[no-any-return]
+        return _arith(np.multiply, _operand(other), d)
 
     def __truediv__(self, other: Operand) -> "Matrix":
         d = self._d
-        if type(other) is Matrix:
+        t = type(other)
+        if t is Matrix:
             m = _same_shape(Matrix, 3, d, other._d)
             if m is not None:
                 return m  # type: ignore[no-any-return]
             return _arith(np.true_divide, d, other._d)
+        if t is float:
+            return _same_shape(Matrix, 3, d, other)  # type: ignore[no-any-return]
         return _arith(np.true_divide, d, _operand(other))
 
     def __rtruediv__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = o / d
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.true_divide, o, d)
+        if type(other) is float:
+            return _same_shape(Matrix, 3, other, d)  # type: ignore[no-any-return]
+        return _arith(np.true_divide, _operand(other), d)
 
     def __matmul__(self, other: Operand) -> "Matrix":
         try:
@@ -371,15 +362,31 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
             raise ValueError(DIMENSION_MISMATCH) from None
 
     def __iadd__(self, other: Operand) -> "Matrix":
+        t = type(other)
+        if t is Matrix or t is float:
+            if _into(0, self._d, other if t is float else other._d):
+                return self
         return self._inplace(np.add, other)
 
     def __isub__(self, other: Operand) -> "Matrix":
+        t = type(other)
+        if t is Matrix or t is float:
+            if _into(1, self._d, other if t is float else other._d):
+                return self
         return self._inplace(np.subtract, other)
 
     def __imul__(self, other: Operand) -> "Matrix":
+        t = type(other)
+        if t is Matrix or t is float:
+            if _into(2, self._d, other if t is float else other._d):
+                return self
         return self._inplace(np.multiply, other)
 
     def __itruediv__(self, other: Operand) -> "Matrix":
+        t = type(other)
+        if t is Matrix or t is float:
+            if _into(3, self._d, other if t is float else other._d):
+                return self
         return self._inplace(np.true_divide, other)
 
     def __neg__(self) -> "Matrix":
@@ -420,6 +427,11 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
                    /, in_place: bool = False) -> "Matrix":
         """`self + s*x`, rounded twice (identical to that expression)."""
         d = self._d
+        ts = type(s)
+        if type(x) is Matrix and (ts is float or ts is int):
+            r = _scaled_add(None if in_place else Matrix, d, s, x._d)
+            if r is not None:  # else the shapes differ: named below
+                return self if in_place else r  # type: ignore[no-any-return]
         xd = _matrix_arg(x)
         if xd.shape != d.shape:
             raise ValueError(f"scaled_add: x shape {shape_text(xd.shape)} "
