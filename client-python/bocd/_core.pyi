@@ -67,6 +67,11 @@ def clip(cls: Any, a: Any, lo: float, hi: float) -> Any:
     numpy.clip does: a new array wrapped in `cls`, or into `a` (returned)
     when `cls` is None."""
 
+def matmul_small(cls: Any, a: Any, b: Any) -> Any:
+    """a @ b of 2-D float64 arrays as a new array wrapped in `cls` (None:
+    bare) when rows * inner * columns is at most 16**3; None when it is
+    larger or the inner dimensions differ."""
+
 def buffer_span(obj: Any) -> tuple[int, int]:
     """(address, length) of an object's contiguous buffer."""
 

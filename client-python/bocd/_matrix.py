@@ -23,6 +23,7 @@ import numpy as np
 from . import _matrix_move
 from ._core import binary as _same_shape
 from ._core import binary_into as _into
+from ._core import matmul_small as _matmul_small
 from ._core import scaled_add as _scaled_add
 from ._core import sum_rows as _sum_rows
 from . import _matrix_ops as ops
@@ -330,6 +331,10 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
         return _arith(np.true_divide, _operand(other), d)
 
     def __matmul__(self, other: Operand) -> "Matrix":
+        if type(other) is Matrix:
+            m = _matmul_small(Matrix, self._d, other._d)
+            if m is not None:  # else large (BLAS) or a shape error
+                return m  # type: ignore[no-any-return]
         try:
             return _wrap(np.matmul(self._d, _matrix_arg(other)))
         except ValueError:

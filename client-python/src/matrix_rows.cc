@@ -485,6 +485,46 @@ PyObject* clip(PyObject* cls, py::handle a, double lo, double hi) {
   return result(cls, out);
 }
 
+// a @ b for small matrices: numpy's matmul spends about a microsecond
+// choosing a BLAS kernel, more than 16x16x16 multiply-adds take here. Above
+// kSmallProduct (rows * inner * columns) BLAS is faster and numpy keeps it.
+constexpr Py_ssize_t kSmallProduct = 16 * 16 * 16;
+
+// y (rows x columns) = a (rows x inner) @ b (inner x columns); each element
+// sums its products in k order.
+BOCD_VECTOR_CLONES
+void matmul_loop(const double* a, const double* b, double* y, std::size_t rows,
+                 std::size_t inner, std::size_t columns) {
+  for (std::size_t i = 0; i < rows; ++i) {
+    double* out = y + i * columns;
+    const double* left = a + i * inner;
+    for (std::size_t j = 0; j < columns; ++j) out[j] = left[0] * b[j];
+    for (std::size_t k = 1; k < inner; ++k) {
+      const double s = left[k];
+      const double* right = b + k * columns;
+      for (std::size_t j = 0; j < columns; ++j) {
+        double product = s * right[j];
+        out[j] += product;
+      }
+    }
+  }
+}
+
+// A new product array in `cls`, or None when the shapes do not chain or
+// the product is large (the caller's numpy path names the error or runs
+// BLAS).
+PyObject* matmul_small(PyObject* cls, py::handle a, py::handle b) {
+  Buffer2d x(a.ptr(), false);
+  Buffer2d z(b.ptr(), false);
+  if (x.columns() != z.rows() || x.rows() * x.columns() * z.columns() > kSmallProduct) {
+    Py_RETURN_NONE;
+  }
+  py::object out = new_array(x.rows(), z.columns());
+  matmul_loop(x.data(), z.data(), data_of(out), static_cast<std::size_t>(x.rows()),
+              static_cast<std::size_t>(x.columns()), static_cast<std::size_t>(z.columns()));
+  return result(cls, out);
+}
+
 // Plain METH_FASTCALL entry points: pybind11's dispatch costs more than
 // the work for a 100x100 matrix. They turn C++ exceptions into Python ones.
 template <typename Body>
@@ -554,6 +594,11 @@ PyObject* clip_fast(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   return call([&] { return clip(args[0], args[1], lo, hi); });
 }
 
+PyObject* matmul_small_fast(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (!arity("matmul_small(cls, a, b)", nargs, 3)) return nullptr;
+  return call([&] { return matmul_small(args[0], args[1], args[2]); });
+}
+
 PyObject* binary_fast(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   if (!arity("binary(cls, op, a, b)", nargs, 4)) return nullptr;
   long op = PyLong_AsLong(args[1]);
@@ -588,6 +633,9 @@ PyMethodDef methods[] = {
     {"clip", fastcall<&clip_fast>(), METH_FASTCALL,
      "clip(cls, a, lo, hi): every element of a clipped to [lo, hi], numpy's way; into a "
      "when cls is None."},
+    {"matmul_small", fastcall<&matmul_small_fast>(), METH_FASTCALL,
+     "matmul_small(cls, a, b): a @ b when the product is small (at most 16*16*16 "
+     "multiply-adds); None when it is larger or the shapes do not chain."},
 };
 
 }  // namespace

@@ -3,6 +3,6 @@
 
 #include <pybind11/pybind11.h>
 
-// Adds take_rows, put_rows, sum_rows, normalize_rows, binary and
-// binary_into to the module (matrix_rows.cc).
+// Adds the Matrix kernels (take_rows, put_rows, sum_rows, normalize_rows,
+// binary, binary_into, scaled_add, clip, matmul_small) to the module.
 void register_matrix_rows(pybind11::module_& m);

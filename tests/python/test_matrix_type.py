@@ -657,3 +657,24 @@ def test_normalize_rows_with_special_values():
     m = M(a)
     assert m.normalize(axis=-1, in_place=True) is m
     assert same_bits(arr(m), expected)
+
+
+def products_in_k_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b with each element's products added in k order, unfused."""
+    y = a[:, 0:1] * b[0:1, :]
+    for k in range(1, a.shape[1]):
+        y = y + a[:, k:k + 1] * b[k:k + 1, :]
+    return y
+
+
+@pytest.mark.parametrize("r,k,c", [(1, 1, 1), (4, 4, 4), (3, 7, 5), (16, 16, 16),
+                                   (16, 16, 17), (40, 30, 20), (1, 9, 1)])
+def test_matmul_of_small_and_large_products(r, k, c):
+    rng = np.random.default_rng(r * 100 + k * 10 + c)
+    a, b = rng.uniform(-1, 1, (r, k)), rng.uniform(-1, 1, (k, c))
+    got = arr(M(a) @ M(b))
+    if r * k * c <= 16 ** 3:
+        assert same_bits(got, products_in_k_order(a, b))
+    np.testing.assert_allclose(got, a @ b, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="N0 != M1"):
+        M(a) @ M(b.T) if k != c else M(a) @ M(np.ones((k + 1, c)))
