@@ -260,13 +260,12 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
 
     def __add__(self, other: Operand) -> "Matrix":
         d = self._d
-        t = type(other)
-        if t is Matrix:
+        if type(other) is Matrix:
             m = _same_shape(Matrix, 0, d, other._d)
             if m is not None:
                 return m  # type: ignore[no-any-return]
             return _arith(np.add, d, other._d)
-        if t is float:
+        if type(other) is float:
             return _same_shape(Matrix, 0, d, other)  # type: ignore[no-any-return]
         return _arith(np.add, d, _operand(other))
 
@@ -278,13 +277,12 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
 
     def __sub__(self, other: Operand) -> "Matrix":
         d = self._d
-        t = type(other)
-        if t is Matrix:
+        if type(other) is Matrix:
             m = _same_shape(Matrix, 1, d, other._d)
             if m is not None:
                 return m  # type: ignore[no-any-return]
             return _arith(np.subtract, d, other._d)
-        if t is float:
+        if type(other) is float:
             return _same_shape(Matrix, 1, d, other)  # type: ignore[no-any-return]
         return _arith(np.subtract, d, _operand(other))
 
@@ -296,13 +294,12 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
 
     def __mul__(self, other: Operand) -> "Matrix":
         d = self._d
-        t = type(other)
-        if t is Matrix:
+        if type(other) is Matrix:
             m = _same_shape(Matrix, 2, d, other._d)
             if m is not None:
                 return m  # type: ignore[no-any-return]
             return _arith(np.multiply, d, other._d)
-        if t is float:
+        if type(other) is float:
             return _same_shape(Matrix, 2, d, other)  # type: ignore[no-any-return]
         return _arith(np.multiply, d, _operand(other))
 
@@ -314,13 +311,12 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
 
     def __truediv__(self, other: Operand) -> "Matrix":
         d = self._d
-        t = type(other)
-        if t is Matrix:
+        if type(other) is Matrix:
             m = _same_shape(Matrix, 3, d, other._d)
             if m is not None:
                 return m  # type: ignore[no-any-return]
             return _arith(np.true_divide, d, other._d)
-        if t is float:
+        if type(other) is float:
             return _same_shape(Matrix, 3, d, other)  # type: ignore[no-any-return]
         return _arith(np.true_divide, d, _operand(other))
 
@@ -367,31 +363,39 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
             raise ValueError(DIMENSION_MISMATCH) from None
 
     def __iadd__(self, other: Operand) -> "Matrix":
-        t = type(other)
-        if t is Matrix or t is float:
-            if _into(0, self._d, other if t is float else other._d):
-                return self
+        if type(other) is Matrix:
+            if _into(0, self._d, other._d):
+                return self  # else the shapes differ: numpy's path
+        elif type(other) is float:
+            _into(0, self._d, other)
+            return self
         return self._inplace(np.add, other)
 
     def __isub__(self, other: Operand) -> "Matrix":
-        t = type(other)
-        if t is Matrix or t is float:
-            if _into(1, self._d, other if t is float else other._d):
-                return self
+        if type(other) is Matrix:
+            if _into(1, self._d, other._d):
+                return self  # else the shapes differ: numpy's path
+        elif type(other) is float:
+            _into(1, self._d, other)
+            return self
         return self._inplace(np.subtract, other)
 
     def __imul__(self, other: Operand) -> "Matrix":
-        t = type(other)
-        if t is Matrix or t is float:
-            if _into(2, self._d, other if t is float else other._d):
-                return self
+        if type(other) is Matrix:
+            if _into(2, self._d, other._d):
+                return self  # else the shapes differ: numpy's path
+        elif type(other) is float:
+            _into(2, self._d, other)
+            return self
         return self._inplace(np.multiply, other)
 
     def __itruediv__(self, other: Operand) -> "Matrix":
-        t = type(other)
-        if t is Matrix or t is float:
-            if _into(3, self._d, other if t is float else other._d):
-                return self
+        if type(other) is Matrix:
+            if _into(3, self._d, other._d):
+                return self  # else the shapes differ: numpy's path
+        elif type(other) is float:
+            _into(3, self._d, other)
+            return self
         return self._inplace(np.true_divide, other)
 
     def __neg__(self) -> "Matrix":
@@ -432,11 +436,10 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
                    /, in_place: bool = False) -> "Matrix":
         """`self + s*x`, rounded twice (identical to that expression)."""
         d = self._d
-        ts = type(s)
-        if type(x) is Matrix and (ts is float or ts is int):
+        if type(x) is Matrix and (type(s) is float or type(s) is int):
             r = _scaled_add(None if in_place else Matrix, d, s, x._d)
             if r is not None:  # else the shapes differ: named below
-                return self if in_place else r  # type: ignore[no-any-return]
+                return self if in_place else r
         xd = _matrix_arg(x)
         if xd.shape != d.shape:
             raise ValueError(f"scaled_add: x shape {shape_text(xd.shape)} "
