@@ -3,6 +3,7 @@
 
 #include <pybind11/pybind11.h>
 
-// Adds the Matrix kernels (take_rows, put_rows, sum_rows, normalize_rows,
-// binary, binary_into, scaled_add, clip, matmul_small) to the module.
+// Adds the Matrix kernels to the module: take_rows, put_rows, sum_rows and
+// normalize_rows (matrix_rows.cc); binary, binary_into, scaled_add, clip
+// and matmul_small (matrix_math.cc).
 void register_matrix_rows(pybind11::module_& m);
