@@ -27,9 +27,10 @@ def default_socket_path() -> str:
     """$BOCD_SOCKET, else $XDG_RUNTIME_DIR/bocd/bocd.sock, else
     /tmp/bocd-$UID/bocd.sock."""
 
-def take_rows(src: Any, indices: Any, out: Any) -> None:
-    """Copies rows `indices` (a list or tuple of ints, negative from the
-    end) of the 2-D C-contiguous float64 array `src` into `out`; raises
+def take_rows(cls: Any, src: Any, indices: Any) -> Any:
+    """A copy of rows `indices` (a non-empty list or tuple of ints,
+    negative from the end) of the 2-D C-contiguous float64 array `src`,
+    wrapped in `cls` (a Matrix class; None: the bare array); raises
     IndexError/TypeError/OverflowError for the first bad index."""
 
 def put_rows(dst: Any, indices: Any, value: Any, accumulate: bool) -> None:
@@ -37,9 +38,39 @@ def put_rows(dst: Any, indices: Any, value: Any, accumulate: bool) -> None:
     columns) float64 array, into rows `indices` of `dst`, after checking
     every index and then the shape."""
 
-def sum_rows(src: Any, out: Any) -> None:
-    """Writes the sum of the rows of the 2-D float64 array `src`, added in
-    row order, into `out` (1 x columns)."""
+def sum_rows(cls: Any, src: Any) -> Any:
+    """The sum of the rows of the 2-D float64 array `src`, added in row
+    order, as a new 1 x columns array wrapped in `cls` (None: bare)."""
+
+def normalize_rows(cls: Any, src: Any, in_place: bool) -> Any:
+    """Every row of `src` divided by its Euclidean length (rows of length
+    0 unchanged): into `src` when `in_place` (returns `src`), else a new
+    array wrapped in `cls` (None: bare)."""
+
+def binary(cls: Any, op: int, a: Any, b: Any) -> Any:
+    """a + b, a - b, a * b or a / b (op 0, 1, 2, 3) of two same-shape 2-D
+    float64 arrays (either may be a float instead) as a new array wrapped
+    in `cls` (None: bare); None when the shapes differ."""
+
+def binary_into(op: int, a: Any, b: Any) -> Any:
+    """a += b, -=, *= or /= (op 0, 1, 2, 3) into the 2-D float64 array
+    `a`, for a same-shape array or a float `b`; True, or None when the
+    shapes differ (nothing written)."""
+
+def scaled_add(cls: Any, a: Any, s: float, x: Any) -> Any:
+    """a + s*x (the product rounded first) for a float `s` and a
+    same-shape 2-D float64 array `x`: a new array wrapped in `cls`, or
+    into `a` (returned) when `cls` is None; None when the shapes differ."""
+
+def clip(cls: Any, a: Any, lo: float, hi: float) -> Any:
+    """Every element of the 2-D float64 array `a` clipped to [lo, hi] as
+    numpy.clip does: a new array wrapped in `cls`, or into `a` (returned)
+    when `cls` is None."""
+
+def matmul_small(cls: Any, a: Any, b: Any) -> Any:
+    """a @ b of 2-D float64 arrays as a new array wrapped in `cls` (None:
+    bare) when rows * inner * columns is at most 16**3; None when it is
+    larger or the inner dimensions differ."""
 
 def buffer_span(obj: Any) -> tuple[int, int]:
     """(address, length) of an object's contiguous buffer."""

@@ -21,6 +21,11 @@ from typing import Any, Iterator, Optional, Union
 import numpy as np
 
 from . import _matrix_move
+from ._core import binary as _same_shape
+from ._core import binary_into as _into
+from ._core import matmul_small as _matmul_small
+from ._core import scaled_add as _scaled_add
+from ._core import sum_rows as _sum_rows
 from . import _matrix_ops as ops
 from ._matrix_args import (DIMENSION_MISMATCH, EXPECTED_NUMBERS, F64,
                            axis_arg, dimension, flat_values, is_real,
@@ -248,106 +253,84 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
         return matrix_str(self._d)
 
     # ------------------------------------------------------------------
-    # arithmetic operators: same-shape operands take an inline fast path,
-    # everything else (scalars, broadcasting, errors) goes through _arith.
+    # arithmetic operators: two same-shape matrices, or a matrix and a
+    # float, go to one C call (_core.binary checks the shapes, allocates,
+    # computes and wraps; _core.binary_into updates in place); everything
+    # else (other numbers, broadcasting, errors) goes through numpy.
 
     def __add__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = d + o
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.add, d, o)
+        if type(other) is Matrix:
+            m = _same_shape(Matrix, 0, d, other._d)
+            if m is not None:
+                return m  # type: ignore[no-any-return]
+            return _arith(np.add, d, other._d)
+        if type(other) is float:
+            return _same_shape(Matrix, 0, d, other)  # type: ignore[no-any-return]
+        return _arith(np.add, d, _operand(other))
 
     def __radd__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = o + d
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.add, o, d)
+        if type(other) is float:
+            return _same_shape(Matrix, 0, other, d)  # type: ignore[no-any-return]
+        return _arith(np.add, _operand(other), d)
 
     def __sub__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = d - o
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.subtract, d, o)
+        if type(other) is Matrix:
+            m = _same_shape(Matrix, 1, d, other._d)
+            if m is not None:
+                return m  # type: ignore[no-any-return]
+            return _arith(np.subtract, d, other._d)
+        if type(other) is float:
+            return _same_shape(Matrix, 1, d, other)  # type: ignore[no-any-return]
+        return _arith(np.subtract, d, _operand(other))
 
     def __rsub__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = o - d
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.subtract, o, d)
+        if type(other) is float:
+            return _same_shape(Matrix, 1, other, d)  # type: ignore[no-any-return]
+        return _arith(np.subtract, _operand(other), d)
 
     def __mul__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = d * o
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.multiply, d, o)
+        if type(other) is Matrix:
+            m = _same_shape(Matrix, 2, d, other._d)
+            if m is not None:
+                return m  # type: ignore[no-any-return]
+            return _arith(np.multiply, d, other._d)
+        if type(other) is float:
+            return _same_shape(Matrix, 2, d, other)  # type: ignore[no-any-return]
+        return _arith(np.multiply, d, _operand(other))
 
     def __rmul__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = o * d
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.multiply, o, d)
+        if type(other) is float:
+            return _same_shape(Matrix, 2, other, d)  # type: ignore[no-any-return]
+        return _arith(np.multiply, _operand(other), d)
 
     def __truediv__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = d / o
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.true_divide, d, o)
+        if type(other) is Matrix:
+            m = _same_shape(Matrix, 3, d, other._d)
+            if m is not None:
+                return m  # type: ignore[no-any-return]
+            return _arith(np.true_divide, d, other._d)
+        if type(other) is float:
+            return _same_shape(Matrix, 3, d, other)  # type: ignore[no-any-return]
+        return _arith(np.true_divide, d, _operand(other))
 
     def __rtruediv__(self, other: Operand) -> "Matrix":
         d = self._d
-        o = other._d if type(other) is Matrix else _operand(other)
-        if type(o) is np.ndarray and o.shape == d.shape:
-            try:
-                m: Matrix = _new(Matrix)
-                m._d = o / d
-                return m
-            except RuntimeWarning:
-                pass
-        return _arith(np.true_divide, o, d)
+        if type(other) is float:
+            return _same_shape(Matrix, 3, other, d)  # type: ignore[no-any-return]
+        return _arith(np.true_divide, _operand(other), d)
 
     def __matmul__(self, other: Operand) -> "Matrix":
+        if type(other) is Matrix:
+            m = _matmul_small(Matrix, self._d, other._d)
+            if m is not None:  # else large (BLAS) or a shape error
+                return m  # type: ignore[no-any-return]
         try:
             return _wrap(np.matmul(self._d, _matrix_arg(other)))
         except ValueError:
@@ -380,15 +363,39 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
             raise ValueError(DIMENSION_MISMATCH) from None
 
     def __iadd__(self, other: Operand) -> "Matrix":
+        if type(other) is Matrix:
+            if _into(0, self._d, other._d):
+                return self  # else the shapes differ: numpy's path
+        elif type(other) is float:
+            _into(0, self._d, other)
+            return self
         return self._inplace(np.add, other)
 
     def __isub__(self, other: Operand) -> "Matrix":
+        if type(other) is Matrix:
+            if _into(1, self._d, other._d):
+                return self  # else the shapes differ: numpy's path
+        elif type(other) is float:
+            _into(1, self._d, other)
+            return self
         return self._inplace(np.subtract, other)
 
     def __imul__(self, other: Operand) -> "Matrix":
+        if type(other) is Matrix:
+            if _into(2, self._d, other._d):
+                return self  # else the shapes differ: numpy's path
+        elif type(other) is float:
+            _into(2, self._d, other)
+            return self
         return self._inplace(np.multiply, other)
 
     def __itruediv__(self, other: Operand) -> "Matrix":
+        if type(other) is Matrix:
+            if _into(3, self._d, other._d):
+                return self  # else the shapes differ: numpy's path
+        elif type(other) is float:
+            _into(3, self._d, other)
+            return self
         return self._inplace(np.true_divide, other)
 
     def __neg__(self) -> "Matrix":
@@ -429,6 +436,10 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
                    /, in_place: bool = False) -> "Matrix":
         """`self + s*x`, rounded twice (identical to that expression)."""
         d = self._d
+        if type(x) is Matrix and (type(s) is float or type(s) is int):
+            r = _scaled_add(None if in_place else Matrix, d, s, x._d)
+            if r is not None:  # else the shapes differ: named below
+                return self if in_place else r
         xd = _matrix_arg(x)
         if xd.shape != d.shape:
             raise ValueError(f"scaled_add: x shape {shape_text(xd.shape)} "
@@ -536,7 +547,9 @@ class Matrix(MatrixConstructors, MatrixElementwise, MatrixIndexing):
             where: Optional["Matrix"] = None) -> Union[float, "Matrix"]:
         d = self._d
         if where is None and type(axis) is int and -2 <= axis <= 1:
-            return _wrap(ops.axis_sum(d, axis & 1))  # the common call
+            if axis & 1 == 0:  # the common call: one C pass, wrapped there
+                return _sum_rows(Matrix, d)  # type: ignore[no-any-return]
+            return _wrap(ops.axis_sum(d, 1))
         ax = axis_arg(axis)
         mask = None if where is None else mask_arg(where, d.shape)
         if mask is None:

@@ -14,6 +14,8 @@ from typing import Any, Optional, TypeVar, Union
 import numpy as np
 
 from . import _matrix_ops as ops
+from ._core import clip as _clip
+from ._core import normalize_rows
 from ._matrix_args import OUT_AND_IN_PLACE, F64, axis_arg, real
 from ._matrix_base import MatrixBase, check_out, matrix_arg
 
@@ -88,6 +90,13 @@ class MatrixElementwise(MatrixBase):
     def clip(self: E, min: Optional[float] = None, max: Optional[float] = None,
              *, in_place: bool = False,
              out: Optional[E] = None) -> E:
+        if type(min) is float and type(max) is float and out is None:
+            if max < min:
+                raise AssertionError("maxval < minval")
+            if in_place:
+                _clip(None, self._d, min, max)
+                return self
+            return _clip(type(self), self._d, min, max)  # type: ignore[no-any-return]
         if min is None and max is None:
             raise ValueError("clip: must provide min and/or max")
         lo = None if min is None else real(min)
@@ -135,6 +144,12 @@ class MatrixElementwise(MatrixBase):
                   in_place: bool = False) -> E:
         """Divide by the magnitude; zero-magnitude groups stay unchanged."""
         d = self._d
+        if type(axis) is int and (axis == 1 or axis == -1):
+            # Rows, the common call: one C pass (matrix_rows.cc).
+            if in_place:
+                normalize_rows(None, d, True)
+                return self
+            return normalize_rows(type(self), d, False)  # type: ignore[no-any-return]
         ax = axis_arg(axis)
         mag = self._magnitude_squared(ax)
         if ax is None:

@@ -44,11 +44,8 @@ class MatrixIndexing(MatrixBase):
         ax = 0 if type(axis) is int and axis == 0 else take_axis(axis)
         if ax == 0 and out is None and (type(indices) is list
                                         or type(indices) is tuple):
-            if not indices:
-                raise IndexError(EMPTY_INDICES)
-            res = np.empty((len(indices), d.shape[1]))
-            take_rows(d, indices, res)  # checks each index, as bocpy's C
-            return self._wrap(res)
+            # Checks each index as bocpy's C does; allocates and wraps.
+            return take_rows(type(self), d, indices)  # type: ignore[no-any-return]
         what = "row" if ax == 0 else "column"
         # numpy checks the range while it gathers (and buffers `out`), so
         # only a failure pays for finding the element to blame.
@@ -77,15 +74,18 @@ class MatrixIndexing(MatrixBase):
         d = self._d
         ax = 0 if type(axis) is int and axis == 0 else take_axis(axis)
         if ax == 0 and (type(indices) is list or type(indices) is tuple):
-            if not indices:
-                raise IndexError(EMPTY_INDICES)
-            if type(value) is float:
-                v: Any = value
+            if type(value) is type(self):
+                v: Any = value._d
+            elif type(value) is float:
+                v = value
             elif isinstance(value, MatrixBase):
                 v = value._d
             else:
+                if not indices:
+                    raise IndexError(EMPTY_INDICES)
                 v = _scatter_value(value, (len(indices), d.shape[1]))
-            # Checks every index, then the value's shape, before writing.
+            # Checks that there are indices, every index, then the value's
+            # shape, before it writes.
             put_rows(d, indices, v, accumulate)
             return self
         what = "row" if ax == 0 else "column"

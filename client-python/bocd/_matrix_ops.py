@@ -37,8 +37,7 @@ def axis_sum(x: F64, ax: int) -> F64:
     """Sum along `ax`, keeping the reduced axis (length 1)."""
     r, c = x.shape
     if ax == 0:
-        summed: F64 = np.empty((1, c))
-        sum_rows(x, summed)  # one pass in row order (see matrix_rows.cc)
+        summed: F64 = sum_rows(None, x)  # one pass in row order (matrix_rows.cc)
         return summed
     if c <= _NARROW and r >= _TALL:
         acc: F64 = x[:, 0].copy()

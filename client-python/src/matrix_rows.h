@@ -1,7 +1,9 @@
-// Row gather, scatter and column sums for bocd.Matrix, on bocd._core.
+// Matrix kernels (rows, column sums, normalization, arithmetic) on bocd._core.
 #pragma once
 
 #include <pybind11/pybind11.h>
 
-// Adds take_rows, put_rows and sum_rows to the module (matrix_rows.cc).
+// Adds the Matrix kernels to the module: take_rows, put_rows, sum_rows and
+// normalize_rows (matrix_rows.cc); binary, binary_into, scaled_add, clip
+// and matmul_small (matrix_math.cc).
 void register_matrix_rows(pybind11::module_& m);

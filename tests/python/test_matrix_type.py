@@ -573,3 +573,108 @@ def test_import_bocd_does_not_import_numpy_until_matrix_is_used():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, check=True).stdout
     assert out.split() == ["False", "True"]
+
+
+# ------------------------------------------ element-wise kernels vs numpy
+
+# Shapes with and without a remainder after the vector loops, values with
+# every IEEE special case; the element-wise results must be numpy's bit for
+# bit, whichever path (same-shape, float on either side, in place) runs.
+SPECIAL = [0.0, -0.0, 1.5, -2.25, NAN, math.inf, -math.inf, 1e308, 5e-324, 3.0]
+ARITH = [(operator.add, operator.iadd), (operator.sub, operator.isub),
+         (operator.mul, operator.imul), (operator.truediv, operator.itruediv)]
+
+
+def special_array(rows: int, columns: int, shift: int) -> np.ndarray:
+    n = rows * columns
+    return np.array([SPECIAL[(i * 7 + shift) % len(SPECIAL)]
+                     for i in range(n)]).reshape(rows, columns)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (37, 41), (1, 3)])
+@pytest.mark.parametrize("op,iop", ARITH)
+def test_arithmetic_matches_numpy_bit_for_bit(shape, op, iop):
+    a, b = special_array(*shape, 0), special_array(*shape, 3)
+    with np.errstate(all="ignore"):
+        assert same_bits(arr(op(M(a), M(b))), op(a, b))
+        assert same_bits(arr(op(M(a), 0.5)), op(a, 0.5))
+        assert same_bits(arr(op(-0.0, M(b))), op(-0.0, b))
+        assert same_bits(arr(op(M(a), math.inf)), op(a, math.inf))
+        m = M(a)
+        buffer = np.asarray(m)
+        assert iop(m, M(b)) is m and same_bits(arr(m), op(a, b))
+        assert iop(m, 2.0) is m and same_bits(arr(m), op(op(a, b), 2.0))
+        assert np.shares_memory(buffer, np.asarray(m))
+        m = M(a)
+        assert iop(m, m) is m and same_bits(arr(m), op(a, a))
+
+
+def test_arithmetic_with_another_shape_still_broadcasts_or_refuses():
+    a = special_array(3, 4, 1)
+    row = special_array(1, 4, 2)
+    with np.errstate(all="ignore"):
+        assert same_bits(arr(M(a) * M(row)), a * row)
+        m = M(a)
+        m -= M(row)
+        assert same_bits(arr(m), a - row)
+    with pytest.raises(ValueError, match="Dimension mismatch"):
+        M(a) + M(special_array(4, 3, 0))
+
+
+@pytest.mark.parametrize("lo,hi", [(0.0, 1.0), (-0.0, 0.0), (0.0, -0.0),
+                                   (NAN, 1.0), (-1.0, NAN), (2.0, 2.0)])
+def test_clip_matches_numpy_for_signed_zeros_and_nan(lo, hi):
+    a = special_array(5, 7, 2)
+    assert same_bits(arr(M(a).clip(lo, hi)), np.clip(a, lo, hi))
+    m = M(a)
+    assert m.clip(lo, hi, in_place=True) is m
+    assert same_bits(arr(m), np.clip(a, lo, hi))
+
+
+def test_scaled_add_is_the_product_then_the_sum():
+    a, x = special_array(6, 9, 0), special_array(6, 9, 5)
+    with np.errstate(all="ignore"):
+        expected = a + 0.1 * x
+        assert same_bits(arr(M(a).scaled_add(0.1, M(x))), expected)
+        assert same_bits(arr(M(a).scaled_add(3, M(x))), a + 3.0 * x)
+        m = M(a)
+        assert m.scaled_add(0.1, M(x), in_place=True) is m
+        assert same_bits(arr(m), expected)
+    with pytest.raises(ValueError, match="scaled_add: x shape 2x9"):
+        M(a).scaled_add(0.1, M(x[:2]))
+
+
+def test_normalize_rows_with_special_values():
+    a = np.array([[3.0, 4.0, 0.0], [NAN, 1.0, 1.0], [math.inf, 1.0, 0.0],
+                  [0.0, -0.0, 0.0], [1e-200, 0.0, 0.0], [1e200, 1e200, 0.0]])
+    with np.errstate(all="ignore"):
+        norms = np.sqrt((a * a).sum(axis=1, keepdims=True))
+        expected = np.where(norms == 0, a, a / np.where(norms == 0, 1.0, norms))
+    # Every row's length is exact here, so the quotients are too: a NaN
+    # row, inf/inf, zero rows (and squares that underflow to 0) unchanged,
+    # squares that overflow to inf giving 0.
+    assert same_bits(arr(M(a).normalize(axis=1)), expected)
+    m = M(a)
+    assert m.normalize(axis=-1, in_place=True) is m
+    assert same_bits(arr(m), expected)
+
+
+def products_in_k_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b with each element's products added in k order, unfused."""
+    y = a[:, 0:1] * b[0:1, :]
+    for k in range(1, a.shape[1]):
+        y = y + a[:, k:k + 1] * b[k:k + 1, :]
+    return y
+
+
+@pytest.mark.parametrize("r,k,c", [(1, 1, 1), (4, 4, 4), (3, 7, 5), (16, 16, 16),
+                                   (16, 16, 17), (40, 30, 20), (1, 9, 1)])
+def test_matmul_of_small_and_large_products(r, k, c):
+    rng = np.random.default_rng(r * 100 + k * 10 + c)
+    a, b = rng.uniform(-1, 1, (r, k)), rng.uniform(-1, 1, (k, c))
+    got = arr(M(a) @ M(b))
+    if r * k * c <= 16 ** 3:
+        assert same_bits(got, products_in_k_order(a, b))
+    np.testing.assert_allclose(got, a @ b, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="N0 != M1"):
+        M(a) @ M(b.T) if k != c else M(a) @ M(np.ones((k + 1, c)))
