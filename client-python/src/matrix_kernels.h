@@ -117,8 +117,7 @@ inline PyObject* result(PyObject* cls, const py::object& arr) {
 // AVX2 adds, multiplies and divides four doubles at a time, SSE2 two, and
 // division is the cost of a normalization.
 // Elsewhere the baseline build is all there is.
-#if defined(__x86_64__) && !defined(__clang__) || \
-    defined(__x86_64__) && defined(__clang__) && __clang_major__ >= 14
+#if defined(__x86_64__)
 #define BOCD_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define BOCD_VECTOR_CLONES
