@@ -23,7 +23,7 @@ import pickle
 import struct
 import sys
 import types
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar, cast
 
 R = TypeVar("R")
 
@@ -342,7 +342,7 @@ def when(*cowns: Any) -> Callable[[Callable[..., R]], Cown[R]]:
     def decorator(fn: Callable[..., R]) -> Cown[R]:
         result = _when_plain(fn, cowns)
         if result is not None:
-            return result
+            return cast("Cown[R]", result)
         result = _plain_call(fn, cowns)
         if result is not None:
             return result
