@@ -192,7 +192,11 @@ void WorkerTemplate::fail(const std::string& why) {
   if (failed_) return;
   failed_ = true;
   failure_ = why;
-  log().warn("{}", why);
+  if (stopping_) {
+    log().info("the template for {} (pid {}) stopped", python_, pid_);
+  } else {
+    log().warn("{}", why);
+  }
   control_.reset();
   // Every worker it owed, asked for or forked and not yet heard of.
   std::vector<std::string> lost = owed_;
@@ -213,6 +217,7 @@ void WorkerTemplate::on_exit(const std::string& status) {
 }
 
 void WorkerTemplate::stop() {
+  stopping_ = true;
   if (pid_ > 0) ::kill(pid_, SIGTERM);
 }
 

@@ -86,6 +86,7 @@ class WorkerTemplate {
   pid_t pid_ = -1;
   bool ready_ = false;
   bool failed_ = false;
+  bool stopping_ = false;  // stop() was called: its end is expected
   std::string failure_;  // why, once failed
   std::unique_ptr<boost::asio::local::stream_protocol::socket> control_;
   boost::asio::streambuf inbox_;

@@ -353,3 +353,32 @@ def test_behaviors_object_starts_quiesces_and_stops():
         assert double.unwrap() == 2
     # __exit__ stopped it: a new @when starts a fresh runtime.
     assert bocd.wait() is None
+
+
+def test_a_clean_stop_of_a_service_logs_no_warning(tmp_path):
+    """Stopping a service that forked workers from a program's template
+    ends the template on purpose: the log says so at info, not as a
+    warning an operator would chase."""
+    from bocd._daemon import Daemon
+
+    log = tmp_path / "bocd.log"
+    d = Daemon(socket_path=str(tmp_path / "s.sock"), workers=1,
+               log_file=str(log))
+    d.start()
+    try:
+        p = run_python(
+            "from bocd import Cown, when\n"
+            "c = Cown(1)\n"
+            "@when(c)\n"
+            "def double(c):\n"
+            "    return c.value * 2\n"
+            "print(double.unwrap())\n",
+            {"BOCD_SOCKET": str(d.socket)})
+        assert p.stdout.strip() == "2", explain(p)
+    finally:
+        d.stop()
+    text = log.read_text()
+    assert "worker template" in text, text
+    assert "the template for" in text and "stopped" in text, text
+    warnings = [l for l in text.splitlines() if " warning " in l]
+    assert warnings == [], text
