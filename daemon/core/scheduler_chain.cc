@@ -43,16 +43,11 @@ Scheduler::Session* Scheduler::chain_worker(std::uint32_t b) {
       w->pool_running > limits_.chain_depth) {
     return nullptr;
   }
-  // As for work sent ahead (pipelines): not behind a body that has run
-  // long, or on a worker whose bodies do. One that blocks or runs long
-  // gives back what waits behind it (take_back), and with it what its
-  // worker keeps. Unlike there, a worker's first body does not count as
-  // slow: a chain's first behavior would hold up its whole chain.
-  if (limits_.pipeline_below_us >= 0 &&
-      (w->run_us >= limits_.pipeline_below_us ||
-       now_us_ - w->started_us >= limits_.pipeline_below_us)) {
-    return nullptr;
-  }
+  // As for work sent ahead: not behind a body that has run long, or on a
+  // worker whose bodies do (or that has run none yet). One that blocks or
+  // runs long gives back what waits behind it (take_back), and with it
+  // what its worker keeps: a big value would travel again.
+  if (!pipelines(*w)) return nullptr;
   const Session& p = *find_session(bh.session);
   bool serves = std::find(p.workers.begin(), p.workers.end(), w->id) !=
                     p.workers.end() ||

@@ -27,8 +27,10 @@ DispatchView view_of(const Scheduler& s, BehaviorId b) {
 
 class SchedulerChainTest : public ::testing::Test {
  protected:
-  Scheduler s{Limits{.worker_pipeline = 1, .chain_depth = 3}};
-  // Time stands still here: every body counts as short.
+  // Every body counts as short (pipeline_below_us), so chains pipeline
+  // from a worker's first body on.
+  Scheduler s{Limits{
+      .worker_pipeline = 1, .pipeline_below_us = -1, .chain_depth = 3}};
   SessionGrant p = s.open_session(Role::client, 1, "p");
   CownId x = cown(p, 1);
   CownId y = cown(p, 2);
