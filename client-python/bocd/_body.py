@@ -26,7 +26,7 @@ import sys
 import traceback
 import types
 from collections import OrderedDict
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from . import _cown, _runtime, _serial
 from ._cown import Cown, CownCapsule, PinnedCown, _Hold, end_borrowing
@@ -37,7 +37,7 @@ log = logging.getLogger(f"worker{os.environ.get('BOCD_WORKER_INDEX', '')}")
 # are [(slot, data, exception, refs, blobs)], the result (data, exception,
 # refs, blobs) or None, dropped the slots whose kept values went.
 Result = tuple[bytes, bool, list[int], list[str]]
-Outcome = tuple[list[Any], "Result | None", list[int]]
+Outcome = Union[tuple[list[Any], Optional[Result], list[int]], tuple[()]]
 # What a worker that keeps values is told with a dispatch (see _Kept):
 # (versions, held, forget, forget_all, code_held, code_keep, forget_code,
 # inherit).
@@ -435,8 +435,11 @@ class PinnedRun:
                  values: tuple[tuple[bytes, bool, int], ...],
                  has_result: bool, kept: Kept = None) -> Outcome:
         try:
-            updates, result, self.raised, dropped = _run(
-                behavior, session, payload, ids, values, has_result, kept)
+            out = _run(behavior, session, payload, ids, values, has_result,
+                       kept)
+            if out is None:  # pinned work is never pipelined; for the types
+                return ()
+            updates, result, self.raised, dropped = out
             return updates, result, dropped
         except BaseException as e:
             return _failed(e, ids, kept)
@@ -460,7 +463,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
          values: tuple[tuple[bytes, bool, int], ...], has_result: bool,
          kept: Kept = None
          ) -> tuple[list[Any], Result | None, BaseException | None,
-                    list[int]]:
+                    list[int]] | None:
     # Every step here is paid once per behavior: the worker's share of a
     # tiny behavior's cost is mostly this function (bench/py_cpu_split.py).
     _forget(kept)
