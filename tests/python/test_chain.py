@@ -126,6 +126,42 @@ def two_cowns() -> dict:
     return {"last": last.unwrap()}
 
 
+def worker_dies_in_chain() -> dict:
+    c = Cown(0)
+    with c as v:
+        assert v == 0
+
+        @when(c)
+        def dies(c):
+            c.value += 1
+            os._exit(3)  # the worker goes, with what was pipelined behind
+
+        lost = []
+        for _ in range(3):
+
+            @when(c)
+            def behind(c):
+                c.value += 10
+                return c.value
+
+            lost.append(behind)
+
+    errors = []
+    for r in [dies, *lost]:
+        try:
+            r.unwrap()
+            errors.append("")
+        except Exception as e:  # noqa: BLE001 - the error is the result
+            errors.append(f"{type(e).__name__}: {e}")
+
+    @when(c)
+    def after(c):
+        c.value += 100
+        return c.value
+
+    return {"errors": errors, "after": after.unwrap()}
+
+
 CHILD = """
 import json, os, sys
 sys.path.insert(0, {here!r})
@@ -174,6 +210,17 @@ def test_a_behavior_on_two_cowns_inherits_both(tmp_path):
     # Each cown went through `both`, its own behavior and `last`, all on
     # the objects left by the one before.
     assert out["last"] == [[2, 3], [2, 3]], out
+
+
+def test_a_dead_worker_loses_its_chain_as_it_loses_one_behavior(tmp_path):
+    out = run_scenario(tmp_path, "worker_dies_in_chain")
+    # The body that killed its worker and the three sent behind it end as
+    # a lost behavior does; the cown keeps its committed value, and the
+    # next behavior runs on a new worker.
+    assert len(out["errors"]) == 4
+    for e in out["errors"]:
+        assert "disconnected" in e, out
+    assert out["after"] == 100, out
 
 
 def test_each_of_1250_sees_its_predecessors_small_write():
