@@ -37,6 +37,8 @@ Variants (not in the default set; name them with --peers):
                bench/.venv-bocpy-3.11, created on first use
   bocd-spin-N  bocd whose daemon runs with --spin-us N (the default is the
                daemon's own), to choose the spin budget
+  bocd-chain-N bocd whose daemon runs with --chain-depth N (0: no pipelined
+               dispatch, for before/after figures in one run)
 A peer that cannot be set up is skipped with the reason. Every workload
 checks its result (W2 order, W3 conservation, ...) and prints the check.
 The "bocd vs" column is how many times better bocd is than that peer
@@ -186,7 +188,7 @@ def timed(fn, *a):
 def run_child(python, peer, workloads, workers, args):
     """Run one child process; return its results keyed by workload."""
     sizes = ",".join(f"{w}={args.sizes[w]}" for w in workloads)
-    kind = "bocd" if spin_of(peer) is not None else KIND.get(peer, peer)
+    kind = "bocd" if daemon_args(peer) is not None else KIND.get(peer, peer)
     cmd = [python, str(CHILD), kind,
            "--workloads", ",".join(workloads),
            "--sizes", sizes, "--workers", str(workers),
@@ -224,17 +226,21 @@ def tail_of(text, lines=15):
     return "\n".join((text or "").splitlines()[-lines:]) + "\n"
 
 
-def spin_of(peer):
-    """N for a bocd-spin-N peer, else None."""
-    prefix = "bocd-spin-"
-    rest = peer[len(prefix):] if peer.startswith(prefix) else ""
-    return int(rest) if rest.isdigit() else None
+def daemon_args(peer):
+    """The daemon arguments of a bocd-spin-N or bocd-chain-N peer, else
+    None."""
+    for prefix, option in (("bocd-spin-", "--spin-us"),
+                           ("bocd-chain-", "--chain-depth")):
+        rest = peer[len(prefix):] if peer.startswith(prefix) else ""
+        if rest.isdigit():
+            return f"{option} {int(rest)}"
+    return None
 
 
 def child_env(peer, args):
     env = dict(os.environ)
-    if spin_of(peer) is not None:
-        env["PY_BENCH_BOCD_ARGS"] = f"--spin-us {spin_of(peer)}"
+    if daemon_args(peer) is not None:
+        env["PY_BENCH_BOCD_ARGS"] = daemon_args(peer)
     env.pop("BOCD_SOCKET", None)  # the bocd child starts a private daemon
     env["PY_BENCH_W6_MB"] = str(args.w6_mb)
     env.update(EXTRA_ENV.get(peer, {}))
@@ -418,7 +424,7 @@ def parse_args(argv=None):
     args.peers = [x.strip() for x in args.peers.split(",") if x.strip()]
     bad = [w for w in args.only if w not in WORKLOADS] + \
           [x for x in args.peers
-           if x not in PEERS + VARIANTS and spin_of(x) is None]
+           if x not in PEERS + VARIANTS and daemon_args(x) is None]
     if bad:
         p.error(f"unknown workload or peer: {', '.join(bad)}")
     args.sizes = {w: max(1, round(WORKLOADS[w][0] * args.n)) for w in WORKLOADS}
@@ -430,7 +436,7 @@ def main(argv=None):
     args.spin_iters = calibrate_spin()
     pythons, skipped = {}, {}
     for peer in args.peers:
-        setup = SETUP.get("bocd" if spin_of(peer) is not None else peer)
+        setup = SETUP.get("bocd" if daemon_args(peer) is not None else peer)
         python, reason = setup() if setup else setup_bocd_313(args)
         if reason:
             log(f"skipping {peer}: {reason}")

@@ -397,6 +397,13 @@ void Client::run_dispatch(const fb::Dispatch& d) {
     }
     return;
   }
+  if (a.bounced_) {  // it ran nothing: the daemon sends it again
+    channel_->send_batched([&](proto::Encoder& enc) {
+      enc.complete(d.behavior(), {}, 0, {}, true);
+    });
+    channel_->flush_urgent();
+    return;
+  }
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                 std::chrono::steady_clock::now() - start).count();
   send_completion(d, result, scratch_,
@@ -431,6 +438,7 @@ Access Client::load_values(const fb::Dispatch& d, const Pending& p,
   ids_.resize(n);
   scratch.versions.clear();
   scratch.held.clear();
+  scratch.inherit.clear();
   scratch.dropped.clear();
   scratch.forget.clear();
   if (d.forget() != nullptr) {
@@ -447,6 +455,7 @@ Access Client::load_values(const fb::Dispatch& d, const Pending& p,
   a.ids_ = &ids_;
   a.versions_ = &scratch.versions;
   a.held_ = &scratch.held;
+  a.inherit_ = &scratch.inherit;
   a.forget_ = scratch.forget;
   a.forget_all_ = d.forget_all();
   a.code_held_ = d.code_held();
@@ -468,7 +477,11 @@ Access Client::load_values(const fb::Dispatch& d, const Pending& p,
       scratch.versions[i] = cv->version();
       scratch.held[i] = cv->held();
     }
-    const fb::Value* v = cv->held() ? nullptr : cv->value();
+    if (cv->inherit()) {
+      scratch.inherit.resize(n, false);
+      scratch.inherit[i] = true;
+    }
+    const fb::Value* v = cv->held() || cv->inherit() ? nullptr : cv->value();
     Value& s = slots_[i];
     s.data.clear();
     s.exception = v && v->exception();

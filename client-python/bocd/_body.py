@@ -27,7 +27,7 @@ import sys
 import traceback
 import types
 from collections import OrderedDict
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from . import _cown, _runtime, _serial
 from ._cown import Cown, CownCapsule, PinnedCown, _Hold, end_borrowing
@@ -38,10 +38,12 @@ log = logging.getLogger(f"worker{os.environ.get('BOCD_WORKER_INDEX', '')}")
 # are [(slot, data, exception, refs, blobs)], the result (data, exception,
 # refs, blobs) or None, dropped the slots whose kept values went.
 Result = tuple[bytes, bool, list[int], list[str]]
-Outcome = tuple[list[Any], "Result | None", list[int]]
-# What a worker that keeps values is told with a dispatch (see _Kept).
+Outcome = Union[tuple[list[Any], Optional[Result], list[int]], tuple[()]]
+# What a worker that keeps values is told with a dispatch (see _Kept):
+# (versions, held, forget, forget_all, code_held, code_keep, forget_code,
+# inherit).
 Kept = Optional[tuple[tuple[int, ...], tuple[bool, ...], tuple[int, ...],
-                      bool, bool, bool, tuple[int, ...]]]
+                      bool, bool, bool, tuple[int, ...], tuple[bool, ...]]]
 
 
 class BehaviorResolveError(RuntimeError):
@@ -263,6 +265,8 @@ def _failed(e: BaseException, ids: tuple[int, ...], kept: Kept) -> Outcome:
     """The outcome of a defect in the runner itself, not in the body: what
     it kept of the behavior's cowns goes too."""
     log.exception("bocd worker failed running a behavior")
+    for ident in ids:
+        _handoff.pop(ident, None)  # what is here may be half-changed
     result, _ = _encode_result(RuntimeError(
         f"bocd worker pid {os.getpid()} failed: {e!r}"), True)
     return [], result, _drop_kept(ids, kept)
@@ -296,6 +300,15 @@ class _Kept:
 
 
 _kept: dict[int, _Kept] = {}
+# What each body left of its cowns, for a behavior the daemon pipelined
+# behind it (docs/protocol.md "Pipelined dispatch"): a dispatch that says
+# `inherit` for a cown runs over this, not over a value sent. Entries go
+# when the daemon says (forget) or a later body replaces them; a cown
+# whose last body raised, or whose value names cowns or blobs, has none
+# (kept here, those would keep cowns or shared memory alive). Only in a
+# worker that keeps values (the daemon pipelines to no other).
+_handoff: dict[int, _Kept] = {}
+handoff = False  # set by bocd.worker when it keeps values
 
 
 def kept_count() -> int:
@@ -307,12 +320,14 @@ def _forget(kept: Kept) -> None:
     """Drops what the dispatch says to, before its values are read."""
     if kept is None:
         return
-    _, _, forget, forget_all, _, _, forget_code = kept
+    _, _, forget, forget_all, _, _, forget_code, _ = kept
     if forget_all:
         _kept.clear()
+        _handoff.clear()
         _code.forget_all()
     for ident in forget:
         _kept.pop(ident, None)
+        _handoff.pop(ident, None)
     for code_key in forget_code:
         _code.forget(code_key)
 
@@ -356,7 +371,8 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         _cown.flush_drops()  # the previous behavior's completion is out
     try:
         if len(ids) == 1 and (kept is None or not (
-                kept[2] or kept[3] or kept[6])) and not _cown._pinned:
+                kept[2] or kept[3] or kept[6] or kept[7][0])) \
+                and not _cown._pinned:
             data, exc, error = values[0]
             if kept is None:
                 return _run_one(behavior, session, payload, ids[0], data,
@@ -365,8 +381,10 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             return _run_one(behavior, session, payload, ids[0], data, exc,
                             error, has_result, kept[0][0], kept[1][0],
                             kept[4], kept[5])
-        updates, result, _, dropped = _run(behavior, session, payload, ids,
-                                           values, has_result, kept)
+        out = _run(behavior, session, payload, ids, values, has_result, kept)
+        if out is None:
+            return ()  # bounced: it ran nothing (_lacks_inherited)
+        updates, result, _, dropped = out
         return updates, result, dropped
     except BaseException as e:
         return _failed(e, ids, kept)
@@ -402,7 +420,60 @@ def _kept_of(version: int, held: bool, code_held: bool,
     """The Kept tuple of a one-cown dispatch that drops nothing first."""
     if not (version or held or code_held or code_keep):
         return None
-    return ((version,), (held,), (), False, code_held, code_keep, ())
+    return ((version,), (held,), (), False, code_held, code_keep, (),
+            (False,))
+
+
+def _lacks_inherited(ids: tuple[int, ...], kept: Kept) -> bool:
+    """Whether a pipelined dispatch names a cown to inherit that no body
+    here left a value of: the daemon then sends it again with values."""
+    if kept is None or True not in kept[7]:
+        return False
+    inherit = kept[7]
+    return any(inherit[k] and ident not in _handoff
+               for k, ident in enumerate(ids))
+
+
+def _inherited(ident: int, in_program: bool) -> tuple[_Hold, _Kept]:
+    """Ownership of a cown whose value the body before left here."""
+    e = _handoff.pop(ident)  # the body owns it now; it leaves its own
+    if not e.loaded:
+        return _Hold(e.data or b"", e.exc, e.error, None, in_program), e
+    hold = _Hold(b"", e.exc, 0, None, in_program)
+    hold.value = hold.decoded = e.value
+    hold.loaded = True
+    return hold, e
+
+
+def _pass_on(ids: tuple[int, ...], holds: list[_Hold | None],
+             origs: list[Any], now: list[Any],
+             raised: BaseException | None) -> None:
+    """After a body, what it leaves of each cown for a pipelined
+    successor (_handoff): the object it holds now with the bytes it
+    pickles to, or the bytes it came in if it was never read."""
+    for k, ident in enumerate(ids):
+        h = holds[k]
+        if h is None:
+            continue
+        if raised is not None:
+            _handoff.pop(ident, None)  # half-changed: the daemon's is right
+        elif h.touched:
+            n = now[k]
+            if n is None or n[0] is None or n[1]:
+                _handoff.pop(ident, None)
+            else:
+                _handoff[ident] = _Kept(0, True, h.value, bool(h.exc), 0,
+                                        n[0], None)
+        elif h.loaded:
+            orig = origs[k]
+            if orig is None or orig[0] is None or h.blobs:
+                _handoff.pop(ident, None)
+            else:
+                _handoff[ident] = _Kept(0, True, h.value, orig[1], 0,
+                                        orig[0], None)
+        else:
+            _handoff[ident] = _Kept(0, False, None, h.exc, h.error, h.data,
+                                    None)
 
 
 class PinnedRun:
@@ -419,8 +490,11 @@ class PinnedRun:
                  values: tuple[tuple[bytes, bool, int], ...],
                  has_result: bool, kept: Kept = None) -> Outcome:
         try:
-            updates, result, self.raised, dropped = _run(
-                behavior, session, payload, ids, values, has_result, kept)
+            out = _run(behavior, session, payload, ids, values, has_result,
+                       kept)
+            if out is None:  # pinned work is never pipelined; for the types
+                return ()
+            updates, result, self.raised, dropped = out
             return updates, result, dropped
         except BaseException as e:
             return _failed(e, ids, kept)
@@ -444,10 +518,16 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
          values: tuple[tuple[bytes, bool, int], ...], has_result: bool,
          kept: Kept = None
          ) -> tuple[list[Any], Result | None, BaseException | None,
-                    list[int]]:
+                    list[int]] | None:
     # Every step here is paid once per behavior: the worker's share of a
     # tiny behavior's cost is mostly this function (bench/py_cpu_split.py).
     _forget(kept)
+    if _lacks_inherited(ids, kept):
+        # What was pipelined behind this inherits from it, not from what
+        # is here: it must bounce too.
+        for ident in ids:
+            _handoff.pop(ident, None)
+        return None
     _runtime._tls.behavior = (behavior, session)
     borrowed: list[Any] = []
     _cown._borrowed.handles = borrowed
@@ -466,6 +546,7 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     # the same bytes and keep nothing smaller worth having.
     origs: list[tuple[bytes, bool] | None] = []
     versions = kept[0] if kept is not None else None
+    inherit = kept[7] if kept is not None else None
     for k, (ident, (data, exc, error)) in enumerate(zip(ids, values)):
         if pinned and ident in pinned:
             # A pinned body in this program's pump(): the value is here.
@@ -476,7 +557,10 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         cap = new(CownCapsule)
         cap._id = ident
         cap._held = False
-        if kept is not None and kept[1][k]:
+        if inherit is not None and inherit[k]:
+            hold, entry = _inherited(ident, in_program)
+            data, exc, error = entry.data, entry.exc, entry.error  # type: ignore[assignment]
+        elif kept is not None and kept[1][k]:
             hold = _held(ident, kept[0][k], in_program)
             entry = _kept[ident]
             data, exc, error = entry.data, entry.exc, entry.error  # type: ignore[assignment]
@@ -558,7 +642,10 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         # given back to a kept value before the result has tried to take
         # it (it is the cown's, not the result's).
         dropped = _EMPTY if kept is None else _keep(
-            ids, holds, versions, origs, now, wrote, raised, moves)  # type: ignore[arg-type]
+            ids, holds, versions, origs, now, wrote, raised, moves,  # type: ignore[arg-type]
+            inherit)
+        if handoff:
+            _pass_on(ids, holds, origs, now, raised)
         return updates, result, raised, dropped
     finally:
         for param in params.values():
@@ -672,6 +759,8 @@ def _run_one(behavior: int, session: int, payload: bytes, ident: int,
             else:
                 _kept.pop(ident, None)
                 dropped = [0]
+        if handoff:
+            _pass_on((ident,), [hold], [orig], [now], raised)
         return updates, result, dropped
     finally:
         cap._hold = None  # ownership ends with the body
@@ -689,16 +778,19 @@ def _run_one(behavior: int, session: int, payload: bytes, ident: int,
 def _keep(ids: tuple[int, ...], holds: list[_Hold | None],
           versions: tuple[int, ...], origs: list[Any], now: list[Any],
           wrote: list[bool], raised: BaseException | None,
-          moves: list[Any]) -> list[int]:
+          moves: list[Any], inherit: tuple[bool, ...] | None = None
+          ) -> list[int]:
     """After a body, keeps the values the daemon asked this worker to keep
     (version not 0); returns the slots of those it dropped instead, for
     the completion. A body that raised drops them all: its objects may be
     half-changed, and what was committed is the daemon's to send again. A
     value that embeds cown handles is dropped too: kept, its handles would
-    keep those cowns alive here."""
+    keep those cowns alive here. An inherited value is kept as this
+    worker's own (version 0): the version the dispatch named is older."""
     dropped: list[int] = []
     for k, ident in enumerate(ids):
         version = versions[k]
+        mine = wrote[k] or (inherit is not None and inherit[k])
         h = holds[k]
         if not version or h is None:
             continue
@@ -712,11 +804,11 @@ def _keep(ids: tuple[int, ...], holds: list[_Hold | None],
             for mover, obj, token in reversed(moves[k] or _EMPTY):
                 mover.give_back(obj, token)
             data = now[k][0] if now[k] is not None else None
-            _kept[ident] = _Kept(0 if wrote[k] else version, True, h.value,
+            _kept[ident] = _Kept(0 if mine else version, True, h.value,
                                  bool(h.exc), 0, data, h.blobs)
         elif not h.error:  # never read: the bytes it came in
-            _kept[ident] = _Kept(version, False, None, h.exc, 0, h.data,
-                                 None)
+            _kept[ident] = _Kept(0 if mine else version, False, None, h.exc,
+                                 0, h.data, None)
         else:  # a daemon-written error, never read: not worth keeping
             _kept.pop(ident, None)
             dropped.append(k)

@@ -3,7 +3,7 @@
 It moves bytes and ids only; pickling, handles and the bocpy API live in
 the pure-Python package.
 """
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 class DaemonError(RuntimeError):
     """The daemon refused a request (its error code and message)."""
@@ -102,15 +102,18 @@ Result = tuple[bytes, bool, list[int], list[str]]
 # each value is kept under (0: not kept), whether it is held already (its
 # data is then empty), the cowns whose kept values to drop first, whether
 # to drop every one (values and codes), whether the payload's code was
-# left out (it keeps it) or is to be kept, and the code keys whose code to
-# drop first. None for any other dispatch.
+# left out (it keeps it) or is to be kept, the code keys whose code to
+# drop first, and whether each value is the one the body before left here
+# (pipelined: its data is then empty). None for any other dispatch.
 Kept = Optional[tuple[tuple[int, ...], tuple[bool, ...], tuple[int, ...],
-                      bool, bool, bool, tuple[int, ...]]]
+                      bool, bool, bool, tuple[int, ...], tuple[bool, ...]]]
 # The outcome: updates, the result, and the slots whose kept values the
-# worker dropped.
+# worker dropped; or () when it ran nothing (it lacks an inherited value:
+# the daemon sends the behavior again).
 Body = Callable[[int, int, bytes, tuple[int, ...], tuple[Value, ...], bool,
                  Kept],
-                tuple[list[Update], Optional[Result], list[int]]]
+                Union[tuple[list[Update], Optional[Result], list[int]],
+                      tuple[()]]]
 
 class Session:
     """One connection to the daemon: a program's session, or a worker's

@@ -172,8 +172,11 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         values.append((data, exc, error))
     # _body.run first flushes the handles earlier bodies here dropped:
     # recorded with this one's.
-    updates, result, _ = _body.run(behavior, session, payload, ids,
-                                   tuple(values), has_result)
+    out = _body.run(behavior, session, payload, ids, tuple(values),
+                    has_result)
+    if not out:  # only a pipelined dispatch bounces; this one is none
+        raise RuntimeError("bocd: a Ray task's behavior did not run")
+    updates, result, _ = out
     large: list[bytes] = []
     small_updates = []
     for slot, data, exc, refs, blobs in updates:

@@ -111,6 +111,8 @@ def main() -> None:
     # Cown values this worker keeps decoded between behaviors, in bytes of
     # their stored form (docs/python.md "Workers"); 0 keeps none.
     keep = int(os.environ.get("BOCD_VALUE_CACHE_BYTES", str(64 << 20)))
+    # The daemon pipelines behaviors only to a worker that keeps values.
+    _body.handoff = keep > 0
     session = _core.Session(socket, f"bocd.worker[{index}]", _body.run,
                             stall_ms, keep_values=keep,
                             body_one=_body.run_one)

@@ -131,14 +131,14 @@ py::object tuple_of(std::size_t n, F make) {
 }
 
 // What a worker that keeps values is told with a dispatch (Access::version,
-// held, forget, forget_all, code_held, code_keep, forget_code): (versions,
-// held, forget, forget_all, code_held, code_keep, forget_code), or None for
-// every other dispatch.
+// held, forget, forget_all, code_held, code_keep, forget_code, inherit):
+// (versions, held, forget, forget_all, code_held, code_keep, forget_code,
+// inherit), or None for every other dispatch.
 py::object kept_of(const Access& a) {
   bool keeps = a.forget_all() || !a.forget().empty() || a.code_held() ||
                a.code_keep() || !a.forget_code().empty();
   for (std::size_t i = 0; i < a.size() && !keeps; ++i) {
-    keeps = a.version(i) != 0;
+    keeps = a.version(i) != 0 || a.inherit(i);
   }
   if (!keeps) return py::none();
   auto versions = tuple_of(a.size(), [&](std::size_t i) {
@@ -153,8 +153,11 @@ py::object kept_of(const Access& a) {
   auto forget_code = tuple_of(a.forget_code().size(), [&](std::size_t i) {
     return PyLong_FromUnsignedLongLong(a.forget_code()[i]);
   });
+  auto inherit = tuple_of(a.size(), [&](std::size_t i) {
+    return PyBool_FromLong(a.inherit(i));
+  });
   return py::make_tuple(versions, held, forget, a.forget_all(),
-                        a.code_held(), a.code_keep(), forget_code);
+                        a.code_held(), a.code_keep(), forget_code, inherit);
 }
 
 // Calls the Python `body` with the dispatch: (behavior, session, payload,
@@ -190,10 +193,11 @@ py::object call_python_body(const py::object& body, const Access& a) {
 }
 
 // Whether the dispatch can go to the one-cown runner (bocd._body.run_one):
-// one cown, and nothing kept to drop first.
+// one cown, nothing kept to drop first, and a value sent or kept (not one
+// a pipelined predecessor leaves: run() takes those).
 bool runs_as_one(const Access& a) {
   return a.size() == 1 && !a.forget_all() && a.forget().empty() &&
-         a.forget_code().empty();
+         a.forget_code().empty() && !a.inherit(0);
 }
 
 // Calls the Python `one` with a one-cown dispatch, flat: (behavior,
@@ -237,8 +241,11 @@ py::object call_python_one(const py::object& one, const Access& a) {
 // Applies what the body returned, (updates, result, dropped): updates is
 // [(slot, data, exception, refs, blobs)], result is (data, exception,
 // refs, blobs) or None, dropped the slots whose kept values the worker
-// dropped.
+// dropped. The empty tuple: it ran nothing (Access::bounce).
 void take_outcome(const py::object& out, Access& a) {
+  if (PyTuple_Check(out.ptr()) && PyTuple_GET_SIZE(out.ptr()) == 0) {
+    return a.bounce();
+  }
   PyObject* updates = item(out.ptr(), 0, 3);
   if (!PyList_Check(updates)) {
     throw std::runtime_error("bocd worker: malformed body updates");

@@ -76,6 +76,7 @@ server::ServerConfig server_config(const ServeOptions& o,
   c.limits.max_dispatch_bytes = o.max_frame_bytes;
   c.limits.worker_pipeline = o.worker_pipeline;
   c.limits.pipeline_below_us = o.pipeline_below_us;
+  c.limits.chain_depth = o.chain_depth;
   c.limits.mail = core::MailLimits{o.max_tags, o.max_messages};
   // Unguessable cown ids (docs/protocol.md, Handshake): the core has no
   // I/O, so the OS's cryptographic source is injected.

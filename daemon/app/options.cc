@@ -70,6 +70,10 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
                  "send a busy worker more only while its recent behaviors "
                  "ran shorter than this (microseconds; -1: always)")
       ->check(CLI::Range(-1, 60'000'000));
+  app.add_option("--chain-depth", o.chain_depth,
+                 "behaviors sent to a worker ahead of the behaviors they "
+                 "wait for there (pipelined dispatch; 0: none)")
+      ->check(CLI::Range(0u, 64u));
   app.add_option("--max-worker-processes", o.max_worker_processes,
                  "worker processes kept across programs, busy or idle (0: "
                  "twice --workers)")

@@ -34,6 +34,7 @@ struct ServeOptions {
   // behavior from waiting behind a long one while another worker idles.
   unsigned worker_pipeline = 8;
   int pipeline_below_us = 200;
+  unsigned chain_depth = 8;  // core::Limits::chain_depth
   // A worker reports a body that has run this long as blocking, so what
   // was pipelined behind it goes elsewhere (0: off). Passed to workers.
   unsigned stall_ms = 1;

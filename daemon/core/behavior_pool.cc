@@ -16,6 +16,8 @@ std::uint32_t BehaviorPool::allocate() {
   b.refs.clear();
   b.versions.clear();
   b.held.clear();
+  b.inherit.clear();
+  b.tainted = Errc::none;
   b.forget.clear();
   b.forget_all = false;
   b.code_len = 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cown_table.h"
+#include "errc.h"
 #include "ids.h"
 
 namespace bocd::core {
@@ -18,6 +19,9 @@ namespace bocd::core {
 struct Request {
   std::uint32_t cown = NONE;
   std::uint32_t next = NONE;
+  // The behavior queued before this one on the cown, NONE once this one
+  // heads the queue (pipelined dispatch checks where it runs).
+  std::uint32_t prev = NONE;
 };
 
 // States of a behavior slot. Every transition is made by Scheduler:
@@ -30,8 +34,14 @@ struct Request {
 //                       at once to its executor session.
 //   READY   -> FREE     it was cancelled (its session closed) or its
 //                       executor session is gone: finished without running.
+//   WAITING -> RUNNING  pipelined (Limits::chain_depth): every cown it does
+//                       not head is held by a behavior dispatched to the
+//                       same worker, which runs them in order. `pending`
+//                       stays until they finish.
 //   RUNNING -> FREE     complete() from the executor, or the executor's
 //                       session closed (aborted; values stay as committed).
+//   RUNNING -> READY    taken back or bounced (pending 0), or
+//   RUNNING -> WAITING  taken back while still pipelined (pending > 0).
 //
 // WAITING behaviors may be marked cancelled; they go READY -> FREE later,
 // preserving the queue order of everyone else.
@@ -62,6 +72,13 @@ struct Behavior {
   // what the session drops before it runs this one.
   std::vector<std::uint64_t> versions;
   std::vector<bool> held;
+  // Pipelined: per cown of its set but the result, whether its value is
+  // the one its predecessor leaves on the worker (empty: none is).
+  std::vector<bool> inherit;
+  // A predecessor it inherits from was refused its completion (with this
+  // code; none: it was not): the value it ran over was never stored, so
+  // neither is anything it writes.
+  Errc tainted = Errc::none;
   std::vector<CownId> forget;
   bool forget_all = false;
   // Its payload's code (SubmitRequest::code_at, code_len, code_key), and

@@ -1,5 +1,6 @@
 #include "kept_values.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace bocd::core {
@@ -63,6 +64,13 @@ void KeptValues::forget(CownId id) {
   if (entries_.count(id) == 0) return;
   erase(id);
   forget_.push_back(id);
+}
+
+void KeptValues::forget_passed(CownId id) {
+  if (budget_ == 0 || entries_.count(id) != 0) return;
+  if (std::find(forget_.begin(), forget_.end(), id) == forget_.end()) {
+    forget_.push_back(id);
+  }
 }
 
 void KeptValues::touch(CownId id, Entry& e) {

@@ -50,6 +50,11 @@ class KeptValues {
   // The worker must drop `id` (its value moved on elsewhere, or its
   // completion was refused): it is named in the next dispatch's forget.
   void forget(CownId id);
+  // A pipelined behavior could still have been sent `id` to inherit from
+  // the behavior that just ended, and cannot be now: the worker drops what
+  // it left of it, unless it keeps it as a kept value (docs/protocol.md,
+  // Pipelined dispatch).
+  void forget_passed(CownId id);
   // The worker may have lost track (it dropped dispatches it was sent):
   // the next dispatch tells it to drop everything, and nothing is held.
   void reset();

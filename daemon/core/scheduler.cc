@@ -168,6 +168,7 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
   // gone), and a freed slot's id already names the slot's next occupant.
   BehaviorId id = behaviors_.id_of(b);
   enqueue(b);
+  try_pipeline(b);  // behind what holds its cowns on a worker
   run_ready();
   return id;
 }
@@ -177,6 +178,7 @@ void Scheduler::enqueue(std::uint32_t b) {
   bh.pending = static_cast<std::uint32_t>(bh.requests.size());
   for (std::uint32_t k = 0; k < bh.requests.size(); ++k) {
     Cown& c = cowns_.at(bh.requests[k].cown);
+    bh.requests[k].prev = c.last_behavior;
     if (c.last_behavior == NONE) {
       --bh.pending;
     } else {
@@ -267,6 +269,13 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
                                             " is not running on this session");
   }
   Behavior& bh = behaviors_.at(b);
+  if (bh.pending != 0) {
+    // Pipelined: the worker runs its dispatches in order, so the behaviors
+    // before it complete first.
+    return fail(Errc::not_permitted,
+                "behavior " + hex(id.value) +
+                    " completed before the behavior before it on its cowns");
+  }
   if (updates.size() > bh.requests.size()) {
     return fail(Errc::not_permitted,
                 std::to_string(updates.size()) + " updates for a behavior "
@@ -293,18 +302,28 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
     Status st = check_refs(*e, u.value.refs, "a new value");
     if (!st) return st;
   }
-  if (std::string why = over_cap(updates); !why.empty()) {
+  std::string why;
+  if (bh.tainted != Errc::none) {
+    why = "it ran pipelined over a value its predecessor left on the "
+          "worker, whose completion the daemon refused";
+  } else {
+    why = over_cap(updates);
+  }
+  if (!why.empty()) {
+    Errc code = bh.tainted != Errc::none ? bh.tainted : Errc::memory_cap;
     // All or nothing: the cowns keep their values, the behavior fails.
     for (const CownUpdate& u : updates) {  // the host unlinks new blobs
       cowns_.blobs().add(u.value.blobs);
       cowns_.blobs().release(u.value.blobs);
     }
     if (!bh.result && open_session_ptr(bh.submitter) != nullptr) {
-      events_.push_back(FailedEvent{bh.submitter, bh.tag, Errc::memory_cap,
+      events_.push_back(FailedEvent{bh.submitter, bh.tag, code,
                                     "behavior's writes not stored: " + why});
     }
-    forget_values(*find_session(executor), bh);  // it kept what it wrote
-    abort(b, Errc::memory_cap, "behavior's writes not stored: " + why);
+    // It kept what it wrote; what was pipelined over it fails too.
+    refuse(b, *find_session(executor), code,
+           "behavior's writes not stored: " + why);
+    pipeline_on(executor);
     run_ready();
     return Ok{};
   }
@@ -324,7 +343,9 @@ Status Scheduler::complete(SessionId executor, BehaviorId id,
     u.value = Value{};  // the old value's bytes go now, not at reuse
   }
   note_written(*find_session(executor), bh, updates, dropped);
+  passed_on(*find_session(executor), bh, dropped);
   finish(b, ran_us);
+  pipeline_on(executor);  // a place behind its chain is free
   run_ready();
   return Ok{};
 }
@@ -360,12 +381,14 @@ bool Scheduler::fail_running(SessionId executor, BehaviorId id, Errc code,
                              std::string message) {
   std::uint32_t b = behaviors_.find(id);
   if (b == NONE || behaviors_.at(b).state != BehaviorState::RUNNING ||
-      behaviors_.at(b).running_on != executor) {
+      behaviors_.at(b).running_on != executor ||
+      behaviors_.at(b).pending != 0) {
+    // Pending: pipelined, its predecessors not done. A worker that ends it
+    // out of order breaks the protocol; it ends with that session.
     return false;
   }
-  // Nothing it wrote is stored: what it kept of its cowns is not theirs.
-  forget_values(*find_session(executor), behaviors_.at(b));
-  abort(b, code, std::move(message));
+  refuse(b, *find_session(executor), code, std::move(message));
+  pipeline_on(executor);
   run_ready();
   return true;
 }
@@ -410,6 +433,7 @@ void Scheduler::finish(std::uint32_t b, std::optional<std::int64_t> ran_us) {
   // The next pool behavior on these cowns prefers the worker this one
   // ran on (the pool's affinity: scheduler_pool.cc, pick_worker).
   bool ran_in_pool = bh.state == BehaviorState::RUNNING && !bh.executor;
+  std::vector<std::uint32_t> waiters;  // rarely any: no allocation then
   for (const Request& r : bh.requests) {
     if (ran_in_pool) cowns_.at(r.cown).ran_on = bh.running_on;
     if (r.next == NONE) {
@@ -417,9 +441,20 @@ void Scheduler::finish(std::uint32_t b, std::optional<std::int64_t> ran_us) {
       cowns_.free_if_unreferenced(r.cown);
     } else {
       Behavior& n = behaviors_.at(r.next);
-      if (--n.pending == 0) make_ready(r.next);
+      for (Request& nr : n.requests) {
+        if (nr.cown == r.cown) nr.prev = NONE;
+      }
+      // A pipelined one is RUNNING already: it just holds every cown now.
+      if (--n.pending == 0 && n.state == BehaviorState::WAITING) {
+        make_ready(r.next);
+      } else if (n.state == BehaviorState::WAITING) {
+        waiters.push_back(r.next);
+      }
     }
   }
+  // What they still wait for may be on one worker. Tried once this one
+  // has left every queue: none may inherit from it.
+  for (std::uint32_t n : waiters) try_pipeline(n);
   for (std::uint32_t c : bh.refs) cowns_.release_ref(c);
   cowns_.blobs().release(bh.blobs);
   bh.blobs.clear();
@@ -483,6 +518,7 @@ bool Scheduler::view(BehaviorId id, DispatchView& out) const {
   }
   out.versions = bh.versions;
   out.held = bh.held;
+  out.inherit = bh.inherit;
   out.forget = bh.forget;
   out.forget_all = bh.forget_all;
   out.code_held = bh.code_held;

@@ -104,6 +104,14 @@ struct Limits {
   // (KeptValues): sending a few bytes costs less than keeping track of
   // them on both sides.
   std::uint64_t keep_min_bytes = 1024;
+  // Pipelined dispatch (scheduler_chain.cc): a pool behavior whose cowns
+  // are each granted to it or held by a behavior dispatched to one worker
+  // that keeps values, it being next on that cown, is sent to that worker
+  // before they complete, at most this many behind the one it runs. Eight
+  // covers a completion's round trip (about 40 us across CPUs) with bodies
+  // of 5 us and more; a deeper queue hides nothing more and is what a
+  // worker's death or a blocking body takes back or loses. 0: never.
+  std::uint32_t chain_depth = 8;
 };
 
 // How a session serves or is served by the worker pool.
@@ -169,6 +177,10 @@ struct DispatchView {
   // (its bytes are not sent). Empty for any other session.
   std::vector<std::uint64_t> versions;
   std::vector<bool> held;
+  // Pipelined (Limits::chain_depth), per entry of `cowns`: the value is
+  // the one the behavior before it on the cown leaves on the session
+  // (nothing is sent). Empty when it was not pipelined.
+  std::vector<bool> inherit;
   // What it drops before running this: these cowns' kept values, or all.
   std::vector<CownId> forget;
   bool forget_all = false;
@@ -281,6 +293,13 @@ class Scheduler {
                   std::vector<CownUpdate>& updates,
                   std::optional<std::int64_t> ran_us = std::nullopt,
                   const std::vector<CownId>& dropped = {});
+  // Worker `executor` did not run pipelined `behavior`: it lacks a value
+  // the dispatch said to inherit (the behavior before it raised, or
+  // bounced, or that value names cowns or blobs). When its predecessors
+  // have completed it is READY again, at the head of its program's queue,
+  // and goes out with every value; else (one bounced too) it is WAITING
+  // again. unknown_behavior when it is not running there.
+  Status bounce(SessionId executor, BehaviorId behavior);
 
   // The executor's completion of `behavior` was refused (complete() failed
   // on its updates): ends it without committing anything, its result cown
@@ -539,6 +558,26 @@ class Scheduler {
   // others wait for one.
   bool has_its_share(const Session& p) const;
   void send_to_worker(std::uint32_t b, Session& w);
+  // ---- pipelined dispatch (scheduler_chain.cc) ----
+  // The worker WAITING behavior `b` may be pipelined onto now (its every
+  // predecessor is dispatched there), or nullptr.
+  Session* chain_worker(std::uint32_t b);
+  // Pipelines `b` if it may be, then what waits behind it.
+  void try_pipeline(std::uint32_t b);
+  // What may be pipelined behind the behaviors dispatched to `w`.
+  void pipeline_on(SessionId w);
+  // `b`'s completion is not stored: what was pipelined behind it over a
+  // value it left must not store its own either (Behavior::tainted).
+  void taint_successors(std::uint32_t b, Errc code);
+  // `bh` ends on keeper `w` (its writes stored, or not): what it left
+  // there for a pipelined successor is dropped where none was sent
+  // (KeptValues::forget_passed), but for the `dropped` ones.
+  void passed_on(Session& w, const Behavior& bh,
+                 const std::vector<CownId>& dropped);
+  // Ends running `b` on `executor` without storing its writes.
+  void refuse(std::uint32_t b, Session& executor, Errc code,
+              std::string message);
+
   // Pool behavior `b` left worker `w` (completed or aborted).
   void left_worker(Session& w, std::uint32_t b);
   void ask_for_workers();

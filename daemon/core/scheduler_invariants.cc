@@ -114,7 +114,11 @@ std::string Scheduler::check_invariants() const {
     }
     if (s.running != running_on[id]) return "running count drifted";
     if (s.pool_running != running_on_worker[id] ||
-        s.pool_running > (s.slots ? s.slots : limits_.worker_pipeline)) {
+        s.pool_running >
+            (s.slots ? s.slots
+                     : std::max(limits_.worker_pipeline,
+                                s.kept.budget() > 0 ? limits_.chain_depth + 1
+                                                    : 0))) {
       return "worker credits drifted";
     }
     if (s.pool_order.size() != running_on_worker[id]) {
@@ -161,6 +165,9 @@ std::string Scheduler::check_invariants() const {
     }
     if (head == NONE) return "a cown queue has no head";
     ++heads_of[head];
+    if (behaviors_.at(b).requests[k].prev != NONE) {
+      return "a cown queue's head names a behavior before it";
+    }
     for (;;) {
       ++length;
       std::uint32_t n = behaviors_.at(b).requests[k].next;
@@ -168,6 +175,7 @@ std::string Scheduler::check_invariants() const {
       const auto& nreq = behaviors_.at(n).requests;
       k = 0;
       while (nreq[k].cown != c) ++k;
+      if (nreq[k].prev != b) return "a queue's back link drifted";
       b = n;
     }
     if (length != list.size()) return "a cown queue is not one chain";
@@ -183,6 +191,30 @@ std::string Scheduler::check_invariants() const {
     if (bh.pending != bh.requests.size() - headed) return "pending drifted";
     bool granted = bh.state == BehaviorState::READY ||
                    bh.state == BehaviorState::RUNNING;
+    if (bh.state == BehaviorState::RUNNING && bh.pending > 0) {
+      // Pipelined: every cown it lacks is held by a pool behavior sent
+      // before it to the same worker, which keeps values; or by one that
+      // worker bounced, which it bounces too (Scheduler::bounce).
+      const Session* w = find_session(bh.running_on);
+      if (bh.executor || bh.pinned || w == nullptr ||
+          w->kept.budget() == 0) {
+        return "a behavior runs without every cown, not pipelined";
+      }
+      auto at = std::find(w->pool_order.begin(), w->pool_order.end(), b);
+      for (const Request& r : bh.requests) {
+        if (r.prev == NONE) continue;
+        const Behavior& p = behaviors_.at(r.prev);
+        if (p.state != BehaviorState::RUNNING) continue;  // bounced
+        if (p.running_on != bh.running_on ||
+            std::find(w->pool_order.begin(), at, r.prev) == at) {
+          return "a pipelined behavior's predecessor is not before it there";
+        }
+      }
+      continue;
+    }
+    if (!bh.inherit.empty() && bh.state != BehaviorState::RUNNING) {
+      return "a behavior not dispatched inherits values";
+    }
     if (granted != (bh.pending == 0)) return "granted without every cown";
   }
   std::string refs = check_ref_counts();

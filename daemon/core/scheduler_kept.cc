@@ -35,6 +35,16 @@ void Scheduler::plan_values(std::uint32_t b, Session& to) {
         c.id, c.version, c.value.bytes(),
         c.value.refs.empty() && c.value.bytes() >= limits_.keep_min_bytes,
         keep);
+    if (k < bh.inherit.size() && bh.inherit[k]) {
+      // Pipelined: the value is the one its predecessor leaves there, not
+      // the one stored now, and none is sent. Still counted in use above,
+      // as any held cown is; kept afterwards if `keep` says, under the
+      // version the daemon names next (the worker keeps it as its own).
+      if (!held) to.kept.bytes_sent -= c.value.bytes();
+      bh.held.push_back(false);
+      bh.versions.push_back(held || keep ? c.version : 0);
+      continue;
+    }
     bh.held.push_back(held);
     bh.versions.push_back(held || keep ? c.version : 0);
   }

@@ -167,6 +167,11 @@ void Scheduler::send_to_worker(std::uint32_t b, Session& w) {
   }
   w.pool_order.push_back(b);
   dispatch(b, w.id);
+  // What waits behind it may follow it there (scheduler_chain.cc; at most
+  // chain_depth deep, so this recursion is as shallow).
+  for (const Request& r : behaviors_.at(b).requests) {
+    if (r.next != NONE) try_pipeline(r.next);
+  }
 }
 
 void Scheduler::left_worker(Session& w, std::uint32_t b) {
@@ -351,10 +356,18 @@ Result<std::vector<BehaviorId>> Scheduler::take_back(SessionId worker,
   for (auto it = s->pool_order.end(); it != at + 1;) {
     --it;
     Behavior& later = behaviors_.at(*it);
-    later.state = BehaviorState::READY;
     later.running_on = SessionId{};
+    later.inherit.clear();
+    later.tainted = Errc::none;  // it will run afresh
     --s->running;
     --s->pool_running;
+    if (later.pending > 0) {
+      // Pipelined, its predecessor not done: it waits for its cowns again
+      // (and may be pipelined again once the worker's body ends).
+      later.state = BehaviorState::WAITING;
+      continue;
+    }
+    later.state = BehaviorState::READY;
     Session* p = find_session(later.session);
     if (p->closed && p->own_workers) {
       // Its program has gone, and with it the only workers that may run

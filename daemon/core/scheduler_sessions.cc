@@ -115,10 +115,15 @@ void Scheduler::close_session(SessionId id) {
                              std::to_string(id.value) + " (pid " +
                              std::to_string(s->pid) + ", " + s->program +
                              ") that was running it disconnected";
-  std::vector<std::uint32_t> to_abort;
+  // A worker's pool behaviors in the order it was sent them: one pipelined
+  // behind another (scheduler_chain.cc) ends after it, as it would have
+  // run, so each one ends heading its cowns' queues.
+  std::vector<std::uint32_t> to_abort(s->pool_order.begin(),
+                                      s->pool_order.end());
   for (std::uint32_t i = 0; i < behaviors_.capacity(); ++i) {
     Behavior& b = behaviors_.at(i);
     if (b.state == BehaviorState::RUNNING && b.running_on == id) {
+      if (!b.executor) continue;  // in pool_order
       to_abort.push_back(i);
     } else if (b.state != BehaviorState::FREE &&
                b.state != BehaviorState::RUNNING && b.session == id) {

@@ -335,6 +335,12 @@ void Dispatcher::submit(Peer& p, const fb::Submit& m) {
 }
 
 void Dispatcher::complete(Peer& p, const fb::Complete& m) {
+  if (m.bounced()) {
+    // The worker ran nothing (Complete.bounced): it goes out again.
+    auto st = scheduler_.bounce(p.session, core::BehaviorId{m.behavior()});
+    if (!st) send_error(p, st.error().code, st.error().message);
+    return;
+  }
   updates_.clear();
   std::string bad;
   BlobCheck check = blob_check(p);
@@ -550,7 +556,8 @@ void Dispatcher::send_dispatch(Peer& to, core::BehaviorId behavior) {
         id.value,
         proto::ValueRef{value->data, value->exception, to_wire(value->error),
                         embedded},
-        keeps ? view_.versions[k] : 0, keeps && view_.held[k]});
+        keeps ? view_.versions[k] : 0, keeps && view_.held[k],
+        k < view_.inherit.size() && view_.inherit[k]});
   }
   forget_ids_.clear();
   for (core::CownId id : view_.forget) forget_ids_.push_back(id.value);

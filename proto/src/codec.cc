@@ -125,9 +125,9 @@ Encoder::cown_values(std::span<const CownValueRef> values) {
   offsets_.clear();
   for (const CownValueRef& cv : values) {
     // A value the worker holds is not sent at all.
-    auto v = cv.held ? 0 : value(cv.value);
-    offsets_.push_back(
-        fb::CreateCownValue(fbb_, cv.id, v, cv.version, cv.held));
+    auto v = cv.held || cv.inherit ? 0 : value(cv.value);
+    offsets_.push_back(fb::CreateCownValue(fbb_, cv.id, v, cv.version,
+                                           cv.held, cv.inherit));
   }
   return fbb_.CreateVector(offsets_);
 }
@@ -258,12 +258,14 @@ void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,
 void Encoder::complete(std::uint64_t behavior,
                        std::span<const CownValueRef> updates,
                        std::uint64_t run_ns,
-                       std::span<const std::uint64_t> dropped) {
+                       std::span<const std::uint64_t> dropped,
+                       bool bounced) {
   fbb_.Clear();
   auto ups = cown_values(updates);
   auto gone = ids(dropped);
   finish(fb::Message::Complete,
-         fb::CreateComplete(fbb_, behavior, ups, run_ns, gone).Union());
+         fb::CreateComplete(fbb_, behavior, ups, run_ns, gone, bounced)
+             .Union());
 }
 
 void Encoder::quiesce(std::uint64_t request, std::uint64_t below) {

@@ -37,7 +37,9 @@ bool forgets(const DispatchView& v, CownId id) {
 
 class SchedulerKeptTest : public ::testing::Test {
  protected:
-  Scheduler s{Limits{.worker_pipeline = 1}};
+  // Chains wait for their completions here: pipelined dispatch has its
+  // own tests (scheduler_chain_test.cc).
+  Scheduler s{Limits{.worker_pipeline = 1, .chain_depth = 0}};
   SessionGrant p = s.open_session(Role::client, 1, "p");
   CownId x = cown(p, 1);
   const std::string big = std::string(2000, 'x');  // over keep_min_bytes
@@ -152,7 +154,8 @@ TEST_F(SchedulerKeptTest, ARefusedCompletionMakesTheWorkerDropItsObjects) {
 }
 
 TEST_F(SchedulerKeptTest, TakingDispatchesBackStartsTheWorkerAfresh) {
-  Scheduler t{Limits{.worker_pipeline = 2, .pipeline_below_us = -1}};
+  Scheduler t{Limits{.worker_pipeline = 2, .pipeline_below_us = -1,
+                     .chain_depth = 0}};
   SessionGrant q = t.open_session(Role::client, 1, "q");
   SessionGrant w = t.open_session(Role::worker, 2, "w", KEEPS);
   ASSERT_TRUE(t.create_cown(q.id, cown(q, 1), val("a"), false));
@@ -234,7 +237,8 @@ TEST_F(SchedulerKeptTest, AChainStaysOnTheWorkerThatHoldsItsValue) {
 }
 
 TEST_F(SchedulerKeptTest, ReadyWorkNeverWaitsForTheBusyWorkerItPrefers) {
-  Scheduler t{Limits{.worker_pipeline = 2, .pipeline_below_us = -1}};
+  Scheduler t{Limits{.worker_pipeline = 2, .pipeline_below_us = -1,
+                     .chain_depth = 0}};
   SessionGrant q = t.open_session(Role::client, 1, "q");
   SessionGrant w1 = t.open_session(Role::worker, 2, "w1", KEEPS);
   SessionGrant w2 = t.open_session(Role::worker, 3, "w2", KEEPS);

@@ -50,6 +50,9 @@ struct Behavior {
   bool running = false, cancelled = false;
   SessionId running_on;
   Fate fate = Fate::live;
+  // Pipelined (running before it is granted): the cowns it inherits that
+  // its worker keeps afterwards, as the value it leaves.
+  std::vector<CownId> inherited_kept;
 };
 
 struct Cown {
@@ -88,6 +91,13 @@ class Model {
       if (cowns.at(c).queue.front() != i) return false;
     }
     return true;
+  }
+
+  // The behavior queued just before `i` on `c` (i must not head it).
+  std::size_t before(std::size_t i, CownId c) const {
+    const auto& q = cowns.at(c).queue;
+    auto at = std::find(q.begin(), q.end(), i);
+    return *(at - 1);
   }
 
   std::vector<std::size_t> running_on(SessionId s) const {

@@ -19,6 +19,8 @@ namespace {
 using model::Fate;
 
 constexpr std::uint32_t PIPELINE = 2;
+// Pipelined dispatch (scheduler_chain.cc): at most this many behind.
+constexpr std::uint32_t CHAIN = 3;
 constexpr std::uint32_t MAX_COWNS = 3;  // so 4-cown requests are refused
 constexpr std::uint64_t MAX_IN_FLIGHT = 12;
 #ifndef BOCD_PROPERTY_SEEDS
@@ -38,7 +40,8 @@ class ModelRun {
                       .pipeline_below_us = -1,
                       .seed = seed,
                       // The model's values are a few bytes: keep them all.
-                      .keep_min_bytes = 0}) {}
+                      .keep_min_bytes = 0,
+                      .chain_depth = CHAIN}) {}
 
   // Returns "" or the first divergence, with the step that showed it.
   std::string go(int steps) {
@@ -254,6 +257,16 @@ class ModelRun {
     std::size_t i = any(running);
     const model::Behavior& b = m_.behaviors[i];
     doing_ = "complete behavior " + std::to_string(i);
+    if (!m_.granted(i)) {
+      // Pipelined: its worker completes what it runs first.
+      std::vector<CownUpdate> none;
+      Status st = sched_.complete(b.running_on, b.id, none);
+      check(!st.ok() && st.error().code == Errc::not_permitted,
+            "a pipelined behavior completed before its predecessors");
+      DispatchView v;
+      check(sched_.view(b.id, v), "a refused complete stopped the behavior");
+      return;
+    }
     if (with_refusals && chance(10)) return refuse_complete(b);
     std::vector<CownUpdate> updates;
     bool unknown = false;
@@ -294,6 +307,10 @@ class ModelRun {
       // The worker keeps the object it wrote, where it kept the cown.
       auto k = e.kept.find(u.id);
       if (k != e.kept.end()) k->second = {u.value, Errc::none};
+    }
+    // What it inherited, the worker keeps as the value it left.
+    for (CownId c : b.inherited_kept) {
+      e.kept[c] = {m_.cowns.at(c).value, m_.cowns.at(c).daemon_error};
     }
     for (CownId c : dropped) e.kept.erase(c);
     m_.finish(i, Fate::completed, Errc::none);
@@ -351,6 +368,7 @@ class ModelRun {
     for (BehaviorId later : expect) {
       model::Behavior& lb = m_.behaviors[m_.by_id.at(later.value)];
       lb.running = false;
+      lb.inherited_kept.clear();
       lb.running_on = SessionId{};
       --ws.pool_running;
     }
@@ -472,13 +490,26 @@ class ModelRun {
     model::Behavior& b = m_.behaviors[it->second];
     check(b.fate == Fate::live && !b.running, "dispatched twice or too late");
     check(!b.cancelled, "dispatched a cancelled behavior");
-    check(m_.granted(it->second), "dispatched before heading all its queues");
+    bool granted = m_.granted(it->second);
+    // Else pipelined: each cown it lacks is held by a behavior running on
+    // the worker it goes to, a worker that keeps values.
+    std::vector<bool> inherits(b.cowns.size(), false);
+    for (std::size_t k = 0; !granted && k < b.cowns.size(); ++k) {
+      if (m_.cowns.at(b.cowns[k]).queue.front() == it->second) continue;
+      const model::Behavior& p =
+          m_.behaviors[m_.before(it->second, b.cowns[k])];
+      check(!b.executor && session(d.to).keeps && p.running &&
+                p.running_on == d.to,
+            "dispatched before heading its queues, not behind its worker's");
+      inherits[k] = true;
+    }
     if (b.executor) {
       check(d.to == b.executor, "dispatched to another than its executor");
     } else {
       model::Session& w = session(d.to);
       check(w.open && w.role == Role::worker, "pool work sent to a non-worker");
-      check(++w.pool_running <= PIPELINE, "worker sent over worker_pipeline");
+      check(++w.pool_running <= (granted ? PIPELINE : CHAIN + 1),
+            "worker sent over worker_pipeline or chain_depth");
       check(w.pool_running == 1 || !w.stalled,
             "a stalled worker was sent more");
       w.order.push_back(d.behavior);
@@ -494,7 +525,10 @@ class ModelRun {
     check(v.cowns.size() == n, "view has the wrong number of cowns");
     for (std::size_t k = 0; k < std::min(n, v.cowns.size()); ++k) {
       check(v.cowns[k].first == b.cowns[k], "view cowns not sorted, unique");
-      check(model::Model::same(*v.cowns[k].second, m_.cowns.at(b.cowns[k])),
+      bool inherit = k < v.inherit.size() && v.inherit[k];
+      check(inherit == inherits[k], "inherit differs from the queues");
+      check(inherit ||
+                model::Model::same(*v.cowns[k].second, m_.cowns.at(b.cowns[k])),
             "view shows a stale value");
     }
     follow_kept(session(d.to), b, v, n);
@@ -504,7 +538,7 @@ class ModelRun {
   // is told to, runs over the values it holds (which must be the
   // committed ones: no stale object is ever used) and keeps those sent
   // with a version.
-  void follow_kept(model::Session& w, const model::Behavior& b,
+  void follow_kept(model::Session& w, model::Behavior& b,
                    const DispatchView& v, std::size_t n) {
     if (!w.keeps) {
       check(v.versions.empty() && v.forget.empty() && !v.forget_all,
@@ -518,7 +552,12 @@ class ModelRun {
     for (std::size_t k = 0; k < std::min(n, v.versions.size()); ++k) {
       const model::Cown& now = m_.cowns.at(b.cowns[k]);
       auto it = w.kept.find(b.cowns[k]);
-      if (v.held[k]) {
+      if (k < v.inherit.size() && v.inherit[k]) {
+        // Its value is what its predecessor leaves: known when it ends.
+        check(!v.held[k], "an inherited value sent as held");
+        if (it != w.kept.end()) w.kept.erase(it);
+        if (v.versions[k] != 0) b.inherited_kept.push_back(b.cowns[k]);
+      } else if (v.held[k]) {
         check(it != w.kept.end(), "sent as held, but the worker keeps none");
         check(it == w.kept.end() || (it->second.first == now.value &&
                                      it->second.second == now.daemon_error),
@@ -536,7 +575,7 @@ class ModelRun {
     bool pool_waiting = false;
     for (std::size_t i : m_.live) {
       const model::Behavior& b = m_.behaviors[i];
-      if (b.running) {
+      if (b.running && m_.granted(i)) {
         for (CownId c : b.cowns) {
           check(held.insert(c).second, "two running behaviors share a cown");
         }
@@ -548,7 +587,7 @@ class ModelRun {
     auto per_session = m_.counts();
     for (const auto& [id, s] : m_.sessions) {
       if (pool_waiting && s.open && s.role == Role::worker && !s.stalled) {
-        check(s.pool_running == PIPELINE, "pool work waits, a worker idles");
+        check(s.pool_running >= PIPELINE, "pool work waits, a worker idles");
       }
       check(sched_.in_flight(SessionId{id}) == per_session[id],
             "in_flight of session " + std::to_string(id));

@@ -129,6 +129,15 @@ class Access {
   }
   std::span<const std::uint64_t> forget() const { return forget_; }
   bool forget_all() const { return forget_all_; }
+  // Pipelined (docs/protocol.md, Pipelined dispatch): get(i) is empty and
+  // the body uses the value the behavior before it on cown i left on this
+  // worker, which ran it just before. A body that has no such value calls
+  // bounce() and runs nothing: the daemon sends the behavior again with
+  // every value (proto Complete.bounced).
+  bool inherit(std::size_t i) const {
+    return !inherit_->empty() && (*inherit_)[param_[i]];
+  }
+  void bounce() { bounced_ = true; }
   // The payload's code (CodePart): code_held(), it was left out of
   // payload() (the worker keeps it); code_keep(), the worker keeps the
   // code it was sent. Before either, it drops the codes of forget_code().
@@ -143,6 +152,7 @@ class Access {
  private:
   friend class Client;
   bool deferred_ = false;
+  bool bounced_ = false;
   std::string_view payload_;
   const std::vector<std::uint64_t>* ids_ = nullptr;
   std::uint64_t behavior_ = 0;
@@ -153,6 +163,7 @@ class Access {
   Value* result_ = nullptr;
   const std::vector<std::uint64_t>* versions_ = nullptr;
   const std::vector<bool>* held_ = nullptr;
+  const std::vector<bool>* inherit_ = nullptr;
   std::span<const std::uint64_t> forget_;
   bool forget_all_ = false;
   bool code_held_ = false;
@@ -558,6 +569,7 @@ class Client {
     // Kept values (Access::version, held, forget, dropped).
     std::vector<std::uint64_t> versions;
     std::vector<bool> held;
+    std::vector<bool> inherit;
     std::vector<std::uint64_t> forget;
     std::vector<std::uint64_t> forget_code;
     std::vector<std::uint64_t> dropped;

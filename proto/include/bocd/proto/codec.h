@@ -41,6 +41,9 @@ struct CownValueRef {
   // not sent).
   std::uint64_t version = 0;
   bool held = false;
+  // Dispatch only: taken from the behavior before on the worker (`value`
+  // is then not sent either).
+  bool inherit = false;
 };
 
 // Dispatch fields for a worker that keeps values: what it drops first
@@ -104,9 +107,11 @@ class Encoder {
               std::span<const std::string> blobs = {},
               const CodePart& code = {});
   // `dropped`: the cowns whose kept values the worker dropped.
+  // `bounced`: the body did not run (Complete.bounced).
   void complete(std::uint64_t behavior, std::span<const CownValueRef> updates,
                 std::uint64_t run_ns = 0,
-                std::span<const std::uint64_t> dropped = {});
+                std::span<const std::uint64_t> dropped = {},
+                bool bounced = false);
   // Messaging; `value` only for Send (nullptr otherwise).
   void mail(std::uint64_t request, fb::MailKind kind, std::uint64_t program,
             std::span<const std::string> tags, bool wait,
