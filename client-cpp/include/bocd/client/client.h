@@ -565,15 +565,58 @@ class Client {
   void on_output(const proto::fb::Output& output);
   void on_closed(const std::string& why);
   void check_usable_locked() const;
-  // Waits on cv_ (holding `lock` on mu_) until `woken`; a negative
-  // `timeout` waits without bound. False when it timed out first.
+  // Waits (holding `lock` on mu_) until `woken`; a negative `timeout`
+  // waits without bound. False when it timed out first.
   template <class Pred>
   bool wait_locked(std::unique_lock<std::mutex>& lock,
                    std::chrono::milliseconds timeout, Pred woken) {
-    if (timeout.count() >= 0) return cv_.wait_for(lock, timeout, woken);
-    cv_.wait(lock, woken);
-    return true;
+    return wait_until_locked(
+        lock,
+        timeout.count() >= 0 ? std::chrono::steady_clock::now() + timeout
+                             : std::chrono::steady_clock::time_point::max(),
+        woken);
   }
+  // Waits (holding `lock` on mu_) until `woken` or `deadline` (max(): no
+  // bound); false when the deadline came first. A program's thread reads
+  // and delivers the daemon's frames itself while it waits, when it can
+  // take the channel's reader role (Channel::take_reader: the reply then
+  // wakes this thread, not the IO thread that would wake this one); else,
+  // or once the role must go back, it waits on cv_ for the IO thread.
+  template <class Pred>
+  bool wait_until_locked(std::unique_lock<std::mutex>& lock,
+                         std::chrono::steady_clock::time_point deadline,
+                         Pred woken) {
+    if (woken()) return true;
+    if (take_reader()) {
+      ReaderHeld held{this};
+      for (;;) {
+        lock.unlock();
+        bool more = read_as_reader(deadline, lock);  // relocks, even on throw
+        if (woken()) return true;
+        if (!more) break;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+      }
+    }
+    if (deadline == std::chrono::steady_clock::time_point::max()) {
+      cv_.wait(lock, woken);
+      return true;
+    }
+    return cv_.wait_until(lock, deadline, woken);
+  }
+  // The reader role (see wait_until_locked): a program's only, never a
+  // worker's, whose bodies must run on its IO thread.
+  bool take_reader();
+  // Called with `lock` unlocked; returns with it locked.
+  bool read_as_reader(std::chrono::steady_clock::time_point until,
+                      std::unique_lock<std::mutex>& lock);
+  void give_reader_back();
+  struct ReaderHeld {
+    explicit ReaderHeld(Client* c) : client(c) {}
+    Client* client;
+    ReaderHeld(const ReaderHeld&) = delete;
+    ReaderHeld& operator=(const ReaderHeld&) = delete;
+    ~ReaderHeld() { client->give_reader_back(); }
+  };
   std::uint64_t next_cown_id_locked();
   static std::uint64_t update_bytes(
       const std::vector<proto::CownValueRef>& updates);
