@@ -1,16 +1,20 @@
 // bocd::client::Client: a C++ program's session with the bocd daemon.
 //
 // Cowns hold bytes. A behavior is a request set plus a C++ callable that
-// this client runs (on its IO thread, which reads the daemon's frames) once
+// this client runs (on the thread that reads the daemon's frames) once
 // the daemon has granted it every cown of the set; the callable may read
 // and replace the values, and the daemon commits them when it returns. Submitting never waits for
 // a round trip: submissions are pipelined and batched.
 //
 // Thread safety: every method may be called from any thread. Behavior
-// bodies run one at a time on the client's IO thread; a body may
-// create cowns and submit behaviors but must not call read(), wait() or
-// quiesce() (they would wait for the thread they block): those throw
-// std::logic_error there.
+// bodies run one at a time on the thread that reads the daemon's frames:
+// the client's IO thread or, in a program (not a worker), a thread blocked
+// in one of this client's waits (read, wait, quiesce, acquire, messaging),
+// which reads its reply itself when the IO thread is idle and hands the
+// reading back when it returns. The same holds for on_output and
+// on_unhandled. A body may create cowns and submit behaviors but must not
+// call read(), wait() or quiesce() (they would wait for the thread they
+// block): those throw std::logic_error there.
 #pragma once
 
 #include <sys/types.h>
@@ -211,13 +215,14 @@ struct Options {
   // cowns through Access.
   Body worker;
   // Receives what behaviors of this program wrote to stdout (stream 1) or
-  // stderr (stream 2) in a worker process, on the IO thread. Empty: it is
-  // written to this process's file descriptor 1 or 2.
+  // stderr (stream 2) in a worker process, on the thread that reads the
+  // daemon's frames (see Thread safety above). Empty: it is written to
+  // this process's file descriptor 1 or 2.
   std::function<void(int stream, std::string_view data)> on_output;
-  // Called on the IO thread when a result cown of this program's is freed
-  // still holding an exception whose flag nobody cleared (proto
-  // Unhandled): the cown and what it held (data empty when the value named
-  // cowns or blobs). Empty: nothing is done.
+  // Called on the thread that reads the daemon's frames when a result cown
+  // of this program's is freed still holding an exception whose flag
+  // nobody cleared (proto Unhandled): the cown and what it held (data
+  // empty when the value named cowns or blobs). Empty: nothing is done.
   std::function<void(CownRef cown, const Value& value)> on_unhandled;
   // A program with an environment gets workers of its own (a Python
   // program); without one its pool behaviors go to the daemon's default
