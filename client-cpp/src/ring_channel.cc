@@ -253,17 +253,21 @@ void RingChannel::park() {
     std::lock_guard<std::mutex> lock(role_mu_);
     io_idle_ = true;
   }
-  if (waiting_) return;  // a pump() posted while parked: still armed
+  if (!waiting_) watch();  // else a pump() posted while parked: armed
+}
+
+void RingChannel::watch() {
   waiting_ = true;
   watch_.async_wait(asio::posix::stream_descriptor::wait_read,
                     [this](const boost::system::error_code& ec) {
                       waiting_ = false;
-                      if (ec || failed_ || !have_role(false)) {
-                        // A caller reads: it gives the role back with a
-                        // post (io_idle_ is false now), and pump() runs.
-                        std::lock_guard<std::mutex> lock(role_mu_);
-                        io_idle_ = false;
-                        return;
+                      if (ec || failed_) return;
+                      if (!have_role(false)) {
+                        // The signal came just before a caller took the
+                        // role, which now reads what it announced. Stay
+                        // idle: own_wake_ is out of the set until the
+                        // role comes back, so this wait sleeps till then.
+                        return watch();
                       }
                       proto::drain_wake_fd(own_wake_.get());
                       pump();

@@ -101,6 +101,8 @@ class RingChannel final : public Channel {
   // role only.
   std::string read_and_deliver(bool& got);
   void park();
+  // Waits for watch_ to fire (own_wake_ signalled while in the set).
+  void watch();
   // The IO thread has the role back from a caller: finishes what it left
   // (socket frames, the socket's end) and reads again.
   void resume();
