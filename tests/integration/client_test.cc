@@ -232,7 +232,8 @@ TEST(Client, ManyClientsOverSharedCownsKeepSumsAndPerCownOrder) {
 // A client killed while running a behavior: the daemon keeps serving
 // other programs, and the dead one's cowns are not theirs to name (they
 // learnt the id; it is refused as if it named nothing).
-TEST(Client, KilledClientLeavesOthersServedAndItsCownsUnnamed) {
+// `mode`: hold_client's second argument ("" for none).
+void killed_client_leaves_others_served(const char* mode) {
   DaemonProcess d;
   int out[2];
   ASSERT_EQ(::pipe(out), 0);
@@ -240,7 +241,11 @@ TEST(Client, KilledClientLeavesOthersServedAndItsCownsUnnamed) {
   if (holder == 0) {
     ::dup2(out[1], 1);
     ::close(out[0]);
-    ::execl(HOLD_CLIENT, HOLD_CLIENT, d.socket().c_str(), nullptr);
+    if (*mode != '\0') {
+      ::execl(HOLD_CLIENT, HOLD_CLIENT, d.socket().c_str(), mode, nullptr);
+    } else {
+      ::execl(HOLD_CLIENT, HOLD_CLIENT, d.socket().c_str(), nullptr);
+    }
     std::_Exit(127);
   }
   ::close(out[1]);
@@ -272,6 +277,15 @@ TEST(Client, KilledClientLeavesOthersServedAndItsCownsUnnamed) {
   EXPECT_EQ(c.read(mine).data, "100+");
   c.wait();
   EXPECT_TRUE(d.alive());
+}
+
+TEST(Client, KilledClientLeavesOthersServedAndItsCownsUnnamed) {
+  killed_client_leaves_others_served("");
+}
+
+// Its main thread blocked in wait(), maybe reading the ring itself.
+TEST(Client, ClientKilledMidWaitLeavesOthersServed) {
+  killed_client_leaves_others_served("wait");
 }
 
 // `bocd quiesce` is a checkpoint: it times out while a behavior is held,
