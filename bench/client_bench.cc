@@ -78,6 +78,30 @@ void round_trips(const std::string& socket, int n) {
       us[us.size() * 99 / 100], static_cast<double>(switches) / n);
 }
 
+// Acquires and releases an idle cown `n` times in a row: one reply (the
+// grant) per acquire; prints as round_trips() does.
+void acquires(const std::string& socket, int n) {
+  Client c({socket, "client_bench"});
+  CownRef x = c.create("0");
+  c.wait();
+  std::vector<double> us;
+  us.reserve(n);
+  long switches = voluntary_switches();
+  for (int i = 0; i < n; ++i) {
+    auto start = Clock::now();
+    c.release(c.acquire(x), nullptr);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start)
+                     .count());
+  }
+  switches = voluntary_switches() - switches;
+  std::sort(us.begin(), us.end());
+  std::printf(
+      "%-32s %9d round trips: median %.1f us, p99 %.1f us, %.2f wake-ups "
+      "each\n",
+      "1 client, acquire+release", n, us[us.size() / 2],
+      us[us.size() * 99 / 100], static_cast<double>(switches) / n);
+}
+
 void report(const char* what, long n, double secs) {
   std::printf("%-32s %9ld behaviors in %7.3f s = %10.0f behaviors/s\n", what,
               n, secs, n / secs);
@@ -88,7 +112,7 @@ void report(const char* what, long n, double secs) {
 int main(int argc, char** argv) {
   long n = 1000000;
   std::string socket;
-  std::string only;  // --only one|serial|latency|two: just that phase
+  std::string only;  // --only one|serial|latency|acquire|two: just that phase
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--behaviors")) n = std::atol(argv[i + 1]);
     if (!std::strcmp(argv[i], "--socket")) socket = argv[i + 1];
@@ -122,6 +146,7 @@ int main(int argc, char** argv) {
     report("1 client, 1 cown (serial)", serial, run_client(socket, serial, 1));
   }
   if (wanted("latency")) round_trips(socket, 10000);
+  if (wanted("acquire")) acquires(socket, 10000);
   if (wanted("two")) {
   double secs[2];
   auto start = Clock::now();
