@@ -295,8 +295,6 @@ bool RingChannel::read_as_reader(std::chrono::steady_clock::time_point until) {
       std::lock_guard<std::mutex> lock(role_mu_);
       if (io_wants_role_ || ended_) return false;
     }
-    // Before reading: a signal that comes after the read is kept.
-    proto::drain_wake_fd(own_wake_.get());
     bool got = false;
     std::string why = read_and_deliver(got);
     if (!why.empty()) {
@@ -327,7 +325,11 @@ void RingChannel::park_caller(std::chrono::steady_clock::time_point until) {
   left = std::clamp(left, std::chrono::milliseconds(0), CALLER_PARK_MAX);
   pollfd p{own_wake_.get(), POLLIN, 0};
   // EINTR or a timeout: the caller looks at its state again either way.
-  ::poll(&p, 1, static_cast<int>(left.count()));
+  // Drained only once woken (a syscall fewer per wait); a stale count
+  // only makes the next poll return at once, to a read that finds nothing.
+  if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
+    proto::drain_wake_fd(own_wake_.get());
+  }
 }
 
 void RingChannel::give_reader_back() {
