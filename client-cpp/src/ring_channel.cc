@@ -345,6 +345,11 @@ void RingChannel::give_reader_back() {
   // io_wants_role_ stays up until resume() runs: no caller takes the role
   // in between.
   bool post = !io_idle_ || io_wants_role_ || writes_wait;
+  // A signal this thread never parked for (the reply came before it
+  // parked) must not wake the IO thread once own_wake_ is back in its
+  // set: drained, then parking is announced again, which sees any bytes
+  // that came after the last read.
+  proto::drain_wake_fd(own_wake_.get());
   if (io_idle_ && !post && !reader_.announce_parking()) {
     // Bytes came after the last read: the IO thread must look.
     proto::signal_eventfd(own_wake_.get());
