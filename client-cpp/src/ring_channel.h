@@ -29,7 +29,10 @@
 // thread is idle (io_idle_: it announced parking on an empty ring and
 // does nothing more until its watch fires or it is posted), and the IO
 // thread checks the role before it touches the reader again (the watch
-// handler, pump()). A caller keeps it until give_reader_back(). While a
+// handler, which waits again if a caller holds the role, and pump()). A
+// caller keeps it until give_reader_back(), which drains own_wake_ and
+// announces parking again for the idle IO thread before it puts own_wake_
+// back in the set: no wake-up is lost and none is left over. While a
 // caller holds it, what only the IO thread sees (the socket's frames or
 // end, a failure) sets io_wants_role_ and signals own_wake_; the caller
 // returns false from read_as_reader() and gives the role back, and the IO
