@@ -285,6 +285,8 @@ bool RingChannel::take_reader() {
     return false;
   }
   caller_reads_ = true;
+  // A body this thread delivers for another client may wait on this one.
+  outer_reading_ = reading_;
   reading_ = this;
   return true;
 }
@@ -334,7 +336,7 @@ void RingChannel::park_caller(std::chrono::steady_clock::time_point until) {
 
 void RingChannel::give_reader_back() {
   hand_over_io_output();
-  reading_ = nullptr;
+  reading_ = outer_reading_;
   bool writes_wait;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -143,8 +143,10 @@ class RingChannel final : public Channel {
   std::string socket_end_;       // IO thread only: the socket ended so
   const bool caller_writes_;
 
-  // The caller holding this channel's reader role on this thread, if any.
+  // The channel whose reader role this thread holds, if any, and the one
+  // it held before it took this one's (reader role only).
   static thread_local const RingChannel* reading_;
+  const RingChannel* outer_reading_ = nullptr;
 
   std::mutex role_mu_;
   bool caller_reads_ = false;    // guarded by role_mu_: a caller has it

@@ -396,6 +396,31 @@ TEST(Client, BodyRunWhileAThreadWaitsCannotWaitOnItsOwnClient) {
   }
 }
 
+// A body may wait on another client (its own thread reading that one's
+// reply, maybe) and is still refused a wait on its own afterwards.
+TEST(Client, BodyWaitingOnAnotherClientStillCannotWaitOnItsOwn) {
+  DaemonProcess d;
+  Client a({d.socket()});
+  Client b({d.socket()});
+  CownRef x = a.create("0");
+  CownRef y = b.create("7");
+  for (int i = 0; i < 20; ++i) {
+    std::string seen;
+    std::atomic<bool> refused{false};
+    a.submit({x}, [&](Access&) {
+      seen = b.read(y).data;
+      try {
+        a.read(x);
+      } catch (const std::logic_error&) {
+        refused = true;
+      }
+    });
+    a.wait();
+    EXPECT_EQ(seen, "7");
+    EXPECT_TRUE(refused.load());
+  }
+}
+
 TEST(Client, FramesNobodyWaitsForAreDeliveredAfterAWaitEnds) {
   DaemonProcess d;
   Client c({d.socket()});
