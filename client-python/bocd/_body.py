@@ -371,16 +371,15 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
         _cown.flush_drops()  # the previous behavior's completion is out
     try:
         if len(ids) == 1 and (kept is None or not (
-                kept[2] or kept[3] or kept[6] or kept[7][0])) \
-                and not _cown._pinned:
+                kept[2] or kept[3] or kept[6])) and not _cown._pinned:
             data, exc, error = values[0]
             if kept is None:
                 return _run_one(behavior, session, payload, ids[0], data,
                                 exc, error, has_result, 0, False, False,
-                                False)
+                                False, False)
             return _run_one(behavior, session, payload, ids[0], data, exc,
                             error, has_result, kept[0][0], kept[1][0],
-                            kept[4], kept[5])
+                            kept[4], kept[5], kept[7][0])
         out = _run(behavior, session, payload, ids, values, has_result, kept)
         if out is None:
             return ()  # bounced: it ran nothing (_lacks_inherited)
@@ -395,7 +394,7 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
 def run_one(behavior: int, session: int, payload: bytes, ident: int,
             data: bytes, exc: bool, error: int, has_result: bool,
             version: int, held: bool, code_held: bool,
-            code_keep: bool) -> Outcome:
+            code_keep: bool, inherit: bool = False) -> Outcome:
     """run() for a dispatch over one cown that drops nothing kept first,
     its kept-value parts given flat (the client calls this instead of
     run() for such a dispatch: no tuples to build and unpack)."""
@@ -405,23 +404,24 @@ def run_one(behavior: int, session: int, payload: bytes, ident: int,
         if not _cown._pinned:
             return _run_one(behavior, session, payload, ident, data, exc,
                             error, has_result, version, held, code_held,
-                            code_keep)
+                            code_keep, inherit)
     except BaseException as e:
         return _failed(e, (ident,), _kept_of(version, held, code_held,
-                                             code_keep))
+                                             code_keep, inherit))
     finally:
         _runtime._tls.behavior = None
     return run(behavior, session, payload, (ident,), ((data, exc, error),),
-               has_result, _kept_of(version, held, code_held, code_keep))
+               has_result, _kept_of(version, held, code_held, code_keep,
+                                    inherit))
 
 
 def _kept_of(version: int, held: bool, code_held: bool,
-             code_keep: bool) -> Kept:
+             code_keep: bool, inherit: bool) -> Kept:
     """The Kept tuple of a one-cown dispatch that drops nothing first."""
-    if not (version or held or code_held or code_keep):
+    if not (version or held or code_held or code_keep or inherit):
         return None
     return ((version,), (held,), (), False, code_held, code_keep, (),
-            (False,))
+            (inherit,))
 
 
 def _lacks_inherited(ids: tuple[int, ...], kept: Kept) -> bool:
@@ -666,13 +666,15 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
 def _run_one(behavior: int, session: int, payload: bytes, ident: int,
              data: bytes, exc: bool, error: int, has_result: bool,
              version: int, held: bool, code_held: bool,
-             code_keep: bool) -> Outcome:
+             code_keep: bool, inherit: bool) -> Outcome:
     """_run for a worker's commonest dispatch, a behavior over one cown
     that drops nothing kept first: the same steps and outcome with one
     slot, without _run's per-slot lists and calls (a worker's share of a
     tiny behavior's cost is mostly these steps). The kept-value parts come
     flat (version 0 and False: not kept). Its parts follow _run's; see the
     comments there."""
+    if inherit and ident not in _handoff:
+        return ()  # bounced, as _run does (_lacks_inherited)
     _runtime._tls.behavior = (behavior, session)
     borrowed: list[Any] = []
     _cown._borrowed.handles = borrowed
@@ -682,7 +684,11 @@ def _run_one(behavior: int, session: int, payload: bytes, ident: int,
     cap._id = ident
     cap._held = False
     in_program = not _runtime._is_worker
-    if held:
+    if inherit:
+        hold, entry = _inherited(ident, in_program)
+        data, exc, error = entry.data, entry.exc, entry.error  # type: ignore[assignment]
+        entry = None  # type: ignore[assignment]
+    elif held:
         hold = _held(ident, version, in_program)
         entry = _kept[ident]
         data, exc, error = entry.data, entry.exc, entry.error  # type: ignore[assignment]
@@ -749,13 +755,14 @@ def _run_one(behavior: int, session: int, payload: bytes, ident: int,
             elif hold.loaded:
                 for mover, obj, token in reversed(moves or _EMPTY):
                     mover.give_back(obj, token)
-                _kept[ident] = _Kept(0 if wrote else version, True,
-                                     hold.value, bool(hold.exc), 0,
+                # Written or inherited: this worker's own (version 0).
+                _kept[ident] = _Kept(0 if wrote or inherit else version,
+                                     True, hold.value, bool(hold.exc), 0,
                                      now[0] if now is not None else None,
                                      hold.blobs)
             elif not hold.error:
-                _kept[ident] = _Kept(version, False, None, hold.exc, 0,
-                                     hold.data, None)
+                _kept[ident] = _Kept(0 if inherit else version, False, None,
+                                     hold.exc, 0, hold.data, None)
             else:
                 _kept.pop(ident, None)
                 dropped = [0]

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -193,17 +194,16 @@ py::object call_python_body(const py::object& body, const Access& a) {
 }
 
 // Whether the dispatch can go to the one-cown runner (bocd._body.run_one):
-// one cown, nothing kept to drop first, and a value sent or kept (not one
-// a pipelined predecessor leaves: run() takes those).
+// one cown, and nothing kept to drop first.
 bool runs_as_one(const Access& a) {
   return a.size() == 1 && !a.forget_all() && a.forget().empty() &&
-         a.forget_code().empty() && !a.inherit(0);
+         a.forget_code().empty();
 }
 
 // Calls the Python `one` with a one-cown dispatch, flat: (behavior,
 // session, payload, id, data, exception, error, has_result, version,
-// held, code_held, code_keep). What call_python_body() passes, without
-// the tuples that wrap one value: a worker's commonest dispatch.
+// held, code_held, code_keep, inherit). What call_python_body() passes,
+// without the tuples that wrap one value: a worker's commonest dispatch.
 py::object call_python_one(const py::object& one, const Access& a) {
   const Value& v = a.get(0);
   auto flag = [](bool b) {
@@ -231,11 +231,13 @@ py::object call_python_one(const py::object& one, const Access& a) {
       flag(a.held(0)),
       flag(a.code_held()),
       flag(a.code_keep()),
+      flag(a.inherit(0)),
   };
-  PyObject* argv[12];
-  for (int i = 0; i < 12; ++i) argv[i] = args[i].ptr();
+  constexpr std::size_t n = std::size(args);
+  PyObject* argv[n];
+  for (std::size_t i = 0; i < n; ++i) argv[i] = args[i].ptr();
   return py::reinterpret_steal<py::object>(
-      checked(PyObject_Vectorcall(one.ptr(), argv, 12, nullptr)));
+      checked(PyObject_Vectorcall(one.ptr(), argv, n, nullptr)));
 }
 
 // Applies what the body returned, (updates, result, dropped): updates is
