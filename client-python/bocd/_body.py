@@ -692,7 +692,7 @@ def _run_one(behavior: int, session: int, payload: bytes, ident: int,
         hold = _held(ident, version, in_program)
         entry = _kept[ident]
         data, exc, error = entry.data, entry.exc, entry.error  # type: ignore[assignment]
-        entry = None  # type: ignore[assignment]
+        entry = None
     else:
         hold = _Hold(data, exc, error, None, in_program)
     cap._hold = hold
