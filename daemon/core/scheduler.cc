@@ -258,16 +258,24 @@ void Scheduler::dispatch(std::uint32_t b, SessionId to) {
   events_.push_back(DispatchEvent{to, behaviors_.id_of(b)});
 }
 
-Status Scheduler::complete(SessionId executor, BehaviorId id,
-                           std::vector<CownUpdate>& updates,
-                           std::optional<std::int64_t> ran_us,
-                           const std::vector<CownId>& dropped) {
+Result<std::uint32_t> Scheduler::running_slot(SessionId executor,
+                                              BehaviorId id) const {
   std::uint32_t b = behaviors_.find(id);
   if (b == NONE || behaviors_.at(b).state != BehaviorState::RUNNING ||
       behaviors_.at(b).running_on != executor) {
     return fail(Errc::unknown_behavior, "behavior " + hex(id.value) +
                                             " is not running on this session");
   }
+  return b;
+}
+
+Status Scheduler::complete(SessionId executor, BehaviorId id,
+                           std::vector<CownUpdate>& updates,
+                           std::optional<std::int64_t> ran_us,
+                           const std::vector<CownId>& dropped) {
+  Result<std::uint32_t> running = running_slot(executor, id);
+  if (!running) return running.error();
+  std::uint32_t b = running.value();
   Behavior& bh = behaviors_.at(b);
   if (bh.pending != 0) {
     // Pipelined: the worker runs its dispatches in order, so the behaviors

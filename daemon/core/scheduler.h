@@ -569,6 +569,9 @@ class Scheduler {
   // `b`'s completion is not stored: what was pipelined behind it over a
   // value it left must not store its own either (Behavior::tainted).
   void taint_successors(std::uint32_t b, Errc code);
+  // The slot of behavior `id` if it is running on `executor` (complete(),
+  // bounce()); else unknown_behavior.
+  Result<std::uint32_t> running_slot(SessionId executor, BehaviorId id) const;
   // `bh` ends on keeper `w` (its writes stored, or not): what it left
   // there for a pipelined successor is dropped where none was sent
   // (KeptValues::forget_passed), but for the `dropped` ones.

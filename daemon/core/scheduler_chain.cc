@@ -123,12 +123,9 @@ void Scheduler::refuse(std::uint32_t b, Session& executor, Errc code,
 }
 
 Status Scheduler::bounce(SessionId executor, BehaviorId id) {
-  std::uint32_t b = behaviors_.find(id);
-  if (b == NONE || behaviors_.at(b).state != BehaviorState::RUNNING ||
-      behaviors_.at(b).running_on != executor) {
-    return fail(Errc::unknown_behavior, "behavior " + hex(id.value) +
-                                            " is not running on this session");
-  }
+  Result<std::uint32_t> running = running_slot(executor, id);
+  if (!running) return running.error();
+  std::uint32_t b = running.value();
   Behavior& bh = behaviors_.at(b);
   Session& w = *find_session(executor);
   // It ran nothing: it kept nothing of this dispatch, code included.

@@ -17,14 +17,6 @@ namespace {
 
 using namespace test;  // NOLINT: the helpers are the test vocabulary
 
-constexpr SessionOptions KEEPS{.keep_values = 1 << 20};
-
-DispatchView view_of(const Scheduler& s, BehaviorId b) {
-  DispatchView v;
-  EXPECT_TRUE(s.view(b, v));
-  return v;
-}
-
 class SchedulerChainTest : public ::testing::Test {
  protected:
   // Every body counts as short (pipeline_below_us), so chains pipeline

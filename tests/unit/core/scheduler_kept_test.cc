@@ -15,14 +15,6 @@ namespace {
 
 using namespace test;  // NOLINT: the helpers are the test vocabulary
 
-constexpr SessionOptions KEEPS{.keep_values = 1 << 20};
-
-DispatchView view_of(const Scheduler& s, BehaviorId b) {
-  DispatchView v;
-  EXPECT_TRUE(s.view(b, v));
-  return v;
-}
-
 SessionSummary summary_of(const Scheduler& s, SessionId id) {
   for (const SessionSummary& x : s.sessions()) {
     if (x.id == id) return x;

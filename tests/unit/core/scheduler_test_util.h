@@ -156,4 +156,14 @@ class SchedulerWithClient : public ::testing::Test {
   SessionGrant a = s.open_session(Role::client, 1, "a");
 };
 
+// A worker that keeps up to 1 MiB of values.
+constexpr SessionOptions KEEPS{.keep_values = 1 << 20};
+
+// What behavior `b`'s dispatch carries (it must be one).
+inline DispatchView view_of(const Scheduler& s, BehaviorId b) {
+  DispatchView v;
+  EXPECT_TRUE(s.view(b, v));
+  return v;
+}
+
 }  // namespace bocd::core::test
