@@ -332,8 +332,7 @@ class Session {
     }
     if (!on_unhandled.is_none()) {
       auto fn = std::make_shared<py::object>(std::move(on_unhandled));
-      // On the thread reading the daemon's frames (the IO thread, or a
-      // waiting caller): a report must never take the connection down.
+      // On the IO thread: a report must never take the connection down.
       o.on_unhandled = [fn](CownRef cown, const Value& v) {
         py::gil_scoped_acquire gil;
         try {
