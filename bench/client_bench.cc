@@ -7,7 +7,6 @@
 //
 // Without --socket it starts a private daemon (build/daemon/bocd) on a
 // temp socket and stops it at the end.
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,24 +42,13 @@ double run_client(const std::string& socket, long n, int cowns) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Voluntary context switches of every thread of this process so far: a
-// thread that blocks and is woken again counts one.
-long voluntary_switches() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_nvcsw;
-}
-
 // Schedules one behavior and waits for its result, `n` times in a row;
-// prints the median and 99th percentile of the round trip, and the
-// process's voluntary context switches per round trip (the wake-ups a
-// reply costs this side, whatever the machine's load).
+// prints the median and 99th percentile of the round trip.
 void round_trips(const std::string& socket, int n) {
   Client c({socket, "client_bench"});
   CownRef x = c.create("0");
   std::vector<double> us;
   us.reserve(n);
-  long switches = voluntary_switches();
   for (int i = 0; i < n; ++i) {
     auto start = Clock::now();
     CownRef r = c.submit_with_result({x}, [](Access& a) { a.set_result("1"); });
@@ -69,37 +57,10 @@ void round_trips(const std::string& socket, int n) {
                      .count());
     c.drop(r);
   }
-  switches = voluntary_switches() - switches;
   std::sort(us.begin(), us.end());
-  std::printf(
-      "%-32s %9d round trips: median %.1f us, p99 %.1f us, %.2f wake-ups "
-      "each\n",
-      "1 client, schedule+read", n, us[us.size() / 2],
-      us[us.size() * 99 / 100], static_cast<double>(switches) / n);
-}
-
-// Acquires and releases an idle cown `n` times in a row: one reply (the
-// grant) per acquire; prints as round_trips() does.
-void acquires(const std::string& socket, int n) {
-  Client c({socket, "client_bench"});
-  CownRef x = c.create("0");
-  c.wait();
-  std::vector<double> us;
-  us.reserve(n);
-  long switches = voluntary_switches();
-  for (int i = 0; i < n; ++i) {
-    auto start = Clock::now();
-    c.release(c.acquire(x), nullptr);
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start)
-                     .count());
-  }
-  switches = voluntary_switches() - switches;
-  std::sort(us.begin(), us.end());
-  std::printf(
-      "%-32s %9d round trips: median %.1f us, p99 %.1f us, %.2f wake-ups "
-      "each\n",
-      "1 client, acquire+release", n, us[us.size() / 2],
-      us[us.size() * 99 / 100], static_cast<double>(switches) / n);
+  std::printf("%-32s %9d round trips: median %.1f us, p99 %.1f us\n",
+              "1 client, schedule+read", n, us[us.size() / 2],
+              us[us.size() * 99 / 100]);
 }
 
 void report(const char* what, long n, double secs) {
@@ -112,7 +73,7 @@ void report(const char* what, long n, double secs) {
 int main(int argc, char** argv) {
   long n = 1000000;
   std::string socket;
-  std::string only;  // --only one|serial|latency|acquire|two: just that phase
+  std::string only;  // --only one|serial|latency|two: just that phase
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--behaviors")) n = std::atol(argv[i + 1]);
     if (!std::strcmp(argv[i], "--socket")) socket = argv[i + 1];
@@ -146,7 +107,6 @@ int main(int argc, char** argv) {
     report("1 client, 1 cown (serial)", serial, run_client(socket, serial, 1));
   }
   if (wanted("latency")) round_trips(socket, 10000);
-  if (wanted("acquire")) acquires(socket, 10000);
   if (wanted("two")) {
   double secs[2];
   auto start = Clock::now();

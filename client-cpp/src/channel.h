@@ -4,14 +4,12 @@
 // runs its IO thread, which delivers the daemon's frames.
 //
 // Thread safety: send(), send_urgent() and flush_urgent() from any thread;
-// send_batched() and flush_counted() as stated; the frame callback runs on
-// the thread that holds the reader role (the IO thread, or a caller that
-// took the role: take_reader()), the close callback on the IO thread.
+// send_batched() and flush_counted() as stated; the frame and close
+// callbacks run on the IO thread.
 #pragma once
 
 #include <sys/types.h>
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -117,34 +115,7 @@ class Channel {
   // nowhere. Idempotent; not from the IO thread.
   virtual void close() = 0;
 
-  // Whether the calling thread is the IO thread, or a caller that holds
-  // the reader role: the thread frames are delivered on, which must never
-  // block on what only delivery can end.
   virtual bool on_io_thread() const = 0;
-
-  // Caller reads. A thread about to block for a reply may read and
-  // deliver the daemon's frames itself rather than be woken by the IO
-  // thread after that thread delivered them: one wake-up less per reply.
-  // The reader role is held by one thread at a time, normally the IO
-  // thread; a transport that cannot hand it over never does (the
-  // defaults).
-  //
-  // take_reader(): takes the role if it is free now (the IO thread is
-  // parked); false, and nothing changes, when it is not: wait as before.
-  virtual bool take_reader() { return false; }
-  // Holding the role: delivers what the daemon has sent on this thread;
-  // when nothing had come, first parks until it sends or `until` (at most
-  // a fraction of a second, so the caller looks at its own state again).
-  // False when the role must go back now (the connection is ending, or
-  // the IO thread needs it for something only it sees): the caller gives
-  // it back and waits as before. Never blocks past `until` by much.
-  virtual bool read_as_reader(std::chrono::steady_clock::time_point until) {
-    (void)until;
-    return false;
-  }
-  // Gives the role back to the IO thread, which resumes reading. Every
-  // successful take_reader() is paired with one, on the same thread.
-  virtual void give_reader_back() {}
 };
 
 // Connects to the daemon at options.path and handshakes. Throws

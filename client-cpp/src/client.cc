@@ -642,33 +642,12 @@ Value Client::read(CownRef cown) {
     promise->set_value(a.get(0));
   });
   channel_->flush_urgent();
-  if (take_reader()) {  // as wait_until_locked(), for a future
-    ReaderHeld held{this};
-    while (future.wait_for(std::chrono::seconds(0)) !=
-               std::future_status::ready &&
-           channel_->read_as_reader(
-               std::chrono::steady_clock::time_point::max())) {
-    }
-  }
   try {
     return future.get();
   } catch (const std::future_error&) {
     throw_dropped_reason();
   }
 }
-
-bool Client::take_reader() { return !worker_ && channel_->take_reader(); }
-
-bool Client::read_as_reader(std::chrono::steady_clock::time_point until,
-                            std::unique_lock<std::mutex>& lock) {
-  struct Relock {
-    std::unique_lock<std::mutex>& lock;
-    ~Relock() { lock.lock(); }
-  } relock{lock};
-  return channel_->read_as_reader(until);
-}
-
-void Client::give_reader_back() { channel_->give_reader_back(); }
 
 void Client::throw_dropped_reason() {
   // The body was dropped unrun: refused by the daemon, or the connection
@@ -710,9 +689,8 @@ Client::Waited Client::wait_quiesced(
     return quiesce_done_[request] || (or_pinned && !pinned_.empty()) ||
            !broken_.empty();
   };
-  bool ok = wait_until_locked(
-      lock, bounded ? deadline : std::chrono::steady_clock::time_point::max(),
-      woken);
+  bool ok = bounded ? cv_.wait_until(lock, deadline, woken)
+                    : (cv_.wait(lock, woken), true);
   bool quiesced = quiesce_done_[request];
   if (or_pinned && !quiesced) {
     open_quiesce_ = request;

@@ -80,8 +80,7 @@ Client::Mail Client::mail_call(std::uint64_t program, int kind,
     throw;
   }
   std::unique_lock<std::mutex> lock(mu_);
-  wait_until_locked(lock, std::chrono::steady_clock::time_point::max(),
-                    [&] { return mail_[request].done || !broken_.empty(); });
+  cv_.wait(lock, [&] { return mail_[request].done || !broken_.empty(); });
   MailSlot slot = std::move(mail_[request]);
   mail_.erase(request);
   if (!slot.done) check_usable_locked();

@@ -13,33 +13,6 @@
 // the IO thread writes it as the daemon makes room (with caller_writes,
 // the sender waits for room itself).
 //
-// Caller reads (Channel::take_reader). The reader role owns the ring's
-// reading end and everything delivery touches: reader_, frames_, io_out_
-// (send_batched() from a body), and the right to park on own_wake_. The
-// IO thread does not wait on own_wake_ directly but on a private epoll
-// set holding it (watch_), so a caller can take the role from a parked IO
-// thread without waking it: it removes own_wake_ from the set (epoll_ctl
-// works from any thread), and the daemon's next signal wakes the caller
-// alone. Giving the role back puts own_wake_ back in the set (a pending
-// signal then wakes the IO thread, as the kernel reports an fd that is
-// ready when added) or posts the IO thread to resume.
-//
-// Threading argument, all under role_mu_ (a local mutex, never in shared
-// memory): the role moves from the IO thread to a caller only while the IO
-// thread is idle (io_idle_: it announced parking on an empty ring and
-// does nothing more until its watch fires or it is posted), and the IO
-// thread checks the role before it touches the reader again (the watch
-// handler, which waits again if a caller holds the role, and pump()). A
-// caller keeps it until give_reader_back(), which drains own_wake_ and
-// announces parking again for the idle IO thread before it puts own_wake_
-// back in the set: no wake-up is lost and none is left over. While a
-// caller holds it, what only the IO thread sees (the socket's frames or
-// end, a failure) sets io_wants_role_ and signals own_wake_; the caller
-// returns false from read_as_reader() and gives the role back, and the IO
-// thread then finishes the job (it delivers the daemon's last frames
-// before it reports the close). Frames from the ring are delivered by the
-// role holder only, so two threads never run the frame callback at once.
-//
 // Thread safety: as Channel.
 #pragma once
 
@@ -83,12 +56,7 @@ class RingChannel final : public Channel {
   void flush_urgent() override;
   std::uint64_t flush_counted() override;
   void close() override;
-  bool on_io_thread() const override {
-    return reading_ == this || io_thread_.on_this_thread();
-  }
-  bool take_reader() override;
-  bool read_as_reader(std::chrono::steady_clock::time_point until) override;
-  void give_reader_back() override;
+  bool on_io_thread() const override { return io_thread_.on_this_thread(); }
 
  private:
   // Copies what fits of pending_ into the ring. With `wait`, until all of
@@ -99,24 +67,7 @@ class RingChannel final : public Channel {
   // ring for the spin time and parks.
   void pump();
   bool pump_once();
-  // Reads the ring, delivers, writes what waits. Returns why the session
-  // must end ("" if it need not); `got` says whether bytes came. Reader
-  // role only.
-  std::string read_and_deliver(bool& got);
   void park();
-  // Waits for watch_ to fire (own_wake_ signalled while in the set).
-  void watch();
-  // The IO thread has the role back from a caller: finishes what it left
-  // (socket frames, the socket's end) and reads again.
-  void resume();
-  // IO thread, before it touches what the role owns: true when it has
-  // the role (it is no longer idle), false when a caller holds it; with
-  // `ask_back` the caller is then asked to give it back (resume() runs).
-  bool have_role(bool ask_back);
-  // Marks the channel ended for callers and wakes one holding the role.
-  void end_for_callers();
-  // Caller: parks on own_wake_ until the daemon writes or `until`.
-  void park_caller(std::chrono::steady_clock::time_point until);
   void read_socket();
   void fail(const std::string& why);
   void mark_closed();
@@ -128,9 +79,7 @@ class RingChannel final : public Channel {
   proto::FrameBuffer socket_frames_;  // IO thread only
   proto::Segment segment_;
   proto::UniqueFd daemon_wake_;  // the daemon parks on it
-  proto::UniqueFd own_wake_;     // the daemon signals it; the role parks
-  // An epoll set holding own_wake_ while the IO thread has the role.
-  boost::asio::posix::stream_descriptor watch_{io_};
+  boost::asio::posix::stream_descriptor own_wake_{io_};
   proto::RingReader reader_;     // IO thread only
   proto::FrameBuffer frames_;    // IO thread only: from the ring
   std::chrono::microseconds spin_;
@@ -138,21 +87,8 @@ class RingChannel final : public Channel {
   OnFrame on_frame_;
   OnClose on_close_;
   bool failed_ = false;          // IO thread only
-  bool waiting_ = false;         // IO thread only: parked on watch_
-  bool socket_held_ = false;     // IO thread only: frames wait for the role
-  std::string socket_end_;       // IO thread only: the socket ended so
+  bool waiting_ = false;         // IO thread only: parked on own_wake_
   const bool caller_writes_;
-
-  // The channel whose reader role this thread holds, if any, and the one
-  // it held before it took this one's (reader role only).
-  static thread_local const RingChannel* reading_;
-  const RingChannel* outer_reading_ = nullptr;
-
-  std::mutex role_mu_;
-  bool caller_reads_ = false;    // guarded by role_mu_: a caller has it
-  bool io_idle_ = false;         // guarded by role_mu_ (see above)
-  bool io_wants_role_ = false;   // guarded by role_mu_
-  bool ended_ = false;           // guarded by role_mu_: failed or closed
 
   std::mutex mu_;
   proto::RingWriter writer_;             // guarded by mu_

@@ -232,8 +232,7 @@ TEST(Client, ManyClientsOverSharedCownsKeepSumsAndPerCownOrder) {
 // A client killed while running a behavior: the daemon keeps serving
 // other programs, and the dead one's cowns are not theirs to name (they
 // learnt the id; it is refused as if it named nothing).
-// `mode`: hold_client's second argument ("" for none).
-void killed_client_leaves_others_served(const char* mode) {
+TEST(Client, KilledClientLeavesOthersServedAndItsCownsUnnamed) {
   DaemonProcess d;
   int out[2];
   ASSERT_EQ(::pipe(out), 0);
@@ -241,11 +240,7 @@ void killed_client_leaves_others_served(const char* mode) {
   if (holder == 0) {
     ::dup2(out[1], 1);
     ::close(out[0]);
-    if (*mode != '\0') {
-      ::execl(HOLD_CLIENT, HOLD_CLIENT, d.socket().c_str(), mode, nullptr);
-    } else {
-      ::execl(HOLD_CLIENT, HOLD_CLIENT, d.socket().c_str(), nullptr);
-    }
+    ::execl(HOLD_CLIENT, HOLD_CLIENT, d.socket().c_str(), nullptr);
     std::_Exit(127);
   }
   ::close(out[1]);
@@ -277,15 +272,6 @@ void killed_client_leaves_others_served(const char* mode) {
   EXPECT_EQ(c.read(mine).data, "100+");
   c.wait();
   EXPECT_TRUE(d.alive());
-}
-
-TEST(Client, KilledClientLeavesOthersServedAndItsCownsUnnamed) {
-  killed_client_leaves_others_served("");
-}
-
-// Its main thread blocked in wait(), maybe reading the ring itself.
-TEST(Client, ClientKilledMidWaitLeavesOthersServed) {
-  killed_client_leaves_others_served("wait");
 }
 
 // `bocd quiesce` is a checkpoint: it times out while a behavior is held,
@@ -344,120 +330,6 @@ TEST(Client, LostDaemonRaisesConnectionErrorNamingTheSocket) {
     FAIL() << "read() after the daemon stopped did not throw";
   } catch (const client::ConnectionError& e) {
     EXPECT_NE(std::string(e.what()).find(socket), std::string::npos) << e.what();
-  }
-}
-
-// A thread blocked for a reply may read the daemon's frames itself (the
-// reader role); these hold whichever thread ends up delivering.
-TEST(Client, TwoThreadsWaitingAtOnceEachGetTheirOwnReplies) {
-  DaemonProcess d;
-  Client c({d.socket()});
-  constexpr int ROUNDS = 200;
-  auto bump = [&](CownRef x) {
-    for (int i = 0; i < ROUNDS; ++i) {
-      client::Lease lease = c.acquire(x);
-      client::Value next{std::to_string(as_int(lease.value.data) + 1), false,
-                         client::Errc::none};
-      c.release(lease, &next);
-      c.submit({x}, [](Access& a) {
-        a.mut(0) = std::to_string(as_int(a.get(0).data) + 1);
-      });
-      if (i % 2 == 0) {
-        c.wait();
-      } else {
-        EXPECT_EQ(as_int(c.read(x).data), 2 * (i + 1));
-      }
-    }
-  };
-  CownRef a = c.create("0");
-  CownRef b = c.create("0");
-  std::thread other(bump, b);
-  bump(a);
-  other.join();
-  EXPECT_EQ(as_int(c.read(a).data), 2 * ROUNDS);
-  EXPECT_EQ(as_int(c.read(b).data), 2 * ROUNDS);
-}
-
-TEST(Client, BodyRunWhileAThreadWaitsCannotWaitOnItsOwnClient) {
-  DaemonProcess d;
-  Client c({d.socket()});
-  CownRef x = c.create("0");
-  for (int i = 0; i < 20; ++i) {
-    std::atomic<bool> refused{false};
-    c.submit({x}, [&](Access&) {
-      try {
-        c.read(x);
-      } catch (const std::logic_error&) {
-        refused = true;
-      }
-    });
-    c.wait();
-    EXPECT_TRUE(refused.load());
-  }
-}
-
-// A body may wait on another client (its own thread reading that one's
-// reply, maybe) and is still refused a wait on its own afterwards.
-TEST(Client, BodyWaitingOnAnotherClientStillCannotWaitOnItsOwn) {
-  DaemonProcess d;
-  Client a({d.socket()});
-  Client b({d.socket()});
-  CownRef x = a.create("0");
-  CownRef y = b.create("7");
-  for (int i = 0; i < 20; ++i) {
-    std::string seen;
-    std::atomic<bool> refused{false};
-    a.submit({x}, [&](Access&) {
-      seen = b.read(y).data;
-      try {
-        a.read(x);
-      } catch (const std::logic_error&) {
-        refused = true;
-      }
-    });
-    a.wait();
-    EXPECT_EQ(seen, "7");
-    EXPECT_TRUE(refused.load());
-  }
-}
-
-TEST(Client, FramesNobodyWaitsForAreDeliveredAfterAWaitEnds) {
-  DaemonProcess d;
-  Client c({d.socket()});
-  CownRef x = c.create("0");
-  for (int i = 0; i < 50; ++i) {
-    c.wait();  // may read the reply itself, then hands reading back
-    std::promise<void> ran;
-    auto done = ran.get_future();
-    c.submit({x}, [&](Access&) { ran.set_value(); });
-    // Not a Client wait: only the IO thread can deliver this body.
-    done.get();
-  }
-}
-
-TEST(Client, DaemonStoppingWhileAThreadWaitsRaisesNamingTheSocket) {
-  // The daemon closes the session (with its reason) without waiting for
-  // the behavior that waits for `held`.
-  auto d = std::make_unique<DaemonProcess>(
-      std::vector<std::string>{"--stop-timeout", "0"});
-  std::string socket = d->socket();
-  Client c({socket});
-  CownRef x = c.create("0");
-  client::Lease held = c.acquire(x);
-  c.submit({x}, [](Access& a) { a.mut(0) = "1"; });  // waits for `held`
-  std::promise<void> waiting;
-  auto waiter = std::async(std::launch::async, [&] {
-    waiting.set_value();
-    c.wait();  // never quiescent while `held` is held
-  });
-  waiting.get_future().wait();
-  d.reset();
-  try {
-    waiter.get();
-    FAIL() << "wait() returned though the daemon stopped";
-  } catch (const client::ConnectionError& e) {
-    EXPECT_NE(std::string(e.what()).find(socket), std::string::npos)
-        << e.what();
   }
 }
 

@@ -1,22 +1,17 @@
-// hold_client SOCKET [wait]: a client that creates a cown holding "held",
-// submits a behavior on it whose body prints "<cown id> <result id>" and
-// then blocks forever, so the behavior stays RUNNING until the process is
-// killed. Used to test what a client's death does to everyone else. With
-// `wait` the main thread blocks in Client::wait() meanwhile (a thread
-// that may be reading the daemon's frames itself: the body may run on
-// it), else in pause().
+// hold_client SOCKET: a client that creates a cown holding "held", submits
+// a behavior on it whose body prints "<cown id> <result id>" and then
+// blocks forever, so the behavior stays RUNNING until the process is
+// killed. Used to test what a client's death does to everyone else.
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
-#include <string>
 
 #include "bocd/client/client.h"
 
 int main(int argc, char** argv) {
-  bool wait = argc == 3 && std::string(argv[2]) == "wait";
-  if (argc != 2 && !wait) {
-    std::fprintf(stderr, "usage: hold_client SOCKET [wait]\n");
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: hold_client SOCKET\n");
     return 2;
   }
   bocd::client::Client client({argv[1], "hold_client"});
@@ -33,6 +28,5 @@ int main(int argc, char** argv) {
     for (;;) ::pause();
   };
   result_id = client.submit_with_result({cown}, body).id;
-  if (wait) client.wait();
   for (;;) ::pause();
 }

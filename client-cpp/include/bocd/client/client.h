@@ -1,20 +1,16 @@
 // bocd::client::Client: a C++ program's session with the bocd daemon.
 //
 // Cowns hold bytes. A behavior is a request set plus a C++ callable that
-// this client runs (on the thread that reads the daemon's frames) once
+// this client runs (on its IO thread, which reads the daemon's frames) once
 // the daemon has granted it every cown of the set; the callable may read
 // and replace the values, and the daemon commits them when it returns. Submitting never waits for
 // a round trip: submissions are pipelined and batched.
 //
 // Thread safety: every method may be called from any thread. Behavior
-// bodies run one at a time on the thread that reads the daemon's frames:
-// the client's IO thread or, in a program (not a worker), a thread blocked
-// in one of this client's waits (read, wait, quiesce, acquire, messaging),
-// which reads its reply itself when the IO thread is idle and hands the
-// reading back when it returns. The same holds for on_output and
-// on_unhandled. A body may create cowns and submit behaviors but must not
-// call read(), wait() or quiesce() (they would wait for the thread they
-// block): those throw std::logic_error there.
+// bodies run one at a time on the client's IO thread; a body may
+// create cowns and submit behaviors but must not call read(), wait() or
+// quiesce() (they would wait for the thread they block): those throw
+// std::logic_error there.
 #pragma once
 
 #include <sys/types.h>
@@ -241,14 +237,13 @@ struct Options {
   // cowns through Access.
   Body worker;
   // Receives what behaviors of this program wrote to stdout (stream 1) or
-  // stderr (stream 2) in a worker process, on the thread that reads the
-  // daemon's frames (see Thread safety above). Empty: it is written to
-  // this process's file descriptor 1 or 2.
+  // stderr (stream 2) in a worker process, on the IO thread. Empty: it is
+  // written to this process's file descriptor 1 or 2.
   std::function<void(int stream, std::string_view data)> on_output;
-  // Called on the thread that reads the daemon's frames when a result cown
-  // of this program's is freed still holding an exception whose flag
-  // nobody cleared (proto Unhandled): the cown and what it held (data
-  // empty when the value named cowns or blobs). Empty: nothing is done.
+  // Called on the IO thread when a result cown of this program's is freed
+  // still holding an exception whose flag nobody cleared (proto
+  // Unhandled): the cown and what it held (data empty when the value named
+  // cowns or blobs). Empty: nothing is done.
   std::function<void(CownRef cown, const Value& value)> on_unhandled;
   // A program with an environment gets workers of its own (a Python
   // program); without one its pool behaviors go to the daemon's default
@@ -604,58 +599,15 @@ class Client {
   void on_output(const proto::fb::Output& output);
   void on_closed(const std::string& why);
   void check_usable_locked() const;
-  // Waits (holding `lock` on mu_) until `woken`; a negative `timeout`
-  // waits without bound. False when it timed out first.
+  // Waits on cv_ (holding `lock` on mu_) until `woken`; a negative
+  // `timeout` waits without bound. False when it timed out first.
   template <class Pred>
   bool wait_locked(std::unique_lock<std::mutex>& lock,
                    std::chrono::milliseconds timeout, Pred woken) {
-    return wait_until_locked(
-        lock,
-        timeout.count() >= 0 ? std::chrono::steady_clock::now() + timeout
-                             : std::chrono::steady_clock::time_point::max(),
-        woken);
+    if (timeout.count() >= 0) return cv_.wait_for(lock, timeout, woken);
+    cv_.wait(lock, woken);
+    return true;
   }
-  // Waits (holding `lock` on mu_) until `woken` or `deadline` (max(): no
-  // bound); false when the deadline came first. A program's thread reads
-  // and delivers the daemon's frames itself while it waits, when it can
-  // take the channel's reader role (Channel::take_reader: the reply then
-  // wakes this thread, not the IO thread that would wake this one); else,
-  // or once the role must go back, it waits on cv_ for the IO thread.
-  template <class Pred>
-  bool wait_until_locked(std::unique_lock<std::mutex>& lock,
-                         std::chrono::steady_clock::time_point deadline,
-                         Pred woken) {
-    if (woken()) return true;
-    if (take_reader()) {
-      ReaderHeld held{this};
-      for (;;) {
-        lock.unlock();
-        bool more = read_as_reader(deadline, lock);  // relocks, even on throw
-        if (woken()) return true;
-        if (!more) break;
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-      }
-    }
-    if (deadline == std::chrono::steady_clock::time_point::max()) {
-      cv_.wait(lock, woken);
-      return true;
-    }
-    return cv_.wait_until(lock, deadline, woken);
-  }
-  // The reader role (see wait_until_locked): a program's only, never a
-  // worker's, whose bodies must run on its IO thread.
-  bool take_reader();
-  // Called with `lock` unlocked; returns with it locked.
-  bool read_as_reader(std::chrono::steady_clock::time_point until,
-                      std::unique_lock<std::mutex>& lock);
-  void give_reader_back();
-  struct ReaderHeld {
-    explicit ReaderHeld(Client* c) : client(c) {}
-    Client* client;
-    ReaderHeld(const ReaderHeld&) = delete;
-    ReaderHeld& operator=(const ReaderHeld&) = delete;
-    ~ReaderHeld() { client->give_reader_back(); }
-  };
   std::uint64_t next_cown_id_locked();
   static std::uint64_t update_bytes(
       const std::vector<proto::CownValueRef>& updates);
