@@ -27,7 +27,11 @@ class FlatIndex {
 
   // Inserts a key that is not present.
   void insert(std::uint64_t key, std::uint32_t value) {
-    if ((size_ + 1) * 4 > keys_.size() * 3) grow();
+    // At most half full: most finds on the submit path are misses (a
+    // result cown's id is checked to be fresh), and a miss probes to the
+    // next empty bucket: about 2.5 probes at one half, 8.5 at three
+    // quarters.
+    if ((size_ + 1) * 2 > keys_.size()) grow();
     std::size_t i = home(key);
     while (keys_[i] != 0) i = (i + 1) & mask_;
     keys_[i] = key;

@@ -479,6 +479,12 @@ class Scheduler {
     // The behavior whose body blocks (take_back), NONE if none: the worker
     // is sent nothing more until it ends.
     std::uint32_t stalled_on = NONE;
+    // A behavior could have been pipelined here but for this worker's
+    // state (depth, a long or blocking body, ...): pipeline_on looks
+    // behind its chain again only then. Every change of that state that
+    // could admit one is a completion, bounce or refusal here, each of
+    // which calls pipeline_on.
+    bool chain_refused = false;
     // A worker: the program it was started for (0: none, it serves every
     // program without workers of its own); retiring: asked to go, sent
     // nothing more; since when it has had nothing to run.

@@ -13,6 +13,7 @@
 // complete out of order) or to a worker whose body blocks, and never for
 // pinned work or behaviors run by their submitter.
 #include <algorithm>
+#include <utility>
 
 #include "hex.h"
 #include "scheduler.h"
@@ -39,15 +40,18 @@ Scheduler::Session* Scheduler::chain_worker(std::uint32_t b) {
     w = find_session(p.running_on);
   }
   if (w == nullptr || w->closed || w->retiring || w->role != Role::worker ||
-      w->slots || w->kept.budget() == 0 || w->stalled_on != NONE ||
-      w->pool_running > limits_.chain_depth) {
+      w->slots || w->kept.budget() == 0) {
     return nullptr;
   }
   // As for work sent ahead: not behind a body that has run long, or on a
   // worker whose bodies do (or that has run none yet). One that blocks or
   // runs long gives back what waits behind it (take_back), and with it
   // what its worker keeps: a big value would travel again.
-  if (!pipelines(*w)) return nullptr;
+  if (w->stalled_on != NONE || w->pool_running > limits_.chain_depth ||
+      !pipelines(*w)) {
+    w->chain_refused = true;  // pipeline_on tries again
+    return nullptr;
+  }
   const Session& p = *find_session(bh.session);
   bool serves = std::find(p.workers.begin(), p.workers.end(), w->id) !=
                     p.workers.end() ||
@@ -74,8 +78,10 @@ void Scheduler::try_pipeline(std::uint32_t b) {
 
 void Scheduler::pipeline_on(SessionId id) {
   Session* w = find_session(id);
-  if (w == nullptr || w->kept.budget() == 0 || limits_.chain_depth == 0) {
-    return;
+  if (w == nullptr || w->kept.budget() == 0 || limits_.chain_depth == 0 ||
+      !std::exchange(w->chain_refused, false)) {
+    return;  // what waits behind its chain was refused for itself, if at
+             // all: each was tried when it or its predecessor changed
   }
   // By index: try_pipeline appends to pool_order.
   for (std::size_t i = 0; i < w->pool_order.size(); ++i) {
