@@ -31,7 +31,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=20_000)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--pipeline", type=int, default=8)
+    p.add_argument("--pipeline", type=int, default=32)
     p.add_argument("--idle", type=float, default=0,
                    help="then measure CPU while idle for this many seconds")
     p.add_argument("--strace", action="store_true",

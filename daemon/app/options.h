@@ -30,9 +30,11 @@ struct ServeOptions {
   unsigned max_cowns_per_behavior = 1024;
   // Behaviors queued on one worker at a time, and the run time under
   // which a busy worker is sent more (see core::Limits). Deep pipelines
-  // hide the round trip between short behaviors; the bound keeps a
-  // behavior from waiting behind a long one while another worker idles.
-  unsigned worker_pipeline = 8;
+  // hide the round trip between short behaviors and let one wake-up feed
+  // a worker many; the run-time bound keeps a behavior from waiting
+  // behind long ones while another worker idles, so the depth follows
+  // the bodies' length up to this cap.
+  unsigned worker_pipeline = 32;
   int pipeline_below_us = 200;
   unsigned chain_depth = 8;  // core::Limits::chain_depth
   // A worker reports a body that has run this long as blocking, so what

@@ -62,8 +62,10 @@ struct Limits {
   // So a worker is sent a behavior while it runs another only while its
   // recent behaviors were short (a moving average of their run times, as
   // the worker reports them, under this many microseconds) and the one it
-  // runs now has run for less, by host time (see set_time). A worker with
-  // no completed behavior yet counts as slow. Negative: always.
+  // runs now has run for less, by host time (see set_time), and the ones
+  // queued there would, at that average, all run within it: the depth
+  // (up to worker_pipeline) follows the bodies' length. A worker with no
+  // completed behavior yet counts as slow. Negative: always.
   std::int64_t pipeline_below_us = 200;
   // The worker processes the daemon starts for programs (SpawnWorkerEvent)
   // are busy (have a body dispatched) at most this many at once, across

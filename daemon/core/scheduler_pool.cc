@@ -34,9 +34,14 @@ bool Scheduler::pipelines(const Session& s) const {
   if (s.stalled_on != NONE) return false;  // its body blocks
   if (limits_.pipeline_below_us < 0) return true;
   // Its recent behaviors ran short, and so far the one it runs now has:
-  // a body that blocks must not have others queued behind it.
+  // a body that blocks must not have others queued behind it. And what
+  // is queued there already would run, at their average, within the bound
+  // too: the depth follows the bodies' length, so tiny bodies queue deep
+  // (one wake-up feeds the worker many) while 100 us ones queue two.
   return s.run_us >= 0 && s.run_us < limits_.pipeline_below_us &&
-         now_us_ - s.started_us < limits_.pipeline_below_us;
+         now_us_ - s.started_us < limits_.pipeline_below_us &&
+         s.run_us * static_cast<std::int64_t>(s.pool_running) <
+             limits_.pipeline_below_us;
 }
 
 void Scheduler::queue_for_workers(std::uint32_t b) {
