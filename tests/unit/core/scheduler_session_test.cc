@@ -93,6 +93,40 @@ TEST(SchedulerWorkerTest, PipelineOnlyWhileBehaviorsRunShort) {
   expect_idle(s, 0);
 }
 
+// The depth follows the bodies' length: what is queued on a worker would,
+// at its bodies' average, all run within pipeline_below_us. Tiny bodies
+// fill the pipeline (up to worker_pipeline); 30 us ones queue 4 deep
+// under a 100 us bound.
+TEST(SchedulerWorkerTest, PipelineDepthFollowsTheBodiesLength) {
+  // How many of 10 behaviors a worker is sent at once once its first body
+  // ran `ran_us` (a fresh worker's average is its first run time).
+  auto depth_after = [](std::int64_t ran_us) {
+    Scheduler s(Limits{.worker_pipeline = 8, .pipeline_below_us = 100});
+    SessionGrant a = s.open_session(Role::client, 1, "a");
+    SessionGrant w = s.open_session(Role::worker, 2, "w");
+    std::vector<CownUpdate> none;
+    s.set_time(0);
+    BehaviorId first = submit_ok(s, a.id, pooled({}));
+    EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{first});
+    EXPECT_TRUE(s.complete(w.id, first, none, ran_us).ok());
+    for (int i = 0; i < 10; ++i) submit_ok(s, a.id, pooled({}));
+    std::vector<BehaviorId> sent = dispatched_to(s, w.id);
+    std::size_t depth = sent.size();
+    while (!sent.empty()) {  // run them all, as they were sent
+      for (BehaviorId b : sent) {
+        EXPECT_TRUE(s.complete(w.id, b, none, ran_us).ok());
+      }
+      sent = dispatched_to(s, w.id);
+    }
+    expect_idle(s, 0);
+    return depth;
+  };
+  EXPECT_EQ(depth_after(1), 8u) << "1 us bodies: the whole pipeline";
+  EXPECT_EQ(depth_after(30), 4u)
+      << "30 us bodies: it runs one and 3 * 30 us queue under 100 us";
+  EXPECT_EQ(depth_after(60), 2u) << "60 us: one queued behind it";
+}
+
 // On a busy host a dispatch may wait long before the worker reads it; the
 // body's run time the worker reports is what counts, not the daemon's view.
 TEST(SchedulerWorkerTest, PipelineTrustsTheExecutorsRunTime) {
