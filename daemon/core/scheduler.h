@@ -485,7 +485,9 @@ class Scheduler {
     // state (depth, a long or blocking body, ...): pipeline_on looks
     // behind its chain again only then. Every change of that state that
     // could admit one is a completion, bounce or refusal here, each of
-    // which calls pipeline_on.
+    // which calls pipeline_on; a behavior itself is tried whenever it or
+    // a predecessor changes (submitted, bounced back to waiting, a
+    // predecessor sent to a worker or finished).
     bool chain_refused = false;
     // A worker: the program it was started for (0: none, it serves every
     // program without workers of its own); retiring: asked to go, sent

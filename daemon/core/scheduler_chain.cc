@@ -166,6 +166,8 @@ Status Scheduler::bounce(SessionId executor, BehaviorId id) {
     }
   }
   pipeline_on(executor);
+  // Waiting again, it may follow its predecessor (sent again) at once.
+  if (behaviors_.at(b).state == BehaviorState::WAITING) try_pipeline(b);
   run_ready();
   return Ok{};
 }

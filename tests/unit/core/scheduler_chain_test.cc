@@ -179,6 +179,34 @@ TEST_F(SchedulerChainTest, ABouncedBehaviorGoesOutAgainWithItsValues) {
   expect_idle(s, 2);
 }
 
+// As above, but the worker may take more: b[1] goes out again while the
+// worker still holds b[2]; b[2], bounced in turn, follows it at once.
+TEST(SchedulerChainDeepTest, ABehaviorBouncedAfterItsPredecessorWentOutFollowsIt) {
+  Scheduler s{Limits{
+      .worker_pipeline = 4, .pipeline_below_us = -1, .chain_depth = 3}};
+  SessionGrant p = s.open_session(Role::client, 1, "p");
+  CownId x = cown(p, 1);
+  ASSERT_TRUE(s.create_cown(p.id, x, val("x0"), false));
+  SessionGrant w = s.open_session(Role::worker, 2, "w", KEEPS);
+  std::vector<BehaviorId> b;
+  for (int i = 0; i < 3; ++i) b.push_back(submit_ok(s, p.id, pooled({x})));
+  EXPECT_EQ(dispatched_to(s, w.id), b);
+  std::vector<CownUpdate> half = {{x, val("half")}};
+  ASSERT_TRUE(s.complete(w.id, b[0], half, std::nullopt, {x}).ok());
+  ASSERT_TRUE(s.bounce(w.id, b[1]).ok());
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b[1]})
+      << "sent again at once: the worker may take more";
+  ASSERT_TRUE(s.bounce(w.id, b[2]).ok());
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{b[2]})
+      << "waiting again, behind b[1] on the same worker";
+  EXPECT_EQ(view_of(s, b[2]).inherit, std::vector<bool>{true});
+  EXPECT_EQ(s.check_invariants(), "");
+  complete_ok(s, w.id, b[1], {{x, val("x2")}});
+  complete_ok(s, w.id, b[2], {{x, val("x3")}});
+  EXPECT_EQ(s.value_of(x)->data, "x3");
+  expect_idle(s, 1);
+}
+
 TEST_F(SchedulerChainTest, ALostWorkerLosesItsChainAsItLosesOneBehavior) {
   SessionGrant w = s.open_session(Role::worker, 2, "w", KEEPS);
   std::vector<BehaviorId> b = submit_n(6, {x}, 10);  // 4 sent, 2 wait
