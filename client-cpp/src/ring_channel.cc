@@ -31,7 +31,7 @@ RingChannel::RingChannel(Handshake h, const ChannelOptions& options)
       daemon_wake_(std::move(h.fds.at(1))),
       reader_(segment_.from_daemon(), daemon_wake_.get()),
       frames_(socket_frames_.max_frame_bytes()),
-      spin_(h.welcome.spin_us),
+      spin_(std::chrono::microseconds(h.welcome.spin_us)),
       welcome_(std::move(h.welcome)),
       caller_writes_(options.caller_writes),
       writer_(segment_.to_daemon(), daemon_wake_.get()) {
@@ -137,14 +137,26 @@ void RingChannel::pump() {
     nudged_ = false;
   }
   if (failed_) return;
-  auto until = std::chrono::steady_clock::now() + spin_;
+  // Called when woken, or to start: the spell since the last work ended
+  // parked (the budget learns it; nothing was read yet to say so).
+  auto now = std::chrono::steady_clock::now();
+  if (worked_once_) spin_.idle_spell(now - last_work_);
+  bool spun = false;
   for (;;) {
     if (pump_once()) {
       if (failed_) return;
-      until = std::chrono::steady_clock::now() + spin_;
+      now = std::chrono::steady_clock::now();
+      if (spun) spin_.idle_spell(now - last_work_);  // the spin caught it
+      spun = false;
+      last_work_ = now;
+      worked_once_ = true;
       continue;
     }
-    if (spin_.count() == 0 || std::chrono::steady_clock::now() >= until) break;
+    if (spin_.current().count() == 0 ||
+        std::chrono::steady_clock::now() - last_work_ >= spin_.current()) {
+      break;
+    }
+    spun = true;
     // Watching costs no syscall; the clock is read once per 64 looks.
     for (int i = 0; i < 64 && reader_.available_bytes() == 0; ++i) {
 #if defined(__x86_64__) || defined(__i386__)

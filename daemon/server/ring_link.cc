@@ -155,8 +155,14 @@ RingPoller::RingPoller(asio::io_context& io, std::chrono::microseconds spin,
 void RingPoller::activate(const std::shared_ptr<RingLink>& link) {
   if (link->active || link->closed()) return;
   link->active = true;
+  bool idle = active_.empty();
   active_.push_back(link);
-  last_work_ = now_();
+  auto now = now_();
+  if (idle) {  // woken from its park: that spell was not caught
+    spin_.idle_spell(now - last_work_);
+    idle_rounds_ = 0;
+  }
+  last_work_ = now;
   schedule();
 }
 
@@ -178,8 +184,15 @@ void RingPoller::round() {
     worked = link->pump() || worked;
   }
   auto now = now_();
-  if (worked) last_work_ = now;
-  bool spinning = worked || now - last_work_ < spin_;
+  if (worked) {
+    // Work found while spinning ends a spell the spin caught.
+    if (idle_rounds_ > 0) spin_.idle_spell(now - last_work_);
+    idle_rounds_ = 0;
+    last_work_ = now;
+  } else {
+    ++idle_rounds_;
+  }
+  bool spinning = worked || now - last_work_ < spin_.current();
   next_.clear();
   for (auto& link : active_) {
     if (link->closed()) {

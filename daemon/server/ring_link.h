@@ -29,7 +29,9 @@
 #include <boost/asio.hpp>
 
 #include "bocd/proto/framing.h"
+#include "bocd/proto/spin_budget.h"
 #include "bocd/proto/ring.h"
+#include "bocd/proto/spin_budget.h"
 #include "bocd/proto/segment.h"
 #include "bocd/proto/unique_fd.h"
 #include "frame_intake.h"
@@ -109,8 +111,9 @@ class RingLink final : public Link,
 // RingPoller: runs the rounds that serve every active ring link. A link
 // becomes active when its peer signals it or it has output; a round pumps
 // each active link once; rounds follow one another while any moved a byte,
-// then for `spin` more (looking for work without a syscall), and then each
-// idle link parks and leaves the round. Rounds are posted handlers, so
+// then for a spin more (looking for work without a syscall; at most
+// `spin`, as the daemon's idle spells show it pays: proto::SpinBudget),
+// and then each idle link parks and leaves the round. Rounds are posted handlers, so
 // sockets and timers are served between them.
 //
 // Thread: the io_context thread only.
@@ -129,12 +132,13 @@ class RingPoller {
   void round();
 
   boost::asio::io_context& io_;
-  std::chrono::microseconds spin_;
+  proto::SpinBudget spin_;
   Clock now_;
   std::vector<std::shared_ptr<RingLink>> active_;
   std::vector<std::shared_ptr<RingLink>> next_;  // reused between rounds
   bool scheduled_ = false;
   std::chrono::steady_clock::time_point last_work_{};
+  std::uint64_t idle_rounds_ = 0;  // rounds since one moved a byte
 };
 
 }  // namespace bocd::server
