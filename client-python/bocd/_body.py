@@ -112,7 +112,7 @@ _code = CodeCache(CODE_CACHE_BYTES)
 # is never sent, so they are never dropped.
 _local: dict[bytes, types.FunctionType] = {}
 _VARARGS = inspect.CO_VARARGS
-_PLAIN_TAG = ord("P")  # call records are pickles: they start with b"\x80"
+_PLAIN_TAG = ord("P")  # call records are pickles (_serial.PLAIN_PREFIX)
 
 
 def register_local(key: bytes, fn: types.FunctionType) -> None:
