@@ -722,10 +722,12 @@ def _run_one(behavior: int, session: int, payload: bytes, ident: int,
              code_keep: bool, inherit: bool) -> Outcome:
     """_run for a worker's commonest dispatch, a behavior over one cown
     that drops nothing kept first: the same steps and outcome with one
-    slot, without _run's per-slot lists and calls (a worker's share of a
-    tiny behavior's cost is mostly these steps). The kept-value parts come
-    flat (version 0 and False: not kept). Its parts follow _run's; see the
-    comments there."""
+    slot, without _run's per-slot lists (a worker's share of a tiny
+    behavior's cost is mostly these steps). The kept-value parts come flat
+    (version 0 and False: not kept). Its steps before the body follow
+    _run's; after it, both call the same per-slot helpers (_commit,
+    _settle), so the rules for what is sent, kept and handed on are made
+    in one place."""
     if inherit and ident not in _handoff:
         return ()  # bounced, as _run does (_lacks_inherited)
     _runtime._tls.behavior = (behavior, session)
