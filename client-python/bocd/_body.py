@@ -112,7 +112,7 @@ _code = CodeCache(CODE_CACHE_BYTES)
 # is never sent, so they are never dropped.
 _local: dict[bytes, types.FunctionType] = {}
 _VARARGS = inspect.CO_VARARGS
-_PLAIN_TAG = ord("P")  # call records are pickles: they start with b"\x80"
+_PLAIN_TAG = ord("P")  # call records are pickles (_serial.PLAIN_PREFIX)
 
 
 def register_local(key: bytes, fn: types.FunctionType) -> None:
@@ -445,35 +445,118 @@ def _inherited(ident: int, in_program: bool) -> tuple[_Hold, _Kept]:
     return hold, e
 
 
-def _pass_on(ids: tuple[int, ...], holds: list[_Hold | None],
-             origs: list[Any], now: list[Any],
-             raised: BaseException | None) -> None:
-    """After a body, what it leaves of each cown for a pipelined
+# One slot's value after its body, as _commit found it: the bytes it
+# pickles to when they are all it is (None: it names cowns or blobs), the
+# cown ids it names, and the objects its encoding moved out (a Matrix),
+# which a value this worker keeps gets back (_settle).
+Now = tuple[Optional[bytes], list[int], Any]
+
+
+def _commit(k: int, h: _Hold, orig: tuple[bytes, bool] | None
+            ) -> tuple[Any, Now]:
+    """After a body, slot `k`'s value, which the body may have changed
+    (h.touched), as the completion sends it: (update, now), the update
+    None when the value pickles to the bytes `orig` it came in. Raises
+    what pickling it raised: the cown then keeps its old value."""
+    v = h.value
+    if (v is h.decoded and type(v) in _IMMUTABLE
+            and orig is not None and orig[1] == bool(h.exc)):
+        # The very object decoded, and it cannot change: no need to pickle
+        # it again to know (a 1 MB bytes value costs a millisecond to
+        # pickle).
+        return None, (orig[0], _EMPTY, None)
+    small = _serial.small_scalar(v)  # no Encoded to build
+    if small is not None:
+        data, refs, blobs, moved = small, _EMPTY, _EMPTY, None
+    else:
+        enc = _serial.encode(v, h.blobs)
+        data, refs, blobs, moved = enc.data, enc.refs, enc.blobs, enc.moved
+    now = (None if blobs or refs else data, refs, moved)
+    # A value in blobs counts as changed: the body may have written into
+    # a blob in place, and its bytes name the same blob either way.
+    if blobs or orig != (data, bool(h.exc)):
+        return (k, data, bool(h.exc), refs, blobs), now
+    return None, now
+
+
+def _result(value: Any, exc: bool, has_result: bool,
+            raised: BaseException | None
+            ) -> tuple[Result | None, BaseException | None]:
+    """The behavior's result as the completion sends it (None when it
+    has no result cown), and what the body raised: `raised`, or the error
+    that replaced the result if that could not be pickled."""
+    if not has_result:
+        return None, raised
+    if value is None and not exc:
+        return _NONE_RESULT, raised
+    result, unpicklable = _encode_result(value, exc)
+    return result, raised if unpicklable is None else unpicklable
+
+
+def _settle(ident: int, h: _Hold, orig: tuple[bytes, bool] | None,
+            wrote: bool, now: Now | None, version: int, inherit: bool,
+            raised: BaseException | None) -> bool:
+    """After a body and its result, what this worker keeps of one of its
+    cowns: true when it dropped the kept value (the completion names the
+    slot). `now` is what _commit found (None: not written back, or it
+    failed); `raised`, what the body (or pickling) raised.
+
+    With `version` (not 0), the daemon asked this worker to keep the
+    value (docs/protocol.md "Kept values"). A body that raised drops it:
+    its objects may be half-changed, and what was committed is the
+    daemon's to send again. A value that embeds cown handles is dropped
+    too: kept, its handles would keep those cowns alive here. A value
+    written back, or inherited, is kept as this worker's own (version 0):
+    the version the dispatch named is older.
+
+    In a worker that pipelines (handoff), what the body leaves for a
     successor (_handoff): the object it holds now with the bytes it
-    pickles to, or the bytes it came in if it was never read."""
-    for k, ident in enumerate(ids):
-        h = holds[k]
-        if h is None:
-            continue
-        if raised is not None:
-            _handoff.pop(ident, None)  # half-changed: the daemon's is right
-        elif h.touched:
-            n = now[k]
-            if n is None or n[0] is None or n[1]:
-                _handoff.pop(ident, None)
-            else:
-                _handoff[ident] = _Kept(0, True, h.value, bool(h.exc), 0,
-                                        n[0], None)
+    pickles to, or the bytes it came in if it was never read. Run after
+    the result: a matrix the cown's commit moved must not be given back
+    to a kept value before the result has tried to take it (it is the
+    cown's, not the result's)."""
+    dropped = False
+    if version:
+        if raised is not None or (now is not None and now[1]):
+            _kept.pop(ident, None)
+            dropped = True
         elif h.loaded:
-            orig = origs[k]
-            if orig is None or orig[0] is None or h.blobs:
-                _handoff.pop(ident, None)
-            else:
-                _handoff[ident] = _Kept(0, True, h.value, orig[1], 0,
-                                        orig[0], None)
+            # The object kept is the one the completion's encoding moved
+            # from (a Matrix over its blob): it stays this worker's, over
+            # the same memory the daemon now names.
+            if now is not None and now[2]:
+                for mover, obj, token in reversed(now[2]):
+                    mover.give_back(obj, token)
+            _kept[ident] = _Kept(0 if wrote or inherit else version, True,
+                                 h.value, bool(h.exc), 0,
+                                 now[0] if now is not None else None,
+                                 h.blobs)
+        elif not h.error:  # never read: the bytes it came in
+            _kept[ident] = _Kept(0 if wrote or inherit else version, False,
+                                 None, h.exc, 0, h.data, None)
+        else:  # a daemon-written error, never read: not worth keeping
+            _kept.pop(ident, None)
+            dropped = True
+    if not handoff:
+        return dropped
+    if raised is not None:
+        _handoff.pop(ident, None)  # half-changed: the daemon's is right
+    elif h.touched:
+        if now is None or now[0] is None or now[1]:
+            _handoff.pop(ident, None)
         else:
-            _handoff[ident] = _Kept(0, False, None, h.exc, h.error, h.data,
+            _handoff[ident] = _Kept(0, True, h.value, bool(h.exc), 0,
+                                    now[0], None)
+    elif h.loaded:
+        if orig is None or orig[0] is None or h.blobs:
+            _handoff.pop(ident, None)
+        else:
+            _handoff[ident] = _Kept(0, True, h.value, orig[1], 0, orig[0],
                                     None)
+    else:
+        _handoff[ident] = _Kept(0, False, None, h.exc, h.error, h.data,
+                                None)
+    return dropped
 
 
 class PinnedRun:
@@ -589,63 +672,33 @@ def _run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
             value, exc = e, True
             raised = e
         updates = []
-        # Per slot: the bytes its value now has when known (None: it
-        # names blobs), and whether it was written back.
-        now: list[Any] = [None] * len(holds)
+        nows: list[Now | None] = [None] * len(holds)
         wrote = [False] * len(holds)
-        # Per slot: the objects encoding its value moved out (a Matrix):
-        # a value this worker keeps gets them back (_keep).
-        moves: list[Any] = [None] * len(holds)
-        k = 0
-        for h in holds:
+        for k, h in enumerate(holds):
             if h is not None and h.touched:
-                v = h.value
-                orig = origs[k]
-                if (v is h.decoded and type(v) in _IMMUTABLE
-                        and orig is not None and orig[1] == bool(h.exc)):
-                    # The very object decoded, and it cannot change: no
-                    # need to pickle it again to know (a 1 MB bytes value
-                    # costs a millisecond to pickle).
-                    now[k] = (orig[0], _EMPTY)
-                    k += 1
-                    continue
                 try:
-                    small = _serial.small_scalar(v)  # no Encoded to build
-                    if small is not None:
-                        data, refs, blobs = small, _EMPTY, _EMPTY
-                    else:
-                        enc = _serial.encode(v, h.blobs)
-                        data, refs, blobs = enc.data, enc.refs, enc.blobs
-                        moves[k] = enc.moved
-                    # A value in blobs counts as changed: the body may
-                    # have written into a blob in place, and its bytes
-                    # name the same blob either way.
-                    if blobs or origs[k] != (data, bool(h.exc)):
-                        updates.append((k, data, bool(h.exc), refs, blobs))
-                        wrote[k] = True
-                    now[k] = (None if blobs or refs else data, refs)
+                    update, nows[k] = _commit(k, h, origs[k])
                 except BaseException as err:  # the cown keeps its old value
                     value, exc = err, True
                     raised = err
-                del v
-            k += 1
-        if not has_result:
-            result = None
-        elif value is None and not exc:
-            result = _NONE_RESULT
+                    continue
+                if update is not None:
+                    updates.append(update)
+                    wrote[k] = True
+        if value is None and not exc:  # the commonest result, inline
+            result = _NONE_RESULT if has_result else None
         else:
-            result, unpicklable = _encode_result(value, exc)
-            if unpicklable is not None:
-                raised = unpicklable
+            result, raised = _result(value, exc, has_result, raised)
         del value
-        # After the result: a matrix the cowns' commit moved must not be
-        # given back to a kept value before the result has tried to take
-        # it (it is the cown's, not the result's).
-        dropped = _EMPTY if kept is None else _keep(
-            ids, holds, versions, origs, now, wrote, raised, moves,  # type: ignore[arg-type]
-            inherit)
-        if handoff:
-            _pass_on(ids, holds, origs, now, raised)
+        dropped: list[int] = []
+        if kept is not None or handoff:
+            for k, ident in enumerate(ids):
+                h = holds[k]
+                version = versions[k] if versions is not None else 0
+                if h is not None and (version or handoff) and _settle(
+                        ident, h, origs[k], wrote[k], nows[k], version,
+                        inherit is not None and inherit[k], raised):
+                    dropped.append(k)
         return updates, result, raised, dropped
     finally:
         for param in params.values():
@@ -669,10 +722,12 @@ def _run_one(behavior: int, session: int, payload: bytes, ident: int,
              code_keep: bool, inherit: bool) -> Outcome:
     """_run for a worker's commonest dispatch, a behavior over one cown
     that drops nothing kept first: the same steps and outcome with one
-    slot, without _run's per-slot lists and calls (a worker's share of a
-    tiny behavior's cost is mostly these steps). The kept-value parts come
-    flat (version 0 and False: not kept). Its parts follow _run's; see the
-    comments there."""
+    slot, without _run's per-slot lists (a worker's share of a tiny
+    behavior's cost is mostly these steps). The kept-value parts come flat
+    (version 0 and False: not kept). Its steps before the body follow
+    _run's; after it, both call the same per-slot helpers (_commit,
+    _settle), so the rules for what is sent, kept and handed on are made
+    in one place."""
     if inherit and ident not in _handoff:
         return ()  # bounced, as _run does (_lacks_inherited)
     _runtime._tls.behavior = (behavior, session)
@@ -712,63 +767,24 @@ def _run_one(behavior: int, session: int, payload: bytes, ident: int,
             _note(e)
             out, exc = e, True
             raised = e
-        updates: list[Any] = _EMPTY
-        now: Any = None
-        wrote = False
-        moves: Any = None
+        update = now = None
         if hold.touched:
-            v = hold.value
-            if (v is hold.decoded and type(v) in _IMMUTABLE
-                    and orig is not None and orig[1] == bool(hold.exc)):
-                now = (orig[0], _EMPTY)
-            else:
-                try:
-                    small = _serial.small_scalar(v)
-                    if small is not None:
-                        data, refs, blobs = small, _EMPTY, _EMPTY
-                    else:
-                        enc = _serial.encode(v, hold.blobs)
-                        data, refs, blobs = enc.data, enc.refs, enc.blobs
-                        moves = enc.moved
-                    if blobs or orig != (data, bool(hold.exc)):
-                        updates = [(0, data, bool(hold.exc), refs, blobs)]
-                        wrote = True
-                    now = (None if blobs or refs else data, refs)
-                except BaseException as err:
-                    out, exc = err, True
-                    raised = err
-            del v
-        if not has_result:
-            result = None
-        elif out is None and not exc:
-            result = _NONE_RESULT
+            try:
+                update, now = _commit(0, hold, orig)
+            except BaseException as err:  # the cown keeps its old value
+                out, exc = err, True
+                raised = err
+        if out is None and not exc:  # the commonest result, inline
+            result = _NONE_RESULT if has_result else None
         else:
-            result, unpicklable = _encode_result(out, exc)
-            if unpicklable is not None:
-                raised = unpicklable
+            result, raised = _result(out, exc, has_result, raised)
         del out
         dropped: list[int] = _EMPTY
-        if version:  # what _keep does, for the one slot
-            if raised is not None or (now is not None and now[1]):
-                _kept.pop(ident, None)
-                dropped = [0]
-            elif hold.loaded:
-                for mover, obj, token in reversed(moves or _EMPTY):
-                    mover.give_back(obj, token)
-                # Written or inherited: this worker's own (version 0).
-                _kept[ident] = _Kept(0 if wrote or inherit else version,
-                                     True, hold.value, bool(hold.exc), 0,
-                                     now[0] if now is not None else None,
-                                     hold.blobs)
-            elif not hold.error:
-                _kept[ident] = _Kept(0 if inherit else version, False, None,
-                                     hold.exc, 0, hold.data, None)
-            else:
-                _kept.pop(ident, None)
-                dropped = [0]
-        if handoff:
-            _pass_on((ident,), [hold], [orig], [now], raised)
-        return updates, result, dropped
+        if (version or handoff) and _settle(ident, hold, orig,
+                                            update is not None, now,
+                                            version, inherit, raised):
+            dropped = [0]
+        return [update] if update is not None else _EMPTY, result, dropped
     finally:
         cap._hold = None  # ownership ends with the body
         borrowed.append(cap)
@@ -780,46 +796,6 @@ def _run_one(behavior: int, session: int, payload: bytes, ident: int,
         for hook in _runtime.behavior_end_hooks:
             hook()
         end_borrowing(borrowed)
-
-
-def _keep(ids: tuple[int, ...], holds: list[_Hold | None],
-          versions: tuple[int, ...], origs: list[Any], now: list[Any],
-          wrote: list[bool], raised: BaseException | None,
-          moves: list[Any], inherit: tuple[bool, ...] | None = None
-          ) -> list[int]:
-    """After a body, keeps the values the daemon asked this worker to keep
-    (version not 0); returns the slots of those it dropped instead, for
-    the completion. A body that raised drops them all: its objects may be
-    half-changed, and what was committed is the daemon's to send again. A
-    value that embeds cown handles is dropped too: kept, its handles would
-    keep those cowns alive here. An inherited value is kept as this
-    worker's own (version 0): the version the dispatch named is older."""
-    dropped: list[int] = []
-    for k, ident in enumerate(ids):
-        version = versions[k]
-        mine = wrote[k] or (inherit is not None and inherit[k])
-        h = holds[k]
-        if not version or h is None:
-            continue
-        if raised is not None or (now[k] is not None and now[k][1]):
-            _kept.pop(ident, None)
-            dropped.append(k)
-        elif h.loaded:
-            # The object kept is the one the completion's encoding moved
-            # from (a Matrix over its blob): it stays this worker's, over
-            # the same memory the daemon now names.
-            for mover, obj, token in reversed(moves[k] or _EMPTY):
-                mover.give_back(obj, token)
-            data = now[k][0] if now[k] is not None else None
-            _kept[ident] = _Kept(0 if mine else version, True, h.value,
-                                 bool(h.exc), 0, data, h.blobs)
-        elif not h.error:  # never read: the bytes it came in
-            _kept[ident] = _Kept(0 if mine else version, False, None, h.exc,
-                                 0, h.data, None)
-        else:  # a daemon-written error, never read: not worth keeping
-            _kept.pop(ident, None)
-            dropped.append(k)
-    return dropped
 
 
 _EMPTY: list[Any] = []  # read, never changed

@@ -156,11 +156,12 @@ class Session:
         """Submits a behavior for the worker pool; returns its result cown
         id (0 without one). Payload bytes [code_at, code_at + code_len)
         are its code, named by code_key: a worker is sent a code once."""
-    def acquire_begin(self, id: int, take_empty: Optional[bytes] = None
-                      ) -> int:
+    def acquire_begin(self, id: int,
+                      take: Optional[tuple[bytes, bytes]] = None) -> int:
         """Sends an ordered request for the cown; returns its number. With
-        `take_empty`, a plain pickle that embeds no cown is taken out,
-        leaving `take_empty`, and the cown released at once."""
+        `take` (empty, plain_prefix), a value that embeds no cown and
+        whose bytes start with plain_prefix (not empty: ValueError) is
+        taken out, leaving `empty`, and the cown released at once."""
     def acquire_wait(self, request: int, timeout: float,
                      or_pinned: bool) -> tuple[Optional[int], Value] | int:
         """(lease, value) once granted, lease None when the value was

@@ -26,9 +26,10 @@ from . import _core, _runtime, _serial
 T = TypeVar("T")
 
 _NOT_OWNER = "The current interpreter does not own this cown"
-# What unwrap() leaves in a cown whose value it takes: None, as release()
+# What unwrap() asks of acquire_begin: a plain value (its bytes start
+# with the prefix) is taken out in one step, leaving None, as release()
 # would commit it.
-_NONE_DATA = _serial.encode(None).data
+_TAKE = (_serial.encode(None).data, _serial.PLAIN_PREFIX)
 
 # Live held handles of this process per cown id; the daemon holds one
 # handle for this session while the count is above zero.
@@ -147,7 +148,7 @@ class _Hold:
     def get(self) -> Any:
         if not self.loaded:
             data = self.data
-            if (data[:1] == b"\x80" and not self.error
+            if (data[:1] == _serial.PLAIN_PREFIX and not self.error
                     and not _serial.keep_own_classes):
                 # A plain pickle stream (the usual small value) where no
                 # classes are kept (a worker): what decode() ends in
@@ -279,11 +280,13 @@ class _Handle(Generic[T]):
         one, as in bocpy."""
         self._acquire(None)
 
-    def _acquire(self, take: bytes | None) -> tuple[bytes, bool, int] | None:
-        """acquire(). With `take` (the encoding of None), a plain value is
-        taken out instead and returned as its (data, exc, error), the cown
-        left holding `take` and released at once (not held): the cown's
-        next behavior need not wait for this thread to release it."""
+    def _acquire(self, take: tuple[bytes, bytes] | None
+                 ) -> tuple[bytes, bool, int] | None:
+        """acquire(). With `take` (_TAKE: the encoding of None and the
+        prefix of a plain value), a plain value is taken out instead and
+        returned as its (data, exc, error), the cown left holding None and
+        released at once (not held): the cown's next behavior need not
+        wait for this thread to release it."""
         if self._hold is not None:
             return None
         if _runtime.current_behavior() is not None:
@@ -331,7 +334,7 @@ class _Handle(Generic[T]):
         it instead when it holds a raised exception."""
         held = self._hold is not None
         if not held:
-            taken = self._acquire(_NONE_DATA)
+            taken = self._acquire(_TAKE)
             if taken is not None:
                 # Taken and released in one step (Client Take).
                 h = _Hold(*taken, None, True)

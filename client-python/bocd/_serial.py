@@ -76,7 +76,11 @@ STREAM_MAX = 1 << 20
 _MAPPED_KEEP = 8
 _MAPPED_KEEP_BYTES = 1 << 30
 _mapped: "collections.OrderedDict[str, Any]" = collections.OrderedDict()
-_BLOB_TAG = b"B"  # plain pickle streams start with b"\x80"
+# What the bytes of a plain value start with: the pickle protocol opcode
+# that begins every stream pickled at protocol 2 or above. One held in
+# blobs starts with _BLOB_TAG instead.
+PLAIN_PREFIX = b"\x80"
+_BLOB_TAG = b"B"
 # Set by _runtime: what this process's blob names start with, its
 # session's prefix from the daemon (daemon instance and creating session),
 # connecting first if need be (a value may be encoded before the first

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "bocd/client/admin.h"
@@ -460,12 +461,25 @@ class Session {
   }
 
   // An ordered request for the cown; returns its number for acquire_wait.
-  // With `take_empty` (the encoding of None), a plain pickle that embeds
-  // no cown is taken out instead, leaving `take_empty` (Client Take).
-  std::uint64_t acquire_begin(std::uint64_t id,
-                              std::optional<py::bytes> take_empty) {
+  // With `take_spec` (empty, plain_prefix), a value that embeds no cown and
+  // whose bytes start with plain_prefix is taken out instead, leaving
+  // `empty` (Client Take). The prefix comes from the caller: what marks a
+  // plain value is the Python package's encoding (bocd._serial).
+  std::uint64_t acquire_begin(
+      std::uint64_t id,
+      std::optional<std::pair<py::bytes, py::bytes>> take_spec) {
     std::optional<Take> take;
-    if (take_empty) take = Take{std::string(*take_empty), "\x80"};
+    if (take_spec) {
+      take = Take{std::string(take_spec->first),
+                  std::string(take_spec->second)};
+      // An empty prefix would match every value, blob-backed ones too,
+      // which are held and released as an acquire holds them.
+      if (take->plain_prefix.empty()) {
+        throw py::value_error(
+            "acquire_begin: take's plain prefix is empty; it must mark "
+            "the values that are their bytes alone");
+      }
+    }
     std::shared_ptr<Client> client = c();
     Client& cl = *client;
     py::gil_scoped_release nogil;
@@ -884,7 +898,7 @@ PYBIND11_MODULE(_core, m) {
            py::arg("blobs"), py::arg("code_at") = 0, py::arg("code_len") = 0,
            py::arg("code_key") = 0)
       .def("acquire_begin", &Session::acquire_begin, py::arg("id"),
-           py::arg("take_empty") = py::none())
+           py::arg("take") = py::none())
       .def("acquire_wait", &Session::acquire_wait)
       .def("acquire_cancel", &Session::acquire_cancel)
       .def("release", &Session::release)

@@ -8,7 +8,8 @@ import pytest
 
 import bocd
 from bocd import Cown, when
-from conftest import FifoWriter, announce_and_wait, held_at_gate, settle
+from conftest import (GUARD, FifoWriter, announce_and_wait, held_at_gate,
+                      settle)
 
 NOT_OWNER = "The current interpreter does not own this cown"
 
@@ -173,6 +174,44 @@ def test_unwrap_of_every_kind_of_value_leaves_none():
     with pytest.raises(ValueError, match="from the body"):
         fails.unwrap()
     assert fails.unwrap() is None
+
+
+def test_a_take_takes_only_what_starts_with_the_prefix_it_is_given():
+    """unwrap's one-step take (acquire_begin with (empty, plain_prefix)):
+    a value whose bytes start with the prefix comes back taken (no lease:
+    the cown is released already, left holding `empty`); any other value
+    is held, as acquire holds it. The prefix is the caller's."""
+    from bocd import _runtime, _serial
+
+    session = _runtime.session()
+    empty = _serial.encode(None).data
+    plain, other = Cown([1, "two"]), Cown("held")
+    assert _serial.encode([1, "two"]).data.startswith(_serial.PLAIN_PREFIX)
+
+    got = session.acquire_wait(session.acquire_begin(
+        plain._id, (empty, _serial.PLAIN_PREFIX)), GUARD, False)
+    assert isinstance(got, tuple)
+    lease, (data, exc, error) = got
+    assert lease is None, "taken, not held"
+    assert _serial.loads(data) == [1, "two"] and not exc and not error
+    assert plain.unwrap() is None, "the take left None"
+
+    # A prefix the value does not start with: held until released.
+    got = session.acquire_wait(session.acquire_begin(
+        other._id, (empty, b"B")), GUARD, False)
+    assert isinstance(got, tuple)
+    lease, (data, _, _) = got
+    assert lease is not None, "held, not taken"
+    assert _serial.loads(data) == "held"
+    session.release(lease, other._id, None, False, [], [])
+    assert other.unwrap() == "held", "released unchanged"
+
+    with pytest.raises(ValueError, match="plain prefix is empty"):
+        session.acquire_begin(other._id, (empty, b""))
+    # The refused request queued nothing: the next one is granted.
+    got = session.acquire_wait(session.acquire_begin(
+        other._id, (empty, _serial.PLAIN_PREFIX)), GUARD, False)
+    assert isinstance(got, tuple) and got[0] is None
 
 
 def test_unwrap_needs_only_that_cown(fifo):

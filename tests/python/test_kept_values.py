@@ -116,6 +116,35 @@ def test_a_body_that_raises_leaves_the_committed_value(bocd_daemon):
     assert after.unwrap() == list(range(1000))
 
 
+def test_a_body_that_raises_drops_its_kept_value_between_dispatches(
+        bocd_daemon):
+    """As above, but each behavior is scheduled once the one before has
+    finished, so none is pipelined behind it: what drops the spoiled
+    object is the keep rule (the completion names it dropped), not the
+    hand-on to a successor."""
+    settle()
+    c = Cown(list(range(1000)))  # big enough to be kept
+
+    @when(c)
+    def warm(c):
+        return sum(c.value)  # the worker keeps it
+
+    assert warm.unwrap() == sum(range(1000))
+
+    @when(c)
+    def spoils(c):
+        c.value.append(threading.Lock())  # in place, and unpicklable
+
+    with pytest.raises(TypeError):  # a lock cannot be pickled
+        spoils.unwrap()
+
+    @when(c)
+    def after(c):
+        return list(c.value)
+
+    assert after.unwrap() == list(range(1000))
+
+
 def test_two_workers_alternating_on_a_cown_see_its_latest_value(
         bocd_daemon, fifo):
     """Each round the worker that last ran on `c` is kept busy, so the next
