@@ -32,6 +32,7 @@ class ChannelBase : public Channel {
   ChannelBase& operator=(const ChannelBase&) = delete;
 
   const Welcome& welcome() const final { return welcome_; }
+  const std::string& path() const final { return path_; }
   // Stores the callbacks, has the IO thread run begin() first, and starts
   // it.
   void start(OnFrame on_frame, OnClose on_close) final;
