@@ -6,8 +6,9 @@
 // (SocketChannel, RingChannel) add how frames travel.
 //
 // Thread safety: as Channel. Members marked "guarded by mu_" are shared
-// with callers' threads; the rest belong to the IO thread once start()
-// has run.
+// with callers' threads, those marked "IO thread only" are that thread's
+// once start() has run, and the rest are set before start() and only read
+// afterwards.
 #pragma once
 
 #include <cstdint>
