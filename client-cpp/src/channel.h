@@ -77,6 +77,8 @@ class Channel {
   virtual ~Channel() = default;
 
   virtual const Welcome& welcome() const = 0;
+  // The daemon's socket (ChannelOptions::path), for messages.
+  virtual const std::string& path() const = 0;
 
   // Starts the IO thread. Callbacks must not call close().
   virtual void start(OnFrame on_frame, OnClose on_close) = 0;

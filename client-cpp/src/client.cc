@@ -279,6 +279,12 @@ CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
 
 void Client::on_frame(const fb::Envelope& env,
                       std::span<const std::uint8_t> body) {
+  const fb::Error* error = env.message_as_Error();
+  if (error != nullptr && error->tag() == 0 && error->request() == 0) {
+    close_reason_ = error->message() ? error->message()->str() : "";
+  } else if (close_reason_) {
+    close_reason_.reset();  // not the last frame after all
+  }
   switch (env.message_type()) {
     case fb::Message::Dispatch: {
       const fb::Dispatch& d = *env.message_as_Dispatch();
@@ -624,7 +630,9 @@ void Client::on_closed(const std::string& why) {
   std::unordered_map<std::uint64_t, Pending> dropped;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    broken_ = why;
+    broken_ = close_reason_ ? "the bocd daemon at " + channel_->path() +
+                                  " closed this session: " + *close_reason_
+                            : why;
     dropped.swap(pending_);
     pinned_.clear();  // the daemon has failed them; none may run now
     held_.clear();

@@ -9,7 +9,6 @@
 namespace bocd::client {
 
 namespace asio = boost::asio;
-using stream = asio::local::stream_protocol;
 
 namespace {
 
@@ -25,15 +24,13 @@ proto::Segment map_segment(proto::UniqueFd fd, const std::string& path) {
 }  // namespace
 
 RingChannel::RingChannel(Handshake h, const ChannelOptions& options)
-    : path_(options.path),
+    : ChannelBase(h, options),
       socket_frames_(std::move(h.frames)),
       segment_(map_segment(std::move(h.fds.at(0)), options.path)),
       daemon_wake_(std::move(h.fds.at(1))),
       reader_(segment_.from_daemon(), daemon_wake_.get()),
       frames_(socket_frames_.max_frame_bytes()),
-      spin_(std::chrono::microseconds(h.welcome.spin_us)),
-      welcome_(std::move(h.welcome)),
-      caller_writes_(options.caller_writes),
+      spin_(std::chrono::microseconds(welcome_.spin_us)),
       writer_(segment_.to_daemon(), daemon_wake_.get()) {
   if (segment_.ring_capacity() != welcome_.ring_bytes) {
     throw ConnectionError("the bocd daemon at " + path_ +
@@ -43,22 +40,21 @@ RingChannel::RingChannel(Handshake h, const ChannelOptions& options)
                           std::to_string(welcome_.ring_bytes) + " it said");
   }
   own_wake_.assign(h.fds.at(2).release());
-  socket_.assign(stream(), h.socket.release());
 }
 
 RingChannel::~RingChannel() { close(); }
 
-void RingChannel::start(OnFrame on_frame, OnClose on_close) {
-  on_frame_ = std::move(on_frame);
-  on_close_ = std::move(on_close);
-  asio::post(io_, [this] {
-    // Frames that came on the socket with the Welcome go first.
-    std::string why = deliver_frames(socket_frames_, on_frame_, path_);
-    if (!why.empty()) return fail(why);
-    read_socket();
-    pump();
-  });
-  io_thread_.start();
+void RingChannel::begin() {
+  // Frames that came on the socket with the Welcome go first.
+  std::string why = deliver_frames(socket_frames_, on_frame_, path_);
+  if (!why.empty()) return fail(why);
+  read_socket();
+  pump();
+}
+
+void RingChannel::cancel_waits() {
+  boost::system::error_code ignored;
+  own_wake_.cancel(ignored);
 }
 
 void RingChannel::send(Encode encode) {
@@ -81,8 +77,7 @@ std::uint64_t RingChannel::flush_counted() {
   if (on_io_thread()) hand_over_io_output();
   std::lock_guard<std::mutex> lock(mu_);
   push_locked(true);
-  // The Hello, then every frame either encoder has sealed.
-  return 1 + encoder_.frames() + io_encoder_.frames();
+  return sealed_frames_locked();
 }
 
 void RingChannel::hand_over_io_output() {
@@ -94,7 +89,12 @@ void RingChannel::hand_over_io_output() {
 }
 
 void RingChannel::push_locked(bool wait) {
-  while (!closed_ && pending_sent_ < pending_.size()) {
+  if (closed_) {  // frames sent after the close go nowhere
+    pending_.clear();
+    pending_sent_ = 0;
+    return;
+  }
+  while (pending_sent_ < pending_.size()) {
     proto::RingResult r = writer_.try_write(
         std::span<const std::uint8_t>(pending_).subspan(pending_sent_));
     if (!r.ok()) {
@@ -228,47 +228,13 @@ void RingChannel::read_socket() {
           // The daemon wrote the ring before it closed the socket: what
           // it said last (an Error, say) is there.
           pump_once();
-          return fail("connection to the bocd daemon at " + path_ +
-                      " lost: " + ec.message());
+          return fail(lost(ec));
         }
         socket_frames_.commit(n);
         std::string why = deliver_frames(socket_frames_, on_frame_, path_);
         if (!why.empty()) return fail(why);
         read_socket();
       });
-}
-
-void RingChannel::mark_closed() {
-  std::lock_guard<std::mutex> lock(mu_);
-  closed_ = true;
-  pending_.clear();
-  pending_sent_ = 0;
-}
-
-void RingChannel::fail(const std::string& why) {
-  if (failed_) return;
-  failed_ = true;
-  mark_closed();
-  boost::system::error_code ignored;
-  own_wake_.cancel(ignored);
-  socket_.close(ignored);
-  if (on_close_) on_close_(why);
-}
-
-void RingChannel::close() {
-  bool stopped = io_thread_.stop([this] {
-    failed_ = true;
-    mark_closed();
-    boost::system::error_code ignored;
-    own_wake_.cancel(ignored);
-    socket_.shutdown(stream::socket::shutdown_both, ignored);
-    socket_.close(ignored);
-  });
-  if (!stopped) {
-    mark_closed();
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-  }
 }
 
 }  // namespace bocd::client

@@ -19,27 +19,18 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
-
-// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
-#include <utility>
-
-#include <boost/asio.hpp>
 
 #include "bocd/proto/ring.h"
 #include "bocd/proto/segment.h"
 #include "bocd/proto/spin_budget.h"
 #include "bocd/proto/unique_fd.h"
-#include "channel.h"
+#include "channel_base.h"
 #include "handshake.h"
-#include "io_thread.h"
 
 namespace bocd::client {
 
-class RingChannel final : public Channel {
+class RingChannel final : public ChannelBase {
  public:
   // Maps the segment the handshake received; throws ConnectionError
   // naming what is wrong with it.
@@ -48,19 +39,16 @@ class RingChannel final : public Channel {
   RingChannel(const RingChannel&) = delete;
   RingChannel& operator=(const RingChannel&) = delete;
 
-  const Welcome& welcome() const override { return welcome_; }
-  void start(OnFrame on_frame, OnClose on_close) override;
   void send(Encode encode) override;
   void send_urgent(Encode encode) override;
-  // Encodes into a private buffer written at the end of the current burst
-  // of incoming frames (or before the next send()).
-  void send_batched(Encode encode) override { encode(io_encoder_); }
   void flush_urgent() override;
   std::uint64_t flush_counted() override;
-  void close() override;
-  bool on_io_thread() const override { return io_thread_.on_this_thread(); }
 
  private:
+  // Delivers the frames that came with the Welcome, then reads the socket
+  // and pumps the ring.
+  void begin() override;
+  void cancel_waits() override;
   // Copies what fits of pending_ into the ring. With `wait`, until all of
   // it is in (parking for room). Under mu_.
   void push_locked(bool wait);
@@ -71,13 +59,7 @@ class RingChannel final : public Channel {
   bool pump_once();
   void park();
   void read_socket();
-  void fail(const std::string& why);
-  void mark_closed();
 
-  std::string path_;
-  IoThread io_thread_;
-  boost::asio::io_context& io_ = io_thread_.context();
-  boost::asio::local::stream_protocol::socket socket_{io_};
   proto::FrameBuffer socket_frames_;  // IO thread only
   proto::Segment segment_;
   proto::UniqueFd daemon_wake_;  // the daemon parks on it
@@ -90,22 +72,12 @@ class RingChannel final : public Channel {
   proto::SpinBudget spin_;
   std::chrono::steady_clock::time_point last_work_{};
   bool worked_once_ = false;
-  Welcome welcome_;
-  OnFrame on_frame_;
-  OnClose on_close_;
-  bool failed_ = false;          // IO thread only
   bool waiting_ = false;         // IO thread only: parked on own_wake_
-  const bool caller_writes_;
 
-  std::mutex mu_;
-  proto::RingWriter writer_;             // guarded by mu_
-  std::vector<std::uint8_t> pending_;    // guarded by mu_: not yet in
-  std::size_t pending_sent_ = 0;         // guarded by mu_
-  bool nudged_ = false;                  // guarded by mu_: pump() posted
-  bool closed_ = false;                  // guarded by mu_
-  proto::Encoder encoder_{pending_};     // guarded by mu_
-  std::vector<std::uint8_t> io_out_;     // IO thread only
-  proto::Encoder io_encoder_{io_out_};   // IO thread only
+  proto::RingWriter writer_;     // guarded by mu_
+  // Guarded by mu_: how much of pending_ is in the ring already.
+  std::size_t pending_sent_ = 0;
+  bool nudged_ = false;          // guarded by mu_: pump() posted
 };
 
 }  // namespace bocd::client

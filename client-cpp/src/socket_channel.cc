@@ -11,31 +11,18 @@
 namespace bocd::client {
 
 namespace asio = boost::asio;
-using stream = asio::local::stream_protocol;
 
 SocketChannel::SocketChannel(Handshake h, const ChannelOptions& options)
-    : path_(options.path), sync_writes_(options.caller_writes) {
-  socket_.assign(stream(), h.socket.release());
-  welcome_ = std::move(h.welcome);
-  frames_ = std::move(h.frames);
-}
+    : ChannelBase(h, options), frames_(std::move(h.frames)) {}
 
 SocketChannel::~SocketChannel() { close(); }
-
-void SocketChannel::start(OnFrame on_frame, OnClose on_close) {
-  on_frame_ = std::move(on_frame);
-  on_close_ = std::move(on_close);
-  // read() first handles any frames that arrived with the Welcome.
-  asio::post(io_, [this] { read(); });
-  io_thread_.start();
-}
 
 void SocketChannel::send(Encode encode) {
   bool io = on_io_thread();
   if (io) hand_over_io_output();
   std::lock_guard<std::mutex> lock(mu_);
   encode(encoder_);
-  if (sync_writes_) {
+  if (caller_writes_) {
     write_direct_locked();  // see ChannelOptions::caller_writes
   } else if (io) {
     schedule_flush_locked();
@@ -62,10 +49,7 @@ void SocketChannel::read() {
   socket_.async_read_some(
       asio::buffer(space.data(), space.size()),
       [this](const boost::system::error_code& ec, std::size_t n) {
-        if (ec) {
-          return fail("connection to the bocd daemon at " + path_ +
-                      " lost: " + ec.message());
-        }
+        if (ec) return fail(lost(ec));
         frames_.commit(n);
         read();
       });
@@ -95,7 +79,7 @@ void SocketChannel::write_direct_locked() {
     return;
   }
   // One writer at a time: the async chain owns the socket while in flight
-  // (never with sync_writes_, where every writer finishes its write).
+  // (never with caller_writes_, where every writer finishes its write).
   if (async_in_flight_ || pending_.empty()) return;
   std::size_t done = 0;
   int fd = socket_.native_handle();
@@ -107,7 +91,7 @@ void SocketChannel::write_direct_locked() {
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-               sync_writes_) {
+               caller_writes_) {
       pollfd p{fd, POLLOUT, 0};
       ::poll(&p, 1, -1);  // the daemon reads whenever it can
     } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -129,8 +113,7 @@ std::uint64_t SocketChannel::flush_counted() {
   std::lock_guard<std::mutex> lock(mu_);
   if (on_io_thread() && !io_out_.empty()) take_io_output_locked();
   write_direct_locked();
-  // The Hello, then every frame either encoder has sealed.
-  return 1 + encoder_.frames() + io_encoder_.frames();
+  return sealed_frames_locked();
 }
 
 void SocketChannel::linger() {
@@ -167,7 +150,7 @@ void SocketChannel::schedule_flush_locked() {
 }
 
 void SocketChannel::flush() {
-  if (sync_writes_) {
+  if (caller_writes_) {
     std::lock_guard<std::mutex> lock(mu_);
     flush_scheduled_ = false;
     if (failed_) {
@@ -201,39 +184,6 @@ void SocketChannel::flush() {
                       }
                       flush();
                     });
-}
-
-void SocketChannel::mark_closed() {
-  // Callers write the socket directly under mu_ (write_direct_locked):
-  // once this is set none will, so the descriptor can be closed (and its
-  // number reused) without a write landing elsewhere.
-  std::lock_guard<std::mutex> lock(mu_);
-  closed_ = true;
-  pending_.clear();
-}
-
-void SocketChannel::fail(const std::string& why) {
-  if (failed_) return;
-  failed_ = true;
-  mark_closed();
-  boost::system::error_code ignored;
-  socket_.close(ignored);
-  if (on_close_) on_close_(why);
-}
-
-void SocketChannel::close() {
-  bool stopped = io_thread_.stop([this] {
-    failed_ = true;
-    mark_closed();
-    boost::system::error_code ignored;
-    socket_.shutdown(stream::socket::shutdown_both, ignored);
-    socket_.close(ignored);
-  });
-  if (!stopped) {
-    mark_closed();
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-  }
 }
 
 }  // namespace bocd::client

@@ -6,26 +6,20 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
-#include <string>
 #include <vector>
 
-#include "channel.h"
+#include "channel_base.h"
 #include "handshake.h"
-#include "io_thread.h"
 
 namespace bocd::client {
 
-class SocketChannel final : public Channel {
+class SocketChannel final : public ChannelBase {
  public:
   // Takes over the socket a handshake (connect_and_handshake) opened.
   SocketChannel(Handshake handshake, const ChannelOptions& options);
   ~SocketChannel() override;
   SocketChannel(const SocketChannel&) = delete;
   SocketChannel& operator=(const SocketChannel&) = delete;
-
-  const Welcome& welcome() const override { return welcome_; }
-  void start(OnFrame on_frame, OnClose on_close) override;
 
   // The IO thread writes queued frames, so a burst of sends costs one
   // write. From another thread, the first send after a quiet spell wakes
@@ -39,10 +33,6 @@ class SocketChannel final : public Channel {
   // The calling thread writes the socket itself instead of waking the IO
   // thread to write it.
   void send_urgent(Encode encode) override;
-  // Encodes into a private buffer handed over at the end of the read burst
-  // (or before the next send()), so the completions of a burst cost one
-  // lock.
-  void send_batched(Encode encode) override { encode(io_encoder_); }
   // Writes everything pending now, from the calling thread, unless an
   // async write is in flight (then it follows that write): waking the IO
   // thread to write costs a context switch, the largest part of a round
@@ -52,35 +42,19 @@ class SocketChannel final : public Channel {
   // One critical section, so no frame is counted that another thread
   // queued and left for later.
   std::uint64_t flush_counted() override;
-  void close() override;
-  bool on_io_thread() const override { return io_thread_.on_this_thread(); }
 
  private:
+  // read() first handles any frames that arrived with the Welcome.
+  void begin() override { read(); }
   void read();
   void flush();
   void linger();
   void schedule_flush_locked();
   void write_direct_locked();
   void take_io_output_locked();
-  void mark_closed();
-  void fail(const std::string& why);
   void hand_over_io_output();
 
-  std::string path_;
-  IoThread io_thread_;
-  boost::asio::io_context& io_ = io_thread_.context();
-  boost::asio::local::stream_protocol::socket socket_{io_};
-  proto::FrameBuffer frames_;
-  Welcome welcome_;
-  OnFrame on_frame_;
-  OnClose on_close_;
-  bool failed_ = false;  // IO thread only
-  // Every write is made whole by the calling thread (blocking while the
-  // socket is full), none by an async chain: ChannelOptions::caller_writes.
-  const bool sync_writes_;
-
-  std::mutex mu_;
-  std::vector<std::uint8_t> pending_;   // guarded by mu_
+  proto::FrameBuffer frames_;  // IO thread only
   bool flush_scheduled_ = false;        // guarded by mu_
   // linger() runs (or is posted): other threads' sends need not wake the
   // IO thread. It stops after IDLE_LINGERS rounds that found nothing.
@@ -92,11 +66,7 @@ class SocketChannel final : public Channel {
   static constexpr std::size_t DIRECT_BYTES = 32 * 1024;
   boost::asio::steady_timer linger_timer_{io_};  // IO thread only
   bool async_in_flight_ = false;        // guarded by mu_: writing_ is out
-  bool closed_ = false;                 // guarded by mu_: no direct writes
-  proto::Encoder encoder_{pending_};    // guarded by mu_
   std::vector<std::uint8_t> writing_;   // IO thread only
-  std::vector<std::uint8_t> io_out_;    // IO thread only
-  proto::Encoder io_encoder_{io_out_};  // IO thread only
 };
 
 }  // namespace bocd::client

@@ -11,6 +11,12 @@
 // create cowns and submit behaviors but must not call read(), wait() or
 // quiesce() (they would wait for the thread they block): those throw
 // std::logic_error there.
+//
+// Once the connection ends, every call (and every call waiting on the
+// daemon) throws ConnectionError saying why: "the bocd daemon at PATH closed
+// this session: REASON" when the daemon's last frame was an Error naming no
+// request (how it says why it ends a session), else "connection to the
+// bocd daemon at PATH lost: WHY".
 #pragma once
 
 #include <sys/types.h>
@@ -654,7 +660,17 @@ class Client {
   std::atomic<std::uint64_t> in_flight_bound_{0};
   std::uint64_t room_request_ = 0;  // guarded by mu_
   bool room_answered_ = false;      // guarded by mu_
-  std::string broken_;  // non-empty once the connection is lost
+  // Non-empty once the connection is lost: why, as every call then
+  // throws it (ConnectionError).
+  std::string broken_;
+  // IO thread only. The message of the daemon's Error that names no
+  // request (tag and request 0), while no other frame has come after it.
+  // A daemon that closes a session on purpose sends its reason so, as its
+  // last frame: if the connection ends now, that is why (broken_), not the
+  // socket's end-of-file. The protocol marks no Error as the last, so an
+  // earlier one followed by nothing, then a daemon that dies, is reported
+  // as its reason too.
+  std::optional<std::string> close_reason_;
 
   // Pinned dispatches (whole frames) for run_pinned, oldest first.
   std::deque<std::vector<std::uint8_t>> pinned_;

@@ -1,0 +1,47 @@
+// Why a Client's waiting call fails when the real daemon goes away without
+// a word (on either transport: tools/test.sh runs these both ways). The
+// daemon's own reasons are in tests/unit/client/close_reason_test.cc.
+#include <signal.h>
+
+#include <future>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "bocd/client/client.h"
+#include "daemon_process.h"
+
+namespace bocd::testing {
+namespace {
+
+using client::Client;
+using client::CownRef;
+
+TEST(CloseReason, AKilledDaemonLeavesABlockedWaitALostConnection) {
+  DaemonProcess d;
+  Client c({d.socket()});
+  CownRef x = c.create("0");
+  // Held here, so the behavior queued behind it, and the wait, cannot end.
+  client::Lease held = c.acquire(x);
+  c.submit({x}, [](client::Access&) {});
+  auto waited = std::async(std::launch::async, [&]() -> std::string {
+    try {
+      c.wait();
+    } catch (const client::ConnectionError& e) {
+      return e.what();
+    }
+    return "wait() returned";
+  });
+  // Whether the wait has blocked yet or not, it ends the same way.
+  ::kill(d.pid(), SIGKILL);
+  d.wait_exit();
+  std::string why = waited.get();
+  EXPECT_EQ(why.rfind("connection to the bocd daemon at " + d.socket() +
+                          " lost: ",
+                      0),
+            0u)
+      << why;
+}
+
+}  // namespace
+}  // namespace bocd::testing
