@@ -280,10 +280,8 @@ CownRef Client::submit_to_workers(std::span<const CownRef> cowns,
 void Client::on_frame(const fb::Envelope& env,
                       std::span<const std::uint8_t> body) {
   const fb::Error* error = env.message_as_Error();
-  if (error != nullptr && error->tag() == 0 && error->request() == 0) {
+  if (error != nullptr && error->closing()) {
     close_reason_ = error->message() ? error->message()->str() : "";
-  } else if (close_reason_) {
-    close_reason_.reset();  // not the last frame after all
   }
   switch (env.message_type()) {
     case fb::Message::Dispatch: {

@@ -95,7 +95,7 @@ void Dispatcher::on_frame(Link& link, std::span<const std::uint8_t> body) {
   std::string why;
   const fb::Envelope* env = proto::verify_envelope(body, why);
   if (env == nullptr) {
-    link.close("malformed frame: " + why);
+    end_with(link, fb::ErrorCode::Malformed, "malformed frame: " + why);
     return;
   }
   try {
@@ -659,7 +659,7 @@ void Dispatcher::on_closed(Link& link, const std::string& reason) {
 void Dispatcher::close_all(const std::string& reason) {
   std::vector<std::shared_ptr<Link>> all;
   for (auto& [key, p] : peers_) all.push_back(p.link);
-  for (auto& l : all) l->close_after_flush(reason);
+  for (auto& l : all) end_with(*l, fb::ErrorCode::ShuttingDown, reason);
 }
 
 }  // namespace bocd::server

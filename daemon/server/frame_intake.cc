@@ -19,11 +19,12 @@ FrameIntake::Next FrameIntake::deliver(Link& link, FrameHandler& handler,
       case proto::FrameBuffer::Next::need_more:
         return claim(link, on_grant);
       case proto::FrameBuffer::Next::oversized:
-        link.close("frame length exceeds the limit of " +
-                   std::to_string(frames_.max_frame_bytes()) + " bytes");
+        end_with(link, proto::fb::ErrorCode::Malformed,
+                 "frame length exceeds the limit of " +
+                     std::to_string(frames_.max_frame_bytes()) + " bytes");
         return Next::closed;
       case proto::FrameBuffer::Next::empty_frame:
-        link.close("empty frame");
+        end_with(link, proto::fb::ErrorCode::Malformed, "empty frame");
         return Next::closed;
       case proto::FrameBuffer::Next::frame:
         handler.on_frame(link, body);
@@ -42,9 +43,10 @@ FrameIntake::Next FrameIntake::claim(Link& link, OnGrant& on_grant) {
   std::size_t n = frames_.pending_length();
   if (n <= SMALL_FRAME || claimed_ > 0) return Next::more;
   if (n > budget_.limit()) {
-    link.close("frame of " + std::to_string(n) + " bytes is larger than the "
-               "daemon's budget for frames being received (" +
-               std::to_string(budget_.limit()) + " bytes)");
+    end_with(link, proto::fb::ErrorCode::TooLarge,
+             "frame of " + std::to_string(n) + " bytes is larger than the "
+             "daemon's budget for frames being received (" +
+                 std::to_string(budget_.limit()) + " bytes)");
     return Next::closed;
   }
   if (!budget_.claim(n, [on_grant = std::move(on_grant), n] { on_grant(n); })) {

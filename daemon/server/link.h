@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "bocd/proto/codec.h"
 #include "peer.h"
 
 namespace bocd::server {
@@ -85,5 +86,11 @@ class Link {
   // Owned by the FrameHandler: the key of the peer this link serves.
   std::uint64_t key = 0;
 };
+
+// Ends `link`'s session on purpose: its last frame is an Error with
+// `closing` set whose message is `why` (so the peer's blocked calls report
+// it, not the end-of-file), then what is queued leaves and the link closes
+// (close_after_flush).
+void end_with(Link& link, proto::fb::ErrorCode code, const std::string& why);
 
 }  // namespace bocd::server

@@ -345,11 +345,11 @@ void Encoder::stopping(std::uint64_t request) {
 }
 
 void Encoder::error(fb::ErrorCode code, std::string_view message,
-                    std::uint64_t tag, std::uint64_t request) {
+                    std::uint64_t tag, std::uint64_t request, bool closing) {
   fbb_.Clear();
   auto text = fbb_.CreateString(message.data(), message.size());
   finish(fb::Message::Error,
-         fb::CreateError(fbb_, code, text, tag, request).Union());
+         fb::CreateError(fbb_, code, text, tag, request, closing).Union());
 }
 
 }  // namespace bocd::proto

@@ -81,6 +81,20 @@ void expect_closed_silently(RawClient& c) {
   EXPECT_EQ(c.read_until_closed(), 0);
 }
 
+// The daemon ends `c`'s session: its last frame is a closing Error with
+// `code` whose message starts with `why`, then nothing more.
+void expect_closed_saying(RawClient& c, fb::ErrorCode code,
+                          const std::string& why) {
+  Reply r = next_reply(c);
+  const auto* e = r.as<fb::Error>();
+  ASSERT_NE(e, nullptr) << "expected a closing Error, got " << r.kind();
+  EXPECT_TRUE(e->closing());
+  EXPECT_EQ(e->code(), code) << fb::EnumNameErrorCode(e->code());
+  std::string text = e->message() ? e->message()->str() : "";
+  EXPECT_EQ(text.rfind(why, 0), 0u) << text;
+  EXPECT_EQ(c.read_until_closed(), 0);
+}
+
 // One round trip: StatusRequest `request`, then its Status reply.
 Reply status_of(RawClient& c, std::uint64_t request) {
   c.send([&](proto::Encoder& e) { e.status_request(request); });
@@ -218,17 +232,20 @@ std::string disconnected(std::uint64_t session) {
   return "session " + std::to_string(session) + " disconnected";
 }
 
-// A framing error from one session: that session is closed without a
-// reply, the daemon logs `reason`, and a well-behaved session is unharmed.
+// A framing error from one session: that session is closed, its last frame
+// a closing Error naming `reason`, the daemon logs `reason`, and a
+// well-behaved session is unharmed.
 void expect_closes_only_its_session(std::vector<std::string> daemon_args,
                                     const Bytes& bytes,
-                                    const std::string& reason) {
+                                    const std::string& reason,
+                                    fb::ErrorCode code =
+                                        fb::ErrorCode::Malformed) {
   DaemonProcess d(std::move(daemon_args));
   GoodClient good(d.socket());
   RawClient bad(d.socket());
   std::uint64_t bad_session = bad.handshake();
   bad.send_bytes(bytes);
-  expect_closed_silently(bad);
+  expect_closed_saying(bad, code, reason);
   EXPECT_TRUE(session_gone(good.raw(), bad_session));
   expect_unharmed(d, good, {disconnected(bad_session), reason});
 }
@@ -462,7 +479,7 @@ TEST(BadInput, ValidFlatbufferOfWrongShapeIsRejected) {
     RawClient bad(d.socket());
     sessions.push_back(bad.handshake());
     bad.send_bytes(frame_of(body));
-    expect_closed_silently(bad);
+    expect_closed_saying(bad, fb::ErrorCode::Malformed, "malformed frame: ");
   }
   for (std::uint64_t s : sessions) {
     EXPECT_TRUE(log_shows(d, good.raw(), {disconnected(s), "malformed frame"}))

@@ -1,6 +1,8 @@
-// Why a Client's waiting call fails when the real daemon goes away without
-// a word (on either transport: tools/test.sh runs these both ways). The
-// daemon's own reasons are in tests/unit/client/close_reason_test.cc.
+// Why a Client's waiting call fails when the real daemon ends its session:
+// with the daemon's own reason when it says one (Error.closing), and as a
+// lost connection when it goes away without a word (on either transport:
+// tools/test.sh runs these both ways). A scripted daemon's reasons are in
+// tests/unit/client/close_reason_test.cc.
 #include <signal.h>
 
 #include <future>
@@ -41,6 +43,27 @@ TEST(CloseReason, AKilledDaemonLeavesABlockedWaitALostConnection) {
                       0),
             0u)
       << why;
+}
+
+TEST(CloseReason, AStoppingDaemonTellsABlockedWaitWhy) {
+  // Its behavior cannot finish: stop gives in-flight work 0.2 s, then
+  // ends every session saying why.
+  DaemonProcess d({"--stop-timeout", "0.2"});
+  Client c({d.socket()});
+  CownRef x = c.create("0");
+  client::Lease held = c.acquire(x);
+  c.submit({x}, [](client::Access&) {});
+  auto waited = std::async(std::launch::async, [&]() -> std::string {
+    try {
+      c.wait();
+    } catch (const client::ConnectionError& e) {
+      return e.what();
+    }
+    return "wait() returned";
+  });
+  d.stop();
+  EXPECT_EQ(waited.get(), "the bocd daemon at " + d.socket() +
+                              " closed this session: daemon stopping");
 }
 
 }  // namespace

@@ -289,7 +289,7 @@ TEST(Exhaustion, FrameLargerThanTheWholeBudgetIsRefused) {
   std::vector<std::uint8_t> header;
   proto::append_header(header, 100 * MiB);
   r.send_bytes(header);
-  EXPECT_EQ(r.read_until_closed(), 0);
+  EXPECT_EQ(r.read_until_closed(), 1) << "only its closing Error";
   sync_log(d.socket());
   EXPECT_NE(d.log().find("frame of 104857600 bytes is larger than the "
                          "daemon's budget for frames being received "
@@ -304,7 +304,7 @@ TEST(Exhaustion, LargeFrameBeforeTheHandshakeIsRefused) {
   std::vector<std::uint8_t> header;
   proto::append_header(header, 2 * MiB);  // within --max-frame, not a Hello
   r.send_bytes(header);
-  EXPECT_EQ(r.read_until_closed(), 0);
+  EXPECT_EQ(r.read_until_closed(), 1) << "only its closing Error";
   sync_log(d.socket());
   EXPECT_NE(d.log().find("frame length exceeds the limit of 1048576 bytes"),
             std::string::npos);

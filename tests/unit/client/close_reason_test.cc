@@ -218,11 +218,13 @@ std::string connection_error_of(F&& call) {
   return "";
 }
 
-Script error_then(std::uint64_t tag, std::uint64_t request,
+// An Error (the daemon's last word when `closing`), then `after`.
+Script error_then(bool closing, std::uint64_t tag = 0,
+                  std::uint64_t request = 0,
                   Script after = [](proto::Encoder&) {}) {
   return [=](proto::Encoder& enc) {
     enc.error(fb::ErrorCode::Malformed, "malformed frame: bad envelope", tag,
-              request);
+              request, closing);
     after(enc);
   };
 }
@@ -241,7 +243,7 @@ std::string lost_to(const ScriptedDaemon& d) {
 }
 
 TEST_P(CloseReason, ABlockedWaitGetsTheDaemonsLastWord) {
-  ScriptedDaemon d(GetParam(), fb::Message::Quiesce, error_then(0, 0));
+  ScriptedDaemon d(GetParam(), fb::Message::Quiesce, error_then(true));
   Client c(options(d));
   EXPECT_EQ(c.transport(), GetParam() == Transport::ring ? "ring" : "socket");
   EXPECT_EQ(connection_error_of([&] { c.wait(); }), closed_by(d));
@@ -257,7 +259,7 @@ TEST_P(CloseReason, ABlockedAcquireOrReadGetsTheDaemonsLastWord) {
       {"acquire", [](Client& c, CownRef x) { c.acquire(x); }},
       {"read", [](Client& c, CownRef x) { c.read(x); }}};
   for (const auto& [name, call] : calls) {
-    ScriptedDaemon d(GetParam(), fb::Message::Submit, error_then(0, 0));
+    ScriptedDaemon d(GetParam(), fb::Message::Submit, error_then(true));
     Client c(options(d));
     CownRef x = c.create("1");
     EXPECT_EQ(connection_error_of([&] { call(c, x); }), closed_by(d)) << name;
@@ -270,23 +272,17 @@ TEST_P(CloseReason, AnEndWithoutAWordIsALostConnection) {
   EXPECT_EQ(connection_error_of([&] { c.wait(); }), lost_to(d));
 }
 
-TEST_P(CloseReason, AnErrorFollowedByAnotherFrameIsNotTheReason) {
-  ScriptedDaemon d(GetParam(), fb::Message::Quiesce,
-                   error_then(0, 0, [](proto::Encoder& enc) {
-                     enc.synced(99, 0);  // answers nothing of this client's
-                   }));
-  Client c(options(d));
-  EXPECT_EQ(connection_error_of([&] { c.wait(); }), lost_to(d));
-}
-
-TEST_P(CloseReason, AnErrorNamingARequestIsNotTheReason) {
-  for (auto [tag, request] : {std::pair<std::uint64_t, std::uint64_t>{7, 0},
-                              {0, 7}}) {
-    ScriptedDaemon d(GetParam(), fb::Message::Quiesce,
-                     error_then(tag, request));
+// Only an Error marked closing is the reason: an ordinary one, whatever
+// it names, and whatever follows it, is not.
+TEST_P(CloseReason, AnErrorNotMarkedClosingIsNotTheReason) {
+  Script scripts[] = {error_then(false), error_then(false, 7, 0),
+                      error_then(false, 0, 0, [](proto::Encoder& enc) {
+                        enc.synced(99, 0);  // answers nothing of this client's
+                      })};
+  for (const Script& script : scripts) {
+    ScriptedDaemon d(GetParam(), fb::Message::Quiesce, script);
     Client c(options(d));
-    EXPECT_EQ(connection_error_of([&] { c.wait(); }), lost_to(d))
-        << "tag " << tag << ", request " << request;
+    EXPECT_EQ(connection_error_of([&] { c.wait(); }), lost_to(d));
   }
 }
 

@@ -226,6 +226,14 @@ TEST_F(DispatcherTest, MalformedFrameClosesOnlyItsOwnLinkNamingTheProblem) {
   garbage[0] = 16;  // a 16-byte body, then bytes no Verifier accepts
   garbage[1] = garbage[2] = garbage[3] = 0;
   bad.link->send_bytes(garbage);
+  // Its last frame says why, then the link closes.
+  Frame last = bad.link->take_one();
+  const auto* e = last.as<fb::Error>();
+  ASSERT_NE(e, nullptr) << fb::EnumNameMessage(last.type());
+  EXPECT_TRUE(e->closing());
+  EXPECT_EQ(e->code(), fb::ErrorCode::Malformed);
+  ASSERT_NE(e->message(), nullptr);
+  EXPECT_EQ(e->message()->str().rfind("malformed frame: ", 0), 0u);
   EXPECT_TRUE(bad.link->closed());
   EXPECT_EQ(bad.link->on_closed_calls, 1);
   EXPECT_EQ(bad.link->reason().rfind("malformed frame: ", 0), 0u)

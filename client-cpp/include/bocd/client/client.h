@@ -663,13 +663,10 @@ class Client {
   // Non-empty once the connection is lost: why, as every call then
   // throws it (ConnectionError).
   std::string broken_;
-  // IO thread only. The message of the daemon's Error that names no
-  // request (tag and request 0), while no other frame has come after it.
-  // A daemon that closes a session on purpose sends its reason so, as its
-  // last frame: if the connection ends now, that is why (broken_), not the
-  // socket's end-of-file. The protocol marks no Error as the last, so an
-  // earlier one followed by nothing, then a daemon that dies, is reported
-  // as its reason too.
+  // IO thread only. The message of the daemon's closing Error
+  // (Error.closing): a daemon that ends a session on purpose sends its
+  // reason so, as its last frame, and then the connection's end is
+  // reported with it (broken_), not as the socket's end-of-file.
   std::optional<std::string> close_reason_;
 
   // Pinned dispatches (whole frames) for run_pinned, oldest first.

@@ -135,8 +135,9 @@ class Encoder {
                 const Forget& forget = {});
   void quiesced(std::uint64_t request, std::uint64_t behaviors = 0);
   void stopping(std::uint64_t request);
+  // `closing`: the daemon's last frame of the session (Error.closing).
   void error(fb::ErrorCode code, std::string_view message, std::uint64_t tag,
-             std::uint64_t request);
+             std::uint64_t request, bool closing = false);
 
   // Status is built by the caller on builder(), then sealed with finish().
   flatbuffers::FlatBufferBuilder& builder() {

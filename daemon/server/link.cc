@@ -1,0 +1,10 @@
+#include "link.h"
+
+namespace bocd::server {
+
+void end_with(Link& link, proto::fb::ErrorCode code, const std::string& why) {
+  proto::Encoder(link.out()).error(code, why, 0, 0, /*closing=*/true);
+  link.close_after_flush(why);
+}
+
+}  // namespace bocd::server
