@@ -8,12 +8,16 @@ import pytest
 from bocd._daemon import Daemon
 
 
-def test_a_daemon_that_refuses_its_options_says_why(capfd):
-    d = Daemon(workers=1, extra_args=("--no-such-option",))
+def _failure(d: Daemon) -> str:
+    """The message of the RuntimeError with which `d` fails to start."""
     with pytest.raises(RuntimeError) as caught:
         d.start()
     d.stop()
-    message = str(caught.value)
+    return str(caught.value)
+
+
+def test_a_daemon_that_refuses_its_options_says_why(capfd):
+    message = _failure(Daemon(workers=1, extra_args=("--no-such-option",)))
     assert "failed to start (exit status 2)" in message, message
     # The daemon said it on stderr, before it had a log.
     assert "--no-such-option" in message, message
@@ -23,11 +27,7 @@ def test_a_daemon_that_refuses_its_options_says_why(capfd):
 
 def test_a_daemon_that_cannot_listen_says_why(tmp_path):
     long_socket = tmp_path / ("s" * 120 + ".sock")  # beyond sun_path
-    d = Daemon(socket_path=str(long_socket), workers=1)
-    with pytest.raises(RuntimeError) as caught:
-        d.start()
-    d.stop()
-    message = str(caught.value)
+    message = _failure(Daemon(socket_path=str(long_socket), workers=1))
     assert "failed to start (exit status 1)" in message, message
     assert "too long" in message, message
 
