@@ -39,8 +39,10 @@ Variants (not in the default set; name them with --peers):
                daemon's own), to choose the spin budget
   bocd-chain-N bocd whose daemon runs with --chain-depth N (0: no pipelined
                dispatch, for before/after figures in one run)
-A peer that cannot be set up is skipped with the reason. Every workload
-checks its result (W2 order, W3 conservation, ...) and prints the check.
+A peer that cannot be set up is skipped with the reason; one that fails
+to start or run (a daemon refusing its options, say) has its errors
+printed in full after the tables. Every workload checks its result (W2
+order, W3 conservation, ...) and prints the check.
 The "bocd vs" column is how many times better bocd is than that peer
 (rate ratio; for W4 latency ratio; for W5 speedup ratio). With --repeat N
 every peer runs N times, in interleaved rounds (so a slow spell of the
@@ -342,7 +344,8 @@ def report(results, skipped, args):
         for peer in [p for p in args.peers if p in results]:
             res = results[peer][w]
             if "error" in res:
-                rows.append([peer, "error", "", res["error"][:100]])
+                rows.append([peer, "error", "",
+                             res["error"].splitlines()[0][:100]])
                 continue
             val, higher = value_of(w, res)
             ratio = "" if base is None else \
@@ -350,7 +353,23 @@ def report(results, skipped, args):
             check = ("ok  " if res["ok"] else "FAIL  ") + res["check"]
             rows.append([peer, describe(w, res), ratio, check])
         print_table(["peer", "result", "bocd vs", "check"], rows)
+    report_errors(results)
     report_targets(results)
+
+
+def report_errors(results):
+    """Each peer's errors in full (a table shows the start of one line):
+    why a peer could not run, e.g. its daemon refused its options."""
+    seen = {}
+    for peer, res in results.items():
+        for w, r in res.items():
+            if "error" in r:
+                seen.setdefault((peer, r["error"].strip()), []).append(w)
+    if seen:
+        print("\nerrors:")
+    for (peer, error), workloads in seen.items():
+        text = error.replace("\n", "\n    ")
+        print(f"  {peer} ({','.join(workloads)}): {text}")
 
 
 def report_targets(results):

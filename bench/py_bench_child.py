@@ -575,16 +575,28 @@ RUNNERS = dict(bocd=run_boc, bocpy=run_boc, pool=run_pool, ppe=run_pool,
 
 
 def make_emitter(peer, workers):
-    """Run one workload, print its RESULT line; an exception becomes an error."""
+    """Run one workload, print its RESULT line; an exception becomes an
+    error. `emit.reported` holds the workloads it printed; `emit.fail(name,
+    exc)` prints one as failed by `exc` without running it."""
+    def report(name, out):
+        out.update(peer=peer, workers=workers)
+        print("RESULT " + json.dumps(out), flush=True)
+        emit.reported.add(name)
+        return out
+
+    def failed(name, exc):
+        return dict(workload=name, error=f"{type(exc).__name__}: {exc}")
+
     def emit(name, fn):
         try:
             out = fn()
         except Exception as exc:  # reported, and the other workloads go on
             traceback.print_exc()
-            out = dict(workload=name, error=f"{type(exc).__name__}: {exc}")
-        out.update(peer=peer, workers=workers)
-        print("RESULT " + json.dumps(out), flush=True)
-        return out
+            out = failed(name, exc)
+        return report(name, out)
+
+    emit.reported = set()
+    emit.fail = lambda name, exc: report(name, failed(name, exc))
     return emit
 
 
@@ -607,7 +619,17 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    RUNNERS[args.peer](args.peer, args, make_emitter(args.peer, args.workers))
+    emit = make_emitter(args.peer, args.workers)
+    try:
+        RUNNERS[args.peer](args.peer, args, emit)
+    except Exception as exc:
+        # The peer could not start (a daemon refusing its options, say) or
+        # broke off: each workload not reported yet carries the whole
+        # reason to the driver, which prints it.
+        for name in args.workloads:
+            if name not in emit.reported:
+                emit.fail(name, exc)
+        raise
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@
 process dies (the child gets SIGTERM through PR_SET_PDEATHSIG). Like any
 daemon, it starts each program's workers from a template of that
 program's interpreter; ``print`` in a behavior reaches the program's
-stdout through the daemon. The daemon's own log goes to a file.
+stdout through the daemon. The daemon's own log goes to a file; what it
+writes to stderr (before it has a log, or if it crashes) is copied to this
+process's stderr, and a daemon that fails to start is reported with it.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+from typing import IO
 
 __all__ = ["Daemon", "binary"]
 
@@ -69,6 +73,61 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass
 
 
+def _unread(fd: int) -> bytes:
+    """What is left in the pipe `fd`, without waiting for more."""
+    os.set_blocking(fd, False)
+    chunks = []
+    try:
+        while chunk := os.read(fd, 4096):
+            chunks.append(chunk)
+    except BlockingIOError:
+        pass
+    return b"".join(chunks)
+
+
+class _StderrCopy:
+    """The daemon's stderr, read from a pipe by a thread: copied to this
+    process's stderr (fd 2) as it comes, as an inherited stderr would be,
+    with its last bytes kept.
+
+    Not inherited because a daemon that refuses its options or cannot
+    open its log says why on stderr, before it has a log, and whoever
+    called `Daemon.start()` may never see that stderr (a test runner or a
+    parent process capturing it): the failure's exception must say it.
+    A thread because the pipe must be drained for the daemon's whole
+    life; a daemon writing into a full pipe would stop.
+    """
+
+    KEEP = 8192  # bytes: a start-up message, or the end of a crash report
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._pipe = pipe
+        self._tail = b""
+        self._thread = threading.Thread(target=self._copy, daemon=True,
+                                        name="bocd daemon stderr")
+        self._thread.start()
+
+    def _copy(self) -> None:
+        fd = self._pipe.fileno()
+        try:
+            while chunk := os.read(fd, 65536):
+                self._tail = (self._tail + chunk)[-self.KEEP:]
+                try:
+                    while chunk:
+                        chunk = chunk[os.write(2, chunk):]
+                except OSError:
+                    pass  # no stderr here: still drained, still kept
+        finally:
+            self._pipe.close()
+
+    def tail(self, timeout: float = 5.0) -> str:
+        """What the daemon wrote last, once it has exited. The pipe ends
+        when the daemon does (its children do not inherit its stderr);
+        `timeout` only bounds the wait should anything else hold it."""
+        self._thread.join(timeout)
+        return self._tail.decode(errors="replace")
+
+
 class Daemon:
     """A private daemon, owned by this process.
 
@@ -91,6 +150,7 @@ class Daemon:
         self.log_file = log_file or os.path.join(
             os.path.dirname(os.path.abspath(socket_path)), "bocd.log")
         self.proc: subprocess.Popen[bytes] | None = None
+        self._stderr: _StderrCopy | None = None
 
     @property
     def pid(self) -> int | None:
@@ -98,8 +158,9 @@ class Daemon:
         return self.proc.pid if self.proc else None
 
     def start(self) -> "Daemon":
-        """Starts the daemon; returns once it serves (RuntimeError with
-        its log's tail if it fails to start)."""
+        """Starts the daemon; returns once it serves. If it fails to
+        start: RuntimeError with its exit status and why (what it said on
+        its ready pipe and stderr, else its log's tail)."""
         read_fd, write_fd = os.pipe()
         cmd = [binary(), "serve", "--foreground", "--socket", self.socket,
                "--workers", str(self.workers), "--python", self.python,
@@ -121,19 +182,27 @@ class Daemon:
         try:
             self.proc = subprocess.Popen(
                 cmd, env=env, pass_fds=(write_fd,), stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent)
+                stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
         finally:
             os.close(write_fd)
+        assert self.proc.stderr is not None
+        self._stderr = _StderrCopy(self.proc.stderr)
         try:
-            said = os.read(read_fd, 2)  # b"" (EOF) when it failed to start
+            # "ok", else "failed:<why>" or "running:<why>", or EOF when it
+            # failed before it could say.
+            said = os.read(read_fd, 2)
+            if said.startswith(b"ok"):
+                return self
+            code = self.proc.wait()
+            said += _unread(read_fd)
         finally:
             os.close(read_fd)
-        if not said.startswith(b"ok"):
-            code = self.proc.wait()
-            raise RuntimeError(
-                f"bocd daemon failed to start (exit status {code}) on "
-                f"{self.socket}: {self.log_tail()}")
-        return self
+        reported = said.decode(errors="replace").partition(":")[2]
+        why = "\n".join(t for t in (reported.strip(),
+                                    self._stderr.tail().strip()) if t)
+        raise RuntimeError(
+            f"bocd daemon failed to start (exit status {code}) on "
+            f"{self.socket}: {why or self.log_tail().strip()}")
 
     def log_tail(self, lines: int = 40) -> str:
         """The last `lines` lines of the daemon's log."""
@@ -155,6 +224,9 @@ class Daemon:
                 code = self.proc.wait()
         elif self.proc is not None:
             code = self.proc.returncode
+        if self._stderr is not None and code is not None:
+            self._stderr.tail()  # the copy has ended: its pipe is closed
+            self._stderr = None
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None

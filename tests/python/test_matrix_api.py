@@ -391,6 +391,31 @@ def test_out_of_the_wrong_shape_or_type(Matrix):
         Matrix(2, 3).add(1, out=[1])
 
 
+_NAMED = ["add", "subtract", "multiply", "divide", "less", "less_equal",
+          "greater", "greater_equal", "equal", "not_equal"]
+_OPERATORS = [f"__{p}{op}__" for op in ("add", "sub", "mul", "truediv")
+              for p in ("", "r", "i")] + ["__lt__", "__le__", "__gt__",
+                                          "__ge__"]
+
+
+@bocd_only("Python's own messages and names for Matrix's methods")
+@pytest.mark.parametrize("name", _NAMED)
+def test_named_ops_take_out_only_by_keyword(Matrix, name):
+    m = Matrix(1, 2, 1.0)
+    with pytest.raises(TypeError,
+                       match=rf"^Matrix\.{name}\(\) takes 2 positional"):
+        getattr(m, name)(m, m)
+    assert getattr(m, name)(m, out=None).shape == (1, 2)
+
+
+@bocd_only("Python's own names for Matrix's methods")
+def test_operator_and_named_methods_carry_their_own_names(Matrix):
+    for name in _OPERATORS + _NAMED:
+        method = getattr(Matrix, name)
+        assert (method.__name__, method.__qualname__) == (
+            name, f"Matrix.{name}")
+
+
 # ------------------------------------------------------ fma, scaled_add
 
 
