@@ -176,12 +176,21 @@ void RingPoller::schedule() {
 }
 
 void RingPoller::round() {
+  // Passes over the links, in this one handler while they move bytes: each
+  // posted round costs the event loop a (non-blocking) epoll_wait, which a
+  // busy daemon would otherwise pay per pass. Sockets and timers still get
+  // their turn every PASSES_PER_ROUND passes.
   bool worked = false;
-  // Links activated during the round (a frame handled here sends to
-  // another session) join active_ and are pumped in this round too.
-  for (std::size_t i = 0; i < active_.size(); ++i) {
-    std::shared_ptr<RingLink> link = active_[i];
-    worked = link->pump() || worked;
+  for (int pass = 0; pass < PASSES_PER_ROUND; ++pass) {
+    bool moved = false;
+    // Links activated during the pass (a frame handled here sends to
+    // another session) join active_ and are pumped in this pass too.
+    for (std::size_t i = 0; i < active_.size(); ++i) {
+      std::shared_ptr<RingLink> link = active_[i];
+      moved = link->pump() || moved;
+    }
+    if (!moved) break;
+    worked = true;
   }
   auto now = now_();
   if (worked) {

@@ -110,7 +110,8 @@ class RingLink final : public Link,
 
 // RingPoller: runs the rounds that serve every active ring link. A link
 // becomes active when its peer signals it or it has output; a round pumps
-// each active link once; rounds follow one another while any moved a byte,
+// each active link, again while any moved a byte (up to PASSES_PER_ROUND
+// passes); rounds follow one another while any moved a byte,
 // then for a spin more (looking for work without a syscall; at most
 // `spin`, as the daemon's idle spells show it pays: proto::SpinBudget),
 // and then each idle link parks and leaves the round. Rounds are posted handlers, so
@@ -128,6 +129,8 @@ class RingPoller {
   void activate(const std::shared_ptr<RingLink>& link);
 
  private:
+  static constexpr int PASSES_PER_ROUND = 16;
+
   void schedule();
   void round();
 
