@@ -5,6 +5,7 @@
 // tests/unit/client/close_reason_test.cc.
 #include <signal.h>
 
+#include <functional>
 #include <future>
 #include <string>
 
@@ -19,11 +20,13 @@ namespace {
 using client::Client;
 using client::CownRef;
 
-TEST(CloseReason, AKilledDaemonLeavesABlockedWaitALostConnection) {
-  DaemonProcess d;
+// What a wait() blocked on `d` ends with once `end` has ended the daemon
+// or the session: the ConnectionError's text. A cown held here keeps the
+// behavior queued behind it, and so the wait, from ending by itself.
+std::string blocked_wait_ends_with(DaemonProcess& d,
+                                   const std::function<void()>& end) {
   Client c({d.socket()});
   CownRef x = c.create("0");
-  // Held here, so the behavior queued behind it, and the wait, cannot end.
   client::Lease held = c.acquire(x);
   c.submit({x}, [](client::Access&) {});
   auto waited = std::async(std::launch::async, [&]() -> std::string {
@@ -35,9 +38,16 @@ TEST(CloseReason, AKilledDaemonLeavesABlockedWaitALostConnection) {
     return "wait() returned";
   });
   // Whether the wait has blocked yet or not, it ends the same way.
-  ::kill(d.pid(), SIGKILL);
-  d.wait_exit();
-  std::string why = waited.get();
+  end();
+  return waited.get();
+}
+
+TEST(CloseReason, AKilledDaemonLeavesABlockedWaitALostConnection) {
+  DaemonProcess d;
+  std::string why = blocked_wait_ends_with(d, [&] {
+    ::kill(d.pid(), SIGKILL);
+    d.wait_exit();
+  });
   EXPECT_EQ(why.rfind("connection to the bocd daemon at " + d.socket() +
                           " lost: ",
                       0),
@@ -46,24 +56,12 @@ TEST(CloseReason, AKilledDaemonLeavesABlockedWaitALostConnection) {
 }
 
 TEST(CloseReason, AStoppingDaemonTellsABlockedWaitWhy) {
-  // Its behavior cannot finish: stop gives in-flight work 0.2 s, then
-  // ends every session saying why.
+  // Stop gives the in-flight behavior 0.2 s, then ends every session
+  // saying why.
   DaemonProcess d({"--stop-timeout", "0.2"});
-  Client c({d.socket()});
-  CownRef x = c.create("0");
-  client::Lease held = c.acquire(x);
-  c.submit({x}, [](client::Access&) {});
-  auto waited = std::async(std::launch::async, [&]() -> std::string {
-    try {
-      c.wait();
-    } catch (const client::ConnectionError& e) {
-      return e.what();
-    }
-    return "wait() returned";
-  });
-  d.stop();
-  EXPECT_EQ(waited.get(), "the bocd daemon at " + d.socket() +
-                              " closed this session: daemon stopping");
+  EXPECT_EQ(blocked_wait_ends_with(d, [&] { d.stop(); }),
+            "the bocd daemon at " + d.socket() +
+                " closed this session: daemon stopping");
 }
 
 }  // namespace
