@@ -161,8 +161,9 @@ class Daemon:
         """Starts the daemon; returns once it serves. If it fails to
         start: RuntimeError with its exit status and why (what it said on
         its ready pipe and stderr, else its log's tail)."""
+        program = binary()  # before the pipe: it may raise
         read_fd, write_fd = os.pipe()
-        cmd = [binary(), "serve", "--foreground", "--socket", self.socket,
+        cmd = [program, "serve", "--foreground", "--socket", self.socket,
                "--workers", str(self.workers), "--python", self.python,
                "--log-file", self.log_file, "--ready-fd", str(write_fd),
                *self.extra_args]
@@ -183,6 +184,9 @@ class Daemon:
             self.proc = subprocess.Popen(
                 cmd, env=env, pass_fds=(write_fd,), stdin=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+        except BaseException:
+            os.close(read_fd)  # nothing will ever write to it
+            raise
         finally:
             os.close(write_fd)
         assert self.proc.stderr is not None

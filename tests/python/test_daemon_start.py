@@ -1,6 +1,7 @@
 """Daemon.start(): a daemon that fails to start is reported with why, in
 the exception itself (its caller may never see the daemon's stderr)."""
 
+import os
 import threading
 
 import pytest
@@ -42,3 +43,18 @@ def test_a_started_daemon_stops_cleanly_and_its_stderr_copy_ends():
     assert _stderr_copies() == before + 1
     assert d.stop() == 0
     assert _stderr_copies() == before
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("binary", ["/nonexistent/bocd", "/dev/null"])
+def test_a_daemon_that_cannot_be_run_leaves_no_descriptor_open(
+        monkeypatch, binary):
+    # Missing, or not executable: the spawn itself fails.
+    monkeypatch.setenv("BOCD_BINARY", binary)
+    before = _open_fds()
+    with pytest.raises(OSError):
+        Daemon(workers=1).start()
+    assert _open_fds() == before
