@@ -1,8 +1,10 @@
 #include "connection.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "bocd/proto/fd_passing.h"
 
@@ -161,6 +163,25 @@ void Connection::close_after_flush(const std::string& reason) {
   closing_ = true;
   closing_reason_ = reason;
   flush_soon();
+}
+
+void Connection::close_saying(std::span<const std::uint8_t> last,
+                              const std::string& reason) {
+  if (closed_) return;
+  // While a write is in flight its bytes may be only partly sent: ours
+  // would interleave with them, so the last word is dropped then.
+  if (!writing_) {
+    out_.insert(out_.end(), last.begin(), last.end());
+    std::size_t sent = 0;
+    while (sent < out_.size()) {
+      ssize_t n = ::send(socket_.native_handle(), out_.data() + sent,
+                         out_.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // full (the peer is not reading), or gone
+      sent += static_cast<std::size_t>(n);
+    }
+  }
+  close(reason);
 }
 
 void Connection::close(const std::string& reason) {

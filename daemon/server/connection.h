@@ -58,6 +58,8 @@ class Connection final : public Link,
                      std::span<const int> fds, std::string& why) override;
   // Stops reading, sends what is queued, then closes.
   void close_after_flush(const std::string& reason) override;
+  void close_saying(std::span<const std::uint8_t> last,
+                    const std::string& reason) override;
   // No deadline any more, and frames up to max_frame_bytes.
   void handshake_done() override;
   // A duplicate of the socket is never closed: `bocd stop` learns the

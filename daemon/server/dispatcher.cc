@@ -659,7 +659,7 @@ void Dispatcher::on_closed(Link& link, const std::string& reason) {
 void Dispatcher::close_all(const std::string& reason) {
   std::vector<std::shared_ptr<Link>> all;
   for (auto& [key, p] : peers_) all.push_back(p.link);
-  for (auto& l : all) end_with(*l, fb::ErrorCode::ShuttingDown, reason);
+  for (auto& l : all) end_after_flush(*l, fb::ErrorCode::ShuttingDown, reason);
 }
 
 }  // namespace bocd::server

@@ -57,6 +57,13 @@ class Link {
   virtual void close(const std::string& reason) = 0;
   // Stops delivering frames, sends what is queued, then closes.
   virtual void close_after_flush(const std::string& reason) = 0;
+  // Sends what is queued and then `last` (one whole frame) as far as the
+  // transport takes them without waiting, then closes now, as close().
+  // For a peer that broke the protocol: its session ends at once, so
+  // nothing more is sent to it, and its last frame is best effort (cut
+  // short, the peer sees a partial frame before the end-of-file).
+  virtual void close_saying(std::span<const std::uint8_t> last,
+                            const std::string& reason) = 0;
 
   // The peer completed its handshake: lifts the limits on a peer not yet
   // admitted (its deadline, its frame size).
@@ -87,10 +94,14 @@ class Link {
   std::uint64_t key = 0;
 };
 
-// Ends `link`'s session on purpose: its last frame is an Error with
-// `closing` set whose message is `why` (so the peer's blocked calls report
-// it, not the end-of-file), then what is queued leaves and the link closes
-// (close_after_flush).
+// Ends `link`'s session on purpose, its last frame an Error with `closing`
+// set whose message is `why` (so the peer's blocked calls report it, not
+// the end-of-file). end_with: now, the Error sent if it fits without
+// waiting (close_saying), for a peer that broke the protocol. Its session
+// must end before anything more can be sent to it. end_after_flush: after
+// what is queued has left (close_after_flush), for the daemon's stop.
 void end_with(Link& link, proto::fb::ErrorCode code, const std::string& why);
+void end_after_flush(Link& link, proto::fb::ErrorCode code,
+                     const std::string& why);
 
 }  // namespace bocd::server

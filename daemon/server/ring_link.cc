@@ -134,6 +134,14 @@ void RingLink::close_after_flush(const std::string& reason) {
   flush_soon();
 }
 
+void RingLink::close_saying(std::span<const std::uint8_t> last,
+                            const std::string& reason) {
+  if (closed_) return;
+  out_.insert(out_.end(), last.begin(), last.end());
+  write_out();  // what fits in the ring now; the peer drains it at EOF
+  close(reason);
+}
+
 void RingLink::close(const std::string& reason) {
   if (closed_) return;
   closed_ = true;

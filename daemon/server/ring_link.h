@@ -68,6 +68,8 @@ class RingLink final : public Link,
   void flush_soon() override;
   void close(const std::string& reason) override;
   void close_after_flush(const std::string& reason) override;
+  void close_saying(std::span<const std::uint8_t> last,
+                    const std::string& reason) override;
   void handshake_done() override {}  // the socket link was told
   void hold_open_until_exit() override { socket_->hold_open_until_exit(); }
   bool closed() const override { return closed_; }
