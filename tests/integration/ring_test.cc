@@ -249,6 +249,15 @@ TEST(Ring, CorruptFrameInTheRingClosesOnlyThatSession) {
   for (int i = 0; i < 16; ++i) frame.push_back(0xEE);
   bad.write(frame);
   EXPECT_TRUE(bad.closed_by_daemon());
+  // Its last frame, left in the ring before the close, says why.
+  std::optional<std::vector<std::uint8_t>> last = bad.next_frame();
+  ASSERT_TRUE(last.has_value());
+  const fb::Error* e = envelope(*last)->message_as_Error();
+  ASSERT_NE(e, nullptr);
+  EXPECT_TRUE(e->closing());
+  ASSERT_NE(e->message(), nullptr);
+  EXPECT_EQ(e->message()->str().rfind("malformed frame: ", 0), 0u);
+  EXPECT_FALSE(bad.next_frame().has_value()) << "nothing after it";
   std::string why = line_with(
       d, "session " + std::to_string(bad.session()) + " disconnected",
       "malformed frame");
