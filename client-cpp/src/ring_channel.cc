@@ -140,7 +140,9 @@ void RingChannel::pump() {
   // Called when woken, or to start: the spell since the last work ended
   // parked (the budget learns it; nothing was read yet to say so).
   auto now = std::chrono::steady_clock::now();
-  if (worked_once_) spin_.idle_spell(now - last_work_);
+  if (last_work_ != std::chrono::steady_clock::time_point{}) {
+    spin_.idle_spell(now - last_work_);
+  }
   bool spun = false;
   for (;;) {
     if (pump_once()) {
@@ -149,7 +151,6 @@ void RingChannel::pump() {
       if (spun) spin_.idle_spell(now - last_work_);  // the spin caught it
       spun = false;
       last_work_ = now;
-      worked_once_ = true;
       continue;
     }
     if (spin_.current().count() == 0 ||

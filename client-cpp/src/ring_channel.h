@@ -70,8 +70,7 @@ class RingChannel final : public ChannelBase {
   // the daemon's --spin-us, as this side's idle spells show it pays. IO
   // thread only, as is the time of its last work.
   proto::SpinBudget spin_;
-  std::chrono::steady_clock::time_point last_work_{};
-  bool worked_once_ = false;
+  std::chrono::steady_clock::time_point last_work_{};  // epoch: none yet
   bool waiting_ = false;         // IO thread only: parked on own_wake_
 
   proto::RingWriter writer_;     // guarded by mu_

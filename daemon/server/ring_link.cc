@@ -168,7 +168,7 @@ void RingPoller::activate(const std::shared_ptr<RingLink>& link) {
   auto now = now_();
   if (idle) {  // woken from its park: that spell was not caught
     spin_.idle_spell(now - last_work_);
-    idle_rounds_ = 0;
+    spun_ = false;
   }
   last_work_ = now;
   schedule();
@@ -203,11 +203,11 @@ void RingPoller::round() {
   auto now = now_();
   if (worked) {
     // Work found while spinning ends a spell the spin caught.
-    if (idle_rounds_ > 0) spin_.idle_spell(now - last_work_);
-    idle_rounds_ = 0;
+    if (spun_) spin_.idle_spell(now - last_work_);
+    spun_ = false;
     last_work_ = now;
   } else {
-    ++idle_rounds_;
+    spun_ = true;
   }
   bool spinning = worked || now - last_work_ < spin_.current();
   next_.clear();

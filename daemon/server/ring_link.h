@@ -143,7 +143,7 @@ class RingPoller {
   std::vector<std::shared_ptr<RingLink>> next_;  // reused between rounds
   bool scheduled_ = false;
   std::chrono::steady_clock::time_point last_work_{};
-  std::uint64_t idle_rounds_ = 0;  // rounds since one moved a byte
+  bool spun_ = false;  // a round found nothing since the last work
 };
 
 }  // namespace bocd::server
