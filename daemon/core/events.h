@@ -52,6 +52,9 @@ struct PinnedFreedEvent {
 // message was taken for it, under `tag`; its value is read with
 // Scheduler::mail_lease until the receiver releases it. Else nothing came
 // (a poll, a cancel), or `code` says why it cannot wait any more.
+// `lent`: the first that many of batch `request` of `program`'s mailbox
+// go with it (Scheduler::mail_lent). `recall`: not an answer; `to` is
+// asked to give batch `request` under `tag` back.
 struct MailEvent {
   SessionId to;
   std::uint64_t request = 0;
@@ -59,6 +62,9 @@ struct MailEvent {
   std::string tag;
   Errc code = Errc::none;
   std::string message;
+  SessionId program;
+  std::uint32_t lent = 0;
+  bool recall = false;
 };
 
 // Result cown `id` of program `to` was freed still holding an exception

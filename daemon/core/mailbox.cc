@@ -9,7 +9,33 @@ Mailbox::Mailbox(SessionId program, MailLimits limits)
       limits_(limits),
       tags_(limits.tags),
       bound_(limits.tags, false),
-      queues_(limits.tags) {}
+      queues_(limits.tags),
+      ahead_(limits.tags) {}
+
+std::size_t Mailbox::lent(int q) const {
+  std::size_t n = 0;
+  for (const Batch& b : batches_) {
+    if (b.tag == tags_[q]) n += b.values.size();
+  }
+  return n;
+}
+
+bool Mailbox::full(int q) const {
+  return queues_[q].size() + lent(q) >= limits_.messages;
+}
+
+std::uint32_t Mailbox::room(int q) const {
+  std::size_t n = queues_[q].size() + lent(q) + ahead_[q].credit;
+  return n >= limits_.messages
+             ? 0
+             : static_cast<std::uint32_t>(limits_.messages - n);
+}
+
+std::vector<Mailbox::Batch>::iterator Mailbox::batch_for(
+    std::string_view tag) {
+  return std::find_if(batches_.begin(), batches_.end(),
+                      [&](const Batch& b) { return b.tag == tag; });
+}
 
 int Mailbox::find(std::string_view tag) const {
   for (std::size_t q = 0; q < tags_.size(); ++q) {
@@ -38,10 +64,21 @@ std::deque<Mailbox::Waiter>::iterator Mailbox::waiter_for(
   });
 }
 
+bool Mailbox::blocked(const Waiter& w) const {
+  for (const Batch& b : batches_) {
+    if (b.holder != w.receiver &&
+        std::find(w.tags.begin(), w.tags.end(), b.tag) != w.tags.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void Mailbox::rebind(const std::vector<std::string>& tags) {
   for (std::size_t i = 0; i < tags_.size(); ++i) {
     bound_[i] = i < tags.size();
     tags_[i] = i < tags.size() ? tags[i] : std::string();
+    ahead_[i] = Ahead{};
   }
 }
 

@@ -355,8 +355,17 @@ class Scheduler {
   //
   // A worker process must name `behavior`: one of `program`'s, running on
   // a worker session of its own process (not_permitted otherwise).
-  Status mail_send(SessionId caller, SessionId program, const std::string& tag,
-                   Value& value, BehaviorId behavior = {});
+  //
+  // Returns the credit granted: further sends under `tag` that will be
+  // queued unanswered (docs/protocol.md, "Pipelined sends and lent
+  // messages"), no more than the queue has room for; only for a program's
+  // own send of a value naming no cowns or blobs. A `credited` send that
+  // finds credit outstanding is queued, full or not; otherwise (set_tags
+  // dropped the credit) it is an ordinary send.
+  Result<std::uint32_t> mail_send(SessionId caller, SessionId program,
+                                  const std::string& tag, Value& value,
+                                  BehaviorId behavior = {},
+                                  bool credited = false);
   // Answers `request` with one MailEvent: at once when a message is queued
   // under one of `tags` (the first such tag wins) or `wait` is false; else
   // when a send brings one, mail_cancel, or the program closes. Every tag
@@ -368,6 +377,22 @@ class Scheduler {
                       std::uint64_t request,
                       const std::vector<std::string>& tags, bool wait,
                       BehaviorId behavior = {});
+  // A receive of one tag that delivers may lend the messages after it as
+  // batch `request` (MailEvent::lent) to the tag's one receiver, while no
+  // batch of that tag is out. Another session's receive under the tag
+  // recalls the batch (a MailEvent with `recall`) and stops lending there
+  // until set_tags.
+  //
+  // Gives back the last `count` values of `holder`'s batch `batch` (the
+  // rest were received) to the head of their tag. Nothing if there is no
+  // such batch (given back already). With `answer`, `request` gets a
+  // MailEvent{got=false}.
+  void mail_unlend(SessionId holder, SessionId program, std::uint64_t batch,
+                   std::uint32_t count, bool answer, std::uint64_t request);
+  // The values of `holder`'s batch `batch` in `program`'s mailbox (0: the
+  // holder's own), or nullptr.
+  const std::deque<Value>* mail_lent(SessionId program, SessionId holder,
+                                     std::uint64_t batch) const;
   // Ends a parked receive with MailEvent{got=false}. Nothing if it is not
   // parked: its MailEvent went out already, and the receiver takes that.
   void mail_cancel(SessionId receiver, std::uint64_t request);
@@ -675,6 +700,19 @@ class Scheduler {
   void hand_over(Mailbox& m, int q, const std::string& tag, Value value,
                  bool first);
   void clear_queue(Mailbox& m, int q);
+  // mail_receive's lending: the receiver's own batch is taken; another's
+  // is recalled; more are lent when the rules allow.
+  void note_receiver(Mailbox& m, SessionId receiver,
+                     const std::vector<std::string>& tags,
+                     const std::vector<int>& queues);
+  void lend(Mailbox& m, int q, SessionId receiver, std::uint64_t request);
+  // Puts `values` (oldest first) back at the head of `tag`, then serves
+  // parked receives.
+  void give_back(Mailbox& m, const std::string& tag,
+                 std::deque<Value>& values);
+  // Answers, oldest first, each parked receive that a batch no longer
+  // holds up and that has a message (or is a poll).
+  void serve_waiters(Mailbox& m);
   bool is_worker_pid(std::int32_t pid) const;
   void count_value(const Value& v);
   void drop_value(Value& v);

@@ -63,27 +63,46 @@ void Scheduler::drop_value(Value& v) {
   v = Value{};
 }
 
-Status Scheduler::mail_send(SessionId caller, SessionId program,
-                            const std::string& tag, Value& value,
-                            BehaviorId behavior) {
+Result<std::uint32_t> Scheduler::mail_send(SessionId caller,
+                                           SessionId program,
+                                           const std::string& tag,
+                                           Value& value, BehaviorId behavior,
+                                           bool credited) {
   Result<Mailbox*> box = mailbox_for(caller, program, behavior);
   if (!box) return box.error();
   Mailbox& m = *box.value();
   // Checked for the program: a worker's body may send what it made over
   // another session of its process.
   Status st = check_refs(*find_session(m.program()), value.refs, "a message");
-  if (!st) return st;
+  if (!st) return st.error();
   int q = m.bind(tag);
   if (q == Mailbox::NONE) {
     return fail(Errc::tag_capacity,
                 "No queue available for tag '" + tag +
                     "': tag capacity exceeded");
   }
-  if (m.full(q)) return fail(Errc::queue_full, "Message queue is full");
+  // Credit is the program's own (a worker's sends stay answered, so its
+  // completion cannot overtake them) and for plain values only (a bad
+  // name must be refused to the sender). A send that spends it is queued
+  // even past the limit (another sender filled the queue meanwhile): its
+  // sender was told it would be.
+  Mailbox::Ahead& ahead = m.ahead(q);
+  bool plain = value.refs.empty() && value.blobs.empty();
+  bool own = m.program() == caller && plain;
+  if (credited && own && ahead.credit > 0) {
+    --ahead.credit;
+  } else if (m.full(q)) {
+    return fail(Errc::queue_full, "Message queue is full");
+  }
   count_value(value);
   hand_over(m, q, tag, std::move(value), false);
   value = Value{};
-  return Ok{};
+  std::uint32_t credit = 0;
+  if (own && !credited) {
+    credit = std::min(m.limits().credit, m.room(q));
+    ahead.credit += credit;
+  }
+  return credit;
 }
 
 Status Scheduler::mail_receive(SessionId receiver, SessionId program,
@@ -107,11 +126,20 @@ Status Scheduler::mail_receive(SessionId receiver, SessionId program,
     }
     queues.push_back(q);
   }
+  note_receiver(m, receiver, tags, queues);
+  Mailbox::Waiter self{receiver, request, tags, !wait};
+  if (m.blocked(self)) {
+    // Another session's batch of these tags was recalled: what it gives
+    // back comes before anything queued behind it.
+    m.waiters().push_back(std::move(self));
+    return Ok{};
+  }
   for (int q : queues) {
     if (m.queue(q).empty()) continue;
     lease(receiver, request, m.program(), m.tag(q),
           std::move(m.queue(q).front()));
     m.queue(q).pop_front();
+    if (queues.size() == 1) lend(m, q, receiver, request);
     return Ok{};
   }
   if (wait) {
@@ -196,7 +224,7 @@ void Scheduler::mail_return(SessionId receiver, std::uint64_t request) {
 void Scheduler::hand_over(Mailbox& m, int q, const std::string& tag,
                           Value value, bool first) {
   auto w = m.waiter_for(tag);
-  if (w != m.waiters().end()) {
+  if (w != m.waiters().end() && !m.blocked(*w)) {
     SessionId to = w->receiver;
     std::uint64_t request = w->request;
     m.waiters().erase(w);
@@ -304,6 +332,22 @@ void Scheduler::close_mail(SessionId session) {
     ws.erase(std::remove_if(ws.begin(), ws.end(),
                             [&](const auto& w) { return w.receiver == session; }),
              ws.end());
+    // Which of its batch the holder received is unknown: all of it goes
+    // back (a message is never lost; it may come twice).
+    auto& bs = m.batches();
+    for (std::size_t i = 0; i < bs.size();) {
+      if (bs[i].holder != session) {
+        ++i;
+        continue;
+      }
+      Mailbox::Batch b = std::move(bs[i]);
+      bs.erase(bs.begin() + static_cast<std::ptrdiff_t>(i));
+      give_back(m, b.tag, b.values);
+    }
+    for (std::size_t q = 0; q < m.queues().size(); ++q) {
+      Mailbox::Ahead& a = m.ahead(static_cast<int>(q));
+      if (a.receiver == session && !a.shared) a.receiver = SessionId{};
+    }
   }
   for (auto it = leases_.begin(); it != leases_.end();) {
     if (it->first.first == session) {
@@ -324,6 +368,9 @@ void Scheduler::close_mail(SessionId session) {
   }
   for (std::size_t q = 0; q < it->second.queues().size(); ++q) {
     clear_queue(it->second, static_cast<int>(q));
+  }
+  for (Mailbox::Batch& b : it->second.batches()) {
+    for (Value& v : b.values) drop_value(v);
   }
   if (it->second.board) cowns_.release_refs({it->second.board});
   mailboxes_.erase(it);

@@ -172,6 +172,7 @@ class Dispatcher final : public FrameHandler {
   core::DispatchView view_;
   std::vector<proto::CownValueRef> values_;
   std::vector<std::uint64_t> ref_ids_;  // values_'s embedded ids
+  std::vector<proto::ValueRef> lent_;    // send_mail's lent values
   std::vector<core::CownId> ids_;       // a HoldCown's ids
   std::vector<std::uint64_t> forget_ids_;  // a Dispatch's forget
   std::vector<core::CownId> dropped_;      // a Complete's dropped

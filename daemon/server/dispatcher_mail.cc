@@ -2,6 +2,7 @@
 // the core's (scheduler.h); here, the wire, and Mail ops held back until
 // enough of a worker session's own frames have been handled
 // (Mail.after_frames), by whichever link they came.
+#include <algorithm>
 #include <cstring>
 
 #include "dispatcher.h"
@@ -78,6 +79,9 @@ void Dispatcher::mail_now(Peer& p, const fb::Mail& m) {
       break;
     case fb::MailKind::Board:
       return mail_board(p, m);
+    case fb::MailKind::Unlend:
+      return scheduler_.mail_unlend(p.session, program, m.batch(), m.count(),
+                                    m.wait(), m.request());
     default:
       st = core::fail(Errc::malformed, "unknown Mail kind");
   }
@@ -99,11 +103,20 @@ void Dispatcher::mail_send(Peer& p, const fb::Mail& m) {
     return mail_reply(p, m, core::fail(Errc::not_permitted, bad));
   }
   std::vector<std::string> blobs = value.blobs;
-  core::Status st = scheduler_.mail_send(p.session, core::SessionId{m.program()},
-                                         names_[0], value,
-                                         core::BehaviorId{m.behavior()});
-  if (!st) unlink_unnamed(blobs);
-  mail_reply(p, m, st);
+  core::Result<std::uint32_t> credit = scheduler_.mail_send(
+      p.session, core::SessionId{m.program()}, names_[0], value,
+      core::BehaviorId{m.behavior()}, m.credited());
+  if (!credit) {
+    unlink_unnamed(blobs);
+    // A credited send's refusal too: the client raises it later.
+    return send_error(p, credit.error().code, credit.error().message, 0,
+                      m.request());
+  }
+  if (m.credited()) return;  // not answered
+  proto::MailExtra extra;
+  extra.credit = credit.value();
+  encoder_for(p).mail_reply(m.request(), false, {}, nullptr, 0, extra);
+  p.link->flush_soon();
 }
 
 void Dispatcher::mail_board(Peer& p, const fb::Mail& m) {
@@ -229,6 +242,12 @@ void Dispatcher::send_mail(const core::MailEvent& e) {
   if (e.code != Errc::none) {
     return send_error(*to, e.code, e.message, 0, e.request);
   }
+  proto::MailExtra extra;
+  if (e.recall) {
+    extra.recall = true;
+    encoder_for(*to).mail_reply(e.request, false, e.tag, nullptr, 0, extra);
+    return to->link->flush_soon();
+  }
   const core::Value* v = e.got ? scheduler_.mail_lease(e.to, e.request)
                                : nullptr;
   if (v == nullptr) {
@@ -238,7 +257,19 @@ void Dispatcher::send_mail(const core::MailEvent& e) {
     for (core::CownId r : v->refs) ref_ids_.push_back(r.value);
     proto::ValueRef value{v->data, v->exception, to_wire(v->error), ref_ids_,
                           v->blobs};
-    encoder_for(*to).mail_reply(e.request, true, e.tag, &value);
+    lent_.clear();
+    const std::deque<core::Value>* lent =
+        e.lent ? scheduler_.mail_lent(e.program, e.to, e.request) : nullptr;
+    if (lent != nullptr) {
+      // Plain values (the core lends no others).
+      std::size_t n = std::min<std::size_t>(e.lent, lent->size());
+      for (std::size_t i = 0; i < n; ++i) {
+        const core::Value& l = (*lent)[i];
+        lent_.push_back(proto::ValueRef{l.data, l.exception, to_wire(l.error)});
+      }
+      extra.lent = lent_;
+    }
+    encoder_for(*to).mail_reply(e.request, true, e.tag, &value, 0, extra);
   }
   to->link->flush_soon();
 }

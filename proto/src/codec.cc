@@ -217,24 +217,37 @@ void Encoder::mail(std::uint64_t request, fb::MailKind kind,
                    std::uint64_t program, std::span<const std::string> tags,
                    bool wait, const ValueRef* v, std::uint64_t behavior,
                    std::uint64_t after_session, std::uint64_t after_frames,
-                   std::uint64_t cown) {
+                   std::uint64_t cown, bool credited, std::uint32_t count,
+                   std::uint64_t batch) {
   fbb_.Clear();
   auto list = names(tags);
   flatbuffers::Offset<fb::Value> value = v ? this->value(*v) : 0;
-  finish(fb::Message::Mail, fb::CreateMail(fbb_, request, kind, program, list,
-                                           wait, value, behavior,
-                                           after_session, after_frames, cown)
-                                .Union());
+  finish(fb::Message::Mail,
+         fb::CreateMail(fbb_, request, kind, program, list, wait, value,
+                        behavior, after_session, after_frames, cown, credited,
+                        count, batch)
+             .Union());
 }
 
 void Encoder::mail_reply(std::uint64_t request, bool got, std::string_view tag,
-                         const ValueRef* v, std::uint64_t cown) {
+                         const ValueRef* v, std::uint64_t cown,
+                         const MailExtra& extra) {
   fbb_.Clear();
-  auto t = got ? fbb_.CreateString(tag.data(), tag.size())
-               : flatbuffers::Offset<flatbuffers::String>();
+  auto t = tag.empty() ? flatbuffers::Offset<flatbuffers::String>()
+                       : fbb_.CreateString(tag.data(), tag.size());
   flatbuffers::Offset<fb::Value> value = v ? this->value(*v) : 0;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Value>>>
+      lent = 0;
+  if (!extra.lent.empty()) {
+    std::vector<flatbuffers::Offset<fb::Value>> offsets;
+    offsets.reserve(extra.lent.size());
+    for (const ValueRef& l : extra.lent) offsets.push_back(this->value(l));
+    lent = fbb_.CreateVector(offsets);
+  }
   finish(fb::Message::MailReply,
-         fb::CreateMailReply(fbb_, request, got, t, value, cown).Union());
+         fb::CreateMailReply(fbb_, request, got, t, value, cown, extra.credit,
+                             lent, extra.recall)
+             .Union());
 }
 
 void Encoder::submit(std::uint64_t tag, std::span<const std::uint64_t> cowns,

@@ -11,7 +11,9 @@ class SchedulerMailTest : public SchedulerWithClient {
   Status send(SessionId caller, const std::string& tag, std::string data,
               SessionId program = {}, BehaviorId behavior = {}) {
     Value v = val(std::move(data));
-    return s.mail_send(caller, program, tag, v, behavior);
+    Result<std::uint32_t> r = s.mail_send(caller, program, tag, v, behavior);
+    if (!r) return r.error();
+    return Ok{};
   }
   // A behavior of `program` running on worker `w` (a worker's messaging
   // names one): submitted on a fresh cown and dispatched.
@@ -83,7 +85,7 @@ TEST_F(SchedulerMailTest, AParkedReceiveIsAnsweredBySendOrCancel) {
 
 TEST_F(SchedulerMailTest, LimitsOnTagsAndQueueLength) {
   Limits l;
-  l.mail = MailLimits{2, 3};
+  l.mail = MailLimits{2, 3, 0, 0};
   Scheduler t(l);
   SessionGrant p = t.open_session(Role::client, 1, "p");
   auto send_t = [&](const std::string& tag) {
@@ -92,7 +94,7 @@ TEST_F(SchedulerMailTest, LimitsOnTagsAndQueueLength) {
   };
   ASSERT_TRUE(send_t("a"));
   ASSERT_TRUE(send_t("b"));
-  Status third = send_t("c");
+  auto third = send_t("c");
   ASSERT_FALSE(third);
   EXPECT_EQ(third.error().code, Errc::tag_capacity);
   EXPECT_EQ(third.error().message,
@@ -102,7 +104,7 @@ TEST_F(SchedulerMailTest, LimitsOnTagsAndQueueLength) {
   EXPECT_EQ(recv.error().message, "No message queue found for tag: 'c'");
   ASSERT_TRUE(send_t("a"));
   ASSERT_TRUE(send_t("a"));
-  Status full = send_t("a");
+  auto full = send_t("a");
   ASSERT_FALSE(full);
   EXPECT_EQ(full.error().code, Errc::queue_full);
   EXPECT_EQ(full.error().message, "Message queue is full");
@@ -138,7 +140,7 @@ TEST_F(SchedulerMailTest, AMessageKeepsItsCownsAliveUntilReleased) {
 TEST_F(SchedulerMailTest, MessagesNameLiveCownsOnly) {
   Value msg = val("x");
   msg.refs = {cown(a, 9)};
-  Status st = s.mail_send(a.id, {}, "t", msg);
+  auto st = s.mail_send(a.id, {}, "t", msg);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Errc::unknown_cown);
   EXPECT_EQ(s.mail_queued(a.id), 0u);

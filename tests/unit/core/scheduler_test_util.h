@@ -150,9 +150,19 @@ inline void expect_idle(const Scheduler& s, std::size_t cowns) {
 // scenarios start. A suite takes it under its own name,
 // `using FooTest = SchedulerWithClient;`, and opens any other session
 // (worker, second client) in the test itself.
+// Limits whose messaging neither credits sends nor lends messages, so a
+// test speaks the plain request/answer protocol (scheduler_lend_test.cc
+// tests those two rules).
+inline Limits plain_mail() {
+  Limits l;
+  l.mail.credit = 0;
+  l.mail.lend = 0;
+  return l;
+}
+
 class SchedulerWithClient : public ::testing::Test {
  protected:
-  Scheduler s;
+  Scheduler s{plain_mail()};
   SessionGrant a = s.open_session(Role::client, 1, "a");
 };
 

@@ -33,6 +33,14 @@ struct ValueRef {
   std::span<const std::string> blobs = {};
 };
 
+// A MailReply's speed fields (docs/protocol.md, "Pipelined sends and lent
+// messages"): a send's credit, a receive's lent values, a recall.
+struct MailExtra {
+  std::uint32_t credit = 0;
+  std::span<const ValueRef> lent = {};
+  bool recall = false;
+};
+
 struct CownValueRef {
   std::uint64_t id = 0;
   ValueRef value;
@@ -117,9 +125,12 @@ class Encoder {
             std::span<const std::string> tags, bool wait,
             const ValueRef* value, std::uint64_t behavior = 0,
             std::uint64_t after_session = 0, std::uint64_t after_frames = 0,
-            std::uint64_t cown = 0);
+            std::uint64_t cown = 0, bool credited = false,
+            std::uint32_t count = 0, std::uint64_t batch = 0);
+  // `tag` is written when not empty (a delivery's, a recall's).
   void mail_reply(std::uint64_t request, bool got, std::string_view tag,
-                  const ValueRef* value, std::uint64_t cown = 0);
+                  const ValueRef* value, std::uint64_t cown = 0,
+                  const MailExtra& extra = {});
   void quiesce(std::uint64_t request, std::uint64_t below = 0);
   void sync(std::uint64_t request);
   void synced(std::uint64_t request, std::uint32_t pinned_waiting);
