@@ -10,6 +10,7 @@
 
 #include "bocd/proto/socket_path.h"
 #include "channel.h"
+#include "mail_ahead.h"
 
 namespace bocd::client {
 
@@ -65,7 +66,8 @@ Client::Client(Options options)
       worker_(std::move(options.worker)),
       on_output_(std::move(options.on_output)),
       on_unhandled_(std::move(options.on_unhandled)),
-      stall_after_(options.stall_after) {
+      stall_after_(options.stall_after),
+      ahead_(std::make_unique<MailAhead>()) {
   pending_.reserve(window_ + 1);
   ChannelOptions channel;
   channel.path = options.socket.empty() ? proto::default_socket_path()
@@ -600,6 +602,13 @@ void Client::output(std::uint64_t session, int stream, std::string_view data) {
 void Client::on_error(const fb::Error& e) {
   Pending dropped;  // destroyed unlocked: may break a read()'s promise
   std::lock_guard<std::mutex> lock(mu_);
+  if (e.request() & MailAhead::CREDITED) {  // a send nobody waits on
+    if (!ahead_->late) {
+      ahead_->late.emplace(static_cast<Errc>(e.code()),
+                           e.message() ? e.message()->str() : "daemon error");
+    }
+    return;
+  }
   if (e.request() != 0) {
     auto mail = mail_.find(e.request());
     if (mail != mail_.end()) {  // a messaging call's refusal: it throws

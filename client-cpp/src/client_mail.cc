@@ -3,36 +3,105 @@
 // answered by one MailReply or Error naming its request; see bocd.fbs.
 #include "bocd/client/client.h"
 #include "channel.h"
+#include "mail_ahead.h"
+
+#include <algorithm>
 
 namespace bocd::client {
 
 namespace fb = proto::fb;
 
+namespace {
+Value value_of(const fb::Value& v) {
+  Value out;
+  if (v.data() != nullptr) out.data.assign(v.data()->begin(), v.data()->end());
+  out.exception = v.exception();
+  if (v.refs() != nullptr) out.refs.assign(v.refs()->begin(), v.refs()->end());
+  if (v.blobs() != nullptr) {
+    for (const auto* b : *v.blobs()) out.blobs.push_back(b->str());
+  }
+  return out;
+}
+}  // namespace
+
 void Client::on_mail_reply(const fb::MailReply& r) {
+  if (r.recall()) {
+    // Another session receives under the tag: what is left goes back.
+    std::vector<MailGiveBack> back;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      back = ahead_->take_back(
+          [&](const MailAhead::Batch& b) { return b.batch == r.request(); });
+    }
+    // None: it went back already (or was all taken), and said so.
+    if (!back.empty()) send_give_backs(back, false);
+    return;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto it = mail_.find(r.request());
   if (it == mail_.end() || it->second.done) return;  // a late cancel answer
   MailSlot& slot = it->second;
   slot.done = true;
+  slot.credit = r.credit();
   slot.mail.got = r.got();
   slot.mail.request = r.request();
   slot.mail.cown = r.cown();
   if (r.tag() != nullptr) slot.mail.tag = r.tag()->str();
-  if (const fb::Value* v = r.value()) {
-    if (v->data() != nullptr) {
-      slot.mail.value.data.assign(v->data()->begin(), v->data()->end());
-    }
-    slot.mail.value.exception = v->exception();
-    if (v->refs() != nullptr) {
-      slot.mail.value.refs.assign(v->refs()->begin(), v->refs()->end());
-    }
-    if (v->blobs() != nullptr) {
-      for (const auto* b : *v->blobs()) {
-        slot.mail.value.blobs.push_back(b->str());
-      }
-    }
+  if (const fb::Value* v = r.value()) slot.mail.value = value_of(*v);
+  if (r.lent() != nullptr && r.lent()->size() > 0) {
+    MailAhead::Batch b{slot.program, slot.lend_tag, r.request(), {}};
+    for (const fb::Value* v : *r.lent()) b.values.push_back(value_of(*v));
+    ahead_->lent.push_back(std::move(b));
   }
   cv_.notify_all();
+}
+
+void Client::raise_late_locked() {
+  if (!ahead_->late) return;
+  Error e = std::move(*ahead_->late);
+  ahead_->late.reset();
+  throw e;
+}
+
+void Client::send_give_backs(const std::vector<MailGiveBack>& give_backs,
+                             bool wait) {
+  std::uint64_t request = 0;
+  if (wait) {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    request = next_request_++;
+    mail_[request];
+  }
+  for (std::size_t i = 0; i < give_backs.size(); ++i) {
+    const MailGiveBack& g = give_backs[i];
+    bool last = wait && i + 1 == give_backs.size();
+    std::vector<std::string> tags{g.tag};
+    auto encode = [&](proto::Encoder& enc) {
+      enc.mail(last ? request : 0, fb::MailKind::Unlend, g.program, tags,
+               last, nullptr, 0, 0, 0, 0, false, g.count, g.batch);
+    };
+    if (last) {
+      channel_->send_urgent(encode);
+    } else {
+      channel_->send(encode);
+    }
+  }
+  if (!wait) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return mail_[request].done || !broken_.empty(); });
+  bool done = mail_[request].done;
+  mail_.erase(request);
+  if (!done) check_usable_locked();
+}
+
+void Client::mail_give_back() {
+  std::vector<MailGiveBack> back;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ahead_->lent.empty()) return;
+    back = ahead_->take_back([](const MailAhead::Batch&) { return true; });
+  }
+  send_give_backs(back, true);
 }
 
 // A pinned body may message (it runs on the program's thread, and a
@@ -46,15 +115,6 @@ void Client::not_on_io_thread() const {
   }
 }
 
-std::uint64_t Client::new_mail_request() {
-  not_on_io_thread();
-  std::lock_guard<std::mutex> lock(mu_);
-  check_usable_locked();
-  std::uint64_t request = next_request_++;
-  mail_[request];
-  return request;
-}
-
 Client::Mail Client::mail_call(std::uint64_t program, int kind,
                                const std::vector<std::string>& tags,
                                const Value* value, Barrier after,
@@ -63,8 +123,30 @@ Client::Mail Client::mail_call(std::uint64_t program, int kind,
     check_fits("a message", value->data.size(), value->refs.size(),
                value->blobs.size());
   }
-  std::uint64_t request = new_mail_request();
+  std::vector<MailGiveBack> back;
+  std::uint64_t request = 0;
+  {
+    not_on_io_thread();
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    raise_late_locked();
+    auto k = static_cast<fb::MailKind>(kind);
+    if (k == fb::MailKind::SetTags) {
+      // Every reservation goes with it; lent messages go back first.
+      ahead_->credit.clear();
+      back = ahead_->take_back(
+          [&](const MailAhead::Batch& b) { return b.program == program; });
+    } else if (k == fb::MailKind::Drain) {
+      back = ahead_->take_back([&](const MailAhead::Batch& b) {
+        return b.program == program &&
+               std::find(tags.begin(), tags.end(), b.tag) != tags.end();
+      });
+    }
+    request = next_request_++;
+    mail_[request];
+  }
   try {
+    if (!back.empty()) send_give_backs(back, false);
     channel_->send_urgent([&](proto::Encoder& enc) {
       std::optional<proto::ValueRef> v;
       if (value != nullptr) {
@@ -85,6 +167,7 @@ Client::Mail Client::mail_call(std::uint64_t program, int kind,
   mail_.erase(request);
   if (!slot.done) check_usable_locked();
   if (slot.error) throw *slot.error;
+  if (slot.credit > 0 && !tags.empty()) ahead_->credit[tags[0]] += slot.credit;
   return std::move(slot.mail);
 }
 
@@ -97,8 +180,31 @@ Client::Mail Client::mail_board(std::uint64_t program, std::uint64_t proposed,
 void Client::mail_send(std::uint64_t program, const std::string& tag,
                        const Value& value, Barrier after,
                        std::uint64_t behavior) {
-  mail_call(program, static_cast<int>(fb::MailKind::Send), {tag}, &value,
-            after, behavior);
+  std::uint64_t credited = 0;
+  if (program == 0 && value.refs.empty() && value.blobs.empty()) {
+    check_fits("a message", value.data.size(), 0, 0);
+    not_on_io_thread();
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    raise_late_locked();
+    auto it = ahead_->credit.find(tag);
+    if (it != ahead_->credit.end() && it->second > 0) {
+      --it->second;
+      credited = ahead_->next_credited++;
+    }
+  }
+  if (credited == 0) {
+    mail_call(program, static_cast<int>(fb::MailKind::Send), {tag}, &value,
+              after, behavior);
+    return;
+  }
+  // Unanswered: it leaves with the frames sent around it.
+  std::vector<std::string> tags{tag};
+  proto::ValueRef v{value.data, value.exception, {}, {}, {}};
+  channel_->send([&](proto::Encoder& enc) {
+    enc.mail(credited, fb::MailKind::Send, 0, tags, false, &v, behavior, 0, 0,
+             0, true);
+  });
 }
 
 std::uint32_t Client::notice_keys() const {
@@ -127,7 +233,49 @@ void Client::mail_set_tags(std::uint64_t program,
 std::uint64_t Client::mail_receive(std::uint64_t program,
                                    const std::vector<std::string>& tags,
                                    bool wait, std::uint64_t behavior) {
-  std::uint64_t request = new_mail_request();
+  not_on_io_thread();
+  std::vector<MailGiveBack> back;
+  std::uint64_t request = 0;
+  bool local = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    raise_late_locked();
+    request = next_request_++;
+    MailAhead::Batch* b =
+        tags.size() == 1 ? ahead_->find(program, tags[0]) : nullptr;
+    if (b != nullptr && !b->values.empty()) {
+      // Lent: taken here, with no lease in the daemon.
+      MailSlot& slot = mail_[request];
+      slot.done = true;
+      slot.local = b->batch;
+      slot.program = program;
+      slot.lend_tag = tags[0];
+      slot.mail.got = true;
+      slot.mail.request = request;
+      slot.mail.tag = tags[0];
+      slot.mail.value = std::move(b->values.front());
+      b->values.pop_front();
+      local = true;
+      if (!b->values.empty()) return request;
+      // All taken: the daemon may lend this tag again.
+      back = ahead_->take_back(
+          [&](const MailAhead::Batch& x) { return &x == b; });
+    } else {
+      if (tags.size() > 1) {
+        // The first tag that has a message wins: the daemon must see them.
+        back = ahead_->take_back([&](const MailAhead::Batch& x) {
+          return x.program == program &&
+                 std::find(tags.begin(), tags.end(), x.tag) != tags.end();
+        });
+      }
+      MailSlot& slot = mail_[request];
+      slot.program = program;
+      if (tags.size() == 1) slot.lend_tag = tags[0];
+    }
+  }
+  if (!back.empty()) send_give_backs(back, false);
+  if (local) return request;
   channel_->send_urgent([&](proto::Encoder& enc) {
     enc.mail(request, fb::MailKind::Receive, program, tags, wait, nullptr,
              behavior);
@@ -157,6 +305,11 @@ std::optional<Client::Mail> Client::mail_wait(
 }
 
 void Client::mail_cancel(std::uint64_t request) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = mail_.find(request);
+    if (it != mail_.end() && it->second.local != 0) return;  // answered
+  }
   channel_->send_urgent([&](proto::Encoder& enc) {
     enc.mail(request, fb::MailKind::Cancel, 0, {}, false, nullptr);
   });
@@ -165,14 +318,39 @@ void Client::mail_cancel(std::uint64_t request) {
 void Client::end_receive(std::uint64_t request, int kind,
                          std::uint64_t behavior) {
   bool got = false;
+  std::vector<MailGiveBack> back;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = mail_.find(request);
     if (it == mail_.end()) return;
-    got = it->second.done && it->second.mail.got;
+    MailSlot& slot = it->second;
+    got = slot.done && slot.mail.got;
+    bool returned = static_cast<fb::MailKind>(kind) == fb::MailKind::Return;
+    if (slot.local != 0) {
+      if (returned) {
+        // Back to the head of its batch (made again if it was emptied:
+        // the daemon keeps a batch until told it was all taken, and that
+        // Unlend went out only if one was taken after this one).
+        MailAhead::Batch* b = ahead_->find(slot.program, slot.lend_tag);
+        if (b == nullptr) {
+          ahead_->lent.push_back(
+              MailAhead::Batch{slot.program, slot.lend_tag, slot.local, {}});
+          b = &ahead_->lent.back();
+        }
+        b->values.push_front(std::move(slot.mail.value));
+      }
+      mail_.erase(it);
+      return;  // no lease in the daemon
+    }
+    if (returned && got) {
+      // The batch this receive brought follows its message back.
+      back = ahead_->take_back(
+          [&](const MailAhead::Batch& b) { return b.batch == request; });
+    }
     mail_.erase(it);
   }
   if (!got) return;  // no lease in the daemon
+  if (!back.empty()) send_give_backs(back, false);
   // Pipelined: after any HoldCown this thread sent for the message's
   // cowns, on the same channel, so the daemon takes those first.
   channel_->send([&](proto::Encoder& enc) {

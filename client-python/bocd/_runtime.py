@@ -131,6 +131,18 @@ def about_to_wait() -> None:
             _session.blocking(running[0])
 
 
+def give_back_lent() -> None:
+    """A worker's body ended: messages the daemon lent its messaging
+    session that the body did not receive go back to their queues before
+    its completion goes out, so whoever sees it complete finds them."""
+    w = _waiting
+    if w is not None and isinstance(w, _core.Session):
+        try:
+            w.mail_give_back()
+        except Exception:
+            pass  # the session is gone: the daemon gave them back itself
+
+
 def waiting_session() -> Any:
     """The session a call that waits for the daemon speaks over. A worker's
     bodies run on its session's IO thread, where waiting for a reply would

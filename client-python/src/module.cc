@@ -687,6 +687,13 @@ class Session {
     mail([&](Client& cl) { cl.mail_release_snapshot(request, behavior); });
   }
 
+  // A worker process's messaging session, when a body ends: what the
+  // daemon lent it and it did not receive goes back before the body's
+  // completion can be seen.
+  void mail_give_back() {
+    mail([&](Client& cl) { cl.mail_give_back(); });
+  }
+
   // Worker role: the running body of `behavior` is about to wait; the
   // daemon gives what it pipelined behind it to other workers.
   void blocking(std::uint64_t behavior) {
@@ -926,6 +933,7 @@ PYBIND11_MODULE(_core, m) {
       .def("mail_return", &Session::mail_return)
       .def("mail_board", &Session::mail_board)
       .def("mail_release_snapshot", &Session::mail_release_snapshot)
+      .def("mail_give_back", &Session::mail_give_back)
       .def("mail_drain", &Session::mail_drain)
       .def("mail_set_tags", &Session::mail_set_tags);
 }

@@ -498,6 +498,11 @@ class Client {
   // A mail_board reply's cowns are leased to this session as a received
   // message's are: release them (Mail::request) once handles are taken.
   void mail_release_snapshot(std::uint64_t request, std::uint64_t behavior);
+  // Gives back to the daemon every message it lent this session that was
+  // not received yet, and returns once it has them (a worker process's
+  // messaging session, when a body ends: whoever sees the behavior
+  // complete then finds them queued). Nothing to do: returns at once.
+  void mail_give_back();
   // Keys a noticeboard holds on this daemon (bocd serve --max-notice-keys).
   std::uint32_t notice_keys() const;
 
@@ -619,7 +624,6 @@ class Client {
       const std::vector<proto::CownValueRef>& updates);
   void not_from_executor(const char* what) const;
   void not_on_io_thread() const;
-  std::uint64_t new_mail_request();
   [[noreturn]] void throw_dropped_reason();
   void check_fits(const char* what, std::size_t bytes, std::size_t refs,
                   std::size_t blobs) const;
@@ -722,8 +726,28 @@ class Client {
     bool done = false;
     Mail mail;
     std::optional<Error> error;
+    std::uint32_t credit = 0;   // a Send's
+    // A receive of one tag: where a lent batch it brings belongs.
+    std::uint64_t program = 0;
+    std::string lend_tag;
+    std::uint64_t local = 0;    // taken from lent batch `local`: no lease
   };
   std::unordered_map<std::uint64_t, MailSlot> mail_;
+  struct MailAhead;
+  std::unique_ptr<MailAhead> ahead_;  // guarded by mu_
+  // An Unlend to send: of batch `batch` under (program, tag), the last
+  // `count` messages go back.
+  struct MailGiveBack {
+    std::uint64_t program = 0;
+    std::string tag;
+    std::uint64_t batch = 0;
+    std::uint32_t count = 0;
+  };
+  // Sends them, in order; with `wait`, the last is answered and this
+  // returns once it is (ConnectionError if the connection goes).
+  void send_give_backs(const std::vector<MailGiveBack>& give_backs,
+                       bool wait);
+  void raise_late_locked();
 
   Scratch scratch_;  // the IO thread's
 };
