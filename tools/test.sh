@@ -89,4 +89,4 @@ cmake --build build-tsan -j "$jobs" --target integration_tests proto_tests
 echo "== client and ring tests under TSan"
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir build-tsan --output-on-failure -j "$jobs" \
-  -R '^(Client|ClientReview|Acquire|Mail|MailBoard|MailLifetime|MailLimits|MailWorker|Pinned|Output|TakeBack|WorkerPool|CownLifetime|Blob|Ring|RingStress|RingPeerDeath)\.'
+  -R '^(Client|ClientReview|Acquire|Mail|MailBoard|MailLifetime|MailLimits|MailStream|MailWorker|Pinned|Output|TakeBack|WorkerPool|CownLifetime|Blob|Ring|RingStress|RingPeerDeath)\.'

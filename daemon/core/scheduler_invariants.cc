@@ -284,6 +284,28 @@ std::string Scheduler::check_ref_counts() const {
         if (!count_message(v)) return "a queued message embeds a freed cown";
       }
     }
+    for (const Mailbox::Batch& b : m.batches()) {
+      const Session* h = find_session(b.holder);
+      if (h == nullptr || h->closed) return "a batch is lent to no session";
+      for (const Value& v : b.values) {
+        if (!v.refs.empty() || !v.blobs.empty()) {
+          return "a lent message names cowns or blobs";
+        }
+      }
+      for (const Mailbox::Batch& other : m.batches()) {
+        if (&other != &b && other.tag == b.tag) return "two batches of a tag";
+      }
+    }
+    for (const Mailbox::Waiter& w : m.waiters()) {
+      if (m.blocked(w)) continue;
+      if (w.poll) return "a poll waits with no batch to wait for";
+      for (const std::string& tag : w.tags) {
+        int q = m.find(tag);
+        if (q != Mailbox::NONE && !m.queues()[q].empty()) {
+          return "a parked receive could take a queued message";
+        }
+      }
+    }
   }
   for (const auto& [key, l] : leases_) {
     if (!count_message(l.value)) return "a leased message embeds a freed cown";

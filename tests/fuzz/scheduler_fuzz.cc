@@ -100,12 +100,15 @@ class Run {
     l.max_program_bytes = in.chance(3) ? in.below(2048) : 0;
     l.mail.tags = 1 + in.below(4);
     l.mail.messages = 1 + in.below(4);
+    l.mail.credit = in.below(3);
+    l.mail.lend = in.below(4);
+    l.mail.lend_bytes = in.chance(2) ? in.below(16) : 1u << 16;
     l.seed = 7;
     return l;
   }
 
   void one_step() {
-    std::uint32_t op = in_.below(30);
+    std::uint32_t op = in_.below(31);
     if (trace_) std::fprintf(stderr, "op %u\n", op);
     switch (op) {
       case 0: case 1: open(); break;
@@ -130,6 +133,7 @@ class Run {
       case 26: worker_dies(); break;
       case 27: inspect(); break;
       case 28: if (in_.chance(8)) sched_.close_terminators(); break;
+      case 29: mail_unlend(); break;
       default: complete(); break;
     }
   }
@@ -356,7 +360,8 @@ class Run {
     Caller c = mail_caller();
     Value v = some_value();
     std::string tag = TAGS[in_.below(std::size(TAGS))];
-    sched_.mail_send(c.caller, c.program, tag, v, c.behavior).ok();
+    sched_.mail_send(c.caller, c.program, tag, v, c.behavior, in_.chance(3))
+        .ok();
   }
   void mail_receive() {
     Caller c = mail_caller();
@@ -367,7 +372,24 @@ class Run {
                             c.behavior).ok()) {
       receives_.emplace_back(c.caller, request);
       if (receives_.size() > 32) receives_.erase(receives_.begin());
+      if (sched_.mail_lent(c.program, c.caller, request) != nullptr) {
+        lent_.push_back({c.caller, c.program, request});
+        if (lent_.size() > 16) lent_.erase(lent_.begin());
+      }
     }
+  }
+  // A holder gives back some of a batch it was lent (maybe twice, maybe
+  // one it never had: the daemon must shrug).
+  void mail_unlend() {
+    if (lent_.empty() || in_.chance(8)) {
+      sched_.mail_unlend(any_session(), SessionId{in_.below(40)},
+                         in_.below(40), in_.below(4), in_.chance(2),
+                         ++next_request_);
+      return;
+    }
+    Lent l = lent_[in_.below(lent_.size())];
+    sched_.mail_unlend(l.holder, l.program, l.batch, in_.below(70),
+                       in_.chance(2), ++next_request_);
   }
   // A receiver ends one of its receives: cancels, releases or returns.
   void mail_settle() {
@@ -483,6 +505,11 @@ class Run {
   std::vector<SessionId> spawn_for_;
   std::vector<SessionId> retire_;
   std::vector<std::pair<SessionId, std::uint64_t>> receives_;
+  struct Lent {
+    SessionId holder, program;
+    std::uint64_t batch;
+  };
+  std::vector<Lent> lent_;  // batches a receive brought
   std::uint64_t next_request_ = 0;
   std::int64_t now_ = 0;
 };

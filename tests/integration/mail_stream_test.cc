@@ -1,0 +1,104 @@
+// Streams of messages through the C++ client against the real daemon
+// (docs/protocol.md, "Pipelined sends and lent messages"): sends spent
+// from credit arrive in order and to the limit exactly; lent messages are
+// taken in order, given back when another session receives the tag (the
+// client answers the recall by itself), and given back by a body that
+// ends. Waits are receives and round trips; timeouts only guard against a
+// hung daemon.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "bocd/client/client.h"
+#include "daemon_process.h"
+#include "mail_support.h"
+
+namespace bocd::testing {
+namespace {
+
+using namespace mail;  // NOLINT: the messaging test helpers
+
+constexpr int N = 600;  // past the credit (256) and a lent batch (64)
+
+std::string nth(int i) { return "m" + std::to_string(i); }
+
+// Takes the next message of `tag` for `program` as a worker process's
+// messaging client acting for behavior `r` does, and releases it.
+std::string take_for(Client& c, const Running& r, const std::string& tag) {
+  std::uint64_t req = c.mail_receive(r.program, {tag}, false, r.behavior);
+  Mail m = answer(c, req);
+  c.mail_release(req, r.behavior);
+  return m.got ? m.value.data : "(none)";
+}
+
+TEST(MailStream, ASendStreamArrivesInOrderAndStopsExactlyAtTheLimit) {
+  DaemonProcess d({"--max-messages", "700"});
+  Client c(options(d, "stream"));
+  for (int i = 0; i < 700; ++i) c.mail_send(0, "t", text(nth(i)));
+  expect_refused([&] { c.mail_send(0, "t", text("one too many")); },
+                 Errc::queue_full, "Message queue is full");
+  for (int i = 0; i < 700; ++i) ASSERT_EQ(poll_data(c, "t"), nth(i));
+  EXPECT_EQ(poll_data(c, "t"), "(none)");
+}
+
+TEST(MailStream, ARecallGivesTheUnreceivedBackAheadOfTheRest) {
+  DaemonProcess d;
+  HeldWorker w(d);
+  Client p(options(d, "program"));
+  Client m(options(d, "worker-mailer"));
+  client::CownRef done = p.submit_to_workers({}, "holds a worker", true);
+  Running run = w.next();
+  for (int i = 0; i < N; ++i) p.mail_send(0, "t", text(nth(i)));
+  // The worker side takes m0 (and is lent what follows), then m1..m3.
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(take_for(m, run, "t"), nth(i));
+  // The program receives too: the daemon recalls the batch, m's client
+  // gives back m4.. by itself, and they come first.
+  EXPECT_EQ(poll_data(p, "t"), nth(4));
+  EXPECT_EQ(take_for(m, run, "t"), nth(5));
+  for (int i = 6; i < N; ++i) ASSERT_EQ(poll_data(p, "t"), nth(i));
+  EXPECT_EQ(poll_data(p, "t"), "(none)");
+  w.finish(run);
+  p.read(done);
+}
+
+TEST(MailStream, ABodyThatEndsGivesBackWhatItDidNotReceive) {
+  DaemonProcess d;
+  HeldWorker w(d);
+  Client p(options(d, "program"));
+  Client m(options(d, "worker-mailer"));
+  client::CownRef done = p.submit_to_workers({}, "holds a worker", true);
+  Running run = w.next();
+  for (int i = 0; i < 10; ++i) p.mail_send(0, "t", text(nth(i)));
+  EXPECT_EQ(take_for(m, run, "t"), nth(0));
+  EXPECT_EQ(take_for(m, run, "t"), nth(1));
+  m.mail_give_back();  // what a worker does when a body ends
+  w.finish(run);
+  p.read(done);
+  for (int i = 2; i < 10; ++i) ASSERT_EQ(poll_data(p, "t"), nth(i));
+  EXPECT_EQ(poll_data(p, "t"), "(none)");
+}
+
+TEST(MailStream, AReturnedMessageGoesBackAheadOfTheBatchItBrought) {
+  DaemonProcess d;
+  Client c(options(d, "returns"));
+  for (int i = 0; i < 10; ++i) c.mail_send(0, "t", text(nth(i)));
+  std::uint64_t first = c.mail_receive(0, {"t"}, false);
+  EXPECT_EQ(answer(c, first).value.data, nth(0));
+  c.mail_return(first);  // interrupted before it could take m0
+  std::uint64_t local = c.mail_receive(0, {"t"}, false);
+  EXPECT_EQ(answer(c, local).value.data, nth(0));
+  c.mail_return(local);  // one taken from a lent batch goes back there
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(poll_data(c, "t"), nth(i));
+  // A receive of several tags sees what was lent under them.
+  c.mail_send(0, "a", text("a0"));
+  c.mail_send(0, "a", text("a1"));
+  c.mail_send(0, "b", text("b0"));
+  EXPECT_EQ(poll_data(c, "a"), "a0");
+  EXPECT_EQ(poll(c, {"b", "a"}).value.data, "b0");
+  EXPECT_EQ(poll(c, {"b", "a"}).value.data, "a1");
+  c.mail_drain(0, {"a"});
+}
+
+}  // namespace
+}  // namespace bocd::testing
