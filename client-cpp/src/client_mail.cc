@@ -242,25 +242,22 @@ std::uint64_t Client::mail_receive(std::uint64_t program,
     check_usable_locked();
     raise_late_locked();
     request = next_request_++;
-    MailAhead::Batch* b =
-        tags.size() == 1 ? ahead_->find(program, tags[0]) : nullptr;
-    if (b != nullptr && !b->values.empty()) {
+    std::uint64_t batch = 0;
+    std::optional<Value> lent =
+        tags.size() == 1 ? take_lent_locked(program, tags[0], batch, back)
+                         : std::nullopt;
+    if (lent) {
       // Lent: taken here, with no lease in the daemon.
       MailSlot& slot = mail_[request];
       slot.done = true;
-      slot.local = b->batch;
+      slot.local = batch;
       slot.program = program;
       slot.lend_tag = tags[0];
       slot.mail.got = true;
       slot.mail.request = request;
       slot.mail.tag = tags[0];
-      slot.mail.value = std::move(b->values.front());
-      b->values.pop_front();
+      slot.mail.value = std::move(*lent);
       local = true;
-      if (!b->values.empty()) return request;
-      // All taken: the daemon may lend this tag again.
-      back = ahead_->take_back(
-          [&](const MailAhead::Batch& x) { return &x == b; });
     } else {
       if (tags.size() > 1) {
         // The first tag that has a message wins: the daemon must see them.
@@ -281,6 +278,37 @@ std::uint64_t Client::mail_receive(std::uint64_t program,
              behavior);
   });
   return request;
+}
+
+std::optional<Value> Client::take_lent_locked(
+    std::uint64_t program, const std::string& tag, std::uint64_t& batch,
+    std::vector<MailGiveBack>& back) {
+  MailAhead::Batch* b = ahead_->find(program, tag);
+  if (b == nullptr || b->values.empty()) return std::nullopt;
+  batch = b->batch;
+  Value v = std::move(b->values.front());
+  b->values.pop_front();
+  if (b->values.empty()) {
+    // All taken: the daemon may lend this tag again.
+    back = ahead_->take_back(
+        [&](const MailAhead::Batch& x) { return &x == b; });
+  }
+  return v;
+}
+
+std::optional<Value> Client::mail_take_lent(std::uint64_t program,
+                                            const std::string& tag) {
+  std::vector<MailGiveBack> back;
+  std::optional<Value> v;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    check_usable_locked();
+    raise_late_locked();
+    std::uint64_t batch = 0;
+    v = take_lent_locked(program, tag, batch, back);
+  }
+  if (!back.empty()) send_give_backs(back, false);
+  return v;
 }
 
 std::optional<Client::Mail> Client::mail_wait(

@@ -380,7 +380,10 @@ def unpickle(data: Any, buffers: Any = ()) -> Any:
     """pickle.loads, keeping this process's own classes in a program."""
     # BytesIO copies its input: a stream big enough to live in a blob
     # (values, not code) is read in place, as before.
-    if not keep_own_classes or len(data) >= STREAM_MAX:
+    # A stream that ships no class by value needs no care (the module
+    # name is in it whenever it does).
+    if (not keep_own_classes or len(data) >= STREAM_MAX or
+            (type(data) is bytes and b"cloudpickle" not in data)):
         return pickle.loads(data, buffers=buffers)
     return _KeepOwnClasses(io.BytesIO(data), buffers).load()
 

@@ -634,6 +634,15 @@ class Session {
     return request;
   }
 
+  // The next message lent to this session under `tag` as bytes, or None
+  // (then mail_receive): one call, no request to end.
+  py::object mail_take_lent(std::uint64_t program, const std::string& tag) {
+    std::optional<Value> v;
+    mail([&](Client& cl) { v = cl.mail_take_lent(program, tag); });
+    if (!v) return py::none();
+    return py::bytes(v->data);
+  }
+
   // None while nothing came within `timeout` seconds (negative: no
   // bound); else (got, tag, data, refs). Kept until mail_release or
   // mail_return.
@@ -934,6 +943,7 @@ PYBIND11_MODULE(_core, m) {
       .def("mail_board", &Session::mail_board)
       .def("mail_release_snapshot", &Session::mail_release_snapshot)
       .def("mail_give_back", &Session::mail_give_back)
+      .def("mail_take_lent", &Session::mail_take_lent)
       .def("mail_drain", &Session::mail_drain)
       .def("mail_set_tags", &Session::mail_set_tags);
 }

@@ -503,6 +503,11 @@ class Client {
   // messaging session, when a body ends: whoever sees the behavior
   // complete then finds them queued). Nothing to do: returns at once.
   void mail_give_back();
+  // The next message the daemon lent this session under (program, tag),
+  // taken with no round trip and no lease to end (a lent value names no
+  // cowns or blobs), or nullopt: then receive as usual.
+  std::optional<Value> mail_take_lent(std::uint64_t program,
+                                      const std::string& tag);
   // Keys a noticeboard holds on this daemon (bocd serve --max-notice-keys).
   std::uint32_t notice_keys() const;
 
@@ -748,6 +753,12 @@ class Client {
   void send_give_backs(const std::vector<MailGiveBack>& give_backs,
                        bool wait);
   void raise_late_locked();
+  // Takes the next lent message of (program, tag) into the result, its
+  // batch into `batch`; a batch it empties goes into `back`.
+  std::optional<Value> take_lent_locked(std::uint64_t program,
+                                        const std::string& tag,
+                                        std::uint64_t& batch,
+                                        std::vector<MailGiveBack>& back);
 
   Scratch scratch_;  // the IO thread's
 };
