@@ -32,6 +32,26 @@ std::string take_for(Client& c, const Running& r, const std::string& tag) {
   return m.got ? m.value.data : "(none)";
 }
 
+// A program whose behavior runs held on a worker client of this process,
+// and the client that worker process messages with (acting for it).
+struct HeldBody {
+  explicit HeldBody(const DaemonProcess& d)
+      : w(d),
+        p(options(d, "program")),
+        m(options(d, "worker-mailer")),
+        done(p.submit_to_workers({}, "holds a worker", true)),
+        run(w.next()) {}
+  ~HeldBody() {
+    w.finish(run);
+    p.read(done);
+  }
+  HeldWorker w;
+  Client p;
+  Client m;
+  client::CownRef done;
+  Running run;
+};
+
 TEST(MailStream, ASendStreamArrivesInOrderAndStopsExactlyAtTheLimit) {
   DaemonProcess d({"--max-messages", "700"});
   Client c(options(d, "stream"));
@@ -44,11 +64,10 @@ TEST(MailStream, ASendStreamArrivesInOrderAndStopsExactlyAtTheLimit) {
 
 TEST(MailStream, ARecallGivesTheUnreceivedBackAheadOfTheRest) {
   DaemonProcess d;
-  HeldWorker w(d);
-  Client p(options(d, "program"));
-  Client m(options(d, "worker-mailer"));
-  client::CownRef done = p.submit_to_workers({}, "holds a worker", true);
-  Running run = w.next();
+  HeldBody h(d);
+  Client& p = h.p;
+  Client& m = h.m;
+  const Running& run = h.run;
   for (int i = 0; i < N; ++i) p.mail_send(0, "t", text(nth(i)));
   // The worker side takes m0 (and is lent what follows), then m1..m3.
   for (int i = 0; i < 4; ++i) ASSERT_EQ(take_for(m, run, "t"), nth(i));
@@ -58,23 +77,20 @@ TEST(MailStream, ARecallGivesTheUnreceivedBackAheadOfTheRest) {
   EXPECT_EQ(take_for(m, run, "t"), nth(5));
   for (int i = 6; i < N; ++i) ASSERT_EQ(poll_data(p, "t"), nth(i));
   EXPECT_EQ(poll_data(p, "t"), "(none)");
-  w.finish(run);
-  p.read(done);
 }
 
 TEST(MailStream, ABodyThatEndsGivesBackWhatItDidNotReceive) {
   DaemonProcess d;
-  HeldWorker w(d);
-  Client p(options(d, "program"));
-  Client m(options(d, "worker-mailer"));
-  client::CownRef done = p.submit_to_workers({}, "holds a worker", true);
-  Running run = w.next();
+  HeldBody h(d);
+  Client& p = h.p;
+  Client& m = h.m;
+  const Running& run = h.run;
   for (int i = 0; i < 10; ++i) p.mail_send(0, "t", text(nth(i)));
   EXPECT_EQ(take_for(m, run, "t"), nth(0));
   EXPECT_EQ(take_for(m, run, "t"), nth(1));
   m.mail_give_back();  // what a worker does when a body ends
-  w.finish(run);
-  p.read(done);
+  h.w.finish(run);
+  p.read(h.done);
   for (int i = 2; i < 10; ++i) ASSERT_EQ(poll_data(p, "t"), nth(i));
   EXPECT_EQ(poll_data(p, "t"), "(none)");
 }
