@@ -597,6 +597,8 @@ class Scheduler {
   // The worker WAITING behavior `b` may be pipelined onto now (its every
   // predecessor is dispatched there), or nullptr.
   Session* chain_worker(std::uint32_t b);
+  // Whether worker `w`'s own state lets a chain follow it there now.
+  bool takes_chains(const Session& w) const;
   // Pipelines `b` if it may be, then what waits behind it.
   void try_pipeline(std::uint32_t b);
   // What may be pipelined behind the behaviors dispatched to `w`.

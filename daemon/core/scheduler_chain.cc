@@ -47,8 +47,7 @@ Scheduler::Session* Scheduler::chain_worker(std::uint32_t b) {
   // worker whose bodies do (or that has run none yet). One that blocks or
   // runs long gives back what waits behind it (take_back), and with it
   // what its worker keeps: a big value would travel again.
-  if (w->stalled_on != NONE || w->pool_running > limits_.chain_depth ||
-      !pipelines(*w)) {
+  if (!takes_chains(*w)) {
     w->chain_refused = true;  // pipeline_on tries again
     return nullptr;
   }
@@ -62,6 +61,11 @@ Scheduler::Session* Scheduler::chain_worker(std::uint32_t b) {
     return nullptr;  // too large: it fails once READY (run_ready)
   }
   return w;
+}
+
+bool Scheduler::takes_chains(const Session& w) const {
+  return w.stalled_on == NONE && w.pool_running <= limits_.chain_depth &&
+         pipelines(w);
 }
 
 void Scheduler::try_pipeline(std::uint32_t b) {
@@ -83,9 +87,15 @@ void Scheduler::pipeline_on(SessionId id) {
     return;  // what waits behind its chain was refused for itself, if at
              // all: each was tried when it or its predecessor changed
   }
-  // By index: try_pipeline appends to pool_order.
+  // By index: try_pipeline appends to pool_order. A worker that takes no
+  // more refuses every one of them for itself: they wait for the next
+  // change on it (so a deep backlog costs no walk per completion).
   for (std::size_t i = 0; i < w->pool_order.size(); ++i) {
     for (const Request& r : behaviors_.at(w->pool_order[i]).requests) {
+      if (!takes_chains(*w)) {
+        w->chain_refused = true;
+        return;
+      }
       if (r.next != NONE) try_pipeline(r.next);
     }
   }

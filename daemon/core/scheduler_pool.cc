@@ -173,7 +173,14 @@ void Scheduler::send_to_worker(std::uint32_t b, Session& w) {
   w.pool_order.push_back(b);
   dispatch(b, w.id);
   // What waits behind it may follow it there (scheduler_chain.cc; at most
-  // chain_depth deep, so this recursion is as shallow).
+  // chain_depth deep, so this recursion is as shallow). Unless the worker
+  // itself takes no more: then each would be refused for that, and is
+  // tried when that changes (pipeline_on); with a deep backlog, looking
+  // at each cost a cache miss per dispatch.
+  if (w.kept.budget() != 0 && limits_.chain_depth != 0 && !takes_chains(w)) {
+    w.chain_refused = true;
+    return;
+  }
   for (const Request& r : behaviors_.at(b).requests) {
     if (r.next != NONE) try_pipeline(r.next);
   }
