@@ -230,18 +230,23 @@ void Client::mail_set_tags(std::uint64_t program,
             {}, behavior);
 }
 
+std::uint64_t Client::mail_request() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_request_++;
+}
+
 std::uint64_t Client::mail_receive(std::uint64_t program,
                                    const std::vector<std::string>& tags,
-                                   bool wait, std::uint64_t behavior) {
+                                   bool wait, std::uint64_t behavior,
+                                   std::uint64_t request) {
   not_on_io_thread();
   std::vector<MailGiveBack> back;
-  std::uint64_t request = 0;
   bool local = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     check_usable_locked();
     raise_late_locked();
-    request = next_request_++;
+    if (request == 0) request = next_request_++;
     std::uint64_t batch = 0;
     std::optional<Value> lent =
         tags.size() == 1 ? take_lent_locked(program, tags[0], batch, back)

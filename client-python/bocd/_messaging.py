@@ -140,9 +140,13 @@ def receive(tags: str | Sequence[str], timeout: float = -1,
         data = session.mail_take_lent(program, names[0])
         if data is not None:
             return names[0], _serial.loads(data, None, copy=True)
-    request = session.mail_receive(program, names, seconds != 0,
-                                   running if program else 0)
+    # Numbered before it is asked: a Ctrl-C landing as mail_receive
+    # returns must still end it, or the daemon would hand a later message
+    # to a receive nobody waits for.
+    request = session.mail_request()
     try:
+        session.mail_receive(request, program, names, seconds != 0,
+                             running if program else 0)
         reply = _wait(session, request, seconds)
     except BaseException:
         try:
@@ -150,7 +154,7 @@ def receive(tags: str | Sequence[str], timeout: float = -1,
             if session.mail_wait(request, -1.0) is not None:
                 session.mail_return(request)  # ends it; a message goes back
         except Exception:
-            pass  # it had ended already: refused, or the connection is gone
+            pass  # never sent, or ended already (refused; connection gone)
         raise
     if reply[0]:
         # In a body (a worker's or a pinned one) handles are borrowed: the

@@ -625,13 +625,18 @@ class Session {
     return {b.session, b.frames};
   }
 
-  std::uint64_t mail_receive(std::uint64_t program, const Names& tags,
-                             bool wait, std::uint64_t behavior) {
-    std::uint64_t request = 0;
+  // A request number for mail_receive, asking nothing yet: a caller
+  // interrupted after mail_receive returned still knows what to end.
+  std::uint64_t mail_request() {
+    std::shared_ptr<Client> client = c();
+    return client->mail_request();
+  }
+
+  void mail_receive(std::uint64_t request, std::uint64_t program,
+                    const Names& tags, bool wait, std::uint64_t behavior) {
     mail([&](Client& cl) {
-      request = cl.mail_receive(program, tags, wait, behavior);
+      cl.mail_receive(program, tags, wait, behavior, request);
     });
-    return request;
   }
 
   // The next message lent to this session under `tag` as bytes, or None
@@ -935,6 +940,7 @@ PYBIND11_MODULE(_core, m) {
       .def("wait_or_pinned", &Session::wait_or_pinned)
       .def("mail_send", &Session::mail_send)
       .def("mail_barrier", &Session::mail_barrier)
+      .def("mail_request", &Session::mail_request)
       .def("mail_receive", &Session::mail_receive)
       .def("mail_wait", &Session::mail_wait)
       .def("mail_cancel", &Session::mail_cancel)

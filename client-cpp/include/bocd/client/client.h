@@ -462,10 +462,16 @@ class Client {
   Barrier mail_barrier();
   // Asks for the first message under one of `tags` (the first tag that
   // has one); with `wait`, the daemon answers when one comes. Returns the
-  // request for mail_wait.
+  // request for mail_wait: `request` if given (from mail_request()).
   std::uint64_t mail_receive(std::uint64_t program,
                              const std::vector<std::string>& tags, bool wait,
-                             std::uint64_t behavior = 0);
+                             std::uint64_t behavior = 0,
+                             std::uint64_t request = 0);
+  // A request number for mail_receive, asking nothing yet. A caller that
+  // can be interrupted between mail_receive's return and taking its
+  // result (Python, on a signal) holds the number first, so it can still
+  // end the receive (mail_cancel; mail_wait throws if none was sent).
+  std::uint64_t mail_request();
   // The answer to receive `request`, waiting up to `timeout` (negative:
   // without bound): nullopt if none yet (wait again, or mail_cancel). The
   // answer is kept (a second call returns it again) until mail_release or
