@@ -162,23 +162,23 @@ def test_rest_is_queued_when_a_consumer_body_ends(tag, k, end):
     assert take_all(t) == list(range(k, N))
 
 
-def test_consecutive_consumer_bodies_share_a_stream(tag):
-    """Bodies that each take 100 (on whichever worker) continue where the
-    previous one stopped."""
+def test_consumer_bodies_and_main_take_turns(tag):
+    """A body takes 100, ends, main takes 50, the next body takes 100, ...:
+    each continues exactly where the previous one stopped, whichever
+    worker the body ran on."""
     t = tag()
     for i in range(N):
         bocd.send(t, i)
-    turn = Cown(None)  # one after the other
-    bodies = []
-    for _ in range(N // 100):
+    got = []
+    while len(got) < N:
 
-        @when(turn)
-        def consume(turn, t=t, guard=GUARD):
+        @when()
+        def consume(t=t, guard=GUARD):
             return [bocd.receive(t, guard)[1] for _ in range(100)]
 
-        bodies.append(consume)
-    settle()
-    got = [v for b in bodies for v in b.unwrap()]
+        settle()
+        got += consume.unwrap()
+        got += [bocd.receive(t, 0)[1] for _ in range(min(50, N - len(got)))]
     assert got == list(range(N))
     assert bocd.receive(t, 0) == timed_out()
 
@@ -402,20 +402,22 @@ def test_receive_of_several_tags_sees_messages_already_lent(tag, where):
     """After single-tag receives of a and b (each may leave the rest of
     its tag lent to this process, the daemon's queues then empty), a
     receive of [a, b] takes a's next message and one of [b, a] b's: the
-    first tag that holds one, lent or not."""
+    first tag that holds one, lent or not. The receiver sent them itself,
+    so all are queued before it receives and a poll finds each (a broken
+    runtime fails fast instead of waiting)."""
     a, b = tag("a"), tag("b")
-    for i in range(10):
-        bocd.send(a, ("a", i))
-        bocd.send(b, ("b", i))
 
-    def interleave(a=a, b=b, guard=GUARD):
-        got = [bocd.receive(a, guard), bocd.receive(b, guard)]
+    def interleave(a=a, b=b):
+        for i in range(10):
+            bocd.send(a, ("a", i))
+            bocd.send(b, ("b", i))
+        got = [bocd.receive(a, 0), bocd.receive(b, 0)]
         for _ in range(3):
-            got.append(bocd.receive([a, b], guard))
-            got.append(bocd.receive([b, a], guard))
-        got.append(bocd.receive(a, guard))  # single-tag again
-        got += [bocd.receive([b, a], guard) for _ in range(6)]
-        got += [bocd.receive([a, b], guard) for _ in range(5)]
+            got.append(bocd.receive([a, b], 0))
+            got.append(bocd.receive([b, a], 0))
+        got.append(bocd.receive(a, 0))  # single-tag again
+        got += [bocd.receive([b, a], 0) for _ in range(6)]
+        got += [bocd.receive([a, b], 0) for _ in range(5)]
         got.append(bocd.receive([a, b], 0))
         return got
 
@@ -630,3 +632,94 @@ def test_a_killed_consumer_loses_no_message(tag, fifo):
     assert bocd.receive(t, 0) == timed_out()
     bocd.send(t, "still served")
     assert bocd.receive(t, 0) == (t, "still served")
+
+
+CTRL_C_CHILD = r"""
+import os
+import signal
+import sys
+import bocd
+
+t, u, gate, resume = sys.argv[1:5]
+guard = 10  # a lost message shows as a timeout, well before the test's guard
+rounds, per_round = 6, 150
+bocd_dir = os.path.dirname(bocd.__file__)
+
+
+@bocd.when()
+def produce(t=t, gate=gate, resume=resume, main=os.getpid()):
+    for r in range(rounds):
+        for i in range(r * per_round, (r + 1) * per_round):
+            bocd.send(t, i)
+        open(gate).read()  # main is about to wait for more
+        os.kill(main, signal.SIGINT)  # Ctrl-C
+        open(resume).read()
+    for i in range(rounds * per_round, (rounds + 1) * per_round):
+        bocd.send(t, i)
+
+
+def interrupted(call):
+    '''Opens the gate, so the producer sends Ctrl-C, and makes `call`,
+    which waits; says where the KeyboardInterrupt landed.'''
+    try:
+        with open(gate, "w") as f:
+            f.write("go")
+        return f"returned {call()!r}"
+    except KeyboardInterrupt as e:
+        tb = e.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if code.co_name == "receive" and code.co_filename.startswith(bocd_dir):
+                return "in receive"
+            tb = tb.tb_next
+        return "elsewhere"
+
+
+got, where = [], []
+for r in range(rounds):
+    got += [bocd.receive(t, guard)[1] for _ in range(per_round)]
+    where.append(interrupted(lambda: bocd.receive(t, guard)))
+    with open(resume, "w") as f:
+        f.write("go")
+got += [bocd.receive(t, guard)[1] for _ in range(per_round)]
+bocd.wait()
+print(got == list(range((rounds + 1) * per_round)), bocd.receive(t, 0))
+print("in receive" in where, [w for w in where if w.startswith("returned")])
+
+# Interrupted while waiting on another tag, with the stream's next
+# messages possibly lent to this process.
+for i in range(200):
+    bocd.send(t, i)
+first = bocd.receive(t, 0)
+
+
+@bocd.when()
+def ctrl_c(gate=gate, main=os.getpid()):
+    open(gate).read()
+    os.kill(main, signal.SIGINT)
+
+
+w = interrupted(lambda: bocd.receive(u, guard))
+bocd.wait()
+rest = [bocd.receive(t, 0)[1] for _ in range(199)]
+print(first, w, rest == list(range(1, 200)), bocd.receive(t, 0))
+"""
+
+
+def test_ctrl_c_in_a_receive_loses_nothing(tag, tmp_path):
+    """Ctrl-C (SIGINT from a behavior) while a program waits in the middle
+    of a stream: the next receive gets the next message; none is lost,
+    none comes twice. The interrupt is sent when main is about to wait;
+    over six rounds at least one must land inside receive."""
+    gate, resume = tmp_path / "gate", tmp_path / "resume"
+    os.mkfifo(gate)
+    os.mkfifo(resume)
+    p = run_python(None, args=["-c", CTRL_C_CHILD, tag(), tag("u"),
+                               str(gate), str(resume)], timeout=2 * GUARD)
+    assert p.returncode == 0, explain(p)
+    lines = p.stdout.splitlines()
+    assert lines[:2] == ["True ('__timeout__', None)", "True []"], explain(p)
+    assert lines[2] in (
+        f"('{tag()}', 0) in receive True ('__timeout__', None)",
+        f"('{tag()}', 0) elsewhere True ('__timeout__', None)",
+    ), explain(p)
