@@ -66,11 +66,13 @@ def _tag_list(tags: Any) -> list[str]:
 def send(tag: str, contents: Any) -> None:
     """Queues ``contents`` under ``tag`` for any process of this program.
 
-    Non-blocking: returns once the daemon has queued it. Contents are
-    pickled here (unpicklable ones raise here, nothing is queued); cown
-    handles inside stay alive while the message waits. Raises
-    RuntimeError("Message queue is full") when the tag holds its limit and
-    KeyError when a new tag finds every queue bound to another.
+    Non-blocking: returns once the daemon has queued it, or at once when
+    the daemon has granted this program credit for the tag (a stream of
+    plain values from the program itself; docs/python.md, Messaging).
+    Contents are pickled here (unpicklable ones raise here, nothing is
+    queued); cown handles inside stay alive while the message waits.
+    Raises RuntimeError("Message queue is full") when the tag holds its
+    limit and KeyError when a new tag finds every queue bound to another.
     """
     _check_tag(tag)
     e = _serial.encode(contents)

@@ -276,16 +276,28 @@ std::uint64_t read_all(const fb::Envelope& env) {
       d.add(m->after_session());
       d.add(m->after_frames());
       d.add(m->cown());
+      d.add(m->credited());
+      d.add(m->count());
+      d.add(m->batch());
       break;
     }
     case fb::Message::MailReply: {
       const auto* m = env.message_as_MailReply();
       d.add(m->request());
       d.add(m->got());
-      // The tag names what came: the Encoder writes it only with `got`.
-      d.add(m->got() ? m->tag() : nullptr);
+      // The Encoder writes a tag only when it is not empty.
+      d.add(m->tag() != nullptr && m->tag()->size() > 0 ? m->tag() : nullptr);
       d.add(m->value());
       d.add(m->cown());
+      d.add(m->credit());
+      // And lent values only when there are some.
+      if (m->lent() == nullptr || m->lent()->size() == 0) {
+        d.none();
+      } else {
+        d.add(m->lent()->size());
+        for (const fb::Value* v : *m->lent()) d.add(v);
+      }
+      d.add(m->recall());
       break;
     }
     case fb::Message::Sync:
@@ -510,14 +522,24 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
       bocd::proto::ValueRef value = value_ref(m->value(), parts);
       e.mail(m->request(), m->kind(), m->program(), tags, m->wait(),
              m->value() ? &value : nullptr, m->behavior(),
-             m->after_session(), m->after_frames(), m->cown());
+             m->after_session(), m->after_frames(), m->cown(),
+             m->credited(), m->count(), m->batch());
       return true;
     }
     case fb::Message::MailReply: {
       const auto* m = env.message_as_MailReply();
       bocd::proto::ValueRef value = value_ref(m->value(), parts);
+      std::vector<ValueParts> lent_parts;
+      std::vector<bocd::proto::ValueRef> lent;
+      if (m->lent() != nullptr) {
+        lent_parts.resize(m->lent()->size());
+        for (flatbuffers::uoffset_t i = 0; i < m->lent()->size(); ++i) {
+          lent.push_back(value_ref(m->lent()->Get(i), lent_parts[i]));
+        }
+      }
+      bocd::proto::MailExtra extra{m->credit(), lent, m->recall()};
       e.mail_reply(m->request(), m->got(), text_of(m->tag()),
-                   m->value() ? &value : nullptr, m->cown());
+                   m->value() ? &value : nullptr, m->cown(), extra);
       return true;
     }
     case fb::Message::Sync:

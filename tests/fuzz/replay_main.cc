@@ -134,6 +134,29 @@ std::vector<std::pair<std::string, Bytes>> sample_frames() {
   });
   add("mail_reply_board",
       [&](auto& e) { e.mail_reply(3, false, "", nullptr, ids[0]); });
+  // The stream rules: a credited send, a give-back, a reply granting
+  // credit, one lending two plain values, a recall.
+  const bocd::proto::ValueRef plain{"p"};
+  add("mail_send_credited", [&](auto& e) {
+    e.mail(4, fb::MailKind::Send, 0, std::span(tags, 1), false, &plain, 0, 0,
+           0, 0, true);
+  });
+  add("mail_unlend", [&](auto& e) {
+    e.mail(5, fb::MailKind::Unlend, 3, std::span(tags, 1), true, nullptr, 0,
+           0, 0, 0, false, 7, 2);
+  });
+  add("mail_reply_credit", [&](auto& e) {
+    e.mail_reply(1, false, "", nullptr, 0, bocd::proto::MailExtra{256});
+  });
+  const bocd::proto::ValueRef two[] = {plain, plain};
+  add("mail_reply_lent", [&](auto& e) {
+    e.mail_reply(2, true, "jobs", &plain, 0,
+                 bocd::proto::MailExtra{0, two, false});
+  });
+  add("mail_recall", [&](auto& e) {
+    e.mail_reply(2, false, "jobs", nullptr, 0,
+                 bocd::proto::MailExtra{0, {}, true});
+  });
   add("sync", [](auto& e) { e.sync(8); });
   add("synced", [](auto& e) { e.synced(8, 2); });
   add("blocked", [](auto& e) { e.blocked(0x1'0000'0003); });
