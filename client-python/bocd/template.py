@@ -152,7 +152,11 @@ class Template:
         os._exit(0)
 
     def read_output(self, fd: int) -> None:
-        pid = self.pipes[fd]
+        pid = self.pipes.get(fd)
+        if pid is None:
+            # reap() read this pipe to its end and closed it earlier in the
+            # same select() batch (a worker killed: SIGCHLD and EOF at once).
+            return
         entry = self.children.get(pid)
         try:
             data = os.read(fd, 65536)
