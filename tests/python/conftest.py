@@ -477,3 +477,23 @@ STAT_KEYS = {
     "last_steal_attempt_ns",
     "fairness_arm_fires",
 }
+
+
+# ---------------------------------------------------------------- messaging
+
+
+@pytest.fixture
+def clean_tags():
+    """Starts and ends a test with the default tag layout (16 auto-assigned
+    queues) and nothing queued: tags belong to the program, which is this
+    whole session. The messaging test modules use it for every test."""
+    bocd.set_tags([])
+    yield
+    bocd.set_tags([])
+
+
+@pytest.fixture
+def tag(request):
+    """tag(name) -> a tag name no other test uses."""
+    prefix = request.node.name
+    return lambda name="t": f"{prefix}:{name}"

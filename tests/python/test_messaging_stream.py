@@ -44,20 +44,8 @@ def timed_out():
     return (bocd.TIMEOUT, None)
 
 
-@pytest.fixture(autouse=True)
-def clean_tags():
-    """Every test starts and ends with the default layout and nothing
-    queued: tags belong to the program, which is this whole session."""
-    bocd.set_tags([])
-    yield
-    bocd.set_tags([])
-
-
-@pytest.fixture
-def tag(request):
-    """tag(name) -> a tag name no other test uses."""
-    prefix = request.node.name
-    return lambda name="t": f"{prefix}:{name}"
+# Every test here starts and ends with the default tag layout (conftest).
+pytestmark = pytest.mark.usefixtures("clean_tags")
 
 
 def take(t, count):
