@@ -13,6 +13,7 @@
 #include "bocd/client/client.h"
 #include "daemon_process.h"
 #include "mail_support.h"
+#include "raw_client.h"
 
 namespace bocd::testing {
 namespace {
@@ -121,6 +122,60 @@ TEST(MailStream, AReturnedMessageGoesBackAheadOfTheBatchItBrought) {
   EXPECT_EQ(poll(c, {"b", "a"}).value.data, "b0");
   EXPECT_EQ(poll(c, {"b", "a"}).value.data, "a1");
   c.mail_drain(0, {"a"});
+}
+
+// A peer that speaks the stream frames wrongly (a send spending credit it
+// was never given, give-backs of batches it never had, with any count)
+// changes nothing of anyone's and keeps its session: a send is refused
+// in words, a give-back of nothing is nothing.
+TEST(MailStream, WrongCreditAndGiveBacksChangeNothing) {
+  DaemonProcess d({"--max-messages", "2"});
+  RawClient raw(d.socket());
+  std::uint64_t me = raw.handshake();
+  Client other(options(d, "other"));
+  other.mail_send(0, "t", text("theirs"));
+  const std::vector<std::string> t = {"t"};
+  const proto::ValueRef v{"mine"};
+  raw.send([&](proto::Encoder& e) {
+    // Credited with no credit: ordinary sends, so the third is refused.
+    for (std::uint64_t r = 1; r <= 3; ++r) {
+      e.mail(r, fb::MailKind::Send, 0, t, false, &v, 0, 0, 0, 0, true);
+    }
+    // Batches nobody lent, its own program's and another's.
+    e.mail(0, fb::MailKind::Unlend, 0, t, false, nullptr, 0, 0, 0, 0, false,
+           1000000, 7);
+    e.mail(0, fb::MailKind::Unlend, other.session(), t, false, nullptr, 0, 0,
+           0, 0, false, 3, 1);
+    e.mail(4, fb::MailKind::Unlend, 0, t, true, nullptr, 0, 0, 0, 0, false,
+           5, 99);
+  });
+  auto f = raw.next_frame();
+  ASSERT_TRUE(f);
+  const auto* err = envelope(*f)->message_as_Error();
+  ASSERT_NE(err, nullptr);
+  EXPECT_EQ(err->request(), 3u);
+  EXPECT_EQ(err->code(), fb::ErrorCode::QueueFull);
+  f = raw.next_frame();
+  ASSERT_TRUE(f);
+  const auto* answered = envelope(*f)->message_as_MailReply();
+  ASSERT_NE(answered, nullptr) << "a give-back with wait is answered";
+  EXPECT_EQ(answered->request(), 4u);
+  EXPECT_FALSE(answered->got());
+  // Its two sends are queued, the other program's one is untouched.
+  raw.send([&](proto::Encoder& e) {
+    e.mail(5, fb::MailKind::Receive, 0, t, false, nullptr);
+  });
+  f = raw.next_frame();
+  ASSERT_TRUE(f);
+  const auto* got = envelope(*f)->message_as_MailReply();
+  ASSERT_NE(got, nullptr);
+  EXPECT_TRUE(got->got());
+  EXPECT_EQ(got->request(), 5u);
+  ASSERT_NE(got->lent(), nullptr) << "the other one, lent with it";
+  EXPECT_EQ(got->lent()->size(), 1u);
+  EXPECT_EQ(poll_data(other, "t"), "theirs");
+  EXPECT_EQ(poll_data(other, "t"), "(none)");
+  (void)me;
 }
 
 }  // namespace
