@@ -7,7 +7,9 @@ In one run, against one private daemon (1 worker) and the stdlib peers:
 * one-way: the main thread sends --n small messages; one consumer in
   another process (a bocd behavior on a worker; a multiprocessing.Process)
   receives them all. Rate from the first send to the consumer's last
-  receive, as the main thread sees it.
+  receive, as the main thread sees it. Also the other way for bocd: a
+  behavior sends (at most 16,000, the default queue's size), main
+  receives.
 * ping-pong: the main thread sends one message and waits for the reply
   from the consumer, --trips times: median and p99 round trip.
 
@@ -46,6 +48,23 @@ def bocd_one_way(bocd, n: int) -> float:
     bocd.quiesce()
     if got != n:
         raise SystemExit(f"bocd one-way: {got} of {n}")
+    return n / seconds
+
+
+def bocd_one_way_back(bocd, n: int) -> float:
+    """The other way: a behavior sends, main receives."""
+    @bocd.when()
+    def producer(n=n):
+        for i in range(n):
+            bocd.send("back", i)
+
+    t0 = time.perf_counter()
+    for i in range(n):
+        _, x = bocd.receive("back")
+        if x != i:
+            raise SystemExit(f"bocd one-way back: got {x} for {i}")
+    seconds = time.perf_counter() - t0
+    bocd.quiesce()
     return n / seconds
 
 
@@ -163,6 +182,8 @@ def main() -> None:
     os.environ["BOCD_SOCKET"] = daemon.socket
     import bocd
     one_way = {"bocd": lambda: bocd_one_way(bocd, args.n),
+               "bocd, behavior -> main": lambda: bocd_one_way_back(
+                   bocd, min(args.n, 16_000)),
                "multiprocessing.Queue": lambda: queue_one_way(args.n),
                "multiprocessing.Pipe": lambda: pipe_one_way(args.n)}
     ping_pong = {"bocd": lambda: bocd_ping_pong(bocd, args.trips),
@@ -183,9 +204,10 @@ def main() -> None:
                for k, v in trips.items()}
         print(f"one-way, {args.n:,} messages main -> another process "
               f"(median of {args.repeat}):")
+        queue = rate["multiprocessing.Queue"]
         for name, r in rate.items():
-            print(f"  {name:<22} {r:10,.0f} msg/s   bocd / it = "
-                  f"{rate['bocd'] / r:.2f}x")
+            print(f"  {name:<24} {r:10,.0f} msg/s   it / Queue = "
+                  f"{r / queue:.2f}x")
         print(f"ping-pong round trip, {args.trips:,} trips:")
         for name, l in lat.items():
             ratio = statistics.median(l) / statistics.median(lat["bocd"])

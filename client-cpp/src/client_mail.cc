@@ -94,14 +94,30 @@ void Client::send_give_backs(const std::vector<MailGiveBack>& give_backs,
   if (!done) check_usable_locked();
 }
 
-void Client::mail_give_back() {
+void Client::mail_settle() {
   std::vector<MailGiveBack> back;
+  bool wait = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (ahead_->lent.empty()) return;
+    if (ahead_->lent.empty() && ahead_->unsettled == 0 &&
+        ahead_->credit.empty()) {
+      return;
+    }
+    // Only lent messages and unanswered sends need the answer: unspent
+    // credit is dropped on the way.
+    wait = !ahead_->lent.empty() || ahead_->unsettled != 0;
     back = ahead_->take_back([](const MailAhead::Batch&) { return true; });
+    ahead_->unsettled = 0;
+    ahead_->credit.clear();
   }
-  send_give_backs(back, true);
+  // Last, an Unlend of batch 0: the daemon drops the credit not spent
+  // (the next body asks again); once it answers, every send before it has
+  // been handled too.
+  back.push_back(MailGiveBack{});
+  send_give_backs(back, wait);
+  std::lock_guard<std::mutex> lock(mu_);
+  // A refusal of a send the ended body made is nobody's now.
+  ahead_->late.reset();
 }
 
 // A pinned body may message (it runs on the program's thread, and a
@@ -132,8 +148,10 @@ Client::Mail Client::mail_call(std::uint64_t program, int kind,
     raise_late_locked();
     auto k = static_cast<fb::MailKind>(kind);
     if (k == fb::MailKind::SetTags) {
-      // Every reservation goes with it; lent messages go back first.
-      ahead_->credit.clear();
+      // All credit goes with it; lent messages go back first.
+      std::erase_if(ahead_->credit, [&](const auto& c) {
+        return std::get<0>(c.first) == program;
+      });
       back = ahead_->take_back(
           [&](const MailAhead::Batch& b) { return b.program == program; });
     } else if (k == fb::MailKind::Drain) {
@@ -167,7 +185,9 @@ Client::Mail Client::mail_call(std::uint64_t program, int kind,
   mail_.erase(request);
   if (!slot.done) check_usable_locked();
   if (slot.error) throw *slot.error;
-  if (slot.credit > 0 && !tags.empty()) ahead_->credit[tags[0]] += slot.credit;
+  if (slot.credit > 0 && !tags.empty()) {
+    ahead_->credit[{program, behavior, tags[0]}] += slot.credit;
+  }
   return std::move(slot.mail);
 }
 
@@ -181,15 +201,16 @@ void Client::mail_send(std::uint64_t program, const std::string& tag,
                        const Value& value, Barrier after,
                        std::uint64_t behavior) {
   std::uint64_t credited = 0;
-  if (program == 0 && value.refs.empty() && value.blobs.empty()) {
+  if (value.refs.empty() && value.blobs.empty()) {
     check_fits("a message", value.data.size(), 0, 0);
     not_on_io_thread();
     std::lock_guard<std::mutex> lock(mu_);
     check_usable_locked();
     raise_late_locked();
-    auto it = ahead_->credit.find(tag);
+    auto it = ahead_->credit.find({program, behavior, tag});
     if (it != ahead_->credit.end() && it->second > 0) {
       --it->second;
+      ++ahead_->unsettled;
       credited = ahead_->next_credited++;
     }
   }
@@ -202,8 +223,8 @@ void Client::mail_send(std::uint64_t program, const std::string& tag,
   std::vector<std::string> tags{tag};
   proto::ValueRef v{value.data, value.exception, {}, {}, {}};
   channel_->send([&](proto::Encoder& enc) {
-    enc.mail(credited, fb::MailKind::Send, 0, tags, false, &v, behavior, 0, 0,
-             0, true);
+    enc.mail(credited, fb::MailKind::Send, program, tags, false, &v, behavior,
+             0, 0, 0, true);
   });
 }
 

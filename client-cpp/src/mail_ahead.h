@@ -1,15 +1,17 @@
 // What a Client keeps so that messages move without a round trip each
 // (docs/protocol.md, "Pipelined sends and lent messages"): its credit
-// for unanswered sends, per tag of its own queues, and the batches of
+// for unanswered sends, per program and tag, and the batches of
 // messages the daemon lent it. Plain data, guarded by the Client's mutex;
 // the Client sends the frames.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "bocd/client/client.h"
@@ -28,8 +30,14 @@ struct Client::MailAhead {
     std::deque<Value> values;   // not received yet, oldest first
   };
 
-  std::unordered_map<std::string, std::uint32_t> credit;  // own queues
+  // Sends the daemon queues unanswered, by (program as named, behavior
+  // acting for it, tag): credit granted to one behavior's sends is not
+  // spent on another's, which the daemon might refuse.
+  std::map<std::tuple<std::uint64_t, std::uint64_t, std::string>,
+           std::uint32_t>
+      credit;
   std::uint64_t next_credited = CREDITED;
+  std::uint64_t unsettled = 0;  // credited sends since the last settle
   std::optional<Error> late;  // a credited send's refusal, raised next
   std::vector<Batch> lent;
 

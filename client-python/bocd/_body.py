@@ -388,7 +388,7 @@ def run(behavior: int, session: int, payload: bytes, ids: tuple[int, ...],
     except BaseException as e:
         return _failed(e, ids, kept)
     finally:
-        _runtime.give_back_lent()
+        _runtime.settle_mail()
         _runtime._tls.behavior = None
 
 
@@ -410,7 +410,7 @@ def run_one(behavior: int, session: int, payload: bytes, ident: int,
         return _failed(e, (ident,), _kept_of(version, held, code_held,
                                              code_keep, inherit))
     finally:
-        _runtime.give_back_lent()
+        _runtime.settle_mail()
         _runtime._tls.behavior = None
     return run(behavior, session, payload, (ident,), ((data, exc, error),),
                has_result, _kept_of(version, held, code_held, code_keep,

@@ -67,8 +67,8 @@ def send(tag: str, contents: Any) -> None:
     """Queues ``contents`` under ``tag`` for any process of this program.
 
     Non-blocking: returns once the daemon has queued it, or at once when
-    the daemon has granted this program credit for the tag (a stream of
-    plain values from the program itself; docs/python.md, Messaging).
+    the daemon has granted this process credit for the tag (a stream of
+    plain values; docs/python.md, Messaging).
     Contents are pickled here (unpicklable ones raise here, nothing is
     queued); cown handles inside stay alive while the message waits.
     Raises RuntimeError("Message queue is full") when the tag holds its

@@ -131,14 +131,15 @@ def about_to_wait() -> None:
             _session.blocking(running[0])
 
 
-def give_back_lent() -> None:
-    """A worker's body ended: messages the daemon lent its messaging
-    session that the body did not receive go back to their queues before
-    its completion goes out, so whoever sees it complete finds them."""
+def settle_mail() -> None:
+    """A worker's body ended: before its completion goes out, messages
+    the daemon lent its messaging session that the body did not receive go
+    back to their queues, and every send it made without an answer has
+    been queued; whoever sees it complete finds them all."""
     w = _waiting
     if w is not None and isinstance(w, _core.Session):
         try:
-            w.mail_give_back()
+            w.mail_settle()
         except Exception:
             pass  # the session is gone: the daemon gave them back itself
 

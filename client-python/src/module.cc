@@ -702,10 +702,10 @@ class Session {
   }
 
   // A worker process's messaging session, when a body ends: what the
-  // daemon lent it and it did not receive goes back before the body's
-  // completion can be seen.
-  void mail_give_back() {
-    mail([&](Client& cl) { cl.mail_give_back(); });
+  // daemon lent it and it did not receive goes back, and its unanswered
+  // sends are queued, before the body's completion can be seen.
+  void mail_settle() {
+    mail([&](Client& cl) { cl.mail_settle(); });
   }
 
   // Worker role: the running body of `behavior` is about to wait; the
@@ -948,7 +948,7 @@ PYBIND11_MODULE(_core, m) {
       .def("mail_return", &Session::mail_return)
       .def("mail_board", &Session::mail_board)
       .def("mail_release_snapshot", &Session::mail_release_snapshot)
-      .def("mail_give_back", &Session::mail_give_back)
+      .def("mail_settle", &Session::mail_settle)
       .def("mail_take_lent", &Session::mail_take_lent)
       .def("mail_drain", &Session::mail_drain)
       .def("mail_set_tags", &Session::mail_set_tags);

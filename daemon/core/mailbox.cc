@@ -12,6 +12,38 @@ Mailbox::Mailbox(SessionId program, MailLimits limits)
       queues_(limits.tags),
       ahead_(limits.tags) {}
 
+void Mailbox::Ahead::grant(SessionId to, std::uint32_t n) {
+  if (n == 0) return;
+  credit += n;
+  for (auto& [who, held] : holders) {
+    if (who == to) {
+      held += n;
+      return;
+    }
+  }
+  holders.emplace_back(to, n);
+}
+
+bool Mailbox::Ahead::spend(SessionId from) {
+  for (auto it = holders.begin(); it != holders.end(); ++it) {
+    if (it->first != from) continue;
+    --credit;
+    if (--it->second == 0) holders.erase(it);
+    return true;
+  }
+  return false;
+}
+
+void Mailbox::Ahead::forget(SessionId holder) {
+  for (auto it = holders.begin(); it != holders.end(); ++it) {
+    if (it->first == holder) {
+      credit -= it->second;
+      holders.erase(it);
+      return;
+    }
+  }
+}
+
 std::size_t Mailbox::lent(int q) const {
   std::size_t n = 0;
   for (const Batch& b : batches_) {

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ids.h"
@@ -65,9 +66,17 @@ class Mailbox {
 
   // Per queue: the places credited sends may still fill, and who receives.
   struct Ahead {
-    std::uint32_t credit = 0;  // granted, not yet spent
+    std::uint32_t credit = 0;  // granted, not yet spent, in all
+    // Who holds it: a session that closes takes its share along.
+    std::vector<std::pair<SessionId, std::uint32_t>> holders;
     SessionId receiver;   // the first session to receive here
     bool shared = false;  // another one has: lend no more
+
+    void grant(SessionId to, std::uint32_t n);
+    // Spends one of `from`'s credit; false if it holds none.
+    bool spend(SessionId from);
+    // Drops what `holder` held (it closed).
+    void forget(SessionId holder);
   };
   // Messages lent to `holder` by its receive `request`, oldest first.
   struct Batch {
@@ -84,6 +93,7 @@ class Mailbox {
   // Places left for new credit: credit outstanding counts too.
   std::uint32_t room(int q) const;
   Ahead& ahead(int q) { return ahead_[q]; }
+  const Ahead& ahead(int q) const { return ahead_[q]; }
   std::vector<Batch>& batches() { return batches_; }
   const std::vector<Batch>& batches() const { return batches_; }
   // The batch out under `tag`, or batches().end().

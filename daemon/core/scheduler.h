@@ -356,12 +356,13 @@ class Scheduler {
   // A worker process must name `behavior`: one of `program`'s, running on
   // a worker session of its own process (not_permitted otherwise).
   //
-  // Returns the credit granted: further sends under `tag` that will be
-  // queued unanswered (docs/protocol.md, "Pipelined sends and lent
-  // messages"), no more than the queue has room for; only for a program's
-  // own send of a value naming no cowns or blobs. A `credited` send that
-  // finds credit outstanding is queued, full or not; otherwise (set_tags
-  // dropped the credit) it is an ordinary send.
+  // Returns the credit granted to the caller: further sends under `tag`
+  // that will be queued unanswered (docs/protocol.md, "Pipelined sends and
+  // lent messages"), no more than the queue has room for; only for a
+  // value naming no cowns or blobs. A `credited` send that finds the
+  // caller holding credit is queued, full or not; otherwise (set_tags
+  // dropped the credit) it is an ordinary send. A session that closes
+  // takes its unspent credit along.
   Result<std::uint32_t> mail_send(SessionId caller, SessionId program,
                                   const std::string& tag, Value& value,
                                   BehaviorId behavior = {},
@@ -385,8 +386,9 @@ class Scheduler {
   //
   // Gives back the last `count` values of `holder`'s batch `batch` (the
   // rest were received) to the head of their tag. Nothing if there is no
-  // such batch (given back already). With `answer`, `request` gets a
-  // MailEvent{got=false}.
+  // such batch (given back already). Batch 0 (none is) drops the credit
+  // `holder` has not spent, in every mailbox. With `answer`, `request`
+  // gets a MailEvent{got=false}.
   void mail_unlend(SessionId holder, SessionId program, std::uint64_t batch,
                    std::uint32_t count, bool answer, std::uint64_t request);
   // The values of `holder`'s batch `batch` in `program`'s mailbox (0: the

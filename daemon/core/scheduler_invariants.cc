@@ -296,6 +296,16 @@ std::string Scheduler::check_ref_counts() const {
         if (&other != &b && other.tag == b.tag) return "two batches of a tag";
       }
     }
+    for (std::size_t q = 0; q < m.queues().size(); ++q) {
+      const Mailbox::Ahead& a = m.ahead(static_cast<int>(q));
+      std::uint64_t held = 0;
+      for (const auto& [who, n] : a.holders) {
+        const Session* h = find_session(who);
+        if (h == nullptr || h->closed) return "credit held by no session";
+        held += n;
+      }
+      if (held != a.credit) return "a queue's credit is not what it granted";
+    }
     for (const Mailbox::Waiter& w : m.waiters()) {
       if (m.blocked(w)) continue;
       if (w.poll) return "a poll waits with no batch to wait for";

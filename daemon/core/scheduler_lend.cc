@@ -115,6 +115,14 @@ void Scheduler::serve_waiters(Mailbox& m) {
 void Scheduler::mail_unlend(SessionId holder, SessionId program,
                             std::uint64_t batch, std::uint32_t count,
                             bool answer, std::uint64_t request) {
+  if (batch == 0) {
+    // A settle: the credit the holder did not spend goes, everywhere.
+    for (auto& [p, m] : mailboxes_) {
+      for (std::size_t q = 0; q < m.queues().size(); ++q) {
+        m.ahead(static_cast<int>(q)).forget(holder);
+      }
+    }
+  }
   auto box = mailboxes_.find(program ? program : holder);
   if (box != mailboxes_.end()) {
     Mailbox& m = box->second;

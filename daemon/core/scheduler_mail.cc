@@ -81,26 +81,23 @@ Result<std::uint32_t> Scheduler::mail_send(SessionId caller,
                 "No queue available for tag '" + tag +
                     "': tag capacity exceeded");
   }
-  // Credit is the program's own (a worker's sends stay answered, so its
-  // completion cannot overtake them) and for plain values only (a bad
-  // name must be refused to the sender). A send that spends it is queued
-  // even past the limit (another sender filled the queue meanwhile): its
-  // sender was told it would be.
+  // Credit is for plain values only (a bad name must be refused to the
+  // sender). A worker process's messaging session gets it too: it settles
+  // its sends before its body's completion goes out. A send that spends
+  // it is queued even past the limit (another sender filled the queue
+  // meanwhile): its sender was told it would be.
   Mailbox::Ahead& ahead = m.ahead(q);
   bool plain = value.refs.empty() && value.blobs.empty();
-  bool own = m.program() == caller && plain;
-  if (credited && own && ahead.credit > 0) {
-    --ahead.credit;
-  } else if (m.full(q)) {
+  if (!(credited && plain && ahead.spend(caller)) && m.full(q)) {
     return fail(Errc::queue_full, "Message queue is full");
   }
   count_value(value);
   hand_over(m, q, tag, std::move(value), false);
   value = Value{};
   std::uint32_t credit = 0;
-  if (own && !credited) {
+  if (plain && !credited) {
     credit = std::min(m.limits().credit, m.room(q));
-    ahead.credit += credit;
+    ahead.grant(caller, credit);
   }
   return credit;
 }
@@ -347,6 +344,7 @@ void Scheduler::close_mail(SessionId session) {
     for (std::size_t q = 0; q < m.queues().size(); ++q) {
       Mailbox::Ahead& a = m.ahead(static_cast<int>(q));
       if (a.receiver == session && !a.shared) a.receiver = SessionId{};
+      a.forget(session);
     }
   }
   for (auto it = leases_.begin(); it != leases_.end();) {

@@ -86,7 +86,7 @@ TEST(MailStream, ARecallGivesTheUnreceivedBackAheadOfTheRest) {
   EXPECT_EQ(poll_data(p, "t"), "(none)");
 }
 
-TEST(MailStream, ABodyThatEndsGivesBackWhatItDidNotReceive) {
+TEST(MailStream, ABodyThatEndsGivesBackWhatItDidNotReceiveAndSettlesItsSends) {
   DaemonProcess d;
   HeldBody h(d);
   Client& p = h.p;
@@ -96,11 +96,17 @@ TEST(MailStream, ABodyThatEndsGivesBackWhatItDidNotReceive) {
   settle(p);
   EXPECT_EQ(take_for(m, run, "t"), nth(0));
   EXPECT_EQ(take_for(m, run, "t"), nth(1));
-  m.mail_give_back();  // what a worker does when a body ends
+  // The body sends too: past the first, from credit, unanswered.
+  for (int i = 0; i < 300; ++i) {
+    m.mail_send(run.program, "u", text(nth(i)), {}, run.behavior);
+  }
+  m.mail_settle();  // what a worker does when a body ends
   h.w.finish(run);
   p.read(h.done);
   for (int i = 2; i < 10; ++i) ASSERT_EQ(poll_data(p, "t"), nth(i));
   EXPECT_EQ(poll_data(p, "t"), "(none)");
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(poll_data(p, "u"), nth(i));
+  EXPECT_EQ(poll_data(p, "u"), "(none)");
 }
 
 TEST(MailStream, AReturnedMessageGoesBackAheadOfTheBatchItBrought) {

@@ -105,7 +105,7 @@ TEST_F(SchedulerLendTest, CreditBlocksNoOtherSenderAndGoesWithSetTags) {
   for (int i = 0; i < 3; ++i) {
     Result<std::uint32_t> ok = from_worker("w");
     ASSERT_TRUE(ok) << "outstanding credit takes no place";
-    EXPECT_EQ(ok.value(), 0u) << "a worker's sends get no credit";
+    EXPECT_EQ(ok.value(), 0u) << "no room left to grant";
   }
   auto refused = from_worker("w");
   ASSERT_FALSE(refused);
@@ -124,6 +124,36 @@ TEST_F(SchedulerLendTest, CreditBlocksNoOtherSenderAndGoesWithSetTags) {
   ASSERT_FALSE(ordinary)
       << "set_tags dropped the credit: an ordinary send, refused when full";
   EXPECT_EQ(ordinary.error().code, Errc::queue_full);
+  EXPECT_EQ(t.check_invariants(), "");
+}
+
+TEST_F(SchedulerLendTest, EachSenderSpendsItsOwnCreditAndTakesItAlongWhenItCloses) {
+  Scheduler t{limits(8, 3, 0)};
+  SessionGrant p = t.open_session(Role::client, 1, "p");
+  SessionGrant w = t.open_session(Role::worker, 3, "w");
+  SessionGrant ws = t.open_session(Role::client, 3, "w/wait");
+  CownId c = cown(p, 1);
+  ASSERT_TRUE(t.create_cown(p.id, c, Value{}, false));
+  BehaviorId body = submit_ok(t, p.id, pooled({c}));
+  ASSERT_EQ(dispatched_to(t, w.id), std::vector<BehaviorId>{body});
+  auto send_as = [&](SessionGrant who, bool credited) {
+    Value v = val("m");
+    return who.id == p.id ? t.mail_send(p.id, {}, "t", v, {}, credited)
+                          : t.mail_send(ws.id, p.id, "t", v, body, credited);
+  };
+  ASSERT_EQ(send_as(ws, false).value(), 3u)
+      << "a worker process's messaging session gets credit too";
+  ASSERT_EQ(send_as(p, false).value(), 3u) << "8 - 2 queued - 3 held";
+  ASSERT_TRUE(send_as(ws, true));
+  ASSERT_TRUE(send_as(p, true));
+  EXPECT_EQ(t.mail_queued(p.id), 4u) << "each spent one of its own";
+  t.close_session(ws.id);  // two unspent: they go with it
+  for (std::uint64_t r = 1; r <= 2; ++r) {
+    ASSERT_TRUE(t.mail_receive(p.id, {}, r, {"t"}, false));
+    t.mail_release(p.id, r);
+  }
+  EXPECT_EQ(send_as(p, false).value(), 3u)
+      << "8 - 3 queued - 2 held by p (ws's two went with it: else 1)";
   EXPECT_EQ(t.check_invariants(), "");
 }
 

@@ -505,10 +505,12 @@ class Client {
   // message's are: release them (Mail::request) once handles are taken.
   void mail_release_snapshot(std::uint64_t request, std::uint64_t behavior);
   // Gives back to the daemon every message it lent this session that was
-  // not received yet, and returns once it has them (a worker process's
-  // messaging session, when a body ends: whoever sees the behavior
-  // complete then finds them queued). Nothing to do: returns at once.
-  void mail_give_back();
+  // not received yet, and returns once the daemon has them and has
+  // handled every send made here (a worker process's messaging session,
+  // when a body ends: whoever sees the behavior complete then finds them
+  // queued, and no send of the body arrives after it ended). Nothing to
+  // do: returns at once.
+  void mail_settle();
   // The next message the daemon lent this session under (program, tag),
   // taken with no round trip and no lease to end (a lent value names no
   // cowns or blobs), or nullopt: then receive as usual.
