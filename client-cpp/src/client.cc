@@ -91,6 +91,7 @@ Client::Client(Options options)
     if (from_env != nullptr) extras.token = from_env;
   }
   if (worker_) extras.keep_values = options.keep_values;
+  extras.streams = true;  // client_mail.cc spends credit, takes lent ones
   channel.daemon_uid =
       options.daemon_uid ? options.daemon_uid : daemon_uid_from_env();
   channel.caller_writes = static_cast<bool>(worker_);  // see mail_barrier()

@@ -130,6 +130,9 @@ struct SessionOptions {
   // A worker: bytes of cown values it keeps decoded between behaviors
   // (KeptValues); 0: none, every dispatch carries every value.
   std::uint64_t keep_values = 0;
+  // It takes send credit and lent messages (Hello.streams); else it gets
+  // neither, and every send and receive is answered as before.
+  bool streams = false;
 };
 
 struct SessionGrant {
@@ -495,6 +498,7 @@ class Scheduler {
     Role role = Role::client;
     std::int32_t pid = 0;
     std::string program;
+    bool streams = false;  // SessionOptions::streams
     std::uint32_t prefix = 0;
     bool closed = false;
     // The program it names cowns for (may_name): the first open session of

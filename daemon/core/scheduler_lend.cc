@@ -34,7 +34,8 @@ void Scheduler::lend(Mailbox& m, int q, SessionId receiver,
   const MailLimits& limits = m.limits();
   Mailbox::Ahead& a = m.ahead(q);
   std::deque<Value>& queue = m.queue(q);
-  if (a.shared || a.receiver != receiver || queue.empty() ||
+  const Session* r = find_session(receiver);
+  if (!r->streams || a.shared || a.receiver != receiver || queue.empty() ||
       limits.lend == 0 || m.batch_for(m.tag(q)) != m.batches().end() ||
       m.waiter_for(m.tag(q)) != m.waiters().end()) {
     return;

@@ -95,7 +95,7 @@ Result<std::uint32_t> Scheduler::mail_send(SessionId caller,
   hand_over(m, q, tag, std::move(value), false);
   value = Value{};
   std::uint32_t credit = 0;
-  if (plain && !credited) {
+  if (plain && !credited && find_session(caller)->streams) {
     credit = std::min(m.limits().credit, m.room(q));
     ahead.grant(caller, credit);
   }

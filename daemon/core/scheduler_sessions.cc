@@ -38,6 +38,7 @@ SessionGrant Scheduler::open_session(Role role, std::int32_t pid,
   s.role = role;
   s.pid = pid;
   s.program = std::move(program);
+  s.streams = options.streams;
   s.prefix = next_prefix();
   prefixes_.insert(s.prefix);
   Process& process = processes_[pid];

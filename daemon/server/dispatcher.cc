@@ -265,6 +265,7 @@ std::optional<core::SessionOptions> Dispatcher::session_options(
     o.bound_to = *program;
   }
   if (p.role == core::Role::worker) o.keep_values = m.keep_values();
+  o.streams = m.streams();
   return o;
 }
 

@@ -160,7 +160,7 @@ void Encoder::hello(fb::Role role, std::int32_t pid, std::string_view program,
   auto token = x.token.empty() ? 0 : text(x.token);
   finish(fb::Message::Hello,
          fb::CreateHello(fbb_, version, role, pid, name, env, token, x.ring,
-                         x.keep_values)
+                         x.keep_values, x.streams)
              .Union());
 }
 

@@ -157,6 +157,7 @@ std::uint64_t read_all(const fb::Envelope& env) {
       d.add(m->env());
       d.add(m->token());
       d.add(m->keep_values());
+      d.add(m->streams());
       break;
     }
     case fb::Message::Welcome: {
@@ -431,6 +432,7 @@ bool reencode(const fb::Envelope& env, bocd::proto::Encoder& e) {
       }
       x.token = text_of(m->token());
       x.keep_values = m->keep_values();
+      x.streams = m->streams();
       e.hello(m->role(), m->pid(), text_of(m->program()), x, m->version());
       return true;
     }

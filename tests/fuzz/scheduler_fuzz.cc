@@ -226,6 +226,7 @@ class Run {
   }
   void add_session(Role role, SessionOptions options) {
     std::int32_t pid = static_cast<std::int32_t>(1000 + in_.below(8));
+    options.streams = !in_.chance(4);
     SessionGrant g = sched_.open_session(role, pid, "p", options);
     for (const HostSession& s : sessions_) {
       if (s.grant.id == g.id) fail("a session id was given twice");

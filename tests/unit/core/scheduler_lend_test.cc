@@ -16,7 +16,7 @@ class SchedulerLendTest : public ::testing::Test {
     return l;
   }
   Scheduler s{limits(100, 3, 4)};
-  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant a = s.open_session(Role::client, 1, "a", STREAMS);
 
   Result<std::uint32_t> send(const std::string& tag, std::string data,
                              bool credited = false) {
@@ -52,7 +52,7 @@ class SchedulerLendTest : public ::testing::Test {
   // messaging session.
   std::pair<SessionGrant, BehaviorId> worker_body() {
     SessionGrant w = s.open_session(Role::worker, 3, "w");
-    SessionGrant ws = s.open_session(Role::client, 3, "w/wait");
+    SessionGrant ws = s.open_session(Role::client, 3, "w/wait", STREAMS);
     CownId c = cown(a, 1);
     EXPECT_TRUE(s.create_cown(a.id, c, Value{}, false));
     BehaviorId body = submit_ok(s, a.id, pooled({c}));
@@ -63,9 +63,25 @@ class SchedulerLendTest : public ::testing::Test {
 
 using Strings = std::vector<std::string>;
 
+TEST_F(SchedulerLendTest, ASessionThatDidNotSayStreamsGetsNeitherCreditNorLending) {
+  SessionGrant old = s.open_session(Role::client, 5, "an older client");
+  for (int i = 0; i < 3; ++i) {
+    Value v = val(std::to_string(i));
+    Result<std::uint32_t> r = s.mail_send(old.id, {}, "t", v);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r.value(), 0u) << "no credit";
+  }
+  ASSERT_TRUE(s.mail_receive(old.id, {}, 1, {"t"}, false));
+  MailEvent e = drain(s).mail.at(0);
+  EXPECT_TRUE(e.got);
+  EXPECT_EQ(e.lent, 0u) << "nothing lent: it would drop it";
+  EXPECT_EQ(s.mail_queued(old.id), 2u);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
 TEST_F(SchedulerLendTest, WithCreditOneSenderStillMeetsTheLimitExactly) {
   Scheduler t{limits(5, 3, 0)};
-  SessionGrant p = t.open_session(Role::client, 1, "p");
+  SessionGrant p = t.open_session(Role::client, 1, "p", STREAMS);
   auto send_t = [&](bool credited) {
     Value v = val("m");
     return t.mail_send(p.id, {}, "t", v, {}, credited);
@@ -90,7 +106,7 @@ TEST_F(SchedulerLendTest, WithCreditOneSenderStillMeetsTheLimitExactly) {
 
 TEST_F(SchedulerLendTest, CreditBlocksNoOtherSenderAndGoesWithSetTags) {
   Scheduler t{limits(4, 3, 0)};
-  SessionGrant p = t.open_session(Role::client, 1, "p");
+  SessionGrant p = t.open_session(Role::client, 1, "p", STREAMS);
   SessionGrant w = t.open_session(Role::worker, 3, "w");
   CownId c = cown(p, 1);
   ASSERT_TRUE(t.create_cown(p.id, c, Value{}, false));
@@ -129,9 +145,9 @@ TEST_F(SchedulerLendTest, CreditBlocksNoOtherSenderAndGoesWithSetTags) {
 
 TEST_F(SchedulerLendTest, EachSenderSpendsItsOwnCreditAndTakesItAlongWhenItCloses) {
   Scheduler t{limits(8, 3, 0)};
-  SessionGrant p = t.open_session(Role::client, 1, "p");
+  SessionGrant p = t.open_session(Role::client, 1, "p", STREAMS);
   SessionGrant w = t.open_session(Role::worker, 3, "w");
-  SessionGrant ws = t.open_session(Role::client, 3, "w/wait");
+  SessionGrant ws = t.open_session(Role::client, 3, "w/wait", STREAMS);
   CownId c = cown(p, 1);
   ASSERT_TRUE(t.create_cown(p.id, c, Value{}, false));
   BehaviorId body = submit_ok(t, p.id, pooled({c}));

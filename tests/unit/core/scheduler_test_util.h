@@ -166,6 +166,9 @@ class SchedulerWithClient : public ::testing::Test {
   SessionGrant a = s.open_session(Role::client, 1, "a");
 };
 
+// A client that takes send credit and lent messages (Hello.streams).
+constexpr SessionOptions STREAMS{.streams = true};
+
 // A worker that keeps up to 1 MiB of values.
 constexpr SessionOptions KEEPS{.keep_values = 1 << 20};
 

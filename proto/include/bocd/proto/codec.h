@@ -90,6 +90,7 @@ class Encoder {
     std::string_view token;
     bool ring = false;  // Hello.ring: the peer can take a ring segment
     std::uint64_t keep_values = 0;  // a worker's Hello.keep_values
+    bool streams = false;  // Hello.streams: takes credit and lent messages
   };
   void hello(fb::Role role, std::int32_t pid, std::string_view program,
              const HelloExtras& extras,
