@@ -14,7 +14,6 @@ Mailbox::Mailbox(SessionId program, MailLimits limits)
 
 void Mailbox::Ahead::grant(SessionId to, std::uint32_t n) {
   if (n == 0) return;
-  credit += n;
   for (auto& [who, held] : holders) {
     if (who == to) {
       held += n;
@@ -27,7 +26,6 @@ void Mailbox::Ahead::grant(SessionId to, std::uint32_t n) {
 bool Mailbox::Ahead::spend(SessionId from) {
   for (auto it = holders.begin(); it != holders.end(); ++it) {
     if (it->first != from) continue;
-    --credit;
     if (--it->second == 0) holders.erase(it);
     return true;
   }
@@ -37,11 +35,16 @@ bool Mailbox::Ahead::spend(SessionId from) {
 void Mailbox::Ahead::forget(SessionId holder) {
   for (auto it = holders.begin(); it != holders.end(); ++it) {
     if (it->first == holder) {
-      credit -= it->second;
       holders.erase(it);
       return;
     }
   }
+}
+
+std::uint32_t Mailbox::Ahead::credit() const {
+  std::uint32_t n = 0;
+  for (const auto& [who, held] : holders) n += held;
+  return n;
 }
 
 std::size_t Mailbox::lent(int q) const {
@@ -57,7 +60,7 @@ bool Mailbox::full(int q) const {
 }
 
 std::uint32_t Mailbox::room(int q) const {
-  std::size_t n = queues_[q].size() + lent(q) + ahead_[q].credit;
+  std::size_t n = queues_[q].size() + lent(q) + ahead_[q].credit();
   return n >= limits_.messages
              ? 0
              : static_cast<std::uint32_t>(limits_.messages - n);

@@ -66,8 +66,8 @@ class Mailbox {
 
   // Per queue: the places credited sends may still fill, and who receives.
   struct Ahead {
-    std::uint32_t credit = 0;  // granted, not yet spent, in all
-    // Who holds it: a session that closes takes its share along.
+    // Credit granted and not yet spent, by holder: a session that closes
+    // takes its share along.
     std::vector<std::pair<SessionId, std::uint32_t>> holders;
     SessionId receiver;   // the first session to receive here
     bool shared = false;  // another one has: lend no more
@@ -77,6 +77,8 @@ class Mailbox {
     bool spend(SessionId from);
     // Drops what `holder` held (it closed).
     void forget(SessionId holder);
+    // All the credit outstanding here.
+    std::uint32_t credit() const;
   };
   // Messages lent to `holder` by its receive `request`, oldest first.
   struct Batch {

@@ -699,8 +699,10 @@ class Scheduler {
   void erase_session(Session& s);
   Result<Mailbox*> mailbox_for(SessionId caller, SessionId program,
                                BehaviorId behavior);
+  // Leases `value` to receive `request`; its MailEvent says how many of
+  // batch `request` were lent with it.
   void lease(SessionId receiver, std::uint64_t request, SessionId program,
-             const std::string& tag, Value value);
+             const std::string& tag, Value value, std::uint32_t lent = 0);
   bool parked(SessionId receiver, std::uint64_t request) const;
   // A message for queue `q` of `m` under `tag`: to the oldest receive
   // parked on the tag, else into the queue (at its head when `first`),
@@ -708,12 +710,15 @@ class Scheduler {
   void hand_over(Mailbox& m, int q, const std::string& tag, Value value,
                  bool first);
   void clear_queue(Mailbox& m, int q);
-  // mail_receive's lending: the receiver's own batch is taken; another's
-  // is recalled; more are lent when the rules allow.
+  // mail_receive's lending: another session's batch of these tags is
+  // recalled, and the tags' receivers noted.
   void note_receiver(Mailbox& m, SessionId receiver,
                      const std::vector<std::string>& tags,
                      const std::vector<int>& queues);
-  void lend(Mailbox& m, int q, SessionId receiver, std::uint64_t request);
+  // Lends what follows at the head of `q` as batch `request`, when the
+  // rules allow; returns how many.
+  std::uint32_t lend(Mailbox& m, int q, SessionId receiver,
+                     std::uint64_t request);
   // Puts `values` (oldest first) back at the head of `tag`, then serves
   // parked receives.
   void give_back(Mailbox& m, const std::string& tag,

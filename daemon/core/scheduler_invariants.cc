@@ -298,13 +298,11 @@ std::string Scheduler::check_ref_counts() const {
     }
     for (std::size_t q = 0; q < m.queues().size(); ++q) {
       const Mailbox::Ahead& a = m.ahead(static_cast<int>(q));
-      std::uint64_t held = 0;
       for (const auto& [who, n] : a.holders) {
         const Session* h = find_session(who);
         if (h == nullptr || h->closed) return "credit held by no session";
-        held += n;
+        if (n == 0) return "a holder of no credit is listed";
       }
-      if (held != a.credit) return "a queue's credit is not what it granted";
     }
     for (const Mailbox::Waiter& w : m.waiters()) {
       if (m.blocked(w)) continue;

@@ -29,7 +29,7 @@ void Scheduler::note_receiver(Mailbox& m, SessionId receiver,
   }
 }
 
-void Scheduler::lend(Mailbox& m, int q, SessionId receiver,
+std::uint32_t Scheduler::lend(Mailbox& m, int q, SessionId receiver,
                      std::uint64_t request) {
   const MailLimits& limits = m.limits();
   Mailbox::Ahead& a = m.ahead(q);
@@ -38,7 +38,7 @@ void Scheduler::lend(Mailbox& m, int q, SessionId receiver,
   if (!r->streams || a.shared || a.receiver != receiver || queue.empty() ||
       limits.lend == 0 || m.batch_for(m.tag(q)) != m.batches().end() ||
       m.waiter_for(m.tag(q)) != m.waiters().end()) {
-    return;
+    return 0;
   }
   Mailbox::Batch batch{receiver, request, m.tag(q), {}, false};
   std::size_t bytes = 0;
@@ -51,17 +51,9 @@ void Scheduler::lend(Mailbox& m, int q, SessionId receiver,
     batch.values.push_back(std::move(queue.front()));
     queue.pop_front();
   }
-  if (batch.values.empty()) return;
-  // The lease() before this pushed the receive's MailEvent.
-  for (auto it = events_.rbegin(); it != events_.rend(); ++it) {
-    auto* e = std::get_if<MailEvent>(&*it);
-    if (e != nullptr && e->to == receiver && e->request == request) {
-      e->program = m.program();
-      e->lent = static_cast<std::uint32_t>(batch.values.size());
-      break;
-    }
-  }
-  m.batches().push_back(std::move(batch));
+  auto n = static_cast<std::uint32_t>(batch.values.size());
+  if (n > 0) m.batches().push_back(std::move(batch));
+  return n;
 }
 
 void Scheduler::give_back(Mailbox& m, const std::string& tag,

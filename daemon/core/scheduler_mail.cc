@@ -133,10 +133,11 @@ Status Scheduler::mail_receive(SessionId receiver, SessionId program,
   }
   for (int q : queues) {
     if (m.queue(q).empty()) continue;
-    lease(receiver, request, m.program(), m.tag(q),
-          std::move(m.queue(q).front()));
+    Value first = std::move(m.queue(q).front());
     m.queue(q).pop_front();
-    if (queues.size() == 1) lend(m, q, receiver, request);
+    std::uint32_t lent =
+        queues.size() == 1 ? lend(m, q, receiver, request) : 0;
+    lease(receiver, request, m.program(), m.tag(q), std::move(first), lent);
     return Ok{};
   }
   if (wait) {
@@ -187,9 +188,13 @@ const Value* Scheduler::mail_lease(SessionId receiver,
 }
 
 void Scheduler::lease(SessionId receiver, std::uint64_t request,
-                      SessionId program, const std::string& tag, Value value) {
+                      SessionId program, const std::string& tag, Value value,
+                      std::uint32_t lent) {
   leases_[{receiver, request}] = Lease{program, tag, std::move(value)};
-  events_.push_back(MailEvent{receiver, request, true, tag});
+  MailEvent e{receiver, request, true, tag};
+  e.program = program;
+  e.lent = lent;
+  events_.push_back(std::move(e));
 }
 
 bool Scheduler::parked(SessionId receiver, std::uint64_t request) const {
