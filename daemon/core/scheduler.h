@@ -605,6 +605,11 @@ class Scheduler {
   Session* chain_worker(std::uint32_t b);
   // Whether worker `w`'s own state lets a chain follow it there now.
   bool takes_chains(const Session& w) const;
+  // Whether worker `w` may run program `p`'s behaviors (pick_worker's
+  // pools), and whether a program other than `p` that it may serve waits
+  // for a place.
+  bool serves(const Session& p, SessionId w) const;
+  bool others_wait_for(SessionId p, SessionId w) const;
   // Pipelines `b` if it may be, then what waits behind it.
   void try_pipeline(std::uint32_t b);
   // What may be pipelined behind the behaviors dispatched to `w`.

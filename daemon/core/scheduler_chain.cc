@@ -51,16 +51,34 @@ Scheduler::Session* Scheduler::chain_worker(std::uint32_t b) {
     w->chain_refused = true;  // pipeline_on tries again
     return nullptr;
   }
-  const Session& p = *find_session(bh.session);
-  bool serves = std::find(p.workers.begin(), p.workers.end(), w->id) !=
-                    p.workers.end() ||
-                (!p.own_workers &&
-                 std::find(unbound_workers_.begin(), unbound_workers_.end(),
-                           w->id) != unbound_workers_.end());
-  if (!serves || dispatch_bytes(b) > limits_.max_dispatch_bytes) {
+  if (!serves(*find_session(bh.session), w->id) ||
+      dispatch_bytes(b) > limits_.max_dispatch_bytes) {
     return nullptr;  // too large: it fails once READY (run_ready)
   }
+  // A chain would keep the worker for its program: while another program
+  // waits for a place there, the next step waits its turn instead
+  // (dispatch_to_workers), as work sent ahead does, so a flood of chains
+  // cannot keep a light program's behavior waiting.
+  if (others_wait_for(bh.session, w->id)) {
+    w->chain_refused = true;  // pipeline_on tries again
+    return nullptr;
+  }
   return w;
+}
+
+bool Scheduler::serves(const Session& p, SessionId w) const {
+  return std::find(p.workers.begin(), p.workers.end(), w) !=
+             p.workers.end() ||
+         (!p.own_workers && std::find(unbound_workers_.begin(),
+                                      unbound_workers_.end(),
+                                      w) != unbound_workers_.end());
+}
+
+bool Scheduler::others_wait_for(SessionId p, SessionId w) const {
+  return std::any_of(waiting_programs_.begin(), waiting_programs_.end(),
+                     [&](SessionId q) {
+                       return q != p && serves(*find_session(q), w);
+                     });
 }
 
 bool Scheduler::takes_chains(const Session& w) const {

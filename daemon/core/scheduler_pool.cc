@@ -126,11 +126,7 @@ SessionId Scheduler::pick_worker(const Session& p, bool may_pipeline,
   // The worker that just ran the behavior before it on a cown keeps that
   // value (KeptValues): it comes first, among idle workers and among
   // those that may be sent more, but never ahead of an idle one.
-  bool preferred = false;
-  for (std::size_t k = 0; prefer && k < n && !preferred; ++k) {
-    preferred = std::find(pools[k]->begin(), pools[k]->end(), prefer) !=
-                pools[k]->end();
-  }
+  bool preferred = prefer && serves(p, prefer);
   if (preferred) {
     const Session& w = *find_session(prefer);
     if (w.pool_running == 0 && (!w.bound_to || may_start)) return prefer;

@@ -112,6 +112,33 @@ TEST_F(SchedulerChainTest, NotWhileACownIsHeldOnAnotherWorker) {
   (void)w2;
 }
 
+TEST_F(SchedulerChainTest, NotWhileAnotherProgramWaitsForThatWorker) {
+  // One worker; p's chain on x holds it. Once q's behavior waits for a
+  // place, p's next steps wait their turn: q's runs after p's current one,
+  // not after the whole chain.
+  SessionGrant w = s.open_session(Role::worker, 2, "w", KEEPS);
+  SessionGrant q = s.open_session(Role::client, 3, "q");
+  CownId z = cown(q, 1);
+  ASSERT_TRUE(s.create_cown(q.id, z, val("z0"), false));
+  BehaviorId first = submit_ok(s, p.id, pooled({x}));
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{first});
+  BehaviorId light = submit_ok(s, q.id, pooled({z}));
+  EXPECT_TRUE(dispatched_to(s, w.id).empty()) << "the worker is busy";
+  std::vector<BehaviorId> rest = submit_n(2, {x});
+  EXPECT_TRUE(dispatched_to(s, w.id).empty())
+      << "q waits for the worker: p's chain does not grow";
+  EXPECT_EQ(s.check_invariants(), "");
+  complete_ok(s, w.id, first, {{x, val("x1")}});
+  EXPECT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{light});
+  // Nobody else waits now: p's steps chain again, behind q's.
+  complete_ok(s, w.id, light);
+  std::vector<BehaviorId> sent = dispatched_to(s, w.id);
+  EXPECT_EQ(sent, rest);
+  for (BehaviorId b : sent) complete_ok(s, w.id, b);
+  EXPECT_EQ(value(x), "x1");
+  expect_idle(s, 3);
+}
+
 TEST_F(SchedulerChainTest, NeverToAWorkerThatKeepsNoValues) {
   SessionGrant w = s.open_session(Role::worker, 2, "w");
   std::vector<BehaviorId> b = submit_n(3, {x});
