@@ -11,6 +11,7 @@
 #include "cown_table.h"
 #include "errc.h"
 #include "ids.h"
+#include "slots.h"
 
 namespace bocd::core {
 
@@ -107,7 +108,7 @@ class BehaviorPool {
   std::size_t live() const { return slots_.size() - free_.size(); }
 
  private:
-  std::vector<Behavior> slots_;
+  Slab<Behavior> slots_;
   std::vector<std::uint32_t> free_;
 };
 

@@ -27,6 +27,7 @@
 #include "blob_table.h"
 #include "flat_index.h"
 #include "ids.h"
+#include "slots.h"
 #include "value.h"
 
 namespace bocd::core {
@@ -159,7 +160,7 @@ class CownTable {
   void charge(SessionId payer, std::uint64_t add, std::uint64_t remove);
   void unlink(std::uint32_t index);
 
-  std::vector<Cown> slots_;
+  Slab<Cown> slots_;
   std::vector<std::uint32_t> free_;
   FlatIndex index_;
   // Head of each owner's intrusive list.
