@@ -36,7 +36,7 @@ Variants (not in the default set; name them with --peers):
   bocpy-3.11   bocpy on Python 3.11 (one GIL: its workers take turns), in
                bench/.venv-bocpy-3.11, created on first use
   bocd-spin-N  bocd whose daemon runs with --spin-us N (the default is the
-               daemon's own), to choose the spin budget
+               daemon's own, 200), to choose the spin budget
   bocd-chain-N bocd whose daemon runs with --chain-depth N (0: no pipelined
                dispatch, for before/after figures in one run)
 A peer that cannot be set up is skipped with the reason; one that fails

@@ -232,12 +232,17 @@ def main():
     ap.add_argument("--n", type=float, default=1.0,
                     help="scale the counts (0.1: a quick run)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--daemon-args", default="",
+                    help="more arguments for the service's bocd serve, in "
+                         "one string (--spin-us 0, say)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         service = Daemon(socket_path=os.path.join(tmp, "bocd.sock"),
-                         workers=args.workers).start()
+                         workers=args.workers,
+                         extra_args=tuple(args.daemon_args.split())).start()
         try:
             print(f"bocd service benchmark: --workers {args.workers}, "
+                  f"--daemon-args '{args.daemon_args}', "
                   f"--repeat {args.repeat}, --n {args.n}, Python "
                   f"{sys.version.split()[0]}, {os.cpu_count()} CPUs")
             for name in args.only.split(","):

@@ -32,7 +32,8 @@ struct Welcome {
   std::uint64_t max_in_flight = 0;  // 0: an older daemon did not say
   std::string blob_prefix;          // "": an older daemon did not say
   // Non-zero: frames travel through shared-memory rings of this many
-  // bytes each (RingChannel), and the daemon spins spin_us on an idle one.
+  // bytes each (RingChannel), and this side watches its idle ring for up
+  // to spin_us before it parks.
   std::uint64_t ring_bytes = 0;
   std::uint32_t spin_us = 0;
 };

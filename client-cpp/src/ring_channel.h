@@ -8,8 +8,8 @@
 // A send copies its frames into the ring from the calling thread, with no
 // syscall unless the daemon announced that it parks (then one eventfd
 // write wakes it). The IO thread reads the ring, and when it finds nothing
-// it watches the ring for a spin (at most the daemon's spin time, as this
-// side's idle spells show it pays: proto::SpinBudget) before it parks on
+// it watches the ring for a spin (at most Welcome.spin_us, as this side's
+// idle spells show it pays: proto::SpinBudget) before it parks on
 // its eventfd. When the ring is full, what does not fit waits in memory and
 // the IO thread writes it as the daemon makes room (with caller_writes,
 // the sender waits for room itself).
@@ -67,7 +67,8 @@ class RingChannel final : public ChannelBase {
   proto::RingReader reader_;     // IO thread only
   proto::FrameBuffer frames_;    // IO thread only: from the ring
   // How long the IO thread watches the idle ring before it parks: up to
-  // the daemon's --spin-us, as this side's idle spells show it pays. IO
+  // Welcome.spin_us (the daemon's --peer-spin-us), as this side's idle
+  // spells show it pays. IO
   // thread only, as is the time of its last work.
   proto::SpinBudget spin_;
   std::chrono::steady_clock::time_point last_work_{};  // epoch: none yet

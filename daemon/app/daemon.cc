@@ -102,6 +102,7 @@ server::ServerConfig server_config(const ServeOptions& o,
   c.max_receive_bytes = o.max_receive_bytes;
   c.ring_bytes = o.ring_bytes;
   c.spin = std::chrono::microseconds(o.spin_us);
+  c.peer_spin = std::chrono::microseconds(o.peer_spin_us);
   c.limits.bridge_slots = bridge_slots;
   return c;
 }

@@ -130,8 +130,14 @@ void add_serve_options(CLI::App& app, ServeOptions& o) {
         return "must be 0 or a power of two from 4096 to 1073741824";
       });
   app.add_option("--spin-us", o.spin_us,
-                 "microseconds the daemon watches an idle ring before it "
-                 "parks (0: park at once)")
+                 "longest the daemon watches its idle rings before it "
+                 "parks, in microseconds (0: park at once); it spins less, "
+                 "or not at all, while work comes back later than that")
+      ->check(CLI::Range(0u, 100'000u));
+  app.add_option("--peer-spin-us", o.peer_spin_us,
+                 "longest each program's and worker's IO thread watches "
+                 "its idle ring before it parks, in microseconds (0: park "
+                 "at once)")
       ->check(CLI::Range(0u, 100'000u));
   app.add_option("--executor", o.executor, "where behaviors run: local "
                  "(workers) or ray (also a Ray cluster, docs/cluster.md)")

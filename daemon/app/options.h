@@ -63,10 +63,12 @@ struct ServeOptions {
   std::uint64_t max_receive_bytes = std::uint64_t{256} << 20;
   unsigned nofile = 0;
   // Shared-memory rings (docs/protocol.md, Shared-memory rings): bytes per
-  // ring (0: every session stays on its socket), and how long an idle
-  // ring is watched before the daemon parks on it.
+  // ring (0: every session stays on its socket), how long an idle ring is
+  // watched before the daemon parks on it, and how long each session's IO
+  // thread watches its own.
   std::uint64_t ring_bytes = 256 * 1024;
-  unsigned spin_us = 0;
+  unsigned spin_us = 200;
+  unsigned peer_spin_us = 0;
   // Executor (docs/cluster.md): "local" (workers only) or "ray" (each
   // Python program also gets a bridge to the Ray cluster at ray_address,
   // with executor_slots places; 0: the cluster's CPUs).

@@ -33,7 +33,7 @@ Upgrader::Result RingTransport::upgrade(const std::shared_ptr<Link>& current,
   std::vector<std::uint8_t> frame;
   proto::Encoder enc(frame);
   welcome(enc, Terms{config_.ring_bytes,
-                     static_cast<std::uint32_t>(config_.spin.count())});
+                     static_cast<std::uint32_t>(config_.peer_spin.count())});
   // The order the Welcome's schema comment gives.
   std::array<int, 3> fds{segment->fd(), own_wake.get(), peer_wake.get()};
   if (!current->send_with_fds(frame, fds, result.why)) {

@@ -19,8 +19,10 @@ namespace bocd::server {
 struct RingConfig {
   // Bytes each ring holds (a power of two, proto/segment.h's bounds).
   std::uint64_t ring_bytes = 256 * 1024;
-  // How long an idle ring is watched before the daemon parks on it.
+  // How long an idle ring is watched before the daemon parks on it, and
+  // the longest each session's IO thread watches its own (Welcome.spin_us).
   std::chrono::microseconds spin{0};
+  std::chrono::microseconds peer_spin{0};
   RingLimits limits;
 };
 

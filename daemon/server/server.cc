@@ -65,7 +65,7 @@ Server::Server(asio::io_context& io, ServerConfig config, Clock now,
       accept_timer_(io) {
   if (config_.ring_bytes > 0) {
     rings_.emplace(io_, dispatcher_,
-                   RingConfig{config_.ring_bytes, config_.spin,
+                   RingConfig{config_.ring_bytes, config_.spin, config_.peer_spin,
                               RingLimits{config_.max_frame_bytes,
                                          config_.max_queued_bytes}},
                    receive_budget_, now_);

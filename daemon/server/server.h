@@ -63,9 +63,11 @@ struct ServerConfig {
   // Workers started for programs retire after running nothing this long.
   std::chrono::milliseconds worker_idle{60000};
   // Bytes per shared-memory ring of a session that asks for one (0: none),
-  // and how long an idle ring is watched before the daemon parks.
+  // how long an idle ring is watched before the daemon parks, and how
+  // long a session's IO thread watches its own (RingConfig).
   std::uint64_t ring_bytes = 256 * 1024;
   std::chrono::microseconds spin{0};
+  std::chrono::microseconds peer_spin{0};
   // The daemon's blob instance id (shm::InstanceLock, held by the app).
   std::string blob_instance;
 };

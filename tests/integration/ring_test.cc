@@ -59,6 +59,7 @@ class RingPeer {
     }
     session_ = w->session();
     ring_bytes_ = w->ring_bytes();
+    spin_us_ = w->spin_us();
     segment_.emplace(proto::Segment::map(std::move(fds[0])));
     daemon_wake_ = std::move(fds[1]);
     own_wake_ = std::move(fds[2]);
@@ -68,6 +69,7 @@ class RingPeer {
 
   std::uint64_t session() const { return session_; }
   std::uint64_t ring_bytes() const { return ring_bytes_; }
+  std::uint32_t spin_us() const { return spin_us_; }
   proto::RingControl& to_daemon_control() {
     return *segment_->to_daemon().control;
   }
@@ -136,6 +138,7 @@ class RingPeer {
   RawClient socket_;
   std::uint64_t session_ = 0;
   std::uint64_t ring_bytes_ = 0;
+  std::uint32_t spin_us_ = 0;
   std::optional<proto::Segment> segment_;
   proto::UniqueFd daemon_wake_, own_wake_;
   proto::RingWriter writer_;
@@ -170,6 +173,19 @@ TEST(Ring, SessionThatAsksIsHandedASegmentAndIsAnsweredThroughIt) {
   EXPECT_EQ(p.ring_bytes(), 65536u);
   EXPECT_TRUE(answers_status(p, 7));
   EXPECT_TRUE(answers_status(p, 8));
+}
+
+TEST(Ring, PeersAreToldTheirOwnSpinNotTheDaemons) {
+  // The daemon spins (one process); its peers park at once unless told
+  // otherwise, so they do not all spin on a machine with few cores.
+  {
+    DaemonProcess d({"--spin-us", "500"});
+    EXPECT_EQ(RingPeer(d.socket()).spin_us(), 0u);
+  }
+  DaemonProcess d({"--spin-us", "0", "--peer-spin-us", "40"});
+  RingPeer p(d.socket());
+  EXPECT_EQ(p.spin_us(), 40u);
+  EXPECT_TRUE(answers_status(p, 7));
 }
 
 TEST(Ring, DaemonWithRingsOffKeepsEverySessionOnItsSocket) {

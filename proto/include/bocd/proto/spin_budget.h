@@ -13,7 +13,8 @@
 // fits under the cap, and 0 (park at once) when spells are longer than the
 // cap. Parked spells keep being measured, so a reader that stopped
 // spinning starts again when its peer becomes quick again. A cap of 0
-// never spins (the daemon's default: `--spin-us`).
+// never spins (a program's and a worker's by default: the daemon's
+// `--peer-spin-us`).
 //
 // Pure: the caller measures time with its own clock. Not thread-safe; one
 // per reader.
