@@ -175,10 +175,14 @@ def main() -> None:
     p.add_argument("--trips", type=int, default=2_000)
     p.add_argument("--repeat", type=int, default=1,
                    help="rounds of every peer; figures are their medians")
+    p.add_argument("--daemon-args", default="",
+                   help="more arguments for bocd serve, in one string "
+                        "(--spin-us 0, say)")
     args = p.parse_args()
 
     from bocd._daemon import Daemon
-    daemon = Daemon(workers=1).start()
+    daemon = Daemon(workers=1,
+                    extra_args=tuple(args.daemon_args.split())).start()
     os.environ["BOCD_SOCKET"] = daemon.socket
     import bocd
     one_way = {"bocd": lambda: bocd_one_way(bocd, args.n),
