@@ -55,8 +55,8 @@ Scheduler::Session* Scheduler::chain_worker(std::uint32_t b) {
       dispatch_bytes(b) > limits_.max_dispatch_bytes) {
     return nullptr;  // too large: it fails once READY (run_ready)
   }
-  // A chain would keep the worker for its program: while another program
-  // waits for a place there, the next step waits its turn instead
+  // A chain would keep the worker, and its place, for its program: while
+  // another program waits for it, the next step waits its turn instead
   // (dispatch_to_workers), as work sent ahead does, so a flood of chains
   // cannot keep a light program's behavior waiting.
   if (others_wait_for(bh.session, w->id)) {
@@ -75,9 +75,14 @@ bool Scheduler::serves(const Session& p, SessionId w) const {
 }
 
 bool Scheduler::others_wait_for(SessionId p, SessionId w) const {
+  // Waiting for this worker, or for any place while every place is taken
+  // (a program whose own worker is idle waits for a body to end
+  // somewhere: a chain would start the next at once).
+  bool no_place = !may_start_body();
   return std::any_of(waiting_programs_.begin(), waiting_programs_.end(),
                      [&](SessionId q) {
-                       return q != p && serves(*find_session(q), w);
+                       return q != p &&
+                              (no_place || serves(*find_session(q), w));
                      });
 }
 

@@ -139,6 +139,42 @@ TEST_F(SchedulerChainTest, NotWhileAnotherProgramWaitsForThatWorker) {
   expect_idle(s, 3);
 }
 
+TEST(SchedulerChainPlacesTest, NotWhileAnotherProgramWaitsForAPlace) {
+  // One place; p's chain holds it on p's worker. q's own worker is idle,
+  // but q waits for the place: p's next steps wait their turn.
+  Scheduler s(Limits{.worker_pipeline = 1, .pipeline_below_us = -1,
+                     .max_busy_workers = 1, .max_worker_processes = 4,
+                     .chain_depth = 3});
+  SessionGrant p = s.open_session(Role::client, 1, "p",
+                                  SessionOptions{.own_workers = true});
+  SessionGrant q = s.open_session(Role::client, 2, "q",
+                                  SessionOptions{.own_workers = true});
+  SessionOptions keeps_for_p = KEEPS;
+  keeps_for_p.bound_to = p.id;
+  SessionOptions keeps_for_q = KEEPS;
+  keeps_for_q.bound_to = q.id;
+  SessionGrant wp = s.open_session(Role::worker, 3, "wp", keeps_for_p);
+  SessionGrant wq = s.open_session(Role::worker, 4, "wq", keeps_for_q);
+  CownId x = cown(p, 1);
+  CownId z = cown(q, 1);
+  ASSERT_TRUE(s.create_cown(p.id, x, val("x0"), false));
+  ASSERT_TRUE(s.create_cown(q.id, z, val("z0"), false));
+  BehaviorId first = submit_ok(s, p.id, pooled({x}));
+  EXPECT_EQ(dispatched_to(s, wp.id), std::vector<BehaviorId>{first});
+  BehaviorId light = submit_ok(s, q.id, pooled({z}));
+  EXPECT_TRUE(dispatched_to(s, wq.id).empty()) << "the one place is taken";
+  BehaviorId next = submit_ok(s, p.id, pooled({x}));
+  EXPECT_TRUE(dispatched_to(s, wp.id).empty())
+      << "q waits for the place: p's chain does not grow";
+  EXPECT_EQ(s.check_invariants(), "");
+  complete_ok(s, wp.id, first);
+  EXPECT_EQ(dispatched_to(s, wq.id), std::vector<BehaviorId>{light});
+  complete_ok(s, wq.id, light);
+  EXPECT_EQ(dispatched_to(s, wp.id), std::vector<BehaviorId>{next});
+  complete_ok(s, wp.id, next);
+  EXPECT_EQ(s.check_invariants(), "");
+}
+
 TEST_F(SchedulerChainTest, NeverToAWorkerThatKeepsNoValues) {
   SessionGrant w = s.open_session(Role::worker, 2, "w");
   std::vector<BehaviorId> b = submit_n(3, {x});
