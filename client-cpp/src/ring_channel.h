@@ -68,8 +68,7 @@ class RingChannel final : public ChannelBase {
   proto::FrameBuffer frames_;    // IO thread only: from the ring
   // How long the IO thread watches the idle ring before it parks: up to
   // Welcome.spin_us (the daemon's --peer-spin-us), as this side's idle
-  // spells show it pays. IO
-  // thread only, as is the time of its last work.
+  // spells show it pays. IO thread only, as is the time of its last work.
   proto::SpinBudget spin_;
   std::chrono::steady_clock::time_point last_work_{};  // epoch: none yet
   bool waiting_ = false;         // IO thread only: parked on own_wake_

@@ -606,8 +606,9 @@ class Scheduler {
   // Whether worker `w`'s own state lets a chain follow it there now.
   bool takes_chains(const Session& w) const;
   // Whether worker `w` may run program `p`'s behaviors (pick_worker's
-  // pools), and whether a program other than `p` waits for `w` or, every
-  // place being taken, for any place.
+  // pools), and whether a program other than `p` waits for `w` (none: for
+  // no worker in particular) or, every place being taken, for any place.
+  // The one rule for when work is neither sent ahead nor chained.
   bool serves(const Session& p, SessionId w) const;
   bool others_wait_for(SessionId p, SessionId w) const;
   // Pipelines `b` if it may be, then what waits behind it.

@@ -79,10 +79,11 @@ bool Scheduler::others_wait_for(SessionId p, SessionId w) const {
   // (a program whose own worker is idle waits for a body to end
   // somewhere: a chain would start the next at once).
   bool no_place = !may_start_body();
+  if (!no_place && !w) return false;
   return std::any_of(waiting_programs_.begin(), waiting_programs_.end(),
                      [&](SessionId q) {
                        return q != p &&
-                              (no_place || serves(*find_session(q), w));
+                              (no_place || (w && serves(*find_session(q), w)));
                      });
 }
 

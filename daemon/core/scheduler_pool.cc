@@ -75,9 +75,9 @@ void Scheduler::dispatch_to_workers() {
   // the back; one that can get no worker now keeps its place.
   std::size_t i = 0;
   while (i < waiting_programs_.size()) {
-    // All slots taken and others waiting: nobody is sent work ahead.
-    bool contended = waiting_programs_.size() > 1 && !may_start_body();
     SessionId id = waiting_programs_[i];
+    // All slots taken and others waiting: nobody is sent work ahead.
+    bool contended = others_wait_for(id, SessionId{});
     Session& p = *find_session(id);  // its queued behaviors keep it alive
     SessionId w =
         pick_worker(p, !contended, preferred_worker(p.pool_queue.front()));
