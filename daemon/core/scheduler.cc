@@ -125,6 +125,7 @@ Result<BehaviorId> Scheduler::submit(SessionId submitter, SubmitRequest& r) {
 
   all_.try_enter();
   Session* program = find_session(owner);
+  note_submitter(owner);
   program->terminator.try_enter();
   ++program->accepted;
   ++accepted_;
@@ -248,7 +249,10 @@ void Scheduler::dispatch(std::uint32_t b, SessionId to) {
   bh.state = BehaviorState::RUNNING;
   bh.running_on = to;
   Session* s = find_session(to);
-  if (s->running++ == 0) s->busy_since_us = s->started_us = now_us_;
+  if (s->running++ == 0) {
+    s->busy_since_us = s->started_us = now_us_;
+    s->queued_start = false;
+  }
   if (bh.pinned) {
     ++s->pinned_dispatched;
     --s->pinned_waiting;  // it was routed to `to`, its executor
@@ -423,6 +427,10 @@ void Scheduler::finish(std::uint32_t b, std::optional<std::int64_t> ran_us) {
       // a busy host, enough to make every body look long. The executor's
       // own measure, when it gives one, does not.
       std::int64_t took = now_us_ - std::exchange(s->started_us, now_us_);
+      if (s->queued_start) {
+        s->cost_us = s->cost_us < 0 ? took : (7 * s->cost_us + took) / 8;
+      }
+      s->queued_start = s->running > 1;  // the next one starts now
       if (ran_us && *ran_us >= 0) took = *ran_us;
       s->run_us = s->run_us < 0 ? took : (7 * s->run_us + took) / 8;
       if (--s->running == 0) {

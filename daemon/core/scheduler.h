@@ -566,6 +566,14 @@ class Scheduler {
     // times, -1 before the first (Limits::pipeline_below_us).
     std::int64_t started_us = 0;
     std::int64_t run_us = -1;
+    // The moving average of the time each behavior occupied it by the
+    // daemon's clock, from the previous one's completion to its own: the
+    // body and the executor's own work around it, -1 before the first.
+    // What a queue sent ahead there takes to drain. Only behaviors that
+    // were queued there count (`queued_start`): one sent to it idle would
+    // count its wake-up too, on a busy host enough to look long.
+    std::int64_t cost_us = -1;
+    bool queued_start = false;
     // Cowns this session took a handle on with hold_cowns (slot indices:
     // stable while held, since the hold keeps the cown live). Never one
     // it holds an owner handle on.
@@ -582,6 +590,12 @@ class Scheduler {
   // ---- the worker pool (scheduler_pool.cc) ----
   // Whether worker `s`, running one, may be sent another now.
   bool pipelines(const Session& s) const;
+  // Program `p` submitted a behavior now (recent_).
+  void note_submitter(SessionId p);
+  // Whether two programs or more submitted within ACTIVE_WINDOW_US: then
+  // work sent ahead is bounded by what it costs its worker, not only by
+  // its bodies (pipelines()).
+  bool several_active() const;
   // A READY pool behavior joins its program's queue.
   void queue_for_workers(std::uint32_t b);
   // Hands queued pool behaviors to workers, the waiting programs in turn;
@@ -773,6 +787,13 @@ class Scheduler {
   // Programs with pool behaviors queued, in the order they are served.
   std::deque<SessionId> waiting_programs_;
   std::size_t pool_queued_ = 0;             // their queues' total
+  // The two programs that submitted last (two different ones), and when:
+  // the most recent first. Any other program's latest submit is older.
+  struct Submitted {
+    SessionId program;
+    std::int64_t at_us = 0;
+  };
+  Submitted recent_[2];
   std::vector<SessionId> unbound_workers_;  // open, serving any program
   // Open sessions that keep values (SessionOptions::keep_values).
   std::vector<SessionId> keepers_;

@@ -38,10 +38,28 @@ bool Scheduler::pipelines(const Session& s) const {
   // is queued there already would run, at their average, within the bound
   // too: the depth follows the bodies' length, so tiny bodies queue deep
   // (one wake-up feeds the worker many) while 100 us ones queue two.
+  // While several programs are active, the bound counts what each
+  // behavior costs the worker (cost_us: the body and the worker's own
+  // work around it), so another program's behavior that must wait for
+  // the place this worker holds waits about the bound, not the bodies of
+  // a deep queue plus a worker's overhead for each.
+  std::int64_t cost = several_active() ? std::max(s.run_us, s.cost_us)
+                                       : s.run_us;
   return s.run_us >= 0 && s.run_us < limits_.pipeline_below_us &&
          now_us_ - s.started_us < limits_.pipeline_below_us &&
-         s.run_us * static_cast<std::int64_t>(s.pool_running) <
+         cost * static_cast<std::int64_t>(s.pool_running) <
              limits_.pipeline_below_us;
+}
+
+void Scheduler::note_submitter(SessionId p) {
+  if (recent_[0].program != p) recent_[1] = recent_[0];
+  recent_[0] = Submitted{p, now_us_};
+}
+
+bool Scheduler::several_active() const {
+  // A program that submits once a round trip, say, keeps within it.
+  constexpr std::int64_t ACTIVE_WINDOW_US = 50'000;
+  return recent_[1].program && now_us_ - recent_[1].at_us < ACTIVE_WINDOW_US;
 }
 
 void Scheduler::queue_for_workers(std::uint32_t b) {

@@ -156,6 +156,51 @@ TEST(SchedulerWorkerTest, PipelineTrustsTheExecutorsRunTime) {
   expect_idle(s, 0);
 }
 
+// Tiny bodies queue deep on a worker while one program runs alone. While
+// another program is active, the depth follows what each behavior costs
+// the worker (its overhead around the body too), so that the other's next
+// behavior, waiting for the place the worker holds, waits about the bound.
+TEST(SchedulerWorkerTest, WhileAnotherProgramIsActiveWorkAheadIsBoundedByCost) {
+  Scheduler s(Limits{.worker_pipeline = 8, .pipeline_below_us = 100});
+  SessionGrant a = s.open_session(Role::client, 1, "a");
+  SessionGrant b = s.open_session(Role::client, 2, "b");
+  SessionGrant w = s.open_session(Role::worker, 3, "w");
+  std::vector<CownUpdate> none;
+  s.set_time(0);
+  BehaviorId x1 = submit_ok(s, a.id, pooled({}));
+  ASSERT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{x1});
+  s.set_time(10);
+  ASSERT_TRUE(s.complete(w.id, x1, none, 1).ok());  // bodies take 1 us
+  BehaviorId x2 = submit_ok(s, a.id, pooled({}));
+  BehaviorId x3 = submit_ok(s, a.id, pooled({}));
+  ASSERT_EQ(dispatched_to(s, w.id), (std::vector<BehaviorId>{x2, x3}));
+  s.set_time(50);
+  ASSERT_TRUE(s.complete(w.id, x2, none, 1).ok());
+  s.set_time(90);  // x3 waited there: it cost the worker 40 us
+  ASSERT_TRUE(s.complete(w.id, x3, none, 1).ok());
+
+  std::vector<BehaviorId> burst;
+  for (int i = 0; i < 8; ++i) burst.push_back(submit_ok(s, a.id, pooled({})));
+  EXPECT_EQ(dispatched_to(s, w.id), burst) << "alone: 8 deep at 1 us each";
+  std::int64_t now = 90;
+  for (BehaviorId x : burst) {
+    s.set_time(now += 40);  // each costs the worker 40 us
+    ASSERT_TRUE(s.complete(w.id, x, none, 1).ok());
+  }
+
+  s.set_time(1'000);
+  BehaviorId other = submit_ok(s, b.id, pooled({}));
+  ASSERT_EQ(dispatched_to(s, w.id), std::vector<BehaviorId>{other});
+  ASSERT_TRUE(s.complete(w.id, other, none, 1).ok());
+  burst.clear();
+  for (int i = 0; i < 8; ++i) burst.push_back(submit_ok(s, a.id, pooled({})));
+  EXPECT_EQ(dispatched_to(s, w.id).size(), 3u)
+      << "b is active: 3 deep at 40 us each (under 100 us)";
+  s.set_time(60'000);
+  for (BehaviorId x : burst) complete_ok(s, w.id, x);
+  expect_idle(s, 0);
+}
+
 // A long behavior on one worker: the others' work goes to the idle worker,
 // not into the busy one's pipeline.
 TEST(SchedulerWorkerTest, LongBehaviorLeavesQueuedWorkToAnIdleWorker) {
