@@ -1,11 +1,14 @@
 #include "handshake.h"
 
+#include <grp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -52,6 +55,27 @@ void check_directory(const std::string& path,
   }
 }
 
+// Why a user may not connect: whose the socket is (or its directory, when
+// that keeps the user out), and what lets others in. "" when neither can
+// be looked at.
+std::string socket_owner(const std::string& path) {
+  struct stat st {};
+  std::string what = "socket";
+  if (::stat(path.c_str(), &st) != 0) {
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    if (::stat(dir.c_str(), &st) != 0) return "";
+    what = "directory " + dir;
+  }
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+  const group* g = ::getgrgid(st.st_gid);
+  std::string grp = g != nullptr ? g->gr_name : std::to_string(st.st_gid);
+  return " (the " + what + " is " + proto::describe_uid(st.st_uid) +
+         "'s, group " + grp + ", mode " + mode +
+         "; a daemon lets another user in only when served with "
+         "--trust-group, and then only that group's members)";
+}
+
 void connect(stream::socket& socket, const std::string& path) {
   boost::system::error_code ec;
   socket.connect(stream::endpoint(path), ec);
@@ -59,6 +83,10 @@ void connect(stream::socket& socket, const std::string& path) {
       ec == boost::system::errc::no_such_file_or_directory ||
       ec == boost::asio::error::connection_refused) {
     throw NoDaemonError("no bocd daemon at " + path + ": " + ec.message());
+  }
+  if (ec == boost::system::errc::permission_denied) {
+    throw ConnectionError("cannot connect to the bocd daemon at " + path +
+                          ": " + ec.message() + socket_owner(path));
   }
   if (ec) {
     throw ConnectionError("cannot connect to the bocd daemon at " + path +

@@ -286,6 +286,13 @@ TEST(Trust, DaemonOfAnotherUidIsRefusedUnlessTrustedAndAGroupMemberRuns) {
       {{"BOCD_DAEMON_UID", "0"}});
   EXPECT_EQ(other.code, 4) << other.out;
   EXPECT_TRUE(contains(other.out, "Permission denied")) << other.out;
+  // It says why: whose directory keeps the outsider out, and what would
+  // let a user in.
+  EXPECT_TRUE(contains(other.out, "the directory " + d.dir() +
+                                      " is uid 0 (root)'s, group " +
+                                      group.name + ", mode 0750"))
+      << other.out;
+  EXPECT_TRUE(contains(other.out, "--trust-group")) << other.out;
   EXPECT_TRUE(d.alive());
 }
 
