@@ -419,7 +419,7 @@ void remove_owned_dir(const ServeOptions& o) {
   for (const fs::path& file : {fs::path(socket), fs::path(o.log_file)}) {
     if (!file.empty() && file.parent_path() == dir) fs::remove(file, ec);
   }
-  for (int k = 1; k <= o.log_files && !o.log_file.empty(); ++k) {
+  for (std::size_t k = 1; k <= o.log_files && !o.log_file.empty(); ++k) {
     fs::path rotated = o.log_file + "." + std::to_string(k);
     if (rotated.parent_path() == dir) fs::remove(rotated, ec);
   }
