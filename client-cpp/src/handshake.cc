@@ -1,6 +1,5 @@
 #include "handshake.h"
 
-#include <grp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -8,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -66,12 +64,7 @@ std::string socket_owner(const std::string& path) {
     if (::stat(dir.c_str(), &st) != 0) return "";
     what = "directory " + dir;
   }
-  char mode[8];
-  std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-  const group* g = ::getgrgid(st.st_gid);
-  std::string grp = g != nullptr ? g->gr_name : std::to_string(st.st_gid);
-  return " (the " + what + " is " + proto::describe_uid(st.st_uid) +
-         "'s, group " + grp + ", mode " + mode +
+  return " (the " + what + ": " + proto::describe_owner(st) +
          "; a daemon lets another user in only when served with "
          "--trust-group, and then only that group's members)";
 }

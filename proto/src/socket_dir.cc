@@ -1,5 +1,6 @@
 #include "bocd/proto/socket_dir.h"
 
+#include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
 
@@ -24,6 +25,20 @@ std::string describe_uid(uid_t uid) {
   return s;
 }
 
+std::string describe_owner(const struct stat& st) {
+  std::string group = std::to_string(st.st_gid);
+  char buf[4096];
+  struct group gr{};
+  struct group* found = nullptr;
+  if (::getgrgid_r(st.st_gid, &gr, buf, sizeof buf, &found) == 0 && found) {
+    group = found->gr_name;
+  }
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+  return "owner " + describe_uid(st.st_uid) + ", group " + group +
+         ", mode " + mode;
+}
+
 std::string socket_dir_problem(const std::string& dir,
                                const std::vector<uid_t>& owners) {
   std::string path = dir.empty() ? "." : dir;
@@ -33,10 +48,7 @@ std::string socket_dir_problem(const std::string& dir,
     return "cannot check the directory " + path + ": " +
            std::strerror(errno);
   }
-  char mode[8];
-  std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
-  std::string where = path + " (owner " + describe_uid(st.st_uid) +
-                      ", mode " + mode + ")";
+  std::string where = path + " (" + describe_owner(st) + ")";
   if (S_ISLNK(st.st_mode)) {
     return "unsafe directory " + where +
            ": it is a symlink; it must be a real directory";

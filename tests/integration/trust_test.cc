@@ -289,7 +289,7 @@ TEST(Trust, DaemonOfAnotherUidIsRefusedUnlessTrustedAndAGroupMemberRuns) {
   // It says why: whose directory keeps the outsider out, and what would
   // let a user in.
   EXPECT_TRUE(contains(other.out, "the directory " + d.dir() +
-                                      " is uid 0 (root)'s, group " +
+                                      ": owner uid 0 (root), group " +
                                       group.name + ", mode 0750"))
       << other.out;
   EXPECT_TRUE(contains(other.out, "--trust-group")) << other.out;

@@ -4,6 +4,7 @@
 // there, so both sides refuse it rather than talk through it.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <optional>
@@ -28,5 +29,9 @@ std::optional<uid_t> trusted_daemon_uid_from_env();
 
 // "uid N (name)", or "uid N" when it has no name.
 std::string describe_uid(uid_t uid);
+
+// "owner uid N (name), group G, mode 0750" of the file `st` describes:
+// what an error refusing a path says about it.
+std::string describe_owner(const struct stat& st);
 
 }  // namespace bocd::proto
