@@ -11,6 +11,15 @@
 
 namespace bocd::core {
 
+namespace {
+
+// A moving average of run times (-1: none yet), the last eighth each time.
+void average_in(std::int64_t& average, std::int64_t sample) {
+  average = average < 0 ? sample : (7 * average + sample) / 8;
+}
+
+}  // namespace
+
 Scheduler::Scheduler(Limits limits) : limits_(limits), rng_(limits.seed) {}
 
 Result<std::uint32_t> Scheduler::check_submit(SessionId submitter,
@@ -427,12 +436,9 @@ void Scheduler::finish(std::uint32_t b, std::optional<std::int64_t> ran_us) {
       // a busy host, enough to make every body look long. The executor's
       // own measure, when it gives one, does not.
       std::int64_t took = now_us_ - std::exchange(s->started_us, now_us_);
-      if (s->queued_start) {
-        s->cost_us = s->cost_us < 0 ? took : (7 * s->cost_us + took) / 8;
-      }
+      if (s->queued_start) average_in(s->cost_us, took);
       s->queued_start = s->running > 1;  // the next one starts now
-      if (ran_us && *ran_us >= 0) took = *ran_us;
-      s->run_us = s->run_us < 0 ? took : (7 * s->run_us + took) / 8;
+      average_in(s->run_us, ran_us && *ran_us >= 0 ? *ran_us : took);
       if (--s->running == 0) {
         s->busy_us += static_cast<std::uint64_t>(now_us_ - s->busy_since_us);
       }
